@@ -1,0 +1,74 @@
+// Lint with import boundaries: each folder may only import what its runtime has (see docs/architecture.md).
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import globals from 'globals';
+
+const nodeBuiltins = [
+  'assert', 'buffer', 'child_process', 'cluster', 'crypto', 'dgram', 'dns', 'events', 'fs', 'fs/promises', 'http',
+  'https', 'module', 'net', 'os', 'path', 'perf_hooks', 'process', 'readline', 'stream', 'tls', 'url', 'util',
+  'worker_threads', 'zlib',
+];
+const hostOnly = ['electron', 'ws', 'bonjour-service', 'react', 'react-dom', 'react-native', 'onnxruntime-node',
+  'onnxruntime-web', 'onnxruntime-react-native', 'onnxruntime-common'];
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'out/', 'dist/', 'coverage/', 'ios-companion/node_modules/', 'tools/**/*.py'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { ...globals.es2022 } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      eqeqeq: ['error', 'smart'],
+    },
+  },
+  {
+    files: ['shared/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [...nodeBuiltins, ...hostOnly].map((name) => ({ name, message: 'shared/ is pure TypeScript.' })),
+          patterns: [
+            { group: ['node:*'], message: 'shared/ may not import Node built-ins.' },
+            { group: ['**/src-main/**', '**/src-renderer/**', '**/ios-companion/**'], message: 'shared/ may not import a host.' },
+            { group: ['onnxruntime*', 'react-native*', '@electron/*'], message: 'shared/ is pure TypeScript.' },
+          ],
+        },
+      ],
+      'no-restricted-globals': ['error', 'process', 'Buffer', 'require', '__dirname', 'window', 'document'],
+    },
+  },
+  {
+    files: ['src-renderer/**/*.{ts,tsx}'],
+    languageOptions: { globals: { ...globals.browser } },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: ['electron', 'onnxruntime-node', 'ws', 'bonjour-service', ...nodeBuiltins].map((name) => ({
+            name,
+            message: 'The renderer reaches main only through the typed contract.',
+          })),
+          patterns: [{ group: ['node:*', '**/src-main/**'], message: 'The renderer may not import Node or main.' }],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src-main/**/*.ts', 'tests/**/*.{ts,tsx}', 'scripts/**/*.mjs', 'tools/**/*.{mjs,ts}', '*.config.{ts,mjs}'],
+    languageOptions: { globals: { ...globals.node } },
+  },
+  {
+    // Exactly one file per host imports the inference runtime.
+    files: ['src-main/**/*.ts'],
+    ignores: ['src-main/adapters/onnxruntime-backend.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { paths: [{ name: 'onnxruntime-node', message: 'Only src-main/adapters/onnxruntime-backend.ts imports onnxruntime-node.' }] },
+      ],
+    },
+  },
+);

@@ -1,0 +1,70 @@
+/**
+ * Ports the hosts inject into the engine (docs/architecture.md). The engine never touches files, clocks, memory
+ * or the inference runtime directly: Node, the iPhone and tests each provide these.
+ */
+import type { Tensor } from './tensor';
+
+/** One compiled graph, ready to run. Weights are ordinary inputs, so one session serves every block of a shape. */
+export interface BackendSession {
+  /** Runs the graph. `feeds` names every graph input; the result holds the requested outputs (all by default). */
+  run(feeds: Readonly<Record<string, Tensor>>, outputs?: readonly string[]): Promise<Record<string, Tensor>>;
+  /** Frees the session's native resources. */
+  release(): Promise<void>;
+}
+
+/** Creates sessions from ONNX model bytes. Exactly one file per host imports the inference runtime. */
+export interface InferenceBackend {
+  /** Human-readable name and placement, e.g. `onnxruntime-node 1.30.0 (cpu)`; reported in telemetry. */
+  readonly name: string;
+  /** Compiles a serialized ONNX ModelProto. `label` names it in errors and traces. */
+  createSession(model: Uint8Array, label: string): Promise<BackendSession>;
+}
+
+/** Random access to one file, so multi-gigabyte checkpoints are read tensor by tensor. */
+export interface RandomAccessReader {
+  /** The path or name shown in error messages. */
+  readonly name: string;
+  /** Total size in bytes. */
+  size(): Promise<number>;
+  /** Reads exactly `length` bytes at `offset`; rejects if the file is shorter. */
+  read(offset: number, length: number): Promise<Uint8Array>;
+  close(): Promise<void>;
+}
+
+/** Sequential writer for one output file. */
+export interface FileWriter {
+  write(bytes: Uint8Array): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The slice of a file system the engine needs (convert, block sets). Paths are '/'-separated. */
+export interface FileSystemPort {
+  open(path: string): Promise<RandomAccessReader>;
+  readFile(path: string): Promise<Uint8Array>;
+  readText(path: string): Promise<string>;
+  writeFile(path: string, data: Uint8Array | string): Promise<void>;
+  createWriter(path: string): Promise<FileWriter>;
+  mkdirp(path: string): Promise<void>;
+  exists(path: string): Promise<boolean>;
+  /** Moves a finished file or directory into place (atomic where the host can). */
+  rename(from: string, to: string): Promise<void>;
+  remove(path: string): Promise<void>;
+  join(...parts: string[]): string;
+}
+
+/** SHA-256 of some bytes, as lowercase hex. Hosts use a native (and off-thread, where possible) implementation. */
+export type Sha256 = (bytes: Uint8Array) => Promise<string>;
+
+/** What the device says about its memory. */
+export interface MemoryProbe {
+  /** Bytes this process may still allocate before the OS objects (iOS: os_proc_available_memory). */
+  availableBytes(): Promise<number>;
+  /** Bytes this process uses now (iOS: phys_footprint; Node: RSS). */
+  footprintBytes(): Promise<number>;
+}
+
+/** Monotonic time. */
+export interface Clock {
+  /** Milliseconds from an arbitrary origin, monotonic (performance.now()). */
+  nowMs(): number;
+}
