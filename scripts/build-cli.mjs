@@ -5,7 +5,7 @@ const quiet = process.argv.includes('--quiet');
 await build({
   entryPoints: {
     odsora: 'src-main/cli/odsora.ts',
-    'engine-worker': 'src-main/engine-host/engine-worker.ts',
+    'ort-worker': 'src-main/engine-host/ort-worker.ts',
   },
   outdir: 'out/cli',
   outExtension: { '.js': '.cjs' },

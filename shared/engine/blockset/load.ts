@@ -1,0 +1,143 @@
+/**
+ * Opening a block set and loading its blocks. `openBlockSet` checks the manifest and that every block file is there
+ * with the right size (cheap: no hashing); `loadBlock` reads one block file, optionally verifies its SHA-256, and
+ * returns its weights as float32 views of the file's bytes — exactly the `bytes` CI-DL accounts for.
+ */
+import type { FileSystemPort, Sha256 } from '../ports';
+import type { FloatTensor } from '../tensor';
+import { SafetensorsError, parseSafetensors } from '../safetensors/reader';
+import type { BlockEntry, BlockSetManifest } from './manifest';
+import { MANIFEST_FILE, parseManifest } from './manifest';
+import { BlockSetError } from './errors';
+
+/** A block's weights in memory. */
+export interface LoadedBlock {
+  /** Manifest block id (`part1`, `pair.{i}`, `part2`). */
+  readonly id: string;
+  /** Size of the block file, i.e. the memory its weights hold. */
+  readonly bytes: number;
+  /** Tensors by full Open-Sora key name. */
+  readonly weights: Map<string, FloatTensor>;
+}
+
+/** Options of `loadBlock`. */
+export interface LoadBlockOptions {
+  /** Hash the file and compare with the manifest (costs a pass over the bytes, off-thread on Node). */
+  readonly verify: boolean;
+}
+
+/** An opened, checked block set. */
+export class BlockSet {
+  /** The block-set directory. */
+  readonly dir: string;
+  /** The validated manifest. */
+  readonly manifest: BlockSetManifest;
+  private readonly fs: FileSystemPort;
+  private readonly sha256: Sha256;
+
+  /** Use `openBlockSet`. */
+  constructor(fs: FileSystemPort, sha256: Sha256, dir: string, manifest: BlockSetManifest) {
+    this.fs = fs;
+    this.sha256 = sha256;
+    this.dir = dir;
+    this.manifest = manifest;
+  }
+
+  /** The denoiser's blocks in run order (part1, pair.0 … pair.{depth−1}, part2). */
+  denoiserBlocks(): readonly BlockEntry[] {
+    return this.manifest.stages.denoiser?.blocks ?? [];
+  }
+
+  /** One denoiser block by id; throws naming the manifest when absent. */
+  block(id: string): BlockEntry {
+    const b = this.denoiserBlocks().find((x) => x.id === id);
+    if (!b) throw new BlockSetError(this.path(MANIFEST_FILE), `has no block "${id}"`, id);
+    return b;
+  }
+
+  /** Absolute path of a file of this block set. */
+  path(rel: string): string {
+    return this.fs.join(this.dir, ...rel.split('/'));
+  }
+
+  /** Reads one block file, verifies it when asked, and returns its weights. */
+  async loadBlock(block: BlockEntry, opts: LoadBlockOptions): Promise<LoadedBlock> {
+    const file = this.path(block.file);
+    const bytes = await this.fs.readFile(file);
+    if (bytes.byteLength !== block.bytes)
+      throw new BlockSetError(
+        file,
+        `block "${block.id}" file has ${bytes.byteLength} bytes, the manifest says ${block.bytes}`,
+        block.id,
+      );
+    if (opts.verify) {
+      const actual = await this.sha256(bytes);
+      if (actual !== block.sha256)
+        throw new BlockSetError(
+          file,
+          `block "${block.id}" is corrupt: sha256 ${actual}, the manifest expects ${block.sha256}`,
+          block.id,
+        );
+    }
+    try {
+      const st = parseSafetensors(bytes, file);
+      const names = st.names();
+      const want = block.tensors;
+      if (names.length !== want.length || names.some((n, i) => n !== want[i])) {
+        const missing = want.filter((n) => !st.has(n));
+        const extra = names.filter((n) => !want.includes(n));
+        const why =
+          missing.length || extra.length
+            ? `missing ${JSON.stringify(missing.slice(0, 5))}, unexpected ${JSON.stringify(extra.slice(0, 5))}`
+            : 'same tensors in a different order';
+        throw new BlockSetError(
+          file,
+          `block "${block.id}" tensors differ from the manifest: ${why}`,
+          block.id,
+        );
+      }
+      const weights = new Map<string, FloatTensor>();
+      for (const n of names) weights.set(n, st.readFloat32(n));
+      return { id: block.id, bytes: bytes.byteLength, weights };
+    } catch (e) {
+      if (e instanceof SafetensorsError)
+        throw new BlockSetError(file, `block "${block.id}": ${e.message}`, block.id);
+      throw e;
+    }
+  }
+}
+
+/** Reads and validates `dir/manifest.json` and checks every block file exists with the manifest's size. */
+export async function openBlockSet(fs: FileSystemPort, sha256: Sha256, dir: string): Promise<BlockSet> {
+  const manifestPath = fs.join(dir, MANIFEST_FILE);
+  if (!(await fs.exists(manifestPath)))
+    throw new BlockSetError(
+      manifestPath,
+      'not found: this directory is not a block set (run `odsora convert` first)',
+    );
+  let json: unknown;
+  try {
+    json = JSON.parse(await fs.readText(manifestPath));
+  } catch (e) {
+    throw new BlockSetError(manifestPath, `manifest is not valid JSON (${(e as Error).message})`);
+  }
+  const set = new BlockSet(fs, sha256, dir, parseManifest(json, manifestPath));
+  for (const b of set.denoiserBlocks()) {
+    const file = set.path(b.file);
+    if (!(await fs.exists(file))) throw new BlockSetError(file, `block "${b.id}" file is missing`, b.id);
+    const r = await fs.open(file);
+    let size: number;
+    try {
+      size = await r.size();
+    } finally {
+      await r.close();
+    }
+    if (size !== b.bytes)
+      throw new BlockSetError(
+        file,
+        `block "${b.id}" file has ${size} bytes, the manifest says ${b.bytes}`,
+        b.id,
+      );
+  }
+  return set;
+}

@@ -1,0 +1,121 @@
+/**
+ * The CI-DL byte budget: how it is specified (CLI flag, studio setting), and how a spec becomes bytes.
+ */
+import type { MemoryProbe } from '../ports';
+
+/** How much block memory a stage may hold: everything, a byte count, a share of the blocks, or what the device has. */
+export type BudgetSpec =
+  | { readonly kind: 'unlimited' }
+  | { readonly kind: 'bytes'; readonly bytes: number }
+  | { readonly kind: 'fraction'; readonly of: number }
+  | { readonly kind: 'auto'; readonly reserveBytes?: number };
+
+/**
+ * Default headroom kept free by `auto`: room for one block's activations and the runtime's scratch. Callers that
+ * know their activation size (resolution, frames) should pass `reserveBytes` instead; 256 MiB is a floor that keeps
+ * a small 192x192 job off the edge, not an estimate for large ones.
+ */
+export const DEFAULT_AUTO_RESERVE_BYTES = 256 * 1024 * 1024;
+
+/** Human-readable size with the exact byte count, for messages: `170.0 MiB (178257920 B)`. */
+export function formatBytes(bytes: number): string {
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 'B';
+  for (const u of units) {
+    if (Math.abs(value) < 1024) break;
+    value /= 1024;
+    unit = u;
+  }
+  return unit === 'B' ? `${bytes} B` : `${value.toFixed(1)} ${unit} (${bytes} B)`;
+}
+
+/**
+ * Turns a budget spec into bytes (null = unlimited). `fraction` is of the stage's total block bytes, rounded down;
+ * `auto` is the probe's available bytes minus the reserve, never below 0 (the plan then says what does not fit).
+ */
+export async function resolveBudget(
+  spec: BudgetSpec,
+  context: { totalBlockBytes: number; probe?: MemoryProbe },
+): Promise<number | null> {
+  switch (spec.kind) {
+    case 'unlimited':
+      return null;
+    case 'bytes':
+      if (!Number.isFinite(spec.bytes) || spec.bytes < 0)
+        throw new Error(`invalid budget: ${spec.bytes} bytes`);
+      return Math.floor(spec.bytes);
+    case 'fraction':
+      if (!Number.isFinite(spec.of) || spec.of <= 0 || spec.of > 1) {
+        throw new Error(`invalid budget fraction ${spec.of}: expected a share in (0, 1] of the block bytes`);
+      }
+      return Math.floor(spec.of * context.totalBlockBytes);
+    case 'auto': {
+      if (context.probe === undefined)
+        throw new Error(`budget 'auto' needs a memory probe, and this host has none`);
+      const reserve = spec.reserveBytes ?? DEFAULT_AUTO_RESERVE_BYTES;
+      if (!Number.isFinite(reserve) || reserve < 0)
+        throw new Error(`invalid auto budget reserve: ${reserve} bytes`);
+      const available = await context.probe.availableBytes();
+      return Math.max(0, Math.floor(available - reserve));
+    }
+  }
+}
+
+const UNIT_BYTES: Readonly<Record<string, number>> = {
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  tb: 1e12,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
+  tib: 1024 ** 4,
+};
+
+const EXPECTED =
+  "expected 'all' (or 'unlimited'), 'auto' (or 'auto:<reserve size>'), a percentage like '50%', " +
+  "or a size like '512MiB', '1.5GB' or '123456' (bytes)";
+
+function parseSize(text: string, original: string): number {
+  const match = /^(\d+(?:\.\d+)?|\.\d+)\s*([a-z]*)$/i.exec(text);
+  if (match === null) throw new Error(`invalid budget '${original}': ${EXPECTED}`);
+  const value = Number(match[1]);
+  const unitText = (match[2] ?? '').toLowerCase();
+  if (unitText === '') {
+    if (!Number.isInteger(value))
+      throw new Error(`invalid budget '${original}': a size without a unit is whole bytes`);
+    return value;
+  }
+  const unit = UNIT_BYTES[unitText];
+  if (unit === undefined) {
+    throw new Error(
+      `invalid budget '${original}': unknown unit '${match[2]}' (use B, kB, MB, GB, TB, KiB, MiB, GiB or TiB)`,
+    );
+  }
+  return Math.floor(value * unit);
+}
+
+/** Parses a CLI/settings budget: `all`, `unlimited`, `auto`, `auto:512MiB`, `50%`, `512MiB`, `1.5GB`, `123456`. */
+export function parseBudget(text: string): BudgetSpec {
+  const t = text.trim();
+  const lower = t.toLowerCase();
+  if (lower === 'all' || lower === 'unlimited') return { kind: 'unlimited' };
+  if (lower === 'auto') return { kind: 'auto' };
+  if (lower.startsWith('auto:')) {
+    return { kind: 'auto', reserveBytes: parseSize(t.slice('auto:'.length).trim(), text) };
+  }
+  if (t.endsWith('%')) {
+    const number = t.slice(0, -1).trim();
+    const percent = /^(\d+(?:\.\d+)?|\.\d+)$/.test(number) ? Number(number) : Number.NaN;
+    if (!(percent > 0 && percent <= 100)) {
+      throw new Error(`invalid budget '${text}': a percentage must be in (0%, 100%] of the block bytes`);
+    }
+    return { kind: 'fraction', of: percent / 100 };
+  }
+  if (t === '') throw new Error(`invalid budget '${text}': ${EXPECTED}`);
+  const bytes = parseSize(t, text);
+  if (bytes <= 0) throw new Error(`invalid budget '${text}': a budget must be at least 1 byte`);
+  return { kind: 'bytes', bytes };
+}

@@ -1,0 +1,228 @@
+/**
+ * A small builder for static-shape ONNX graphs (opset 17). Values are referred to by name (plain strings); every
+ * op method appends one node and returns its output name(s). Small constants (shapes, scalars, LayerNorm ones and
+ * zeros) become initializers, deduplicated by content; weights stay graph inputs (see shared/engine/README.md).
+ */
+import {
+  encodeModel,
+  OnnxDataType,
+  type AttributeValue,
+  type NodeProtoInit,
+  type OnnxDataTypeId,
+  type TensorProtoInit,
+  type ValueInfoInit,
+} from './proto-writer';
+
+/** The name of a value (graph input, initializer or node output) in the graph being built. */
+export type Value = string;
+
+/** Element types a graph input or output may have. */
+export type ElemType = 'float32' | 'int64';
+
+/** Node attributes by name; build values with `int`, `float` and `ints`. */
+export type Attrs = Readonly<Record<string, AttributeValue>>;
+
+const elemTypeId: Record<ElemType, OnnxDataTypeId> = { float32: OnnxDataType.FLOAT, int64: OnnxDataType.INT64 };
+
+/** Integer attribute helper. */
+export const int = (value: number): AttributeValue => ({ kind: 'int', value });
+/** Float attribute helper. */
+export const float = (value: number): AttributeValue => ({ kind: 'float', value });
+/** Integer-list attribute helper. */
+export const ints = (value: readonly number[]): AttributeValue => ({ kind: 'ints', value });
+
+/** Builds one ONNX graph; call `build()` once at the end to get the serialized ModelProto. */
+export class GraphBuilder {
+  private readonly nodes: NodeProtoInit[] = [];
+  private readonly initializers: TensorProtoInit[] = [];
+  private readonly inputs: ValueInfoInit[] = [];
+  private readonly outputs: ValueInfoInit[] = [];
+  private readonly constCache = new Map<string, Value>();
+  private readonly names = new Set<string>();
+  private counter = 0;
+
+  constructor(private readonly name: string) {}
+
+  private fresh(hint: string): Value {
+    let n: string;
+    do n = `${hint}_${this.counter++}`;
+    while (this.names.has(n));
+    this.names.add(n);
+    return n;
+  }
+
+  private claim(name: string): Value {
+    if (this.names.has(name)) throw new Error(`graph ${this.name}: duplicate value name '${name}'`);
+    this.names.add(name);
+    return name;
+  }
+
+  /** Declares a graph input with a static shape. */
+  input(name: string, dims: readonly number[], type: ElemType = 'float32'): Value {
+    this.inputs.push({ name: this.claim(name), elemType: elemTypeId[type], dims });
+    return name;
+  }
+
+  /** Declares `value` as graph output `name` (adding an Identity when the names differ). */
+  output(value: Value, name: string, dims: readonly number[], type: ElemType = 'float32'): void {
+    if (value !== name) this.nodes.push({ opType: 'Identity', inputs: [value], outputs: [this.claim(name)] });
+    this.outputs.push({ name, elemType: elemTypeId[type], dims });
+  }
+
+  /** Appends a node with any op type; returns its `nOutputs` output names. */
+  nodeN(opType: string, inputs: readonly Value[], nOutputs: number, attributes?: Attrs): Value[] {
+    const outputs = Array.from({ length: nOutputs }, () => this.fresh(opType.toLowerCase()));
+    this.nodes.push({ opType, inputs, outputs, attributes, name: `${opType}_${this.nodes.length}` });
+    return outputs;
+  }
+
+  /** Appends a single-output node. */
+  node(opType: string, inputs: readonly Value[], attributes?: Attrs): Value {
+    return this.nodeN(opType, inputs, 1, attributes)[0] as Value;
+  }
+
+  private constant(dataType: OnnxDataTypeId, dims: readonly number[], data: TensorProtoInit['data']): Value {
+    const key = `${dataType}|${dims.join(',')}|${Array.from(data as ArrayLike<number | bigint>).join(',')}`;
+    const hit = this.constCache.get(key);
+    if (hit !== undefined) return hit;
+    const name = this.fresh('const');
+    this.initializers.push({ name, dataType, dims, data });
+    this.constCache.set(key, name);
+    return name;
+  }
+
+  /** A float32 initializer (deduplicated by content). */
+  constF(values: ArrayLike<number>, dims: readonly number[] = [values.length]): Value {
+    return this.constant(OnnxDataType.FLOAT, dims, Float32Array.from(values));
+  }
+
+  /** A float32 scalar initializer. */
+  scalar(v: number): Value {
+    return this.constF([v], []);
+  }
+
+  /** An int64 initializer (deduplicated by content). */
+  constI64(values: readonly number[], dims: readonly number[] = [values.length]): Value {
+    return this.constant(OnnxDataType.INT64, dims, BigInt64Array.from(values.map((v) => BigInt(v))));
+  }
+
+  /** Linear layer `a·Bᵀ + c` (Gemm, transB=1 by default): a [M, K], w [N, K], bias [N]. */
+  gemm(a: Value, w: Value, bias?: Value, opts: { transA?: number; transB?: number } = {}): Value {
+    const attrs: Record<string, AttributeValue> = { transB: int(opts.transB ?? 1) };
+    if (opts.transA) attrs.transA = int(opts.transA);
+    return this.node('Gemm', bias === undefined ? [a, w] : [a, w, bias], attrs);
+  }
+
+  /** Batched matrix product with numpy broadcasting. */
+  matmul(a: Value, b: Value): Value {
+    return this.node('MatMul', [a, b]);
+  }
+
+  /** Elementwise a + b (broadcasting). */
+  add(a: Value, b: Value): Value {
+    return this.node('Add', [a, b]);
+  }
+
+  /** Elementwise a − b (broadcasting). */
+  sub(a: Value, b: Value): Value {
+    return this.node('Sub', [a, b]);
+  }
+
+  /** Elementwise a · b (broadcasting). */
+  mul(a: Value, b: Value): Value {
+    return this.node('Mul', [a, b]);
+  }
+
+  /** Elementwise a / b (broadcasting). */
+  div(a: Value, b: Value): Value {
+    return this.node('Div', [a, b]);
+  }
+
+  /** Reshape to a static shape (int64 initializer). */
+  reshape(x: Value, dims: readonly number[]): Value {
+    return this.node('Reshape', [x, this.constI64(dims)]);
+  }
+
+  /** Transpose with an explicit permutation. */
+  transpose(x: Value, perm: readonly number[]): Value {
+    return this.node('Transpose', [x], { perm: ints(perm) });
+  }
+
+  /** Softmax over one axis (default last). */
+  softmax(x: Value, axis = -1): Value {
+    return this.node('Softmax', [x], { axis: int(axis) });
+  }
+
+  /** Non-affine LayerNormalization over the last axis of width `c` (constant ones/zeros scale and bias). */
+  layerNorm(x: Value, c: number, epsilon: number): Value {
+    const ones = this.constF(new Float32Array(c).fill(1));
+    const zeros = this.constF(new Float32Array(c));
+    return this.node('LayerNormalization', [x, ones, zeros], { axis: int(-1), epsilon: float(epsilon) });
+  }
+
+  /** Slice with static starts/ends/axes/steps (int64 initializers). */
+  slice(
+    x: Value,
+    starts: readonly number[],
+    ends: readonly number[],
+    axes: readonly number[],
+    steps?: readonly number[],
+  ): Value {
+    const inputs = [x, this.constI64(starts), this.constI64(ends), this.constI64(axes)];
+    if (steps) inputs.push(this.constI64(steps));
+    return this.node('Slice', inputs);
+  }
+
+  /** Concatenation along `axis`. */
+  concat(xs: readonly Value[], axis: number): Value {
+    return this.node('Concat', xs, { axis: int(axis) });
+  }
+
+  /** Splits into `n` equal parts along `axis`. */
+  split(x: Value, axis: number, n: number): Value[] {
+    return this.nodeN('Split', [x], n, { axis: int(axis) });
+  }
+
+  /** Gather with static indices (a scalar index drops the axis). */
+  gather(x: Value, indices: number | readonly number[], axis: number): Value {
+    const idx = typeof indices === 'number' ? this.constI64([indices], []) : this.constI64(indices);
+    return this.node('Gather', [x, idx], { axis: int(axis) });
+  }
+
+  /** ReduceMean over static axes (opset 17: axes is an attribute). */
+  reduceMean(x: Value, axes: readonly number[], keepdims: boolean): Value {
+    return this.node('ReduceMean', [x], { axes: ints(axes), keepdims: int(keepdims ? 1 : 0) });
+  }
+
+  /** Zero padding (opset 17 Pad; `pads` = [begin..., end...] for every axis). */
+  pad(x: Value, pads: readonly number[]): Value {
+    return this.node('Pad', [x, this.constI64(pads)]);
+  }
+
+  /** SiLU: x · sigmoid(x). */
+  silu(x: Value): Value {
+    return this.mul(x, this.node('Sigmoid', [x]));
+  }
+
+  /** GELU, tanh approximation: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
+  geluTanh(x: Value): Value {
+    const x3 = this.mul(this.mul(x, x), x);
+    const inner = this.mul(this.add(x, this.mul(x3, this.scalar(0.044715))), this.scalar(Math.sqrt(2 / Math.PI)));
+    const t = this.node('Tanh', [inner]);
+    return this.mul(this.mul(x, this.scalar(0.5)), this.add(t, this.scalar(1)));
+  }
+
+  /** Serializes the graph as an ONNX ModelProto (ir_version 8, opset 17). */
+  build(): Uint8Array {
+    if (this.outputs.length === 0) throw new Error(`graph ${this.name} has no outputs`);
+    return encodeModel({
+      graph: {
+        name: this.name,
+        nodes: this.nodes,
+        initializers: this.initializers,
+        inputs: this.inputs,
+        outputs: this.outputs,
+      },
+    });
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * One STDiT3 block (spatial or temporal, plain or TDTM) as an ONNX graph (spec 3.7-3.10, 4, 5). Inputs: `x [B,T,S,C]`,
+ * `t_mlp [B,6C]`, `y [B,L,C]` (projected captions), `y_bias [B,1,1,L]`, temporal blocks also
+ * `rope_cos`/`rope_sin [Tseq,hd]` (Tseq = T, or T_m = ⌊T/2⌋ under TDTM), plus the block's weights named by key
+ * suffix (`attn.qkv.weight`, ...). Output: `x_out [B,T,S,C]`.
+ */
+import { GraphBuilder, type Value } from '../onnx/graph-builder';
+import { stdit3BlockWeightSuffixes, stdit3Dims, type Stdit3Config, type Stdit3Shape } from './config';
+
+/** Which attention grouping a block uses: per frame (spatial) or per patch position across frames (temporal). */
+export type BlockKind = 'spatial' | 'temporal';
+
+const LN_EPS = 1e-6;
+const RMS_EPS = 1e-6;
+
+/** How TDTM's unmerge maps merged frames back to T frames. */
+export interface TdtmFrameMap {
+  /** Merged frame count T_m = ⌊T/2⌋. */
+  merged: number;
+  /** For each of the T output frames, the merged frame it copies. */
+  map: number[];
+  /** True where the authors' Python unmerge yields exactly T frames (T ≡ 0, 3 mod 4, or T = 30). */
+  matchesReference: boolean;
+}
+
+/**
+ * TDTM frame map for T latent frames (spec 5.2-5.4), the single source of truth for unmerge. Reference rule: repeat
+ * each merged frame twice and, if T_m is odd and T_m ≠ 15, append one more copy of the last merged frame. Where
+ * that does not give T frames (T = 2, 5, 6, 9, 10, ...: the reference crashes), our defined behaviour is: truncate
+ * to T, or pad with copies of the last merged frame up to T (T = 5 → [m0, m0, m1, m1, m1]). Needs T ≥ 2.
+ */
+export function tdtmFrameMap(T: number): TdtmFrameMap {
+  if (!Number.isInteger(T) || T < 2) throw new Error(`TDTM needs at least 2 latent frames, got ${T}`);
+  const merged = Math.floor(T / 2);
+  const ref: number[] = [];
+  for (let k = 0; k < merged; k++) ref.push(k, k);
+  if (merged % 2 === 1 && merged !== 15) ref.push(merged - 1);
+  const matchesReference = ref.length === T;
+  const map = ref.slice(0, T);
+  while (map.length < T) map.push(merged - 1);
+  return { merged, map, matchesReference };
+}
+
+/** Builds one block's ONNX model for a static job shape. `tdtm` merges frame pairs around both attentions. */
+export function buildBlockGraph(cfg: Stdit3Config, shape: Stdit3Shape, kind: BlockKind, tdtm: boolean): Uint8Array {
+  const d = stdit3Dims(cfg, shape);
+  const { B, C, S, L, heads, hd } = d;
+  const T = d.Tp;
+  const N = T * S;
+  const frameMap = tdtm ? tdtmFrameMap(T) : undefined;
+  const Tseq = frameMap ? frameMap.merged : T;
+  const g = new GraphBuilder(`stdit3_${kind}${tdtm ? '_tdtm' : ''}_block`);
+
+  const x = g.input('x', [B, T, S, C]);
+  const tMlp = g.input('t_mlp', [B, 6 * C]);
+  const y = g.input('y', [B, L, C]);
+  const yBias = g.input('y_bias', [B, 1, 1, L]);
+  const rope =
+    kind === 'temporal' ? { cos: g.input('rope_cos', [Tseq, hd]), sin: g.input('rope_sin', [Tseq, hd]) } : undefined;
+  const w: Record<string, Value> = {};
+  for (const s of stdit3BlockWeightSuffixes(cfg)) w[s.name] = g.input(s.name, s.shape);
+  const wt = (name: string): Value => {
+    const v = w[name];
+    if (v === undefined) throw new Error(`unknown block weight ${name}`);
+    return v;
+  };
+
+  // Merge/unmerge along frames on [B, frames·S, C] sequences (spec 5.2).
+  const merge = (v: Value): Value => {
+    const m = frameMap?.merged ?? T;
+    let v4 = g.reshape(v, [B, T, S, C]);
+    if (T !== 2 * m) v4 = g.slice(v4, [0], [2 * m], [1]);
+    return g.reshape(g.reduceMean(g.reshape(v4, [B, m, 2, S, C]), [2], false), [B, m * S, C]);
+  };
+  const unmerge = (v: Value): Value =>
+    g.reshape(g.gather(g.reshape(v, [B, Tseq, S, C]), frameMap?.map ?? [], 1), [B, N, C]);
+
+  // Modulation rows: shift/scale/gate (msa), shift/scale/gate (mlp), each [B, 1, C] (spec 3.7).
+  const mod = g.add(g.reshape(tMlp, [B, 6, C]), wt('scale_shift_table'));
+  const [shMsa, scMsa, gMsa, shMlp, scMlp, gMlp] = g.split(mod, 1, 6) as [Value, Value, Value, Value, Value, Value];
+  const one = g.scalar(1);
+  const modulate = (v: Value, shift: Value, scale: Value): Value =>
+    g.add(g.mul(g.layerNorm(v, C, LN_EPS), g.add(scale, one)), shift);
+  const attnScale = g.scalar(1 / Math.sqrt(hd));
+
+  // Self-attention on [B, Tseq·S, C] (spec 3.8); returns the projected output, same shape.
+  const selfAttn = (h: Value): Value => {
+    const qkv = g.gemm(g.reshape(h, [B * Tseq * S, C]), wt('attn.qkv.weight'), wt('attn.qkv.bias'));
+    const G = kind === 'spatial' ? B * Tseq : B * S;
+    const Ls = kind === 'spatial' ? S : Tseq;
+    const qkvT =
+      kind === 'spatial'
+        ? g.transpose(g.reshape(qkv, [G, Ls, 3, heads, hd]), [2, 0, 3, 1, 4])
+        : g.reshape(g.transpose(g.reshape(qkv, [B, Tseq, S, 3, heads, hd]), [3, 0, 2, 4, 1, 5]), [3, G, heads, Ls, hd]);
+    let qk = g.slice(qkvT, [0], [2], [0]); // [2, G, heads, Ls, hd]
+    const v = g.reshape(g.slice(qkvT, [2], [3], [0]), [G, heads, Ls, hd]);
+    // qk RMSNorm over hd; the softmax scale hd^-0.5 is folded into the q gain (q·k is linear in q).
+    const gain = g.reshape(
+      g.concat([g.mul(wt('attn.q_norm.weight'), attnScale), wt('attn.k_norm.weight')], 0),
+      [2, 1, 1, 1, hd],
+    );
+    const ms = g.reduceMean(g.mul(qk, qk), [-1], true);
+    qk = g.mul(g.div(qk, g.node('Sqrt', [g.add(ms, g.scalar(RMS_EPS))])), gain);
+    if (rope) {
+      // Interleaved pairs (spec 4): rope(x) = x·cos + swap(x)·sin, sin sign-folded by ropeTables().
+      const swapped = g.reshape(g.gather(g.reshape(qk, [2, G, heads, Ls, hd / 2, 2]), [1, 0], -1), [2, G, heads, Ls, hd]);
+      qk = g.add(g.mul(qk, rope.cos), g.mul(swapped, rope.sin));
+    }
+    const [q5, k5] = g.split(qk, 0, 2) as [Value, Value];
+    const q = g.reshape(q5, [G, heads, Ls, hd]);
+    const kT = g.transpose(g.reshape(k5, [G, heads, Ls, hd]), [0, 1, 3, 2]);
+    const o = g.matmul(g.softmax(g.matmul(q, kT)), v); // [G, heads, Ls, hd]
+    const oTok =
+      kind === 'spatial'
+        ? g.transpose(o, [0, 2, 1, 3])
+        : g.transpose(g.reshape(o, [B, S, heads, Tseq, hd]), [0, 3, 1, 2, 4]);
+    const proj = g.gemm(g.reshape(oTok, [B * Tseq * S, C]), wt('attn.proj.weight'), wt('attn.proj.bias'));
+    return g.reshape(proj, [B, Tseq * S, C]);
+  };
+
+  // Cross-attention of [B, Nq, C] queries on the batch row's own captions, additive key bias (spec 3.9).
+  const crossAttn = (xc: Value): Value => {
+    const Nq = Tseq * S;
+    const q = g.gemm(g.reshape(xc, [B * Nq, C]), wt('cross_attn.q_linear.weight'), wt('cross_attn.q_linear.bias'));
+    const qT = g.transpose(g.reshape(q, [B, Nq, heads, hd]), [0, 2, 1, 3]);
+    const kv = g.gemm(g.reshape(y, [B * L, C]), wt('cross_attn.kv_linear.weight'), wt('cross_attn.kv_linear.bias'));
+    const [k5, v5] = g.split(g.reshape(kv, [B, L, 2, heads, hd]), 2, 2) as [Value, Value];
+    const kT = g.mul(g.transpose(g.reshape(k5, [B, L, heads, hd]), [0, 2, 3, 1]), attnScale); // [B, heads, hd, L]
+    const v = g.transpose(g.reshape(v5, [B, L, heads, hd]), [0, 2, 1, 3]);
+    const o = g.matmul(g.softmax(g.add(g.matmul(qT, kT), yBias)), v); // [B, heads, Nq, hd]
+    const oTok = g.reshape(g.transpose(o, [0, 2, 1, 3]), [B * Nq, C]);
+    return g.reshape(g.gemm(oTok, wt('cross_attn.proj.weight'), wt('cross_attn.proj.bias')), [B, Nq, C]);
+  };
+
+  let x3 = g.reshape(x, [B, N, C]);
+  const h = modulate(x3, shMsa, scMsa);
+  const a = frameMap ? unmerge(selfAttn(merge(h))) : selfAttn(h);
+  x3 = g.add(x3, g.mul(gMsa, a));
+  const c = frameMap ? unmerge(crossAttn(merge(x3))) : crossAttn(x3);
+  x3 = g.add(x3, c);
+  const h2 = g.reshape(modulate(x3, shMlp, scMlp), [B * N, C]);
+  const fc1 = g.geluTanh(g.gemm(h2, wt('mlp.fc1.weight'), wt('mlp.fc1.bias')));
+  const fc2 = g.reshape(g.gemm(fc1, wt('mlp.fc2.weight'), wt('mlp.fc2.bias')), [B, N, C]);
+  x3 = g.add(x3, g.mul(gMlp, fc2));
+  g.output(g.reshape(x3, [B, T, S, C]), 'x_out', [B, T, S, C]);
+  return g.build();
+}

@@ -1,0 +1,38 @@
+/**
+ * The `part2` graph: final layer (t-modulated LayerNorm + linear) and unpatchify (spec 3.12). Inputs:
+ * `tokens [B,T,S,C]`, `t [B,C]` and the final_layer.* weights by full key. Output: `out [B,Cout,T,H,W]`, cropped to
+ * the unpadded latent size.
+ */
+import { GraphBuilder } from '../onnx/graph-builder';
+import { stdit3Dims, type Stdit3Config, type Stdit3Shape } from './config';
+
+/** Builds the part2 ONNX model for one static job shape. */
+export function buildPart2Graph(cfg: Stdit3Config, shape: Stdit3Shape): Uint8Array {
+  const d = stdit3Dims(cfg, shape);
+  const { B, C, S, Tp, Hp, Wp, Cout } = d;
+  const [pT, pH, pW] = cfg.patchSize;
+  const P = pT * pH * pW * Cout;
+  const N = Tp * S;
+  const g = new GraphBuilder('stdit3_part2');
+
+  const tokens = g.input('tokens', [B, Tp, S, C]);
+  const t = g.input('t', [B, C]);
+  const sst = g.input('final_layer.scale_shift_table', [2, C]);
+  const lw = g.input('final_layer.linear.weight', [P, C]);
+  const lb = g.input('final_layer.linear.bias', [P]);
+
+  // shift = sst[0] + t, scale = sst[1] + t (t, not t_mlp); h = LN(x)·(1 + scale) + shift.
+  const shift = g.reshape(g.add(g.gather(sst, 0, 0), t), [B, 1, C]);
+  const scale = g.reshape(g.add(g.gather(sst, 1, 0), t), [B, 1, C]);
+  const ln = g.layerNorm(g.reshape(tokens, [B, N, C]), C, 1e-6);
+  const h = g.add(g.mul(ln, g.add(scale, g.scalar(1))), shift);
+  const tok = g.gemm(g.reshape(h, [B * N, C]), lw, lb); // [B·N, pT·pH·pW·Cout], (i, j, k, c) with c fastest
+
+  // Unpatchify: out[b, c, t·pT+i, h·pH+j, w·pW+k] = tok[b, (t·Hp+h)·Wp+w, ((i·pH+j)·pW+k)·Cout+c].
+  const grid = g.reshape(tok, [B, Tp, Hp, Wp, pT, pH, pW, Cout]);
+  const vol = g.reshape(g.transpose(grid, [0, 7, 1, 4, 2, 5, 3, 6]), [B, Cout, Tp * pT, Hp * pH, Wp * pW]);
+  const { frames: T, height: H, width: W } = shape;
+  const cropped = Tp * pT !== T || Hp * pH !== H || Wp * pW !== W ? g.slice(vol, [0, 0, 0], [T, H, W], [2, 3, 4]) : vol;
+  g.output(cropped, 'out', [B, Cout, T, H, W]);
+  return g.build();
+}

@@ -1,0 +1,120 @@
+/**
+ * Node implementations of the engine's file-system and hashing ports (shared/engine/ports.ts).
+ */
+import { webcrypto } from 'node:crypto';
+import type { FileHandle } from 'node:fs/promises';
+import { access, mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { FileSystemPort, FileWriter, RandomAccessReader, Sha256 } from '../../shared/engine/ports';
+
+/** Random access through one FileHandle; every read lands in a fresh, 8-byte-aligned Uint8Array. */
+class NodeRandomAccessReader implements RandomAccessReader {
+  constructor(
+    readonly name: string,
+    private readonly handle: FileHandle,
+  ) {}
+
+  async size(): Promise<number> {
+    return (await this.handle.stat()).size;
+  }
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    // Not Buffer.allocUnsafe: small Buffers come from a shared pool at odd offsets, which would defeat the
+    // zero-copy typed-array views of the safetensors reader.
+    const out = new Uint8Array(length);
+    let done = 0;
+    while (done < length) {
+      const { bytesRead } = await this.handle.read(out, done, length - done, offset + done);
+      if (bytesRead === 0)
+        throw new Error(
+          `${this.name}: short read: wanted ${length} bytes at ${offset}, the file ends after ${done}`,
+        );
+      done += bytesRead;
+    }
+    return out;
+  }
+
+  close(): Promise<void> {
+    return this.handle.close();
+  }
+}
+
+/** Sequential writes through one FileHandle. */
+class NodeFileWriter implements FileWriter {
+  constructor(private readonly handle: FileHandle) {}
+
+  async write(bytes: Uint8Array): Promise<void> {
+    let done = 0;
+    while (done < bytes.byteLength) {
+      const { bytesWritten } = await this.handle.write(bytes, done, bytes.byteLength - done);
+      done += bytesWritten;
+    }
+  }
+
+  close(): Promise<void> {
+    return this.handle.close();
+  }
+}
+
+/** The engine's FileSystemPort on Node's fs/promises (random access through FileHandle). */
+export class NodeFileSystem implements FileSystemPort {
+  async open(path: string): Promise<RandomAccessReader> {
+    return new NodeRandomAccessReader(path, await open(path, 'r'));
+  }
+
+  async readFile(path: string): Promise<Uint8Array> {
+    const b = await readFile(path);
+    // Whole-file reads are not pooled, but be safe: hand out an aligned Uint8Array either way.
+    return b.byteOffset % 8 === 0 ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : new Uint8Array(b);
+  }
+
+  readText(path: string): Promise<string> {
+    return readFile(path, 'utf8');
+  }
+
+  writeFile(path: string, data: Uint8Array | string): Promise<void> {
+    return writeFile(path, data);
+  }
+
+  async createWriter(path: string): Promise<FileWriter> {
+    return new NodeFileWriter(await open(path, 'w'));
+  }
+
+  async mkdirp(path: string): Promise<void> {
+    await mkdir(path, { recursive: true });
+  }
+
+  async exists(path: string): Promise<boolean> {
+    try {
+      await access(path);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  rename(from: string, to: string): Promise<void> {
+    return rename(from, to);
+  }
+
+  remove(path: string): Promise<void> {
+    return rm(path, { recursive: true, force: true });
+  }
+
+  join(...parts: string[]): string {
+    return join(...parts);
+  }
+}
+
+/**
+ * SHA-256 via WebCrypto. `subtle.digest` runs as an async job on libuv's threadpool, so hashing a 170 MB block
+ * does not block the JS thread: CI-DL can verify the next block while the current one computes (the synchronous
+ * `createHash` would stall the event loop for the whole pass). WebCrypto copies its input first, so the caller
+ * may reuse the bytes as soon as the call returns.
+ */
+export const nodeSha256: Sha256 = async (bytes) => {
+  const digest = new Uint8Array(await webcrypto.subtle.digest('SHA-256', bytes));
+  let hex = '';
+  for (const b of digest) hex += b.toString(16).padStart(2, '0');
+  return hex;
+};

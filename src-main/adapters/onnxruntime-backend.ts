@@ -1,0 +1,75 @@
+/**
+ * The Node host's InferenceBackend on onnxruntime-node (CPU). The only file in src-main that imports the runtime.
+ */
+import { availableParallelism } from 'node:os';
+import * as ort from 'onnxruntime-node';
+import type { BackendSession, InferenceBackend } from '../../shared/engine/ports';
+import type { Tensor } from '../../shared/engine/tensor';
+
+/** Options of the onnxruntime-node backend. */
+export interface OnnxRuntimeBackendOptions {
+  /** Threads per operator; defaults to os.availableParallelism(). */
+  intraOpNumThreads?: number;
+}
+
+function toOrt(t: Tensor): ort.Tensor {
+  // Shares the typed array: no copy.
+  return t.type === 'float32'
+    ? new ort.Tensor('float32', t.data, [...t.dims])
+    : new ort.Tensor('int64', t.data, [...t.dims]);
+}
+
+function fromOrt(name: string, label: string, t: ort.Tensor): Tensor {
+  const dims = [...t.dims];
+  if (t.type === 'float32') return { type: 'float32', dims, data: t.data as Float32Array };
+  if (t.type === 'int64') return { type: 'int64', dims, data: t.data as BigInt64Array };
+  throw new Error(`${label}: output '${name}' has unsupported type ${t.type}`);
+}
+
+class OrtSession implements BackendSession {
+  constructor(
+    private readonly session: ort.InferenceSession,
+    private readonly label: string,
+  ) {}
+
+  async run(feeds: Readonly<Record<string, Tensor>>, outputs?: readonly string[]): Promise<Record<string, Tensor>> {
+    const ortFeeds: Record<string, ort.Tensor> = {};
+    for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = toOrt(t);
+    let result: ort.InferenceSession.OnnxValueMapType;
+    try {
+      result = outputs ? await this.session.run(ortFeeds, [...outputs]) : await this.session.run(ortFeeds);
+    } catch (e) {
+      throw new Error(`${this.label}: run failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    }
+    const out: Record<string, Tensor> = {};
+    for (const [name, v] of Object.entries(result)) out[name] = fromOrt(name, this.label, v as ort.Tensor);
+    return out;
+  }
+
+  release(): Promise<void> {
+    return this.session.release();
+  }
+}
+
+/** Creates the onnxruntime-node CPU backend (graph optimization 'all', sequential execution). */
+export function createOnnxRuntimeBackend(options: OnnxRuntimeBackendOptions = {}): InferenceBackend {
+  const intraOpNumThreads = options.intraOpNumThreads ?? availableParallelism();
+  const sessionOptions: ort.InferenceSession.SessionOptions = {
+    executionProviders: ['cpu'],
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+    intraOpNumThreads,
+  };
+  return {
+    name: `onnxruntime-node ${ort.env.versions.node ?? ort.env.versions.common} (cpu, ${intraOpNumThreads} threads)`,
+    async createSession(model: Uint8Array, label: string): Promise<BackendSession> {
+      try {
+        return new OrtSession(await ort.InferenceSession.create(model, sessionOptions), label);
+      } catch (e) {
+        throw new Error(`${label}: cannot compile model: ${e instanceof Error ? e.message : String(e)}`, {
+          cause: e,
+        });
+      }
+    },
+  };
+}

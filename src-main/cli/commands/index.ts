@@ -1,0 +1,14 @@
+/** Registers every `odsora` subcommand. */
+import type { Command } from 'commander';
+import { registerBench } from './bench';
+import { registerConvert } from './convert';
+import { registerStudio } from './studio';
+import { registerVerifyFixture } from './verify-fixture';
+
+/** Adds all subcommands to the program. */
+export function registerCommands(program: Command): void {
+  registerConvert(program);
+  registerVerifyFixture(program);
+  registerBench(program);
+  registerStudio(program);
+}

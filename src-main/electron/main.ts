@@ -1,0 +1,148 @@
+// Electron main process: the studio's one composition root. Builds the services, opens a locked-down window and
+// answers the typed contract over IPC, checking who asks before validating what they ask.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BrowserWindow, app, ipcMain, protocol, session, type WebFrameMain } from 'electron';
+import { studioChannel, studioCommands, studioError } from '../../shared/protocol/studio-contract';
+import { STATIC_SECURITY_HEADERS, contentTypeFor, resolveStaticPath } from '../studio/static-assets';
+import { createStudioDispatch, createStudioHandlers } from '../studio/studio-handlers';
+
+/** The built renderer is served from `odsora://studio/` rather than file://, so it gets a real origin and CSP. */
+const APP_SCHEME = 'odsora';
+const APP_HOST = 'studio';
+/** Set by `electron-vite dev`: the renderer then comes from Vite's dev server. */
+const devServerUrl = process.env['ELECTRON_RENDERER_URL'];
+const rendererDir = join(__dirname, '../renderer');
+
+/** Vite's dev server injects an inline React Refresh preamble and talks HMR over ws, so dev needs a looser CSP. */
+const DEV_CSP =
+  "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; " +
+  "img-src 'self' data: blob:; connect-src 'self' ws: http://localhost:* http://127.0.0.1:*; object-src 'none'";
+
+/** True for a URL of the studio's own page (the built app, or the dev server in development). */
+function isStudioUrl(raw: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return false;
+  }
+  if (devServerUrl !== undefined) return url.origin === new URL(devServerUrl).origin;
+  return url.protocol === `${APP_SCHEME}:` && url.host === APP_HOST;
+}
+
+/** IPC is accepted only from the studio page's top frame, never from an iframe or a page it navigated to. */
+function isTrustedSender(frame: WebFrameMain | null): boolean {
+  return frame !== null && frame.parent === null && isStudioUrl(frame.url);
+}
+
+function registerIpc(): void {
+  const dispatch = createStudioDispatch(
+    createStudioHandlers({
+      appVersion: app.getVersion(),
+      platform: 'electron',
+      electron: process.versions.electron,
+    }),
+  );
+  for (const command of studioCommands) {
+    ipcMain.handle(studioChannel(command), async (event, rawArgs: unknown) => {
+      if (!isTrustedSender(event.senderFrame)) {
+        return { ok: false, error: studioError('forbidden', 'IPC from an untrusted frame') };
+      }
+      return dispatch(command, rawArgs);
+    });
+  }
+}
+
+function serveRendererProtocol(): void {
+  protocol.handle(APP_SCHEME, async (request) => {
+    const url = new URL(request.url);
+    const file = url.host === APP_HOST ? resolveStaticPath(rendererDir, url.pathname) : null;
+    if (file === null) return new Response('Not found', { status: 404 });
+    try {
+      const body = await readFile(file);
+      return new Response(body, {
+        headers: { ...STATIC_SECURITY_HEADERS, 'Content-Type': contentTypeFor(file) },
+      });
+    } catch {
+      return new Response('Not found', { status: 404 });
+    }
+  });
+}
+
+function hardenSessions(): void {
+  // The studio needs no camera, microphone, notifications or geolocation.
+  session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
+  session.defaultSession.setPermissionCheckHandler(() => false);
+  if (devServerUrl !== undefined) {
+    session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
+      callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [DEV_CSP] } });
+    });
+  }
+  // Every web contents (including any created later) may not open windows, navigate away or embed webviews.
+  app.on('web-contents-created', (_event, contents) => {
+    contents.setWindowOpenHandler(() => ({ action: 'deny' }));
+    const blockForeign = (event: { preventDefault(): void }, url: string): void => {
+      if (!isStudioUrl(url)) event.preventDefault();
+    };
+    contents.on('will-navigate', blockForeign);
+    contents.on('will-redirect', blockForeign);
+    contents.on('will-attach-webview', (event) => event.preventDefault());
+  });
+}
+
+function createWindow(): BrowserWindow {
+  const win = new BrowserWindow({
+    width: 1280,
+    height: 800,
+    minWidth: 900,
+    minHeight: 600,
+    title: 'On-device Sora Studio',
+    backgroundColor: '#0f1115',
+    show: false,
+    webPreferences: {
+      preload: join(__dirname, '../preload/index.js'),
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      nodeIntegrationInWorker: false,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      webviewTag: false,
+      spellcheck: false,
+    },
+  });
+  win.once('ready-to-show', () => win.show());
+  void win.loadURL(devServerUrl ?? `${APP_SCHEME}://${APP_HOST}/index.html`);
+  return win;
+}
+
+// Sandbox every renderer, including any a dependency might create.
+app.enableSandbox();
+protocol.registerSchemesAsPrivileged([
+  { scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } },
+]);
+
+if (!app.requestSingleInstanceLock()) {
+  app.quit();
+} else {
+  app.on('second-instance', () => {
+    const [win] = BrowserWindow.getAllWindows();
+    if (win) {
+      if (win.isMinimized()) win.restore();
+      win.focus();
+    }
+  });
+  void app.whenReady().then(() => {
+    hardenSessions();
+    serveRendererProtocol();
+    registerIpc();
+    createWindow();
+    app.on('activate', () => {
+      if (BrowserWindow.getAllWindows().length === 0) createWindow();
+    });
+  });
+  app.on('window-all-closed', () => {
+    if (process.platform !== 'darwin') app.quit();
+  });
+}

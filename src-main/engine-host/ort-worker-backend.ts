@@ -1,0 +1,105 @@
+/**
+ * InferenceBackend that runs ONNX Runtime in a worker thread.
+ *
+ * Why: onnxruntime-node blocks its thread during InferenceSession.create and session.run. With the runtime in a
+ * worker, the engine thread keeps running while a block computes: the CI-DL scheduler's next-block load (file
+ * read + hash) completes on time, telemetry timestamps are true, and a companion's sockets stay responsive.
+ * Measured cost: one postMessage round trip plus a copy of the activations per block (see `odsora bench engine`).
+ */
+import { Worker } from 'node:worker_threads';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BackendSession, InferenceBackend } from '../../shared/engine/ports';
+import type { Tensor } from '../../shared/engine/tensor';
+import type { OrtWorkerRequest, OrtWorkerResponse } from './ort-worker-protocol';
+
+type Pending = { resolve: (msg: OrtWorkerResponse) => void; reject: (err: Error) => void };
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** Options for the worker-hosted runtime. */
+export interface OrtWorkerBackendOptions {
+  /** ONNX Runtime intra-op threads (default: all cores). */
+  intraOpThreads?: number;
+  /** Path of the bundled worker script (default: out/cli/ort-worker.cjs next to this bundle). */
+  workerScript?: string;
+}
+
+/** Starts the worker and resolves once ONNX Runtime is loaded in it. */
+export async function startOrtWorkerBackend(options: OrtWorkerBackendOptions = {}): Promise<OrtWorkerBackend> {
+  const script = options.workerScript ?? defaultWorkerScript();
+  const worker = new Worker(script, { workerData: { intraOpThreads: options.intraOpThreads } });
+  const name = await new Promise<string>((resolve, reject) => {
+    worker.once('message', (msg: OrtWorkerResponse) =>
+      msg.op === 'ready' ? resolve(msg.backendName) : reject(new Error('ort worker did not start')),
+    );
+    worker.once('error', reject);
+  });
+  return new OrtWorkerBackend(worker, name);
+}
+
+/** The engine-thread side of the ORT worker. Call `close()` when done. */
+export class OrtWorkerBackend implements InferenceBackend {
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private failure: Error | null = null;
+
+  constructor(
+    private readonly worker: Worker,
+    readonly name: string,
+  ) {
+    worker.on('message', (msg: OrtWorkerResponse) => {
+      if (msg.op === 'ready') return;
+      const p = this.pending.get(msg.id);
+      if (!p) return;
+      this.pending.delete(msg.id);
+      if (msg.op === 'error') p.reject(new Error(msg.message));
+      else p.resolve(msg);
+    });
+    const fail = (err: Error): void => {
+      this.failure = err;
+      for (const p of this.pending.values()) p.reject(err);
+      this.pending.clear();
+    };
+    worker.on('error', (err) => fail(new Error(`onnxruntime worker crashed: ${err.message}`)));
+    worker.on('exit', (code) => fail(new Error(`onnxruntime worker exited (code ${code})`)));
+  }
+
+  private call(msg: DistributiveOmit<OrtWorkerRequest, 'id'>, transfer: ArrayBuffer[] = []): Promise<OrtWorkerResponse> {
+    if (this.failure) return Promise.reject(this.failure);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ ...msg, id } as OrtWorkerRequest, transfer);
+    });
+  }
+
+  async createSession(model: Uint8Array, label: string): Promise<BackendSession> {
+    const copy = model.slice();
+    const reply = await this.call({ op: 'create', model: copy, label }, [copy.buffer as ArrayBuffer]);
+    if (reply.op !== 'created') throw new Error(`unexpected reply ${reply.op}`);
+    const session = reply.session;
+    return {
+      run: async (feeds: Readonly<Record<string, Tensor>>, outputs?: readonly string[]) => {
+        const r = await this.call({ op: 'run', session, feeds: { ...feeds }, outputs });
+        if (r.op !== 'result') throw new Error(`unexpected reply ${r.op}`);
+        return r.outputs;
+      },
+      release: async () => {
+        if (this.failure) return;
+        await this.call({ op: 'release', session });
+      },
+    };
+  }
+
+  /** Stops the worker. */
+  async close(): Promise<void> {
+    this.failure ??= new Error('onnxruntime worker closed');
+    await this.worker.terminate();
+  }
+}
+
+/** The bundled worker: beside this bundle in out/cli, or built there from a source checkout (tests). */
+function defaultWorkerScript(): string {
+  const beside = join(__dirname, 'ort-worker.cjs');
+  return existsSync(beside) ? beside : join(__dirname, '..', '..', 'out', 'cli', 'ort-worker.cjs');
+}

@@ -1,0 +1,16 @@
+/** Messages between the engine thread and the ONNX Runtime worker (see ort-worker-backend.ts). */
+import type { Tensor } from '../../shared/engine/tensor';
+
+/** Engine thread → ORT worker. */
+export type OrtWorkerRequest =
+  | { op: 'create'; id: number; model: Uint8Array; label: string }
+  | { op: 'run'; id: number; session: number; feeds: Record<string, Tensor>; outputs?: readonly string[] }
+  | { op: 'release'; id: number; session: number };
+
+/** ORT worker → engine thread. */
+export type OrtWorkerResponse =
+  | { op: 'ready'; backendName: string }
+  | { op: 'created'; id: number; session: number }
+  | { op: 'result'; id: number; outputs: Record<string, Tensor> }
+  | { op: 'released'; id: number }
+  | { op: 'error'; id: number; message: string };

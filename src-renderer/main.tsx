@@ -1,0 +1,15 @@
+// Renderer entry: connects to main through the typed contract once, then renders the shell.
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { connectStudio } from './api';
+import { App } from './App';
+import './styles.css';
+
+const container = document.getElementById('root');
+if (!container) throw new Error('index.html has no #root element');
+
+createRoot(container).render(
+  <StrictMode>
+    <App connection={connectStudio()} />
+  </StrictMode>,
+);
