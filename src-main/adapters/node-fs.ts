@@ -1,7 +1,7 @@
 /**
  * Node implementations of the engine's file-system and hashing ports (shared/engine/ports.ts).
  */
-import { webcrypto } from 'node:crypto';
+import { createHash, webcrypto } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { access, mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -58,11 +58,18 @@ class NodeFileWriter implements FileWriter {
 
 /** The engine's FileSystemPort on Node's fs/promises (random access through FileHandle). */
 export class NodeFileSystem implements FileSystemPort {
+  /**
+   * `sharedMemory`: whole-file reads land in a SharedArrayBuffer, so block weights reach the ONNX Runtime worker
+   * without a copy on every run (see src-main/engine-host/ort-worker-backend.ts).
+   */
+  constructor(private readonly options: { sharedMemory?: boolean } = {}) {}
+
   async open(path: string): Promise<RandomAccessReader> {
     return new NodeRandomAccessReader(path, await open(path, 'r'));
   }
 
   async readFile(path: string): Promise<Uint8Array> {
+    if (this.options.sharedMemory) return readShared(path);
     const b = await readFile(path);
     // Whole-file reads are not pooled, but be safe: hand out an aligned Uint8Array either way.
     return b.byteOffset % 8 === 0 ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : new Uint8Array(b);
@@ -113,8 +120,28 @@ export class NodeFileSystem implements FileSystemPort {
  * may reuse the bytes as soon as the call returns.
  */
 export const nodeSha256: Sha256 = async (bytes) => {
+  // WebCrypto refuses views on SharedArrayBuffers; hash those on this thread (free while ORT runs in its worker).
+  if (bytes.buffer instanceof SharedArrayBuffer) return createHash('sha256').update(bytes).digest('hex');
   const digest = new Uint8Array(await webcrypto.subtle.digest('SHA-256', bytes));
   let hex = '';
   for (const b of digest) hex += b.toString(16).padStart(2, '0');
   return hex;
 };
+
+/** Reads a whole file into a SharedArrayBuffer-backed view. */
+async function readShared(path: string): Promise<Uint8Array> {
+  const handle = await open(path, 'r');
+  try {
+    const { size } = await handle.stat();
+    const out = new Uint8Array(new SharedArrayBuffer(size));
+    let done = 0;
+    while (done < size) {
+      const { bytesRead } = await handle.read(out, done, size - done, done);
+      if (bytesRead === 0) throw new Error(`${path}: short read: the file shrank to ${done} bytes while reading`);
+      done += bytesRead;
+    }
+    return out;
+  } finally {
+    await handle.close();
+  }
+}

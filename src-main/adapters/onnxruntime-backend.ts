@@ -8,8 +8,8 @@ import type { Tensor } from '../../shared/engine/tensor';
 
 /** Options of the onnxruntime-node backend. */
 export interface OnnxRuntimeBackendOptions {
-  /** Threads per operator; defaults to os.availableParallelism(). */
-  intraOpNumThreads?: number;
+  /** Threads per operator (intra-op); defaults to os.availableParallelism(). */
+  intraOpThreads?: number;
 }
 
 function toOrt(t: Tensor): ort.Tensor {
@@ -32,14 +32,19 @@ class OrtSession implements BackendSession {
     private readonly label: string,
   ) {}
 
-  async run(feeds: Readonly<Record<string, Tensor>>, outputs?: readonly string[]): Promise<Record<string, Tensor>> {
+  async run(
+    feeds: Readonly<Record<string, Tensor>>,
+    outputs?: readonly string[],
+  ): Promise<Record<string, Tensor>> {
     const ortFeeds: Record<string, ort.Tensor> = {};
     for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = toOrt(t);
     let result: ort.InferenceSession.OnnxValueMapType;
     try {
       result = outputs ? await this.session.run(ortFeeds, [...outputs]) : await this.session.run(ortFeeds);
     } catch (e) {
-      throw new Error(`${this.label}: run failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+      throw new Error(`${this.label}: run failed: ${e instanceof Error ? e.message : String(e)}`, {
+        cause: e,
+      });
     }
     const out: Record<string, Tensor> = {};
     for (const [name, v] of Object.entries(result)) out[name] = fromOrt(name, this.label, v as ort.Tensor);
@@ -51,25 +56,30 @@ class OrtSession implements BackendSession {
   }
 }
 
-/** Creates the onnxruntime-node CPU backend (graph optimization 'all', sequential execution). */
-export function createOnnxRuntimeBackend(options: OnnxRuntimeBackendOptions = {}): InferenceBackend {
-  const intraOpNumThreads = options.intraOpNumThreads ?? availableParallelism();
-  const sessionOptions: ort.InferenceSession.SessionOptions = {
-    executionProviders: ['cpu'],
-    graphOptimizationLevel: 'all',
-    executionMode: 'sequential',
-    intraOpNumThreads,
-  };
-  return {
-    name: `onnxruntime-node ${ort.env.versions.node ?? ort.env.versions.common} (cpu, ${intraOpNumThreads} threads)`,
-    async createSession(model: Uint8Array, label: string): Promise<BackendSession> {
-      try {
-        return new OrtSession(await ort.InferenceSession.create(model, sessionOptions), label);
-      } catch (e) {
-        throw new Error(`${label}: cannot compile model: ${e instanceof Error ? e.message : String(e)}`, {
-          cause: e,
-        });
-      }
-    },
-  };
+/** The onnxruntime-node CPU backend: graph optimization 'all', sequential execution, configurable threads. */
+export class OnnxRuntimeBackend implements InferenceBackend {
+  /** e.g. `onnxruntime-node 1.30.0 (cpu, 8 threads)`. */
+  readonly name: string;
+  private readonly sessionOptions: ort.InferenceSession.SessionOptions;
+
+  constructor(options: OnnxRuntimeBackendOptions = {}) {
+    const intraOpNumThreads = options.intraOpThreads ?? availableParallelism();
+    this.sessionOptions = {
+      executionProviders: ['cpu'],
+      graphOptimizationLevel: 'all',
+      executionMode: 'sequential',
+      intraOpNumThreads,
+    };
+    this.name = `onnxruntime-node ${ort.env.versions.node ?? ort.env.versions.common} (cpu, ${intraOpNumThreads} threads)`;
+  }
+
+  async createSession(model: Uint8Array, label: string): Promise<BackendSession> {
+    try {
+      return new OrtSession(await ort.InferenceSession.create(model, this.sessionOptions), label);
+    } catch (e) {
+      throw new Error(`${label}: cannot compile model: ${e instanceof Error ? e.message : String(e)}`, {
+        cause: e,
+      });
+    }
+  }
 }

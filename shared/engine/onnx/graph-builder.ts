@@ -22,7 +22,10 @@ export type ElemType = 'float32' | 'int64';
 /** Node attributes by name; build values with `int`, `float` and `ints`. */
 export type Attrs = Readonly<Record<string, AttributeValue>>;
 
-const elemTypeId: Record<ElemType, OnnxDataTypeId> = { float32: OnnxDataType.FLOAT, int64: OnnxDataType.INT64 };
+const elemTypeId: Record<ElemType, OnnxDataTypeId> = {
+  float32: OnnxDataType.FLOAT,
+  int64: OnnxDataType.INT64,
+};
 
 /** Integer attribute helper. */
 export const int = (value: number): AttributeValue => ({ kind: 'int', value });
@@ -204,12 +207,14 @@ export class GraphBuilder {
     return this.mul(x, this.node('Sigmoid', [x]));
   }
 
-  /** GELU, tanh approximation: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
+  /**
+   * GELU, tanh approximation: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), evaluated as the identical
+   * x·sigmoid(2√(2/π)·x·(1 + 0.044715·x²)) to save three elementwise passes (opset 17 has no Gelu).
+   */
   geluTanh(x: Value): Value {
-    const x3 = this.mul(this.mul(x, x), x);
-    const inner = this.mul(this.add(x, this.mul(x3, this.scalar(0.044715))), this.scalar(Math.sqrt(2 / Math.PI)));
-    const t = this.node('Tanh', [inner]);
-    return this.mul(this.mul(x, this.scalar(0.5)), this.add(t, this.scalar(1)));
+    const c = 2 * Math.sqrt(2 / Math.PI);
+    const z = this.mul(x, this.add(this.mul(this.mul(x, x), this.scalar(c * 0.044715)), this.scalar(c)));
+    return this.mul(x, this.node('Sigmoid', [z]));
   }
 
   /** Serializes the graph as an ONNX ModelProto (ir_version 8, opset 17). */

@@ -62,7 +62,19 @@ export interface ModelProtoInit {
 }
 
 const ATTRIBUTE_TYPE = { float: 1, int: 2, string: 3, tensor: 4, floats: 6, ints: 7 } as const;
-const utf8 = new TextEncoder();
+
+/** UTF-8 encoding without host globals (shared/ has no DOM or Node types). */
+function utf8(s: string): Uint8Array {
+  const out: number[] = [];
+  for (const ch of s) {
+    const c = ch.codePointAt(0) as number;
+    if (c < 0x80) out.push(c);
+    else if (c < 0x800) out.push(0xc0 | (c >> 6), 0x80 | (c & 63));
+    else if (c < 0x10000) out.push(0xe0 | (c >> 12), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
+    else out.push(0xf0 | (c >> 18), 0x80 | ((c >> 12) & 63), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
+  }
+  return Uint8Array.from(out);
+}
 
 /** Growable byte buffer with protobuf wire-format primitives. */
 class ProtoBuffer {
@@ -122,7 +134,7 @@ class ProtoBuffer {
   }
 
   string(field: number, s: string): void {
-    this.bytesField(field, utf8.encode(s));
+    this.bytesField(field, utf8(s));
   }
 
   message(field: number, write: (m: ProtoBuffer) => void): void {

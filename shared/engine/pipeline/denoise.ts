@@ -16,7 +16,7 @@ import { sampleRectifiedFlow, type StepRecord } from '../sampler/rectified-flow'
 import { validateLplOptions } from '../sampler/lpl';
 import { samplingTimesteps } from '../sampler/timesteps';
 import { stdit3ConfigFromJson, type Stdit3Config } from '../stdit3/config';
-import { Stdit3Model, type Stdit3Part1State } from '../stdit3/model';
+import { Stdit3Model, type Stdit3State } from '../stdit3/model';
 import type { EventSink } from '../telemetry';
 import { floatTensor, type FloatTensor } from '../tensor';
 import { validateDenoiseJob, type DenoiseJob } from './denoise-job';
@@ -63,7 +63,7 @@ export class Stdit3ModelCache {
     const key = JSON.stringify([cfg, shape]);
     let m = this.models.get(key);
     if (!m) {
-      m = Stdit3Model.create(backend, cfg, shape);
+      m = Promise.resolve(Stdit3Model.create(backend, cfg, shape));
       this.models.set(key, m);
       m.catch(() => this.models.delete(key));
     }
@@ -176,7 +176,7 @@ export async function runDenoise(ctx: DenoiseContext, job: DenoiseJob): Promise<
       model: async (zIn, tIn, step) => {
         const merged = step < job.tdtm.mergeSteps;
         emit({ type: 'step.start', atMs: clock.nowMs(), step, t: tIn[0] ?? 0, merged });
-        const pass: { state?: Stdit3Part1State; tokens?: FloatTensor; out?: FloatTensor } = {};
+        const pass: { state?: Stdit3State; tokens?: FloatTensor; out?: FloatTensor } = {};
         await scheduler.runPass(
           step,
           async (id, weights) => {

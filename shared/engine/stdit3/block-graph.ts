@@ -42,7 +42,12 @@ export function tdtmFrameMap(T: number): TdtmFrameMap {
 }
 
 /** Builds one block's ONNX model for a static job shape. `tdtm` merges frame pairs around both attentions. */
-export function buildBlockGraph(cfg: Stdit3Config, shape: Stdit3Shape, kind: BlockKind, tdtm: boolean): Uint8Array {
+export function buildBlockGraph(
+  cfg: Stdit3Config,
+  shape: Stdit3Shape,
+  kind: BlockKind,
+  tdtm: boolean,
+): Uint8Array {
   const d = stdit3Dims(cfg, shape);
   const { B, C, S, L, heads, hd } = d;
   const T = d.Tp;
@@ -56,7 +61,9 @@ export function buildBlockGraph(cfg: Stdit3Config, shape: Stdit3Shape, kind: Blo
   const y = g.input('y', [B, L, C]);
   const yBias = g.input('y_bias', [B, 1, 1, L]);
   const rope =
-    kind === 'temporal' ? { cos: g.input('rope_cos', [Tseq, hd]), sin: g.input('rope_sin', [Tseq, hd]) } : undefined;
+    kind === 'temporal'
+      ? { cos: g.input('rope_cos', [Tseq, hd]), sin: g.input('rope_sin', [Tseq, hd]) }
+      : undefined;
   const w: Record<string, Value> = {};
   for (const s of stdit3BlockWeightSuffixes(cfg)) w[s.name] = g.input(s.name, s.shape);
   const wt = (name: string): Value => {
@@ -77,7 +84,14 @@ export function buildBlockGraph(cfg: Stdit3Config, shape: Stdit3Shape, kind: Blo
 
   // Modulation rows: shift/scale/gate (msa), shift/scale/gate (mlp), each [B, 1, C] (spec 3.7).
   const mod = g.add(g.reshape(tMlp, [B, 6, C]), wt('scale_shift_table'));
-  const [shMsa, scMsa, gMsa, shMlp, scMlp, gMlp] = g.split(mod, 1, 6) as [Value, Value, Value, Value, Value, Value];
+  const [shMsa, scMsa, gMsa, shMlp, scMlp, gMlp] = g.split(mod, 1, 6) as [
+    Value,
+    Value,
+    Value,
+    Value,
+    Value,
+    Value,
+  ];
   const one = g.scalar(1);
   const modulate = (v: Value, shift: Value, scale: Value): Value =>
     g.add(g.mul(g.layerNorm(v, C, LN_EPS), g.add(scale, one)), shift);
@@ -91,7 +105,13 @@ export function buildBlockGraph(cfg: Stdit3Config, shape: Stdit3Shape, kind: Blo
     const qkvT =
       kind === 'spatial'
         ? g.transpose(g.reshape(qkv, [G, Ls, 3, heads, hd]), [2, 0, 3, 1, 4])
-        : g.reshape(g.transpose(g.reshape(qkv, [B, Tseq, S, 3, heads, hd]), [3, 0, 2, 4, 1, 5]), [3, G, heads, Ls, hd]);
+        : g.reshape(g.transpose(g.reshape(qkv, [B, Tseq, S, 3, heads, hd]), [3, 0, 2, 4, 1, 5]), [
+            3,
+            G,
+            heads,
+            Ls,
+            hd,
+          ]);
     let qk = g.slice(qkvT, [0], [2], [0]); // [2, G, heads, Ls, hd]
     const v = g.reshape(g.slice(qkvT, [2], [3], [0]), [G, heads, Ls, hd]);
     // qk RMSNorm over hd; the softmax scale hd^-0.5 is folded into the q gain (q·k is linear in q).
@@ -103,7 +123,13 @@ export function buildBlockGraph(cfg: Stdit3Config, shape: Stdit3Shape, kind: Blo
     qk = g.mul(g.div(qk, g.node('Sqrt', [g.add(ms, g.scalar(RMS_EPS))])), gain);
     if (rope) {
       // Interleaved pairs (spec 4): rope(x) = x·cos + swap(x)·sin, sin sign-folded by ropeTables().
-      const swapped = g.reshape(g.gather(g.reshape(qk, [2, G, heads, Ls, hd / 2, 2]), [1, 0], -1), [2, G, heads, Ls, hd]);
+      const swapped = g.reshape(g.gather(g.reshape(qk, [2, G, heads, Ls, hd / 2, 2]), [1, 0], -1), [
+        2,
+        G,
+        heads,
+        Ls,
+        hd,
+      ]);
       qk = g.add(g.mul(qk, rope.cos), g.mul(swapped, rope.sin));
     }
     const [q5, k5] = g.split(qk, 0, 2) as [Value, Value];
@@ -121,9 +147,17 @@ export function buildBlockGraph(cfg: Stdit3Config, shape: Stdit3Shape, kind: Blo
   // Cross-attention of [B, Nq, C] queries on the batch row's own captions, additive key bias (spec 3.9).
   const crossAttn = (xc: Value): Value => {
     const Nq = Tseq * S;
-    const q = g.gemm(g.reshape(xc, [B * Nq, C]), wt('cross_attn.q_linear.weight'), wt('cross_attn.q_linear.bias'));
+    const q = g.gemm(
+      g.reshape(xc, [B * Nq, C]),
+      wt('cross_attn.q_linear.weight'),
+      wt('cross_attn.q_linear.bias'),
+    );
     const qT = g.transpose(g.reshape(q, [B, Nq, heads, hd]), [0, 2, 1, 3]);
-    const kv = g.gemm(g.reshape(y, [B * L, C]), wt('cross_attn.kv_linear.weight'), wt('cross_attn.kv_linear.bias'));
+    const kv = g.gemm(
+      g.reshape(y, [B * L, C]),
+      wt('cross_attn.kv_linear.weight'),
+      wt('cross_attn.kv_linear.bias'),
+    );
     const [k5, v5] = g.split(g.reshape(kv, [B, L, 2, heads, hd]), 2, 2) as [Value, Value];
     const kT = g.mul(g.transpose(g.reshape(k5, [B, L, heads, hd]), [0, 2, 3, 1]), attnScale); // [B, heads, hd, L]
     const v = g.transpose(g.reshape(v5, [B, L, heads, hd]), [0, 2, 1, 3]);

@@ -98,7 +98,8 @@ function posInt(obj: Record<string, unknown>, key: string): number {
 
 function bool(obj: Record<string, unknown>, key: string): boolean {
   const v = field(obj, key);
-  if (typeof v !== 'boolean') throw new Error(`STDiT3 config: '${key}' must be a boolean, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'boolean')
+    throw new Error(`STDiT3 config: '${key}' must be a boolean, got ${JSON.stringify(v)}`);
   return v;
 }
 

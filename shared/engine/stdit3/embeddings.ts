@@ -122,7 +122,11 @@ export function ropeTables(freqs: Float32Array, seqLen: number): RopeTables {
  * The additive cross-attention key bias [B, 1, 1, L]: 0 for valid caption tokens, −FLT_MAX for padding. `mask`
  * is [rows, L] (non-zero = valid); with fewer rows than B it is tiled (`mask.repeat(B // rows, 1)`).
  */
-export function captionKeyBias(mask: { rows: number; data: Int32Array | BigInt64Array }, B: number, L: number): FloatTensor {
+export function captionKeyBias(
+  mask: { rows: number; data: Int32Array | BigInt64Array },
+  B: number,
+  L: number,
+): FloatTensor {
   const { rows, data } = mask;
   if (rows <= 0 || data.length !== rows * L) {
     throw new Error(`caption mask has ${data.length} values, expected rows (${rows}) × L (${L})`);

@@ -5,8 +5,21 @@
 import type { BackendSession, InferenceBackend } from '../ports';
 import { floatTensor, type FloatTensor, type Tensor } from '../tensor';
 import { buildBlockGraph, tdtmFrameMap, type BlockKind } from './block-graph';
-import { stdit3BlockWeightSuffixes, stdit3Dims, type Stdit3Config, type Stdit3Dims, type Stdit3Shape } from './config';
-import { captionKeyBias, positionEmbedding2d, ropeFreqs, ropeTables, sinusoid, type RopeTables } from './embeddings';
+import {
+  stdit3BlockWeightSuffixes,
+  stdit3Dims,
+  type Stdit3Config,
+  type Stdit3Dims,
+  type Stdit3Shape,
+} from './config';
+import {
+  captionKeyBias,
+  positionEmbedding2d,
+  ropeFreqs,
+  ropeTables,
+  sinusoid,
+  type RopeTables,
+} from './embeddings';
 import { buildPart1Graph, PART1_GRAPH_WEIGHTS } from './part1-graph';
 import { buildPart2Graph } from './part2-graph';
 
@@ -112,9 +125,17 @@ export class Stdit3Model {
           ? buildPart1Graph(this.cfg, this.shape)
           : kind === 'part2'
             ? buildPart2Graph(this.cfg, this.shape)
-            : buildBlockGraph(this.cfg, this.shape, kind.startsWith('spatial') ? 'spatial' : 'temporal', kind.endsWith('tdtm'));
+            : buildBlockGraph(
+                this.cfg,
+                this.shape,
+                kind.startsWith('spatial') ? 'spatial' : 'temporal',
+                kind.endsWith('tdtm'),
+              );
       const { batch, frames, height, width, captionLength } = this.shape;
-      s = this.backend.createSession(bytes, `stdit3/${kind} [B${batch} T${frames} ${height}x${width} L${captionLength}]`);
+      s = this.backend.createSession(
+        bytes,
+        `stdit3/${kind} [B${batch} T${frames} ${height}x${width} L${captionLength}]`,
+      );
       this.sessions.set(kind, s);
       s.catch(() => this.sessions.delete(kind));
     }
@@ -129,18 +150,27 @@ export class Stdit3Model {
     expectDims('x', inputs.x.dims, [batch, cfg.inChannels, frames, height, width]);
     const yDims = inputs.y.dims.length === 4 ? inputs.y.dims : [B, 1, ...inputs.y.dims.slice(1)];
     expectDims('y', yDims, [B, 1, L, cfg.captionChannels]);
-    if (inputs.timestep.length !== B) throw new Error(`STDiT3: ${inputs.timestep.length} timesteps for batch ${B}`);
+    if (inputs.timestep.length !== B)
+      throw new Error(`STDiT3: ${inputs.timestep.length} timesteps for batch ${B}`);
     const feeds: Record<string, Tensor> = {
       x: inputs.x,
       t_sinus: sinusoid(inputs.timestep, inputs.tFreqTable),
       fps_sinus: sinusoid(new Float32Array(B).fill(inputs.fps), inputs.tFreqTable),
-      pos_emb: positionEmbedding2d(C, this.dims.Hp, this.dims.Wp, inputs.heightPx, inputs.widthPx, cfg.inputSqSize),
+      pos_emb: positionEmbedding2d(
+        C,
+        this.dims.Hp,
+        this.dims.Wp,
+        inputs.heightPx,
+        inputs.widthPx,
+        cfg.inputSqSize,
+      ),
       y: floatTensor([B, L, cfg.captionChannels], inputs.y.data),
     };
     for (const k of PART1_GRAPH_WEIGHTS) feeds[k] = need(weights, k);
     const out = await (await this.session('part1')).run(feeds);
     const freqs = weights.get('rope.freqs')?.data ?? ropeFreqs(hd);
-    if (freqs.length !== hd / 2) throw new Error(`STDiT3: rope.freqs has ${freqs.length} values, expected ${hd / 2}`);
+    if (freqs.length !== hd / 2)
+      throw new Error(`STDiT3: rope.freqs has ${freqs.length} values, expected ${hd / 2}`);
     return {
       tokens: asFloat(out.tokens, 'tokens'),
       t: asFloat(out.t, 't'),
@@ -165,7 +195,12 @@ export class Stdit3Model {
   ): Promise<FloatTensor> {
     const merged = tdtm && this.tdtmAvailable;
     const prefix = `${kind}_blocks.${index}.`;
-    const feeds: Record<string, Tensor> = { x: state.tokens, t_mlp: state.tMlp, y: state.yProj, y_bias: state.yBias };
+    const feeds: Record<string, Tensor> = {
+      x: state.tokens,
+      t_mlp: state.tMlp,
+      y: state.yProj,
+      y_bias: state.yBias,
+    };
     if (kind === 'temporal') {
       const rope = merged ? state.ropeMerged : state.rope;
       if (!rope) throw new Error('STDiT3: state has no merged RoPE tables');
@@ -180,14 +215,22 @@ export class Stdit3Model {
   /** Final layer + unpatchify: tokens [B, T, S, C] and t [B, C] → out [B, Cout, T, H, W]. */
   async part2(weights: WeightMap, tokens: FloatTensor, t: FloatTensor): Promise<FloatTensor> {
     const feeds: Record<string, Tensor> = { tokens, t };
-    for (const k of ['final_layer.scale_shift_table', 'final_layer.linear.weight', 'final_layer.linear.bias']) {
+    for (const k of [
+      'final_layer.scale_shift_table',
+      'final_layer.linear.weight',
+      'final_layer.linear.bias',
+    ]) {
       feeds[k] = need(weights, k);
     }
     return asFloat((await (await this.session('part2')).run(feeds, ['out'])).out, 'out');
   }
 
   /** The whole denoiser: part1, spatial/temporal block pairs 0..depth−1, part2. */
-  async forward(allWeights: WeightMap, inputs: Stdit3Inputs, opts: Stdit3ForwardOptions): Promise<FloatTensor> {
+  async forward(
+    allWeights: WeightMap,
+    inputs: Stdit3Inputs,
+    opts: Stdit3ForwardOptions,
+  ): Promise<FloatTensor> {
     const state = await this.part1(allWeights, inputs);
     for (let i = 0; i < this.cfg.depth; i++) {
       for (const kind of ['spatial', 'temporal'] as const) {

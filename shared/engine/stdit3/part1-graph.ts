@@ -70,7 +70,8 @@ export function buildPart1Graph(cfg: Stdit3Config, shape: Stdit3Shape): Uint8Arr
   const Tq = d.Tp * pT;
   const Hq = d.Hp * pH;
   const Wq = d.Wp * pW;
-  const padded = Tq !== T || Hq !== H || Wq !== W ? g.pad(x, [0, 0, 0, 0, 0, 0, 0, Tq - T, Hq - H, Wq - W]) : x;
+  const padded =
+    Tq !== T || Hq !== H || Wq !== W ? g.pad(x, [0, 0, 0, 0, 0, 0, 0, Tq - T, Hq - H, Wq - W]) : x;
   const patches = g.reshape(
     g.transpose(g.reshape(padded, [B, Cin, d.Tp, pT, d.Hp, pH, d.Wp, pW]), [0, 2, 4, 6, 1, 3, 5, 7]),
     [B * d.Tp * S, K],

@@ -32,7 +32,8 @@ export function buildPart2Graph(cfg: Stdit3Config, shape: Stdit3Shape): Uint8Arr
   const grid = g.reshape(tok, [B, Tp, Hp, Wp, pT, pH, pW, Cout]);
   const vol = g.reshape(g.transpose(grid, [0, 7, 1, 4, 2, 5, 3, 6]), [B, Cout, Tp * pT, Hp * pH, Wp * pW]);
   const { frames: T, height: H, width: W } = shape;
-  const cropped = Tp * pT !== T || Hp * pH !== H || Wp * pW !== W ? g.slice(vol, [0, 0, 0], [T, H, W], [2, 3, 4]) : vol;
+  const cropped =
+    Tp * pT !== T || Hp * pH !== H || Wp * pW !== W ? g.slice(vol, [0, 0, 0], [T, H, W], [2, 3, 4]) : vol;
   g.output(cropped, 'out', [B, Cout, T, H, W]);
   return g.build();
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOnnxRuntimeBackend } from '../../../src-main/adapters/onnxruntime-backend';
+import { OnnxRuntimeBackend } from '../../../src-main/adapters/onnxruntime-backend';
 import { stdit3ConfigFromJson, type Stdit3Shape } from '../../../shared/engine/stdit3/config';
 import { tdtmFrameMap } from '../../../shared/engine/stdit3/block-graph';
 import { Stdit3Model, type Stdit3Inputs, type WeightMap } from '../../../shared/engine/stdit3/model';
@@ -15,7 +15,7 @@ import manifest from '../../fixtures/opensora-tiny/manifest.json';
 
 const dir = new URL('../../fixtures/opensora-tiny/', import.meta.url).pathname;
 const cfg = stdit3ConfigFromJson(manifest.config.model);
-const backend = createOnnxRuntimeBackend({ intraOpNumThreads: 1 });
+const backend = new OnnxRuntimeBackend({ intraOpThreads: 1 });
 
 let weights: WeightMap;
 let fwd: LiteTensors;
@@ -92,7 +92,10 @@ describe('STDiT3 TDTM at odd frame counts', () => {
     const m = Stdit3Model.create(backend, cfg, shape);
     try {
       const n = 2 * 4 * T * 8 * 8;
-      const x = floatTensor([2, 4, T, 8, 8], Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37)));
+      const x = floatTensor(
+        [2, 4, T, 8, 8],
+        Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37)),
+      );
       const w = new Map(weights);
       for (const k of ['temporal_blocks.0.mlp.fc2.weight', 'temporal_blocks.0.mlp.fc2.bias']) {
         const t = weights.get(k);
@@ -141,6 +144,40 @@ describe('STDiT3 TDTM at odd frame counts', () => {
       expect(frameDiff(delta, b, 3, 2)).toBeLessThan(1e-5);
       expect(frameDiff(delta, b, 4, 2)).toBeLessThan(1e-5);
       expect(frameDiff(delta, b, 2, 1)).toBeGreaterThan(1e-3);
+    }
+  });
+});
+
+describe('STDiT3 padding to the patch grid', () => {
+  it('zero-pads odd latent sizes at the end and crops the output back', async () => {
+    const odd: Stdit3Shape = { batch: 2, frames: 2, height: 7, width: 9, captionLength: 8 };
+    const even: Stdit3Shape = { ...odd, height: 8, width: 10 };
+    const xOdd = floatTensor(
+      [2, 4, 2, 7, 9],
+      Float32Array.from({ length: 2 * 4 * 2 * 7 * 9 }, (_, i) => Math.cos(i)),
+    );
+    const xEven = floatTensor([2, 4, 2, 8, 10]);
+    for (let i = 0; i < xOdd.data.length; i++) {
+      const w = i % 9;
+      const h = Math.floor(i / 9) % 7;
+      const rest = Math.floor(i / 63);
+      xEven.data[(rest * 8 + h) * 10 + w] = xOdd.data[i] as number;
+    }
+    const mOdd = Stdit3Model.create(backend, cfg, odd);
+    const mEven = Stdit3Model.create(backend, cfg, even);
+    try {
+      const sOdd = await mOdd.part1(weights, { ...inputs, x: xOdd });
+      const sEven = await mEven.part1(weights, { ...inputs, x: xEven });
+      expect(sOdd.tokens.dims).toEqual([2, 2, 20, 64]);
+      expect(Array.from(sOdd.tokens.data)).toEqual(Array.from(sEven.tokens.data));
+      const outOdd = await mOdd.part2(weights, sOdd.tokens, sOdd.t);
+      const outEven = await mEven.part2(weights, sEven.tokens, sEven.t);
+      expect(outOdd.dims).toEqual([2, 8, 2, 7, 9]);
+      const cropped = outEven.data.filter((_, i) => i % 10 < 9 && Math.floor(i / 10) % 8 < 7);
+      expect(Array.from(outOdd.data)).toEqual(Array.from(cropped));
+    } finally {
+      await mOdd.release();
+      await mEven.release();
     }
   });
 });

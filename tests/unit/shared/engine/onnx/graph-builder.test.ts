@@ -2,16 +2,19 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../../../../shared/engine/onnx/graph-builder';
 import type { BackendSession } from '../../../../../shared/engine/ports';
 import { floatTensor, type FloatTensor } from '../../../../../shared/engine/tensor';
-import { createOnnxRuntimeBackend } from '../../../../../src-main/adapters/onnxruntime-backend';
+import { OnnxRuntimeBackend } from '../../../../../src-main/adapters/onnxruntime-backend';
 
-const backend = createOnnxRuntimeBackend({ intraOpNumThreads: 1 });
+const backend = new OnnxRuntimeBackend({ intraOpThreads: 1 });
 const sessions: BackendSession[] = [];
 
 afterEach(async () => {
   await Promise.all(sessions.splice(0).map((s) => s.release()));
 });
 
-async function run(g: GraphBuilder, feeds: Record<string, FloatTensor>): Promise<Record<string, FloatTensor>> {
+async function run(
+  g: GraphBuilder,
+  feeds: Record<string, FloatTensor>,
+): Promise<Record<string, FloatTensor>> {
   const s = await backend.createSession(g.build(), 'test');
   sessions.push(s);
   return (await s.run(feeds)) as Record<string, FloatTensor>;
@@ -66,7 +69,8 @@ describe('ONNX graph builder on onnxruntime-node', () => {
     const sum = e.reduce((p, v) => p + v, 0);
     const mean = xs.reduce((p, v) => p + v, 0) / 4;
     const std = Math.sqrt(xs.reduce((p, v) => p + (v - mean) ** 2, 0) / 4 + 1e-6);
-    const gelu = (v: number): number => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3)));
+    const gelu = (v: number): number =>
+      0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3)));
     xs.forEach((v, i) => {
       expect(out.sm?.data[i]).toBeCloseTo((e[i] as number) / sum, 6);
       expect(out.ln?.data[i]).toBeCloseTo((v - mean) / std, 5);

@@ -46,7 +46,9 @@ describe('ONNX protobuf writer', () => {
           attributes: { allowzero: { kind: 'int', value: -1 }, eps: { kind: 'float', value: 0.5 } },
         },
       ],
-      initializers: [{ name: 'shape', dataType: OnnxDataType.INT64, dims: [2], data: BigInt64Array.from([-1n, 4n]) }],
+      initializers: [
+        { name: 'shape', dataType: OnnxDataType.INT64, dims: [2], data: BigInt64Array.from([-1n, 4n]) },
+      ],
       inputs: [{ name: 'x', elemType: OnnxDataType.FLOAT, dims: [2, 4] }],
       outputs: [{ name: 'y', elemType: OnnxDataType.FLOAT, dims: [2, 4] }],
     },

@@ -1,0 +1,199 @@
+/**
+ * `odsora bench engine`: what each technique buys on this machine, measured on one synthetic STDiT3 with the real
+ * key layout. Every number comes from real runs of the denoise stage through a converted block set.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { convertStdit3 } from '../../shared/engine/blockset/convert';
+import { openBlockSet, type BlockSet } from '../../shared/engine/blockset/load';
+import type { BudgetSpec } from '../../shared/engine/cidl/budget';
+import { gaussianNoise } from '../../shared/engine/noise/gaussian';
+import { runDenoise, Stdit3ModelCache, type DenoiseResult } from '../../shared/engine/pipeline/denoise';
+import type { DenoiseJob } from '../../shared/engine/pipeline/denoise-job';
+import type { LplOptions } from '../../shared/engine/sampler/lpl';
+import type { EngineEvent } from '../../shared/engine/telemetry';
+import { ENGINE_VERSION } from '../../shared/engine/version';
+import { createNodeEngineHost, type NodeEngineHost, type OrtPlacement } from '../engine-host/node-engine';
+import { loadHiddenShare, percentile } from './trace-stats';
+import { writeSyntheticStdit3 } from './synthetic-checkpoint';
+
+/** Model sizes the bench knows (snake_case STDiT3 config overrides). */
+export const BENCH_PRESETS: Record<string, Record<string, unknown>> = {
+  bench: { depth: 12, hidden_size: 256, num_heads: 4, caption_channels: 256, model_max_length: 32 },
+  nano: { depth: 4, hidden_size: 256, num_heads: 4, caption_channels: 64, model_max_length: 32 },
+  mid: { depth: 4, hidden_size: 576, num_heads: 8, caption_channels: 1024, model_max_length: 64 },
+};
+
+const BASE_CONFIG = {
+  patch_size: [1, 2, 2],
+  in_channels: 4,
+  mlp_ratio: 4.0,
+  qk_norm: true,
+  pred_sigma: true,
+  input_sq_size: 512,
+};
+
+/** Options of {@link runEngineBench}. */
+export interface EngineBenchOptions {
+  preset: string;
+  frames: number;
+  height: number;
+  width: number;
+  /** Steps timed per latency series (after one warm-up step). */
+  steps: number;
+  /** Steps of the LPL comparison (paper: 30, leap at 15). */
+  lplSteps: number;
+  threads: number;
+  torch: boolean;
+  log: (line: string) => void;
+}
+
+/** Runs every measurement and returns one JSON-able object. */
+export async function runEngineBench(opts: EngineBenchOptions): Promise<Record<string, unknown>> {
+  const preset = BENCH_PRESETS[opts.preset];
+  if (!preset) throw new Error(`unknown preset '${opts.preset}' (known: ${Object.keys(BENCH_PRESETS).join(', ')})`);
+  const config = { ...BASE_CONFIG, ...preset };
+  const work = await mkdtemp(join(tmpdir(), 'odsora-bench-'));
+  const host = await createNodeEngineHost({ placement: 'worker', threads: opts.threads });
+  try {
+    const ckpt = join(work, 'model.safetensors');
+    const params = await writeSyntheticStdit3(host.fs, ckpt, config, 1);
+    await convertStdit3({ fs: host.fs, sha256: host.sha256, checkpointPath: ckpt, config, outDir: join(work, 'bs'), modelName: 'bench' });
+    const blockSet = await openBlockSet(host.fs, host.sha256, join(work, 'bs'));
+    const L = Number(preset['model_max_length']);
+    const Cc = Number(preset['caption_channels']);
+    const valid = Math.max(1, Math.floor((L * 2) / 3));
+    const mask = new Int32Array(L).map((_, i) => (i < valid ? 1 : 0));
+    const job = (over: Partial<DenoiseJob>): DenoiseJob => ({
+      caption: { y: gaussianNoise(7, [1, L, Cc]), mask },
+      latent: { frames: opts.frames, height: opts.height, width: opts.width },
+      video: { heightPx: opts.height * 8, widthPx: opts.width * 8, numFrames: 68, fps: 24 },
+      seed: 42,
+      steps: opts.steps + 1,
+      cfgScale: 7,
+      lpl: { mode: 'off' },
+      tdtm: { mergeSteps: 0 },
+      cidl: { budget: { kind: 'unlimited' } },
+      ...over,
+    });
+    const models = new Stdit3ModelCache();
+    const run = async (j: DenoiseJob, h: NodeEngineHost = host, m = models): Promise<{ r: DenoiseResult; events: EngineEvent[] }> => {
+      const events: EngineEvent[] = [];
+      const r = await runDenoise({ blockSet, backend: h.backend, clock: h.clock, emit: (e) => events.push(e), models: m }, j);
+      return { r, events };
+    };
+    const stepMs = (r: DenoiseResult): number[] => r.steps.slice(1).map((s) => s.latencyMs);
+
+    opts.log('warm-up (compiles every graph)');
+    await run(job({ steps: 2, tdtm: { mergeSteps: 1 } }));
+
+    opts.log(`per-step latency, plain and TDTM (${opts.steps} steps each)`);
+    const plain = stepMs((await run(job({}))).r);
+    const merged = stepMs((await run(job({ tdtm: { mergeSteps: opts.steps + 1 } }))).r);
+
+    opts.log(`LPL: ${opts.lplSteps}/${opts.lplSteps} vs leap at step ${Math.floor(opts.lplSteps / 2)}`);
+    const full = (await run(job({ steps: opts.lplSteps }))).r;
+    const leapAt = Math.floor(opts.lplSteps / 2);
+    const leapLpl: LplOptions = { mode: 'fixed', leapStep: leapAt };
+    const leap = (await run(job({ steps: opts.lplSteps, lpl: leapLpl }))).r;
+
+    opts.log('CI-DL at budgets 100%, 50%, 20%');
+    const cidl: Record<string, unknown>[] = [];
+    let baseP50 = 0;
+    for (const share of [1, 0.5, 0.2]) {
+      const budget: BudgetSpec = share === 1 ? { kind: 'unlimited' } : { kind: 'fraction', of: share };
+      const { r, events } = await run(job({ cidl: { budget } }));
+      const p50 = percentile(stepMs(r), 50);
+      if (share === 1) baseP50 = p50;
+      const hidden = loadHiddenShare(events);
+      cidl.push({
+        budgetShare: share,
+        budgetBytes: r.plan.budgetBytes,
+        mode: r.plan.mode,
+        retained: r.plan.retained.length,
+        blocks: blockSet.denoiserBlocks().length,
+        peakResidentBytes: r.peakResidentBytes,
+        withinBudget: r.plan.budgetBytes === null || r.peakResidentBytes <= r.plan.budgetBytes,
+        loads: r.loads,
+        stepP50Ms: p50,
+        overheadVsAllResident: baseP50 > 0 ? p50 / baseP50 - 1 : 0,
+        loadMsTotal: hidden.loadMs,
+        loadMsExposed: hidden.exposedMs,
+        loadHiddenShare: hidden.hiddenShare,
+        loadsOverlappingCompute: hidden.overlapping,
+      });
+    }
+
+    opts.log('ONNX Runtime inline (on the engine thread) vs in its worker');
+    const inlineHost = await createNodeEngineHost({ placement: 'inline', threads: opts.threads });
+    let inline: number[];
+    try {
+      const m2 = new Stdit3ModelCache();
+      await run(job({ steps: 2 }), inlineHost, m2);
+      inline = stepMs((await run(job({}), inlineHost, m2)).r);
+      await m2.clear();
+    } finally {
+      await inlineHost.close();
+    }
+    await models.clear();
+
+    let torch: Record<string, unknown> | null = null;
+    if (opts.torch) {
+      opts.log('PyTorch reference, same weights and shapes');
+      torch = runTorchBench(ckpt, opts, L, valid);
+    }
+    const p = (xs: number[]): { p50: number; p90: number } => ({ p50: percentile(xs, 50), p90: percentile(xs, 90) });
+    const torchP50 = typeof torch?.['p50_ms'] === 'number' ? torch['p50_ms'] : null;
+    return {
+      bench: 'engine',
+      engineVersion: ENGINE_VERSION,
+      backend: host.backend.name,
+      machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version, threads: opts.threads },
+      model: { preset: opts.preset, config, params, blockSetBytes: blockSet.denoiserBlocks().reduce((s, b) => s + b.bytes, 0) },
+      shape: { batch: 2, frames: opts.frames, height: opts.height, width: opts.width, captionLength: L, validTokens: valid },
+      perStepMs: { plain: p(plain), tdtmMerged: p(merged), samples: opts.steps },
+      tdtmSpeedupFullyMerged: p(plain).p50 / p(merged).p50,
+      lpl: {
+        steps: opts.lplSteps,
+        leapStep: leapAt,
+        fullDenoiseMs: full.timings.denoiseMs,
+        leapDenoiseMs: leap.timings.denoiseMs,
+        modelCalls: { full: full.modelCalls, leap: leap.modelCalls },
+        speedup: full.timings.denoiseMs / leap.timings.denoiseMs,
+      },
+      cidl,
+      ortPlacement: { workerP50Ms: p(plain).p50, inlineP50Ms: p(inline).p50, workerOverhead: p(plain).p50 / p(inline).p50 - 1 },
+      pytorch: torch,
+      engineVsPytorchPerStep: torchP50 ? p(plain).p50 / torchP50 : null,
+    };
+  } finally {
+    await host.close();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+function runTorchBench(ckpt: string, opts: EngineBenchOptions, L: number, valid: number): Record<string, unknown> {
+  const args = [
+    'tools/reference/bench_stdit3.py',
+    '--weights', ckpt,
+    '--frames', String(opts.frames),
+    '--height', String(opts.height),
+    '--width', String(opts.width),
+    '--caption-length', String(L),
+    '--valid-tokens', String(valid),
+    '--steps', String(opts.steps),
+    '--tdtm-steps', String(opts.steps),
+    '--warmup', '1',
+    '--threads', String(opts.threads),
+  ];
+  const env = { ...process.env, OMP_NUM_THREADS: String(opts.threads), OPENBLAS_NUM_THREADS: String(opts.threads) };
+  const r = spawnSync('/usr/bin/python3', args, { encoding: 'utf8', env, maxBuffer: 16 << 20 });
+  if (r.error || r.status !== 0) {
+    return { error: `PyTorch bench failed: ${r.error?.message ?? r.stderr.trim().split('\n').slice(-3).join(' ')}` };
+  }
+  return JSON.parse(r.stdout) as Record<string, unknown>;
+}
+
+export type { OrtPlacement };

@@ -1,0 +1,70 @@
+/** Statistics over engine telemetry traces, for the benchmarks. */
+import type { EngineEvent } from '../../shared/engine/telemetry';
+
+/** Linear-interpolated percentile (q in 0..100) of a sample; NaN when empty. */
+export function percentile(xs: readonly number[], q: number): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const pos = ((s.length - 1) * q) / 100;
+  const lo = Math.floor(pos);
+  const hi = Math.min(lo + 1, s.length - 1);
+  return (s[lo] as number) + ((s[hi] as number) - (s[lo] as number)) * (pos - lo);
+}
+
+/**
+ * How much block-load time the computes hid. A load is exposed for the time the pass waited on it: from the later of
+ * its start and the previous compute's end, to the compute that needed it starting. `overlapping` counts loads that
+ * started before the previous compute ended (the trace evidence of concurrency).
+ */
+export function loadHiddenShare(events: readonly EngineEvent[]): {
+  loadMs: number;
+  exposedMs: number;
+  hiddenShare: number;
+  overlapping: number;
+  loads: number;
+} {
+  const loadStart = new Map<string, number>();
+  let loadMs = 0;
+  let exposedMs = 0;
+  let overlapping = 0;
+  let loads = 0;
+  let lastComputeEnd = -Infinity;
+  let computing = false;
+  const pendingLoad = new Map<string, { start: number; end?: number }>();
+  for (const e of events) {
+    switch (e.type) {
+      case 'block.load.start':
+        loadStart.set(e.block, e.atMs);
+        pendingLoad.set(e.block, { start: e.atMs });
+        if (computing) overlapping += 1;
+        break;
+      case 'block.load.end': {
+        const s = loadStart.get(e.block);
+        if (s !== undefined) {
+          loadMs += e.atMs - s;
+          loads += 1;
+        }
+        const p = pendingLoad.get(e.block);
+        if (p) p.end = e.atMs;
+        break;
+      }
+      case 'block.compute.start': {
+        computing = true;
+        const p = pendingLoad.get(e.block);
+        if (p && p.end !== undefined) {
+          const waitFrom = Math.max(p.start, lastComputeEnd);
+          if (p.end > waitFrom) exposedMs += Math.max(0, Math.min(e.atMs, p.end) - waitFrom);
+          pendingLoad.delete(e.block);
+        }
+        break;
+      }
+      case 'block.compute.end':
+        computing = false;
+        lastComputeEnd = e.atMs;
+        break;
+      default:
+        break;
+    }
+  }
+  return { loadMs, exposedMs, hiddenShare: loadMs > 0 ? 1 - exposedMs / loadMs : 1, overlapping, loads };
+}

@@ -1,0 +1,39 @@
+/** `odsora bench <what>`: benchmark scripts that print numbers (JSON with --json). */
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import { availableParallelism } from 'node:os';
+import { BENCH_PRESETS, runEngineBench } from '../../bench/engine-bench';
+
+const int = (name: string) => (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer, got '${v}'`);
+  return n;
+};
+
+/** Registers `odsora bench`. */
+export function registerBench(program: Command): void {
+  const bench = program.command('bench').description('Benchmarks that print numbers (use --json for machine-readable output)');
+  bench
+    .command('engine')
+    .description(
+      'Per-step latency with and without TDTM, LPL leap vs full run, CI-DL at budgets 100/50/20%, ONNX Runtime placement, and the same weights and shapes in PyTorch',
+    )
+    .option('--json', 'print one JSON object')
+    .option('--preset <name>', `model size: ${Object.keys(BENCH_PRESETS).join(', ')}`, 'bench')
+    .option('--frames <n>', 'latent frames T', int('--frames'), 8)
+    .option('--height <n>', 'latent height H', int('--height'), 16)
+    .option('--width <n>', 'latent width W', int('--width'), 16)
+    .option('--steps <n>', 'timed steps per latency series', int('--steps'), 6)
+    .option('--lpl-steps <n>', 'steps of the LPL comparison (leap at half)', int('--lpl-steps'), 30)
+    .option('--threads <n>', 'threads for ONNX Runtime and PyTorch', int('--threads'), availableParallelism())
+    .option('--no-torch', 'skip the PyTorch comparison')
+    .action(async (flags: { json?: boolean; preset: string; frames: number; height: number; width: number; steps: number; lplSteps: number; threads: number; torch: boolean }) => {
+      const log = (line: string): void => void process.stderr.write(`bench: ${line}\n`);
+      const result = await runEngineBench({ ...flags, log });
+      console.log(flags.json ? JSON.stringify(result, null, 2) : summarize(result));
+    });
+}
+
+function summarize(r: Record<string, unknown>): string {
+  return JSON.stringify(r, null, 2);
+}
