@@ -4,15 +4,49 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 const nodeBuiltins = [
-  'assert', 'buffer', 'child_process', 'cluster', 'crypto', 'dgram', 'dns', 'events', 'fs', 'fs/promises', 'http',
-  'https', 'module', 'net', 'os', 'path', 'perf_hooks', 'process', 'readline', 'stream', 'tls', 'url', 'util',
-  'worker_threads', 'zlib',
+  'assert',
+  'buffer',
+  'child_process',
+  'cluster',
+  'crypto',
+  'dgram',
+  'dns',
+  'events',
+  'fs',
+  'fs/promises',
+  'http',
+  'https',
+  'module',
+  'net',
+  'os',
+  'path',
+  'perf_hooks',
+  'process',
+  'readline',
+  'stream',
+  'tls',
+  'url',
+  'util',
+  'worker_threads',
+  'zlib',
 ];
-const hostOnly = ['electron', 'ws', 'bonjour-service', 'react', 'react-dom', 'react-native', 'onnxruntime-node',
-  'onnxruntime-web', 'onnxruntime-react-native', 'onnxruntime-common'];
+const hostOnly = [
+  'electron',
+  'ws',
+  'bonjour-service',
+  'react',
+  'react-dom',
+  'react-native',
+  'onnxruntime-node',
+  'onnxruntime-web',
+  'onnxruntime-react-native',
+  'onnxruntime-common',
+];
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'out/', 'dist/', 'coverage/', 'ios-companion/node_modules/', 'tools/**/*.py'] },
+  {
+    ignores: ['node_modules/', 'out/', 'dist/', 'coverage/', 'ios-companion/node_modules/', 'tools/**/*.py'],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -29,11 +63,20 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: [...nodeBuiltins, ...hostOnly].map((name) => ({ name, message: 'shared/ is pure TypeScript.' })),
+          paths: [...nodeBuiltins, ...hostOnly].map((name) => ({
+            name,
+            message: 'shared/ is pure TypeScript.',
+          })),
           patterns: [
             { group: ['node:*'], message: 'shared/ may not import Node built-ins.' },
-            { group: ['**/src-main/**', '**/src-renderer/**', '**/ios-companion/**'], message: 'shared/ may not import a host.' },
-            { group: ['onnxruntime*', 'react-native*', '@electron/*'], message: 'shared/ is pure TypeScript.' },
+            {
+              group: ['**/src-main/**', '**/src-renderer/**', '**/ios-companion/**'],
+              message: 'shared/ may not import a host.',
+            },
+            {
+              group: ['onnxruntime*', 'react-native*', '@electron/*'],
+              message: 'shared/ is pure TypeScript.',
+            },
           ],
         },
       ],
@@ -51,14 +94,27 @@ export default tseslint.config(
             name,
             message: 'The renderer reaches main only through the typed contract.',
           })),
-          patterns: [{ group: ['node:*', '**/src-main/**'], message: 'The renderer may not import Node or main.' }],
+          patterns: [
+            { group: ['node:*', '**/src-main/**'], message: 'The renderer may not import Node or main.' },
+          ],
         },
       ],
     },
   },
   {
-    files: ['src-main/**/*.ts', 'tests/**/*.{ts,tsx}', 'scripts/**/*.mjs', 'tools/**/*.{mjs,ts}', '*.config.{ts,mjs}'],
+    files: [
+      'src-main/**/*.ts',
+      'tests/**/*.{ts,tsx}',
+      'scripts/**/*.mjs',
+      'tools/**/*.{mjs,ts}',
+      '*.config.{ts,mjs}',
+    ],
     languageOptions: { globals: { ...globals.node } },
+  },
+  {
+    files: ['bin/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { ...globals.node } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
     // Exactly one file per host imports the inference runtime.
@@ -67,7 +123,14 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { paths: [{ name: 'onnxruntime-node', message: 'Only src-main/adapters/onnxruntime-backend.ts imports onnxruntime-node.' }] },
+        {
+          paths: [
+            {
+              name: 'onnxruntime-node',
+              message: 'Only src-main/adapters/onnxruntime-backend.ts imports onnxruntime-node.',
+            },
+          ],
+        },
       ],
     },
   },

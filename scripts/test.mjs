@@ -24,7 +24,14 @@ check('format', node(['node_modules/prettier/bin/prettier.cjs', '--check', '--lo
 
 const report = join(mkdtempSync(join(tmpdir(), 'odsora-test-')), 'vitest.json');
 const extra = process.argv.slice(2);
-const vitest = node(['node_modules/vitest/vitest.mjs', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...extra]);
+const vitest = node([
+  'node_modules/vitest/vitest.mjs',
+  'run',
+  '--reporter=default',
+  '--reporter=json',
+  `--outputFile.json=${report}`,
+  ...extra,
+]);
 try {
   const json = JSON.parse(readFileSync(report, 'utf8'));
   passed += json.numPassedTests;

@@ -6,7 +6,9 @@ const projects = ['tsconfig.shared.json', 'tsconfig.node.json', 'tsconfig.web.js
 if (existsSync('ios-companion/tsconfig.json')) projects.push('ios-companion/tsconfig.json');
 let failed = 0;
 for (const p of projects) {
-  const r = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '--noEmit', '-p', p], { stdio: 'inherit' });
+  const r = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '--noEmit', '-p', p], {
+    stdio: 'inherit',
+  });
   if (r.status !== 0) {
     failed += 1;
     console.error(`typecheck failed: ${p}`);

@@ -36,8 +36,22 @@ export type EngineEvent =
       merged: boolean;
       leapt: boolean;
     }
-  | { type: 'block.load.start'; atMs: number; block: string; bytes: number; residentBytes: number; budgetBytes: number | null }
-  | { type: 'block.load.end'; atMs: number; block: string; bytes: number; residentBytes: number; budgetBytes: number | null }
+  | {
+      type: 'block.load.start';
+      atMs: number;
+      block: string;
+      bytes: number;
+      residentBytes: number;
+      budgetBytes: number | null;
+    }
+  | {
+      type: 'block.load.end';
+      atMs: number;
+      block: string;
+      bytes: number;
+      residentBytes: number;
+      budgetBytes: number | null;
+    }
   | { type: 'block.compute.start'; atMs: number; block: string; step: number; variant: 'plain' | 'tdtm' }
   | { type: 'block.compute.end'; atMs: number; block: string; step: number; variant: 'plain' | 'tdtm' }
   | {

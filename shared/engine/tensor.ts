@@ -29,13 +29,15 @@ export function numel(dims: readonly number[]): number {
 export function floatTensor(dims: readonly number[], data?: Float32Array): FloatTensor {
   const n = numel(dims);
   const d = data ?? new Float32Array(n);
-  if (d.length !== n) throw new Error(`tensor data has ${d.length} elements, shape [${dims.join(', ')}] needs ${n}`);
+  if (d.length !== n)
+    throw new Error(`tensor data has ${d.length} elements, shape [${dims.join(', ')}] needs ${n}`);
   return { type: 'float32', dims: [...dims], data: d };
 }
 
 /** Wraps data as an int64 tensor, checking that the length matches the shape. */
 export function int64Tensor(dims: readonly number[], data: BigInt64Array): Int64Tensor {
   const n = numel(dims);
-  if (data.length !== n) throw new Error(`tensor data has ${data.length} elements, shape [${dims.join(', ')}] needs ${n}`);
+  if (data.length !== n)
+    throw new Error(`tensor data has ${data.length} elements, shape [${dims.join(', ')}] needs ${n}`);
   return { type: 'int64', dims: [...dims], data };
 }

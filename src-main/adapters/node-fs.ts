@@ -137,7 +137,8 @@ async function readShared(path: string): Promise<Uint8Array> {
     let done = 0;
     while (done < size) {
       const { bytesRead } = await handle.read(out, done, size - done, done);
-      if (bytesRead === 0) throw new Error(`${path}: short read: the file shrank to ${done} bytes while reading`);
+      if (bytesRead === 0)
+        throw new Error(`${path}: short read: the file shrank to ${done} bytes while reading`);
       done += bytesRead;
     }
     return out;

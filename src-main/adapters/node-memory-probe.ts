@@ -9,8 +9,10 @@ export class NodeMemoryProbe implements MemoryProbe {
   async availableBytes(): Promise<number> {
     const constrained = process.constrainedMemory?.() ?? 0;
     let available = freemem();
-    if (constrained > 0) available = Math.min(available, Math.max(0, constrained - process.memoryUsage().rss));
-    if (this.limitBytes !== undefined) available = Math.min(available, Math.max(0, this.limitBytes - process.memoryUsage().rss));
+    if (constrained > 0)
+      available = Math.min(available, Math.max(0, constrained - process.memoryUsage().rss));
+    if (this.limitBytes !== undefined)
+      available = Math.min(available, Math.max(0, this.limitBytes - process.memoryUsage().rss));
     return available;
   }
 

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { convertStdit3 } from '../../shared/engine/blockset/convert';
-import { openBlockSet, type BlockSet } from '../../shared/engine/blockset/load';
+import { openBlockSet } from '../../shared/engine/blockset/load';
 import type { BudgetSpec } from '../../shared/engine/cidl/budget';
 import { gaussianNoise } from '../../shared/engine/noise/gaussian';
 import { runDenoise, Stdit3ModelCache, type DenoiseResult } from '../../shared/engine/pipeline/denoise';
@@ -53,14 +53,22 @@ export interface EngineBenchOptions {
 /** Runs every measurement and returns one JSON-able object. */
 export async function runEngineBench(opts: EngineBenchOptions): Promise<Record<string, unknown>> {
   const preset = BENCH_PRESETS[opts.preset];
-  if (!preset) throw new Error(`unknown preset '${opts.preset}' (known: ${Object.keys(BENCH_PRESETS).join(', ')})`);
+  if (!preset)
+    throw new Error(`unknown preset '${opts.preset}' (known: ${Object.keys(BENCH_PRESETS).join(', ')})`);
   const config = { ...BASE_CONFIG, ...preset };
   const work = await mkdtemp(join(tmpdir(), 'odsora-bench-'));
   const host = await createNodeEngineHost({ placement: 'worker', threads: opts.threads });
   try {
     const ckpt = join(work, 'model.safetensors');
     const params = await writeSyntheticStdit3(host.fs, ckpt, config, 1);
-    await convertStdit3({ fs: host.fs, sha256: host.sha256, checkpointPath: ckpt, config, outDir: join(work, 'bs'), modelName: 'bench' });
+    await convertStdit3({
+      fs: host.fs,
+      sha256: host.sha256,
+      checkpointPath: ckpt,
+      config,
+      outDir: join(work, 'bs'),
+      modelName: 'bench',
+    });
     const blockSet = await openBlockSet(host.fs, host.sha256, join(work, 'bs'));
     const L = Number(preset['model_max_length']);
     const Cc = Number(preset['caption_channels']);
@@ -79,9 +87,16 @@ export async function runEngineBench(opts: EngineBenchOptions): Promise<Record<s
       ...over,
     });
     const models = new Stdit3ModelCache();
-    const run = async (j: DenoiseJob, h: NodeEngineHost = host, m = models): Promise<{ r: DenoiseResult; events: EngineEvent[] }> => {
+    const run = async (
+      j: DenoiseJob,
+      h: NodeEngineHost = host,
+      m = models,
+    ): Promise<{ r: DenoiseResult; events: EngineEvent[] }> => {
       const events: EngineEvent[] = [];
-      const r = await runDenoise({ blockSet, backend: h.backend, clock: h.clock, emit: (e) => events.push(e), models: m }, j);
+      const r = await runDenoise(
+        { blockSet, backend: h.backend, clock: h.clock, emit: (e) => events.push(e), models: m },
+        j,
+      );
       return { r, events };
     };
     const stepMs = (r: DenoiseResult): number[] => r.steps.slice(1).map((s) => s.latencyMs);
@@ -144,15 +159,35 @@ export async function runEngineBench(opts: EngineBenchOptions): Promise<Record<s
       opts.log('PyTorch reference, same weights and shapes');
       torch = runTorchBench(ckpt, opts, L, valid);
     }
-    const p = (xs: number[]): { p50: number; p90: number } => ({ p50: percentile(xs, 50), p90: percentile(xs, 90) });
+    const p = (xs: number[]): { p50: number; p90: number } => ({
+      p50: percentile(xs, 50),
+      p90: percentile(xs, 90),
+    });
     const torchP50 = typeof torch?.['p50_ms'] === 'number' ? torch['p50_ms'] : null;
     return {
       bench: 'engine',
       engineVersion: ENGINE_VERSION,
       backend: host.backend.name,
-      machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version, threads: opts.threads },
-      model: { preset: opts.preset, config, params, blockSetBytes: blockSet.denoiserBlocks().reduce((s, b) => s + b.bytes, 0) },
-      shape: { batch: 2, frames: opts.frames, height: opts.height, width: opts.width, captionLength: L, validTokens: valid },
+      machine: {
+        cpus: cpus().length,
+        cpuModel: cpus()[0]?.model ?? 'unknown',
+        node: process.version,
+        threads: opts.threads,
+      },
+      model: {
+        preset: opts.preset,
+        config,
+        params,
+        blockSetBytes: blockSet.denoiserBlocks().reduce((s, b) => s + b.bytes, 0),
+      },
+      shape: {
+        batch: 2,
+        frames: opts.frames,
+        height: opts.height,
+        width: opts.width,
+        captionLength: L,
+        validTokens: valid,
+      },
       perStepMs: { plain: p(plain), tdtmMerged: p(merged), samples: opts.steps },
       tdtmSpeedupFullyMerged: p(plain).p50 / p(merged).p50,
       lpl: {
@@ -164,7 +199,11 @@ export async function runEngineBench(opts: EngineBenchOptions): Promise<Record<s
         speedup: full.timings.denoiseMs / leap.timings.denoiseMs,
       },
       cidl,
-      ortPlacement: { workerP50Ms: p(plain).p50, inlineP50Ms: p(inline).p50, workerOverhead: p(plain).p50 / p(inline).p50 - 1 },
+      ortPlacement: {
+        workerP50Ms: p(plain).p50,
+        inlineP50Ms: p(inline).p50,
+        workerOverhead: p(plain).p50 / p(inline).p50 - 1,
+      },
       pytorch: torch,
       engineVsPytorchPerStep: torchP50 ? p(plain).p50 / torchP50 : null,
     };
@@ -174,24 +213,45 @@ export async function runEngineBench(opts: EngineBenchOptions): Promise<Record<s
   }
 }
 
-function runTorchBench(ckpt: string, opts: EngineBenchOptions, L: number, valid: number): Record<string, unknown> {
+function runTorchBench(
+  ckpt: string,
+  opts: EngineBenchOptions,
+  L: number,
+  valid: number,
+): Record<string, unknown> {
   const args = [
     'tools/reference/bench_stdit3.py',
-    '--weights', ckpt,
-    '--frames', String(opts.frames),
-    '--height', String(opts.height),
-    '--width', String(opts.width),
-    '--caption-length', String(L),
-    '--valid-tokens', String(valid),
-    '--steps', String(opts.steps),
-    '--tdtm-steps', String(opts.steps),
-    '--warmup', '1',
-    '--threads', String(opts.threads),
+    '--weights',
+    ckpt,
+    '--frames',
+    String(opts.frames),
+    '--height',
+    String(opts.height),
+    '--width',
+    String(opts.width),
+    '--caption-length',
+    String(L),
+    '--valid-tokens',
+    String(valid),
+    '--steps',
+    String(opts.steps),
+    '--tdtm-steps',
+    String(opts.steps),
+    '--warmup',
+    '1',
+    '--threads',
+    String(opts.threads),
   ];
-  const env = { ...process.env, OMP_NUM_THREADS: String(opts.threads), OPENBLAS_NUM_THREADS: String(opts.threads) };
+  const env = {
+    ...process.env,
+    OMP_NUM_THREADS: String(opts.threads),
+    OPENBLAS_NUM_THREADS: String(opts.threads),
+  };
   const r = spawnSync('/usr/bin/python3', args, { encoding: 'utf8', env, maxBuffer: 16 << 20 });
   if (r.error || r.status !== 0) {
-    return { error: `PyTorch bench failed: ${r.error?.message ?? r.stderr.trim().split('\n').slice(-3).join(' ')}` };
+    return {
+      error: `PyTorch bench failed: ${r.error?.message ?? r.stderr.trim().split('\n').slice(-3).join(' ')}`,
+    };
   }
   return JSON.parse(r.stdout) as Record<string, unknown>;
 }

@@ -33,8 +33,10 @@ export async function writeSyntheticStdit3(
         const fanIn = spec.shape.slice(1).reduce((a, b) => a * b, 1);
         let scale = 0.05;
         let shift = 0;
-        if (spec.name.endsWith('norm.weight')) (scale = 0.1), (shift = 1);
-        else if (spec.name.endsWith('scale_shift_table')) scale = 2 / Math.sqrt(cfg.hiddenSize);
+        if (spec.name.endsWith('norm.weight')) {
+          scale = 0.1;
+          shift = 1;
+        } else if (spec.name.endsWith('scale_shift_table')) scale = 2 / Math.sqrt(cfg.hiddenSize);
         else if (spec.name.endsWith('y_embedding')) scale = 1 / Math.sqrt(cfg.captionChannels);
         else if (spec.shape.length > 1) scale = 1 / Math.sqrt(fanIn);
         for (let i = 0; i < n; i++) data[i] = Math.fround((data[i] as number) * scale + shift);

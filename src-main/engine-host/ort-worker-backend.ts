@@ -25,7 +25,9 @@ export interface OrtWorkerBackendOptions {
 }
 
 /** Starts the worker and resolves once ONNX Runtime is loaded in it. */
-export async function startOrtWorkerBackend(options: OrtWorkerBackendOptions = {}): Promise<OrtWorkerBackend> {
+export async function startOrtWorkerBackend(
+  options: OrtWorkerBackendOptions = {},
+): Promise<OrtWorkerBackend> {
   const script = options.workerScript ?? defaultWorkerScript();
   const worker = new Worker(script, { workerData: { intraOpThreads: options.intraOpThreads } });
   const name = await new Promise<string>((resolve, reject) => {
@@ -64,7 +66,10 @@ export class OrtWorkerBackend implements InferenceBackend {
     worker.on('exit', (code) => fail(new Error(`onnxruntime worker exited (code ${code})`)));
   }
 
-  private call(msg: DistributiveOmit<OrtWorkerRequest, 'id'>, transfer: ArrayBuffer[] = []): Promise<OrtWorkerResponse> {
+  private call(
+    msg: DistributiveOmit<OrtWorkerRequest, 'id'>,
+    transfer: ArrayBuffer[] = [],
+  ): Promise<OrtWorkerResponse> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {

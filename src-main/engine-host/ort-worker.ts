@@ -56,7 +56,8 @@ function transferables(outputs: Record<string, Tensor>): ArrayBuffer[] {
   const seen = new Set<ArrayBuffer>();
   for (const t of Object.values(outputs)) {
     const buf = t.data.buffer;
-    if (buf instanceof ArrayBuffer && t.data.byteOffset === 0 && t.data.byteLength === buf.byteLength) seen.add(buf);
+    if (buf instanceof ArrayBuffer && t.data.byteOffset === 0 && t.data.byteLength === buf.byteLength)
+      seen.add(buf);
   }
   return [...seen];
 }

@@ -21,6 +21,7 @@ sys.dont_write_bytecode = True  # keep tools/reference free of __pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import safetensors_np  # noqa: E402
 from stdit3 import (  # noqa: E402
+    AdaptiveLpl,
     STDiT3,
     STDiT3Config,
     load_state_dict_np,
@@ -124,13 +125,29 @@ def main() -> int:
                       fps=T("in.fps", smp), height=T("in.height", smp), width=T("in.width", smp),
                       num_frames=num_frames, steps=sc["steps"], cfg_scale=sc["cfg"])
         variants = {
-            "plain": dict(),
-            "lpl_fixed": dict(lpl_step=int(smp["lpl_fixed.leap_step"][0])),
-            "tdtm": dict(tdtm_steps=sc["tdtm_merge_steps"]),
+            "plain": lambda: dict(),
+            "lpl_fixed": lambda: dict(lpl_step=int(smp["lpl_fixed.leap_step"][0])),
+            "tdtm": lambda: dict(tdtm_steps=sc["tdtm_merge_steps"]),
         }
-        for name, extra in variants.items():
+        if "lpl_adaptive.z_final" in smp:
+            variants["lpl_adaptive"] = lambda: dict(lpl_adaptive=AdaptiveLpl(
+                minimum_steps=sc.get("lpl_adaptive_minimum_steps", 14), patience=sc.get("lpl_adaptive_patience", 3),
+                tolerance=sc.get("lpl_adaptive_tolerance", 1e-3)))
+        ca = tol["sampling"].get("cos_mean_atol", 1e-5)
+        for name, make_extra in variants.items():
             rec = {}
-            z = sample(model, record=rec, **common, **extra)
+            z = sample(model, record=rec, **common, **make_extra())
+            if name.startswith("lpl_"):
+                results[f"{name}.leap_step"] = compare(rec.get("leap_step", [-1]), smp[f"{name}.leap_step"], 0, 0,
+                                                       "sampling")
+            if f"{name}.cos_mean" in smp:
+                g = smp[f"{name}.cos_mean"]
+                a = [c if c is not None else float("nan") for c in rec.get("cos_mean", [])]
+                a = np.array(a + [float("nan")] * (len(g) - len(a)), dtype=np.float64)
+                same_nan = bool((np.isnan(a) == np.isnan(g)).all())
+                r = compare(np.nan_to_num(a), np.nan_to_num(g), ca, 0.0, "sampling")
+                r["ok"] = r["ok"] and same_nan
+                results[f"{name}.cos_mean"] = r
             results[f"{name}.z_final"] = compare(z, smp[f"{name}.z_final"], sa, sr, "sampling")
             results[f"{name}.model_out"] = compare(torch.stack(rec["model_out"]), smp[f"{name}.model_out"], sa, sr,
                                                    "sampling")

@@ -393,7 +393,8 @@ class STDiT3(nn.Module):
         fps = fps.reshape(-1).to(torch.float32)
         if fps.shape[0] != B:
             fps = fps.repeat(B // fps.shape[0])
-        t = t_emb + self.fps_embedder(fps, table, dtype)
+        fps_emb = self.fps_embedder(fps, table, dtype)
+        t = t_emb + fps_emb
         t_mlp = self.t_block(t)
 
         # 3.6 captions (padded per row) + additive key mask
@@ -407,7 +408,8 @@ class STDiT3(nn.Module):
         # 3.2 patch embedding + pos
         tok = self.x_embedder(x)
         if trace is not None:
-            trace.update({"ref.x_embed": tok, "ref.pos_emb": pos[None], "ref.t_emb": t_emb, "ref.t": t,
+            trace.update({"ref.x_embed": tok, "ref.pos_emb": pos[None], "ref.t_emb": t_emb, "ref.fps_emb": fps_emb,
+                          "ref.t": t,
                           "ref.t_mlp": t_mlp, "ref.y_proj": yp[:, None]})
         tok = (tok.reshape(B, T, S, -1) + pos[None, None]).reshape(B, T * S, -1)
 
@@ -426,7 +428,8 @@ class STDiT3(nn.Module):
         Co = cfg.out_channels
         out = out.reshape(B, T, Hp, Wp, pT, pH, pW, Co).permute(0, 7, 1, 4, 2, 5, 3, 6)
         out = out.reshape(B, Co, T * pT, Hp * pH, Wp * pW)
-        return out[:, :, :T0, :H0, :W0].float()
+        out = out[:, :, :T0, :H0, :W0]
+        return out if out.dtype == torch.float64 else out.float()  # float64 stays float64 (fixture f32-vs-f64 runs)
 
 
 def config_from_state_dict(sd: Dict[str, "object"]) -> STDiT3Config:
@@ -492,6 +495,40 @@ def rflow_timesteps(n: int, height: float, width: float, num_frames: int, transf
     return out
 
 
+class AdaptiveLpl:
+    """The authors' adaptive LPL rule (`compute_cosine_simularity`, spec 6.3), constants made parameters.
+
+    Authors' values: minimum_steps=14, patience (tolerance_n = max_tolerance_n)=3, tolerance (cos_tolerance)=1e-3.
+    State lives on the object (like the authors' sampler): it is reset only when a leap fires.
+    """
+
+    def __init__(self, minimum_steps: int = 14, patience: int = 3, tolerance: float = 1e-3):
+        self.minimum_steps, self.max_patience, self.tolerance = minimum_steps, patience, tolerance
+        self.prev: Optional[torch.Tensor] = None
+        self.best_cos = 0.0
+        self.patience = patience
+
+    def step(self, i: int, v: torch.Tensor) -> Tuple[bool, Optional[float], dict]:
+        """Feed the CFG velocity of step i; returns (leap now?, cos_mean or None, trace entry)."""
+        c: Optional[float] = None
+        if self.prev is not None and i >= self.minimum_steps:
+            # cosine along W for every row of the H×W map v[0, 0, 0], then the mean over rows
+            c = float(F.cosine_similarity(v[0, 0, 0], self.prev[0, 0, 0], dim=1).mean())
+            if c > self.best_cos + self.tolerance:
+                self.best_cos = c
+                self.patience = self.max_patience
+            else:
+                self.patience -= 1
+        shoot = self.patience == 0
+        if shoot:
+            self.best_cos = 0.0
+            self.patience = self.max_patience
+        self.prev = v
+        entry = {"step": i, "cos_mean": c, "best_cos_after": self.best_cos, "tolerance_n_after": self.patience,
+                 "shoot": shoot}
+        return shoot, c, entry
+
+
 @torch.no_grad()
 def sample(
     model: STDiT3,
@@ -508,8 +545,11 @@ def sample(
     lpl_step: Optional[int] = None,
     tdtm_steps: int = 0,
     record: Optional[Dict[str, list]] = None,
+    lpl_adaptive: Optional[AdaptiveLpl] = None,
 ) -> torch.Tensor:
-    """RFLOW Euler sampler with CFG; fixed-index LPL (app rule) and TDTM for steps < tdtm_steps."""
+    """RFLOW Euler sampler with CFG; fixed-index LPL (app rule), adaptive LPL (authors' cosine rule, spec 6.3) and
+    TDTM for steps < tdtm_steps. `record` gets z_steps / model_out per call, and with lpl_adaptive cos_mean (None
+    where not measured) / lpl_trace per step and leap_step."""
     ts = rflow_timesteps(steps, float(height.reshape(-1)[0]), float(width.reshape(-1)[0]), num_frames)
     ts_t = [torch.tensor([t], dtype=torch.float32) for t in ts]
     y_in = torch.cat([y, y_null], 0)
@@ -523,7 +563,20 @@ def sample(
         pred = out[:, : model.cfg.in_channels]
         v = pred[1:2] + cfg_scale * (pred[0:1] - pred[1:2])
         if lpl_step is not None and i == lpl_step:
+            if record is not None:
+                record["leap_step"] = [i]
             return z + v * (ts_t[i] / 1000)
+        if lpl_adaptive is not None:
+            shoot, c, entry = lpl_adaptive.step(i, v)
+            if record is not None:
+                record.setdefault("cos_mean", []).append(c)
+                record.setdefault("lpl_trace", []).append(entry)
+            if shoot:
+                if record is not None:
+                    record["leap_step"] = [i]
+                return z + v * (ts_t[i] / 1000)
         dt = ts_t[i] - ts_t[i + 1] if i < steps - 1 else ts_t[i]
         z = z + v * (dt / 1000)
+    if record is not None and (lpl_step is not None or lpl_adaptive is not None):
+        record["leap_step"] = [-1]
     return z

@@ -63,17 +63,21 @@ export function validateDenoiseJob(job: DenoiseJob, modelMaxLength: number): voi
   posInt('latent.width', job.latent.width);
   posInt('steps', job.steps);
   posInt('video.numFrames', job.video.numFrames);
-  if (!(job.video.heightPx > 0) || !(job.video.widthPx > 0)) bad('video', 'needs positive heightPx and widthPx');
-  if (!Number.isFinite(job.video.fps) || job.video.fps <= 0) bad('video.fps', `must be positive, got ${job.video.fps}`);
+  if (!(job.video.heightPx > 0) || !(job.video.widthPx > 0))
+    bad('video', 'needs positive heightPx and widthPx');
+  if (!Number.isFinite(job.video.fps) || job.video.fps <= 0)
+    bad('video.fps', `must be positive, got ${job.video.fps}`);
   if (!Number.isFinite(job.cfgScale)) bad('cfgScale', `must be a number, got ${job.cfgScale}`);
   if (!Number.isInteger(job.tdtm.mergeSteps) || job.tdtm.mergeSteps < 0)
     bad('tdtm.mergeSteps', `must be a non-negative integer, got ${job.tdtm.mergeSteps}`);
   if (job.tdtm.mergeSteps > 0 && job.latent.frames < 2)
     bad('tdtm.mergeSteps', `needs at least 2 latent frames to merge, the job has ${job.latent.frames}`);
   const L = job.caption.mask.length;
-  if (L < 1 || L > modelMaxLength) bad('caption.mask', `has ${L} tokens; the model takes 1..${modelMaxLength}`);
+  if (L < 1 || L > modelMaxLength)
+    bad('caption.mask', `has ${L} tokens; the model takes 1..${modelMaxLength}`);
   const dims = job.caption.y.dims;
-  if (dims[dims.length - 2] !== L) bad('caption.y', `has ${dims[dims.length - 2]} tokens but the mask has ${L}`);
+  if (dims[dims.length - 2] !== L)
+    bad('caption.y', `has ${dims[dims.length - 2]} tokens but the mask has ${L}`);
   let valid = 0;
   for (const m of job.caption.mask) if (Number(m) !== 0) valid += 1;
   if (valid === 0) bad('caption.mask', 'has no valid token');

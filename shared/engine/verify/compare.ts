@@ -56,7 +56,12 @@ export function compareArrays(
     if (d > maxAbs) maxAbs = d;
     const ag = Math.abs(g);
     if (ag > tolerance.atol && d / ag > maxRel) maxRel = d / ag;
-    const ratio = tolerance.atol > 0 ? (d - tolerance.rtol * ag) / tolerance.atol : d > tolerance.rtol * ag ? Infinity : 0;
+    const ratio =
+      tolerance.atol > 0
+        ? (d - tolerance.rtol * ag) / tolerance.atol
+        : d > tolerance.rtol * ag
+          ? Infinity
+          : 0;
     if (ratio > worst) worst = ratio;
   }
   return {

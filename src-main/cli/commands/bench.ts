@@ -4,15 +4,20 @@ import { InvalidArgumentError } from 'commander';
 import { availableParallelism } from 'node:os';
 import { BENCH_PRESETS, runEngineBench } from '../../bench/engine-bench';
 
-const int = (name: string) => (v: string): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer, got '${v}'`);
-  return n;
-};
+const int =
+  (name: string) =>
+  (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1)
+      throw new InvalidArgumentError(`${name} must be a positive integer, got '${v}'`);
+    return n;
+  };
 
 /** Registers `odsora bench`. */
 export function registerBench(program: Command): void {
-  const bench = program.command('bench').description('Benchmarks that print numbers (use --json for machine-readable output)');
+  const bench = program
+    .command('bench')
+    .description('Benchmarks that print numbers (use --json for machine-readable output)');
   bench
     .command('engine')
     .description(
@@ -27,11 +32,23 @@ export function registerBench(program: Command): void {
     .option('--lpl-steps <n>', 'steps of the LPL comparison (leap at half)', int('--lpl-steps'), 30)
     .option('--threads <n>', 'threads for ONNX Runtime and PyTorch', int('--threads'), availableParallelism())
     .option('--no-torch', 'skip the PyTorch comparison')
-    .action(async (flags: { json?: boolean; preset: string; frames: number; height: number; width: number; steps: number; lplSteps: number; threads: number; torch: boolean }) => {
-      const log = (line: string): void => void process.stderr.write(`bench: ${line}\n`);
-      const result = await runEngineBench({ ...flags, log });
-      console.log(flags.json ? JSON.stringify(result, null, 2) : summarize(result));
-    });
+    .action(
+      async (flags: {
+        json?: boolean;
+        preset: string;
+        frames: number;
+        height: number;
+        width: number;
+        steps: number;
+        lplSteps: number;
+        threads: number;
+        torch: boolean;
+      }) => {
+        const log = (line: string): void => void process.stderr.write(`bench: ${line}\n`);
+        const result = await runEngineBench({ ...flags, log });
+        console.log(flags.json ? JSON.stringify(result, null, 2) : summarize(result));
+      },
+    );
 }
 
 function summarize(r: Record<string, unknown>): string {

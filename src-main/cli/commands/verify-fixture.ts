@@ -29,7 +29,13 @@ export function registerVerifyFixture(program: Command): void {
           );
         const failed = report.rows.filter((r) => !r.pass);
         if (flags.json) {
-          console.log(JSON.stringify({ fixture: root, kind, pass: failed.length === 0, rows: report.rows, skipped: report.skipped }, null, 2));
+          console.log(
+            JSON.stringify(
+              { fixture: root, kind, pass: failed.length === 0, rows: report.rows, skipped: report.skipped },
+              null,
+              2,
+            ),
+          );
         } else {
           printTable(root, kind, report);
         }
@@ -44,7 +50,9 @@ function printTable(root: string, kind: string, report: FixtureReport): void {
   const fmt = (v: number): string => (Number.isFinite(v) ? v.toExponential(2) : String(v));
   const width = Math.max(...report.rows.map((r) => r.name.length), 10);
   console.log(`${kind} fixture ${root}`);
-  console.log(`${'tensor'.padEnd(width)}  ${'max abs'.padStart(9)}  ${'max rel'.padStart(9)}  ${'atol'.padStart(8)}  ${'rtol'.padStart(8)}  result`);
+  console.log(
+    `${'tensor'.padEnd(width)}  ${'max abs'.padStart(9)}  ${'max rel'.padStart(9)}  ${'atol'.padStart(8)}  ${'rtol'.padStart(8)}  result`,
+  );
   for (const r of report.rows) console.log(row(r, width, fmt));
   for (const s of report.skipped) console.log(`${s.name.padEnd(width)}  (not compared: ${s.why})`);
   const failed = report.rows.filter((r) => !r.pass).length;

@@ -1,0 +1,61 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gaussianNoise } from '../../../shared/engine/noise/gaussian';
+import { runDenoise } from '../../../shared/engine/pipeline/denoise';
+import type { DenoiseJob } from '../../../shared/engine/pipeline/denoise-job';
+import { createNodeEngineHost, type NodeEngineHost } from '../../../src-main/engine-host/node-engine';
+import { syntheticBlockSet, SMALL_CONFIG } from '../../helpers/synthetic-blockset';
+
+let inline: NodeEngineHost;
+let worker: NodeEngineHost;
+
+beforeAll(async () => {
+  if (!existsSync('out/cli/ort-worker.cjs')) {
+    const r = spawnSync(process.execPath, ['scripts/build-cli.mjs', '--quiet'], { stdio: 'inherit' });
+    if (r.status !== 0) throw new Error('build failed');
+  }
+  inline = await createNodeEngineHost({ placement: 'inline', threads: 1 });
+  worker = await createNodeEngineHost({ placement: 'worker', threads: 1 });
+});
+
+afterAll(async () => {
+  await inline?.close();
+  await worker?.close();
+});
+
+describe('ONNX Runtime in a worker thread', () => {
+  it('computes the same latent as ONNX Runtime on the engine thread', async () => {
+    const { blockSet, cleanup } = await syntheticBlockSet(inline.fs, inline.sha256, {
+      ...SMALL_CONFIG,
+      depth: 2,
+    });
+    try {
+      const job: DenoiseJob = {
+        caption: { y: gaussianNoise(2, [1, 8, 32]), mask: new Int32Array([1, 1, 1, 0, 0, 0, 0, 0]) },
+        latent: { frames: 2, height: 4, width: 4 },
+        video: { heightPx: 32, widthPx: 32, numFrames: 17, fps: 24 },
+        seed: 5,
+        steps: 3,
+        cfgScale: 7,
+        lpl: { mode: 'off' },
+        tdtm: { mergeSteps: 1 },
+        cidl: { budget: { kind: 'unlimited' } },
+      };
+      const run = (h: NodeEngineHost) =>
+        runDenoise({ blockSet, backend: h.backend, clock: h.clock, emit: () => undefined }, job);
+      const [a, b] = [await run(inline), await run(worker)];
+      expect(Array.from(b.z.data)).toEqual(Array.from(a.z.data));
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('reports a crashed or closed worker as an error instead of hanging', async () => {
+    const h = await createNodeEngineHost({ placement: 'worker', threads: 1 });
+    await h.close();
+    await expect(h.backend.createSession(new Uint8Array([1, 2, 3]), 'probe')).rejects.toThrow(
+      /closed|exited/,
+    );
+  });
+});
