@@ -33,7 +33,7 @@ export interface NodeEngineHost {
 
 /** Builds the Node host's ports. */
 export async function createNodeEngineHost(options: NodeEngineHostOptions = {}): Promise<NodeEngineHost> {
-  const placement = options.placement ?? 'worker';
+  const placement = options.placement ?? 'inline';
   const common = {
     fs: new NodeFileSystem(),
     sha256: nodeSha256,

@@ -201,8 +201,7 @@ export async function runDenoise(ctx: DenoiseContext, job: DenoiseJob): Promise<
                 pass.out = await model.part2(weights, tokens, state.t);
               } else {
                 const index = Number(local.slice('pair.'.length));
-                const mid = await model.block('spatial', merged, weights, index, { ...state, tokens });
-                pass.tokens = await model.block('temporal', merged, weights, index, { ...state, tokens: mid });
+                pass.tokens = (await model.pair(merged, weights, index, { ...state, tokens })).tokens;
               }
             }
           },

@@ -1,11 +1,23 @@
 /**
- * One STDiT3 block (spatial or temporal, plain or TDTM) as an ONNX graph (spec 3.7-3.10, 4, 5). Inputs: `x [B,T,S,C]`,
- * `t_mlp [B,6C]`, `y [B,L,C]` (projected captions), `y_bias [B,1,1,L]`, temporal blocks also
- * `rope_cos`/`rope_sin [Tseq,hd]` (Tseq = T, or T_m = ⌊T/2⌋ under TDTM), plus the block's weights named by key
- * suffix (`attn.qkv.weight`, ...). Output: `x_out [B,T,S,C]`.
+ * STDiT3 blocks as ONNX graphs (spec 3.7-3.10, 4, 5). `addBlock` appends one block's nodes (spatial or temporal,
+ * plain or TDTM) to a GraphBuilder; two graphs are built from it:
+ *
+ * - the **block graph** (`buildBlockGraph`): inputs `x [B,T,S,C]`, `t_mlp [B,6C]`, `y [B,L,C]` (projected captions),
+ *   `y_bias [B,1,1,L]`, temporal blocks also `rope_cos`/`rope_sin [Tseq,hd]` (Tseq = T, or T_m = ⌊T/2⌋ under TDTM),
+ *   plus the block's weights named by key suffix (`attn.qkv.weight`, ...). Output: `x_out [B,T,S,C]`.
+ * - the **pair graph** (`buildPairGraph`): spatial block i then temporal block i in one graph, so a denoise step
+ *   runs one session `depth` times instead of alternating two (each ORT session owns an intra-op thread pool).
+ *   Same shared inputs as the temporal block graph; weights named `spatial.<suffix>` and `temporal.<suffix>`
+ *   (`pairWeightInput`). Outputs `x_out` and, with `withMid`, `x_mid` (the spatial block's output).
  */
 import { GraphBuilder, type Value } from '../onnx/graph-builder';
-import { stdit3BlockWeightSuffixes, stdit3Dims, type Stdit3Config, type Stdit3Shape } from './config';
+import {
+  stdit3BlockWeightSuffixes,
+  stdit3Dims,
+  type Stdit3Config,
+  type Stdit3Dims,
+  type Stdit3Shape,
+} from './config';
 
 /** Which attention grouping a block uses: per frame (spatial) or per patch position across frames (temporal). */
 export type BlockKind = 'spatial' | 'temporal';
@@ -41,36 +53,37 @@ export function tdtmFrameMap(T: number): TdtmFrameMap {
   return { merged, map, matchesReference };
 }
 
-/** Builds one block's ONNX model for a static job shape. `tdtm` merges frame pairs around both attentions. */
-export function buildBlockGraph(
-  cfg: Stdit3Config,
-  shape: Stdit3Shape,
-  kind: BlockKind,
-  tdtm: boolean,
-): Uint8Array {
-  const d = stdit3Dims(cfg, shape);
+/** The values one block reads, already present in the graph being built. */
+export interface BlockIo {
+  /** Tokens [B, T, S, C] (or any shape with B·T·S·C elements in that order). */
+  x: Value;
+  /** Modulation input [B, 6C]. */
+  tMlp: Value;
+  /** Projected captions [B, L, C]. */
+  y: Value;
+  /** Additive caption key bias [B, 1, 1, L]. */
+  yBias: Value;
+  /** RoPE tables [Tseq, hd] (temporal blocks only). */
+  ropeCos?: Value;
+  ropeSin?: Value;
+  /** The block's weight value by key suffix (`attn.qkv.weight`, ...). */
+  weight: (suffix: string) => Value;
+}
+
+/** Appends one block (spatial or temporal, plain or TDTM) to `g`; returns its output tokens [B, T, S, C]. */
+export function addBlock(g: GraphBuilder, d: Stdit3Dims, kind: BlockKind, tdtm: boolean, io: BlockIo): Value {
   const { B, C, S, L, heads, hd } = d;
   const T = d.Tp;
   const N = T * S;
   const frameMap = tdtm ? tdtmFrameMap(T) : undefined;
   const Tseq = frameMap ? frameMap.merged : T;
-  const g = new GraphBuilder(`stdit3_${kind}${tdtm ? '_tdtm' : ''}_block`);
-
-  const x = g.input('x', [B, T, S, C]);
-  const tMlp = g.input('t_mlp', [B, 6 * C]);
-  const y = g.input('y', [B, L, C]);
-  const yBias = g.input('y_bias', [B, 1, 1, L]);
-  const rope =
-    kind === 'temporal'
-      ? { cos: g.input('rope_cos', [Tseq, hd]), sin: g.input('rope_sin', [Tseq, hd]) }
-      : undefined;
-  const w: Record<string, Value> = {};
-  for (const s of stdit3BlockWeightSuffixes(cfg)) w[s.name] = g.input(s.name, s.shape);
-  const wt = (name: string): Value => {
-    const v = w[name];
-    if (v === undefined) throw new Error(`unknown block weight ${name}`);
-    return v;
-  };
+  let rope: { cos: Value; sin: Value } | undefined;
+  if (kind === 'temporal') {
+    if (io.ropeCos === undefined || io.ropeSin === undefined)
+      throw new Error('a temporal block needs rope_cos / rope_sin');
+    rope = { cos: io.ropeCos, sin: io.ropeSin };
+  }
+  const wt = io.weight;
 
   // Merge/unmerge along frames on [B, frames·S, C] sequences (spec 5.2).
   const merge = (v: Value): Value => {
@@ -83,7 +96,7 @@ export function buildBlockGraph(
     g.reshape(g.gather(g.reshape(v, [B, Tseq, S, C]), frameMap?.map ?? [], 1), [B, N, C]);
 
   // Modulation rows: shift/scale/gate (msa), shift/scale/gate (mlp), each [B, 1, C] (spec 3.7).
-  const mod = g.add(g.reshape(tMlp, [B, 6, C]), wt('scale_shift_table'));
+  const mod = g.add(g.reshape(io.tMlp, [B, 6, C]), wt('scale_shift_table'));
   const [shMsa, scMsa, gMsa, shMlp, scMlp, gMlp] = g.split(mod, 1, 6) as [
     Value,
     Value,
@@ -154,19 +167,19 @@ export function buildBlockGraph(
     );
     const qT = g.transpose(g.reshape(q, [B, Nq, heads, hd]), [0, 2, 1, 3]);
     const kv = g.gemm(
-      g.reshape(y, [B * L, C]),
+      g.reshape(io.y, [B * L, C]),
       wt('cross_attn.kv_linear.weight'),
       wt('cross_attn.kv_linear.bias'),
     );
     const [k5, v5] = g.split(g.reshape(kv, [B, L, 2, heads, hd]), 2, 2) as [Value, Value];
     const kT = g.mul(g.transpose(g.reshape(k5, [B, L, heads, hd]), [0, 2, 3, 1]), attnScale); // [B, heads, hd, L]
     const v = g.transpose(g.reshape(v5, [B, L, heads, hd]), [0, 2, 1, 3]);
-    const o = g.matmul(g.softmax(g.add(g.matmul(qT, kT), yBias)), v); // [B, heads, Nq, hd]
+    const o = g.matmul(g.softmax(g.add(g.matmul(qT, kT), io.yBias)), v); // [B, heads, Nq, hd]
     const oTok = g.reshape(g.transpose(o, [0, 2, 1, 3]), [B * Nq, C]);
     return g.reshape(g.gemm(oTok, wt('cross_attn.proj.weight'), wt('cross_attn.proj.bias')), [B, Nq, C]);
   };
 
-  let x3 = g.reshape(x, [B, N, C]);
+  let x3 = g.reshape(io.x, [B, N, C]);
   const h = modulate(x3, shMsa, scMsa);
   const a = frameMap ? unmerge(selfAttn(merge(h))) : selfAttn(h);
   x3 = g.add(x3, g.mul(gMsa, a));
@@ -176,6 +189,85 @@ export function buildBlockGraph(
   const fc1 = g.geluTanh(g.gemm(h2, wt('mlp.fc1.weight'), wt('mlp.fc1.bias')));
   const fc2 = g.reshape(g.gemm(fc1, wt('mlp.fc2.weight'), wt('mlp.fc2.bias')), [B, N, C]);
   x3 = g.add(x3, g.mul(gMlp, fc2));
-  g.output(g.reshape(x3, [B, T, S, C]), 'x_out', [B, T, S, C]);
+  return g.reshape(x3, [B, T, S, C]);
+}
+
+/** Declares the shared block inputs (`x`, `t_mlp`, `y`, `y_bias` and, if `rope`, `rope_cos`/`rope_sin`). */
+function blockInputs(
+  g: GraphBuilder,
+  d: Stdit3Dims,
+  tdtm: boolean,
+  rope: boolean,
+): Omit<BlockIo, 'weight'> {
+  const { B, C, S, L, hd } = d;
+  const Tseq = tdtm ? tdtmFrameMap(d.Tp).merged : d.Tp;
+  return {
+    x: g.input('x', [B, d.Tp, S, C]),
+    tMlp: g.input('t_mlp', [B, 6 * C]),
+    y: g.input('y', [B, L, C]),
+    yBias: g.input('y_bias', [B, 1, 1, L]),
+    ...(rope ? { ropeCos: g.input('rope_cos', [Tseq, hd]), ropeSin: g.input('rope_sin', [Tseq, hd]) } : {}),
+  };
+}
+
+/** Declares the block weights as inputs named `prefix + suffix`; returns the lookup by suffix. */
+function weightInputs(g: GraphBuilder, cfg: Stdit3Config, prefix: string): (suffix: string) => Value {
+  const w = new Map<string, Value>();
+  for (const s of stdit3BlockWeightSuffixes(cfg)) w.set(s.name, g.input(prefix + s.name, s.shape));
+  return (suffix) => {
+    const v = w.get(suffix);
+    if (v === undefined) throw new Error(`unknown block weight ${suffix}`);
+    return v;
+  };
+}
+
+/** Builds one block's ONNX model for a static job shape. `tdtm` merges frame pairs around both attentions. */
+export function buildBlockGraph(
+  cfg: Stdit3Config,
+  shape: Stdit3Shape,
+  kind: BlockKind,
+  tdtm: boolean,
+): Uint8Array {
+  const d = stdit3Dims(cfg, shape);
+  const g = new GraphBuilder(`stdit3_${kind}${tdtm ? '_tdtm' : ''}_block`);
+  const io = blockInputs(g, d, tdtm, kind === 'temporal');
+  const out = addBlock(g, d, kind, tdtm, { ...io, weight: weightInputs(g, cfg, '') });
+  g.output(out, 'x_out', [d.B, d.Tp, d.S, d.C]);
+  return g.build();
+}
+
+/** The pair graph's input name of a block weight: `spatial.<suffix>` or `temporal.<suffix>`. */
+export function pairWeightInput(kind: BlockKind, suffix: string): string {
+  return `${kind}.${suffix}`;
+}
+
+/** Options of {@link buildPairGraph}. */
+export interface PairGraphOptions {
+  /** Also output `x_mid`, the spatial block's output (fixture verification). */
+  withMid?: boolean;
+}
+
+/**
+ * Builds the pair graph: spatial block then temporal block (both plain, or both TDTM) for a static job shape.
+ * Weight inputs are `spatial.<suffix>` / `temporal.<suffix>` (see `pairWeightInput`).
+ */
+export function buildPairGraph(
+  cfg: Stdit3Config,
+  shape: Stdit3Shape,
+  tdtm: boolean,
+  opts: PairGraphOptions = {},
+): Uint8Array {
+  const d = stdit3Dims(cfg, shape);
+  const dims = [d.B, d.Tp, d.S, d.C];
+  const g = new GraphBuilder(`stdit3_pair${tdtm ? '_tdtm' : ''}`);
+  const io = blockInputs(g, d, tdtm, true);
+  const mid = addBlock(g, d, 'spatial', tdtm, { ...io, weight: weightInputs(g, cfg, 'spatial.') });
+  const out = addBlock(g, d, 'temporal', tdtm, {
+    ...io,
+    x: mid,
+    weight: weightInputs(g, cfg, 'temporal.'),
+  });
+  g.output(out, 'x_out', dims);
+  if (opts.withMid) g.output(mid, 'x_mid', dims);
   return g.build();
 }

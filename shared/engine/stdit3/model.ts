@@ -1,10 +1,12 @@
 /**
- * STDiT3 runner: feeds the part1 / block / part2 graphs through an injected InferenceBackend. One compiled session
- * per graph kind serves every block of that kind (weights are inputs); sessions are compiled lazily and cached.
+ * STDiT3 runner: feeds the part1 / pair / block / part2 graphs through an injected InferenceBackend. One compiled
+ * session per graph kind serves every block (or block pair) of that kind (weights are inputs); sessions are compiled
+ * lazily and cached. Denoising runs `pair` (spatial block i then temporal block i in one session, so consecutive
+ * runs reuse one ORT intra-op pool); `block` runs a single block (tests, debugging).
  */
 import type { BackendSession, InferenceBackend } from '../ports';
 import { floatTensor, type FloatTensor, type Tensor } from '../tensor';
-import { buildBlockGraph, tdtmFrameMap, type BlockKind } from './block-graph';
+import { buildBlockGraph, buildPairGraph, pairWeightInput, tdtmFrameMap, type BlockKind } from './block-graph';
 import {
   stdit3BlockWeightSuffixes,
   stdit3Dims,
@@ -23,8 +25,16 @@ import {
 import { buildPart1Graph, PART1_GRAPH_WEIGHTS } from './part1-graph';
 import { buildPart2Graph } from './part2-graph';
 
-/** The six compiled graphs of one job shape. */
-export type Stdit3SessionKind = 'part1' | 'spatial' | 'temporal' | 'spatial-tdtm' | 'temporal-tdtm' | 'part2';
+/** The compiled graphs of one job shape (the single-block kinds are only built when `block` is used). */
+export type Stdit3SessionKind =
+  | 'part1'
+  | 'pair'
+  | 'pair-tdtm'
+  | 'spatial'
+  | 'temporal'
+  | 'spatial-tdtm'
+  | 'temporal-tdtm'
+  | 'part2';
 
 /** Weights by full Open-Sora key. */
 export type WeightMap = ReadonlyMap<string, FloatTensor>;
@@ -73,6 +83,26 @@ export interface Stdit3ForwardOptions {
   onBlock?: (name: string, tokens: FloatTensor) => void;
 }
 
+/** Options of `pair`. */
+export interface Stdit3PairOptions {
+  /** Also return the spatial block's output (`mid`). */
+  withMid?: boolean;
+}
+
+/** What `pair` returns. */
+export interface Stdit3PairResult {
+  /** The temporal block's output tokens [B, T, S, C]. */
+  tokens: FloatTensor;
+  /** The spatial block's output tokens, when asked for with `withMid`. */
+  mid?: FloatTensor;
+}
+
+/**
+ * Whether the pair graph always outputs `x_mid` (so one session serves `pair` with and without `withMid`; a run
+ * that does not ask for it only pays an in-graph copy). See the measurement in the README.
+ */
+const PAIR_GRAPH_WITH_MID = true;
+
 function need(weights: WeightMap, key: string): FloatTensor {
   const t = weights.get(key);
   if (!t) throw new Error(`STDiT3: missing weight '${key}'`);
@@ -106,7 +136,7 @@ export class Stdit3Model {
     this.dims = stdit3Dims(cfg, shape);
   }
 
-  /** Creates a runner; the six sessions are built and compiled on first use and cached. */
+  /** Creates a runner; sessions are built and compiled on first use and cached. */
   static create(backend: InferenceBackend, cfg: Stdit3Config, shape: Stdit3Shape): Stdit3Model {
     return new Stdit3Model(backend, cfg, shape);
   }
@@ -125,7 +155,9 @@ export class Stdit3Model {
           ? buildPart1Graph(this.cfg, this.shape)
           : kind === 'part2'
             ? buildPart2Graph(this.cfg, this.shape)
-            : buildBlockGraph(
+            : kind === 'pair' || kind === 'pair-tdtm'
+              ? buildPairGraph(this.cfg, this.shape, kind === 'pair-tdtm', { withMid: PAIR_GRAPH_WITH_MID })
+              : buildBlockGraph(
                 this.cfg,
                 this.shape,
                 kind.startsWith('spatial') ? 'spatial' : 'temporal',
@@ -212,6 +244,42 @@ export class Stdit3Model {
     return asFloat((await session.run(feeds, ['x_out'])).x_out, 'x_out');
   }
 
+  /**
+   * Runs spatial block `index` then temporal block `index` in one session (the pair graph) on `state.tokens`.
+   * `weights` holds full Open-Sora keys (`spatial_blocks.{index}.*`, `temporal_blocks.{index}.*`); other keys are
+   * ignored. TDTM at T < 2 runs the plain pair. Bit-identical to `block('spatial')` then `block('temporal')` up to
+   * ORT's per-graph fusion choices (tested to 1e-6).
+   */
+  async pair(
+    tdtm: boolean,
+    weights: WeightMap,
+    index: number,
+    state: Stdit3State,
+    opts: Stdit3PairOptions = {},
+  ): Promise<Stdit3PairResult> {
+    const merged = tdtm && this.tdtmAvailable;
+    const rope = merged ? state.ropeMerged : state.rope;
+    if (!rope) throw new Error('STDiT3: state has no merged RoPE tables');
+    const feeds: Record<string, Tensor> = {
+      x: state.tokens,
+      t_mlp: state.tMlp,
+      y: state.yProj,
+      y_bias: state.yBias,
+      rope_cos: rope.cos,
+      rope_sin: rope.sin,
+    };
+    for (const kind of ['spatial', 'temporal'] as const) {
+      const prefix = `${kind}_blocks.${index}.`;
+      for (const s of stdit3BlockWeightSuffixes(this.cfg)) {
+        feeds[pairWeightInput(kind, s.name)] = need(weights, prefix + s.name);
+      }
+    }
+    const session = await this.session(merged ? 'pair-tdtm' : 'pair');
+    const out = await session.run(feeds, opts.withMid ? ['x_out', 'x_mid'] : ['x_out']);
+    const tokens = asFloat(out.x_out, 'x_out');
+    return opts.withMid ? { tokens, mid: asFloat(out.x_mid, 'x_mid') } : { tokens };
+  }
+
   /** Final layer + unpatchify: tokens [B, T, S, C] and t [B, C] → out [B, Cout, T, H, W]. */
   async part2(weights: WeightMap, tokens: FloatTensor, t: FloatTensor): Promise<FloatTensor> {
     const feeds: Record<string, Tensor> = { tokens, t };
@@ -232,11 +300,14 @@ export class Stdit3Model {
     opts: Stdit3ForwardOptions,
   ): Promise<FloatTensor> {
     const state = await this.part1(allWeights, inputs);
+    const onBlock = opts.onBlock;
     for (let i = 0; i < this.cfg.depth; i++) {
-      for (const kind of ['spatial', 'temporal'] as const) {
-        state.tokens = await this.block(kind, opts.tdtm, allWeights, i, state);
-        opts.onBlock?.(`${i}.${kind}`, state.tokens);
+      const { tokens, mid } = await this.pair(opts.tdtm, allWeights, i, state, { withMid: !!onBlock });
+      if (onBlock && mid) {
+        onBlock(`${i}.spatial`, mid);
+        onBlock(`${i}.temporal`, tokens);
       }
+      state.tokens = tokens;
     }
     return this.part2(allWeights, state.tokens, state.t);
   }

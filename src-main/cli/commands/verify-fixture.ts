@@ -5,6 +5,8 @@ import type { Comparison } from '../../../shared/engine/verify/compare';
 import { createNodeEngineHost } from '../../engine-host/node-engine';
 import { readFixtureManifest } from '../../fixtures/fixture-files';
 import { verifyStdit3Fixture, type FixtureReport } from '../../fixtures/stdit3-fixture';
+import { verifyT5Fixture } from '../../fixtures/t5-fixture';
+import { verifyVaeFixture } from '../../fixtures/vae-fixture';
 
 /** Registers `odsora verify-fixture`. */
 export function registerVerifyFixture(program: Command): void {
@@ -15,18 +17,16 @@ export function registerVerifyFixture(program: Command): void {
     )
     .argument('<dir>', 'fixture directory, e.g. tests/fixtures/opensora-tiny')
     .option('--json', 'print one JSON object instead of a table')
-    .option('--inline', 'run ONNX Runtime on the main thread instead of its worker')
-    .action(async (dir: string, flags: { json?: boolean; inline?: boolean }) => {
+    .option('--ort-worker', 'run ONNX Runtime in a worker thread instead of the engine thread')
+    .action(async (dir: string, flags: { json?: boolean; ortWorker?: boolean }) => {
       const root = resolve(dir);
-      const host = await createNodeEngineHost({ placement: flags.inline ? 'inline' : 'worker' });
+      const host = await createNodeEngineHost({ placement: flags.ortWorker ? 'worker' : 'inline' });
       try {
         const { kind, manifest } = await readFixtureManifest(host.fs, root);
         let report: FixtureReport;
         if (kind === 'stdit3') report = await verifyStdit3Fixture(root, manifest, host);
-        else
-          throw new Error(
-            `${root}: ${kind === 't5' ? 'T5 encoder' : 'VAE decoder'} fixtures need the ${kind === 't5' ? 'text' : 'decode'} stage, which this engine version does not have yet`,
-          );
+        else if (kind === 't5') report = await verifyT5Fixture(root, manifest, host);
+        else report = await verifyVaeFixture(root, manifest, host);
         const failed = report.rows.filter((r) => !r.pass);
         if (flags.json) {
           console.log(

@@ -82,6 +82,40 @@ describe('STDiT3 ONNX forward on the opensora-tiny fixture', () => {
   }
 });
 
+/** Max |a − b| over two equally long arrays. */
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  expect(a.length).toBe(b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)));
+  return m;
+}
+
+describe('STDiT3 pair graph (spatial block i then temporal block i in one session)', () => {
+  for (const mode of ['plain', 'tdtm'] as const) {
+    it(`equals the ${mode} spatial block then temporal block, and x_mid is the spatial output`, async () => {
+      const tdtm = mode === 'tdtm';
+      const state = await model.part1(weights, inputs);
+      for (let i = 0; i < cfg.depth; i++) {
+        const spatial = await model.block('spatial', tdtm, weights, i, state);
+        const temporal = await model.block('temporal', tdtm, weights, i, { ...state, tokens: spatial });
+        const pair = await model.pair(tdtm, weights, i, state, { withMid: true });
+        if (!pair.mid) throw new Error('pair returned no mid');
+        expect(pair.mid.dims).toEqual(spatial.dims);
+        expect(pair.tokens.dims).toEqual(temporal.dims);
+        expect(maxAbsDiff(pair.mid.data, spatial.data), `${mode} pair ${i} mid`).toBeLessThanOrEqual(1e-6);
+        expect(maxAbsDiff(pair.tokens.data, temporal.data), `${mode} pair ${i} out`).toBeLessThanOrEqual(1e-6);
+        check(`${mode} pair ${i} x_mid`, pair.mid, `${mode}.block.${i}.spatial`);
+        check(`${mode} pair ${i} x_out`, pair.tokens, `${mode}.block.${i}.temporal`);
+        // Without withMid: same tokens, no mid.
+        const plainRun = await model.pair(tdtm, weights, i, state);
+        expect(plainRun.mid).toBeUndefined();
+        expect(Array.from(plainRun.tokens.data)).toEqual(Array.from(pair.tokens.data));
+        state.tokens = pair.tokens;
+      }
+    });
+  }
+});
+
 describe('STDiT3 TDTM at odd frame counts', () => {
   /**
    * Runs temporal block 0 in TDTM mode with the MLP output zeroed (fc2 = 0), so x_out − x is exactly the unmerged

@@ -1,0 +1,200 @@
+/**
+ * The text stage: one pass of the T5 encoder over the block set's text blocks (`text/embed`, `text/block.{i}`,
+ * `text/final`) under the CI-DL BlockScheduler, turning token ids into the caption states `y` STDiT3 reads.
+ * The weights of each block are loaded, used once and released (one pass: nothing is worth retaining), with the
+ * next block's load overlapping the current block's compute when the budget allows two blocks.
+ */
+import type { BlockEntry, BlockSetManifest } from '../blockset/manifest';
+import type { BlockSet } from '../blockset/load';
+import type { AbortSignalLike } from '../cidl/abort';
+import { resolveBudget, type BudgetSpec } from '../cidl/budget';
+import { planResidency, type Plan, type RetentionPolicy } from '../cidl/plan';
+import { BlockScheduler } from '../cidl/scheduler';
+import type { VerifyPolicy } from '../pipeline/denoise-job';
+import type { Clock, InferenceBackend, MemoryProbe } from '../ports';
+import type { EventSink } from '../telemetry';
+import type { FloatTensor } from '../tensor';
+import type { T5Config } from './config';
+import { T5Encoder, type T5IntArray, type T5State, type T5WeightMap } from './model';
+import { textStageOf, type TextBlockEntry } from './text-manifest';
+
+/** Everything the text stage needs from its host. */
+export interface TextStageContext {
+  readonly blockSet: BlockSet;
+  readonly backend: InferenceBackend;
+  readonly clock: Clock;
+  readonly emit: EventSink;
+  readonly signal?: AbortSignalLike;
+  /** Needed for an `auto` budget. */
+  readonly probe?: MemoryProbe;
+  /** Compiled encoders reused across runs of the same host (optional; otherwise compiled and released per run). */
+  readonly models?: T5EncoderCache;
+  /** Observes each block's output (`embed`, `block.{i}`, `final`), e.g. for verification. */
+  readonly onBlock?: (id: string, hidden: FloatTensor, afterAttn?: FloatTensor) => void;
+}
+
+/** The tokenised prompt(s): ids and mask, row-major [B, L] (B = `batch`, default 1). */
+export interface TextStageInput {
+  readonly ids: T5IntArray;
+  readonly mask: T5IntArray;
+  /** Prompts encoded together (default 1). */
+  readonly batch?: number;
+}
+
+/** CI-DL knobs of the text stage. */
+export interface TextStageOptions {
+  /** Block memory budget (the XXL embed block alone is 526 MB, a layer 805 MB). */
+  readonly budget: BudgetSpec;
+  /** Retention policy (irrelevant for one pass, kept for symmetry with the denoiser). */
+  readonly policy?: RetentionPolicy;
+  /** Load the next block while one computes (default true). */
+  readonly prefetch?: boolean;
+  /** Hash checks: `first-load` and `every-load` both hash every block (each is loaded once); default `first-load`. */
+  readonly verify?: VerifyPolicy;
+}
+
+/** What the text stage returns. */
+export interface TextStageResult {
+  /** last_hidden_state [B, L, D] (Open-Sora's y is this with a singleton axis: [B, 1, L, D]). */
+  readonly y: FloatTensor;
+  /** The mask, as given, as Int32 [B·L] (the STDiT caption mask). */
+  readonly mask: Int32Array;
+  readonly plan: Plan;
+  readonly peakResidentBytes: number;
+  readonly loads: { count: number; bytes: number };
+}
+
+/** Caches compiled T5 encoders per (config, shape). */
+export class T5EncoderCache {
+  private readonly models = new Map<string, T5Encoder>();
+
+  /** The encoder for a shape (graphs compile on first use). */
+  get(backend: InferenceBackend, cfg: T5Config, shape: { batch: number; length: number }): T5Encoder {
+    const key = JSON.stringify([cfg, shape]);
+    let m = this.models.get(key);
+    if (!m) {
+      m = T5Encoder.create(backend, cfg, shape);
+      this.models.set(key, m);
+    }
+    return m;
+  }
+
+  /** Releases every compiled session. */
+  async clear(): Promise<void> {
+    const all = [...this.models.values()];
+    this.models.clear();
+    for (const m of all) await m.release();
+  }
+}
+
+/** The text stage's blocks in run order (`embed`, `block.0` … `block.{N−1}`, `final`) and its T5 config. */
+export function textBlocks(manifest: BlockSetManifest): {
+  blocks: readonly TextBlockEntry[];
+  config: T5Config;
+} {
+  const { stage, config } = textStageOf(manifest);
+  return { blocks: stage.blocks, config };
+}
+
+/** Runs the T5 encoder over the block set's text stage (see the module comment). */
+export async function runTextStage(
+  ctx: TextStageContext,
+  input: TextStageInput,
+  opts: TextStageOptions,
+): Promise<TextStageResult> {
+  const { blockSet, clock, emit } = ctx;
+  const { blocks: entries, config: cfg } = textBlocks(blockSet.manifest);
+  const batch = input.batch ?? 1;
+  if (!Number.isInteger(batch) || batch < 1) throw new Error(`text stage: invalid batch ${batch}`);
+  if (input.ids.length % batch !== 0 || input.ids.length === 0)
+    throw new Error(`text stage: ${input.ids.length} token ids do not split into ${batch} prompt(s)`);
+  const length = input.ids.length / batch;
+  if (input.mask.length !== input.ids.length)
+    throw new Error(`text stage: mask has ${input.mask.length} values, ids ${input.ids.length}`);
+
+  const t0 = clock.nowMs();
+  emit({ type: 'stage.start', atMs: t0, stage: 'text' });
+  const blocks = entries.map((b) => ({ id: `text/${b.id}`, bytes: b.bytes }));
+  const totalBytes = blocks.reduce((s, b) => s + b.bytes, 0);
+  const budgetBytes = await resolveBudget(opts.budget, { totalBlockBytes: totalBytes, probe: ctx.probe });
+  const plan = planResidency({
+    blocks,
+    budgetBytes,
+    policy: opts.policy ?? 'paper',
+    prefetch: opts.prefetch ?? true,
+    passes: 1,
+  });
+  if (!plan.fits)
+    throw new Error(`CI-DL: the text stage does not fit its memory budget: ${plan.reason ?? ''}`);
+  const verify = opts.verify ?? 'first-load';
+  const entryById = new Map<string, BlockEntry>(entries.map((e) => [`text/${e.id}`, e]));
+  const scheduler = new BlockScheduler<T5WeightMap>({
+    blocks,
+    plan,
+    clock,
+    emit,
+    stage: 'text',
+    wrapPrefetch: false,
+    load: async (id) => {
+      const entry = entryById.get(id);
+      if (!entry) throw new Error(`unknown block ${id}`);
+      const loaded = await blockSet.loadBlock(entry, { verify: verify !== 'off' });
+      return { weights: loaded.weights, bytes: loaded.bytes };
+    },
+  });
+
+  const cache = ctx.models ?? new T5EncoderCache();
+  const model = cache.get(ctx.backend, cfg, { batch, length });
+  const pass: { state?: T5State; y?: FloatTensor } = {};
+  try {
+    await scheduler.runPass(
+      0,
+      async (id, weights) => {
+        const local = id.slice('text/'.length);
+        if (local === 'embed') {
+          pass.state = model.initialState(weights, input.ids, input.mask);
+          ctx.onBlock?.(local, pass.state.hidden);
+          return;
+        }
+        const state = pass.state;
+        if (!state) throw new Error(`${id} ran before text/embed`);
+        if (local === 'final') {
+          pass.y = await model.final(weights, state);
+          ctx.onBlock?.(local, pass.y);
+          return;
+        }
+        const index = Number(local.slice('block.'.length));
+        const next: T5State = await model.block(index, weights, state, {
+          withAfterAttn: ctx.onBlock !== undefined,
+        });
+        pass.state = next;
+        ctx.onBlock?.(local, next.hidden, next.afterAttn);
+      },
+      { signal: ctx.signal, isLastPass: true },
+    );
+    await scheduler.releaseAll('end-of-run');
+  } catch (e) {
+    await scheduler.releaseAll('error').catch(() => undefined);
+    throw e;
+  } finally {
+    if (!ctx.models) await cache.clear();
+  }
+  const y = pass.y;
+  if (!y) throw new Error('the text pass produced no output');
+  const tEnd = clock.nowMs();
+  emit({ type: 'stage.end', atMs: tEnd, stage: 'text', durationMs: tEnd - t0 });
+  return {
+    y,
+    mask: toInt32Mask(input.mask),
+    plan,
+    peakResidentBytes: scheduler.peakResidentBytes,
+    loads: { ...scheduler.loads },
+  };
+}
+
+/** A mask as Int32 0/1. */
+function toInt32Mask(mask: T5IntArray): Int32Array {
+  const out = new Int32Array(mask.length);
+  for (let i = 0; i < mask.length; i++) out[i] = Number(mask[i]) !== 0 ? 1 : 0;
+  return out;
+}

@@ -1,0 +1,134 @@
+/**
+ * T5 tokenisation (spec 8, "Tokenisation") on Hugging Face's pure-JS `@huggingface/tokenizers` (Unigram /
+ * SentencePiece models from a `tokenizer.json`), and the prompt preparation of the Python code and of the app
+ * (spec 8 "Prompt preparation", spec 10 item 4).
+ *
+ * `encode` mirrors `T5TokenizerFast(prompt, max_length=L, padding="max_length", truncation=True)`: the pieces
+ * without special tokens, truncated to L − 1, then EOS (id 1) appended — our code appends it, so whatever
+ * post-processor the tokenizer.json has, truncation never drops the EOS — then pad id 0 up to L.
+ */
+import { Tokenizer } from '@huggingface/tokenizers';
+
+/** EOS id of the T5 vocabulary (`</s>`). */
+export const T5_EOS_ID = 1;
+/** Pad id of the T5 vocabulary (`<pad>`). */
+export const T5_PAD_ID = 0;
+/** Open-Sora's `model_max_length` for T5. */
+export const T5_MAX_LENGTH = 300;
+
+/** A tokenised prompt. */
+export interface T5Tokens {
+  /** Token ids [L]: pieces, EOS, then padding. */
+  ids: BigInt64Array;
+  /** 1 for the pieces and EOS, 0 for padding [L]. */
+  mask: Int32Array;
+  /** Tokens before padding, EOS included. */
+  validLength: number;
+  /** True when the prompt had more than L − 1 pieces and was cut. */
+  truncated: boolean;
+}
+
+/** Options of `encode`. */
+export interface T5EncodeOptions {
+  /** Padded length L (default 300). */
+  maxLength?: number;
+}
+
+/** The T5 SentencePiece tokenizer. */
+export class T5Tokenizer {
+  private constructor(private readonly tok: Tokenizer) {}
+
+  /** Builds the tokenizer from a parsed `tokenizer.json`; throws a clear error when it is not one. */
+  static fromJson(tokenizerJson: unknown): T5Tokenizer {
+    if (typeof tokenizerJson !== 'object' || tokenizerJson === null || Array.isArray(tokenizerJson))
+      throw new Error('T5 tokenizer: tokenizer.json must be a JSON object');
+    const model = (tokenizerJson as Record<string, unknown>)['model'];
+    if (typeof model !== 'object' || model === null)
+      throw new Error('T5 tokenizer: tokenizer.json has no "model" object');
+    let tok: Tokenizer;
+    try {
+      tok = new Tokenizer(tokenizerJson, {});
+    } catch (e) {
+      throw new Error(`T5 tokenizer: could not build the tokenizer (${(e as Error).message})`);
+    }
+    const eos = tok.token_to_id('</s>');
+    if (eos !== undefined && eos !== T5_EOS_ID)
+      throw new Error(`T5 tokenizer: '</s>' has id ${eos}, the T5 vocabulary has it at ${T5_EOS_ID}`);
+    const pad = tok.token_to_id('<pad>');
+    if (pad !== undefined && pad !== T5_PAD_ID)
+      throw new Error(`T5 tokenizer: '<pad>' has id ${pad}, the T5 vocabulary has it at ${T5_PAD_ID}`);
+    return new T5Tokenizer(tok);
+  }
+
+  /** The pieces of a text (no EOS, no padding), for inspection. */
+  tokenize(text: string): string[] {
+    return this.tok.encode(text, { add_special_tokens: false }).tokens;
+  }
+
+  /** Tokenises one prompt: pieces (truncated to L − 1), EOS, pad to L. */
+  encode(text: string, opts: T5EncodeOptions = {}): T5Tokens {
+    const L = opts.maxLength ?? T5_MAX_LENGTH;
+    if (!Number.isInteger(L) || L < 1)
+      throw new Error(`T5 tokenizer: maxLength must be a positive integer, got ${L}`);
+    const pieces = this.tok.encode(text, { add_special_tokens: false }).ids;
+    const keep = Math.min(pieces.length, L - 1);
+    const ids = new BigInt64Array(L).fill(BigInt(T5_PAD_ID));
+    const mask = new Int32Array(L);
+    for (let i = 0; i < keep; i++) ids[i] = BigInt(pieces[i] as number);
+    ids[keep] = BigInt(T5_EOS_ID);
+    mask.fill(1, 0, keep + 1);
+    return { ids, mask, validLength: keep + 1, truncated: pieces.length > keep };
+  }
+
+  /** Text of some ids (special tokens skipped). */
+  decode(ids: ArrayLike<number | bigint>): string {
+    return this.tok.decode(Array.from(ids, Number), { skip_special_tokens: true });
+  }
+}
+
+/** Options of `preparePrompt`. */
+export interface PreparePromptOptions {
+  /**
+   * Aesthetic score suffix ` aesthetic score: <v>.`. `python`: a number formatted with one decimal (default 6.5 as
+   * `scripts/inference.py`); `app`: the user's value verbatim (default: none). null: no suffix.
+   */
+  aestheticScore?: number | string | null;
+  /** `python`: Open-Sora's inference script; `app`: the iPhone app (no cleaning, no lower-casing). */
+  style: 'python' | 'app';
+}
+
+/**
+ * Prepares a prompt for tokenisation. `app` appends the score verbatim and nothing else. `python` appends the
+ * score formatted `.1f`, then applies a SUBSET of Open-Sora's `text_preprocessing` / `clean_caption`: lower-case,
+ * whitespace runs collapsed to one space, ends trimmed. NOT reproduced: ftfy text fixing, URL unquoting and
+ * removal, BeautifulSoup HTML stripping, @nickname / CJK / IP / file-name / hashtag removal, quote and dash
+ * unification and the punctuation clean-ups — prompts relying on those can tokenise differently from Python.
+ */
+export function preparePrompt(prompt: string, opts: PreparePromptOptions): string {
+  if (opts.style === 'app') {
+    const s = opts.aestheticScore;
+    return s === undefined || s === null ? prompt : `${prompt} aesthetic score: ${String(s)}.`;
+  }
+  const raw = opts.aestheticScore === undefined ? 6.5 : opts.aestheticScore;
+  let text = prompt;
+  if (raw !== null) {
+    const score = typeof raw === 'number' ? raw : Number(raw);
+    if (!Number.isFinite(score))
+      throw new Error(`preparePrompt: aesthetic score ${JSON.stringify(raw)} is not a number`);
+    text = `${text} aesthetic score: ${formatFixed1(score)}.`;
+  }
+  return text.toLowerCase().replace(/\s+/g, ' ').trim();
+}
+
+/** Python's `f"{x:.1f}"`: the exact binary value rounded to one decimal, exact ties to even. */
+function formatFixed1(x: number): string {
+  // toFixed also rounds the exact binary value but breaks exact ties away from zero. The only exact ties at one
+  // decimal are odd multiples of 1/4 (0.25, 0.75, ...), where x·10 is exact.
+  const quarters = x * 4;
+  if (Number.isInteger(quarters) && Math.abs(quarters % 2) === 1 && Math.abs(quarters) < 2 ** 50) {
+    const down = Math.floor(x * 10);
+    const even = down % 2 === 0 ? down : down + 1;
+    return (even / 10).toFixed(1);
+  }
+  return x.toFixed(1);
+}

@@ -1,0 +1,503 @@
+#!/usr/bin/env python3
+"""Open-Sora Nano training tool (CPU, resumable in chunks).
+
+  /usr/bin/python3 tools/nano/train.py vae    --run runs/nano --minutes 20
+  /usr/bin/python3 tools/nano/train.py dit    --run runs/nano --minutes 60      # re-run to continue
+  /usr/bin/python3 tools/nano/train.py sample --run runs/nano --prompt "a red circle moving right on a black background"
+  /usr/bin/python3 tools/nano/train.py eval   --run runs/nano
+
+Every training invocation resumes from DIR/{vae,dit}.pt when present, trains for --minutes, checkpoints every
+--ckpt-minutes and on exit (also on SIGINT/SIGTERM), and appends JSON lines to DIR/log.jsonl. See README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import math
+import os
+import signal
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import setup_threads  # noqa: E402
+
+THREADS = setup_threads(sys.argv)
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+import common as C  # noqa: E402
+import data as D  # noqa: E402
+import models as M  # noqa: E402
+import scorers as S  # noqa: E402
+
+torch.set_num_threads(THREADS)
+try:
+    torch.set_num_interop_threads(1)
+except RuntimeError:
+    pass
+
+STOP = {"flag": False}
+
+
+def _on_signal(signum, frame):  # noqa: ARG001
+    STOP["flag"] = True
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# shared pieces
+
+def cond_tensors(B: int):
+    """fps / height / width exactly as the real model gets them (spec 3): fps 24, pixel height/width."""
+    return (torch.tensor([float(D.FPS)]), torch.tensor([float(D.HEIGHT)]), torch.tensor([float(D.WIDTH)]))
+
+
+def load_vae(run: str, required: bool = True):
+    ck = C.load(os.path.join(run, "vae.pt"))
+    if ck is None:
+        if required:
+            sys.exit(f"no {run}/vae.pt: train the autoencoder first (train.py vae --run {run})")
+        return None, None
+    vae = M.NanoVAE(ck["cfg"])
+    vae.load_state_dict(ck["model"])
+    vae.eval()
+    for p in vae.parameters():
+        p.requires_grad_(False)
+    return vae, ck
+
+
+@torch.no_grad()
+def latent_stats_(vae: M.NanoVAE, seed: int = 999, clips: int = 48) -> dict:
+    """Set scale/shift so the normalised latent (z_sd - shift)/scale has zero mean, unit variance per channel."""
+    video, _, _ = D.ClipStream(seed).batch(clips)
+    z = vae.encode_frames(vae._to_frames(video))  # SD scale (after *0.18215)
+    mean = z.mean((0, 2, 3))
+    std = z.std((0, 2, 3)).clamp_min(1e-4)
+    vae.shift.copy_(mean.view(1, -1, 1, 1, 1))
+    vae.scale.copy_(std.view(1, -1, 1, 1, 1))
+    return {"shift": [round(float(v), 5) for v in mean], "scale": [round(float(v), 5) for v in std]}
+
+
+def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
+    mse = float(((a.clamp(-1, 1) - b) ** 2).mean()) / 4.0  # [-1, 1] -> [0, 1] range
+    return 10 * math.log10(1.0 / max(mse, 1e-12))
+
+
+def build_text_and_dit(t5_cfg: dict, dit_cfg: dict):
+    t5 = M.T5Encoder(t5_cfg)
+    dit = M.make_stdit(dit_cfg, caption_channels=t5.cfg["d_model"], max_len=D.MAX_TOKENS)
+    return t5, dit
+
+
+def encode_text(t5: M.T5Encoder, prompts):
+    ids, mask = D.tokenize(prompts)
+    return t5(ids, mask), mask  # [B, L, D], [B, L]
+
+
+@torch.no_grad()
+def sample_latents(dit, t5, prompts, steps: int = 30, cfg_scale: float = 7.0, seed: int = 0,
+                   lpl_step: int = -1) -> torch.Tensor:
+    """RFLOW Euler sampler with CFG (spec 6.1/6.2) WITHOUT the timestep transform (see README: for 16 pixel frames
+    the transform's nf = (16 // 17) * 5 = 0 would make every timestep 0). Optional fixed LPL leap at lpl_step."""
+    B = len(prompts)
+    y, mask = encode_text(t5, prompts)
+    y_null = dit.y_embedder.y_embedding[None].expand(B, -1, -1)
+    fps, h, w = cond_tensors(B)
+    lat = [4, D.FRAMES, D.HEIGHT // 4, D.WIDTH // 4]
+    g = torch.Generator().manual_seed(seed)
+    z = torch.randn([B] + lat, generator=g)
+    ts = [float(int(round((1.0 - i / steps) * 1000))) for i in range(steps)]
+    y_in = torch.cat([y, y_null], 0)[:, None]
+    m_in = torch.cat([mask, mask], 0)
+    for i in range(steps):
+        t_in = torch.full((2 * B,), ts[i])
+        out = dit(torch.cat([z, z], 0), t_in, y_in, m_in, fps, h, w)[:, :4]
+        v = out[B:] + cfg_scale * (out[:B] - out[B:])
+        if i == lpl_step:
+            return z + v * (ts[i] / 1000)
+        dt = ts[i] - ts[i + 1] if i < steps - 1 else ts[i]
+        z = z + v * (dt / 1000)
+    return z
+
+
+def ema_update_(ema: dict, model_sd: dict, decay: float) -> None:
+    with torch.no_grad():
+        for k, v in model_sd.items():
+            if v.dtype.is_floating_point:
+                ema[k].mul_(decay).add_(v.detach(), alpha=1 - decay)
+            else:
+                ema[k].copy_(v)
+
+
+def lr_at(step: int, base: float, warmup: int) -> float:
+    return base * min(1.0, (step + 1) / max(1, warmup))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# vae
+
+def cmd_vae(a) -> None:
+    os.makedirs(a.run, exist_ok=True)
+    log = C.JsonLog(os.path.join(a.run, "log.jsonl"))
+    path = os.path.join(a.run, "vae.pt")
+    ck = C.load(path)
+    if ck is None:
+        torch.manual_seed(a.seed)
+        cfg = dict(M.DEFAULT_VAE, **(json.loads(a.vae_config) if a.vae_config else {}))
+        vae = M.NanoVAE(cfg)
+        opt = torch.optim.AdamW([p for p in vae.parameters() if p.requires_grad], lr=a.lr, weight_decay=0.0)
+        stream = D.ClipStream(a.seed * 1000 + 1)
+        gen = torch.Generator().manual_seed(a.seed * 1000 + 2)
+        step, seconds = 0, 0.0
+    else:
+        cfg = ck["cfg"]
+        vae = M.NanoVAE(cfg)
+        vae.load_state_dict(ck["model"])
+        opt = torch.optim.AdamW([p for p in vae.parameters() if p.requires_grad], lr=a.lr, weight_decay=0.0)
+        opt.load_state_dict(ck["opt"])
+        stream = D.ClipStream(0)
+        stream.load_state_dict(ck["data"])
+        gen = torch.Generator()
+        gen.set_state(ck["rng"])
+        step, seconds = ck["step"], ck["seconds"]
+    params = M.count_params(vae)
+    dec_params = sum(p.numel() for n, p in vae.named_parameters() if ".decoder." in n or "post_quant" in n)
+    log.write(stage="vae", event="start", step=step, params=params, decoder_params=dec_params, cfg=cfg,
+              threads=THREADS, resumed=ck is not None)
+
+    def save():
+        stats = latent_stats_(vae)
+        C.save_atomic({"kind": "vae", "cfg": cfg, "model": vae.state_dict(), "opt": opt.state_dict(),
+                       "data": stream.state_dict(), "rng": gen.get_state(), "step": step, "seconds": seconds,
+                       "seed": a.seed}, path)
+        return stats
+
+    t0 = time.time()
+    last_ck = t0
+    last_log = t0
+    clips_seen, loss_acc, n_acc = 0, 0.0, 0
+    vae.train()
+    while time.time() - t0 < a.minutes * 60 and not STOP["flag"]:
+        ts = time.time()
+        video, cov, _ = stream.batch(a.clips)
+        # a.frames random frames from each clip
+        fi = torch.randint(D.FRAMES, (a.clips, a.frames), generator=gen)
+        bidx = torch.arange(a.clips)[:, None].expand_as(fi)
+        x = video.permute(0, 2, 1, 3, 4)[bidx, fi].reshape(-1, 3, D.HEIGHT, D.WIDTH)
+        cv = cov.permute(0, 2, 1, 3, 4)[bidx, fi].reshape(-1, 1, D.HEIGHT, D.WIDTH)
+        for gparam in opt.param_groups:
+            gparam["lr"] = lr_at(step, a.lr, 100)
+        m = vae.spatial_vae.module
+        mean = m.quant_conv(m.encoder(x))[:, : cfg["latent_channels"]]
+        rms = mean.detach().pow(2).mean().sqrt()
+        zn = mean + a.latent_noise * rms * torch.randn(mean.shape, generator=gen)
+        xr = m.decoder(m.post_quant_conv(zn))
+        wgt = 1.0 + a.object_weight * cv
+        err = xr - x
+        rec = (wgt * (err * err + 0.1 * err.abs())).sum() / (wgt.sum() * 3)
+        loss = rec + a.latent_penalty * mean.pow(2).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
+        opt.step()
+        step += 1
+        seconds += time.time() - ts
+        clips_seen += a.clips
+        loss_acc += float(rec)
+        n_acc += 1
+        now = time.time()
+        if now - last_log >= a.log_seconds:
+            log.write(stage="vae", step=step, loss=round(loss_acc / n_acc, 6), psnr=round(psnr(xr.detach(), x), 2),
+                      latent_rms=round(float(rms), 4), seconds=round(seconds, 1),
+                      frames_per_s=round(clips_seen * a.frames / (now - last_log), 2))
+            last_log, clips_seen, loss_acc, n_acc = now, 0, 0.0, 0
+        if now - last_ck >= a.ckpt_minutes * 60:
+            save()
+            last_ck = time.time()
+    vae.eval()
+    stats = save()
+    ev = vae_roundtrip_eval(vae)
+    log.write(stage="vae", event="end", step=step, seconds=round(seconds, 1), latent_stats=stats, **ev)
+
+
+@torch.no_grad()
+def vae_roundtrip_eval(vae: M.NanoVAE, n: int = 24) -> dict:
+    prompts = D.eval_prompts(n)
+    video, _ = D.render_prompts(prompts, seed=5)
+    z = vae.encode(video)
+    rec = vae.decode(z)
+    sc = S.score(rec, prompts)
+    zf = z.permute(1, 0, 2, 3, 4).reshape(z.shape[1], -1)
+    return {"roundtrip_psnr": round(psnr(rec, video), 2),
+            "roundtrip_scores": {k: round(sc[k], 3) for k in S.KEYS + ["score"]},
+            "latent_mean": [round(float(v), 3) for v in zf.mean(1)],
+            "latent_std": [round(float(v), 3) for v in zf.std(1)]}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# dit
+
+def cmd_dit(a) -> None:
+    vae, _ = load_vae(a.run)
+    log = C.JsonLog(os.path.join(a.run, "log.jsonl"))
+    path = os.path.join(a.run, "dit.pt")
+    ck = C.load(path)
+    if ck is None:
+        torch.manual_seed(a.seed)
+        t5_cfg = dict(M.DEFAULT_T5, vocab_size=max(32, len(D.VOCAB)), **(json.loads(a.t5_config) if a.t5_config
+                                                                          else {}))
+        dit_cfg = dict(M.DEFAULT_DIT, **(json.loads(a.dit_config) if a.dit_config else {}))
+        t5, dit = build_text_and_dit(t5_cfg, dit_cfg)
+        t5.init_weights_(a.seed * 1000 + 3)
+        M.init_stdit_(dit, a.seed * 1000 + 4)
+        freeze_t5 = a.freeze_t5
+        stream = D.ClipStream(a.seed * 1000 + 5)
+        gen = torch.Generator().manual_seed(a.seed * 1000 + 6)
+        step, seconds = 0, 0.0
+        ema = {"dit": copy.deepcopy(dit.state_dict()), "t5": copy.deepcopy(t5.state_dict())}
+        best = None
+    else:
+        t5_cfg, dit_cfg, freeze_t5 = ck["t5_cfg"], ck["dit_cfg"], ck["freeze_t5"]
+        t5, dit = build_text_and_dit(t5_cfg, dit_cfg)
+        t5.load_state_dict(ck["t5"])
+        dit.load_state_dict(ck["dit"])
+        stream = D.ClipStream(0)
+        stream.load_state_dict(ck["data"])
+        gen = torch.Generator()
+        gen.set_state(ck["rng"])
+        step, seconds, ema, best = ck["step"], ck["seconds"], ck["ema"], ck.get("best")
+    for p in t5.parameters():
+        p.requires_grad_(not freeze_t5)
+    params = [p for p in list(dit.parameters()) + list(t5.parameters()) if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=a.lr, weight_decay=0.0, betas=(0.9, 0.999))
+    if ck is not None:
+        opt.load_state_dict(ck["opt"])
+    log.write(stage="dit", event="start", step=step, dit_params=M.count_params(dit), t5_params=M.count_params(t5),
+              tokens=D.FRAMES * (D.HEIGHT // 8) * (D.WIDTH // 8), dit_cfg=dit_cfg, t5_cfg=t5_cfg,
+              freeze_t5=freeze_t5, batch=a.batch, threads=THREADS, resumed=ck is not None)
+
+    def save():
+        C.save_atomic({"kind": "dit", "t5_cfg": t5_cfg, "dit_cfg": dit_cfg, "freeze_t5": freeze_t5,
+                       "dit": dit.state_dict(), "t5": t5.state_dict(), "ema": ema, "opt": opt.state_dict(),
+                       "data": stream.state_dict(), "rng": gen.get_state(), "step": step, "seconds": seconds,
+                       "best": best, "seed": a.seed}, path)
+
+    def evaluate():
+        nonlocal best
+        te = time.time()
+        et5, edit = build_text_and_dit(t5_cfg, dit_cfg)
+        et5.load_state_dict(ema["t5"])
+        edit.load_state_dict(ema["dit"])
+        et5.eval()
+        edit.eval()
+        prompts = D.eval_prompts(a.eval_clips)
+        z = sample_latents(edit, et5, prompts, steps=a.eval_steps, cfg_scale=a.cfg, seed=1234)
+        with torch.no_grad():
+            video = vae.decode(z)
+        sc = S.score(video, prompts)
+        res = {k: round(sc[k], 3) for k in S.KEYS + ["score"]}
+        improved = best is None or sc["score"] >= best["score"]
+        if improved:
+            best = {"step": step, **res}
+            C.save_atomic({"kind": "dit_best", "t5_cfg": t5_cfg, "dit_cfg": dit_cfg, "dit": ema["dit"],
+                           "t5": ema["t5"], "step": step, "eval": res}, os.path.join(a.run, "dit_best.pt"))
+            C.write_sheet(os.path.join(a.run, "best_samples.png"), video)
+        log.write(stage="dit", event="eval", step=step, **res, best_step=best["step"], improved=improved,
+                  eval_seconds=round(time.time() - te, 1))
+
+    fps, h, w = cond_tensors(a.batch)
+    t0 = time.time()
+    last_ck = last_log = last_eval = t0
+    clips_seen, loss_acc, n_acc = 0, 0.0, 0
+    dit.train()
+    t5.train()
+    while time.time() - t0 < a.minutes * 60 and not STOP["flag"]:
+        ts = time.time()
+        video, _, caps = stream.batch(a.batch)
+        with torch.no_grad():
+            x0 = vae.encode(video)
+        for gparam in opt.param_groups:
+            gparam["lr"] = lr_at(step, a.lr, a.warmup)
+        y, mask = encode_text(t5, caps)
+        drop = torch.rand(a.batch, generator=gen) < a.cfg_dropout
+        y = torch.where(drop[:, None, None], dit.y_embedder.y_embedding[None].expand_as(y), y)
+        t = torch.sigmoid(torch.randn(a.batch, generator=gen) * a.t_std + a.t_mean)  # logit-normal
+        noise = torch.randn(x0.shape, generator=gen)
+        tt = t.view(-1, 1, 1, 1, 1)
+        xt = (1 - tt) * x0 + tt * noise  # Open-Sora RFLOW add_noise with t = timestep / 1000
+        out = dit(xt, t * 1000, y[:, None], mask, fps, h, w)
+        loss = F.mse_loss(out[:, :4], x0 - noise)  # velocity target: points from noise to data (spec 6.2)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        step += 1
+        decay = min(a.ema, (1 + step) / (10 + step))
+        ema_update_(ema["dit"], dit.state_dict(), decay)
+        ema_update_(ema["t5"], t5.state_dict(), decay)
+        seconds += time.time() - ts
+        clips_seen += a.batch
+        loss_acc += float(loss)
+        n_acc += 1
+        now = time.time()
+        if now - last_log >= a.log_seconds:
+            log.write(stage="dit", step=step, loss=round(loss_acc / n_acc, 6), seconds=round(seconds, 1),
+                      clips_per_s=round(clips_seen / (now - last_log), 2), lr=opt.param_groups[0]["lr"])
+            last_log, clips_seen, loss_acc, n_acc = now, 0, 0.0, 0
+        if a.eval_minutes > 0 and now - last_eval >= a.eval_minutes * 60:
+            save()
+            evaluate()
+            last_eval = last_ck = time.time()
+        elif now - last_ck >= a.ckpt_minutes * 60:
+            save()
+            last_ck = time.time()
+    save()
+    if a.eval_minutes > 0 and (a.final_eval or best is None):
+        evaluate()
+        save()
+    log.write(stage="dit", event="end", step=step, seconds=round(seconds, 1), best=best)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# sample / eval
+
+def load_text_dit(run: str, which: str = "best"):
+    """which: best (dit_best.pt, EMA at the best eval), ema (latest EMA), raw (latest raw weights)."""
+    bp = os.path.join(run, "dit_best.pt")
+    if which == "best" and os.path.exists(bp):
+        ck = C.load(bp)
+        sd_dit, sd_t5, step = ck["dit"], ck["t5"], ck["step"]
+    else:
+        ck = C.load(os.path.join(run, "dit.pt"))
+        if ck is None:
+            sys.exit(f"no {run}/dit.pt: train the denoiser first (train.py dit --run {run})")
+        src = ck["dit"] if which == "raw" else ck["ema"]["dit"]
+        sd_t5 = ck["t5"] if which == "raw" else ck["ema"]["t5"]
+        sd_dit, step = src, ck["step"]
+    t5, dit = build_text_and_dit(ck["t5_cfg"], ck["dit_cfg"])
+    t5.load_state_dict(sd_t5)
+    dit.load_state_dict(sd_dit)
+    t5.eval()
+    dit.eval()
+    return t5, dit, step
+
+
+def cmd_sample(a) -> None:
+    vae, _ = load_vae(a.run)
+    t5, dit, step = load_text_dit(a.run, a.weights)
+    prompts = a.prompt or D.eval_prompts(a.n)
+    out = a.out or os.path.join(a.run, f"samples_step{step}")
+    os.makedirs(out, exist_ok=True)
+    t0 = time.time()
+    z = sample_latents(dit, t5, prompts, steps=a.steps, cfg_scale=a.cfg, seed=a.seed, lpl_step=a.lpl)
+    with torch.no_grad():
+        video = vae.decode(z)
+    secs = time.time() - t0
+    sc = S.score(video, prompts)
+    for i, (v, p) in enumerate(zip(video, prompts)):
+        C.write_gif(os.path.join(out, f"{i:02d}_{p.replace(' ', '_')}.gif"), v)
+    C.write_sheet(os.path.join(out, "sheet.png"), video)
+    torch.save({"video": video, "latent": z, "prompts": prompts}, os.path.join(out, "clips.pt"))
+    res = {"step": step, "weights": a.weights, "steps": a.steps, "cfg": a.cfg, "lpl": a.lpl, "seconds": round(secs, 1),
+           **{k: round(sc[k], 3) for k in S.KEYS + ["score"]}, "out": out}
+    with open(os.path.join(out, "scores.json"), "w") as f:
+        json.dump({**res, "clips": sc["clips"]}, f, indent=1)
+    print(json.dumps(res))
+
+
+def cmd_eval(a) -> None:
+    prompts = D.eval_prompts(a.n)
+    video, _ = D.render_prompts(prompts, seed=5)
+    gt = S.score(video, prompts)
+    rep = {"ground_truth": {k: round(gt[k], 3) for k in S.KEYS + ["score"]}}
+    vae, _ = load_vae(a.run, required=False)
+    if vae is not None:
+        rep["vae"] = vae_roundtrip_eval(vae, a.n)
+        if os.path.exists(os.path.join(a.run, "dit.pt")):
+            for which in a.weights.split(","):
+                t5, dit, step = load_text_dit(a.run, which)
+                t0 = time.time()
+                z = sample_latents(dit, t5, prompts, steps=a.steps, cfg_scale=a.cfg, seed=a.seed, lpl_step=a.lpl)
+                with torch.no_grad():
+                    sc = S.score(vae.decode(z), prompts)
+                rep[f"dit_{which}"] = {"step": step, "seconds": round(time.time() - t0, 1),
+                                       **{k: round(sc[k], 3) for k in S.KEYS + ["score"]}}
+    with open(os.path.join(a.run, "eval.json"), "w") as f:
+        json.dump(rep, f, indent=1)
+    print(json.dumps(rep))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    def common(sp):
+        sp.add_argument("--run", required=True, help="run directory (checkpoints, log.jsonl)")
+        sp.add_argument("--threads", type=int, default=1, help="BLAS threads; 1 is much faster on the shared 2-core box")
+        sp.add_argument("--seed", type=int, default=0)
+
+    v = sub.add_parser("vae", help="train the autoencoder")
+    common(v)
+    v.add_argument("--minutes", type=float, default=20)
+    v.add_argument("--ckpt-minutes", type=float, default=5)
+    v.add_argument("--log-seconds", type=float, default=30)
+    v.add_argument("--clips", type=int, default=8, help="clips per step")
+    v.add_argument("--frames", type=int, default=4, help="random frames per clip per step")
+    v.add_argument("--lr", type=float, default=1e-3)
+    v.add_argument("--object-weight", type=float, default=8.0, help="extra loss weight on object pixels")
+    v.add_argument("--latent-penalty", type=float, default=1e-4)
+    v.add_argument("--latent-noise", type=float, default=0.1, help="decoder robustness noise (x latent rms)")
+    v.add_argument("--vae-config", default="", help="JSON overriding models.DEFAULT_VAE (first run only)")
+
+    d = sub.add_parser("dit", help="train the T5 encoder + STDiT3 denoiser (needs vae.pt)")
+    common(d)
+    d.add_argument("--minutes", type=float, default=60)
+    d.add_argument("--ckpt-minutes", type=float, default=5)
+    d.add_argument("--eval-minutes", type=float, default=15, help="sample+score the EMA and keep the best; 0 = off")
+    d.add_argument("--final-eval", type=int, default=1, help="also evaluate at the end of the chunk")
+    d.add_argument("--log-seconds", type=float, default=30)
+    d.add_argument("--batch", type=int, default=16)
+    d.add_argument("--lr", type=float, default=3e-4)
+    d.add_argument("--warmup", type=int, default=200)
+    d.add_argument("--ema", type=float, default=0.999)
+    d.add_argument("--cfg-dropout", type=float, default=0.1)
+    d.add_argument("--t-mean", type=float, default=0.0, help="logit-normal timestep mean")
+    d.add_argument("--t-std", type=float, default=1.0, help="logit-normal timestep std")
+    d.add_argument("--freeze-t5", action="store_true", help="keep the random T5 encoder fixed (first run only)")
+    d.add_argument("--dit-config", default="", help="JSON overriding models.DEFAULT_DIT (first run only)")
+    d.add_argument("--t5-config", default="", help="JSON overriding models.DEFAULT_T5 (first run only)")
+    d.add_argument("--eval-clips", type=int, default=12)
+    d.add_argument("--eval-steps", type=int, default=16)
+    d.add_argument("--cfg", type=float, default=7.0)
+
+    s = sub.add_parser("sample", help="generate clips (GIFs, sheet.png, scores.json)")
+    common(s)
+    s.add_argument("--prompt", action="append", help="repeatable; default: the fixed eval prompt set")
+    s.add_argument("--n", type=int, default=12)
+    s.add_argument("--steps", type=int, default=30)
+    s.add_argument("--cfg", type=float, default=7.0)
+    s.add_argument("--lpl", type=int, default=-1, help="fixed LPL leap at this step index (-1 = off)")
+    s.add_argument("--weights", default="best", choices=["best", "ema", "raw"])
+    s.add_argument("--out", default="")
+
+    e = sub.add_parser("eval", help="scores: ground truth, VAE round trip, denoiser samples")
+    common(e)
+    e.add_argument("--n", type=int, default=24)
+    e.add_argument("--steps", type=int, default=30)
+    e.add_argument("--cfg", type=float, default=7.0)
+    e.add_argument("--lpl", type=int, default=-1)
+    e.add_argument("--weights", default="best", help="comma list of best,ema,raw")
+
+    a = p.parse_args(argv)
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    {"vae": cmd_vae, "dit": cmd_dit, "sample": cmd_sample, "eval": cmd_eval}[a.cmd](a)
+
+
+if __name__ == "__main__":
+    main()
