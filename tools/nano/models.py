@@ -404,7 +404,7 @@ class NanoVAE(nn.Module):
             },
             "temporal_vae": None,
             "pipeline": {
-                "micro_frame_size": None, "micro_batch_size": micro_batch,
+                "micro_batch_size": micro_batch,
                 "scale": [float(v) for v in self.scale.flatten()], "shift": [float(v) for v in self.shift.flatten()],
                 "sd_latent_divisor": SD_LATENT_DIVISOR,
             },

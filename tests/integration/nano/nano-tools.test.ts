@@ -1,0 +1,219 @@
+// Smoke test of the Open-Sora Nano training tool (tools/nano): a few seconds each of VAE and denoiser training in a
+// tmp run dir, a resumed denoiser chunk, export, then checks of the bundle (files, exact Open-Sora key names and
+// shapes from the safetensors headers, tokenizer.json through @huggingface/tokenizers) and of the model code against
+// the T5 / VAE golden fixtures. Needs Debian's python3-torch under /usr/bin/python3; skipped with the reason otherwise.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Tokenizer } from '@huggingface/tokenizers';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const PYTHON = '/usr/bin/python3';
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+const env = { ...process.env, PYTHONDONTWRITEBYTECODE: '1', OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' };
+
+const probe = spawnSync(PYTHON, ['-c', 'import torch, numpy'], { env, encoding: 'utf8', timeout: 60_000 });
+const torchAvailable = probe.status === 0;
+const skipReason = torchAvailable
+  ? ''
+  : `${PYTHON} cannot import torch/numpy (apt-get install python3-torch python3-numpy): ${(probe.stderr ?? String(probe.error ?? '')).trim().split('\n').pop() ?? ''}`;
+
+interface HeaderEntry {
+  dtype: string;
+  shape: number[];
+  data_offsets: [number, number];
+}
+
+function readHeader(path: string): Record<string, HeaderEntry> {
+  const buf = readFileSync(path);
+  const len = Number(buf.readBigUInt64LE(0));
+  const header = JSON.parse(buf.subarray(8, 8 + len).toString('utf8')) as Record<string, HeaderEntry>;
+  delete header.__metadata__;
+  return header;
+}
+
+function py(args: string[], timeout = 60_000): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(PYTHON, args, { cwd: repoRoot, env, encoding: 'utf8', timeout });
+  if (r.error) throw r.error;
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function logLines(run: string): Record<string, unknown>[] {
+  return readFileSync(join(run, 'log.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+describe('tools/nano (Open-Sora Nano training tool)', () => {
+  if (!torchAvailable) console.warn(`skipping nano tools test: ${skipReason}`);
+  const dir = torchAvailable ? mkdtempSync(join(tmpdir(), 'nano-')) : '';
+  const run = join(dir, 'run');
+  const out = join(dir, 'bundle');
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it.skipIf(!torchAvailable)(
+    'model code matches the T5 and VAE golden fixtures',
+    () => {
+      const r = py(['tools/nano/check_fixtures.py']);
+      expect(r.status, r.stderr).toBe(0);
+      const rep = JSON.parse(r.stdout) as {
+        ok: boolean;
+        t5_max_abs_err: number;
+        vae_spatial_max_abs_err: number;
+      };
+      expect(rep.t5_max_abs_err).toBeLessThan(1e-4);
+      expect(rep.vae_spatial_max_abs_err).toBeLessThan(1e-4);
+    },
+    30_000,
+  );
+
+  it.skipIf(!torchAvailable)(
+    'trains vae and dit briefly, resumes, and exports a bundle with the Open-Sora key names',
+    () => {
+      let r = py(['tools/nano/train.py', 'vae', '--run', run, '--minutes', '0.2', '--log-seconds', '5']);
+      expect(r.status, r.stderr).toBe(0);
+      expect(existsSync(join(run, 'vae.pt'))).toBe(true);
+
+      const ditArgs = ['--run', run, '--log-seconds', '5', '--eval-minutes', '100', '--eval-clips', '2'];
+      r = py(['tools/nano/train.py', 'dit', ...ditArgs, '--minutes', '0.2', '--eval-steps', '2']);
+      expect(r.status, r.stderr).toBe(0);
+      expect(existsSync(join(run, 'dit.pt'))).toBe(true);
+      expect(existsSync(join(run, 'dit_best.pt'))).toBe(true);
+      const firstEnd = logLines(run).filter((l) => l.stage === 'dit' && l.event === 'end')[0];
+      const firstSteps = Number(firstEnd?.step);
+      expect(firstSteps).toBeGreaterThan(0);
+
+      // second chunk resumes from the checkpoint
+      r = py(['tools/nano/train.py', 'dit', ...ditArgs, '--minutes', '0.05', '--final-eval', '0']);
+      expect(r.status, r.stderr).toBe(0);
+      const lines = logLines(run);
+      const starts = lines.filter((l) => l.stage === 'dit' && l.event === 'start');
+      expect(starts[1]?.resumed).toBe(true);
+      expect(starts[1]?.step).toBe(firstSteps);
+      const ends = lines.filter((l) => l.stage === 'dit' && l.event === 'end');
+      expect(Number(ends[1]?.step)).toBeGreaterThan(firstSteps);
+      for (const l of lines.filter((x) => x.loss !== undefined))
+        expect(Number.isFinite(Number(l.loss))).toBe(true);
+
+      r = py(['tools/nano/export.py', '--run', run, '--out', out]);
+      expect(r.status, r.stderr).toBe(0);
+      const rep = JSON.parse(r.stdout) as { ok: boolean; total_bytes: number };
+      expect(rep.ok).toBe(true);
+      expect(rep.total_bytes).toBeLessThan(25e6);
+
+      for (const f of [
+        'text_encoder/model.safetensors',
+        'text_encoder/config.json',
+        'text_encoder/tokenizer.json',
+        'vae/model.safetensors',
+        'vae/config.json',
+        'stdit/model.safetensors',
+        'stdit/config.json',
+        'model_card.md',
+        'manifest.json',
+      ])
+        expect(existsSync(join(out, f)), f).toBe(true);
+
+      // text encoder: HF T5EncoderModel names
+      const t5 = readHeader(join(out, 'text_encoder/model.safetensors'));
+      const t5cfg = JSON.parse(readFileSync(join(out, 'text_encoder/config.json'), 'utf8')) as {
+        vocab_size: number;
+        d_model: number;
+        num_layers: number;
+        num_heads: number;
+      };
+      expect(t5['shared.weight']?.shape).toEqual([t5cfg.vocab_size, t5cfg.d_model]);
+      for (let i = 0; i < t5cfg.num_layers; i++) {
+        const p = `encoder.block.${i}.layer`;
+        for (const k of ['q', 'k', 'v', 'o'])
+          expect(t5[`${p}.0.SelfAttention.${k}.weight`], `${i}.${k}`).toBeDefined();
+        for (const k of [
+          '0.layer_norm',
+          '1.DenseReluDense.wi_0',
+          '1.DenseReluDense.wi_1',
+          '1.DenseReluDense.wo',
+          '1.layer_norm',
+        ])
+          expect(t5[`${p}.${k}.weight`], `${i}.${k}`).toBeDefined();
+        expect(t5[`${p}.0.SelfAttention.relative_attention_bias.weight`] !== undefined).toBe(i === 0);
+      }
+      expect(t5['encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight']?.shape).toEqual([
+        32,
+        t5cfg.num_heads,
+      ]);
+      expect(t5['encoder.final_layer_norm.weight']?.shape).toEqual([t5cfg.d_model]);
+
+      // VAE: OpenSoraVAE_V1_2 top level + diffusers AutoencoderKL names, no temporal VAE
+      const vae = readHeader(join(out, 'vae/model.safetensors'));
+      const vcfg = JSON.parse(readFileSync(join(out, 'vae/config.json'), 'utf8')) as {
+        temporal: boolean;
+        spatial_vae: { block_out_channels: number[]; layers_per_block: number; norm_num_groups: number };
+      };
+      expect(vcfg.temporal).toBe(false);
+      expect(vae.scale?.shape).toEqual([1, 4, 1, 1, 1]);
+      expect(vae.shift?.shape).toEqual([1, 4, 1, 1, 1]);
+      expect(Object.keys(vae).some((k) => k.startsWith('temporal_vae.'))).toBe(false);
+      const d = 'spatial_vae.module.decoder';
+      const nUp = vcfg.spatial_vae.block_out_channels.length;
+      for (const k of [
+        'spatial_vae.module.post_quant_conv.weight',
+        'spatial_vae.module.quant_conv.weight',
+        'spatial_vae.module.encoder.conv_in.weight',
+        `${d}.conv_in.weight`,
+        `${d}.mid_block.resnets.0.norm1.weight`,
+        `${d}.mid_block.resnets.1.conv2.weight`,
+        ...['group_norm', 'to_q', 'to_k', 'to_v', 'to_out.0'].map(
+          (m) => `${d}.mid_block.attentions.0.${m}.weight`,
+        ),
+        `${d}.conv_norm_out.weight`,
+        `${d}.conv_out.weight`,
+      ])
+        expect(vae[k], k).toBeDefined();
+      for (let j = 0; j < nUp; j++) {
+        for (let k = 0; k <= vcfg.spatial_vae.layers_per_block; k++)
+          for (const m of ['norm1', 'conv1', 'norm2', 'conv2'])
+            expect(vae[`${d}.up_blocks.${j}.resnets.${k}.${m}.weight`]).toBeDefined();
+        expect(vae[`${d}.up_blocks.${j}.upsamplers.0.conv.weight`] !== undefined).toBe(j < nUp - 1);
+      }
+      expect(vae[`${d}.conv_out.weight`]?.shape).toEqual([3, vcfg.spatial_vae.block_out_channels[0], 3, 3]);
+
+      // STDiT3: spec section 2 names, 21 + depth*2*17 entries
+      const dit = readHeader(join(out, 'stdit/model.safetensors'));
+      const scfg = JSON.parse(readFileSync(join(out, 'stdit/config.json'), 'utf8')) as {
+        depth: number;
+        hidden_size: number;
+        model_max_length: number;
+        caption_channels: number;
+        sampling: { use_timestep_transform: boolean };
+      };
+      expect(Object.keys(dit).length).toBe(21 + scfg.depth * 2 * 17);
+      expect(dit['x_embedder.proj.weight']?.shape).toEqual([scfg.hidden_size, 4, 1, 2, 2]);
+      expect(dit['y_embedder.y_embedding']?.shape).toEqual([scfg.model_max_length, scfg.caption_channels]);
+      expect(scfg.caption_channels).toBe(t5cfg.d_model);
+      expect(dit['final_layer.linear.weight']?.shape).toEqual([32, scfg.hidden_size]);
+      expect(dit['rope.freqs']).toBeDefined();
+      expect(dit[`temporal_blocks.${scfg.depth - 1}.attn.q_norm.weight`]).toBeDefined();
+      expect(scfg.sampling.use_timestep_transform).toBe(false);
+
+      // tokenizer.json loads in @huggingface/tokenizers and matches the Python tokenizer
+      const tj = JSON.parse(readFileSync(join(out, 'text_encoder/tokenizer.json'), 'utf8')) as object;
+      const tc = JSON.parse(readFileSync(join(out, 'text_encoder/tokenizer_config.json'), 'utf8')) as object;
+      const tok = new Tokenizer(tj, tc);
+      const prompt = 'A Red circle moving right on a black background';
+      const ids = tok.encode(prompt).ids;
+      const pr = py([
+        '-c',
+        `import sys; sys.path.insert(0, 'tools/nano'); import data; i, m = data.tokenize([${JSON.stringify(prompt)}]); print(i[0][m[0] == 1].tolist())`,
+      ]);
+      expect(pr.status, pr.stderr).toBe(0);
+      expect([...ids, 1]).toEqual(JSON.parse(pr.stdout) as number[]);
+      expect(ids).not.toContain(2);
+    },
+    150_000,
+  );
+});
