@@ -9,8 +9,9 @@ import type { Tensor } from '../../shared/engine/tensor';
 /** Options of the onnxruntime-node backend. */
 export interface OnnxRuntimeBackendOptions {
   /**
-   * Let intra-op threads spin while a run is in progress (default true). Spinning always stops at the end of each
-   * run (`session.force_spinning_stop`), so the idle pool of one session never steals the cores from the next.
+   * Let intra-op threads spin while a run is in progress (default false, see the measurements below). Spinning
+   * always stops at the end of each run (`session.force_spinning_stop`), so the idle pool of one session never
+   * steals the cores from the next.
    */
   spinning?: boolean;
   /** Threads per operator (intra-op); defaults to os.availableParallelism(). */
@@ -75,14 +76,17 @@ export class OnnxRuntimeBackend implements InferenceBackend {
       executionMode: 'sequential',
       intraOpNumThreads,
       // Every session owns an intra-op pool. With plain spinning the pool of the session that just ran keeps
-      // spinning and steals the cores from the next session (part1 → pair → … → part2). Spinning inside a run but
-      // stopping at its end is fastest. Denoise step, depth 12, C 256, 4 heads, L 32, latent 8×16×16, CFG batch 2,
-      // 2 threads, 2-core VM, pair sessions (ms/step, plain / TDTM): spinning off 168-176 / 140-145, spinning on
-      // 198-208 / 165-172, spinning + stop at end of run 158-164 / 128-130. (Separate spatial/temporal sessions:
-      // off 177 / 143, on 390-414 / 296-322, on + stop 165 / 136.)
+      // spinning and steals the cores from the next session (part1 → pair → … → part2), so spinning, when on, stops
+      // at the end of each run. Denoise step, depth 12, C 256, 4 heads, L 32, latent 8×16×16, CFG batch 2,
+      // 2 threads, 2-core VM, one session per spatial+temporal pair (ms/step, plain / TDTM):
+      //   idle machine:  off 168-176 / 140-145, on 198-208 / 165-172, on + stop-after-run 158-164 / 128-130
+      //   busy machine (a co-tenant taking CPU):  off 306-330 / 244-266, on + stop-after-run 560-587 / 440-466
+      // (two sessions per pair, idle machine: off 177 / 143, on 390-414 / 296-322, on + stop 165 / 136).
+      // Spinning wins 3-10% on an idle machine and loses ~1.8x as soon as anything else wants the cores (the
+      // Studio UI, a browser), so it is off by default.
       extra: {
         session: {
-          intra_op: { allow_spinning: (options.spinning ?? true) ? '1' : '0' },
+          intra_op: { allow_spinning: options.spinning ? '1' : '0' },
           force_spinning_stop: '1',
         },
       },

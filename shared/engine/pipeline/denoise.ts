@@ -32,7 +32,12 @@ export interface DenoiseContext {
   /** Compiled graphs by shape, reused across runs of the same host (optional). */
   readonly models?: Stdit3ModelCache;
   /** Observes every model call (verification and debugging). */
-  readonly onModelCall?: (call: { step: number; zIn: FloatTensor; tIn: Float32Array; out: FloatTensor }) => void;
+  readonly onModelCall?: (call: {
+    step: number;
+    zIn: FloatTensor;
+    tIn: Float32Array;
+    out: FloatTensor;
+  }) => void;
 }
 
 /** What a denoise run returns. */
@@ -59,7 +64,11 @@ export class Stdit3ModelCache {
   private readonly models = new Map<string, Promise<Stdit3Model>>();
 
   /** The model for a shape, compiling it on first use. */
-  get(backend: InferenceBackend, cfg: Stdit3Config, shape: Parameters<typeof Stdit3Model.create>[2]): Promise<Stdit3Model> {
+  get(
+    backend: InferenceBackend,
+    cfg: Stdit3Config,
+    shape: Parameters<typeof Stdit3Model.create>[2],
+  ): Promise<Stdit3Model> {
     const key = JSON.stringify([cfg, shape]);
     let m = this.models.get(key);
     if (!m) {
@@ -95,13 +104,21 @@ export async function runDenoise(ctx: DenoiseContext, job: DenoiseJob): Promise<
   const L = job.caption.mask.length;
   const z0 = job.z0 ?? gaussianNoise(job.seed ?? 0, [1, cfg.inChannels, T, H, W]);
   if (z0.dims.join() !== [1, cfg.inChannels, T, H, W].join())
-    throw new Error(`invalid job: z0 has shape [${z0.dims.join(', ')}], expected [1, ${cfg.inChannels}, ${T}, ${H}, ${W}]`);
+    throw new Error(
+      `invalid job: z0 has shape [${z0.dims.join(', ')}], expected [1, ${cfg.inChannels}, ${T}, ${H}, ${W}]`,
+    );
 
   // Compile (or reuse) the graphs for this shape.
   const t0 = clock.nowMs();
   emit({ type: 'stage.start', atMs: t0, stage: 'load' });
   const cache = ctx.models ?? new Stdit3ModelCache();
-  const model = await cache.get(ctx.backend, cfg, { batch: 2, frames: T, height: H, width: W, captionLength: L });
+  const model = await cache.get(ctx.backend, cfg, {
+    batch: 2,
+    frames: T,
+    height: H,
+    width: W,
+    captionLength: L,
+  });
   const t1 = clock.nowMs();
   emit({ type: 'stage.end', atMs: t1, stage: 'load', durationMs: t1 - t0 });
 
@@ -245,12 +262,19 @@ function isFixedLeap(job: DenoiseJob, step: number): boolean {
 /** The prompt rows [L, Cc] of a caption tensor [1, L, Cc] or [1, 1, L, Cc]. */
 function captionRows(y: FloatTensor, L: number, Cc: number): Float32Array {
   if (y.data.length !== L * Cc)
-    throw new Error(`invalid job: caption.y has ${y.data.length} values, expected 1 × ${L} × ${Cc} (model caption width ${Cc})`);
+    throw new Error(
+      `invalid job: caption.y has ${y.data.length} values, expected 1 × ${L} × ${Cc} (model caption width ${Cc})`,
+    );
   return y.data;
 }
 
 /** The CFG caption batch [2, L, Cc]: the prompt, then the first L rows of the learned null caption. */
-function withNullCaption(prompt: Float32Array, part1: ReadonlyMap<string, FloatTensor>, L: number, Cc: number): FloatTensor {
+function withNullCaption(
+  prompt: Float32Array,
+  part1: ReadonlyMap<string, FloatTensor>,
+  L: number,
+  Cc: number,
+): FloatTensor {
   const yNull = part1.get('y_embedder.y_embedding');
   if (!yNull) throw new Error('block part1 has no y_embedder.y_embedding');
   const y = new Float32Array(2 * L * Cc);

@@ -193,12 +193,7 @@ export function addBlock(g: GraphBuilder, d: Stdit3Dims, kind: BlockKind, tdtm: 
 }
 
 /** Declares the shared block inputs (`x`, `t_mlp`, `y`, `y_bias` and, if `rope`, `rope_cos`/`rope_sin`). */
-function blockInputs(
-  g: GraphBuilder,
-  d: Stdit3Dims,
-  tdtm: boolean,
-  rope: boolean,
-): Omit<BlockIo, 'weight'> {
+function blockInputs(g: GraphBuilder, d: Stdit3Dims, tdtm: boolean, rope: boolean): Omit<BlockIo, 'weight'> {
   const { B, C, S, L, hd } = d;
   const Tseq = tdtm ? tdtmFrameMap(d.Tp).merged : d.Tp;
   return {

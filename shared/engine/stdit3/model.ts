@@ -6,7 +6,13 @@
  */
 import type { BackendSession, InferenceBackend } from '../ports';
 import { floatTensor, type FloatTensor, type Tensor } from '../tensor';
-import { buildBlockGraph, buildPairGraph, pairWeightInput, tdtmFrameMap, type BlockKind } from './block-graph';
+import {
+  buildBlockGraph,
+  buildPairGraph,
+  pairWeightInput,
+  tdtmFrameMap,
+  type BlockKind,
+} from './block-graph';
 import {
   stdit3BlockWeightSuffixes,
   stdit3Dims,
@@ -27,14 +33,7 @@ import { buildPart2Graph } from './part2-graph';
 
 /** The compiled graphs of one job shape (the single-block kinds are only built when `block` is used). */
 export type Stdit3SessionKind =
-  | 'part1'
-  | 'pair'
-  | 'pair-tdtm'
-  | 'spatial'
-  | 'temporal'
-  | 'spatial-tdtm'
-  | 'temporal-tdtm'
-  | 'part2';
+  'part1' | 'pair' | 'pair-tdtm' | 'spatial' | 'temporal' | 'spatial-tdtm' | 'temporal-tdtm' | 'part2';
 
 /** Weights by full Open-Sora key. */
 export type WeightMap = ReadonlyMap<string, FloatTensor>;
@@ -99,7 +98,7 @@ export interface Stdit3PairResult {
 
 /**
  * Whether the pair graph always outputs `x_mid` (so one session serves `pair` with and without `withMid`; a run
- * that does not ask for it only pays an in-graph copy). See the measurement in the README.
+ * that does not ask for it only pays an in-graph copy, below the run-to-run noise; see shared/engine/README.md).
  */
 const PAIR_GRAPH_WITH_MID = true;
 
@@ -158,11 +157,11 @@ export class Stdit3Model {
             : kind === 'pair' || kind === 'pair-tdtm'
               ? buildPairGraph(this.cfg, this.shape, kind === 'pair-tdtm', { withMid: PAIR_GRAPH_WITH_MID })
               : buildBlockGraph(
-                this.cfg,
-                this.shape,
-                kind.startsWith('spatial') ? 'spatial' : 'temporal',
-                kind.endsWith('tdtm'),
-              );
+                  this.cfg,
+                  this.shape,
+                  kind.startsWith('spatial') ? 'spatial' : 'temporal',
+                  kind.endsWith('tdtm'),
+                );
       const { batch, frames, height, width, captionLength } = this.shape;
       s = this.backend.createSession(
         bytes,

@@ -103,7 +103,9 @@ describe('STDiT3 pair graph (spatial block i then temporal block i in one sessio
         expect(pair.mid.dims).toEqual(spatial.dims);
         expect(pair.tokens.dims).toEqual(temporal.dims);
         expect(maxAbsDiff(pair.mid.data, spatial.data), `${mode} pair ${i} mid`).toBeLessThanOrEqual(1e-6);
-        expect(maxAbsDiff(pair.tokens.data, temporal.data), `${mode} pair ${i} out`).toBeLessThanOrEqual(1e-6);
+        expect(maxAbsDiff(pair.tokens.data, temporal.data), `${mode} pair ${i} out`).toBeLessThanOrEqual(
+          1e-6,
+        );
         check(`${mode} pair ${i} x_mid`, pair.mid, `${mode}.block.${i}.spatial`);
         check(`${mode} pair ${i} x_out`, pair.tokens, `${mode}.block.${i}.temporal`);
         // Without withMid: same tokens, no mid.
