@@ -7,6 +7,7 @@
 import type { FileSystemPort, Sha256 } from '../ports';
 import type { Stdit3Config, Stdit3WeightGroup } from '../stdit3/config';
 import { stdit3ConfigFromJson, stdit3WeightNames } from '../stdit3/config';
+import { ropeFreqs } from '../stdit3/embeddings';
 import { SafetensorsFile } from '../safetensors/reader';
 import { planSafetensors } from '../safetensors/writer';
 import { isFloatDtype } from '../safetensors/dtype';
@@ -58,13 +59,6 @@ export interface ConvertResult {
   readonly manifest: BlockSetManifest;
   /** Sum of the block files' sizes. */
   readonly bytes: number;
-}
-
-/** rope.freqs[j] = 10000^(−2j/hd) as rotary_embedding_torch computes it in float32: 1 / 10000^(fl32(2j/hd)). */
-export function ropeFreqs(headDim: number): Float32Array {
-  const out = new Float32Array(headDim / 2);
-  for (let j = 0; j < out.length; j++) out[j] = 1 / Math.fround(10000 ** Math.fround((2 * j) / headDim));
-  return out;
 }
 
 const fmtShape = (s: readonly number[]): string => `[${s.join(', ')}]`;

@@ -61,7 +61,10 @@ export class BlockSet {
   }
 
   /** Reads one block file, verifies it when asked, and returns its weights. */
-  async loadBlock(block: BlockEntry, opts: LoadBlockOptions): Promise<LoadedBlock> {
+  async loadBlock(
+    block: Pick<BlockEntry, 'id' | 'file' | 'bytes' | 'sha256' | 'tensors'>,
+    opts: LoadBlockOptions,
+  ): Promise<LoadedBlock> {
     const file = this.path(block.file);
     const bytes = await this.fs.readFile(file);
     if (bytes.byteLength !== block.bytes)
@@ -122,7 +125,7 @@ export async function openBlockSet(fs: FileSystemPort, sha256: Sha256, dir: stri
     throw new BlockSetError(manifestPath, `manifest is not valid JSON (${(e as Error).message})`);
   }
   const set = new BlockSet(fs, sha256, dir, parseManifest(json, manifestPath));
-  for (const b of set.denoiserBlocks()) {
+  for (const b of allStageBlocks(set.manifest)) {
     const file = set.path(b.file);
     if (!(await fs.exists(file))) throw new BlockSetError(file, `block "${b.id}" file is missing`, b.id);
     const r = await fs.open(file);
@@ -140,4 +143,19 @@ export async function openBlockSet(fs: FileSystemPort, sha256: Sha256, dir: stri
       );
   }
   return set;
+}
+
+/** Every block of every stage (denoiser, text, decode) as far as the manifest lists them. */
+function allStageBlocks(manifest: BlockSetManifest): Pick<BlockEntry, 'id' | 'file' | 'bytes'>[] {
+  const out: Pick<BlockEntry, 'id' | 'file' | 'bytes'>[] = [...(manifest.stages.denoiser?.blocks ?? [])];
+  for (const [name, stage] of Object.entries(manifest.stages as Record<string, unknown>)) {
+    if (name === 'denoiser' || typeof stage !== 'object' || stage === null) continue;
+    const blocks = (stage as { blocks?: unknown }).blocks;
+    if (!Array.isArray(blocks)) continue;
+    for (const b of blocks as Record<string, unknown>[]) {
+      if (typeof b['id'] === 'string' && typeof b['file'] === 'string' && typeof b['bytes'] === 'number')
+        out.push({ id: `${name}/${b['id']}`, file: b['file'], bytes: b['bytes'] });
+    }
+  }
+  return out;
 }

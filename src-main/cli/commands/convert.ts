@@ -7,10 +7,12 @@ import { basename, dirname, resolve } from 'node:path';
 import { convertStdit3 } from '../../../shared/engine/blockset/convert';
 import type { ConvertProgress } from '../../../shared/engine/blockset/convert';
 import { NodeFileSystem, nodeSha256 } from '../../adapters/node-fs';
+import { convertModelDir } from '../../convert/model-dir';
 
 interface ConvertFlags {
-  checkpoint: string;
-  config: string;
+  checkpoint?: string;
+  config?: string;
+  modelDir?: string;
   out: string;
   name?: string;
   ignoreKey?: string[];
@@ -40,21 +42,45 @@ export function registerConvert(program: Command): void {
         'safetensors file per block (part1, pair-00.., part2) with SHA-256 hashes and a manifest.json. Streams ' +
         'tensor by tensor, so memory stays bounded by the largest block.',
     )
-    .requiredOption('--checkpoint <model.safetensors>', 'the STDiT3 checkpoint')
-    .requiredOption(
+    .option('--checkpoint <model.safetensors>', 'the STDiT3 checkpoint (with --config)')
+    .option(
       '--config <config.json>',
       'the model config (config.json, or a fixture manifest with config.model)',
+    )
+    .option(
+      '--model-dir <dir>',
+      'a model directory with stdit/, text_encoder/ (T5 + tokenizer.json) and vae/: converts every stage found',
     )
     .requiredOption('--out <dir>', 'the block-set directory to create (must not exist)')
     .option('--name <name>', "model name in the manifest (default: the checkpoint's folder name)")
     .option('--ignore-key <key...>', 'checkpoint keys to skip instead of rejecting')
     .option('--json', 'print the result as one JSON object on stdout instead of progress lines')
     .action(async (flags: ConvertFlags) => {
-      const checkpointPath = resolve(flags.checkpoint);
       const outDir = resolve(flags.out);
+      if (flags.modelDir) {
+        const started = performance.now();
+        const r = await convertModelDir({
+          fs: new NodeFileSystem(),
+          sha256: nodeSha256,
+          modelDir: resolve(flags.modelDir),
+          outDir,
+          name: flags.name,
+          log: (line) => void (flags.json || console.error(line)),
+        });
+        const seconds = (performance.now() - started) / 1000;
+        if (flags.json) console.log(JSON.stringify({ ...r, seconds }));
+        else
+          console.log(
+            `wrote ${JSON.stringify(r.stages)} blocks, ${mib(r.bytes)}, to ${r.outDir} in ${seconds.toFixed(1)} s`,
+          );
+        return;
+      }
+      if (!flags.checkpoint || !flags.config)
+        throw new Error('convert needs --model-dir DIR, or --checkpoint FILE with --config FILE');
+      const checkpointPath = resolve(flags.checkpoint);
       let configJson: unknown;
       try {
-        configJson = JSON.parse(await readFile(resolve(flags.config), 'utf8'));
+        configJson = JSON.parse(await readFile(resolve(flags.config ?? ''), 'utf8'));
       } catch (e) {
         throw new Error(`${flags.config}: cannot read the config (${(e as Error).message})`);
       }

@@ -1,0 +1,68 @@
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openBlockSet } from '../../../shared/engine/blockset/load';
+import { NodeFileSystem, nodeSha256 } from '../../../src-main/adapters/node-fs';
+import { convertModelDir } from '../../../src-main/convert/model-dir';
+
+const fixtures = join(__dirname, '..', '..', 'fixtures');
+const temps: string[] = [];
+afterAll(() => temps.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+/** A model directory assembled from the three golden fixtures (tiny replicas with the real key layouts). */
+function modelDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'odsora-modeldir-'));
+  temps.push(dir);
+  const manifest = (name: string): Record<string, unknown> =>
+    JSON.parse(readFileSync(join(fixtures, name, 'manifest.json'), 'utf8')) as Record<string, unknown>;
+  mkdirSync(join(dir, 'stdit'));
+  const stditCfg = (manifest('opensora-tiny')['config'] as Record<string, unknown>)['model'];
+  writeFileSync(join(dir, 'stdit', 'config.json'), JSON.stringify(stditCfg));
+  cpSync(join(fixtures, 'opensora-tiny', 'weights.safetensors'), join(dir, 'stdit', 'model.safetensors'));
+  mkdirSync(join(dir, 'text_encoder'));
+  cpSync(join(fixtures, 't5-tiny', 'config.json'), join(dir, 'text_encoder', 'config.json'));
+  cpSync(join(fixtures, 't5-tiny', 'weights.safetensors'), join(dir, 'text_encoder', 'model.safetensors'));
+  mkdirSync(join(dir, 'vae'));
+  writeFileSync(join(dir, 'vae', 'config.json'), JSON.stringify(manifest('vae-tiny')['config']));
+  cpSync(join(fixtures, 'vae-tiny', 'weights.safetensors'), join(dir, 'vae', 'model.safetensors'));
+  return dir;
+}
+
+describe('odsora convert --model-dir', () => {
+  const fs = new NodeFileSystem();
+
+  it('converts the denoiser, text and decode stages into one block set that opens and verifies', async () => {
+    const src = modelDir();
+    const out = join(src, 'blockset');
+    const r = await convertModelDir({ fs, sha256: nodeSha256, modelDir: src, outDir: out });
+    expect(r.stages).toEqual({ denoiser: 4, text: 4, decode: r.stages.decode });
+    expect(r.stages.decode).toBeGreaterThan(0);
+    const set = await openBlockSet(fs, nodeSha256, out);
+    const stages = set.manifest.stages as Record<string, { blocks: { id: string }[] } | undefined>;
+    expect(Object.keys(stages).sort()).toEqual(['decode', 'denoiser', 'text']);
+    for (const stage of ['denoiser', 'text', 'decode'])
+      for (const b of stages[stage]?.blocks ?? []) {
+        const loaded = await set.loadBlock(b as never, { verify: true });
+        expect(loaded.weights.size).toBeGreaterThan(0);
+      }
+  });
+
+  it('leaves nothing behind when a stage fails, and names the problem', async () => {
+    const src = modelDir();
+    writeFileSync(join(src, 'vae', 'config.json'), '{"spatial_vae": {"block_out_channels": "wide"}}');
+    const out = join(src, 'blockset');
+    await expect(convertModelDir({ fs, sha256: nodeSha256, modelDir: src, outDir: out })).rejects.toThrow(
+      /block_out_channels/,
+    );
+    expect(await fs.exists(out)).toBe(false);
+  });
+
+  it('refuses a directory without stdit/', async () => {
+    const src = mkdtempSync(join(tmpdir(), 'odsora-modeldir-'));
+    temps.push(src);
+    await expect(
+      convertModelDir({ fs, sha256: nodeSha256, modelDir: src, outDir: join(src, 'out') }),
+    ).rejects.toThrow(/stdit\/config.json: not found/);
+  });
+});
