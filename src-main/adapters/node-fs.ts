@@ -3,9 +3,23 @@
  */
 import { createHash, webcrypto } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync, read } from 'node:fs';
 import { access, mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FileSystemPort, FileWriter, RandomAccessReader, Sha256 } from '../../shared/engine/ports';
+
+/** One positional read (a single threadpool job); resolves to the bytes read. */
+function readAt(
+  fd: number,
+  buffer: Uint8Array,
+  offset: number,
+  length: number,
+  position: number,
+): Promise<number> {
+  return new Promise((resolve, reject) =>
+    read(fd, buffer, offset, length, position, (err, n) => (err ? reject(err) : resolve(n))),
+  );
+}
 
 /** Random access through one FileHandle; every read lands in a fresh, 8-byte-aligned Uint8Array. */
 class NodeRandomAccessReader implements RandomAccessReader {
@@ -68,11 +82,28 @@ export class NodeFileSystem implements FileSystemPort {
     return new NodeRandomAccessReader(path, await open(path, 'r'));
   }
 
+  /**
+   * Reads a whole file with ONE positional read in libuv's threadpool. fs.readFile reads in 512 KiB chunks, each
+   * needing the JS thread to issue the next; while ONNX Runtime blocks that thread (a block computing), a chunked
+   * read stalls after its first chunk and CI-DL's prefetch would hide almost nothing. Opening and sizing the file
+   * are synchronous (microseconds on a cached inode) so that the read itself is queued before compute starts.
+   */
   async readFile(path: string): Promise<Uint8Array> {
     if (this.options.sharedMemory) return readShared(path);
-    const b = await readFile(path);
-    // Whole-file reads are not pooled, but be safe: hand out an aligned Uint8Array either way.
-    return b.byteOffset % 8 === 0 ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : new Uint8Array(b);
+    const fd = openSync(path, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      const out = new Uint8Array(size); // 8-byte aligned, zero-copy views for the safetensors reader
+      let done = 0;
+      while (done < size) {
+        const n = await readAt(fd, out, done, size - done, done);
+        if (n === 0) throw new Error(`${path}: short read: the file shrank to ${done} bytes while reading`);
+        done += n;
+      }
+      return out;
+    } finally {
+      closeSync(fd);
+    }
   }
 
   readText(path: string): Promise<string> {

@@ -43,6 +43,8 @@ export interface EngineBenchOptions {
   width: number;
   /** Steps timed per latency series (after one warm-up step). */
   steps: number;
+  /** Interleaved rounds of every measurement (the machine's speed drifts). */
+  rounds: number;
   /** Steps of the LPL comparison (paper: 30, leap at 15). */
   lplSteps: number;
   threads: number;
@@ -104,40 +106,72 @@ export async function runEngineBench(opts: EngineBenchOptions): Promise<Record<s
     opts.log('warm-up (compiles every graph)');
     await run(job({ steps: 2, tdtm: { mergeSteps: 1 } }));
 
-    opts.log(`per-step latency, plain and TDTM (${opts.steps} steps each)`);
-    const plain = stepMs((await run(job({}))).r);
-    const merged = stepMs((await run(job({ tdtm: { mergeSteps: opts.steps + 1 } }))).r);
+    // Interleaved rounds: this machine's speed drifts, so each setting is sampled in every round.
+    const rounds = opts.rounds;
+    opts.log(`per-step latency, plain and TDTM (${rounds} rounds × ${opts.steps} steps)`);
+    const plain: number[] = [];
+    const merged: number[] = [];
+    for (let i = 0; i < rounds; i++) {
+      plain.push(...stepMs((await run(job({}))).r));
+      merged.push(...stepMs((await run(job({ tdtm: { mergeSteps: opts.steps + 1 } }))).r));
+    }
 
-    opts.log(`LPL: ${opts.lplSteps}/${opts.lplSteps} vs leap at step ${Math.floor(opts.lplSteps / 2)}`);
-    const full = (await run(job({ steps: opts.lplSteps }))).r;
     const leapAt = Math.floor(opts.lplSteps / 2);
+    opts.log(`LPL: ${opts.lplSteps}/${opts.lplSteps} vs leap at step ${leapAt} (${rounds} rounds)`);
     const leapLpl: LplOptions = { mode: 'fixed', leapStep: leapAt };
-    const leap = (await run(job({ steps: opts.lplSteps, lpl: leapLpl }))).r;
+    const fullMs: number[] = [];
+    const leapMs: number[] = [];
+    let full: DenoiseResult | null = null;
+    let leap: DenoiseResult | null = null;
+    for (let i = 0; i < rounds; i++) {
+      full = (await run(job({ steps: opts.lplSteps }))).r;
+      leap = (await run(job({ steps: opts.lplSteps, lpl: leapLpl }))).r;
+      fullMs.push(full.timings.denoiseMs);
+      leapMs.push(leap.timings.denoiseMs);
+    }
 
-    opts.log('CI-DL at budgets 100%, 50%, 20%');
+    opts.log(`CI-DL at budgets 100%, 50%, 20% (${rounds} rounds)`);
+    const shares = [1, 0.5, 0.2];
+    const samples = new Map<number, { steps: number[]; events: EngineEvent[][]; r?: DenoiseResult }>(
+      shares.map((sh) => [sh, { steps: [], events: [] }]),
+    );
+    for (let i = 0; i < rounds; i++) {
+      for (const share of shares) {
+        const budget: BudgetSpec = share === 1 ? { kind: 'unlimited' } : { kind: 'fraction', of: share };
+        const { r, events } = await run(job({ cidl: { budget } }));
+        const acc = samples.get(share);
+        if (!acc) continue;
+        acc.steps.push(...stepMs(r));
+        acc.events.push(events);
+        acc.r = r;
+      }
+    }
     const cidl: Record<string, unknown>[] = [];
-    let baseP50 = 0;
-    for (const share of [1, 0.5, 0.2]) {
-      const budget: BudgetSpec = share === 1 ? { kind: 'unlimited' } : { kind: 'fraction', of: share };
-      const { r, events } = await run(job({ cidl: { budget } }));
-      const p50 = percentile(stepMs(r), 50);
-      if (share === 1) baseP50 = p50;
-      const hidden = loadHiddenShare(events);
+    const baseP50 = percentile(samples.get(1)?.steps ?? [], 50);
+    for (const share of shares) {
+      const acc = samples.get(share);
+      const r = acc?.r;
+      if (!acc || !r) continue;
+      const p50 = percentile(acc.steps, 50);
+      const hidden = acc.events.map((ev) => loadHiddenShare(ev));
+      const loadMs = hidden.reduce((a, h) => a + h.loadMs, 0);
+      const exposedMs = hidden.reduce((a, h) => a + h.exposedMs, 0);
       cidl.push({
         budgetShare: share,
         budgetBytes: r.plan.budgetBytes,
         mode: r.plan.mode,
         retained: r.plan.retained.length,
         blocks: blockSet.denoiserBlocks().length,
+        predictedPeakBytes: r.plan.predictedPeakBytes,
         peakResidentBytes: r.peakResidentBytes,
         withinBudget: r.plan.budgetBytes === null || r.peakResidentBytes <= r.plan.budgetBytes,
-        loads: r.loads,
+        loadsPerRun: r.loads,
         stepP50Ms: p50,
         overheadVsAllResident: baseP50 > 0 ? p50 / baseP50 - 1 : 0,
-        loadMsTotal: hidden.loadMs,
-        loadMsExposed: hidden.exposedMs,
-        loadHiddenShare: hidden.hiddenShare,
-        loadsOverlappingCompute: hidden.overlapping,
+        loadMsTotal: loadMs,
+        loadMsExposed: exposedMs,
+        loadHiddenShare: loadMs > 0 ? 1 - exposedMs / loadMs : 1,
+        loadsOverlappingCompute: hidden.reduce((a, h) => a + h.overlapping, 0),
       });
     }
 
@@ -188,15 +222,15 @@ export async function runEngineBench(opts: EngineBenchOptions): Promise<Record<s
         captionLength: L,
         validTokens: valid,
       },
-      perStepMs: { plain: p(plain), tdtmMerged: p(merged), samples: opts.steps },
+      perStepMs: { plain: p(plain), tdtmMerged: p(merged), samplesEach: plain.length },
       tdtmSpeedupFullyMerged: p(plain).p50 / p(merged).p50,
       lpl: {
         steps: opts.lplSteps,
         leapStep: leapAt,
-        fullDenoiseMs: full.timings.denoiseMs,
-        leapDenoiseMs: leap.timings.denoiseMs,
-        modelCalls: { full: full.modelCalls, leap: leap.modelCalls },
-        speedup: full.timings.denoiseMs / leap.timings.denoiseMs,
+        fullDenoiseMsP50: percentile(fullMs, 50),
+        leapDenoiseMsP50: percentile(leapMs, 50),
+        modelCalls: { full: full?.modelCalls, leap: leap?.modelCalls },
+        speedup: percentile(fullMs, 50) / percentile(leapMs, 50),
       },
       cidl,
       ortPlacement: {

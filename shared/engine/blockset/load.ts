@@ -20,10 +20,17 @@ export interface LoadedBlock {
   readonly weights: Map<string, FloatTensor>;
 }
 
+/**
+ * When a block file's SHA-256 is checked against the manifest: on its first load through this BlockSet (the default:
+ * once per process that opened the block set, so repeated runs and CI-DL reloads are not re-hashed), on every load,
+ * or never.
+ */
+export type VerifyPolicy = 'first-load' | 'every-load' | 'off';
+
 /** Options of `loadBlock`. */
 export interface LoadBlockOptions {
   /** Hash the file and compare with the manifest (costs a pass over the bytes, off-thread on Node). */
-  readonly verify: boolean;
+  readonly verify: boolean | VerifyPolicy;
 }
 
 /** An opened, checked block set. */
@@ -34,6 +41,8 @@ export class BlockSet {
   readonly manifest: BlockSetManifest;
   private readonly fs: FileSystemPort;
   private readonly sha256: Sha256;
+  /** Block files whose hash this BlockSet has already checked. */
+  private readonly verified = new Set<string>();
 
   /** Use `openBlockSet`. */
   constructor(fs: FileSystemPort, sha256: Sha256, dir: string, manifest: BlockSetManifest) {
@@ -60,6 +69,16 @@ export class BlockSet {
     return this.fs.join(this.dir, ...rel.split('/'));
   }
 
+  /** Whether a file of this block set (relative, '/'-separated, e.g. `text/tokenizer.json`) exists. */
+  hasFile(rel: string): Promise<boolean> {
+    return this.fs.exists(this.path(rel));
+  }
+
+  /** Reads a non-block file of this block set as text (e.g. `text/tokenizer.json`). */
+  readText(rel: string): Promise<string> {
+    return this.fs.readText(this.path(rel));
+  }
+
   /** Reads one block file, verifies it when asked, and returns its weights. */
   async loadBlock(
     block: Pick<BlockEntry, 'id' | 'file' | 'bytes' | 'sha256' | 'tensors'>,
@@ -73,7 +92,8 @@ export class BlockSet {
         `block "${block.id}" file has ${bytes.byteLength} bytes, the manifest says ${block.bytes}`,
         block.id,
       );
-    if (opts.verify) {
+    const policy = opts.verify === true ? 'every-load' : opts.verify === false ? 'off' : opts.verify;
+    if (policy === 'every-load' || (policy === 'first-load' && !this.verified.has(file))) {
       const actual = await this.sha256(bytes);
       if (actual !== block.sha256)
         throw new BlockSetError(
@@ -81,6 +101,7 @@ export class BlockSet {
           `block "${block.id}" is corrupt: sha256 ${actual}, the manifest expects ${block.sha256}`,
           block.id,
         );
+      this.verified.add(file);
     }
     try {
       const st = parseSafetensors(bytes, file);

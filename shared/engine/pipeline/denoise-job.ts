@@ -1,14 +1,14 @@
 /**
  * The parameters of one denoising run: everything a researcher can turn, in one validated object.
  */
+import type { VerifyPolicy } from '../blockset/load';
 import type { BudgetSpec } from '../cidl/budget';
 import type { RetentionPolicy } from '../cidl/plan';
 import type { LplOptions } from '../sampler/lpl';
 import type { RatioTime } from '../sampler/timesteps';
 import type { FloatTensor } from '../tensor';
 
-/** When a block file's SHA-256 is checked against the manifest. */
-export type VerifyPolicy = 'first-load' | 'every-load' | 'off';
+export type { VerifyPolicy };
 
 /** CI-DL knobs. */
 export interface CidlOptions {
@@ -18,7 +18,7 @@ export interface CidlOptions {
   policy?: RetentionPolicy;
   /** Load the next block while the current one computes (default true). */
   prefetch?: boolean;
-  /** Hash checks (default 'first-load': every block is verified the first time a run loads it). */
+  /** Hash checks (default 'first-load': each block file is verified the first time this block set loads it). */
   verify?: VerifyPolicy;
 }
 

@@ -137,7 +137,6 @@ export async function runDenoise(ctx: DenoiseContext, job: DenoiseJob): Promise<
   if (!plan.fits) throw new Error(`CI-DL: this job does not fit its memory budget: ${plan.reason ?? ''}`);
 
   const verify = job.cidl.verify ?? 'first-load';
-  const verified = new Set<string>();
   const entryById = new Map(entries.map((e) => [`denoiser/${e.id}`, e]));
   const scheduler = new BlockScheduler<ReadonlyMap<string, FloatTensor>>({
     blocks,
@@ -148,9 +147,7 @@ export async function runDenoise(ctx: DenoiseContext, job: DenoiseJob): Promise<
     load: async (id) => {
       const entry = entryById.get(id);
       if (!entry) throw new Error(`unknown block ${id}`);
-      const check = verify === 'every-load' || (verify === 'first-load' && !verified.has(id));
-      const loaded = await blockSet.loadBlock(entry, { verify: check });
-      if (check) verified.add(id);
+      const loaded = await blockSet.loadBlock(entry, { verify });
       return { weights: loaded.weights, bytes: loaded.bytes };
     },
   });

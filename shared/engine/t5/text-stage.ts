@@ -138,7 +138,7 @@ export async function runTextStage(
     load: async (id) => {
       const entry = entryById.get(id);
       if (!entry) throw new Error(`unknown block ${id}`);
-      const loaded = await blockSet.loadBlock(entry, { verify: verify !== 'off' });
+      const loaded = await blockSet.loadBlock(entry, { verify });
       return { weights: loaded.weights, bytes: loaded.bytes };
     },
   });

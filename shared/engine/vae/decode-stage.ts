@@ -128,7 +128,6 @@ export async function runDecodeStage(
   const totalBytes = entries.reduce((s, b) => s + b.bytes, 0);
   const budgetBytes = await resolveBudget(opts.budget, { totalBlockBytes: totalBytes, probe: ctx.probe });
   const verify = opts.verify ?? 'first-load';
-  const verified = new Set<string>();
   const model = ctx.models ?? new VaeDecoderModel(ctx.backend, cfg);
 
   const makeScheduler = (phase: readonly DecodeBlockEntry[], passes: number): BlockScheduler<VaeWeights> => {
@@ -152,9 +151,7 @@ export async function runDecodeStage(
       load: async (id) => {
         const entry = byId.get(id);
         if (!entry) throw new Error(`unknown block ${id}`);
-        const check = verify === 'every-load' || (verify === 'first-load' && !verified.has(id));
-        const loaded = await blockSet.loadBlock(entry, { verify: check });
-        if (check) verified.add(id);
+        const loaded = await blockSet.loadBlock(entry, { verify });
         return { weights: loaded.weights, bytes: loaded.bytes };
       },
     });

@@ -29,6 +29,7 @@ export function registerBench(program: Command): void {
     .option('--height <n>', 'latent height H', int('--height'), 16)
     .option('--width <n>', 'latent width W', int('--width'), 16)
     .option('--steps <n>', 'timed steps per latency series', int('--steps'), 6)
+    .option('--rounds <n>', 'interleaved rounds of every measurement', int('--rounds'), 3)
     .option('--lpl-steps <n>', 'steps of the LPL comparison (leap at half)', int('--lpl-steps'), 30)
     .option('--threads <n>', 'threads for ONNX Runtime and PyTorch', int('--threads'), availableParallelism())
     .option('--no-torch', 'skip the PyTorch comparison')
@@ -41,6 +42,7 @@ export function registerBench(program: Command): void {
         width: number;
         steps: number;
         lplSteps: number;
+        rounds: number;
         threads: number;
         torch: boolean;
       }) => {

@@ -1,31 +1,19 @@
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openBlockSet } from '../../../shared/engine/blockset/load';
 import { NodeFileSystem, nodeSha256 } from '../../../src-main/adapters/node-fs';
 import { convertModelDir } from '../../../src-main/convert/model-dir';
+import { fixtureModelDir } from '../../helpers/fixture-model-dir';
 
-const fixtures = join(__dirname, '..', '..', 'fixtures');
 const temps: string[] = [];
 afterAll(() => temps.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-/** A model directory assembled from the three golden fixtures (tiny replicas with the real key layouts). */
+/** The fixture model directory (tests/helpers/fixture-model-dir.ts), removed after the tests. */
 function modelDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'odsora-modeldir-'));
+  const dir = fixtureModelDir();
   temps.push(dir);
-  const manifest = (name: string): Record<string, unknown> =>
-    JSON.parse(readFileSync(join(fixtures, name, 'manifest.json'), 'utf8')) as Record<string, unknown>;
-  mkdirSync(join(dir, 'stdit'));
-  const stditCfg = (manifest('opensora-tiny')['config'] as Record<string, unknown>)['model'];
-  writeFileSync(join(dir, 'stdit', 'config.json'), JSON.stringify(stditCfg));
-  cpSync(join(fixtures, 'opensora-tiny', 'weights.safetensors'), join(dir, 'stdit', 'model.safetensors'));
-  mkdirSync(join(dir, 'text_encoder'));
-  cpSync(join(fixtures, 't5-tiny', 'config.json'), join(dir, 'text_encoder', 'config.json'));
-  cpSync(join(fixtures, 't5-tiny', 'weights.safetensors'), join(dir, 'text_encoder', 'model.safetensors'));
-  mkdirSync(join(dir, 'vae'));
-  writeFileSync(join(dir, 'vae', 'config.json'), JSON.stringify(manifest('vae-tiny')['config']));
-  cpSync(join(fixtures, 'vae-tiny', 'weights.safetensors'), join(dir, 'vae', 'model.safetensors'));
   return dir;
 }
 
