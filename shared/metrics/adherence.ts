@@ -26,12 +26,20 @@ const verdict = (predicted: string, expected: string): AttributeScore => ({
 });
 
 /** Background: the median border colour's nearest vocabulary background (ΔE*76 in CIELAB). */
-export function scoreBackground(v: Video, prompt: PromptLike, analysis: ClipAnalysis = analyseClip(v)): AttributeScore {
+export function scoreBackground(
+  v: Video,
+  prompt: PromptLike,
+  analysis: ClipAnalysis = analyseClip(v),
+): AttributeScore {
   return verdict(analysis.background.name, toPrompt(prompt).background);
 }
 
 /** Colour: the object's core pixels' mean colour → nearest vocabulary colour (CIELAB); 'none' without an object. */
-export function scoreColour(v: Video, prompt: PromptLike, analysis: ClipAnalysis = analyseClip(v)): AttributeScore {
+export function scoreColour(
+  v: Video,
+  prompt: PromptLike,
+  analysis: ClipAnalysis = analyseClip(v),
+): AttributeScore {
   return verdict(analysis.object?.name ?? 'none', toPrompt(prompt).colour);
 }
 
@@ -40,7 +48,11 @@ export function scoreColour(v: Video, prompt: PromptLike, analysis: ClipAnalysis
  * on its centroid, over the frames where it is whole (not touching the edge, ≥ 10 px), area-weighted; 'none' when
  * no frame qualifies.
  */
-export function scoreShape(v: Video, prompt: PromptLike, analysis: ClipAnalysis = analyseClip(v)): AttributeScore {
+export function scoreShape(
+  v: Video,
+  prompt: PromptLike,
+  analysis: ClipAnalysis = analyseClip(v),
+): AttributeScore {
   return verdict(analysis.shape.predicted, toPrompt(prompt).shape);
 }
 
@@ -69,7 +81,11 @@ export interface PromptScores {
 }
 
 /** Scores one clip against its prompt on all four attributes (one analysis shared by the four scorers). */
-export function scorePrompt(v: Video, prompt: PromptLike, analysis: ClipAnalysis = analyseClip(v)): PromptScores {
+export function scorePrompt(
+  v: Video,
+  prompt: PromptLike,
+  analysis: ClipAnalysis = analyseClip(v),
+): PromptScores {
   const p = toPrompt(prompt);
   const colour = scoreColour(v, p, analysis);
   const shape = scoreShape(v, p, analysis);

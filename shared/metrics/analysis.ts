@@ -52,7 +52,10 @@ export interface FrameObject {
   readonly touchesEdge: boolean;
   /** area / bounding-box area (circle π/4, square 1, triangle 1/2) or null. */
   readonly fill: number | null;
-  /** Soft IoU with an equal-area circle / square / triangle template at the centroid, or null when not measurable. */
+  /**
+   * Template match per shape, or null when not measurable (edge-touching or < 10 px): IoU of the coverage > 0.5 mask
+   * with an equal-area circle / square / triangle mask at the mask's centroid, times (1 − |fill(mask) − fill(template)|).
+   */
   readonly templates: Record<NanoShape, number> | null;
   /** Mean RGB (0..255) of this frame's core object pixels (coverage ≥ 0.75), or null when there are none. */
   readonly rgb: [number, number, number] | null;
@@ -87,7 +90,7 @@ export interface ClipAnalysis {
   };
   readonly shape: {
     readonly predicted: NanoShape | 'none';
-    /** Mean template IoU per shape over the usable frames (area-weighted). */
+    /** Mean template match per shape over the usable frames (area-weighted); see {@link FrameObject.templates}. */
     readonly scores: Record<NanoShape, number> | null;
     /** Median fill ratio over the usable frames (scorers.py's feature). */
     readonly fill: number | null;
@@ -112,24 +115,68 @@ export function shapeSdf(shape: NanoShape, dx: number, dy: number, r: number): n
 }
 
 /** Anti-aliased coverage of a shape at pixel centres: clamp(0.5 − sdf, 0, 1) (as `data.render`). */
-export function shapeCoverage(shape: NanoShape, px: number, py: number, cx: number, cy: number, r: number): number {
+export function shapeCoverage(
+  shape: NanoShape,
+  px: number,
+  py: number,
+  cx: number,
+  cy: number,
+  r: number,
+): number {
   return Math.min(1, Math.max(0, 0.5 - shapeSdf(shape, px - cx, py - cy, r)));
 }
 
-function templateIous(cov: Float32Array, w: number, h: number, cx: number, cy: number, area: number) {
-  const r = Math.sqrt(area / Math.PI);
+function templateIous(cov: Float32Array, w: number, h: number): Record<NanoShape, number> | null {
+  // Binary mask (coverage > 0.5): robust to the noise floor and to blur (which spreads coverage but keeps the 0.5
+  // contour near the true outline). Its centroid and pixel count place and size the equal-area templates.
+  let n = 0;
+  let sx = 0;
+  let sy = 0;
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++)
+      if (cov[y * w + x]! > 0.5) {
+        n++;
+        sx += x + 0.5;
+        sy += y + 0.5;
+      }
+  if (n === 0) return null;
+  const cx = sx / n;
+  const cy = sy / n;
+  const r = Math.sqrt(n / Math.PI);
+  const fill = (m: (x: number, y: number) => boolean): number => {
+    let x0 = w;
+    let y0 = h;
+    let x1 = -1;
+    let y1 = -1;
+    let k = 0;
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++)
+        if (m(x, y)) {
+          k++;
+          x0 = Math.min(x0, x);
+          y0 = Math.min(y0, y);
+          x1 = Math.max(x1, x);
+          y1 = Math.max(y1, y);
+        }
+    return k > 0 ? k / ((x1 - x0 + 1) * (y1 - y0 + 1)) : 0;
+  };
+  const inMask = (x: number, y: number): boolean => cov[y * w + x]! > 0.5;
+  const maskFill = fill(inMask);
   const out = {} as Record<NanoShape, number>;
   for (const s of NANO_SHAPES) {
+    const inT = (x: number, y: number): boolean => shapeSdf(s, x + 0.5 - cx, y + 0.5 - cy, r) < 0;
     let inter = 0;
     let union = 0;
     for (let y = 0; y < h; y++)
       for (let x = 0; x < w; x++) {
-        const c = cov[y * w + x]!;
-        const t = shapeCoverage(s, x + 0.5, y + 0.5, cx, cy, r);
-        inter += Math.min(c, t);
-        union += Math.max(c, t);
+        const m = inMask(x, y);
+        const t = inT(x, y);
+        if (m && t) inter++;
+        if (m || t) union++;
       }
-    out[s] = union > 0 ? inter / union : 0;
+    // IoU, discounted by the fill-ratio mismatch (the corner feature: blur rounds a square's corners a little,
+    // which barely moves its fill ≈ 0.95 away from the square's 1 but keeps it far from the circle's π/4).
+    out[s] = union > 0 ? (inter / union) * (1 - Math.abs(maskFill - fill(inT))) : 0;
   }
   return out;
 }
@@ -138,7 +185,6 @@ function templateIous(cov: Float32Array, w: number, h: number, cx: number, cy: n
 export function analyseClip(v: Video): ClipAnalysis {
   assertVideo(v);
   const { width: W, height: H } = v;
-  const T = v.frames.length;
   const N = W * H;
   const th = ANALYSIS_THRESHOLDS;
 
@@ -207,7 +253,11 @@ export function analyseClip(v: Video): ClipAnalysis {
       }
   });
   const objRgb = sum.map((s) => s / count) as [number, number, number];
-  const objNear = nearestInPalette(objRgb, NANO_COLOURS, background.name in NANO_COLOURS ? background.name : undefined);
+  const objNear = nearestInPalette(
+    objRgb,
+    NANO_COLOURS,
+    background.name in NANO_COLOURS ? background.name : undefined,
+  );
   const object = { rgb: objRgb, name: objNear.name, distance: objNear.distance };
 
   // Coverage: linear unmixing between the background and the measured object colour (scorers.py unmixes towards the
@@ -220,7 +270,8 @@ export function analyseClip(v: Video): ClipAnalysis {
     for (let i = 0, p = 0; i < N; i++, p += 3) {
       if (d[i]! <= th.faint) continue;
       const u =
-        ((f[p]! - bgRgb[0]) * dir[0]! + (f[p + 1]! - bgRgb[1]) * dir[1]! + (f[p + 2]! - bgRgb[2]) * dir[2]!) / dd;
+        ((f[p]! - bgRgb[0]) * dir[0]! + (f[p + 1]! - bgRgb[1]) * dir[1]! + (f[p + 2]! - bgRgb[2]) * dir[2]!) /
+        dd;
       c[i] = Math.min(1, Math.max(0, u));
     }
     return c;
@@ -269,7 +320,7 @@ export function analyseClip(v: Video): ClipAnalysis {
       bbox,
       touchesEdge,
       fill: usable ? area / ((x1 - x0 + 1) * (y1 - y0 + 1)) : null,
-      templates: usable ? templateIous(c, W, H, cx, cy, area) : null,
+      templates: usable ? templateIous(c, W, H) : null,
       rgb: rgbN > 0 ? (rgbSum.map((s) => s / rgbN) as [number, number, number]) : null,
     };
   });

@@ -49,9 +49,15 @@ export function objectSimilarity(a: FrameObject, b: FrameObject): number {
   const colour = Math.max(0, 1 - dE / 50);
   let shape = 1;
   if (a.templates !== null && b.templates !== null) {
-    let d = 0;
-    for (const s of NANO_SHAPES) d += Math.abs(a.templates[s] - b.templates[s]);
-    shape = Math.max(0, 1 - d / NANO_SHAPES.length);
+    let sa = 0;
+    let sb = 0;
+    for (const s of NANO_SHAPES) {
+      sa += a.templates[s];
+      sb += b.templates[s];
+    }
+    let tv = 0;
+    for (const s of NANO_SHAPES) tv += Math.abs(a.templates[s] / (sa || 1) - b.templates[s] / (sb || 1));
+    shape = 1 - tv / 2;
   }
   return colour * shape;
 }
@@ -59,13 +65,16 @@ export function objectSimilarity(a: FrameObject, b: FrameObject): number {
 /**
  * VBench-style subject consistency with a hand-made descriptor instead of DINO features: the object is segmented in
  * every frame ({@link analyseClip}); its descriptor is the mean CIELAB colour of its core pixels (coverage ≥ 0.75)
- * and its circle/square/triangle template IoUs (scale- and position-invariant: growing and moving are not
- * inconsistencies). sim = max(0, 1 − ΔE*76/50) · (1 − mean |ΔIoU|); the shape term is 1 when either frame's object
+ * and its circle/square/triangle template matches normalised to sum 1, p (scale- and position-invariant: growing
+ * and moving are not inconsistencies). sim = max(0, 1 − ΔE*76/50) · (1 − ½ Σ|p_a − p_b|); the shape term is 1 when either frame's object
  * touches the edge or is under 10 px (its outline is clipped or too coarse). A frame without an object has
  * similarity 0. score = mean over t ≥ 1 of (sim(f0, ft) + sim(ft−1, ft)) / 2, as VBench; a 1-frame clip scores 1
  * if it has an object.
  */
-export function subjectConsistency(v: Video, analysis: ClipAnalysis = analyseClip(v)): SubjectConsistencyResult {
+export function subjectConsistency(
+  v: Video,
+  analysis: ClipAnalysis = analyseClip(v),
+): SubjectConsistencyResult {
   const f = analysis.frames;
   if (!analysis.present) return { score: 0, perFrame: f.slice(1).map(() => 0) };
   if (f.length === 1) return { score: f[0]!.rgb !== null ? 1 : 0, perFrame: [] };

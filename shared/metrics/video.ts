@@ -21,12 +21,16 @@ export class VideoShapeError extends Error {
 /** Checks that `v` is a well-formed {@link Video} with at least one frame; throws {@link VideoShapeError}. */
 export function assertVideo(v: Video, what = 'video'): void {
   if (!Number.isInteger(v.width) || !Number.isInteger(v.height) || v.width < 1 || v.height < 1)
-    throw new VideoShapeError(`${what}: width and height must be positive integers, got ${v.width}×${v.height}`);
+    throw new VideoShapeError(
+      `${what}: width and height must be positive integers, got ${v.width}×${v.height}`,
+    );
   if (v.frames.length === 0) throw new VideoShapeError(`${what}: no frames`);
   const n = v.width * v.height * 3;
   v.frames.forEach((f, t) => {
     if (f.length !== n)
-      throw new VideoShapeError(`${what}: frame ${t} has ${f.length} bytes, expected ${n} (${v.width}×${v.height}×3)`);
+      throw new VideoShapeError(
+        `${what}: frame ${t} has ${f.length} bytes, expected ${n} (${v.width}×${v.height}×3)`,
+      );
   });
 }
 

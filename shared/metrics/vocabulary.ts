@@ -25,7 +25,14 @@ export const NANO_BACKGROUNDS = {
 export const NANO_SHAPES = ['circle', 'square', 'triangle'] as const;
 
 /** Motion phrases as they appear in a caption, as `data.MOTIONS`. */
-export const NANO_MOTIONS = ['moving left', 'moving right', 'moving up', 'moving down', 'growing', 'shrinking'] as const;
+export const NANO_MOTIONS = [
+  'moving left',
+  'moving right',
+  'moving up',
+  'moving down',
+  'growing',
+  'shrinking',
+] as const;
 
 /** A colour word of the vocabulary. */
 export type NanoColour = keyof typeof NANO_COLOURS;
@@ -84,14 +91,16 @@ export class PromptParseError extends Error {
   }
 }
 
-const has = <T extends string>(list: readonly T[], w: string): w is T => (list as readonly string[]).includes(w);
+const has = <T extends string>(list: readonly T[], w: string): w is T =>
+  (list as readonly string[]).includes(w);
 
 function describeWord(w: string): string {
   if (has(NANO_COLOUR_NAMES, w) && has(NANO_BACKGROUND_NAMES, w)) return ' (a colour / background)';
   if (has(NANO_COLOUR_NAMES, w)) return ' (a colour)';
   if (has(NANO_BACKGROUND_NAMES, w)) return ' (a background)';
   if (has(NANO_SHAPES, w)) return ' (a shape)';
-  if (['moving', 'left', 'right', 'up', 'down', 'growing', 'shrinking'].includes(w)) return ' (a motion word)';
+  if (['moving', 'left', 'right', 'up', 'down', 'growing', 'shrinking'].includes(w))
+    return ' (a motion word)';
   if (['a', 'on', 'background'].includes(w)) return ' (a grammar word)';
   return ' (not in the vocabulary)';
 }
@@ -103,7 +112,11 @@ function describeWord(w: string): string {
  * the excluded `white … on a white background` (no contrast; `allowExcluded` accepts it).
  */
 export function parsePrompt(prompt: string, options: { allowExcluded?: boolean } = {}): NanoPrompt {
-  const words = prompt.trim().toLowerCase().split(/\s+/).filter((w) => w.length > 0);
+  const words = prompt
+    .trim()
+    .toLowerCase()
+    .split(/\s+/)
+    .filter((w) => w.length > 0);
   let i = 0;
   const fail = (expected: string, kind?: string): never => {
     const w = words[i];

@@ -53,10 +53,7 @@ export function fixtureModelDir(opts: FixtureModelDirOptions = {}): string {
   cpSync(join(fixtures, 't5-tiny', 'config.json'), join(dir, 'text_encoder', 'config.json'));
   cpSync(join(fixtures, 't5-tiny', 'weights.safetensors'), join(dir, 'text_encoder', 'model.safetensors'));
   if (opts.tokenizer ?? true)
-    cpSync(
-      join(fixtures, 'tokenizers', 't5-tiny-unigram.json'),
-      join(dir, 'text_encoder', 'tokenizer.json'),
-    );
+    cpSync(join(fixtures, 'tokenizers', 't5-tiny-unigram.json'), join(dir, 'text_encoder', 'tokenizer.json'));
   mkdirSync(join(dir, 'vae'));
   writeFileSync(join(dir, 'vae', 'config.json'), JSON.stringify(manifest('vae-tiny')['config']));
   cpSync(join(fixtures, 'vae-tiny', 'weights.safetensors'), join(dir, 'vae', 'model.safetensors'));

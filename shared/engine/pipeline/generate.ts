@@ -28,7 +28,13 @@ import { TEXT_TOKENIZER_FILE } from '../t5/text-manifest';
 import { preparePrompt, T5Tokenizer } from '../t5/tokenizer';
 import type { EventSink } from '../telemetry';
 import type { FloatTensor } from '../tensor';
-import { latentChannelsOf, latentFramesFor, spatialFactorOf, timeFactorOf, type VaeConfig } from '../vae/config';
+import {
+  latentChannelsOf,
+  latentFramesFor,
+  spatialFactorOf,
+  timeFactorOf,
+  type VaeConfig,
+} from '../vae/config';
 import { decodeConfig, runDecodeStage, toUint8Frames } from '../vae/decode-stage';
 import { VaeDecoderModel } from '../vae/model';
 import { denoiserConfig, runDenoise, Stdit3ModelCache, type DenoiseResult } from './denoise';
@@ -241,17 +247,24 @@ export function samplingDefaults(blockSet: BlockSet): SamplingDefaults {
   set('numFrames', num('num_frames', posInt, 'a positive integer'));
   set('heightPx', num('height', posInt, 'a positive integer'));
   set('widthPx', num('width', posInt, 'a positive integer'));
-  set('fps', num('fps', (v) => Number.isFinite(v) && v > 0, 'a positive number'));
+  set(
+    'fps',
+    num('fps', (v) => Number.isFinite(v) && v > 0, 'a positive number'),
+  );
   if ('aesthetic_score' in s) {
     const a = s['aesthetic_score'];
     if (a !== null && (typeof a !== 'number' || !Number.isFinite(a)))
-      throw new Error(`${blockSet.dir}: ${where}.aesthetic_score must be a number or null, got ${JSON.stringify(a)}`);
+      throw new Error(
+        `${blockSet.dir}: ${where}.aesthetic_score must be a number or null, got ${JSON.stringify(a)}`,
+      );
     out.aestheticScore = a as number | null;
   }
   const style = s['prompt_style'];
   if (style !== undefined && style !== null) {
     if (style !== 'python' && style !== 'app' && style !== 'none')
-      throw new Error(`${blockSet.dir}: ${where}.prompt_style must be python, app or none, got ${JSON.stringify(style)}`);
+      throw new Error(
+        `${blockSet.dir}: ${where}.prompt_style must be python, app or none, got ${JSON.stringify(style)}`,
+      );
     out.promptStyle = style;
   }
   return out;
@@ -259,8 +272,10 @@ export function samplingDefaults(blockSet: BlockSet): SamplingDefaults {
 
 /** Builds the T5 tokenizer from the block set's `text/tokenizer.json`. */
 export async function loadTokenizer(blockSet: BlockSet): Promise<T5Tokenizer> {
-  const raw = (blockSet.manifest.stages as Record<string, unknown>)['text'] as { tokenizer?: unknown } | undefined;
-  if (!raw) throw new Error(`${blockSet.dir}: the block set has no text stage (convert the T5 encoder into it)`);
+  const raw = (blockSet.manifest.stages as Record<string, unknown>)['text'] as
+    { tokenizer?: unknown } | undefined;
+  if (!raw)
+    throw new Error(`${blockSet.dir}: the block set has no text stage (convert the T5 encoder into it)`);
   if (raw.tokenizer !== TEXT_TOKENIZER_FILE || !(await blockSet.hasFile(TEXT_TOKENIZER_FILE)))
     throw new Error(
       `${blockSet.dir}: the block set has no ${TEXT_TOKENIZER_FILE} (convert the model directory with text_encoder/tokenizer.json)`,
@@ -322,7 +337,10 @@ export function resolveGenerateParams(blockSet: BlockSet, params: GenerateParams
     'heightPx',
     params.heightPx ?? defaults.heightPx ?? OPENSORA_SAMPLING_DEFAULTS.heightPx,
   );
-  const widthPx = checkPosInt('widthPx', params.widthPx ?? defaults.widthPx ?? OPENSORA_SAMPLING_DEFAULTS.widthPx);
+  const widthPx = checkPosInt(
+    'widthPx',
+    params.widthPx ?? defaults.widthPx ?? OPENSORA_SAMPLING_DEFAULTS.widthPx,
+  );
   const fps = params.fps ?? defaults.fps ?? OPENSORA_SAMPLING_DEFAULTS.fps;
   if (typeof fps !== 'number' || !Number.isFinite(fps) || fps <= 0)
     bad('fps', `must be a positive number, got ${JSON.stringify(fps)}`);
@@ -346,7 +364,12 @@ export function resolveGenerateParams(blockSet: BlockSet, params: GenerateParams
       `${blockSet.dir}: the VAE's latent has ${channels} channels but the denoiser takes ${den.inChannels}`,
     );
   const latentFrames = vae.temporal ? latentFramesFor(numFrames, vae.microFrameSize, timeFactor) : numFrames;
-  const latent = { channels, frames: latentFrames, height: heightPx / spatialFactor, width: widthPx / spatialFactor };
+  const latent = {
+    channels,
+    frames: latentFrames,
+    height: heightPx / spatialFactor,
+    width: widthPx / spatialFactor,
+  };
 
   // Sampler knobs.
   const lpl: LplOptions = params.lpl ?? { mode: 'off' };
@@ -360,7 +383,10 @@ export function resolveGenerateParams(blockSet: BlockSet, params: GenerateParams
     bad('tdtm.mergeSteps', `must be a non-negative integer, got ${JSON.stringify(mergeSteps)}`);
   if (mergeSteps > steps) bad('tdtm.mergeSteps', `(${mergeSteps}) exceeds the step count ${steps}`);
   if (mergeSteps > 0 && latentFrames < 2)
-    bad('tdtm.mergeSteps', `needs at least 2 latent frames to merge; ${numFrames} frames give ${latentFrames}`);
+    bad(
+      'tdtm.mergeSteps',
+      `needs at least 2 latent frames to merge; ${numFrames} frames give ${latentFrames}`,
+    );
   const ts = params.timesteps ?? {};
   const discrete = ts.discrete ?? defaults.discrete ?? OPENSORA_SAMPLING_DEFAULTS.discrete;
   const transform = ts.transform ?? defaults.transform ?? OPENSORA_SAMPLING_DEFAULTS.transform;
@@ -372,7 +398,16 @@ export function resolveGenerateParams(blockSet: BlockSet, params: GenerateParams
     ratioTime !== 'app' &&
     !(typeof ratioTime === 'number' && Number.isFinite(ratioTime) && ratioTime > 0)
   )
-    bad('timesteps.ratioTime', `must be 'python', 'app' or a positive number, got ${JSON.stringify(ratioTime)}`);
+    bad(
+      'timesteps.ratioTime',
+      `must be 'python', 'app' or a positive number, got ${JSON.stringify(ratioTime)}`,
+    );
+
+  if (transform && ratioTime === 'python' && numFrames > 1 && Math.floor(numFrames / 17) === 0)
+    bad(
+      'timesteps.transform',
+      `with ratioTime 'python' needs numFrames ≥ 17 (or 1): Open-Sora's frame factor (${numFrames} // 17)·5 is 0, which makes every timestep 0; set timesteps.transform false or ratioTime 'app' / a number`,
+    );
 
   // CI-DL.
   const cidl = params.cidl ?? { budget: { kind: 'unlimited' } };
@@ -402,7 +437,9 @@ export function resolveGenerateParams(blockSet: BlockSet, params: GenerateParams
     aestheticScore = null;
   }
   const preparedPrompt =
-    promptStyle === 'none' ? params.prompt : preparePrompt(params.prompt, { style: promptStyle, aestheticScore });
+    promptStyle === 'none'
+      ? params.prompt
+      : preparePrompt(params.prompt, { style: promptStyle, aestheticScore });
 
   // Initial noise.
   const want = [1, channels, latent.frames, latent.height, latent.width];

@@ -26,10 +26,15 @@ export function registerBench(program: Command): void {
     .option('--json', 'print one JSON object')
     .option('--preset <name>', `model size: ${Object.keys(BENCH_PRESETS).join(', ')}`, 'bench')
     .option('--frames <n>', 'latent frames T', int('--frames'), 8)
-    .option('--height <n>', 'latent height H', int('--height'), 16)
-    .option('--width <n>', 'latent width W', int('--width'), 16)
-    .option('--steps <n>', 'timed steps per latency series', int('--steps'), 6)
-    .option('--rounds <n>', 'interleaved rounds of every measurement', int('--rounds'), 3)
+    .option(
+      '--height <n>',
+      "latent height H (32: the paper's 256x256 frames, 256 tokens per frame)",
+      int('--height'),
+      32,
+    )
+    .option('--width <n>', 'latent width W', int('--width'), 32)
+    .option('--steps <n>', 'timed steps per latency series', int('--steps'), 3)
+    .option('--rounds <n>', 'interleaved rounds of every measurement', int('--rounds'), 2)
     .option('--lpl-steps <n>', 'steps of the LPL comparison (leap at half)', int('--lpl-steps'), 30)
     .option('--threads <n>', 'threads for ONNX Runtime and PyTorch', int('--threads'), availableParallelism())
     .option('--no-torch', 'skip the PyTorch comparison')

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { registerBench } from './bench';
 import { registerConvert } from './convert';
+import { registerGenerate } from './generate';
 import { registerStudio } from './studio';
 import { registerVerifyFixture } from './verify-fixture';
 
@@ -9,6 +10,7 @@ import { registerVerifyFixture } from './verify-fixture';
 export function registerCommands(program: Command): void {
   registerConvert(program);
   registerVerifyFixture(program);
+  registerGenerate(program);
   registerBench(program);
   registerStudio(program);
 }

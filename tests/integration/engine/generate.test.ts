@@ -41,7 +41,14 @@ afterAll(async () => {
 async function gen(params: GenerateParams): Promise<{ r: GenerateResult; events: EngineEvent[] }> {
   const events: EngineEvent[] = [];
   const r = await generateVideo(
-    { blockSet, backend: host.backend, clock: host.clock, emit: (e) => events.push(e), probe: host.probe, caches },
+    {
+      blockSet,
+      backend: host.backend,
+      clock: host.clock,
+      emit: (e) => events.push(e),
+      probe: host.probe,
+      caches,
+    },
     params,
   );
   return { r, events };
@@ -82,13 +89,24 @@ describe('generateVideo', () => {
   });
 
   it('is deterministic in the seed', async () => {
-    const base = { prompt: 'a blue box', steps: 2, numFrames: 5, heightPx: 32, widthPx: 32 };
+    const base = {
+      prompt: 'a blue box',
+      steps: 2,
+      numFrames: 5,
+      heightPx: 32,
+      widthPx: 32,
+      timesteps: { transform: false },
+    };
     const a = (await gen({ ...base, seed: 7 })).r;
     const b = (await gen({ ...base, seed: 7 })).r;
     const c = (await gen({ ...base, seed: 8 })).r;
     expect(a.frames.frames).toHaveLength(5);
-    a.frames.frames.forEach((f, i) => expect(Buffer.from(f).equals(Buffer.from(b.frames.frames[i]!))).toBe(true));
-    expect(a.frames.frames.some((f, i) => !Buffer.from(f).equals(Buffer.from(c.frames.frames[i]!)))).toBe(true);
+    a.frames.frames.forEach((f, i) =>
+      expect(Buffer.from(f).equals(Buffer.from(b.frames.frames[i]!))).toBe(true),
+    );
+    expect(a.frames.frames.some((f, i) => !Buffer.from(f).equals(Buffer.from(c.frames.frames[i]!)))).toBe(
+      true,
+    );
     // The same z0 reproduces the run whatever the seed says.
     const d = (await gen({ ...base, seed: 99, z0: a.z0 })).r;
     expect(Buffer.from(d.frames.frames[0]!).equals(Buffer.from(a.frames.frames[0]!))).toBe(true);
@@ -103,6 +121,7 @@ describe('generateVideo', () => {
       numFrames: 9,
       heightPx: 32,
       widthPx: 32,
+      timesteps: { transform: false },
       lpl: { mode: 'fixed', leapStep: 2 },
       tdtm: { mergeSteps: 2 },
       cidl: { budget: { kind: 'fraction', of: 0.5 }, policy: 'paper', prefetch: true },
@@ -113,7 +132,9 @@ describe('generateVideo', () => {
     const stages = events.filter((e) => e.type === 'stage.end').map((e) => (e as { stage: string }).stage);
     expect(stages).toEqual(expect.arrayContaining(['text', 'denoise', 'decode']));
     const loaded = new Set(
-      events.filter((e) => e.type === 'block.load.start').map((e) => (e as { block: string }).block.split('/')[0]),
+      events
+        .filter((e) => e.type === 'block.load.start')
+        .map((e) => (e as { block: string }).block.split('/')[0]),
     );
     expect([...loaded].sort()).toEqual(['decode', 'denoiser', 'text']);
     const steps = events.filter((e) => e.type === 'step.end') as Extract<EngineEvent, { type: 'step.end' }>[];
@@ -127,14 +148,19 @@ describe('generateVideo', () => {
 
   it('rejects bad parameters naming the field', async () => {
     const ok = { prompt: 'a cat', seed: 1, steps: 2 };
-    await expect(gen({ ...ok, heightPx: 30 })).rejects.toThrow(/heightPx 30 is not a multiple of .* spatial factor 8/);
+    await expect(gen({ ...ok, heightPx: 30 })).rejects.toThrow(
+      /heightPx 30 is not a multiple of .* spatial factor 8/,
+    );
     await expect(gen({ ...ok, widthPx: -8 })).rejects.toThrow(/widthPx must be a positive integer/);
     await expect(gen({ ...ok, numFrames: 0 })).rejects.toThrow(/numFrames must be a positive integer/);
     await expect(gen({ ...ok, steps: 1.5 })).rejects.toThrow(/steps must be a positive integer/);
     await expect(gen({ ...ok, prompt: '  ' })).rejects.toThrow(/prompt must not be empty/);
     await expect(gen({ ...ok, seed: -1 })).rejects.toThrow(/seed is invalid/);
-    await expect(gen({ ...ok, lpl: { mode: 'fixed', leapStep: 5 } })).rejects.toThrow(/invalid generate params: lpl/);
+    await expect(gen({ ...ok, lpl: { mode: 'fixed', leapStep: 5 } })).rejects.toThrow(
+      /invalid generate params: lpl/,
+    );
     await expect(gen({ ...ok, tdtm: { mergeSteps: -1 } })).rejects.toThrow(/tdtm.mergeSteps/);
+    await expect(gen({ ...ok, numFrames: 9 })).rejects.toThrow(/timesteps.transform .* numFrames ≥ 17/);
     await expect(gen({ ...ok, promptStyle: 'none', aestheticScore: 5 })).rejects.toThrow(/aestheticScore/);
   });
 

@@ -1,0 +1,181 @@
+/**
+ * Run parameters and run events: what `run.start` carries (the engine's full GenerateParams minus host-only fields)
+ * and what a run's event log holds (engine telemetry plus run-level events).
+ */
+import { z } from 'zod';
+import type { GenerateParams } from '../engine/pipeline/generate';
+import { engineEventSchemas, type Same } from './engine-events';
+import { MAX_PROMPT_CHARS } from './limits';
+
+const posInt = (max: number) => z.number().int().min(1).max(max);
+const nonNegInt = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+
+/** A device-assigned run id: 1-64 characters of `[A-Za-z0-9._-]`, starting with a letter or digit. */
+export const runIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 of [A-Za-z0-9._-]');
+
+/** Linear Proportional Leap (shared/engine/sampler/lpl.ts). */
+export const lplSchema = z.discriminatedUnion('mode', [
+  z.strictObject({ mode: z.literal('off') }),
+  z.strictObject({ mode: z.literal('fixed'), leapStep: z.number().int().nonnegative().max(10_000) }),
+  z.strictObject({
+    mode: z.literal('dynamic'),
+    minimumSteps: z.number().int().nonnegative().max(10_000),
+    tolerance: z.number().nonnegative(),
+    patience: posInt(10_000),
+    measure: z.enum(['whole', 'reference-slice']),
+  }),
+]);
+
+/** CI-DL block memory budget (shared/engine/cidl/budget.ts). */
+export const budgetSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('unlimited') }),
+  z.strictObject({ kind: z.literal('bytes'), bytes: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER) }),
+  z.strictObject({ kind: z.literal('fraction'), of: z.number().gt(0).max(1) }),
+  z.strictObject({ kind: z.literal('auto'), reserveBytes: nonNegInt.optional() }),
+]);
+
+/** CI-DL knobs. */
+export const cidlSchema = z.strictObject({
+  budget: budgetSchema,
+  policy: z.enum(['paper', 'none', 'largest-first']).optional(),
+  prefetch: z.boolean().optional(),
+  verify: z.enum(['first-load', 'every-load', 'off']).optional(),
+});
+
+/**
+ * The engine parameters of one run. Absent fields take the model's defaults (generate.ts). The initial-noise tensor
+ * `z0` is not sendable: runs are reproduced from `seed` (the noise generator is portable).
+ */
+export const runParamsSchema = z.strictObject({
+  prompt: z.string().min(1).max(MAX_PROMPT_CHARS),
+  seed: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  steps: posInt(1000).optional(),
+  cfgScale: z.number().optional(),
+  numFrames: posInt(1024).optional(),
+  heightPx: posInt(4096).optional(),
+  widthPx: posInt(4096).optional(),
+  fps: z.number().gt(0).max(240).optional(),
+  lpl: lplSchema.optional(),
+  tdtm: z.strictObject({ mergeSteps: z.number().int().nonnegative().max(1000) }).optional(),
+  cidl: cidlSchema.optional(),
+  promptStyle: z.enum(['python', 'app', 'none']).optional(),
+  aestheticScore: z.number().nullable().optional(),
+  timesteps: z
+    .strictObject({
+      discrete: z.boolean().optional(),
+      transform: z.boolean().optional(),
+      ratioTime: z.union([z.literal('python'), z.literal('app'), z.number().gt(0)]).optional(),
+    })
+    .optional(),
+});
+
+/** The engine parameters of one run. */
+export type RunParams = z.infer<typeof runParamsSchema>;
+
+// Every sendable parameter set is a valid GenerateParams (a renamed or retyped engine field fails here).
+const runParamsFitEngine: RunParams extends GenerateParams ? true : false = true;
+// ...and every GenerateParams field except the host-only z0 is sendable.
+const engineFitsRunParams: Same<keyof RunParams, Exclude<keyof GenerateParams, 'z0' | 'prompt_style'>> = true;
+void [runParamsFitEngine, engineFitsRunParams];
+
+/** Image encodings of previews and frames on the wire (binary frame kinds). */
+export const imageFormatSchema = z.enum(['image-rgb8', 'png']);
+/** Image encoding of previews and frames. */
+export type ImageFormat = z.infer<typeof imageFormatSchema>;
+
+/** Preview cadence: every `everySteps` denoising steps, decode small frames no larger than `maxEdgePx`. */
+export const previewSettingsSchema = z.strictObject({
+  everySteps: posInt(1000),
+  maxEdgePx: z.number().int().min(16).max(1024),
+  format: imageFormatSchema,
+});
+
+/** Preview cadence. */
+export type PreviewSettings = z.infer<typeof previewSettingsSchema>;
+
+/** Where a run is in its life. Terminal: finished, failed, cancelled, interrupted. */
+export const runStateSchema = z.enum(['queued', 'running', 'finished', 'failed', 'cancelled', 'interrupted']);
+/** Where a run is in its life. */
+export type RunState = z.infer<typeof runStateSchema>;
+
+/** Events the companion adds to a run's log around the engine's own. */
+export const runLevelEventSchemas = [
+  /** First event of every run: `position` runs are ahead of it (0 = it starts next). */
+  z.strictObject({ type: z.literal('run.queued'), atMs: z.number(), position: nonNegInt }),
+  z.strictObject({ type: z.literal('run.started'), atMs: z.number() }),
+  /** `frames` binary frames (purpose preview, seq = this event's seq) follow this event on a live stream. */
+  z.strictObject({
+    type: z.literal('preview.ready'),
+    atMs: z.number(),
+    step: nonNegInt,
+    frames: posInt(1024),
+    width: posInt(4096),
+    height: posInt(4096),
+    format: imageFormatSchema,
+  }),
+  z.strictObject({
+    type: z.literal('run.finished'),
+    atMs: z.number(),
+    frames: posInt(100_000),
+    width: posInt(4096),
+    height: posInt(4096),
+    fps: z.number().gt(0),
+    stepsRun: nonNegInt,
+    timings: z.strictObject({
+      loadMs: z.number(),
+      textMs: z.number(),
+      denoiseMs: z.number(),
+      decodeMs: z.number(),
+      totalMs: z.number(),
+    }),
+  }),
+  z.strictObject({
+    type: z.literal('run.failed'),
+    atMs: z.number(),
+    code: z.enum(['invalid-params', 'out-of-memory', 'engine-error', 'internal']),
+    message: z.string().max(4096),
+    field: z.string().max(256).optional(),
+  }),
+  z.strictObject({ type: z.literal('run.cancelled'), atMs: z.number(), byClientId: z.string().max(128).nullable() }),
+  z.strictObject({
+    type: z.literal('run.interrupted'),
+    atMs: z.number(),
+    reason: z.enum(['device-restarted', 'engine-crashed', 'shutdown']),
+  }),
+] as const;
+
+/** Anything in a run's event log: an engine event or a run-level event. */
+export const runEventSchema = z.discriminatedUnion('type', [...engineEventSchemas, ...runLevelEventSchemas]);
+
+/** Anything in a run's event log. */
+export type RunEvent = z.infer<typeof runEventSchema>;
+/** A run-level event. */
+export type RunLevelEvent = Extract<RunEvent, { type: `run.${string}` | 'preview.ready' }>;
+
+/** Run-level events after which a log takes no more events. */
+export const TERMINAL_RUN_EVENT_TYPES = ['run.finished', 'run.failed', 'run.cancelled', 'run.interrupted'] as const;
+
+/** True for the event that ends a run's log. */
+export function isTerminalRunEvent(event: { type: string }): boolean {
+  return (TERMINAL_RUN_EVENT_TYPES as readonly string[]).includes(event.type);
+}
+
+/** The state a run is in after `event` (null: the event does not change it). */
+export function runStateAfter(event: { type: string }): RunState | null {
+  switch (event.type) {
+    case 'run.queued':
+      return 'queued';
+    case 'run.started':
+      return 'running';
+    case 'run.finished':
+      return 'finished';
+    case 'run.failed':
+      return 'failed';
+    case 'run.cancelled':
+      return 'cancelled';
+    case 'run.interrupted':
+      return 'interrupted';
+    default:
+      return null;
+  }
+}

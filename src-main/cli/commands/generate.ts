@@ -1,0 +1,443 @@
+/**
+ * `odsora generate`: text → video with the whole pipeline (shared/engine/pipeline/generate.ts) on the bundled
+ * Open-Sora Nano (or `--model DIR`), writing PNG frames, an APNG, a GIF and a versioned `run.json`.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { arch, cpus, platform, release } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
+import { parseBudget, type BudgetSpec } from '../../../shared/engine/cidl/budget';
+import type { RetentionPolicy } from '../../../shared/engine/cidl/plan';
+import {
+  GenerateCaches,
+  GenerateParamsError,
+  generateVideo,
+  resolveGenerateParams,
+  type GenerateParams,
+  type GenerateResult,
+  type PromptStyle,
+} from '../../../shared/engine/pipeline/generate';
+import { PYTHON_DYNAMIC_LPL, type LplMeasure, type LplOptions } from '../../../shared/engine/sampler/lpl';
+import type { EngineEvent } from '../../../shared/engine/telemetry';
+import { ENGINE_VERSION } from '../../../shared/engine/version';
+import { createNodeEngineHost } from '../../engine-host/node-engine';
+import { ensureBundledBlockSet, findRepoRoot, openModel, type ModelBlockSet } from '../../models/bundled';
+import { writeVideoFiles } from '../../output/video-files';
+
+/** The run record's format tag and version. */
+export const RUN_FORMAT = 'odsora-run';
+export const RUN_VERSION = 1;
+
+const posInt =
+  (flag: string) =>
+  (v: string): number => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isInteger(n) || n < 1)
+      throw new InvalidArgumentError(`${flag} must be a positive integer, got '${v}'`);
+    return n;
+  };
+
+const nonNegInt =
+  (flag: string) =>
+  (v: string): number => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isInteger(n) || n < 0)
+      throw new InvalidArgumentError(`${flag} must be a non-negative integer, got '${v}'`);
+    return n;
+  };
+
+const finite =
+  (flag: string, positive = false) =>
+  (v: string): number => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n) || (positive && n <= 0))
+      throw new InvalidArgumentError(`${flag} must be a ${positive ? 'positive ' : ''}number, got '${v}'`);
+    return n;
+  };
+
+/** `--lpl off | fixed[:N] | dynamic[:min=14,tol=1e-3,patience=3,measure=whole|slice]`. */
+export function parseLplFlag(text: string): LplOptions {
+  const t = text.trim().toLowerCase();
+  if (t === 'off' || t === 'none') return { mode: 'off' };
+  if (t === 'fixed' || t.startsWith('fixed:')) {
+    const n = t === 'fixed' ? 15 : Number(t.slice('fixed:'.length));
+    if (!Number.isInteger(n) || n < 0)
+      throw new InvalidArgumentError(`--lpl fixed:N needs a step index N ≥ 0, got '${text}'`);
+    return { mode: 'fixed', leapStep: n };
+  }
+  if (t === 'dynamic' || t.startsWith('dynamic:')) {
+    const o = { ...PYTHON_DYNAMIC_LPL } as Extract<LplOptions, { mode: 'dynamic' }>;
+    const rest = t === 'dynamic' ? '' : t.slice('dynamic:'.length);
+    for (const part of rest.split(',').filter((s) => s.trim() !== '')) {
+      const [k, v, extra] = part.split('=').map((s) => s.trim());
+      if (v === undefined || extra !== undefined || v === '')
+        throw new InvalidArgumentError(`--lpl dynamic: '${part}' is not key=value`);
+      const num = Number(v);
+      if (k === 'min' || k === 'patience') {
+        if (!Number.isInteger(num) || num < (k === 'min' ? 0 : 1))
+          throw new InvalidArgumentError(
+            `--lpl dynamic: ${k} must be an integer ≥ ${k === 'min' ? 0 : 1}, got '${v}'`,
+          );
+        if (k === 'min') o.minimumSteps = num;
+        else o.patience = num;
+      } else if (k === 'tol') {
+        if (!Number.isFinite(num) || num < 0)
+          throw new InvalidArgumentError(`--lpl dynamic: tol must be a number ≥ 0, got '${v}'`);
+        o.tolerance = num;
+      } else if (k === 'measure') {
+        const m: Record<string, LplMeasure> = {
+          whole: 'whole',
+          slice: 'reference-slice',
+          'reference-slice': 'reference-slice',
+        };
+        const measure = m[v];
+        if (!measure)
+          throw new InvalidArgumentError(`--lpl dynamic: measure must be whole or slice, got '${v}'`);
+        o.measure = measure;
+      } else
+        throw new InvalidArgumentError(`--lpl dynamic: unknown key '${k}' (min, tol, patience, measure)`);
+    }
+    return o;
+  }
+  throw new InvalidArgumentError(
+    `--lpl must be off, fixed[:N] or dynamic[:min=14,tol=1e-3,patience=3,measure=whole|slice], got '${text}'`,
+  );
+}
+
+function parseBudgetFlag(text: string): BudgetSpec {
+  try {
+    return parseBudget(text);
+  } catch (e) {
+    throw new InvalidArgumentError(`--cidl-budget: ${(e as Error).message}`);
+  }
+}
+
+function parseAesthetic(text: string): number | null {
+  const t = text.trim().toLowerCase();
+  if (t === 'none' || t === 'null') return null;
+  const n = Number(t);
+  if (t === '' || !Number.isFinite(n))
+    throw new InvalidArgumentError(`--aesthetic-score must be a number or 'none', got '${text}'`);
+  return n;
+}
+
+interface GenerateFlags {
+  prompt: string;
+  seed: number;
+  out: string;
+  steps?: number;
+  cfg?: number;
+  frames?: number;
+  height?: number;
+  width?: number;
+  fps?: number;
+  lpl?: LplOptions;
+  tdtm?: number;
+  cidlBudget?: BudgetSpec;
+  cidlPolicy?: RetentionPolicy;
+  prefetch: boolean;
+  promptStyle?: PromptStyle;
+  aestheticScore?: number | null;
+  model?: string;
+  threads?: number;
+  ortWorker?: boolean;
+  json?: boolean;
+}
+
+/** Registers `odsora generate`. */
+export function registerGenerate(program: Command): void {
+  program
+    .command('generate')
+    .description(
+      'Generate a video from a prompt with the whole pipeline (T5 → STDiT3 with LPL/TDTM/CI-DL → VAE); writes frames/NNNN.png, video.png (APNG), video.gif and run.json into --out',
+    )
+    .requiredOption('--prompt <text>', 'the prompt')
+    .requiredOption('--seed <n>', 'noise seed (integer ≥ 0)', nonNegInt('--seed'))
+    .requiredOption('--out <dir>', 'output directory (created; files in it are overwritten)')
+    .option('--steps <n>', "sampling steps (default: the model's, else 30)", posInt('--steps'))
+    .option('--cfg <scale>', "classifier-free guidance scale (default: the model's, else 7)", finite('--cfg'))
+    .option('--frames <n>', "pixel frames (default: the model's)", posInt('--frames'))
+    .option('--height <px>', "pixel height (default: the model's)", posInt('--height'))
+    .option('--width <px>', "pixel width (default: the model's)", posInt('--width'))
+    .option('--fps <n>', "fps conditioning and playback (default: the model's)", finite('--fps', true))
+    .option(
+      '--lpl <mode>',
+      'Linear Proportional Leap: off | fixed:N | dynamic[:min=14,tol=1e-3,patience=3,measure=whole|slice]',
+      parseLplFlag,
+    )
+    .option('--tdtm <n>', 'TDTM: merge frames in the first N steps (0 = off)', nonNegInt('--tdtm'))
+    .option(
+      '--cidl-budget <budget>',
+      'CI-DL block budget per stage: all | 50% | 512MiB | auto',
+      parseBudgetFlag,
+    )
+    .addOption(
+      new Option('--cidl-policy <policy>', 'CI-DL retention policy').choices([
+        'paper',
+        'none',
+        'largest-first',
+      ]),
+    )
+    .option('--no-prefetch', 'CI-DL: do not load the next block while one computes')
+    .addOption(
+      new Option('--prompt-style <style>', "prompt preparation (default: the model's, else python)").choices([
+        'python',
+        'app',
+        'none',
+      ]),
+    )
+    .option('--aesthetic-score <v>', "aesthetic-score suffix value, or 'none'", parseAesthetic)
+    .option(
+      '--model <dir>',
+      'a model directory (stdit/, text_encoder/, vae/) or a converted block set (default: the bundled Open-Sora Nano)',
+    )
+    .option('--threads <n>', 'ONNX Runtime intra-op threads (default: all cores)', posInt('--threads'))
+    .option('--ort-worker', 'run ONNX Runtime in a worker thread')
+    .option('--json', 'no progress; print one JSON summary on stdout')
+    .action(async (flags: GenerateFlags) => {
+      await runGenerateCommand(flags);
+    });
+}
+
+async function runGenerateCommand(flags: GenerateFlags): Promise<void> {
+  const quiet = flags.json === true;
+  const say = (line: string): void => {
+    if (!quiet) process.stderr.write(`${line}\n`);
+  };
+  const outDir = resolve(flags.out);
+  const host = await createNodeEngineHost({
+    placement: flags.ortWorker ? 'worker' : 'inline',
+    threads: flags.threads,
+  });
+  const abort = new AbortController();
+  const onSigint = (): void => {
+    say('generate: cancelling (Ctrl-C again to quit now)');
+    process.off('SIGINT', onSigint);
+    abort.abort(new Error('cancelled by SIGINT'));
+  };
+  process.on('SIGINT', onSigint);
+  const caches = new GenerateCaches();
+  try {
+    const tModel = performance.now();
+    const model: ModelBlockSet = flags.model
+      ? await openModel(host, flags.model, { log: (l) => say(`model: ${l}`) })
+      : await ensureBundledBlockSet(host, { log: (l) => say(`model: ${l}`) });
+    const modelMs = performance.now() - tModel;
+    say(
+      `model: ${model.blockSet.manifest.model.name} (${model.blockSet.dir}${model.converted ? ', converted now' : ''})`,
+    );
+
+    const params: GenerateParams = {
+      prompt: flags.prompt,
+      seed: flags.seed,
+      steps: flags.steps,
+      cfgScale: flags.cfg,
+      numFrames: flags.frames,
+      heightPx: flags.height,
+      widthPx: flags.width,
+      fps: flags.fps,
+      lpl: flags.lpl,
+      tdtm: flags.tdtm !== undefined ? { mergeSteps: flags.tdtm } : undefined,
+      cidl: {
+        budget: flags.cidlBudget ?? { kind: 'unlimited' },
+        policy: flags.cidlPolicy,
+        prefetch: flags.prefetch,
+      },
+      promptStyle: flags.promptStyle,
+      aestheticScore: flags.aestheticScore,
+    };
+    const events: EngineEvent[] = [];
+    let totalSteps = 0;
+    const emit = (e: EngineEvent): void => {
+      events.push(e);
+      if (quiet) return;
+      if (e.type === 'stage.start') say(`${e.stage}: …`);
+      else if (e.type === 'stage.end') say(`${e.stage}: done in ${e.durationMs.toFixed(0)} ms`);
+      else if (e.type === 'step.end')
+        say(
+          `  step ${e.step + 1}/${totalSteps}  t=${e.t.toFixed(1)}  ${e.latencyMs.toFixed(0)} ms${e.merged ? '  tdtm' : ''}${e.leapt ? '  leap → t=0' : ''}`,
+        );
+    };
+    // Resolve once up front to show the step count (and fail on bad params before any work).
+    try {
+      totalSteps = resolveGenerateParams(model.blockSet, params).steps;
+    } catch (e) {
+      if (e instanceof GenerateParamsError) throw new Error(`${flagOf(e.field)}: ${e.message}`);
+      throw e;
+    }
+    const result = await generateVideo(
+      {
+        blockSet: model.blockSet,
+        backend: host.backend,
+        clock: host.clock,
+        emit,
+        probe: host.probe,
+        signal: abort.signal,
+        caches,
+      },
+      params,
+    );
+    await mkdir(outDir, { recursive: true });
+    const files = await writeVideoFiles(outDir, result.frames, result.params.fps);
+    const run = runRecord({
+      result,
+      model,
+      events,
+      files,
+      backendName: host.backend.name,
+      modelMs,
+      argv: process.argv.slice(2),
+    });
+    await writeFile(join(outDir, 'run.json'), `${JSON.stringify(run, null, 2)}\n`);
+    const summary = {
+      out: outDir,
+      runJson: join(outDir, 'run.json'),
+      frames: files.frames.length,
+      size: [result.frames.width, result.frames.height],
+      gif: files.gif,
+      timings: result.timings,
+      leapStep: result.denoise.leapStep,
+    };
+    if (quiet) console.log(JSON.stringify(summary, null, 2));
+    else {
+      const t = result.timings;
+      console.log(
+        `wrote ${files.frames.length} frames (${result.frames.width}×${result.frames.height}), video.png, video.gif (×${files.gif.scale}) and run.json to ${outDir}`,
+      );
+      console.log(
+        `timings: load ${t.loadMs.toFixed(0)} ms, text ${t.textMs.toFixed(0)} ms, denoise ${t.denoiseMs.toFixed(0)} ms, decode ${t.decodeMs.toFixed(0)} ms, total ${t.totalMs.toFixed(0)} ms`,
+      );
+    }
+  } finally {
+    process.off('SIGINT', onSigint);
+    await caches.clear();
+    await host.close();
+  }
+}
+
+/** The command-line flag behind a GenerateParams field (for error messages). */
+function flagOf(field: string): string {
+  const flags: Record<string, string> = {
+    prompt: '--prompt',
+    seed: '--seed',
+    steps: '--steps',
+    cfgScale: '--cfg',
+    numFrames: '--frames',
+    heightPx: '--height',
+    widthPx: '--width',
+    fps: '--fps',
+    lpl: '--lpl',
+    'tdtm.mergeSteps': '--tdtm',
+    'cidl.budget': '--cidl-budget',
+    'cidl.policy': '--cidl-policy',
+    promptStyle: '--prompt-style',
+    aestheticScore: '--aesthetic-score',
+    'timesteps.transform': "--frames (the model's timestep transform)",
+  };
+  return flags[field] ?? field;
+}
+
+/** `git rev-parse HEAD` of the repository, or null. */
+function gitCommit(): string | null {
+  const root = findRepoRoot();
+  if (!root) return null;
+  try {
+    return (
+      execFileSync('git', ['rev-parse', 'HEAD'], {
+        cwd: root,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }).trim() || null
+    );
+  } catch {
+    return null;
+  }
+}
+
+/** The `run.json` record (format `odsora-run`, version 1). */
+function runRecord(a: {
+  result: GenerateResult;
+  model: ModelBlockSet;
+  events: readonly EngineEvent[];
+  files: Awaited<ReturnType<typeof writeVideoFiles>>;
+  backendName: string;
+  modelMs: number;
+  argv: string[];
+}): Record<string, unknown> {
+  const { result: r, model } = a;
+  const manifest = model.blockSet.manifest;
+  const blocks: { stage: string; id: string; file: string; bytes: number; sha256: string }[] = [];
+  for (const [stage, s] of Object.entries(manifest.stages as Record<string, unknown>)) {
+    const list = (s as { blocks?: unknown } | undefined)?.blocks;
+    if (!Array.isArray(list)) continue;
+    for (const b of list as { id: string; file: string; bytes: number; sha256: string }[])
+      blocks.push({ stage, id: b.id, file: b.file, bytes: b.bytes, sha256: b.sha256 });
+  }
+  const cpu = cpus();
+  return {
+    format: RUN_FORMAT,
+    version: RUN_VERSION,
+    createdAt: new Date().toISOString(),
+    argv: a.argv,
+    params: r.params,
+    provenance: {
+      engineVersion: ENGINE_VERSION,
+      gitCommit: gitCommit(),
+      model: {
+        name: manifest.model.name,
+        family: manifest.model.family,
+        createdBy: manifest.createdBy,
+        blockSetDir: model.blockSet.dir,
+        sourceDir: model.modelDir,
+        sourceSha256: model.sourceSha256,
+        convertedNow: model.converted,
+        blocks,
+      },
+      host: {
+        os: `${platform()} ${release()}`,
+        arch: arch(),
+        cpu: cpu[0]?.model ?? null,
+        cores: cpu.length,
+        node: process.version,
+        backend: a.backendName,
+      },
+    },
+    tokens: {
+      ids: Array.from(r.tokens.ids, Number),
+      mask: Array.from(r.tokens.mask),
+      validLength: r.tokens.validLength,
+      truncated: r.tokens.truncated,
+    },
+    outputs: {
+      width: r.frames.width,
+      height: r.frames.height,
+      frameCount: r.frames.frames.length,
+      fps: r.params.fps,
+      ...a.files,
+    },
+    denoise: {
+      timesteps: Array.from(r.denoise.timesteps),
+      leapStep: r.denoise.leapStep,
+      modelCalls: r.denoise.modelCalls,
+      peakResidentBytes: r.denoise.peakResidentBytes,
+      loads: r.denoise.loads,
+      plan: r.denoise.plan,
+    },
+    timings: {
+      modelMs: a.modelMs,
+      ...r.timings,
+      compileMs: r.denoise.timings.compileMs,
+      steps: r.denoise.steps.map((s) => ({
+        step: s.step,
+        t: s.t,
+        latencyMs: s.latencyMs,
+        cosine: s.cosine,
+        leapt: s.leapt,
+        merged: s.step < r.params.tdtm.mergeSteps,
+      })),
+    },
+    events: a.events,
+  };
+}

@@ -1,0 +1,184 @@
+// `odsora generate` end to end: the BUILT command line (out/cli/odsora.cjs) on the fixture model directory
+// (tests/helpers/fixture-model-dir.ts), converted into a temp cache ($ODSORA_CACHE). Checks the written files
+// (PNG frames, APNG, GIF, run.json) and that bad flags fail naming the flag.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import UPNG from 'upng-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FIXTURE_SAMPLING, fixtureModelDir } from '../../helpers/fixture-model-dir';
+
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+const cli = join(repoRoot, 'out', 'cli', 'odsora.cjs');
+let modelDir: string;
+let work: string;
+
+function odsora(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [cli, ...args], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    timeout: 240_000,
+    env: { ...process.env, ODSORA_CACHE: join(work, 'cache') },
+  });
+  if (r.error) throw r.error;
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+beforeAll(() => {
+  const r = spawnSync(process.execPath, ['scripts/build-cli.mjs', '--quiet'], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  expect(r.status, `build-cli failed: ${r.stderr}`).toBe(0);
+  modelDir = fixtureModelDir();
+  work = mkdtempSync(join(tmpdir(), 'odsora-generate-cli-'));
+});
+
+afterAll(() => {
+  rmSync(modelDir, { recursive: true, force: true });
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe('odsora generate', () => {
+  it('writes PNG frames, an APNG, a GIF and run.json', () => {
+    const out = join(work, 'run1');
+    const r = odsora([
+      'generate',
+      '--model',
+      modelDir,
+      '--prompt',
+      'a red ball',
+      '--seed',
+      '1',
+      '--steps',
+      '3',
+      '--out',
+      out,
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    // Progress on stderr: phases and a step counter.
+    expect(r.stderr).toMatch(/denoise: done in \d+ ms/);
+    expect(r.stderr).toMatch(/step 3\/3/);
+    const { num_frames: F, height: H, width: W } = FIXTURE_SAMPLING;
+
+    const frames = readdirSync(join(out, 'frames')).sort();
+    expect(frames).toEqual(Array.from({ length: F }, (_, i) => `${String(i).padStart(4, '0')}.png`));
+    const png = readFileSync(join(out, 'frames', '0000.png'));
+    expect([...png.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    const img = UPNG.decode(png.buffer.slice(png.byteOffset, png.byteOffset + png.byteLength) as ArrayBuffer);
+    expect([img.width, img.height]).toEqual([W, H]);
+
+    const apng = readFileSync(join(out, 'video.png'));
+    const anim = UPNG.decode(
+      apng.buffer.slice(apng.byteOffset, apng.byteOffset + apng.byteLength) as ArrayBuffer,
+    );
+    expect(anim.frames).toHaveLength(F);
+    expect(anim.tabs.acTL?.num_frames).toBe(F);
+
+    const gif = readFileSync(join(out, 'video.gif'));
+    expect(gif.subarray(0, 6).toString('latin1')).toBe('GIF89a');
+    const gw = gif.readUInt16LE(6);
+    const gh = gif.readUInt16LE(8);
+    expect(Math.min(gw, gh)).toBeGreaterThanOrEqual(256);
+
+    const run = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    expect(run['format']).toBe('odsora-run');
+    expect(run['version']).toBe(1);
+    expect(run['params']).toMatchObject({
+      prompt: 'a red ball',
+      seed: 1,
+      steps: 3,
+      numFrames: F,
+      heightPx: H,
+      widthPx: W,
+    });
+    expect(run['provenance']['engineVersion']).toMatch(/^\d+\.\d+\.\d+/);
+    expect(run['provenance']).toHaveProperty('gitCommit');
+    expect(run['provenance']['host']['node']).toBe(process.version);
+    expect(run['provenance']['host']['backend']).toMatch(/onnxruntime/);
+    const blocks = run['provenance']['model']['blocks'] as { stage: string; sha256: string }[];
+    expect(new Set(blocks.map((b) => b.stage))).toEqual(new Set(['denoiser', 'text', 'decode']));
+    for (const b of blocks) expect(b.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(run['outputs']['gif']['scale']).toBe(gw / W);
+    expect(run['timings']['steps']).toHaveLength(3);
+    for (const k of ['loadMs', 'textMs', 'denoiseMs', 'decodeMs', 'totalMs'])
+      expect(run['timings'][k]).toBeGreaterThanOrEqual(0);
+    const events = run['events'] as { type: string; stage?: string }[];
+    expect(events.length).toBeGreaterThan(0);
+    expect(events.filter((e) => e.type === 'stage.end').map((e) => e.stage)).toEqual(
+      expect.arrayContaining(['text', 'denoise', 'decode']),
+    );
+  });
+
+  it('runs LPL, TDTM and a CI-DL budget with --json (no progress on stderr)', () => {
+    const out = join(work, 'run2');
+    const r = odsora([
+      'generate',
+      '--model',
+      modelDir,
+      '--prompt',
+      'a blue box',
+      '--seed',
+      '2',
+      '--steps',
+      '4',
+      '--lpl',
+      'fixed:2',
+      '--tdtm',
+      '2',
+      '--cidl-budget',
+      '50%',
+      '--cidl-policy',
+      'largest-first',
+      '--no-prefetch',
+      '--json',
+      '--out',
+      out,
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).not.toMatch(/step \d/);
+    const summary = JSON.parse(r.stdout) as { leapStep: number; frames: number };
+    expect(summary.leapStep).toBe(2);
+    const run = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as {
+      params: Record<string, unknown>;
+    };
+    expect(run.params).toMatchObject({
+      lpl: { mode: 'fixed', leapStep: 2 },
+      tdtm: { mergeSteps: 2 },
+      cidl: { budget: { kind: 'fraction', of: 0.5 }, policy: 'largest-first', prefetch: false },
+    });
+  });
+
+  it('rejects bad flags naming the flag', () => {
+    const base = [
+      'generate',
+      '--model',
+      modelDir,
+      '--prompt',
+      'x',
+      '--seed',
+      '1',
+      '--out',
+      join(work, 'bad'),
+    ];
+    const cases: [string[], RegExp][] = [
+      [['--lpl', 'sometimes'], /--lpl must be off, fixed/],
+      [['--steps', '0'], /--steps must be a positive integer/],
+      [['--cidl-budget', 'lots'], /--cidl-budget: invalid budget 'lots'/],
+      [['--cidl-policy', 'random'], /--cidl-policy/],
+      [['--height', '30'], /--height: invalid generate params: heightPx 30 is not a multiple/],
+    ];
+    for (const [extra, msg] of cases) {
+      const r = odsora([...base, ...extra]);
+      expect(r.status, extra.join(' ')).not.toBe(0);
+      expect(r.stderr).toMatch(msg);
+    }
+    expect(existsSync(join(work, 'bad', 'run.json'))).toBe(false);
+    const noModel = odsora([...base.slice(0, 1), '--model', join(work, 'nope'), ...base.slice(3)]);
+    expect(noModel.status).not.toBe(0);
+    expect(noModel.stderr).toMatch(/--model .*nope: no such directory/);
+  });
+});
