@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { registerBench } from './bench';
 import { registerConvert } from './convert';
 import { registerGenerate } from './generate';
+import { registerNanobench } from './nanobench';
 import { registerStudio } from './studio';
 import { registerVerifyFixture } from './verify-fixture';
 
@@ -11,6 +12,7 @@ export function registerCommands(program: Command): void {
   registerConvert(program);
   registerVerifyFixture(program);
   registerGenerate(program);
+  registerNanobench(program);
   registerBench(program);
   registerStudio(program);
 }
