@@ -26,7 +26,12 @@ export function checkAccess(stage: SessionStage, message: ClientMessage): ErrorM
       ? null
       : protocolError('handshake-required', `send hello before ${message.type}`, ref);
   }
-  if (message.type === 'hello') return protocolError('already-greeted', 'hello was already accepted on this connection');
+  if (message.type === 'hello')
+    return protocolError('already-greeted', 'hello was already accepted on this connection');
   if (stage === 'authenticated' || UNAUTHENTICATED_MESSAGE_TYPES.has(message.type)) return null;
-  return protocolError('unauthorized', `${message.type} needs a paired client: pair or answer auth.challenge first`, ref);
+  return protocolError(
+    'unauthorized',
+    `${message.type} needs a paired client: pair or answer auth.challenge first`,
+    ref,
+  );
 }

@@ -161,7 +161,8 @@ export class EventLog<E> {
   /** Up to `limit` visible entries from `fromSeq` on (fromSeq ≥ 1). */
   read(fromSeq: number, limit = Number.MAX_SAFE_INTEGER): LogEntry<E>[] {
     this.checkFrom(fromSeq);
-    if (!Number.isInteger(limit) || limit < 0) throw new EventLogError('bad-seq', `limit must be ≥ 0, got ${limit}`);
+    if (!Number.isInteger(limit) || limit < 0)
+      throw new EventLogError('bad-seq', `limit must be ≥ 0, got ${limit}`);
     return this.entries.slice(fromSeq - 1, Math.min(this.visible, fromSeq - 1 + limit));
   }
 
@@ -214,7 +215,9 @@ export class EventLog<E> {
     if (store === undefined) return;
     while (this.persisted < this.entries.length) {
       const upTo = this.entries.length;
-      const lines = this.entries.slice(this.persisted, upTo).map((e) => JSON.stringify({ seq: e.seq, event: e.event }));
+      const lines = this.entries
+        .slice(this.persisted, upTo)
+        .map((e) => JSON.stringify({ seq: e.seq, event: e.event }));
       try {
         await store.appendLines(this.runId, lines);
       } catch (error) {

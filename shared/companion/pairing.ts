@@ -62,7 +62,12 @@ export interface PairingRefusal {
   ok: false;
   code: Extract<
     ErrorCode,
-    'pairing-not-started' | 'pairing-code-expired' | 'pairing-code-invalid' | 'pairing-locked' | 'unknown-key' | 'auth-failed'
+    | 'pairing-not-started'
+    | 'pairing-code-expired'
+    | 'pairing-code-invalid'
+    | 'pairing-locked'
+    | 'unknown-key'
+    | 'auth-failed'
   >;
   message: string;
   retryAfterMs?: number;
@@ -148,17 +153,28 @@ export class PairingManager {
     if (locked) return locked;
     const now = this.options.clock.nowMs();
     if (this.code === null)
-      return { ok: false, code: 'pairing-not-started', message: 'no pairing code is shown: send pair.start first' };
+      return {
+        ok: false,
+        code: 'pairing-not-started',
+        message: 'no pairing code is shown: send pair.start first',
+      };
     if (now >= this.code.expiresAtMs) {
       this.code = null;
-      return { ok: false, code: 'pairing-code-expired', message: 'the pairing code expired: send pair.start again' };
+      return {
+        ok: false,
+        code: 'pairing-code-expired',
+        message: 'the pairing code expired: send pair.start again',
+      };
     }
     if (!constantTimeEqual(code, this.code.value)) {
       this.failures += 1;
       if (this.failures >= this.limits.maxAttempts) {
         this.failures = 0;
         this.lockouts += 1;
-        const lockMs = Math.min(this.limits.baseLockoutMs * 2 ** (this.lockouts - 1), this.limits.maxLockoutMs);
+        const lockMs = Math.min(
+          this.limits.baseLockoutMs * 2 ** (this.lockouts - 1),
+          this.limits.maxLockoutMs,
+        );
         this.lockedUntilMs = now + lockMs;
         this.code = null;
         return {

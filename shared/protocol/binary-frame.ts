@@ -34,7 +34,13 @@ export const BINARY_FRAME_MAX_RANK = 8;
 export const BINARY_FRAME_MAX_STREAM_ID = 64;
 
 /** Payload encodings, with their wire codes. */
-export const BINARY_FRAME_KINDS = { 'image-rgb8': 1, 'image-rgba8': 2, png: 3, 'tensor-f32': 4, bytes: 5 } as const;
+export const BINARY_FRAME_KINDS = {
+  'image-rgb8': 1,
+  'image-rgba8': 2,
+  png: 3,
+  'tensor-f32': 4,
+  bytes: 5,
+} as const;
 /** Payload encoding. */
 export type BinaryFrameKind = keyof typeof BINARY_FRAME_KINDS;
 /** What a frame is for, with their wire codes. */
@@ -89,11 +95,15 @@ export class BinaryFrameError extends Error {
 
 /** The result of decoding a buffer. */
 export type DecodeBinaryFrameResult =
-  | { ok: true; frame: BinaryFrame }
-  | { ok: false; error: { code: BinaryFrameErrorCode; message: string } };
+  { ok: true; frame: BinaryFrame } | { ok: false; error: { code: BinaryFrameErrorCode; message: string } };
 
 const STREAM_ID_BYTE = (b: number): boolean =>
-  (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b === 0x2e || b === 0x5f || b === 0x2d;
+  (b >= 0x30 && b <= 0x39) ||
+  (b >= 0x41 && b <= 0x5a) ||
+  (b >= 0x61 && b <= 0x7a) ||
+  b === 0x2e ||
+  b === 0x5f ||
+  b === 0x2d;
 
 const KIND_BY_CODE = new Map<number, BinaryFrameKind>(
   Object.entries(BINARY_FRAME_KINDS).map(([k, v]) => [v, k as BinaryFrameKind]),
@@ -126,7 +136,8 @@ function checkShape(
     case 'image-rgb8':
     case 'image-rgba8': {
       const channels = kind === 'image-rgb8' ? 3 : 4;
-      if (dims.length !== 3 || dims[2] !== channels) return dimsError(`dims must be [height, width, ${channels}]`);
+      if (dims.length !== 3 || dims[2] !== channels)
+        return dimsError(`dims must be [height, width, ${channels}]`);
       const [h = 0, w = 0] = dims;
       if (h < 1 || w < 1) return dimsError('height and width must be at least 1');
       const want = h * w * channels;
@@ -145,7 +156,8 @@ function checkShape(
       let elements = 1;
       for (const d of dims) {
         elements *= d;
-        if (elements * 4 > MAX_BINARY_FRAME_BYTES) return { code: 'too-large', message: 'tensor-f32: too many elements' };
+        if (elements * 4 > MAX_BINARY_FRAME_BYTES)
+          return { code: 'too-large', message: 'tensor-f32: too many elements' };
       }
       return elements * 4 === payloadLength ? null : lengthError(elements * 4);
     }
@@ -162,12 +174,18 @@ export function decodeBinaryFrame(buffer: Uint8Array): DecodeBinaryFrameResult {
   });
   if (!(buffer instanceof Uint8Array)) return fail('bad-header', 'a binary frame must be a Uint8Array');
   if (buffer.length > MAX_BINARY_FRAME_BYTES)
-    return fail('too-large', `a binary frame may have at most ${MAX_BINARY_FRAME_BYTES} bytes, got ${buffer.length}`);
+    return fail(
+      'too-large',
+      `a binary frame may have at most ${MAX_BINARY_FRAME_BYTES} bytes, got ${buffer.length}`,
+    );
   if (buffer.length < 4) return fail('truncated', `${buffer.length} bytes is shorter than the magic`);
   for (let i = 0; i < 4; i++)
     if (buffer[i] !== BINARY_FRAME_MAGIC[i]) return fail('bad-magic', 'the frame does not start with OSF1');
   if (buffer.length < BINARY_FRAME_FIXED_HEADER_BYTES)
-    return fail('truncated', `${buffer.length} bytes is shorter than the ${BINARY_FRAME_FIXED_HEADER_BYTES}-byte header`);
+    return fail(
+      'truncated',
+      `${buffer.length} bytes is shorter than the ${BINARY_FRAME_FIXED_HEADER_BYTES}-byte header`,
+    );
   const view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   const headerLength = view.getUint16(4, true);
   const kind = KIND_BY_CODE.get(view.getUint8(6));
@@ -182,10 +200,16 @@ export function decodeBinaryFrame(buffer: Uint8Array): DecodeBinaryFrameResult {
   if (view.getUint16(22, true) !== 0) return fail('bad-header', 'the reserved bytes must be 0');
   if (rank > BINARY_FRAME_MAX_RANK) return fail('bad-dims', `rank ${rank} exceeds ${BINARY_FRAME_MAX_RANK}`);
   if (idLength < 1 || idLength > BINARY_FRAME_MAX_STREAM_ID)
-    return fail('bad-stream-id', `the stream id length must be 1..${BINARY_FRAME_MAX_STREAM_ID}, got ${idLength}`);
+    return fail(
+      'bad-stream-id',
+      `the stream id length must be 1..${BINARY_FRAME_MAX_STREAM_ID}, got ${idLength}`,
+    );
   const wantHeader = binaryFrameHeaderLength(rank, idLength);
   if (headerLength !== wantHeader)
-    return fail('bad-header', `headerLength is ${headerLength}, rank ${rank} and a ${idLength}-byte id need ${wantHeader}`);
+    return fail(
+      'bad-header',
+      `headerLength is ${headerLength}, rank ${rank} and a ${idLength}-byte id need ${wantHeader}`,
+    );
   if (buffer.length < headerLength)
     return fail('truncated', `${buffer.length} bytes is shorter than the ${headerLength}-byte header`);
   const dims: number[] = [];
@@ -197,14 +221,22 @@ export function decodeBinaryFrame(buffer: Uint8Array): DecodeBinaryFrameResult {
     if (!STREAM_ID_BYTE(b)) return fail('bad-stream-id', 'the stream id must be ASCII [A-Za-z0-9._-]');
     streamId += String.fromCharCode(b);
   }
-  if (!STREAM_ID_BYTE(streamId.charCodeAt(0)) || streamId[0] === '.' || streamId[0] === '_' || streamId[0] === '-')
+  if (
+    !STREAM_ID_BYTE(streamId.charCodeAt(0)) ||
+    streamId[0] === '.' ||
+    streamId[0] === '_' ||
+    streamId[0] === '-'
+  )
     return fail('bad-stream-id', 'the stream id must start with a letter or digit');
   for (let i = idStart + idLength; i < headerLength; i++)
     if (buffer[i] !== 0) return fail('bad-header', 'the header padding must be 0');
   if (buffer.length < headerLength + payloadLength)
     return fail('truncated', `the payload has ${buffer.length - headerLength} of ${payloadLength} bytes`);
   if (buffer.length > headerLength + payloadLength)
-    return fail('length-mismatch', `${buffer.length - headerLength - payloadLength} bytes follow the payload`);
+    return fail(
+      'length-mismatch',
+      `${buffer.length - headerLength - payloadLength} bytes follow the payload`,
+    );
   if (!KINDS_FOR_PURPOSE[purpose].includes(kind))
     return fail('bad-header', `purpose ${purpose} cannot carry kind ${kind}`);
   const payload = buffer.subarray(headerLength, headerLength + payloadLength);
@@ -217,15 +249,21 @@ export function decodeBinaryFrame(buffer: Uint8Array): DecodeBinaryFrameResult {
 export function encodeBinaryFrame(frame: BinaryFrame): Uint8Array {
   const kindCode = BINARY_FRAME_KINDS[frame.kind];
   const purposeCode = BINARY_FRAME_PURPOSES[frame.purpose];
-  if (kindCode === undefined) throw new BinaryFrameError('unknown-kind', `unknown kind ${String(frame.kind)}`);
-  if (purposeCode === undefined) throw new BinaryFrameError('unknown-purpose', `unknown purpose ${String(frame.purpose)}`);
+  if (kindCode === undefined)
+    throw new BinaryFrameError('unknown-kind', `unknown kind ${String(frame.kind)}`);
+  if (purposeCode === undefined)
+    throw new BinaryFrameError('unknown-purpose', `unknown purpose ${String(frame.purpose)}`);
   if (!KINDS_FOR_PURPOSE[frame.purpose].includes(frame.kind))
     throw new BinaryFrameError('bad-header', `purpose ${frame.purpose} cannot carry kind ${frame.kind}`);
   const id = frame.streamId;
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(id))
-    throw new BinaryFrameError('bad-stream-id', `stream id ${JSON.stringify(id)} must be 1-64 of [A-Za-z0-9._-]`);
+    throw new BinaryFrameError(
+      'bad-stream-id',
+      `stream id ${JSON.stringify(id)} must be 1-64 of [A-Za-z0-9._-]`,
+    );
   const u32 = (v: number) => Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
-  if (!u32(frame.seq) || !u32(frame.index)) throw new BinaryFrameError('bad-header', 'seq and index must be u32');
+  if (!u32(frame.seq) || !u32(frame.index))
+    throw new BinaryFrameError('bad-header', 'seq and index must be u32');
   if (frame.dims.length > BINARY_FRAME_MAX_RANK || !frame.dims.every(u32))
     throw new BinaryFrameError('bad-dims', `dims must be at most ${BINARY_FRAME_MAX_RANK} u32 values`);
   const shapeError = checkShape(frame.kind, frame.dims, frame.payload.length, frame.payload);
@@ -233,7 +271,10 @@ export function encodeBinaryFrame(frame: BinaryFrame): Uint8Array {
   const headerLength = binaryFrameHeaderLength(frame.dims.length, id.length);
   const total = headerLength + frame.payload.length;
   if (total > MAX_BINARY_FRAME_BYTES)
-    throw new BinaryFrameError('too-large', `the frame would have ${total} bytes (limit ${MAX_BINARY_FRAME_BYTES})`);
+    throw new BinaryFrameError(
+      'too-large',
+      `the frame would have ${total} bytes (limit ${MAX_BINARY_FRAME_BYTES})`,
+    );
   const out = new Uint8Array(total);
   const view = new DataView(out.buffer);
   out.set(BINARY_FRAME_MAGIC, 0);
@@ -253,6 +294,9 @@ export function encodeBinaryFrame(frame: BinaryFrame): Uint8Array {
 }
 
 /** The `error` message to send for a rejected binary frame. */
-export function binaryFrameProtocolError(error: { code: BinaryFrameErrorCode; message: string }): ErrorMessage {
+export function binaryFrameProtocolError(error: {
+  code: BinaryFrameErrorCode;
+  message: string;
+}): ErrorMessage {
   return protocolError('bad-binary-frame', `binary frame ${error.code}: ${error.message}`);
 }

@@ -6,7 +6,9 @@ import { z } from 'zod';
 const nonNegInt = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 
 /** A stable device id (also published in the Bonjour TXT record): 1-64 of `[A-Za-z0-9._-]`. */
-export const deviceIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 of [A-Za-z0-9._-]');
+export const deviceIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 of [A-Za-z0-9._-]');
 
 /** A block set the device holds. `complete` is false while a model sync is still filling it. */
 export const installedBlockSetSchema = z.strictObject({

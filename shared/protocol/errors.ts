@@ -90,7 +90,12 @@ export function protocolError(
   message: string,
   extra: { ref?: number; path?: string; retryAfterMs?: number } = {},
 ): ErrorMessage {
-  const out: ErrorMessage = { type: 'error', code, message: message.slice(0, 4096), retryable: ERROR_RETRYABLE[code] };
+  const out: ErrorMessage = {
+    type: 'error',
+    code,
+    message: message.slice(0, 4096),
+    retryable: ERROR_RETRYABLE[code],
+  };
   if (extra.ref !== undefined) out.ref = extra.ref;
   if (extra.path !== undefined) out.path = extra.path.slice(0, 512);
   if (extra.retryAfterMs !== undefined) out.retryAfterMs = Math.max(0, Math.ceil(extra.retryAfterMs));

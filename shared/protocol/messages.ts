@@ -6,7 +6,14 @@ import { z } from 'zod';
 import { deviceIdSchema, deviceInfoSchema } from './device';
 import { errorMessageSchema, requestIdSchema } from './errors';
 import { MAX_BLOCKSET_CHUNK_BYTES, PAIRING_CODE_DIGITS } from './limits';
-import { previewSettingsSchema, imageFormatSchema, runEventSchema, runIdSchema, runParamsSchema, runStateSchema } from './run';
+import {
+  previewSettingsSchema,
+  imageFormatSchema,
+  runEventSchema,
+  runIdSchema,
+  runParamsSchema,
+  runStateSchema,
+} from './run';
 
 const id = requestIdSchema.optional();
 const ref = requestIdSchema.optional();
@@ -17,7 +24,9 @@ const hex = (bytes: number) =>
 const sha256 = hex(32);
 
 /** A client id chosen by the client once and kept (e.g. a UUID): 1-64 of `[A-Za-z0-9._-]`. */
-export const clientIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 of [A-Za-z0-9._-]');
+export const clientIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 of [A-Za-z0-9._-]');
 /** A long-term key id, assigned by the device at pairing. */
 export const keyIdSchema = z.string().regex(/^k-[0-9a-f]{16}$/, 'must be k- and 16 lowercase hex digits');
 /** A model-sync transfer id, chosen by the client. */
@@ -28,7 +37,10 @@ export const blockSetPathSchema = z
   .min(1)
   .max(256)
   .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, "must be a relative '/'-separated path of [A-Za-z0-9._-]")
-  .refine((p) => p.split('/').every((part) => part !== '.' && part !== '..'), 'must not contain . or .. segments');
+  .refine(
+    (p) => p.split('/').every((part) => part !== '.' && part !== '..'),
+    'must not contain . or .. segments',
+  );
 
 // ---------------------------------------------------------------------------------------------------------------
 // Client -> device
@@ -52,7 +64,9 @@ export const pairStartSchema = z.strictObject({ type: z.literal('pair.start'), i
 export const pairRequestSchema = z.strictObject({
   type: z.literal('pair.request'),
   id,
-  code: z.string().regex(new RegExp(`^[0-9]{${PAIRING_CODE_DIGITS}}$`), `must be ${PAIRING_CODE_DIGITS} digits`),
+  code: z
+    .string()
+    .regex(new RegExp(`^[0-9]{${PAIRING_CODE_DIGITS}}$`), `must be ${PAIRING_CODE_DIGITS} digits`),
 });
 /** Proves the client holds a long-term key (answer to `auth.challenge`). */
 export const authResponseSchema = z.strictObject({
@@ -80,7 +94,11 @@ export const runSubscribeSchema = z.strictObject({
   fromSeq: seq,
 });
 /** Stops a run's stream on this connection. */
-export const runUnsubscribeSchema = z.strictObject({ type: z.literal('run.unsubscribe'), id, runId: runIdSchema });
+export const runUnsubscribeSchema = z.strictObject({
+  type: z.literal('run.unsubscribe'),
+  id,
+  runId: runIdSchema,
+});
 /** Lists the runs the device keeps. */
 export const runsGetSchema = z.strictObject({ type: z.literal('runs.get'), id });
 /** Asks for a finished run's frames [from, from + count); they follow the `frames` reply as binary frames. */
@@ -165,7 +183,11 @@ export const helloRejectSchema = z.strictObject({
 /** Generic success reply for requests with nothing to return (`run.cancel`, `run.unsubscribe`). */
 export const ackSchema = z.strictObject({ type: z.literal('ack'), ref });
 /** Device info. */
-export const deviceInfoMessageSchema = z.strictObject({ type: z.literal('device.info'), ref, device: deviceInfoSchema });
+export const deviceInfoMessageSchema = z.strictObject({
+  type: z.literal('device.info'),
+  ref,
+  device: deviceInfoSchema,
+});
 /** The device now shows a code; it expires after `expiresInMs`. */
 export const pairPendingSchema = z.strictObject({
   type: z.literal('pair.pending'),
@@ -222,7 +244,11 @@ export const runSummarySchema = z.strictObject({
   label: z.string().max(256).optional(),
 });
 /** The runs the device keeps. */
-export const runsSchema = z.strictObject({ type: z.literal('runs'), ref, runs: z.array(runSummarySchema).max(10_000) });
+export const runsSchema = z.strictObject({
+  type: z.literal('runs'),
+  ref,
+  runs: z.array(runSummarySchema).max(10_000),
+});
 /** Answers `frames.get`: `count` binary frames (purpose frame) follow. */
 export const framesSchema = z.strictObject({
   type: z.literal('frames'),

@@ -48,7 +48,10 @@ function refOf(raw: Record<string, unknown>): number | undefined {
 
 function parseWith<M>(json: unknown, schemas: ReadonlyMap<string, z.ZodType>, side: string): ParseResult<M> {
   if (json === null || typeof json !== 'object' || Array.isArray(json)) {
-    return { ok: false, error: protocolError('bad-message', `a ${side} message must be a JSON object`, { path: '' }) };
+    return {
+      ok: false,
+      error: protocolError('bad-message', `a ${side} message must be a JSON object`, { path: '' }),
+    };
   }
   const raw = json as Record<string, unknown>;
   const ref = refOf(raw);
@@ -56,17 +59,24 @@ function parseWith<M>(json: unknown, schemas: ReadonlyMap<string, z.ZodType>, si
   if (typeof type !== 'string') {
     return {
       ok: false,
-      error: protocolError('bad-message', 'type: must be a string', { path: 'type', ...(ref === undefined ? {} : { ref }) }),
+      error: protocolError('bad-message', 'type: must be a string', {
+        path: 'type',
+        ...(ref === undefined ? {} : { ref }),
+      }),
     };
   }
   const schema = schemas.get(type);
   if (schema === undefined) {
     return {
       ok: false,
-      error: protocolError('unknown-type', `unknown ${side} message type ${JSON.stringify(type.slice(0, 64))}`, {
-        path: 'type',
-        ...(ref === undefined ? {} : { ref }),
-      }),
+      error: protocolError(
+        'unknown-type',
+        `unknown ${side} message type ${JSON.stringify(type.slice(0, 64))}`,
+        {
+          path: 'type',
+          ...(ref === undefined ? {} : { ref }),
+        },
+      ),
     };
   }
   const parsed = schema.safeParse(json);
@@ -92,12 +102,17 @@ export function parseDeviceMessage(json: unknown): ParseResult<DeviceMessage> {
 }
 
 /** Parses a WebSocket text frame into JSON, enforcing {@link MAX_JSON_MESSAGE_BYTES}. */
-export function parseJsonText(text: string): { ok: true; json: unknown } | { ok: false; error: ErrorMessage } {
+export function parseJsonText(
+  text: string,
+): { ok: true; json: unknown } | { ok: false; error: ErrorMessage } {
   // A UTF-16 unit is at most 3 UTF-8 bytes: only count exactly near the limit.
   if (text.length * 3 > MAX_JSON_MESSAGE_BYTES && utf8ByteLength(text) > MAX_JSON_MESSAGE_BYTES) {
     return {
       ok: false,
-      error: protocolError('message-too-large', `a JSON message may have at most ${MAX_JSON_MESSAGE_BYTES} bytes`),
+      error: protocolError(
+        'message-too-large',
+        `a JSON message may have at most ${MAX_JSON_MESSAGE_BYTES} bytes`,
+      ),
     };
   }
   try {

@@ -11,7 +11,9 @@ const posInt = (max: number) => z.number().int().min(1).max(max);
 const nonNegInt = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 
 /** A device-assigned run id: 1-64 characters of `[A-Za-z0-9._-]`, starting with a letter or digit. */
-export const runIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 of [A-Za-z0-9._-]');
+export const runIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 of [A-Za-z0-9._-]');
 
 /** Linear Proportional Leap (shared/engine/sampler/lpl.ts). */
 export const lplSchema = z.discriminatedUnion('mode', [
@@ -29,7 +31,10 @@ export const lplSchema = z.discriminatedUnion('mode', [
 /** CI-DL block memory budget (shared/engine/cidl/budget.ts). */
 export const budgetSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('unlimited') }),
-  z.strictObject({ kind: z.literal('bytes'), bytes: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER) }),
+  z.strictObject({
+    kind: z.literal('bytes'),
+    bytes: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  }),
   z.strictObject({ kind: z.literal('fraction'), of: z.number().gt(0).max(1) }),
   z.strictObject({ kind: z.literal('auto'), reserveBytes: nonNegInt.optional() }),
 ]);
@@ -136,7 +141,11 @@ export const runLevelEventSchemas = [
     message: z.string().max(4096),
     field: z.string().max(256).optional(),
   }),
-  z.strictObject({ type: z.literal('run.cancelled'), atMs: z.number(), byClientId: z.string().max(128).nullable() }),
+  z.strictObject({
+    type: z.literal('run.cancelled'),
+    atMs: z.number(),
+    byClientId: z.string().max(128).nullable(),
+  }),
   z.strictObject({
     type: z.literal('run.interrupted'),
     atMs: z.number(),
@@ -153,7 +162,12 @@ export type RunEvent = z.infer<typeof runEventSchema>;
 export type RunLevelEvent = Extract<RunEvent, { type: `run.${string}` | 'preview.ready' }>;
 
 /** Run-level events after which a log takes no more events. */
-export const TERMINAL_RUN_EVENT_TYPES = ['run.finished', 'run.failed', 'run.cancelled', 'run.interrupted'] as const;
+export const TERMINAL_RUN_EVENT_TYPES = [
+  'run.finished',
+  'run.failed',
+  'run.cancelled',
+  'run.interrupted',
+] as const;
 
 /** True for the event that ends a run's log. */
 export function isTerminalRunEvent(event: { type: string }): boolean {

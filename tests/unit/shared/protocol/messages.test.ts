@@ -22,13 +22,19 @@ describe('message round-trips', () => {
     expect(new Set(deviceMessages.map((m) => m.type))).toEqual(new Set(DEVICE_MESSAGE_TYPES));
   });
 
-  it.each(clientMessages.map((m) => [m.type, m] as const))('a client %s survives encode and decode', (_t, m) => {
-    expect(decodeClientText(encodeMessage(m))).toEqual({ ok: true, message: m });
-  });
+  it.each(clientMessages.map((m) => [m.type, m] as const))(
+    'a client %s survives encode and decode',
+    (_t, m) => {
+      expect(decodeClientText(encodeMessage(m))).toEqual({ ok: true, message: m });
+    },
+  );
 
-  it.each(deviceMessages.map((m, i) => [`${m.type} #${i}`, m] as const))('a device %s survives encode and decode', (_t, m) => {
-    expect(decodeDeviceText(encodeMessage(m))).toEqual({ ok: true, message: m });
-  });
+  it.each(deviceMessages.map((m, i) => [`${m.type} #${i}`, m] as const))(
+    'a device %s survives encode and decode',
+    (_t, m) => {
+      expect(decodeDeviceText(encodeMessage(m))).toEqual({ ok: true, message: m });
+    },
+  );
 
   it('every engine event variant has a schema and round-trips', () => {
     expect(new Set(engineEvents.map((e) => e.type))).toEqual(new Set(ENGINE_EVENT_TYPES));
@@ -48,8 +54,14 @@ describe('message round-trips', () => {
   });
 
   it('a device message is not accepted as a client message, and the reverse', () => {
-    expect(parseClientMessage({ type: 'welcome' })).toMatchObject({ ok: false, error: { code: 'unknown-type' } });
-    expect(parseDeviceMessage({ type: 'run.start' })).toMatchObject({ ok: false, error: { code: 'unknown-type' } });
+    expect(parseClientMessage({ type: 'welcome' })).toMatchObject({
+      ok: false,
+      error: { code: 'unknown-type' },
+    });
+    expect(parseDeviceMessage({ type: 'run.start' })).toMatchObject({
+      ok: false,
+      error: { code: 'unknown-type' },
+    });
   });
 });
 
@@ -57,16 +69,36 @@ describe('rejection of bad input', () => {
   const runStart = clientMessages.find((m) => m.type === 'run.start')!;
 
   it.each([
-    ['a wrong-typed nested field', { ...clone(runStart), params: { ...clone(runStart).params, steps: 'thirty' } }, 'params.steps'],
+    [
+      'a wrong-typed nested field',
+      { ...clone(runStart), params: { ...clone(runStart).params, steps: 'thirty' } },
+      'params.steps',
+    ],
     ['a negative seed', { ...clone(runStart), params: { prompt: 'x', seed: -1 } }, 'params.seed'],
-    ['an unknown LPL mode', { ...clone(runStart), params: { prompt: 'x', seed: 1, lpl: { mode: 'sometimes' } } }, 'params.lpl.mode'],
-    ['a misspelt key', { ...clone(runStart), params: { prompt: 'x', seed: 1, cfg_scale: 7 } }, 'params.cfg_scale'],
+    [
+      'an unknown LPL mode',
+      { ...clone(runStart), params: { prompt: 'x', seed: 1, lpl: { mode: 'sometimes' } } },
+      'params.lpl.mode',
+    ],
+    [
+      'a misspelt key',
+      { ...clone(runStart), params: { prompt: 'x', seed: 1, cfg_scale: 7 } },
+      'params.cfg_scale',
+    ],
     ['a missing field', { type: 'run.subscribe', id: 3, runId: 'r-1' }, 'fromSeq'],
     ['a fromSeq of 0', { type: 'run.subscribe', runId: 'r-1', fromSeq: 0 }, 'fromSeq'],
     ['a 5-digit code', { type: 'pair.request', code: '12345' }, 'code'],
     ['a bad run id', { type: 'run.cancel', runId: '../etc' }, 'runId'],
-    ['a path escaping the block set', { ...clone(clientMessages.find((m) => m.type === 'blockset.chunk')!), path: 'a/../b' }, 'path'],
-    ['an oversized chunk', { ...clone(clientMessages.find((m) => m.type === 'blockset.chunk')!), bytes: 1e9 }, 'bytes'],
+    [
+      'a path escaping the block set',
+      { ...clone(clientMessages.find((m) => m.type === 'blockset.chunk')!), path: 'a/../b' },
+      'path',
+    ],
+    [
+      'an oversized chunk',
+      { ...clone(clientMessages.find((m) => m.type === 'blockset.chunk')!), bytes: 1e9 },
+      'bytes',
+    ],
     ['a non-integer request id', { type: 'runs.get', id: 1.5 }, 'id'],
   ])('%s is a bad-message error naming %s', (_what, json, path) => {
     const r = parseClientMessage(json);
@@ -92,7 +124,10 @@ describe('rejection of bad input', () => {
   });
 
   it('a missing or unknown type is named', () => {
-    expect(parseClientMessage({ id: 1 })).toMatchObject({ ok: false, error: { code: 'bad-message', path: 'type' } });
+    expect(parseClientMessage({ id: 1 })).toMatchObject({
+      ok: false,
+      error: { code: 'bad-message', path: 'type' },
+    });
     expect(parseClientMessage({ type: 'run.explode', id: 2 })).toMatchObject({
       ok: false,
       error: { code: 'unknown-type', path: 'type', ref: 2 },
@@ -108,7 +143,12 @@ describe('rejection of bad input', () => {
   });
 
   it('a device event with an unknown engine event is refused with its path', () => {
-    const r = parseDeviceMessage({ type: 'run.event', runId: 'r-1', seq: 1, event: { type: 'step.warp', atMs: 1 } });
+    const r = parseDeviceMessage({
+      type: 'run.event',
+      runId: 'r-1',
+      seq: 1,
+      event: { type: 'step.warp', atMs: 1 },
+    });
     expect(r).toMatchObject({ ok: false, error: { code: 'bad-message', path: 'event.type' } });
   });
 });

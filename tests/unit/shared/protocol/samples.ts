@@ -18,7 +18,9 @@ export const deviceInfo: DeviceInfo = {
   memory: { limitBytes: 3_000_000_000, availableBytes: 1_500_000_000 },
   thermalState: 'nominal',
   backends: ['onnxruntime-node 1.30.0 (cpu)'],
-  blockSets: [{ name: 'nano', model: 'opensora-nano', bytes: 1234, manifestSha256: hex(32, 'b'), complete: true }],
+  blockSets: [
+    { name: 'nano', model: 'opensora-nano', bytes: 1234, manifestSha256: hex(32, 'b'), complete: true },
+  ],
 };
 
 /** Every EngineEvent variant. */
@@ -38,8 +40,22 @@ export const engineEvents: EngineEvent[] = [
   },
   { type: 'step.start', atMs: 4, step: 0, t: 1000, merged: true },
   { type: 'step.end', atMs: 5, step: 0, t: 1000, latencyMs: 12.5, cosine: null, merged: true, leapt: false },
-  { type: 'block.load.start', atMs: 6, block: 'denoiser/pair.3', bytes: 10, residentBytes: 0, budgetBytes: 64 },
-  { type: 'block.load.end', atMs: 7, block: 'denoiser/pair.3', bytes: 10, residentBytes: 10, budgetBytes: 64 },
+  {
+    type: 'block.load.start',
+    atMs: 6,
+    block: 'denoiser/pair.3',
+    bytes: 10,
+    residentBytes: 0,
+    budgetBytes: 64,
+  },
+  {
+    type: 'block.load.end',
+    atMs: 7,
+    block: 'denoiser/pair.3',
+    bytes: 10,
+    residentBytes: 10,
+    budgetBytes: 64,
+  },
   { type: 'block.compute.start', atMs: 8, block: 'denoiser/pair.3', step: 0, variant: 'tdtm' },
   { type: 'block.compute.end', atMs: 9, block: 'denoiser/pair.3', step: 0, variant: 'plain' },
   {
@@ -151,11 +167,28 @@ export const deviceMessages: DeviceMessage[] = [
   { type: 'auth.ok', ref: 4, keyId: 'k-0123456789abcdef', deviceMac: hex(32, '1') },
   { type: 'run.accepted', ref: 5, runId: 'r-1', queuePosition: 0 },
   { type: 'run.subscribed', ref: 7, runId: 'r-1', fromSeq: 1, headSeq: 12, state: 'running' },
-  ...[...engineEvents, ...runLevelEvents].map(
-    (event, i): DeviceMessage => ({ type: 'run.event', runId: 'r-1', seq: i + 1, event }),
-  ),
-  { type: 'runs', ref: 9, runs: [{ runId: 'r-1', state: 'finished', headSeq: 40, clientId: 'studio-1', label: 'fox' }] },
-  { type: 'frames', ref: 10, runId: 'r-1', from: 0, count: 17, totalFrames: 17, width: 128, height: 128, format: 'png' },
+  ...[...engineEvents, ...runLevelEvents].map((event, i): DeviceMessage => ({
+    type: 'run.event',
+    runId: 'r-1',
+    seq: i + 1,
+    event,
+  })),
+  {
+    type: 'runs',
+    ref: 9,
+    runs: [{ runId: 'r-1', state: 'finished', headSeq: 40, clientId: 'studio-1', label: 'fox' }],
+  },
+  {
+    type: 'frames',
+    ref: 10,
+    runId: 'r-1',
+    from: 0,
+    count: 17,
+    totalFrames: 17,
+    width: 128,
+    height: 128,
+    format: 'png',
+  },
   {
     type: 'blockset.ack',
     ref: 11,
