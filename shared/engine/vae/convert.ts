@@ -9,19 +9,22 @@
  * directory (created with a manifest that holds only the decode stage).
  */
 import { BlockSetError } from '../blockset/errors';
+import type { BlockSetManifest } from '../blockset/manifest';
 import {
-  BLOCKSET_FORMAT,
-  BLOCKSET_VERSION,
-  MANIFEST_FILE,
-  parseManifest,
-  type BlockSetManifest,
-} from '../blockset/manifest';
+  blockFileName,
+  commitStage,
+  discardStaging,
+  mergeStage,
+  newManifest,
+  openCheckpoint,
+  parseStageConfig,
+  planStaging,
+  readTargetBlockSet,
+  streamBlocks,
+  validateCheckpoint,
+} from '../blockset/stream-convert';
 import type { FileSystemPort, Sha256 } from '../ports';
-import { isFloatDtype } from '../safetensors/dtype';
-import { SafetensorsFile } from '../safetensors/reader';
-import { planSafetensors } from '../safetensors/writer';
-import { ENGINE_VERSION } from '../version';
-import { vaeConfigFromJson, vaeWeightNames, type VaeConfig, type VaeWeightGroup } from './config';
+import { vaeConfigFromJson, vaeWeightNames } from './config';
 import {
   DECODE_ARCH,
   defaultVaeFlopReference,
@@ -65,149 +68,68 @@ export interface ConvertVaeResult {
 export const VAE_ENCODER_KEY =
   /^(temporal_vae\.(encoder|quant_conv)\.|spatial_vae\.module\.(encoder|quant_conv)\.)/;
 
-const fmtShape = (s: readonly number[]): string => `[${s.join(', ')}]`;
-const MAX_LISTED = 8;
-
-function validate(
-  file: string,
-  ckpt: SafetensorsFile,
-  groups: readonly VaeWeightGroup[],
-  ignore: ReadonlySet<string>,
-): void {
-  const problems: string[] = [];
-  const expected = new Set<string>();
-  for (const g of groups)
-    for (const k of g.keys) {
-      expected.add(k.name);
-      if (!ckpt.has(k.name)) {
-        problems.push(`missing tensor "${k.name}" (block ${g.id})`);
-        continue;
-      }
-      const info = ckpt.info(k.name);
-      if (!isFloatDtype(info.dtype))
-        problems.push(`tensor "${k.name}" has dtype ${info.dtype}, expected F32, F16 or BF16`);
-      if (info.shape.length !== k.shape.length || info.shape.some((d, i) => d !== k.shape[i]))
-        problems.push(`tensor "${k.name}" has shape ${fmtShape(info.shape)}, expected ${fmtShape(k.shape)}`);
-    }
-  for (const name of ckpt.names())
-    if (!expected.has(name) && !VAE_ENCODER_KEY.test(name) && !ignore.has(name))
-      problems.push(`unexpected tensor "${name}" (not a VAE decoder or encoder key for this config)`);
-  if (problems.length === 0) return;
-  const more = problems.length > MAX_LISTED ? `; and ${problems.length - MAX_LISTED} more` : '';
-  throw new BlockSetError(
-    file,
-    `checkpoint does not match the VAE config (${problems.length} problem${problems.length === 1 ? '' : 's'}): ${problems.slice(0, MAX_LISTED).join('; ')}${more}`,
-  );
-}
-
 /** Converts a VAE checkpoint into the decode stage of a block set (see the module comment). */
 export async function convertVae(opts: ConvertVaeOptions): Promise<ConvertVaeResult> {
   const { fs, sha256, checkpointPath, outDir } = opts;
-  let cfg: VaeConfig;
-  try {
-    cfg = vaeConfigFromJson(opts.config);
-  } catch (e) {
-    throw new BlockSetError('config', (e as Error).message);
-  }
-  const manifestPath = fs.join(outDir, MANIFEST_FILE);
-  const existing = await fs.exists(outDir);
-  let base: BlockSetManifest | null = null;
-  if (existing) {
-    if (!(await fs.exists(manifestPath)))
-      throw new BlockSetError(
-        outDir,
-        'exists but is not a block set (no manifest.json); choose a new directory or a block set',
-      );
-    let json: unknown;
-    try {
-      json = JSON.parse(await fs.readText(manifestPath));
-    } catch (e) {
-      throw new BlockSetError(manifestPath, `manifest is not valid JSON (${(e as Error).message})`);
-    }
-    base = parseManifest(json, manifestPath);
-    if (
-      (base.stages as Record<string, unknown>)['decode'] !== undefined ||
-      (await fs.exists(fs.join(outDir, 'decode')))
-    )
-      throw new BlockSetError(
-        manifestPath,
-        'the block set already has a decode stage; remove it (stages.decode and decode/) first',
-      );
-  }
+  const cfg = parseStageConfig(vaeConfigFromJson, opts.config);
+  const target = await readTargetBlockSet(fs, outDir);
+  const base = target?.manifest ?? null;
+  if (
+    target &&
+    ((target.manifest.stages as Record<string, unknown>)['decode'] !== undefined ||
+      (await fs.exists(fs.join(outDir, 'decode'))))
+  )
+    throw new BlockSetError(
+      target.manifestPath,
+      'the block set already has a decode stage; remove it (stages.decode and decode/) first',
+    );
   const groups = vaeWeightNames(cfg);
-  const reader = await fs.open(checkpointPath);
-  const ckpt = await SafetensorsFile.open(reader).catch(async (e: unknown) => {
-    await reader.close();
-    throw e;
-  });
-  const tmp = `${existing ? fs.join(outDir, 'decode') : outDir}.partial-${Math.random().toString(36).slice(2, 10)}`;
-  const stageDir = existing ? tmp : fs.join(tmp, 'decode');
-  let done = false;
+  const ckpt = await openCheckpoint(fs, checkpointPath);
+  const staging = planStaging(fs, outDir, 'decode', base !== null);
   try {
-    validate(checkpointPath, ckpt, groups, new Set(opts.ignoreKeys ?? []));
-    await fs.mkdirp(stageDir);
+    const ignore = new Set(opts.ignoreKeys ?? []);
+    validateCheckpoint({
+      label: checkpointPath,
+      model: 'VAE',
+      groups,
+      lookup: (name) => (ckpt.has(name) ? ckpt.info(name) : undefined),
+      names: ckpt.names(),
+      missing: (name, block) => `missing tensor "${name}" (block ${block})`,
+      skip: (name) => VAE_ENCODER_KEY.test(name) || ignore.has(name),
+      unexpected: 'not a VAE decoder or encoder key for this config',
+    });
+    const written = await streamBlocks({
+      fs,
+      sha256,
+      stage: 'decode',
+      dir: staging.stageDir,
+      groups,
+      fileName: (id) => blockFileName(id),
+      read: (name, out, shape) => ckpt.readFloat32Into(name, out, { expectShape: shape }),
+      onProgress: (p) => {
+        if (p.type === 'block.done')
+          opts.onProgress?.({ block: p.block, index: p.index, total: p.total, bytes: p.bytes });
+      },
+    });
     const reference = defaultVaeFlopReference();
     const flops = estimateVaeFlops(cfg, reference);
-    const blocks: DecodeBlockEntry[] = [];
-    let total = 0;
-    for (const [index, group] of groups.entries()) {
-      const layout = planSafetensors(
-        group.keys.map((k) => ({ name: k.name, dtype: 'F32', shape: k.shape })),
-        { 'odsora.block': `decode/${group.id}` },
-        group.id,
-      );
-      const buf = new Uint8Array(layout.totalBytes);
-      buf.set(layout.header, 0);
-      for (const e of layout.entries)
-        await ckpt.readFloat32Into(e.name, new Float32Array(buf.buffer, e.fileOffset, e.byteLength / 4), {
-          expectShape: e.shape,
-        });
-      const hash = await sha256(buf);
-      const name = `${group.id}.safetensors`;
-      const writer = await fs.createWriter(fs.join(stageDir, name));
-      await writer.write(buf);
-      await writer.close();
-      total += buf.byteLength;
-      blocks.push({
-        id: group.id,
-        file: `decode/${name}`,
-        bytes: buf.byteLength,
-        sha256: hash,
-        tensors: group.keys.map((k) => k.name),
-        variants: ['plain'],
-        flops: { reference, plain: flops.get(group.id) ?? 0 },
-      });
-      opts.onProgress?.({ block: group.id, index, total: groups.length, bytes: buf.byteLength });
-    }
+    const blocks: DecodeBlockEntry[] = written.blocks.map((b) => ({
+      ...b,
+      variants: ['plain'],
+      flops: { reference, plain: flops.get(b.id) ?? 0 },
+    }));
     const stage: DecodeStage = {
       arch: DECODE_ARCH,
       config: { ...(opts.config as Record<string, unknown>) },
       blocks,
     };
-    const manifest: BlockSetManifest = base
-      ? { ...base, stages: { ...base.stages, decode: stage } }
-      : {
-          format: BLOCKSET_FORMAT,
-          version: BLOCKSET_VERSION,
-          createdBy: opts.createdBy ?? `odsora ${ENGINE_VERSION}`,
-          model: { family: 'opensora-v1.2', name: opts.modelName ?? DECODE_ARCH },
-          stages: { decode: stage },
-        };
-    const text = `${JSON.stringify(manifest, null, 2)}\n`;
-    if (existing) {
-      await fs.rename(tmp, fs.join(outDir, 'decode'));
-      done = true;
-      const tmpManifest = `${manifestPath}.partial`;
-      await fs.writeFile(tmpManifest, text);
-      await fs.rename(tmpManifest, manifestPath);
-    } else {
-      await fs.writeFile(fs.join(tmp, MANIFEST_FILE), text);
-      await fs.rename(tmp, outDir);
-      done = true;
-    }
-    return { outDir, stage, manifest, bytes: total };
+    const manifest = base
+      ? mergeStage(base, 'decode', stage)
+      : newManifest({ decode: stage }, opts.modelName ?? DECODE_ARCH, opts.createdBy);
+    await commitStage(fs, staging, manifest);
+    return { outDir, stage, manifest, bytes: written.bytes };
   } finally {
     await ckpt.close();
-    if (!done) await fs.remove(tmp).catch(() => undefined);
+    await discardStaging(fs, staging);
   }
 }
