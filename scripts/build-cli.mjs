@@ -6,6 +6,7 @@ await build({
   entryPoints: {
     odsora: 'src-main/cli/odsora.ts',
     'ort-worker': 'src-main/engine-host/ort-worker.ts',
+    'companion-engine-worker': 'src-main/companion/engine-worker.ts',
   },
   outdir: 'out/cli',
   outExtension: { '.js': '.cjs' },

@@ -1,4 +1,5 @@
-/** The transport-agnostic companion: event logs, pairing and access control. */
+/** The transport-agnostic companion: event logs, pairing, access control and the protocol server. */
 export * from './access';
 export * from './event-log';
 export * from './pairing';
+export * from './server';

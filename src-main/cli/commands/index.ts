@@ -1,6 +1,7 @@
 /** Registers every `odsora` subcommand. */
 import type { Command } from 'commander';
 import { registerBench } from './bench';
+import { registerCompanion } from './companion';
 import { registerConvert } from './convert';
 import { registerGenerate } from './generate';
 import { registerNanobench } from './nanobench';
@@ -15,4 +16,5 @@ export function registerCommands(program: Command): void {
   registerNanobench(program);
   registerBench(program);
   registerStudio(program);
+  registerCompanion(program);
 }

@@ -1,0 +1,121 @@
+/**
+ * `odsora companion`: runs this machine as a companion device (src-main/companion): advertises `_odsora._tcp`,
+ * serves the wire protocol (docs/protocol.md) over WebSockets and runs the engine in a worker thread. Prints the
+ * pairing code and the listening address on stderr; with `--json`, a JSON line `{port, id, name, pairingCode}` on
+ * stdout at start-up and `{event: "pairing-code", pairingCode, expiresInMs}` for each later code. Stops cleanly on
+ * SIGINT / SIGTERM (running runs end with `run.interrupted`, reason `shutdown`).
+ */
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
+import { parseBudget, type BudgetSpec } from '../../../shared/engine/cidl/budget';
+import { defaultDataDir, startCompanionHost } from '../../companion/host';
+import { PROFILE_NAMES, type ProfileName } from '../../companion/profiles';
+
+interface CompanionFlags {
+  name?: string;
+  port: number;
+  host: string;
+  profile: ProfileName;
+  memoryBudget?: BudgetSpec;
+  models?: string;
+  data?: string;
+  loopback?: boolean;
+  advertise: boolean;
+  threads?: number;
+  json?: boolean;
+}
+
+const portArg = (v: string): number => {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isInteger(n) || n < 0 || n > 65535)
+    throw new InvalidArgumentError(`--port must be an integer in 0..65535, got '${v}'`);
+  return n;
+};
+
+const budgetArg = (v: string): BudgetSpec => {
+  try {
+    return parseBudget(v);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+};
+
+const threadsArg = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`--threads must be ≥ 1, got '${v}'`);
+  return n;
+};
+
+/** Adds `odsora companion`. */
+export function registerCompanion(program: Command): void {
+  program
+    .command('companion')
+    .description('run this machine as a companion device: pairable, drivable and watchable by the studio')
+    .option('--name <name>', 'device name shown to the studio')
+    .option('--port <n>', 'WebSocket port (0 = any free port)', portArg, 0)
+    .option('--host <addr>', 'address to listen on', '127.0.0.1')
+    .addOption(
+      new Option('--profile <profile>', 'device profile').choices([...PROFILE_NAMES]).default('desktop'),
+    )
+    .option(
+      '--memory-budget <spec>',
+      'CI-DL budget: bytes (512MiB) cap every run (and replace the profile limit); all, auto, 50% set the default',
+      budgetArg,
+    )
+    .option('--models <dir>', 'model directory or converted block set (default: the bundled Open-Sora Nano)')
+    .option('--data <dir>', `event logs and pairing keys (default ${defaultDataDir()})`)
+    .option('--loopback', 'advertise on loopback only (tests, one machine)')
+    .option('--no-advertise', 'do not advertise over Bonjour')
+    .option('--threads <n>', 'ONNX Runtime intra-op threads', threadsArg)
+    .option('--json', 'print {port, id, name, pairingCode} as one JSON line on stdout')
+    .action(async (flags: CompanionFlags) => {
+      const err = (line: string): void => void process.stderr.write(`${line}\n`);
+      let started = false;
+      const host = await startCompanionHost({
+        name: flags.name,
+        host: flags.host,
+        port: flags.port,
+        profile: flags.profile,
+        memoryBudget: flags.memoryBudget ?? null,
+        models: flags.models ? resolve(flags.models) : undefined,
+        dataDir: flags.data ? resolve(flags.data) : undefined,
+        loopback: flags.loopback === true,
+        advertise: flags.advertise,
+        threads: flags.threads,
+        log: (line) => err(`companion: ${line}`),
+        onPairingCode: (code, expiresInMs) => {
+          if (!started) return;
+          err(`pairing code: ${code} (valid ${Math.round(expiresInMs / 1000)} s)`);
+          if (flags.json)
+            process.stdout.write(
+              `${JSON.stringify({ event: 'pairing-code', pairingCode: code, expiresInMs })}\n`,
+            );
+        },
+      });
+      started = true;
+      err(
+        `companion ${host.name} (${host.id}, profile ${host.profile.name}) listening on ws://${flags.host}:${host.port}/`,
+      );
+      if (host.profile.limitBytes !== null)
+        err(`memory limit applied to CI-DL budgets: ${host.profile.limitBytes} bytes`);
+      err(`pairing code: ${host.pairingCode}`);
+      if (flags.json)
+        process.stdout.write(
+          `${JSON.stringify({ port: host.port, id: host.id, name: host.name, pairingCode: host.pairingCode })}\n`,
+        );
+      await new Promise<void>((done) => {
+        const stop = (): void => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          host.close().then(done, (e: unknown) => {
+            err(`companion: shutdown: ${(e as Error).message}`);
+            done();
+          });
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+      err('companion stopped');
+    });
+}

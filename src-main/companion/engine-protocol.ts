@@ -1,0 +1,44 @@
+/** Messages between the companion's main thread and its engine worker (structured-clone safe). */
+import type { PreviewSettings, RunParams } from '../../shared/protocol/run';
+import type { RunFailureCode } from '../../shared/companion/server';
+import type { EngineEvent } from '../../shared/engine/telemetry';
+
+/** What the worker is started with. */
+export interface EngineWorkerData {
+  /** A converted block set directory (the main thread converts a model directory first). */
+  blockSetDir: string;
+  threads?: number;
+  memoryLimitBytes?: number;
+}
+
+/** Main thread → worker. */
+export type EngineWorkerRequest = {
+  op: 'run';
+  runId: string;
+  params: RunParams;
+  preview: PreviewSettings | null;
+};
+
+/** Worker → main thread. */
+export type EngineWorkerMessage =
+  | { op: 'ready'; backendName: string }
+  | { op: 'start-failed'; message: string }
+  | { op: 'event'; event: EngineEvent }
+  | {
+      op: 'preview';
+      step: number;
+      width: number;
+      height: number;
+      format: 'image-rgb8' | 'png';
+      frames: Uint8Array[];
+    }
+  | {
+      op: 'done';
+      width: number;
+      height: number;
+      fps: number;
+      stepsRun: number;
+      frames: Uint8Array[];
+      timings: { loadMs: number; textMs: number; denoiseMs: number; decodeMs: number; totalMs: number };
+    }
+  | { op: 'error'; code: RunFailureCode; message: string; field?: string };

@@ -1,0 +1,167 @@
+/**
+ * The Node companion host: opens the model (converting a model directory into the cache once), picks a profile,
+ * restores run logs and paired keys from the data directory, serves the wire protocol over WebSockets, advertises
+ * `_odsora._tcp`, and shows a pairing code.
+ */
+import { createHmac, randomBytes } from 'node:crypto';
+import { homedir, hostname } from 'node:os';
+import { join } from 'node:path';
+import { CompanionServer } from '../../shared/companion/server';
+import type { BudgetSpec } from '../../shared/engine/cidl/budget';
+import { ENGINE_VERSION } from '../../shared/engine/version';
+import type { DeviceInfo } from '../../shared/protocol/device';
+import { SUPPORTED_VERSIONS } from '../../shared/protocol/handshake';
+import { NodeFileSystem, nodeSha256 } from '../adapters/node-fs';
+import { NodeMemoryProbe, nodeClock } from '../adapters/node-memory-probe';
+import { ensureBundledBlockSet, openModel } from '../models/bundled';
+import { encodePng } from '../output/video-files';
+import { advertise, type Advertisement } from './advertise';
+import { blockSetBytes, largestBlockBytes, WorkerEngineRunner } from './engine-runner';
+import { makeProfile, type DeviceProfile, type ProfileName } from './profiles';
+import { FilePairingStore, FileRunStore, loadDeviceId } from './stores';
+import { listenWs, type WsTransport } from './ws-transport';
+
+/** Options of {@link startCompanionHost}. */
+export interface CompanionHostOptions {
+  name?: string;
+  host?: string;
+  port?: number;
+  profile?: ProfileName;
+  /** `--memory-budget`: caps every run's budget (bytes spec) or sets the default budget (other specs). */
+  memoryBudget?: BudgetSpec | null;
+  /** A model directory or converted block set (default: the bundled model). */
+  models?: string;
+  dataDir?: string;
+  cacheRoot?: string;
+  /** Advertise on loopback (tests); false: no advertisement at all when `advertise` is false. */
+  loopback?: boolean;
+  advertise?: boolean;
+  threads?: number;
+  log?: (line: string) => void;
+  onPairingCode?: (code: string, expiresInMs: number) => void;
+}
+
+/** A running companion. */
+export interface CompanionHost {
+  readonly port: number;
+  readonly id: string;
+  readonly name: string;
+  readonly profile: DeviceProfile;
+  readonly server: CompanionServer;
+  /** The code shown at start-up (clients may ask for a fresh one with pair.start). */
+  readonly pairingCode: string;
+  close(): Promise<void>;
+}
+
+/** The default data directory: ~/.local/share/odsora/companion. */
+export function defaultDataDir(): string {
+  return join(homedir(), '.local', 'share', 'odsora', 'companion');
+}
+
+/** Starts a companion. */
+export async function startCompanionHost(options: CompanionHostOptions = {}): Promise<CompanionHost> {
+  const log = options.log ?? ((): void => undefined);
+  const dataDir = options.dataDir ?? defaultDataDir();
+  const modelHost = { fs: new NodeFileSystem(), sha256: nodeSha256 };
+  const cacheOpts = { ...(options.cacheRoot ? { cacheRoot: options.cacheRoot } : {}), log };
+  const model = options.models
+    ? await openModel(modelHost, options.models, cacheOpts)
+    : await ensureBundledBlockSet(modelHost, cacheOpts);
+  const budget = options.memoryBudget ?? null;
+  const profile = makeProfile(
+    options.profile ?? 'desktop',
+    blockSetBytes(model.blockSet),
+    budget?.kind === 'bytes' ? budget.bytes : null,
+    largestBlockBytes(model.blockSet),
+  );
+  const runner = new WorkerEngineRunner({
+    blockSet: model.blockSet,
+    threads: options.threads,
+    limitBytes: profile.limitBytes,
+    defaultBudget: budget !== null && budget.kind !== 'bytes' ? budget : null,
+  });
+  await runner.warm();
+  const id = await loadDeviceId(dataDir, () => `dev-${randomBytes(6).toString('hex')}`);
+  const name = (options.name ?? `odsora companion on ${hostname()}`).slice(0, 128) || 'odsora companion';
+  const probe = new NodeMemoryProbe(profile.limitBytes ?? undefined);
+  const modelName = String(
+    (model.blockSet.manifest as { model?: { name?: unknown } }).model?.name ?? 'model',
+  );
+  const deviceInfo = async (): Promise<DeviceInfo> => {
+    let available: number | null = null;
+    try {
+      available = Math.max(0, Math.floor(await probe.availableBytes()));
+    } catch {
+      available = null;
+    }
+    return {
+      id,
+      name,
+      model: profile.model,
+      role: profile.role,
+      simulated: profile.simulated,
+      platform: 'node',
+      engineVersion: ENGINE_VERSION,
+      protocol: { ...SUPPORTED_VERSIONS },
+      memory: { limitBytes: profile.limitBytes, availableBytes: available },
+      thermalState: null,
+      backends: [runner.backendName.slice(0, 128)],
+      blockSets: [
+        {
+          name: modelName.slice(0, 128) || 'model',
+          model: modelName.slice(0, 128) || 'model',
+          bytes: blockSetBytes(model.blockSet),
+          manifestSha256: model.sourceSha256 ?? '0'.repeat(64),
+          complete: true,
+        },
+      ],
+    };
+  };
+  const server = await CompanionServer.create({
+    deviceInfo,
+    runner,
+    clock: nodeClock,
+    epochMs: () => Date.now(),
+    random: (n) => new Uint8Array(randomBytes(n)),
+    hmac: async (key, message) => new Uint8Array(createHmac('sha256', key).update(message).digest()),
+    runStore: new FileRunStore(dataDir),
+    pairingStore: new FilePairingStore(dataDir),
+    onPairingCode: options.onPairingCode,
+    encodePng,
+    log,
+  });
+  let transport: WsTransport | null = null;
+  let ad: Advertisement | null = null;
+  try {
+    transport = await listenWs({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 }, (c) =>
+      server.accept(c),
+    );
+    if (options.advertise ?? true)
+      ad = advertise(await deviceInfo(), transport.port, {
+        loopback: options.loopback,
+        onError: (e) => log(`mdns: ${(e as Error)?.message ?? String(e)}`),
+      });
+  } catch (e) {
+    await transport?.close();
+    await runner.close();
+    throw e;
+  }
+  const shown = server.startPairing();
+  let closed = false;
+  return {
+    port: transport.port,
+    id,
+    name,
+    profile,
+    server,
+    pairingCode: shown?.code ?? '',
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await server.shutdown();
+      await ad?.stop().catch(() => undefined);
+      await transport?.close();
+      await runner.close();
+    },
+  };
+}

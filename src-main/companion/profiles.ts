@@ -1,0 +1,100 @@
+/**
+ * Device profiles of the Node companion: what it says it is, and the memory limit it applies to CI-DL budgets.
+ *
+ * `iphone-15-pro` (simulated): the iPhone 15 Pro gives an app about 3.3 GB before jetsam. The real Open-Sora v1.2
+ * stack the paper runs holds about {@link REAL_OPENSORA_BLOCK_BYTES} bytes of blocks (T5-XXL encoder 4.76 B
+ * parameters, STDiT3-XL/2 1.12 B, the VAE 0.38 B, float32: 6.26 B × 4 ≈ 25.0 GB). A small model would never feel
+ * 3.3 GB, so the limit is scaled to the model in use:
+ *
+ *     limitBytes = floor(modelBlockBytes × IPHONE_15_PRO_APP_LIMIT_BYTES / REAL_OPENSORA_BLOCK_BYTES)
+ *
+ * (but at least the model's largest block, so a schedule exists), i.e. the same fraction (≈ 13.2 %) of the model's blocks as 3.3 GB is of the real Open-Sora's, so the nano model
+ * streams its blocks under CI-DL exactly as the full model would on the phone. Runs that ask for no budget, an
+ * unlimited one or `auto` get `{ kind: 'bytes', bytes: limitBytes }`; an explicit byte budget is capped at it.
+ *
+ * `desktop`: this machine as is (no limit; a target device). `gpu`: a CPU host labelled as the baseline reference
+ * (role `baseline`; no GPU backend is used).
+ */
+import type { BudgetSpec } from '../../shared/engine/cidl/budget';
+import type { RunParams } from '../../shared/protocol/run';
+
+/** Per-app memory limit of an iPhone 15 Pro (8 GB RAM), bytes. */
+export const IPHONE_15_PRO_APP_LIMIT_BYTES = 3_300_000_000;
+/** Block bytes of the real Open-Sora v1.2 stack (float32), bytes. */
+export const REAL_OPENSORA_BLOCK_BYTES = 25_040_000_000;
+
+/** Profile names. */
+export const PROFILE_NAMES = ['iphone-15-pro', 'desktop', 'gpu'] as const;
+/** A profile name. */
+export type ProfileName = (typeof PROFILE_NAMES)[number];
+
+/** What a profile makes the device say and do. */
+export interface DeviceProfile {
+  name: ProfileName;
+  model: string;
+  role: 'target' | 'baseline';
+  simulated: boolean;
+  /** The per-app limit applied to budgets (null: none). */
+  limitBytes: number | null;
+}
+
+/**
+ * The iPhone limit scaled to a model with `modelBlockBytes` of blocks (see the module comment), but never below
+ * `largestBlockBytes`: every real Open-Sora block fits in 3.3 GB, so a scaled model must keep a schedule too.
+ */
+export function scaledIphoneLimit(modelBlockBytes: number, largestBlockBytes = 0): number {
+  const scaled = Math.floor((modelBlockBytes * IPHONE_15_PRO_APP_LIMIT_BYTES) / REAL_OPENSORA_BLOCK_BYTES);
+  return Math.max(1, scaled, Math.ceil(largestBlockBytes));
+}
+
+/** Builds a profile for the model in use. `memoryBudget` (`--memory-budget` as bytes) overrides the limit. */
+export function makeProfile(
+  name: ProfileName,
+  modelBlockBytes: number,
+  memoryBudgetBytes: number | null = null,
+  largestBlockBytes = 0,
+): DeviceProfile {
+  switch (name) {
+    case 'iphone-15-pro':
+      return {
+        name,
+        model: 'iphone-15-pro',
+        role: 'target',
+        simulated: true,
+        limitBytes: memoryBudgetBytes ?? scaledIphoneLimit(modelBlockBytes, largestBlockBytes),
+      };
+    case 'desktop':
+      return {
+        name,
+        model: `desktop-${process.platform}-${process.arch}`,
+        role: 'target',
+        simulated: false,
+        limitBytes: memoryBudgetBytes,
+      };
+    case 'gpu':
+      return {
+        name,
+        model: 'gpu-baseline-cpu-host',
+        role: 'baseline',
+        simulated: false,
+        limitBytes: memoryBudgetBytes,
+      };
+  }
+}
+
+/** Applies a profile's limit (and a default budget spec) to a run's parameters. */
+export function applyProfileBudget(
+  params: RunParams,
+  limitBytes: number | null,
+  defaultBudget: BudgetSpec | null = null,
+): RunParams {
+  const requested = params.cidl?.budget ?? defaultBudget ?? { kind: 'unlimited' as const };
+  if (limitBytes === null)
+    return defaultBudget === null || params.cidl ? params : { ...params, cidl: { budget: requested } };
+  let budget: BudgetSpec = requested;
+  if (requested.kind === 'unlimited' || requested.kind === 'auto')
+    budget = { kind: 'bytes', bytes: limitBytes };
+  else if (requested.kind === 'bytes')
+    budget = { kind: 'bytes', bytes: Math.min(requested.bytes, limitBytes) };
+  return { ...params, cidl: { ...(params.cidl ?? {}), budget } };
+}

@@ -1,0 +1,119 @@
+/**
+ * File stores of the Node companion under its data directory: one JSON-lines event log per run
+ * (`runs/<runId>.log`, appended with fsync), run metadata (`runs/<runId>.json`) and the paired keys
+ * (`pairing-keys.json`, mode 0600, rewritten atomically).
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, open, readFile, readdir, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { PairedKeyRecord, PairingStore } from '../../shared/companion/pairing';
+import type { RunStore, StoredRunMeta } from '../../shared/companion/server';
+
+const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+function runPath(dir: string, runId: string, ext: string): string {
+  if (!RUN_ID.test(runId)) throw new Error(`bad run id ${JSON.stringify(runId)}`);
+  return join(dir, `${runId}${ext}`);
+}
+
+/** Event logs and run metadata in `<data>/runs`. */
+export class FileRunStore implements RunStore {
+  private readonly dir: string;
+  constructor(dataDir: string) {
+    this.dir = join(dataDir, 'runs');
+  }
+
+  async appendLines(runId: string, lines: readonly string[]): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    const fh = await open(runPath(this.dir, runId, '.log'), 'a');
+    try {
+      await fh.appendFile(lines.map((l) => `${l}\n`).join(''));
+      await fh.datasync();
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async readAll(runId: string): Promise<string[]> {
+    const path = runPath(this.dir, runId, '.log');
+    if (!existsSync(path)) return [];
+    return (await readFile(path, 'utf8')).split('\n').filter((l) => l !== '');
+  }
+
+  async listRuns(): Promise<StoredRunMeta[]> {
+    if (!existsSync(this.dir)) return [];
+    const out: { meta: StoredRunMeta; at: number }[] = [];
+    for (const name of await readdir(this.dir)) {
+      if (!name.endsWith('.json')) continue;
+      try {
+        const raw = JSON.parse(await readFile(join(this.dir, name), 'utf8')) as StoredRunMeta & {
+          createdAtEpochMs?: number;
+        };
+        if (typeof raw.runId !== 'string' || !RUN_ID.test(raw.runId) || typeof raw.clientId !== 'string')
+          continue;
+        out.push({
+          meta: {
+            runId: raw.runId,
+            clientId: raw.clientId,
+            ...(typeof raw.label === 'string' ? { label: raw.label } : {}),
+          },
+          at: raw.createdAtEpochMs ?? 0,
+        });
+      } catch {
+        // a torn metadata file: skip the run
+      }
+    }
+    return out.sort((a, b) => a.at - b.at).map((o) => o.meta);
+  }
+
+  async saveRun(meta: StoredRunMeta): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    await writeFile(
+      runPath(this.dir, meta.runId, '.json'),
+      JSON.stringify({ ...meta, createdAtEpochMs: Date.now() }),
+    );
+  }
+}
+
+/** Paired keys in `<data>/pairing-keys.json` (secret: mode 0600). */
+export class FilePairingStore implements PairingStore {
+  private readonly path: string;
+  constructor(private readonly dataDir: string) {
+    this.path = join(dataDir, 'pairing-keys.json');
+  }
+
+  async list(): Promise<PairedKeyRecord[]> {
+    if (!existsSync(this.path)) return [];
+    const raw = JSON.parse(await readFile(this.path, 'utf8')) as { keys?: PairedKeyRecord[] };
+    return Array.isArray(raw.keys) ? raw.keys : [];
+  }
+
+  async put(record: PairedKeyRecord): Promise<void> {
+    const keys = (await this.list()).filter((r) => r.keyId !== record.keyId);
+    await this.write([...keys, record]);
+  }
+
+  async remove(keyId: string): Promise<void> {
+    await this.write((await this.list()).filter((r) => r.keyId !== keyId));
+  }
+
+  private async write(keys: PairedKeyRecord[]): Promise<void> {
+    await mkdir(this.dataDir, { recursive: true, mode: 0o700 });
+    const tmp = `${this.path}.tmp`;
+    await writeFile(tmp, JSON.stringify({ keys }), { mode: 0o600 });
+    await rename(tmp, this.path);
+  }
+}
+
+/** The device id kept in `<data>/device-id` (created once: stable across restarts). */
+export async function loadDeviceId(dataDir: string, fresh: () => string): Promise<string> {
+  const path = join(dataDir, 'device-id');
+  if (existsSync(path)) {
+    const id = (await readFile(path, 'utf8')).trim();
+    if (RUN_ID.test(id)) return id;
+  }
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const id = fresh();
+  await writeFile(path, `${id}\n`);
+  return id;
+}

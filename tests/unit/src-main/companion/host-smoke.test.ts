@@ -1,0 +1,127 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { startCompanionHost, type CompanionHost } from '../../../../src-main/companion/host';
+import { latentPreview } from '../../../../src-main/companion/engine-worker-preview';
+import { applyProfileBudget, makeProfile, scaledIphoneLimit } from '../../../../src-main/companion/profiles';
+import { decodeBinaryFrame } from '../../../../shared/protocol/binary-frame';
+import { decodeDeviceText, type DeviceMessage } from '../../../../shared/protocol/index';
+import { fixtureModelDir } from '../../../helpers/fixture-model-dir';
+
+describe('profiles', () => {
+  it('scales the iPhone limit to the model and caps budgets', () => {
+    expect(scaledIphoneLimit(25_040_000_000)).toBe(3_300_000_000);
+    const p = makeProfile('iphone-15-pro', 1_000_000);
+    expect(p).toMatchObject({ simulated: true, role: 'target', limitBytes: 131_789 });
+    expect(makeProfile('gpu', 1).role).toBe('baseline');
+    const params = { prompt: 'a', seed: 1 };
+    expect(applyProfileBudget(params, 1000).cidl?.budget).toEqual({ kind: 'bytes', bytes: 1000 });
+    expect(
+      applyProfileBudget({ ...params, cidl: { budget: { kind: 'bytes', bytes: 5000 } } }, 1000).cidl?.budget,
+    ).toEqual({ kind: 'bytes', bytes: 1000 });
+    expect(applyProfileBudget(params, null)).toEqual(params);
+  });
+
+  it('turns a latent into RGB preview frames', () => {
+    const p = latentPreview({ dims: [4, 2, 2, 2], data: Float32Array.from({ length: 32 }, (_, i) => i) }, 16);
+    expect(p).toMatchObject({ width: 16, height: 16 });
+    expect(p.frames).toHaveLength(2);
+    expect(p.frames[0]!.length).toBe(16 * 16 * 3);
+  });
+});
+
+describe('odsora companion host (real sockets, fixture model)', () => {
+  let host: CompanionHost;
+  let dirs: string[] = [];
+
+  beforeAll(async () => {
+    if (!existsSync('out/cli/companion-engine-worker.cjs'))
+      spawnSync(process.execPath, ['scripts/build-cli.mjs', '--quiet'], { stdio: 'inherit' });
+    const modelDir = fixtureModelDir();
+    const data = mkdtempSync(join(tmpdir(), 'odsora-companion-'));
+    const cache = mkdtempSync(join(tmpdir(), 'odsora-cache-'));
+    dirs = [modelDir, data, cache];
+    host = await startCompanionHost({
+      models: modelDir,
+      dataDir: data,
+      cacheRoot: cache,
+      profile: 'iphone-15-pro',
+      port: 0,
+      advertise: false,
+      threads: 1,
+    });
+  });
+
+  afterAll(async () => {
+    await host?.close();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('handshake → pair → run (3 steps) → run.finished, with previews and frames', async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${host.port}/`);
+    const got: (DeviceMessage | { binary: Uint8Array })[] = [];
+    let wake: () => void = () => undefined;
+    ws.on('message', (data, isBinary) => {
+      const buf = data as Buffer;
+      if (isBinary) got.push({ binary: new Uint8Array(buf) });
+      else {
+        const r = decodeDeviceText(buf.toString('utf8'));
+        if (!r.ok) throw new Error(`invalid device message ${buf.toString('utf8')}`);
+        got.push(r.message);
+      }
+      wake();
+    });
+    await new Promise((r) => ws.once('open', r));
+    const waitFor = async <T extends DeviceMessage['type']>(
+      type: T,
+      pred: (m: Extract<DeviceMessage, { type: T }>) => boolean = () => true,
+    ): Promise<Extract<DeviceMessage, { type: T }>> => {
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const hit = got.find((m) => 'type' in m && m.type === type && pred(m as never));
+        if (hit) return hit as Extract<DeviceMessage, { type: T }>;
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${type}`);
+        await new Promise<void>((r) => {
+          wake = r;
+          setTimeout(r, 100);
+        });
+      }
+    };
+    const send = (m: unknown): void => ws.send(JSON.stringify(m));
+    send({ type: 'hello', protocolVersion: 1, clientId: 'smoke', clientName: 'Smoke test' });
+    const welcome = await waitFor('welcome');
+    expect(welcome.device).toMatchObject({ model: 'iphone-15-pro', simulated: true, platform: 'node' });
+    expect(welcome.device.memory.limitBytes).toBeGreaterThan(0);
+    await waitFor('auth.challenge');
+    send({ type: 'pair.request', id: 1, code: host.pairingCode });
+    await waitFor('pair.ok');
+    send({
+      type: 'run.start',
+      id: 2,
+      params: { prompt: 'a red ball', seed: 7, steps: 3 },
+      preview: { everySteps: 1, maxEdgePx: 32, format: 'image-rgb8' },
+    });
+    const { runId } = await waitFor('run.accepted');
+    send({ type: 'run.subscribe', id: 3, runId, fromSeq: 1 });
+    const end = await waitFor(
+      'run.event',
+      (m) => m.event.type === 'run.finished' || m.event.type === 'run.failed',
+    );
+    expect(end.event, JSON.stringify(end.event)).toMatchObject({ type: 'run.finished', stepsRun: 3 });
+    const events = got.flatMap((m) => ('type' in m && m.type === 'run.event' ? [m] : []));
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+    expect(events.some((e) => e.event.type === 'plan')).toBe(true);
+    expect(events.filter((e) => e.event.type === 'preview.ready')).toHaveLength(3);
+    const previews = got
+      .flatMap((m) => ('binary' in m ? [decodeBinaryFrame(m.binary)] : []))
+      .filter((d) => d.ok && d.frame.purpose === 'preview');
+    expect(previews.length).toBeGreaterThanOrEqual(3);
+    send({ type: 'frames.get', id: 4, runId, from: 0, count: 2, format: 'png' });
+    const frames = await waitFor('frames');
+    expect(frames).toMatchObject({ count: 2, width: 64, height: 64 });
+    ws.close();
+  });
+});
