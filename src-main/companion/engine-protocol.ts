@@ -12,12 +12,11 @@ export interface EngineWorkerData {
 }
 
 /** Main thread → worker. */
-export type EngineWorkerRequest = {
-  op: 'run';
-  runId: string;
-  params: RunParams;
-  preview: PreviewSettings | null;
-};
+export type EngineWorkerRequest =
+  | { op: 'run'; runId: string; params: RunParams; preview: PreviewSettings | null }
+  /** Cooperative cancel: the engine stops at its next block boundary (a worker is never terminated mid-run:
+   * killing a thread inside an ONNX Runtime call aborts the whole process). */
+  | { op: 'cancel'; runId: string };
 
 /** Worker → main thread. */
 export type EngineWorkerMessage =
@@ -41,4 +40,5 @@ export type EngineWorkerMessage =
       frames: Uint8Array[];
       timings: { loadMs: number; textMs: number; denoiseMs: number; decodeMs: number; totalMs: number };
     }
-  | { op: 'error'; code: RunFailureCode; message: string; field?: string };
+  | { op: 'error'; code: RunFailureCode; message: string; field?: string }
+  | { op: 'cancelled'; runId: string };

@@ -129,6 +129,21 @@ export class WorkerEngineRunner implements EngineRunner {
 
   async run(job: EngineJob): Promise<EngineRunResult> {
     const worker = await this.start();
+    const result = this.runOn(worker, job);
+    this.inFlight = {
+      runId: job.runId,
+      done: result.then(
+        () => undefined,
+        () => undefined,
+      ),
+    };
+    return result;
+  }
+
+  /** The run the worker is busy with, so close() can cancel it and wait instead of killing a busy thread. */
+  private inFlight: { runId: string; done: Promise<void> } | null = null;
+
+  private runOn(worker: Worker, job: EngineJob): Promise<EngineRunResult> {
     return new Promise<EngineRunResult>((resolve, reject) => {
       const cleanup = (): void => {
         worker.off('message', onMessage);
@@ -159,6 +174,10 @@ export class WorkerEngineRunner implements EngineRunner {
             cleanup();
             reject(new RunFailure(m.code, m.message, m.field));
             return;
+          case 'cancelled':
+            cleanup();
+            reject(Object.assign(new Error('run cancelled'), { name: 'AbortError' }));
+            return;
           default:
             return;
         }
@@ -173,16 +192,18 @@ export class WorkerEngineRunner implements EngineRunner {
         this.discard(worker);
         reject(new RunFailure('engine-crashed', `engine worker exited (${code})`));
       };
+      // Cooperative: the worker stops at its next block boundary and answers 'cancelled' (or 'done'/'error' if it
+      // finished first). Terminating the worker instead would kill a thread inside ONNX Runtime and abort the process.
       const onAbort = (): void => {
-        cleanup();
-        this.discard(worker);
-        reject(Object.assign(new Error('run cancelled'), { name: 'AbortError' }));
+        const cancel: EngineWorkerRequest = { op: 'cancel', runId: job.runId };
+        worker.postMessage(cancel);
       };
       worker.on('message', onMessage);
       worker.on('error', onError);
       worker.on('exit', onExit);
       if (job.signal.aborted) {
-        onAbort();
+        cleanup();
+        reject(Object.assign(new Error('run cancelled'), { name: 'AbortError' }));
         return;
       }
       job.signal.addEventListener('abort', onAbort, { once: true });
@@ -201,6 +222,12 @@ export class WorkerEngineRunner implements EngineRunner {
     const w = this.worker;
     this.worker = null;
     this.ready = null;
+    const busy = this.inFlight;
+    if (w && busy) {
+      const cancel: EngineWorkerRequest = { op: 'cancel', runId: busy.runId };
+      w.postMessage(cancel);
+      await Promise.race([busy.done, new Promise((r) => setTimeout(r, 10_000))]);
+    }
     if (w) await w.terminate();
   }
 }

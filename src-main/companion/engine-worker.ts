@@ -2,7 +2,7 @@
  * The companion's engine worker (bundled as out/cli/companion-engine-worker.cjs): owns an ONNX Runtime host
  * (node-engine, inline in this thread) and the opened block set, runs `generateVideo` for each request and posts
  * events, previews and the final frames back. The main thread's event loop (sockets, mDNS) never blocks on the
- * engine; cancelling a run terminates this worker.
+ * engine; cancelling a run aborts it cooperatively at the next block boundary (see engine-protocol.ts).
  *
  * Previews are latent previews: the denoiser's `x` input of the step (the current latent z, CFG row 0) is read
  * through a tap on the inference backend, its first three channels are mapped to RGB (min-max normalised over the
@@ -58,9 +58,17 @@ async function main(): Promise<void> {
   const blockSet = await openBlockSet(host.fs, host.sha256, data.blockSetDir);
   const caches = new GenerateCaches();
   post({ op: 'ready', backendName: host.backend.name });
+  let current: { runId: string; controller: AbortController } | null = null;
   port!.on('message', (req: EngineWorkerRequest) => {
+    if (req.op === 'cancel') {
+      if (current?.runId === req.runId) current.controller.abort();
+      return;
+    }
     if (req.op !== 'run') return;
     latest = null;
+    const controller = new AbortController();
+    current = { runId: req.runId, controller };
+    const runId = req.runId;
     const preview = req.preview;
     generateVideo(
       {
@@ -69,6 +77,7 @@ async function main(): Promise<void> {
         clock: host.clock,
         probe: host.probe,
         caches,
+        signal: controller.signal,
         emit: (event) => {
           post({ op: 'event', event });
           if (
@@ -92,33 +101,38 @@ async function main(): Promise<void> {
         },
       },
       req.params,
-    ).then(
-      (r) =>
-        post(
-          {
-            op: 'done',
-            width: r.frames.width,
-            height: r.frames.height,
-            fps: r.params.fps,
-            stepsRun: r.denoise.steps.length,
-            frames: r.frames.frames,
-            timings: r.timings,
-          },
-          r.frames.frames.map((f) => f.buffer as ArrayBuffer),
-        ),
-      (e: unknown) => {
-        const error = e as Error;
-        if (error instanceof GenerateParamsError)
-          post({ op: 'error', code: 'invalid-params', message: error.message, field: error.field });
-        else if (
-          /out of memory|bad_alloc|allocation failed|does not fit its memory budget/i.test(
-            String(error?.message),
+    )
+      .finally(() => {
+        if (current?.controller === controller) current = null;
+      })
+      .then(
+        (r) =>
+          post(
+            {
+              op: 'done',
+              width: r.frames.width,
+              height: r.frames.height,
+              fps: r.params.fps,
+              stepsRun: r.denoise.steps.length,
+              frames: r.frames.frames,
+              timings: r.timings,
+            },
+            r.frames.frames.map((f) => f.buffer as ArrayBuffer),
+          ),
+        (e: unknown) => {
+          const error = e as Error;
+          if (error?.name === 'AbortError') post({ op: 'cancelled', runId });
+          else if (error instanceof GenerateParamsError)
+            post({ op: 'error', code: 'invalid-params', message: error.message, field: error.field });
+          else if (
+            /out of memory|bad_alloc|allocation failed|does not fit its memory budget/i.test(
+              String(error?.message),
+            )
           )
-        )
-          post({ op: 'error', code: 'out-of-memory', message: String(error.message) });
-        else post({ op: 'error', code: 'engine-error', message: String(error?.message ?? error) });
-      },
-    );
+            post({ op: 'error', code: 'out-of-memory', message: String(error.message) });
+          else post({ op: 'error', code: 'engine-error', message: String(error?.message ?? error) });
+        },
+      );
   });
 }
 

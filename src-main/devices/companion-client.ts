@@ -369,6 +369,7 @@ export class CompanionClient {
         },
       };
     });
+    first.catch(() => undefined); // awaited below once the socket opens; a failed open must not leave it unhandled
     ws.on('message', (data, isBinary) => this.onMessage(ws, data as Buffer, isBinary));
     ws.on('close', (code, reason) => this.onClose(ws, code, reason.toString()));
     ws.on('error', () => undefined); // 'close' follows and carries the outcome
@@ -821,6 +822,10 @@ export class CompanionClient {
         this.violation(`subscriber threw: ${String(error)}`);
       }
       if (isTerminalRunEvent(m.event)) {
+        // The device ends the subscription after the terminal event; so does the client.
+        sub.active = false;
+        set.delete(sub);
+        if (set.size === 0) this.subs.delete(m.runId);
         sub.setStatus('ended');
         sub.resolveDone(e);
       }

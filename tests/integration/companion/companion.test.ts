@@ -5,9 +5,9 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
+import type { CompanionError } from '../../../src-main/devices/companion-client';
 import {
   CompanionClient,
-  CompanionError,
   DeviceError,
   DeviceProofError,
   MemoryKeyStore,
@@ -18,7 +18,7 @@ import { DeviceBrowser } from '../../../src-main/devices/discovery';
 import { bytesToHex } from '../../../shared/protocol/auth';
 import { PROTOCOL_VERSION } from '../../../shared/protocol/limits';
 import { startCompanion, stopCompanion, type CompanionProcess } from '../../helpers/companion-process';
-import { expectGaplessLog, nanoParams, PREVIEW_EVERY_STEP, record, until } from './run-helpers';
+import { expectGaplessLog, nanoParams, orDeath, PREVIEW_EVERY_STEP, record, until } from './run-helpers';
 
 const HOST = '127.0.0.1';
 let proc: CompanionProcess;
@@ -51,6 +51,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  if (!proc.alive()) console.error(`companion died; stderr tail:\n${proc.stderr().slice(-4000)}`);
   await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
   await stopCompanion(proc);
 });
@@ -156,7 +157,7 @@ describe('companion over loopback', () => {
     });
     expect(queuePosition).toBeGreaterThanOrEqual(0);
     const rec = await record(c, runId, 1);
-    const done = await rec.sub.done;
+    const done = await orDeath(rec.sub.done, proc);
     expect(done.event.type).toBe('run.finished');
     expectGaplessLog(rec.events);
     const types = rec.events.map((e) => e.event.type);
@@ -205,7 +206,7 @@ describe('companion over loopback', () => {
       },
       { onStatus: (s) => statuses.push(s) },
     );
-    const done = await sub.done;
+    const done = await orDeath(sub.done, proc);
     expect(dropped).toBe(true);
     expect(statuses).toContain('disconnected');
     expect(sub.subscribeCount).toBeGreaterThanOrEqual(2);
@@ -228,7 +229,7 @@ describe('companion over loopback', () => {
     const { runId } = await a.startRun(nanoParams(3, 5), { preview: PREVIEW_EVERY_STEP });
     const ra = await record(a, runId, 1);
     const rb = await record(b, runId, 1);
-    await Promise.all([ra.sub.done, rb.sub.done]);
+    await orDeath(Promise.all([ra.sub.done, rb.sub.done]), proc);
     expectGaplessLog(ra.events);
     expect(rb.events).toEqual(ra.events);
     // Live previews reach both mirrors.
@@ -238,7 +239,7 @@ describe('companion over loopback', () => {
   it('cancel frees the engine: a queued second run starts and finishes', async () => {
     const c = newClient();
     await c.connect(HOST, proc.port);
-    const first = await c.startRun(nanoParams(40, 1));
+    const first = await c.startRun(nanoParams(400, 1));
     const second = await c.startRun(nanoParams(2, 2));
     expect(second.queuePosition).toBeGreaterThanOrEqual(1);
     let stepsSeen = 0;
@@ -248,13 +249,16 @@ describe('companion over loopback', () => {
     const mirror = newClient();
     await mirror.connect(HOST, proc.port);
     const r2 = await record(mirror, second.runId, 1);
-    await until(() => stepsSeen >= 1, 60_000, 'the first run to start denoising');
+    await orDeath(
+      until(() => stepsSeen >= 1, 60_000, 'the first run to start denoising'),
+      proc,
+    );
     await c.cancel(first.runId);
-    const end1 = await r1.sub.done;
+    const end1 = await orDeath(r1.sub.done, proc);
     expect(end1.event).toMatchObject({ type: 'run.cancelled', byClientId: c.clientId });
     expectGaplessLog(r1.events);
-    expect(stepsSeen).toBeLessThan(40);
-    const end2 = await r2.sub.done;
+    expect(stepsSeen).toBeLessThan(400);
+    const end2 = await orDeath(r2.sub.done, proc);
     expect(end2.event.type).toBe('run.finished');
     expect(r2.events.map((e) => e.event.type)).toContain('run.started');
     // Cancelling an ended run is a typed refusal.

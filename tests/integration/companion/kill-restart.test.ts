@@ -29,7 +29,7 @@ describe('companion process killed mid-run', () => {
     });
     await client.connect(HOST, first.port);
     await client.pair(first.ready.pairingCode ?? first.latestPairingCode()!);
-    const { runId } = await client.startRun(nanoParams(60, 3), { preview: PREVIEW_EVERY_STEP });
+    const { runId } = await client.startRun(nanoParams(1000, 3), { preview: PREVIEW_EVERY_STEP });
     const events: SeqEvent[] = [];
     const statuses: string[] = [];
     const sub = await client.subscribe(runId, 1, (e) => events.push(e), {

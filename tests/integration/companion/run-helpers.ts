@@ -63,3 +63,13 @@ export async function until(check: () => boolean, timeoutMs: number, what: strin
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/** Rejects as soon as the companion process exits, so a device crash fails a test at once instead of hanging. */
+export function orDeath<T>(p: Promise<T>, proc: { exited: Promise<unknown>; stderr(): string }): Promise<T> {
+  return Promise.race([
+    p,
+    proc.exited.then(() => {
+      throw new Error(`the companion process died; stderr tail:\n${proc.stderr().slice(-1500)}`);
+    }),
+  ]);
+}
