@@ -168,7 +168,13 @@ export interface GenerateResult {
   /** The denoised latent [1, C, T, H, W]. */
   latent: FloatTensor;
   denoise: DenoiseResult;
-  tokens: { ids: BigInt64Array; mask: Int32Array; validLength: number; truncated: boolean };
+  tokens: {
+    ids: BigInt64Array;
+    mask: Int32Array;
+    validLength: number;
+    truncated: boolean;
+    unknown: string[];
+  };
   params: ResolvedGenerateParams;
   /** Wall times: load = tokenizer + denoiser graph compilation; text, denoise (sampling loop), decode; total. */
   timings: { loadMs: number; textMs: number; denoiseMs: number; decodeMs: number; totalMs: number };
@@ -540,7 +546,13 @@ export async function generateVideo(ctx: GenerateContext, params: GenerateParams
       z0,
       latent: denoise.z,
       denoise,
-      tokens: { ids: tok.ids, mask: tok.mask, validLength: tok.validLength, truncated: tok.truncated },
+      tokens: {
+        ids: tok.ids,
+        mask: tok.mask,
+        validLength: tok.validLength,
+        truncated: tok.truncated,
+        unknown: tok.unknown,
+      },
       params: p,
       timings: {
         loadMs: tokenizerMs + denoise.timings.compileMs,

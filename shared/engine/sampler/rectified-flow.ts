@@ -26,6 +26,25 @@ export interface StepRecord {
 }
 
 /**
+ * A step's tensors, for observers (`afterStep`): read-only views of the sampler's own arrays — do not modify them.
+ * Reading them never changes the run's numerics.
+ */
+export interface StepState {
+  /** z_i, the latent the step started from, [1, C, T, H, W]. */
+  readonly zIn: FloatTensor;
+  /** v_i, the guided velocity of the step, [1, C, T, H, W]. */
+  readonly v: FloatTensor;
+  /** z_{i+1}, the latent after the step's update (the result, on the last or leap step). */
+  readonly z: FloatTensor;
+  /**
+   * x̂0 = z_i + v_i·t_i/N, the current clean-sample estimate: exactly what an LPL leap at this step returns (the same
+   * float32 Euler update with dt = t_i). Computed on the first call, then cached; on the last and leap steps it is
+   * `z` itself.
+   */
+  cleanEstimate(): FloatTensor;
+}
+
+/**
  * The denoiser: takes `zIn` = concat(z, z) [2, C, T, H, W], `tIn` = [t_i, t_i] and the step index, and returns
  * [2, Cout ≥ C, T, H, W] with batch row 0 conditional (prompt) and row 1 unconditional (null caption).
  */
@@ -53,6 +72,11 @@ export interface SampleRectifiedFlowOptions {
   signal?: AbortSignalLike;
   /** Called after each step. Must not throw. */
   onStep?: (record: StepRecord) => void;
+  /**
+   * Called after `onStep` with the step's tensors (previews); awaited before the next step starts, so a slow
+   * observer delays the run but never changes it. A rejection ends the run with that error.
+   */
+  afterStep?: (record: StepRecord, state: StepState) => void | Promise<void>;
   /** Time source for `latencyMs` (default: `Date.now`). */
   clock?: Clock;
   /** Training timesteps N of `dt / N` (default 1000). */
@@ -143,6 +167,7 @@ export async function sampleRectifiedFlow(
     model,
     signal,
     onStep,
+    afterStep,
     clock = defaultClock,
     numTimesteps = 1000,
   } = options;
@@ -182,12 +207,24 @@ export async function sampleRectifiedFlow(
     const v = cfgCombine(pred, channels, cfgScale);
     const { cosine, leap } = controller.observe(i, v);
 
-    const dt = leap || i === n - 1 ? t : f(t - (timesteps[i + 1] as number));
+    const final = leap || i === n - 1;
+    const dt = final ? t : f(t - (timesteps[i + 1] as number));
+    const zPrev = z;
     z = eulerStep(z, v, dt, numTimesteps);
 
     const record: StepRecord = { step: i, t, cosine, leapt: leap, latencyMs: clock.nowMs() - start };
     records.push(record);
     onStep?.(record);
+    if (afterStep) {
+      const zOut = z;
+      let x0: FloatTensor | null = final ? zOut : null;
+      await afterStep(record, {
+        zIn: zPrev,
+        v,
+        z: zOut,
+        cleanEstimate: () => (x0 ??= eulerStep(zPrev, v, t, numTimesteps)),
+      });
+    }
     if (leap) {
       leapStep = i;
       break;

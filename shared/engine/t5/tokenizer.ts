@@ -26,6 +26,8 @@ export interface T5Tokens {
   validLength: number;
   /** True when the prompt had more than L − 1 pieces and was cut. */
   truncated: boolean;
+  /** Pieces the vocabulary lacks, encoded as the unknown token (empty for SentencePiece models). */
+  unknown: string[];
 }
 
 /** Options of `encode`. */
@@ -36,7 +38,11 @@ export interface T5EncodeOptions {
 
 /** The T5 SentencePiece tokenizer. */
 export class T5Tokenizer {
-  private constructor(private readonly tok: Tokenizer) {}
+  private constructor(
+    private readonly tok: Tokenizer,
+    /** Id of the model's unknown token, if it declares one (`model.unk_token`). */
+    private readonly unkId: number | undefined,
+  ) {}
 
   /** Builds the tokenizer from a parsed `tokenizer.json`; throws a clear error when it is not one. */
   static fromJson(tokenizerJson: unknown): T5Tokenizer {
@@ -57,7 +63,9 @@ export class T5Tokenizer {
     const pad = tok.token_to_id('<pad>');
     if (pad !== undefined && pad !== T5_PAD_ID)
       throw new Error(`T5 tokenizer: '<pad>' has id ${pad}, the T5 vocabulary has it at ${T5_PAD_ID}`);
-    return new T5Tokenizer(tok);
+    const unkToken = (model as Record<string, unknown>)['unk_token'];
+    const unkId = typeof unkToken === 'string' ? tok.token_to_id(unkToken) : undefined;
+    return new T5Tokenizer(tok, unkId);
   }
 
   /** The pieces of a text (no EOS, no padding), for inspection. */
@@ -70,14 +78,27 @@ export class T5Tokenizer {
     const L = opts.maxLength ?? T5_MAX_LENGTH;
     if (!Number.isInteger(L) || L < 1)
       throw new Error(`T5 tokenizer: maxLength must be a positive integer, got ${L}`);
-    const pieces = this.tok.encode(text, { add_special_tokens: false }).ids;
+    const encoded = this.tok.encode(text, { add_special_tokens: false });
+    // Word-level vocabularies (the nano model's) can leave out-of-vocabulary ids undefined: map them to the declared
+    // unknown token, as the Rust tokenizers library does, and report the words.
+    const unknown: string[] = [];
+    const pieces = encoded.ids.map((id, i) => {
+      if (id !== undefined && id !== null) return id;
+      const piece = encoded.tokens[i] ?? '?';
+      if (this.unkId === undefined)
+        throw new Error(
+          `T5 tokenizer: '${piece}' is not in the vocabulary and the tokenizer has no unknown token`,
+        );
+      unknown.push(piece);
+      return this.unkId;
+    });
     const keep = Math.min(pieces.length, L - 1);
     const ids = new BigInt64Array(L).fill(BigInt(T5_PAD_ID));
     const mask = new Int32Array(L);
     for (let i = 0; i < keep; i++) ids[i] = BigInt(pieces[i] as number);
     ids[keep] = BigInt(T5_EOS_ID);
     mask.fill(1, 0, keep + 1);
-    return { ids, mask, validLength: keep + 1, truncated: pieces.length > keep };
+    return { ids, mask, validLength: keep + 1, truncated: pieces.length > keep, unknown };
   }
 
   /** Text of some ids (special tokens skipped). */

@@ -3,6 +3,8 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { availableParallelism } from 'node:os';
 import { BENCH_PRESETS, runEngineBench } from '../../bench/engine-bench';
+import { runProtocolBench } from '../../bench/protocol-bench';
+import { bundledModelDir } from '../../models/bundled';
 
 const int =
   (name: string) =>
@@ -54,6 +56,37 @@ export function registerBench(program: Command): void {
         const log = (line: string): void => void process.stderr.write(`bench: ${line}\n`);
         const result = await runEngineBench({ ...flags, log });
         console.log(flags.json ? JSON.stringify(result, null, 2) : summarize(result));
+      },
+    );
+  registerProtocolBench(bench);
+}
+
+/** Registers `odsora bench protocol`. */
+function registerProtocolBench(bench: Command): void {
+  bench
+    .command('protocol')
+    .description(
+      'Events per second (replay and live), preview throughput and engine-event-to-client latency p50/p99 of a real companion over loopback WebSockets',
+    )
+    .option('--json', 'print one JSON object')
+    .option('--models <dir>', 'model directory the companion runs (default: the bundled Open-Sora Nano)')
+    .option('--steps <n>', 'denoising steps per run', int('--steps'), 40)
+    .option('--runs <n>', 'live runs to time', int('--runs'), 3)
+    .option('--profile <name>', 'companion profile: iphone-15-pro, desktop, gpu', 'desktop')
+    .action(
+      async (flags: { json?: boolean; models?: string; steps: number; runs: number; profile: string }) => {
+        if (!['iphone-15-pro', 'desktop', 'gpu'].includes(flags.profile))
+          throw new InvalidArgumentError(
+            `--profile must be iphone-15-pro, desktop or gpu, got '${flags.profile}'`,
+          );
+        const result = await runProtocolBench({
+          models: flags.models ?? bundledModelDir(),
+          steps: flags.steps,
+          runs: flags.runs,
+          profile: flags.profile as 'iphone-15-pro' | 'desktop' | 'gpu',
+          cliPath: process.argv[1],
+        });
+        console.log(JSON.stringify(result, null, flags.json ? 2 : 2));
       },
     );
 }

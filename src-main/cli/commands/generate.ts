@@ -300,6 +300,10 @@ async function runGenerateCommand(flags: GenerateFlags): Promise<void> {
       timings: result.timings,
       leapStep: result.denoise.leapStep,
     };
+    if (result.tokens.unknown.length > 0)
+      console.error(
+        `warning: the model's vocabulary lacks ${result.tokens.unknown.map((w) => `'${w}'`).join(', ')}; encoded as the unknown token`,
+      );
     if (quiet) console.log(JSON.stringify(summary, null, 2));
     else {
       const t = result.timings;
@@ -409,6 +413,7 @@ function runRecord(a: {
       mask: Array.from(r.tokens.mask),
       validLength: r.tokens.validLength,
       truncated: r.tokens.truncated,
+      unknownWords: r.tokens.unknown,
     },
     outputs: {
       width: r.frames.width,

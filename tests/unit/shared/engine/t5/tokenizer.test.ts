@@ -93,3 +93,61 @@ describe('preparePrompt', () => {
     expect(Array.from(py.ids, Number)).toEqual([4, 5, 1, 0, 0, 0]);
   });
 });
+
+describe('a word-level vocabulary (the nano model’s tokenizer)', () => {
+  const wordLevel = (unk: boolean): unknown => ({
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: [
+      {
+        id: 0,
+        content: '<pad>',
+        single_word: false,
+        lstrip: false,
+        rstrip: false,
+        normalized: false,
+        special: true,
+      },
+      {
+        id: 1,
+        content: '</s>',
+        single_word: false,
+        lstrip: false,
+        rstrip: false,
+        normalized: false,
+        special: true,
+      },
+      {
+        id: 2,
+        content: '<unk>',
+        single_word: false,
+        lstrip: false,
+        rstrip: false,
+        normalized: false,
+        special: true,
+      },
+    ],
+    normalizer: { type: 'Lowercase' },
+    pre_tokenizer: { type: 'WhitespaceSplit' },
+    post_processor: null,
+    decoder: null,
+    model: {
+      type: 'WordLevel',
+      vocab: { '<pad>': 0, '</s>': 1, '<unk>': 2, a: 3, red: 4, circle: 5 },
+      ...(unk ? { unk_token: '<unk>' } : {}),
+    },
+  });
+
+  it('encodes out-of-vocabulary words as the unknown token and names them', () => {
+    const tok = T5Tokenizer.fromJson(wordLevel(true));
+    const t = tok.encode('A red ball', { maxLength: 6 });
+    expect(Array.from(t.ids, Number)).toEqual([3, 4, 2, 1, 0, 0]);
+    expect(t.unknown).toEqual(['ball']);
+  });
+
+  it('refuses an out-of-vocabulary word when the tokenizer has no unknown token', () => {
+    const tok = T5Tokenizer.fromJson(wordLevel(false));
+    expect(() => tok.encode('a blue circle', { maxLength: 6 })).toThrow(/'blue' is not in the vocabulary/);
+  });
+});
