@@ -79,6 +79,87 @@ export interface DecodeOptions {
   readonly onProbe?: (name: string, tensor: FloatTensor) => void;
   /** Spatial micro-batches whose intermediates go to `onProbe` (default [0]). */
   readonly probeMicroBatches?: readonly number[];
+  /**
+   * Decode only these output frames (distinct indices in 0..numFrames−1, ascending) through the spatial VAE — the
+   * expensive phase; the temporal phase still runs every chunk (previews). The video then has `frames.length`
+   * frames, in this order. Default: every frame.
+   */
+  readonly frames?: readonly number[];
+}
+
+/** The CI-DL plans a decode would run under (see {@link planDecodeStage}). */
+export interface DecodeStagePlan {
+  /** False when a phase's largest block alone exceeds the budget; `reason` says which. */
+  readonly fits: boolean;
+  readonly reason?: string;
+  /** The budget the plans were made for (null = unlimited). */
+  readonly budgetBytes: number | null;
+  /** Block bytes of the blocks the decode uses. */
+  readonly totalBytes: number;
+  /** The larger of the phases' predicted peak block bytes (the temporal phase releases before the spatial one). */
+  readonly predictedPeakBytes: number;
+  readonly temporal: Plan | null;
+  readonly spatial: Plan;
+}
+
+/** The plan of one decode phase over `phase`'s blocks. */
+function phasePlan(
+  phase: readonly DecodeBlockEntry[],
+  budgetBytes: number | null,
+  passes: number,
+  opts: Pick<DecodeOptions, 'policy' | 'prefetch'>,
+): Plan {
+  return planResidency({
+    blocks: phase.map((b) => ({ id: `decode/${b.id}`, bytes: b.bytes })),
+    budgetBytes,
+    policy: opts.policy ?? 'paper',
+    prefetch: opts.prefetch ?? true,
+    passes,
+  });
+}
+
+/**
+ * Preflight of {@link runDecodeStage} without loading anything: the CI-DL plans of its phases for a latent of
+ * `latentFrames` frames under `budgetBytes` (already resolved; null = unlimited). Callers that must not exceed a
+ * byte allowance (previews decoded while the denoiser's blocks stay resident) check `fits` first.
+ */
+export function planDecodeStage(
+  blockSet: BlockSet,
+  latentFrames: number,
+  budgetBytes: number | null,
+  opts: Pick<DecodeOptions, 'numFrames' | 'policy' | 'prefetch' | 'from' | 'frames'>,
+): DecodeStagePlan {
+  const { stage, config: cfg } = readDecodeStage(blockSet.manifest, blockSet.path(MANIFEST_FILE));
+  const temporal = (opts.from ?? 'z') === 'z' && cfg.temporal;
+  const entries = stage.blocks.filter((b) => temporal || b.id.startsWith('spatial.'));
+  const chunks = temporal
+    ? temporalChunkPlan(latentFrames, opts.numFrames, cfg.microFrameSize, timeFactorOf(cfg)).length
+    : 0;
+  const spatialFrames = opts.frames?.length ?? opts.numFrames;
+  const tPlan = temporal
+    ? phasePlan(
+        entries.filter((b) => b.id.startsWith('temporal.')),
+        budgetBytes,
+        chunks,
+        opts,
+      )
+    : null;
+  const sPlan = phasePlan(
+    entries.filter((b) => b.id.startsWith('spatial.')),
+    budgetBytes,
+    spatialMicroBatches(spatialFrames, cfg.microBatchSize).length,
+    opts,
+  );
+  const bad = [tPlan, sPlan].find((p) => p !== null && !p.fits);
+  return {
+    fits: bad === undefined,
+    ...(bad ? { reason: bad.reason ?? 'a block exceeds the budget' } : {}),
+    budgetBytes,
+    totalBytes: entries.reduce((s, b) => s + b.bytes, 0),
+    predictedPeakBytes: Math.max(tPlan?.predictedPeakBytes ?? 0, sPlan.predictedPeakBytes),
+    temporal: tPlan,
+    spatial: sPlan,
+  };
 }
 
 /** The name of each block's result `y` among the fixture's intermediates. */
@@ -121,6 +202,17 @@ export async function runDecodeStage(
     );
   const chunks = temporal ? temporalChunkPlan(T, opts.numFrames, cfg.microFrameSize, timeFactorOf(cfg)) : [];
   const frames = opts.numFrames;
+  const pick = opts.frames;
+  if (pick !== undefined) {
+    if (pick.length < 1) throw new Error('VAE decode: frames must name at least one frame');
+    pick.forEach((t, i) => {
+      if (!Number.isInteger(t) || t < 0 || t >= frames || (i > 0 && t <= pick[i - 1]!))
+        throw new Error(
+          `VAE decode: frames must be ascending distinct indices in 0..${frames - 1}, got [${pick.join(', ')}]`,
+        );
+    });
+  }
+  const outFrames = pick?.length ?? frames;
   const onProbe = opts.onProbe;
   const probeMbs = new Set(opts.probeMicroBatches ?? [0]);
 
@@ -133,13 +225,7 @@ export async function runDecodeStage(
   const makeScheduler = (phase: readonly DecodeBlockEntry[], passes: number): BlockScheduler<VaeWeights> => {
     const blocks = phase.map((b) => ({ id: `decode/${b.id}`, bytes: b.bytes }));
     const byId = new Map(phase.map((b) => [`decode/${b.id}`, b]));
-    const plan: Plan = planResidency({
-      blocks,
-      budgetBytes,
-      policy: opts.policy ?? 'paper',
-      prefetch: opts.prefetch ?? true,
-      passes,
-    });
+    const plan = phasePlan(phase, budgetBytes, passes, opts);
     if (!plan.fits)
       throw new Error(`CI-DL: the decode stage does not fit its memory budget: ${plan.reason ?? ''}`);
     return new BlockScheduler<VaeWeights>({
@@ -180,9 +266,10 @@ export async function runDecodeStage(
   try {
     let xz: FloatTensor | null = from === 'x_z' ? z : null;
     let zDenorm: FloatTensor | null = null;
+    let zSrc = z;
     const denorm = (weights: VaeWeights, id: string): FloatTensor => {
       if (!zDenorm) {
-        zDenorm = denormalizeLatent(z, need(weights, 'scale', id), need(weights, 'shift', id));
+        zDenorm = denormalizeLatent(zSrc, need(weights, 'scale', id), need(weights, 'shift', id));
         onProbe?.('z_denorm', zDenorm);
       }
       return zDenorm;
@@ -218,9 +305,15 @@ export async function runDecodeStage(
       onProbe?.('x_z', xz);
     }
 
+    if (pick !== undefined) {
+      // Only the picked frames go through the spatial VAE (it decodes every frame on its own). Without a temporal
+      // phase x_z is z·scale + shift, made in spatial.pre: pick from z then (denormalisation is per element).
+      if (xz) xz = pickFrames(xz, pick);
+      else zSrc = pickFrames(zSrc, pick);
+    }
     const f = spatialFactorOf(cfg);
-    const video = floatTensor([B, cfg.spatial.outChannels, frames, H * f, W * f]);
-    const mbs = spatialMicroBatches(B * frames, cfg.microBatchSize);
+    const video = floatTensor([B, cfg.spatial.outChannels, outFrames, H * f, W * f]);
+    const mbs = spatialMicroBatches(B * outFrames, cfg.microBatchSize);
     const starts = mbs.map((_, m) => m * cfg.microBatchSize);
     const phase = entries.filter((b) => b.id.startsWith('spatial.'));
     let cur: FloatTensor | null = null;
@@ -260,6 +353,17 @@ export async function runDecodeStage(
   } finally {
     if (!ctx.models) await model.release();
   }
+}
+
+/** Frames `pick` (ascending indices) of [B, C, T, H, W] as [B, C, pick.length, H, W]. */
+function pickFrames(x: FloatTensor, pick: readonly number[]): FloatTensor {
+  const [B, C, T, H, W] = x.dims as [number, number, number, number, number];
+  const hw = H * W;
+  const n = pick.length;
+  const out = new Float32Array(B * C * n * hw);
+  for (let bc = 0; bc < B * C; bc++)
+    pick.forEach((t, i) => out.set(x.data.subarray((bc * T + t) * hw, (bc * T + t + 1) * hw), (bc * n + i) * hw));
+  return floatTensor([B, C, n, H, W], out);
 }
 
 /** Frames of one batch item as 8-bit images, as `save_sample` writes them. */
