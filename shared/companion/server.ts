@@ -8,13 +8,13 @@
  * Nothing a client sends can make it throw: every receive path ends in a reply, a typed `error`, or (after
  * `hello.reject`) a close. Messages of one connection are handled in arrival order.
  *
- * Model sync (`blockset.offer` / `blockset.chunk`) is not implemented in this build: an offer is answered with a
- * typed `blockset-too-large` error whose message says that model sync is unsupported, and a chunk with
- * `unknown-transfer` (there is never an open transfer). The protocol has no `unsupported` error code yet.
+ * Model sync (`blockset.offer` / `blockset.chunk` + its binary frame, paired sessions only) goes to a
+ * `ModelSyncReceiver` (model-sync.ts) when the host gives a `ModelStore`; installed sets (and sets being received,
+ * `complete: false`) are added to the device info's `blockSets`. Without a store an offer gets `unsupported`.
  */
 import type { AbortSignalLike } from '../engine/cidl/abort';
 import { LocalAbortController } from '../engine/cidl/abort';
-import type { Clock } from '../engine/ports';
+import type { Clock, Sha256 } from '../engine/ports';
 import type { EngineEvent } from '../engine/telemetry';
 import type { HmacSha256 } from '../protocol/auth';
 import { bytesToHex } from '../protocol/auth';
@@ -42,6 +42,14 @@ import {
 } from '../protocol/run';
 import { checkAccess, type SessionStage } from './access';
 import { EventLog, EventLogError, type EventLogStore, type LogEntry, type Subscription } from './event-log';
+import {
+  ModelSyncError,
+  ModelSyncReceiver,
+  type InstalledBlockSetRecord,
+  type ModelStore,
+  type ModelSyncLimits,
+  type PendingChunk,
+} from './model-sync';
 import { PairingManager, type PairingLimits, type PairingStore, type RandomBytes } from './pairing';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -154,6 +162,13 @@ export interface CompanionServerOptions {
   /** Encodes an RGB frame as PNG (for `frames.get` with format `png`; without it png requests are refused). */
   encodePng?: (rgb: Uint8Array, width: number, height: number) => Uint8Array;
   versions?: VersionRange;
+  /** Model sync: where pushed block sets are staged and installed (without it, `blockset.offer` is unsupported). */
+  modelStore?: ModelStore;
+  /** Hashes chunks and manifests for model sync (required with `modelStore`). */
+  sha256?: Sha256;
+  modelSyncLimits?: Partial<ModelSyncLimits>;
+  /** A pushed block set was installed. */
+  onBlockSetInstalled?: (record: InstalledBlockSetRecord) => void;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -182,6 +197,8 @@ interface Session {
   clientName: string | null;
   nonce: string | null;
   subscriptions: Map<string, Subscription>;
+  /** The chunk whose binary frame comes next (`rejected`: its header was refused, drop the frame). */
+  chunk: { pending: PendingChunk; id: number | undefined } | { rejected: true } | null;
   closed: boolean;
   chain: Promise<void>;
 }
@@ -203,6 +220,7 @@ export class CompanionServer {
     private readonly options: CompanionServerOptions,
     private readonly pairing: PairingManager,
     private readonly deviceId: string,
+    private readonly modelSync: ModelSyncReceiver | null,
   ) {}
 
   /**
@@ -220,7 +238,18 @@ export class CompanionServer {
       store: options.pairingStore,
       limits: options.pairingLimits,
     });
-    const server = new CompanionServer(options, pairing, info.id);
+    let modelSync: ModelSyncReceiver | null = null;
+    if (options.modelStore !== undefined) {
+      if (options.sha256 === undefined) throw new Error('CompanionServer: modelStore needs a sha256 port');
+      modelSync = await ModelSyncReceiver.create({
+        store: options.modelStore,
+        sha256: options.sha256,
+        limits: options.modelSyncLimits,
+        onInstalled: options.onBlockSetInstalled,
+        log: options.log,
+      });
+    }
+    const server = new CompanionServer(options, pairing, info.id, modelSync);
     await server.restoreRuns();
     return server;
   }
@@ -263,6 +292,7 @@ export class CompanionServer {
       clientName: null,
       nonce: null,
       subscriptions: new Map(),
+      chunk: null,
       closed: false,
       chain: Promise.resolve(),
     };
@@ -342,12 +372,12 @@ export class CompanionServer {
       type: 'welcome',
       protocolVersion: outcome.protocolVersion,
       sessionId: session.id,
-      device: await this.options.deviceInfo(),
+      device: await this.deviceInfo(),
     });
     this.send(session, { type: 'auth.challenge', nonce: session.nonce });
   }
 
-  private onBinary(session: Session, data: Uint8Array): void {
+  private async onBinary(session: Session, data: Uint8Array): Promise<void> {
     if (session.stage === 'connected') {
       this.send(session, protocolError('handshake-required', 'send hello before any binary frame'));
       return;
@@ -362,10 +392,7 @@ export class CompanionServer {
       return;
     }
     if (decoded.frame.purpose === 'blockset-chunk') {
-      this.send(
-        session,
-        protocolError('unknown-transfer', `no model transfer ${decoded.frame.streamId} on this connection`),
-      );
+      await this.onChunkFrame(session, decoded.frame);
       return;
     }
     this.send(
@@ -388,7 +415,7 @@ export class CompanionServer {
         this.send(session, {
           type: 'device.info',
           ...ref(m.id),
-          device: await this.options.deviceInfo(),
+          device: await this.deviceInfo(),
         });
         return;
       case 'pair.start':
@@ -425,26 +452,97 @@ export class CompanionServer {
       case 'frames.get':
         return this.onFramesGet(session, m);
       case 'blockset.offer':
-        this.send(
-          session,
-          protocolError(
-            'blockset-too-large',
-            'unsupported: this device build does not accept model sync (blockset.offer)',
-            ref(m.id),
-          ),
-        );
-        return;
+        return this.onBlockSetOffer(session, m);
       case 'blockset.chunk':
-        this.send(
-          session,
-          protocolError(
-            'unknown-transfer',
-            `no model transfer ${m.transferId} on this connection`,
-            ref(m.id),
-          ),
-        );
-        return;
+        return this.onBlockSetChunk(session, m);
     }
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Model sync
+
+  private async onBlockSetOffer(session: Session, m: ClientMessageOf<'blockset.offer'>): Promise<void> {
+    session.chunk = null;
+    if (this.modelSync === null) {
+      this.send(
+        session,
+        protocolError('unsupported', 'this device does not accept model sync (blockset.offer)', ref(m.id)),
+      );
+      return;
+    }
+    try {
+      const ack = await this.modelSync.offer(session, m);
+      this.send(session, { type: 'blockset.ack', ...ref(m.id), ...ack });
+    } catch (error) {
+      this.send(session, this.syncError(error, m.id));
+    }
+  }
+
+  private async onBlockSetChunk(session: Session, m: ClientMessageOf<'blockset.chunk'>): Promise<void> {
+    // The binary frame follows immediately; until it arrives, the chunk (or its refusal) waits here.
+    session.chunk = { rejected: true };
+    if (this.modelSync === null) {
+      this.send(
+        session,
+        protocolError('unknown-transfer', `no model transfer ${m.transferId} on this connection`, ref(m.id)),
+      );
+      return;
+    }
+    try {
+      session.chunk = { pending: await this.modelSync.checkChunk(session, m), id: m.id };
+    } catch (error) {
+      this.send(session, this.syncError(error, m.id));
+    }
+  }
+
+  private async onChunkFrame(session: Session, frame: BinaryFrame): Promise<void> {
+    const announced = session.chunk;
+    session.chunk = null;
+    if (announced === null || this.modelSync === null) {
+      this.send(
+        session,
+        protocolError('unknown-transfer', `no model transfer ${frame.streamId} on this connection`),
+      );
+      return;
+    }
+    if ('rejected' in announced) return; // its blockset.chunk was already answered with an error
+    const { pending, id } = announced;
+    if (frame.streamId !== pending.transferId || frame.seq !== pending.chunkSeq) {
+      this.send(
+        session,
+        protocolError(
+          'bad-binary-frame',
+          `expected the frame of chunk ${pending.chunkSeq} of transfer ${pending.transferId}, got chunk ${frame.seq} of ${frame.streamId}`,
+          ref(id),
+        ),
+      );
+      return;
+    }
+    try {
+      const ack = await this.modelSync.receiveChunk(session, pending, frame.payload);
+      this.send(session, { type: 'blockset.ack', ...ref(id), ...ack });
+    } catch (error) {
+      this.send(session, this.syncError(error, id));
+    }
+  }
+
+  private syncError(error: unknown, id: number | undefined): ErrorMessage {
+    if (error instanceof ModelSyncError)
+      return protocolError(error.code, error.message, {
+        ...ref(id),
+        ...(error.extra.path === undefined ? {} : { path: error.extra.path }),
+      });
+    this.log(`model sync: ${describe(error)}`);
+    return protocolError('internal', `model sync failed on the device: ${describe(error)}`, ref(id));
+  }
+
+  private async deviceInfo(): Promise<DeviceInfo> {
+    const info = await this.options.deviceInfo();
+    if (this.modelSync === null) return info;
+    const synced = this.modelSync.blockSets();
+    const names = new Set(synced.map((b) => b.name));
+    const blockSets = [...info.blockSets.filter((b) => !names.has(b.name)), ...synced].slice(0, 256);
+    return { ...info, blockSets };
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -933,6 +1031,8 @@ export class CompanionServer {
 
   private dropSession(session: Session): void {
     session.closed = true;
+    session.chunk = null;
+    this.modelSync?.release(session);
     for (const sub of session.subscriptions.values()) sub.close();
     session.subscriptions.clear();
     this.sessions.delete(session);

@@ -30,6 +30,7 @@ export const ERROR_CODES = [
   'blockset-offset-mismatch',
   'blockset-hash-mismatch',
   'blockset-too-large',
+  'unsupported',
   'internal',
 ] as const;
 
@@ -64,6 +65,7 @@ export const ERROR_RETRYABLE: Readonly<Record<ErrorCode, boolean>> = {
   'blockset-offset-mismatch': false,
   'blockset-hash-mismatch': true,
   'blockset-too-large': false,
+  unsupported: false,
   internal: true,
 };
 

@@ -30,6 +30,14 @@ export type EngineWorkerMessage =
       height: number;
       format: 'image-rgb8' | 'png';
       frames: Uint8Array[];
+      /** `vae`: decoded frames of x̂0; `latent`: x̂0's first three latent channels (a refused or failed decode). */
+      source: 'vae' | 'latent';
+      /** Decoded previews: the video frame each preview frame shows. */
+      frameIndices?: number[];
+      /** Why a decoded preview fell back to a latent one. */
+      fallback?: string;
+      /** Wall time of the preview decode (absent when none ran for it). */
+      decodeMs?: number;
     }
   | {
       op: 'done';

@@ -4,44 +4,62 @@
  * events, previews and the final frames back. The main thread's event loop (sockets, mDNS) never blocks on the
  * engine; cancelling a run aborts it cooperatively at the next block boundary (see engine-protocol.ts).
  *
- * Previews are latent previews: the denoiser's `x` input of the step (the current latent z, CFG row 0) is read
- * through a tap on the inference backend, its first three channels are mapped to RGB (min-max normalised over the
- * preview) and scaled up by pixel repetition to at most `maxEdgePx`. They are not VAE-decoded (the engine has no
- * hook for that yet), one frame per latent frame.
+ * Previews are decoded: after every `everySteps`-th step the engine decodes x̂0 (the clean-sample estimate) through
+ * the VAE — one frame per latent frame, evenly spaced over the video (`maxFrames` = latent frames), under what the
+ * denoise budget leaves free (see generate.ts) — and the frames are shrunk to `maxEdgePx` and encoded as asked.
+ * When the engine refuses the decode (no room in the budget, or a failed decode) the preview falls back to a latent
+ * preview of x̂0 (first three channels as RGB, engine-worker-preview.ts) and the message says so (`source`,
+ * `fallback`). A preview decode is awaited before the next step, so previews slow the run by their cost; they never
+ * change its result.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { openBlockSet } from '../../shared/engine/blockset/load';
-import { GenerateCaches, GenerateParamsError, generateVideo } from '../../shared/engine/pipeline/generate';
-import type { BackendSession, InferenceBackend } from '../../shared/engine/ports';
-import type { Tensor } from '../../shared/engine/tensor';
+import {
+  GenerateCaches,
+  GenerateParamsError,
+  generateVideo,
+  resolveGenerateParams,
+  type GeneratePreview,
+} from '../../shared/engine/pipeline/generate';
+import type { PreviewSettings, RunParams } from '../../shared/protocol/run';
+import type { BlockSet } from '../../shared/engine/blockset/load';
 import { createNodeEngineHost } from '../engine-host/node-engine';
 import { encodePng } from '../output/video-files';
 import type { EngineWorkerData, EngineWorkerMessage, EngineWorkerRequest } from './engine-protocol';
-import { latentPreview, type Latent } from './engine-worker-preview';
+import { decodedPreview, latentPreview } from './engine-worker-preview';
 
 const port = parentPort;
 if (port === null) throw new Error('engine-worker must run in a worker thread');
 const data = workerData as EngineWorkerData;
 const post = (m: EngineWorkerMessage, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
 
-/** Wraps a backend so the latest 5-D CFG batch fed as `x` is kept (row 0 only). */
-function tapBackend(inner: InferenceBackend, sink: (l: Latent) => void): InferenceBackend {
+/** Decoded frames per preview: one per latent frame (the count latent previews had); all frames if unknown. */
+function previewMaxFrames(blockSet: BlockSet, params: RunParams): number | undefined {
+  try {
+    const p = resolveGenerateParams(blockSet, params);
+    return Math.min(p.numFrames, p.latent.frames);
+  } catch {
+    return undefined; // generateVideo reports the bad parameter
+  }
+}
+
+/** The worker message of one engine preview, in the requested size and format. */
+function previewMessage(p: GeneratePreview, settings: PreviewSettings): EngineWorkerMessage {
+  const img = p.frames
+    ? decodedPreview(p.frames, settings.maxEdgePx)
+    : latentPreview({ dims: p.x0.dims.slice(1), data: p.x0.data }, settings.maxEdgePx);
   return {
-    name: inner.name,
-    async createSession(model: Uint8Array, label: string): Promise<BackendSession> {
-      const s = await inner.createSession(model, label);
-      return {
-        run: (feeds: Readonly<Record<string, Tensor>>, outputs?: readonly string[]) => {
-          const x = feeds['x'] as (Tensor & { data: unknown }) | undefined;
-          if (x && x.dims.length === 5 && x.dims[0] === 2 && x.data instanceof Float32Array) {
-            const per = x.data.length / 2;
-            sink({ dims: [...x.dims.slice(1)], data: x.data.slice(0, per) });
-          }
-          return s.run(feeds, outputs);
-        },
-        release: () => s.release(),
-      };
-    },
+    op: 'preview',
+    step: p.step,
+    width: img.width,
+    height: img.height,
+    format: settings.format,
+    frames:
+      settings.format === 'png' ? img.frames.map((f) => encodePng(f, img.width, img.height)) : img.frames,
+    source: p.frames ? 'vae' : 'latent',
+    ...(p.frames ? { frameIndices: [...p.frames.indices] } : {}),
+    ...(p.fallback !== null ? { fallback: p.fallback } : {}),
+    ...(p.cost ? { decodeMs: p.cost.ms } : {}),
   };
 }
 
@@ -50,10 +68,6 @@ async function main(): Promise<void> {
     placement: 'inline',
     threads: data.threads,
     memoryLimitBytes: data.memoryLimitBytes,
-  });
-  let latest: Latent | null = null;
-  const backend = tapBackend(host.backend, (l) => {
-    latest = l;
   });
   const blockSet = await openBlockSet(host.fs, host.sha256, data.blockSetDir);
   const caches = new GenerateCaches();
@@ -65,7 +79,6 @@ async function main(): Promise<void> {
       return;
     }
     if (req.op !== 'run') return;
-    latest = null;
     const controller = new AbortController();
     current = { runId: req.runId, controller };
     const runId = req.runId;
@@ -73,32 +86,22 @@ async function main(): Promise<void> {
     generateVideo(
       {
         blockSet,
-        backend,
+        backend: host.backend,
         clock: host.clock,
         probe: host.probe,
         caches,
         signal: controller.signal,
-        emit: (event) => {
-          post({ op: 'event', event });
-          if (
-            preview !== null &&
-            event.type === 'step.end' &&
-            (event.step + 1) % preview.everySteps === 0 &&
-            latest !== null
-          ) {
-            const p = latentPreview(latest, preview.maxEdgePx);
-            const frames =
-              preview.format === 'png' ? p.frames.map((f) => encodePng(f, p.width, p.height)) : p.frames;
-            post({
-              op: 'preview',
-              step: event.step,
-              width: p.width,
-              height: p.height,
-              format: preview.format,
-              frames,
-            });
-          }
-        },
+        emit: (event) => post({ op: 'event', event }),
+        ...(preview !== null
+          ? {
+              previews: {
+                everySteps: preview.everySteps,
+                decode: 'vae' as const,
+                maxFrames: previewMaxFrames(blockSet, req.params),
+                onPreview: (p: GeneratePreview) => post(previewMessage(p, preview)),
+              },
+            }
+          : {}),
       },
       req.params,
     )

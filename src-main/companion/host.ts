@@ -1,7 +1,9 @@
 /**
  * The Node companion host: opens the model (converting a model directory into the cache once), picks a profile,
  * restores run logs and paired keys from the data directory, serves the wire protocol over WebSockets, advertises
- * `_odsora._tcp`, and shows a pairing code.
+ * `_odsora._tcp`, and shows a pairing code. Block sets pushed by the studio (model sync) are installed under
+ * `<data>/blocksets/<name>` and listed in device info; runs keep using the model the host opened at start-up
+ * (start it with `--models <data>/blocksets/<name>` to run a pushed set).
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { homedir, hostname } from 'node:os';
@@ -17,6 +19,7 @@ import { ensureBundledBlockSet, openModel } from '../models/bundled';
 import { encodePng } from '../output/video-files';
 import { advertise, type Advertisement } from './advertise';
 import { blockSetBytes, largestBlockBytes, WorkerEngineRunner } from './engine-runner';
+import { FileModelStore } from './model-store';
 import { makeProfile, type DeviceProfile, type ProfileName } from './profiles';
 import { FilePairingStore, FileRunStore, loadDeviceId } from './stores';
 import { listenWs, type WsTransport } from './ws-transport';
@@ -32,6 +35,8 @@ export interface CompanionHostOptions {
   /** A model directory or converted block set (default: the bundled model). */
   models?: string;
   dataDir?: string;
+  /** Where pushed block sets are staged and installed (model sync; default `<dataDir>/blocksets`). */
+  blockSetsDir?: string;
   cacheRoot?: string;
   /** Advertise on loopback (tests); false: no advertisement at all when `advertise` is false. */
   loopback?: boolean;
@@ -126,6 +131,8 @@ export async function startCompanionHost(options: CompanionHostOptions = {}): Pr
     hmac: async (key, message) => new Uint8Array(createHmac('sha256', key).update(message).digest()),
     runStore: new FileRunStore(dataDir),
     pairingStore: new FilePairingStore(dataDir),
+    modelStore: new FileModelStore(options.blockSetsDir ?? join(dataDir, 'blocksets')),
+    sha256: nodeSha256,
     onPairingCode: options.onPairingCode,
     encodePng,
     log,

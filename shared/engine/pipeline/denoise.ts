@@ -12,7 +12,7 @@ import { planResidency, type Plan } from '../cidl/plan';
 import { BlockScheduler } from '../cidl/scheduler';
 import { gaussianNoise } from '../noise/gaussian';
 import type { Clock, InferenceBackend, MemoryProbe } from '../ports';
-import { sampleRectifiedFlow, type StepRecord } from '../sampler/rectified-flow';
+import { sampleRectifiedFlow, type StepRecord, type StepState } from '../sampler/rectified-flow';
 import { validateLplOptions } from '../sampler/lpl';
 import { samplingTimesteps } from '../sampler/timesteps';
 import { stdit3ConfigFromJson, type Stdit3Config } from '../stdit3/config';
@@ -38,6 +38,17 @@ export interface DenoiseContext {
     tIn: Float32Array;
     out: FloatTensor;
   }) => void;
+  /**
+   * Observes each step's tensors between passes (previews; see `StepState`), awaited before the next step.
+   * `cidl` is the stage's residency at that moment: `budgetBytes` the resolved budget (null = unlimited) and
+   * `residentBytes` the denoiser block bytes loaded or loading (retained blocks, plus the next pass's prefetch);
+   * they stay resident while the observer runs. `final`: the run ends with this step (last or LPL leap).
+   */
+  readonly afterStep?: (
+    record: StepRecord,
+    state: StepState,
+    info: { final: boolean; cidl: { budgetBytes: number | null; residentBytes: number } },
+  ) => void | Promise<void>;
 }
 
 /** What a denoise run returns. */
@@ -187,6 +198,13 @@ export async function runDenoise(ctx: DenoiseContext, job: DenoiseJob): Promise<
           merged: r.step < job.tdtm.mergeSteps,
           leapt: r.leapt,
         }),
+      afterStep:
+        ctx.afterStep &&
+        ((r, state) =>
+          ctx.afterStep?.(r, state, {
+            final: r.leapt || r.step === job.steps - 1,
+            cidl: { budgetBytes, residentBytes: scheduler.residentBytes },
+          })),
       model: async (zIn, tIn, step) => {
         const merged = step < job.tdtm.mergeSteps;
         emit({ type: 'step.start', atMs: clock.nowMs(), step, t: tIn[0] ?? 0, merged });

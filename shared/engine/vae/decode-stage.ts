@@ -362,7 +362,9 @@ function pickFrames(x: FloatTensor, pick: readonly number[]): FloatTensor {
   const n = pick.length;
   const out = new Float32Array(B * C * n * hw);
   for (let bc = 0; bc < B * C; bc++)
-    pick.forEach((t, i) => out.set(x.data.subarray((bc * T + t) * hw, (bc * T + t + 1) * hw), (bc * n + i) * hw));
+    pick.forEach((t, i) =>
+      out.set(x.data.subarray((bc * T + t) * hw, (bc * T + t + 1) * hw), (bc * n + i) * hw),
+    );
   return floatTensor([B, C, n, H, W], out);
 }
 

@@ -3,7 +3,9 @@
  * serves the wire protocol (docs/protocol.md) over WebSockets and runs the engine in a worker thread. Prints the
  * pairing code and the listening address on stderr; with `--json`, a JSON line `{port, id, name, pairingCode}` on
  * stdout at start-up and `{event: "pairing-code", pairingCode, expiresInMs}` for each later code. Stops cleanly on
- * SIGINT / SIGTERM (running runs end with `run.interrupted`, reason `shutdown`).
+ * SIGINT / SIGTERM (running runs end with `run.interrupted`, reason `shutdown`). Block sets the studio pushes
+ * (model sync) are installed under `--blocksets` (default `<data>/blocksets/<name>`); start the companion with
+ * `--models <that folder>` to run them.
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -20,6 +22,7 @@ interface CompanionFlags {
   memoryBudget?: BudgetSpec;
   models?: string;
   data?: string;
+  blocksets?: string;
   loopback?: boolean;
   advertise: boolean;
   threads?: number;
@@ -65,6 +68,10 @@ export function registerCompanion(program: Command): void {
     )
     .option('--models <dir>', 'model directory or converted block set (default: the bundled Open-Sora Nano)')
     .option('--data <dir>', `event logs and pairing keys (default ${defaultDataDir()})`)
+    .option(
+      '--blocksets <dir>',
+      'where block sets pushed by the studio (model sync) go (default <data>/blocksets)',
+    )
     .option('--loopback', 'advertise on loopback only (tests, one machine)')
     .option('--no-advertise', 'do not advertise over Bonjour')
     .option('--threads <n>', 'ONNX Runtime intra-op threads', threadsArg)
@@ -80,6 +87,7 @@ export function registerCompanion(program: Command): void {
         memoryBudget: flags.memoryBudget ?? null,
         models: flags.models ? resolve(flags.models) : undefined,
         dataDir: flags.data ? resolve(flags.data) : undefined,
+        blockSetsDir: flags.blocksets ? resolve(flags.blocksets) : undefined,
         loopback: flags.loopback === true,
         advertise: flags.advertise,
         threads: flags.threads,

@@ -1,8 +1,9 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   CompanionServer,
   RunFailure,
+  type CompanionServerOptions,
   type Connection,
   type EngineJob,
   type EngineRunResult,
@@ -10,6 +11,7 @@ import {
   type RunStore,
   type StoredRunMeta,
 } from '../../../../shared/companion/server';
+import { MemoryModelStore } from '../../../../shared/companion/model-sync';
 import type { PairedKeyRecord, PairingStore } from '../../../../shared/companion/pairing';
 import { computeAuthProof, type HmacSha256 } from '../../../../shared/protocol/auth';
 import { decodeBinaryFrame, encodeBinaryFrame } from '../../../../shared/protocol/binary-frame';
@@ -217,7 +219,12 @@ class Client {
 }
 
 async function setup(
-  opts: { runStore?: MemoryRunStore; runner?: FakeRunner; pairingStore?: MemoryPairingStore } = {},
+  opts: {
+    runStore?: MemoryRunStore;
+    runner?: FakeRunner;
+    pairingStore?: MemoryPairingStore;
+    extra?: Partial<CompanionServerOptions>;
+  } = {},
 ): Promise<{
   server: CompanionServer;
   runner: FakeRunner;
@@ -242,6 +249,7 @@ async function setup(
       shown = code;
     },
     encodePng: () => Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a),
+    ...opts.extra,
   });
   return { server, runner, code: () => shown, runStore, pairingStore };
 }
@@ -612,11 +620,107 @@ describe('CompanionServer malformed input', () => {
       'bad-message',
       'unknown-run',
       'unknown-run',
-      'blockset-too-large',
+      'unsupported',
       'message-too-large',
       'bad-binary-frame',
       'unknown-transfer',
     ]);
     expect(c.closed).toBeNull();
+  });
+});
+
+describe('CompanionServer model sync', () => {
+  const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+  const sha256 = async (b: Uint8Array): Promise<string> => sha(b);
+
+  it('takes a block set from a paired client, answers acks, refuses unpaired chunks and lists the set', async () => {
+    const store = new MemoryModelStore(sha256);
+    const { server, code } = await setup({ extra: { modelStore: store, sha256 } });
+    const manifest = new TextEncoder().encode(
+      JSON.stringify({
+        format: 'odsora-blockset',
+        version: 1,
+        createdBy: 't',
+        model: { family: 'opensora-v1.2', name: 'tiny' },
+        stages: {},
+      }),
+    );
+    const blob = Uint8Array.from({ length: 50 }, (_, i) => i);
+    const offer = {
+      type: 'blockset.offer',
+      id: 1,
+      transferId: 't-1',
+      name: 'tiny',
+      manifestSha256: sha(manifest),
+      files: [
+        { path: 'manifest.json', bytes: manifest.length, sha256: sha(manifest) },
+        { path: 'extra/blob.bin', bytes: blob.length, sha256: sha(blob) },
+      ],
+    };
+    const frame = (payload: Uint8Array, seq: number) =>
+      encodeBinaryFrame({
+        kind: 'bytes',
+        purpose: 'blockset-chunk',
+        streamId: 't-1',
+        seq,
+        index: 0,
+        dims: [],
+        payload,
+      });
+    const chunk = (id: number, path: string, offset: number, payload: Uint8Array, seq: number) => ({
+      type: 'blockset.chunk',
+      id,
+      transferId: 't-1',
+      path,
+      offset,
+      bytes: payload.length,
+      sha256: sha(payload),
+      chunkSeq: seq,
+    });
+
+    const stranger = new Client(server);
+    await stranger.hello();
+    stranger.send(offer);
+    stranger.sendBinary(frame(blob, 0));
+    stranger.send({ type: 'ping', nonce: 5 });
+    await stranger.waitFor('pong');
+    expect(stranger.received.flatMap((m) => ('type' in m && m.type === 'error' ? [m.code] : []))).toEqual([
+      'unauthorized',
+      'unauthorized',
+    ]);
+
+    const c = await pairedClient(server, code);
+    c.send(offer);
+    const ack = await c.waitFor('blockset.ack', (m) => m.ref === 1);
+    expect(ack.installed).toBe(false);
+    // Wrong offset: a typed error; its frame is dropped without a second error.
+    c.send(chunk(2, 'extra/blob.bin', 10, blob.subarray(10, 20), 1));
+    c.sendBinary(frame(blob.subarray(10, 20), 1));
+    await c.waitFor('error', (m) => m.ref === 2);
+    c.send(chunk(3, 'extra/blob.bin', 0, blob.subarray(0, 20), 2));
+    c.sendBinary(frame(blob.subarray(0, 20), 2));
+    const a3 = await c.waitFor('blockset.ack', (m) => m.ref === 3);
+    expect(a3.files).toEqual([{ path: 'extra/blob.bin', receivedBytes: 20, complete: false }]);
+    c.send(chunk(4, 'extra/blob.bin', 20, blob.subarray(20), 3));
+    c.sendBinary(frame(blob.subarray(20), 3));
+    await c.waitFor('blockset.ack', (m) => m.ref === 4 && m.files[0]!.complete);
+    c.send(chunk(5, 'manifest.json', 0, manifest, 4));
+    c.sendBinary(frame(manifest, 4));
+    const done = await c.waitFor('blockset.ack', (m) => m.ref === 5);
+    expect(done.installed).toBe(true);
+    const errors = c.received.filter((m) => 'type' in m && m.type === 'error');
+    expect(errors.map((e) => (e as { code: string }).code)).toEqual(['blockset-offset-mismatch']);
+    c.send({ type: 'device.info.get', id: 6 });
+    const info = await c.waitFor('device.info', (m) => m.ref === 6);
+    expect(info.device.blockSets).toEqual([
+      {
+        name: 'tiny',
+        model: 'tiny',
+        bytes: manifest.length + blob.length,
+        manifestSha256: sha(manifest),
+        complete: true,
+      },
+    ]);
+    expect(store.installed.get('tiny')?.files.get('extra/blob.bin')).toEqual(blob);
   });
 });

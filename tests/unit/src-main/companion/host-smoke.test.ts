@@ -5,7 +5,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startCompanionHost, type CompanionHost } from '../../../../src-main/companion/host';
-import { latentPreview } from '../../../../src-main/companion/engine-worker-preview';
+import {
+  decodedPreview,
+  downscaleRgb,
+  fitSize,
+  latentPreview,
+} from '../../../../src-main/companion/engine-worker-preview';
 import { applyProfileBudget, makeProfile, scaledIphoneLimit } from '../../../../src-main/companion/profiles';
 import { decodeBinaryFrame } from '../../../../shared/protocol/binary-frame';
 import { decodeDeviceText, type DeviceMessage } from '../../../../shared/protocol/index';
@@ -30,6 +35,25 @@ describe('profiles', () => {
     expect(p).toMatchObject({ width: 16, height: 16 });
     expect(p.frames).toHaveLength(2);
     expect(p.frames[0]!.length).toBe(16 * 16 * 3);
+  });
+
+  it('shrinks decoded preview frames to maxEdgePx by area averaging, never enlarging them', () => {
+    expect(fitSize(64, 64, 32)).toEqual({ width: 32, height: 32 });
+    expect(fitSize(64, 32, 16)).toEqual({ width: 16, height: 8 });
+    expect(fitSize(24, 16, 256)).toEqual({ width: 24, height: 16 });
+    // 4×2 → 2×1: each output pixel averages a 2×2 block.
+    const src = Uint8Array.from([
+      0, 0, 0, 10, 20, 30, 100, 100, 100, 200, 200, 200, 0, 0, 0, 10, 20, 31, 100, 100, 100, 201, 201, 201,
+    ]);
+    expect(Array.from(downscaleRgb(src, 4, 2, { width: 2, height: 1 }))).toEqual([5, 10, 15, 150, 150, 150]);
+    const frames = [new Uint8Array(64 * 64 * 3).fill(7), new Uint8Array(64 * 64 * 3).fill(9)];
+    const p = decodedPreview({ width: 64, height: 64, frames }, 32);
+    expect(p).toMatchObject({ width: 32, height: 32 });
+    expect(p.frames.map((f) => [f.length, f[0]])).toEqual([
+      [32 * 32 * 3, 7],
+      [32 * 32 * 3, 9],
+    ]);
+    expect(decodedPreview({ width: 64, height: 64, frames }, 128).frames[0]).toBe(frames[0]);
   });
 });
 
@@ -114,7 +138,11 @@ describe('odsora companion host (real sockets, fixture model)', () => {
     const events = got.flatMap((m) => ('type' in m && m.type === 'run.event' ? [m] : []));
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
     expect(events.some((e) => e.event.type === 'plan')).toBe(true);
-    expect(events.filter((e) => e.event.type === 'preview.ready')).toHaveLength(3);
+    const ready = events.flatMap((e) => (e.event.type === 'preview.ready' ? [e.event] : []));
+    expect(ready.map((e) => e.step)).toEqual([0, 1, 2]);
+    // One frame per latent frame (17 frames → 5 latents), 64×64 shrunk to fit 32 px.
+    for (const e of ready)
+      expect(e).toMatchObject({ frames: 5, width: 32, height: 32, format: 'image-rgb8' });
     const previews = got
       .flatMap((m) => ('binary' in m ? [decodeBinaryFrame(m.binary)] : []))
       .filter((d) => d.ok && d.frame.purpose === 'preview');

@@ -123,6 +123,47 @@ describe('sampleRectifiedFlow', () => {
     r.z.data.forEach((x, i) => expect(x).toBeCloseTo(z2[i] as number, 5));
   });
 
+  it('afterStep: x̂0 per step is exactly what a leap there returns, and observing changes nothing', async () => {
+    const plain = await sampleRectifiedFlow({
+      z0,
+      timesteps,
+      cfgScale: 7,
+      lpl: { mode: 'off' },
+      model: linearModel,
+    });
+    const seen: { step: number; x0: FloatTensor; zIn: FloatTensor; z: FloatTensor }[] = [];
+    const observed = await sampleRectifiedFlow({
+      z0,
+      timesteps,
+      cfgScale: 7,
+      lpl: { mode: 'off' },
+      model: linearModel,
+      afterStep: async (r, s) => {
+        await Promise.resolve();
+        seen.push({ step: r.step, x0: s.cleanEstimate(), zIn: s.zIn, z: s.z });
+        expect(s.cleanEstimate()).toBe(seen[seen.length - 1]!.x0); // cached
+      },
+    });
+    expect(observed.z).toEqual(plain.z);
+    expect(observed.steps.map((r) => r.step)).toEqual(plain.steps.map((r) => r.step));
+    expect(seen.map((s) => s.step)).toEqual([0, 1, 2, 3, 4]);
+    expect(seen[0]!.zIn).toEqual(z0);
+    for (let k = 0; k < 4; k++) {
+      expect(seen[k + 1]!.zIn).toBe(seen[k]!.z);
+      const leapt = await sampleRectifiedFlow({
+        z0,
+        timesteps,
+        cfgScale: 7,
+        lpl: { mode: 'fixed', leapStep: k },
+        model: linearModel,
+      });
+      expect(seen[k]!.x0).toEqual(leapt.z); // bit-identical
+    }
+    // On the last step x̂0 is the result itself.
+    expect(seen[4]!.x0).toBe(seen[4]!.z);
+    expect(seen[4]!.x0).toEqual(plain.z);
+  });
+
   it('aborts between steps with an AbortError', async () => {
     const controller = new AbortController();
     let calls = 0;

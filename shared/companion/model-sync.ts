@@ -1,0 +1,603 @@
+/**
+ * Model sync, device side (docs/protocol.md section 7): receives a block set pushed by the studio over
+ * `blockset.offer` / `blockset.chunk`, resumable after a disconnect and hash-checked, then installs it.
+ *
+ * - A transfer is staged under a key `(name, manifestSha256)`, so a reconnecting client that offers the same set
+ *   again (any transferId) resumes from what the device already holds: the ack's `receivedBytes` per file.
+ * - A chunk must start exactly at the file's received length (else `blockset-offset-mismatch`, with the expected
+ *   offset), its bytes must match the chunk's SHA-256 (else `blockset-hash-mismatch`, nothing written), and a file
+ *   whose last chunk lands is hashed whole: a mismatch resets that file to 0 (`blockset-hash-mismatch`).
+ * - Once every file is verified, `manifest.json` must parse (`parseManifest`) and name only offered files with the
+ *   offered sizes and hashes; then the store commits the set atomically into its installed block sets.
+ *
+ * Storage is a port (`ModelStore`); the Node host keeps it on disk, tests and simulated devices in memory
+ * (`MemoryModelStore`). All store operations of one receiver run one at a time, in arrival order, so a stale
+ * connection that still delivers a chunk cannot interleave with a reconnected one.
+ */
+import { BlockSetError } from '../engine/blockset/errors';
+import { MANIFEST_FILE, parseManifest } from '../engine/blockset/manifest';
+import type { Sha256 } from '../engine/ports';
+import { utf8Decode } from '../engine/safetensors/utf8';
+import type { InstalledBlockSet } from '../protocol/device';
+import type { ErrorCode } from '../protocol/errors';
+import type { ClientMessageOf, DeviceMessageOf } from '../protocol/messages';
+
+// ---------------------------------------------------------------------------------------------------------------
+// Ports and records
+
+/** Where a transfer is staged: one staging area per set name and manifest hash. */
+export interface StagingKey {
+  readonly name: string;
+  readonly manifestSha256: string;
+}
+
+/** One file of a block set, as offered and as installed. */
+export interface BlockSetFileRecord {
+  path: string;
+  bytes: number;
+  sha256: string;
+}
+
+/** An installed block set, as the store keeps it. */
+export interface InstalledBlockSetRecord {
+  name: string;
+  /** The manifest's `model.name`. */
+  model: string;
+  manifestSha256: string;
+  bytes: number;
+  files: BlockSetFileRecord[];
+}
+
+/**
+ * Storage of staged and installed block sets. Paths are the offer's relative `/`-separated paths (already
+ * checked); a store must still refuse any path that would leave the staging area.
+ */
+export interface ModelStore {
+  /** Opens (or reopens) the staging area of a transfer; idempotent. */
+  begin(key: StagingKey): Promise<void>;
+  /** Bytes of `path` already staged (0 when absent). */
+  stagedBytes(key: StagingKey, path: string): Promise<number>;
+  /** Writes `data` at `offset` of the staged file (creating it and its folders). */
+  write(key: StagingKey, path: string, offset: number, data: Uint8Array): Promise<void>;
+  /** Cuts the staged file to `length` bytes (0: starts it over). */
+  truncate(key: StagingKey, path: string, length: number): Promise<void>;
+  /** SHA-256 (lowercase hex) of the whole staged file. */
+  sha256(key: StagingKey, path: string): Promise<string>;
+  /** Reads a staged file (at most `maxBytes`; a larger file is an error). */
+  read(key: StagingKey, path: string, maxBytes: number): Promise<Uint8Array>;
+  /**
+   * Installs the staged set as `record.name`, atomically (a reader sees the old set or the new one, never a mix),
+   * replacing an installed set of that name, and drops other staging areas of that name.
+   */
+  commit(key: StagingKey, record: InstalledBlockSetRecord): Promise<void>;
+  /** Every installed set. */
+  listInstalled(): Promise<InstalledBlockSetRecord[]>;
+  /** Free space for staging (null: unknown). */
+  availableBytes?(): Promise<number | null>;
+}
+
+/** Size limits of {@link ModelSyncReceiver}. */
+export interface ModelSyncLimits {
+  /** Largest file (default 8 GiB). */
+  maxFileBytes: number;
+  /** Largest set, all files together (default 32 GiB). */
+  maxSetBytes: number;
+  /** Largest `manifest.json` (default 16 MiB). */
+  maxManifestBytes: number;
+}
+
+/** Default size limits. */
+export const DEFAULT_MODEL_SYNC_LIMITS: ModelSyncLimits = {
+  maxFileBytes: 8 * 1024 ** 3,
+  maxSetBytes: 32 * 1024 ** 3,
+  maxManifestBytes: 16 * 1024 ** 2,
+};
+
+/** A refused offer or chunk, with its wire code. `expectedOffset`: where the device wants the next chunk. */
+export class ModelSyncError extends Error {
+  override readonly name = 'ModelSyncError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly extra: { path?: string; file?: string; expectedOffset?: number } = {},
+  ) {
+    super(message);
+  }
+
+  /** The byte offset the device expects next for `file` (offset and hash errors). */
+  get expectedOffset(): number | undefined {
+    return this.extra.expectedOffset;
+  }
+}
+
+/** The `blockset.ack` body (without `type` and `ref`). */
+export type BlockSetAckBody = Omit<DeviceMessageOf<'blockset.ack'>, 'type' | 'ref'>;
+
+/** A chunk announced by `blockset.chunk`, waiting for its binary frame. */
+export interface PendingChunk {
+  transferId: string;
+  path: string;
+  offset: number;
+  bytes: number;
+  sha256: string;
+  chunkSeq: number;
+}
+
+interface FileState extends BlockSetFileRecord {
+  received: number;
+  complete: boolean;
+}
+
+interface Transfer {
+  transferId: string;
+  /** Which connection owns it (a later offer of the same set by anyone takes it over). */
+  owner: object;
+  key: StagingKey;
+  files: Map<string, FileState>;
+  installed: boolean;
+}
+
+/** Options of {@link ModelSyncReceiver}. */
+export interface ModelSyncReceiverOptions {
+  store: ModelStore;
+  /** Hashes chunk payloads and manifests. */
+  sha256: Sha256;
+  limits?: Partial<ModelSyncLimits>;
+  /** Called after a set was installed (e.g. to refresh device info). */
+  onInstalled?: (record: InstalledBlockSetRecord) => void;
+  log?: (line: string) => void;
+}
+
+const PATH_SEGMENT = /^[A-Za-z0-9._-]+$/;
+
+/** Whether a relative block-set path is safe: `/`-separated `[A-Za-z0-9._-]` segments, no `.`/`..`/empty. */
+export function isSafeBlockSetPath(path: string): boolean {
+  if (path.length < 1 || path.length > 256) return false;
+  return path.split('/').every((seg) => PATH_SEGMENT.test(seg) && seg !== '.' && seg !== '..');
+}
+
+const keyId = (key: StagingKey): string => `${key.name}\u0000${key.manifestSha256}`;
+
+// ---------------------------------------------------------------------------------------------------------------
+// The receiver
+
+/** The device side of model sync, shared by every connection of one device. */
+export class ModelSyncReceiver {
+  private readonly limits: ModelSyncLimits;
+  private readonly transfers = new Map<string, Transfer>();
+  private installed: InstalledBlockSetRecord[] = [];
+  private chain: Promise<unknown> = Promise.resolve();
+
+  private constructor(private readonly options: ModelSyncReceiverOptions) {
+    this.limits = { ...DEFAULT_MODEL_SYNC_LIMITS, ...options.limits };
+  }
+
+  /** Loads the installed sets. */
+  static async create(options: ModelSyncReceiverOptions): Promise<ModelSyncReceiver> {
+    const r = new ModelSyncReceiver(options);
+    r.installed = await options.store.listInstalled();
+    return r;
+  }
+
+  /** Installed sets and sets being received (`complete: false`), for device info. */
+  blockSets(): InstalledBlockSet[] {
+    const out: InstalledBlockSet[] = this.installed.map((r) => ({
+      name: r.name,
+      model: r.model,
+      bytes: r.bytes,
+      manifestSha256: r.manifestSha256,
+      complete: true,
+    }));
+    for (const t of this.transfers.values()) {
+      if (t.installed) continue;
+      let bytes = 0;
+      for (const f of t.files.values()) bytes += f.received;
+      out.push({
+        name: t.key.name,
+        model: t.key.name,
+        bytes,
+        manifestSha256: t.key.manifestSha256,
+        complete: false,
+      });
+    }
+    return out;
+  }
+
+  /** Installed sets with their files. */
+  installedSets(): readonly InstalledBlockSetRecord[] {
+    return this.installed;
+  }
+
+  /**
+   * Opens (or resumes) a transfer for `owner` (a connection); answers with what the device holds. Replaces
+   * `owner`'s earlier transfer, and takes the set over from another owner.
+   */
+  offer(owner: object, m: ClientMessageOf<'blockset.offer'>): Promise<BlockSetAckBody> {
+    return this.serial(() => this.doOffer(owner, m));
+  }
+
+  /**
+   * Validates a `blockset.chunk` before its binary frame arrives (throws {@link ModelSyncError}); returns the
+   * chunk to hand to {@link receiveChunk} with the payload.
+   */
+  checkChunk(owner: object, m: ClientMessageOf<'blockset.chunk'>): Promise<PendingChunk> {
+    return this.serial(async () => {
+      const { file } = this.fileOf(owner, m.transferId, m.path);
+      if (file.complete)
+        throw new ModelSyncError('blockset-offset-mismatch', `${m.path} is already complete`, {
+          path: 'offset',
+          file: m.path,
+          expectedOffset: file.bytes,
+        });
+      if (m.offset !== file.received)
+        throw new ModelSyncError(
+          'blockset-offset-mismatch',
+          `${m.path}: the device holds ${file.received} bytes; send the chunk at offset ${file.received}, not ${m.offset}`,
+          { path: 'offset', file: m.path, expectedOffset: file.received },
+        );
+      if (m.offset + m.bytes > file.bytes)
+        throw new ModelSyncError(
+          'bad-message',
+          `${m.path}: a ${m.bytes}-byte chunk at ${m.offset} runs past the file's ${file.bytes} bytes`,
+          { path: 'bytes', file: m.path },
+        );
+      return {
+        transferId: m.transferId,
+        path: m.path,
+        offset: m.offset,
+        bytes: m.bytes,
+        sha256: m.sha256,
+        chunkSeq: m.chunkSeq,
+      };
+    });
+  }
+
+  /** Writes a checked chunk's payload; verifies the file once it is whole and installs the set once all are. */
+  receiveChunk(owner: object, chunk: PendingChunk, payload: Uint8Array): Promise<BlockSetAckBody> {
+    return this.serial(async () => {
+      const { transfer, file } = this.fileOf(owner, chunk.transferId, chunk.path);
+      if (chunk.offset !== file.received || file.complete)
+        throw new ModelSyncError(
+          'blockset-offset-mismatch',
+          `${chunk.path}: the device holds ${file.received} bytes; send the chunk at offset ${file.received}`,
+          { file: chunk.path, expectedOffset: file.received },
+        );
+      if (payload.length !== chunk.bytes)
+        throw new ModelSyncError(
+          'bad-binary-frame',
+          `chunk ${chunk.chunkSeq} of ${chunk.path}: the frame has ${payload.length} bytes, the chunk announced ${chunk.bytes}`,
+          { file: chunk.path, expectedOffset: file.received },
+        );
+      if ((await this.options.sha256(payload)) !== chunk.sha256)
+        throw new ModelSyncError(
+          'blockset-hash-mismatch',
+          `chunk ${chunk.chunkSeq} of ${chunk.path} at ${chunk.offset} does not match its sha256; nothing was written`,
+          { file: chunk.path, expectedOffset: file.received },
+        );
+      await this.options.store.write(transfer.key, file.path, chunk.offset, payload);
+      file.received += payload.length;
+      if (file.received === file.bytes) await this.verifyFile(transfer, file);
+      const ack = this.ackOf(transfer, [file]);
+      if (this.allComplete(transfer)) {
+        await this.install(transfer);
+        ack.installed = true;
+      }
+      return ack;
+    });
+  }
+
+  /** Forgets `owner`'s transfers (the connection closed); staged bytes stay for a resume. */
+  release(owner: object): void {
+    for (const [id, t] of this.transfers) if (t.owner === owner) this.transfers.delete(id);
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+
+  private async doOffer(owner: object, m: ClientMessageOf<'blockset.offer'>): Promise<BlockSetAckBody> {
+    const seen = new Set<string>();
+    let total = 0;
+    for (const [i, f] of m.files.entries()) {
+      if (!isSafeBlockSetPath(f.path))
+        throw new ModelSyncError(
+          'bad-message',
+          `files.${i}.path ${JSON.stringify(f.path)} is not a safe relative path`,
+          {
+            path: `files.${i}.path`,
+          },
+        );
+      if (seen.has(f.path))
+        throw new ModelSyncError('bad-message', `${f.path} is offered twice`, { path: `files.${i}.path` });
+      seen.add(f.path);
+      if (f.bytes > this.limits.maxFileBytes)
+        throw new ModelSyncError(
+          'blockset-too-large',
+          `${f.path} has ${f.bytes} bytes; this device takes files of at most ${this.limits.maxFileBytes}`,
+          { path: `files.${i}.bytes` },
+        );
+      total += f.bytes;
+    }
+    for (const p of seen) {
+      const parts = p.split('/');
+      for (let k = 1; k < parts.length; k++)
+        if (seen.has(parts.slice(0, k).join('/')))
+          throw new ModelSyncError(
+            'bad-message',
+            `${p} is inside ${parts.slice(0, k).join('/')}, which is a file`,
+            {
+              path: 'files',
+            },
+          );
+    }
+    if (total > this.limits.maxSetBytes)
+      throw new ModelSyncError(
+        'blockset-too-large',
+        `the set has ${total} bytes; this device takes sets of at most ${this.limits.maxSetBytes}`,
+        { path: 'files' },
+      );
+    const manifestIndex = m.files.findIndex((f) => f.path === MANIFEST_FILE);
+    const manifest = m.files[manifestIndex];
+    if (manifest === undefined)
+      throw new ModelSyncError('bad-message', `a block set must include ${MANIFEST_FILE}`, { path: 'files' });
+    if (manifest.sha256 !== m.manifestSha256)
+      throw new ModelSyncError(
+        'bad-message',
+        `manifestSha256 must be the sha256 of ${MANIFEST_FILE} (files.${manifestIndex}.sha256)`,
+        { path: 'manifestSha256' },
+      );
+    if (manifest.bytes > this.limits.maxManifestBytes)
+      throw new ModelSyncError(
+        'blockset-too-large',
+        `${MANIFEST_FILE} has ${manifest.bytes} bytes (at most ${this.limits.maxManifestBytes})`,
+        { path: `files.${manifestIndex}.bytes` },
+      );
+
+    const key: StagingKey = { name: m.name, manifestSha256: m.manifestSha256 };
+    // One transfer per owner; one owner per staged set.
+    for (const [id, t] of this.transfers)
+      if (t.owner === owner || keyId(t.key) === keyId(key)) this.transfers.delete(id);
+
+    const already = this.installed.find((r) => r.name === m.name && r.manifestSha256 === m.manifestSha256);
+    const transfer: Transfer = {
+      transferId: m.transferId,
+      owner,
+      key,
+      files: new Map(),
+      installed: already !== undefined,
+    };
+    if (already !== undefined) {
+      const held = new Map(already.files.map((f) => [f.path, f]));
+      const same =
+        m.files.every((f) => held.get(f.path)?.sha256 === f.sha256) && held.size === m.files.length;
+      if (!same)
+        throw new ModelSyncError(
+          'bad-message',
+          `${m.name} is installed with this manifest but other files; offer it under another name`,
+          { path: 'files' },
+        );
+      for (const f of m.files) transfer.files.set(f.path, { ...f, received: f.bytes, complete: true });
+      this.transfers.set(m.transferId, transfer);
+      return this.ackOf(transfer, [...transfer.files.values()]);
+    }
+
+    const store = this.options.store;
+    await store.begin(key);
+    let missing = 0;
+    for (const f of m.files) {
+      const file: FileState = { ...f, received: 0, complete: false };
+      let held = await store.stagedBytes(key, f.path);
+      if (held > f.bytes) {
+        await store.truncate(key, f.path, 0);
+        held = 0;
+      }
+      file.received = held;
+      if (held === f.bytes) {
+        if ((await store.sha256(key, f.path)) === f.sha256) file.complete = true;
+        else {
+          await store.truncate(key, f.path, 0);
+          file.received = 0;
+        }
+      }
+      missing += f.bytes - file.received;
+      transfer.files.set(f.path, file);
+    }
+    const available = (await store.availableBytes?.()) ?? null;
+    if (available !== null && missing > available)
+      throw new ModelSyncError(
+        'blockset-too-large',
+        `${missing} more bytes are needed; the device has ${available} free`,
+        { path: 'files' },
+      );
+    this.transfers.set(m.transferId, transfer);
+    const ack = this.ackOf(transfer, [...transfer.files.values()]);
+    if (this.allComplete(transfer)) {
+      await this.install(transfer);
+      ack.installed = true;
+    }
+    return ack;
+  }
+
+  private fileOf(owner: object, transferId: string, path: string): { transfer: Transfer; file: FileState } {
+    const transfer = this.transfers.get(transferId);
+    if (transfer === undefined || transfer.owner !== owner)
+      throw new ModelSyncError(
+        'unknown-transfer',
+        `no model transfer ${transferId} on this connection: offer it`,
+        {
+          path: 'transferId',
+        },
+      );
+    const file = transfer.files.get(path);
+    if (file === undefined)
+      throw new ModelSyncError('bad-message', `${path} is not a file of transfer ${transferId}`, {
+        path: 'path',
+      });
+    return { transfer, file };
+  }
+
+  private async verifyFile(transfer: Transfer, file: FileState): Promise<void> {
+    const got = await this.options.store.sha256(transfer.key, file.path);
+    if (got === file.sha256) {
+      file.complete = true;
+      return;
+    }
+    await this.options.store.truncate(transfer.key, file.path, 0);
+    file.received = 0;
+    throw new ModelSyncError(
+      'blockset-hash-mismatch',
+      `${file.path}: the whole file's sha256 is ${got}, the offer says ${file.sha256}; the device starts it over at 0`,
+      { file: file.path, expectedOffset: 0 },
+    );
+  }
+
+  private allComplete(t: Transfer): boolean {
+    for (const f of t.files.values()) if (!f.complete) return false;
+    return true;
+  }
+
+  private async install(t: Transfer): Promise<void> {
+    if (t.installed) return;
+    const store = this.options.store;
+    const raw = await store.read(t.key, MANIFEST_FILE, this.limits.maxManifestBytes);
+    const reject = async (message: string): Promise<never> => {
+      // The files matched the offer, but the set is unusable: start the manifest over so a fixed offer can land.
+      await store.truncate(t.key, MANIFEST_FILE, 0);
+      const f = t.files.get(MANIFEST_FILE);
+      if (f) {
+        f.received = 0;
+        f.complete = false;
+      }
+      throw new ModelSyncError('bad-message', `${MANIFEST_FILE}: ${message}`, {
+        file: MANIFEST_FILE,
+        path: 'files',
+      });
+    };
+    const text = utf8Decode(raw);
+    let json: unknown;
+    try {
+      json = text === null ? undefined : JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    if (json === undefined) return reject('not UTF-8 JSON');
+    let modelName: string;
+    try {
+      const manifest = parseManifest(json, MANIFEST_FILE);
+      modelName = manifest.model.name;
+      for (const [stageName, stage] of Object.entries(manifest.stages as Record<string, unknown>)) {
+        const blocks = (stage as { blocks?: unknown } | undefined)?.blocks;
+        if (!Array.isArray(blocks)) continue;
+        for (const b of blocks as { file?: unknown; bytes?: unknown; sha256?: unknown }[]) {
+          const f = typeof b.file === 'string' ? t.files.get(b.file) : undefined;
+          if (f === undefined)
+            return reject(`stage ${stageName} names ${String(b.file)}, which was not offered`);
+          if (f.bytes !== b.bytes || (typeof b.sha256 === 'string' && f.sha256 !== b.sha256))
+            return reject(`stage ${stageName}: ${f.path} differs from the manifest's size or sha256`);
+        }
+      }
+    } catch (e) {
+      if (e instanceof ModelSyncError) throw e;
+      return reject(e instanceof BlockSetError ? e.message : String(e));
+    }
+    const files = [...t.files.values()].map((f) => ({ path: f.path, bytes: f.bytes, sha256: f.sha256 }));
+    const record: InstalledBlockSetRecord = {
+      name: t.key.name,
+      model: modelName.slice(0, 128) || t.key.name,
+      manifestSha256: t.key.manifestSha256,
+      bytes: files.reduce((s, f) => s + f.bytes, 0),
+      files,
+    };
+    await store.commit(t.key, record);
+    t.installed = true;
+    this.installed = [...this.installed.filter((r) => r.name !== record.name), record];
+    this.options.log?.(`model sync: installed block set ${record.name} (${record.bytes} bytes)`);
+    try {
+      this.options.onInstalled?.(record);
+    } catch {
+      // a host callback must not undo the install
+    }
+  }
+
+  private ackOf(t: Transfer, files: readonly FileState[]): BlockSetAckBody {
+    return {
+      transferId: t.transferId,
+      files: files.map((f) => ({ path: f.path, receivedBytes: f.received, complete: f.complete })),
+      installed: t.installed,
+    };
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.chain.then(fn, fn);
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// An in-memory store (tests, simulated devices)
+
+/** A {@link ModelStore} in memory. */
+export class MemoryModelStore implements ModelStore {
+  readonly staged = new Map<string, Map<string, Uint8Array>>();
+  readonly installed = new Map<string, { record: InstalledBlockSetRecord; files: Map<string, Uint8Array> }>();
+  /** Free bytes reported (null: unknown). */
+  free: number | null = null;
+
+  constructor(private readonly hash: Sha256) {}
+
+  private area(key: StagingKey): Map<string, Uint8Array> {
+    let a = this.staged.get(keyId(key));
+    if (a === undefined) this.staged.set(keyId(key), (a = new Map()));
+    return a;
+  }
+
+  private check(path: string): void {
+    if (!isSafeBlockSetPath(path)) throw new Error(`unsafe path ${JSON.stringify(path)}`);
+  }
+
+  async begin(key: StagingKey): Promise<void> {
+    this.area(key);
+  }
+  async stagedBytes(key: StagingKey, path: string): Promise<number> {
+    this.check(path);
+    return this.area(key).get(path)?.length ?? 0;
+  }
+  async write(key: StagingKey, path: string, offset: number, data: Uint8Array): Promise<void> {
+    this.check(path);
+    const a = this.area(key);
+    const old = a.get(path) ?? new Uint8Array(0);
+    const next = new Uint8Array(Math.max(old.length, offset + data.length));
+    next.set(old);
+    next.set(data, offset);
+    a.set(path, next);
+  }
+  async truncate(key: StagingKey, path: string, length: number): Promise<void> {
+    this.check(path);
+    const a = this.area(key);
+    a.set(path, (a.get(path) ?? new Uint8Array(0)).slice(0, length));
+  }
+  async sha256(key: StagingKey, path: string): Promise<string> {
+    this.check(path);
+    return this.hash(this.area(key).get(path) ?? new Uint8Array(0));
+  }
+  async read(key: StagingKey, path: string, maxBytes: number): Promise<Uint8Array> {
+    this.check(path);
+    const data = this.area(key).get(path) ?? new Uint8Array(0);
+    if (data.length > maxBytes) throw new Error(`${path} is larger than ${maxBytes} bytes`);
+    return data.slice();
+  }
+  async commit(key: StagingKey, record: InstalledBlockSetRecord): Promise<void> {
+    const files = this.area(key);
+    this.installed.set(record.name, { record: cloneRecord(record), files });
+    for (const k of [...this.staged.keys()]) if (k.startsWith(`${key.name}\u0000`)) this.staged.delete(k);
+  }
+  async listInstalled(): Promise<InstalledBlockSetRecord[]> {
+    return [...this.installed.values()].map((i) => cloneRecord(i.record));
+  }
+  async availableBytes(): Promise<number | null> {
+    return this.free;
+  }
+}
+
+function cloneRecord(r: InstalledBlockSetRecord): InstalledBlockSetRecord {
+  return { ...r, files: r.files.map((f) => ({ ...f })) };
+}
