@@ -45,6 +45,15 @@ export function createStudioClient(transport: StudioTransport): StudioApi {
   }
   return {
     appInfo: (args = {}) => call('app.info', args),
+    listDevices: (args = {}) => call('devices.list', args),
+    addManualDevice: (args) => call('devices.addManual', args),
+    pairDevice: (args) => call('devices.pair', args),
+    requestPairingCode: (args) => call('devices.requestPairingCode', args),
+    forgetDevice: (args) => call('devices.forget', args),
+    setBaselineDevice: (args) => call('devices.setBaseline', args),
+    listRuns: (args = {}) => call('runs.list', args),
+    startRun: (args) => call('runs.start', args),
+    cancelRun: (args) => call('runs.cancel', args),
   };
 }
 

@@ -5,6 +5,9 @@
  * until they implement it.
  */
 import { z } from 'zod';
+import { deviceIdSchema } from './device';
+import { PAIRING_CODE_DIGITS } from './limits';
+import { previewSettingsSchema, runEventSchema, runParamsSchema, runStateSchema } from './run';
 
 /** Version of this contract; bump when a command's args or result change incompatibly. */
 export const STUDIO_CONTRACT_VERSION = 1;
@@ -25,9 +28,172 @@ export type AppInfoArgs = z.infer<typeof appInfoArgsSchema>;
 /** Result of `app.info`. */
 export type AppInfo = z.infer<typeof appInfoSchema>;
 
+// -------------------------------------------------------------------------------------------------------------
+// Devices
+
+/**
+ * The studio's id of a device entry: the device's own id once known (discovered, built-in), `builtin` for the
+ * built-in device, `manual-<host>-<port>` for a manual entry not yet identified.
+ */
+export const studioDeviceIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'must be 1-128 of [A-Za-z0-9._:-]');
+
+/** A host name or IP address (no scheme, no port). */
+export const hostSchema = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[A-Za-z0-9._:[\]%-]+$/, 'must be a host name or IP address');
+
+/** A TCP port a device listens on. */
+export const portSchema = z.number().int().min(1).max(65535);
+
+/**
+ * Where the studio stands with a device: `discovered` (seen, not contacted), `connecting`, `connected` (greeted,
+ * not paired: only device info and pairing are allowed), `paired` (authenticated), `error` (see diagnostics).
+ */
+export const deviceStatusSchema = z.enum(['discovered', 'connecting', 'connected', 'paired', 'error']);
+
+/** What the diagnostics panel shows; null means "not known yet". */
+export const deviceDiagnosticsSchema = z.strictObject({
+  seenOverMdns: z.boolean(),
+  portReachable: z.boolean().nullable(),
+  protocolVersion: z.number().int().positive().nullable(),
+  paired: z.boolean(),
+  lastError: z.string().max(2048).nullable(),
+});
+
+/** One device the studio knows: discovered over mDNS, added by host:port, or the built-in simulated one. */
+export const studioDeviceSchema = z.strictObject({
+  id: studioDeviceIdSchema,
+  /** The device's own id (null until it answered). */
+  deviceId: deviceIdSchema.nullable(),
+  name: z.string().min(1).max(128),
+  model: z.string().min(1).max(128),
+  role: z.enum(['target', 'baseline']),
+  simulated: z.boolean(),
+  engineVersion: z.string().max(64).nullable(),
+  host: z.string().max(253),
+  /** 0 while the built-in device has not started listening. */
+  port: z.number().int().min(0).max(65535),
+  sources: z.strictObject({ builtin: z.boolean(), discovered: z.boolean(), manual: z.boolean() }),
+  status: deviceStatusSchema,
+  /** True for the device chosen to run baselines. */
+  baseline: z.boolean(),
+  diagnostics: deviceDiagnosticsSchema,
+});
+
+/** A device entry. */
+export type StudioDevice = z.infer<typeof studioDeviceSchema>;
+/** A device entry's status. */
+export type DeviceStatus = z.infer<typeof deviceStatusSchema>;
+/** A device entry's diagnostics. */
+export type DeviceDiagnostics = z.infer<typeof deviceDiagnosticsSchema>;
+
+const deviceRefSchema = z.strictObject({ deviceId: studioDeviceIdSchema });
+const deviceResultSchema = z.strictObject({ device: studioDeviceSchema });
+
+// -------------------------------------------------------------------------------------------------------------
+// Runs
+
+/** A studio run id (also its folder name under `runs/`). */
+export const studioRunIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'must be 1-128 of [A-Za-z0-9._-]');
+
+/** Why the studio stopped following a run before its terminal event. */
+export const runInterruptionSchema = z.strictObject({
+  reason: z.enum(['studio-restarted', 'device-lost']),
+  atEpochMs: z.number(),
+});
+
+/** One run as history and the live views list it. */
+export const runSummarySchema = z.strictObject({
+  runId: studioRunIdSchema,
+  /** The id the device gave the run. */
+  deviceRunId: z.string().min(1).max(64),
+  deviceId: studioDeviceIdSchema,
+  deviceName: z.string().max(128),
+  label: z.string().max(256).nullable(),
+  state: runStateSchema,
+  /** Last seq appended to the run folder. */
+  lastSeq: z.number().int().nonnegative(),
+  /** `live`: events arrive; `disconnected`: the device connection dropped and resumes; `ended`: terminal event. */
+  stream: z.enum(['live', 'disconnected', 'ended', 'detached']),
+  createdAtEpochMs: z.number(),
+  interruption: runInterruptionSchema.nullable(),
+});
+
+/** One run in history. */
+export type RunSummary = z.infer<typeof runSummarySchema>;
+
+const runRefSchema = z.strictObject({ runId: studioRunIdSchema });
+
+/** Arguments of `runs.start`: the device, the engine parameters, and optional previews and label. */
+export const runsStartArgsSchema = z.strictObject({
+  deviceId: studioDeviceIdSchema,
+  params: runParamsSchema,
+  preview: previewSettingsSchema.nullable().optional(),
+  label: z.string().min(1).max(256).optional(),
+});
+
+// -------------------------------------------------------------------------------------------------------------
+// Pushed events
+
+/**
+ * What main pushes to the renderer without being asked (Electron: `webContents.send(STUDIO_EVENT_CHANNEL)`;
+ * web mode: the bridge forwards the same objects). One union, validated on receipt like every reply.
+ */
+export const studioEventSchema = z.discriminatedUnion('type', [
+  /** The device list changed (any entry's status, diagnostics or sources). */
+  z.strictObject({ type: z.literal('devices.changed'), devices: z.array(studioDeviceSchema) }),
+  /** One event of a run, after it was appended to the run folder. */
+  z.strictObject({
+    type: z.literal('run.event'),
+    runId: studioRunIdSchema,
+    seq: z.number().int().positive(),
+    event: runEventSchema,
+  }),
+  /** A run's summary changed (state, stream status, interruption). */
+  z.strictObject({ type: z.literal('run.updated'), run: runSummarySchema }),
+]);
+
+/** A pushed update. */
+export type StudioEvent = z.infer<typeof studioEventSchema>;
+
+/** The Electron IPC channel main pushes {@link StudioEvent}s on. */
+export const STUDIO_EVENT_CHANNEL = 'studio:event';
+
 /** Every command: its args schema and its result schema. */
 export const studioContract = {
   'app.info': { args: appInfoArgsSchema, result: appInfoSchema },
+  'devices.list': {
+    args: z.strictObject({}),
+    result: z.strictObject({ devices: z.array(studioDeviceSchema) }),
+  },
+  'devices.addManual': {
+    args: z.strictObject({ host: hostSchema, port: portSchema }),
+    result: deviceResultSchema,
+  },
+  'devices.pair': {
+    args: z.strictObject({
+      deviceId: studioDeviceIdSchema,
+      code: z
+        .string()
+        .regex(new RegExp(`^[0-9]{${PAIRING_CODE_DIGITS}}$`), `must be ${PAIRING_CODE_DIGITS} digits`),
+    }),
+    result: deviceResultSchema,
+  },
+  'devices.requestPairingCode': {
+    args: deviceRefSchema,
+    result: z.strictObject({ digits: z.number().int().positive(), expiresInMs: z.number().nonnegative() }),
+  },
+  'devices.forget': { args: deviceRefSchema, result: z.strictObject({ forgotten: z.boolean() }) },
+  'devices.setBaseline': { args: deviceRefSchema, result: deviceResultSchema },
+  'runs.list': { args: z.strictObject({}), result: z.strictObject({ runs: z.array(runSummarySchema) }) },
+  'runs.start': { args: runsStartArgsSchema, result: z.strictObject({ run: runSummarySchema }) },
+  'runs.cancel': { args: runRefSchema, result: z.strictObject({ run: runSummarySchema }) },
 } as const;
 
 /** The name of a contract command, e.g. `app.info`. */
@@ -49,11 +215,46 @@ export function isStudioCommand(name: string): name is StudioCommand {
 export interface StudioApi {
   /** `app.info`: app and engine versions, and the host (Electron or browser). */
   appInfo(args?: AppInfoArgs): Promise<AppInfo>;
+  /** `devices.list`: every known device with status and diagnostics. */
+  listDevices(args?: StudioArgs<'devices.list'>): Promise<StudioResult<'devices.list'>>;
+  /** `devices.addManual`: a device at host:port (for networks where mDNS fails). */
+  addManualDevice(args: StudioArgs<'devices.addManual'>): Promise<StudioResult<'devices.addManual'>>;
+  /** `devices.pair`: pair with the code the device shows. */
+  pairDevice(args: StudioArgs<'devices.pair'>): Promise<StudioResult<'devices.pair'>>;
+  /** `devices.requestPairingCode`: make the device show a fresh code. */
+  requestPairingCode(
+    args: StudioArgs<'devices.requestPairingCode'>,
+  ): Promise<StudioResult<'devices.requestPairingCode'>>;
+  /** `devices.forget`: drop the pairing key (and a manual entry). */
+  forgetDevice(args: StudioArgs<'devices.forget'>): Promise<StudioResult<'devices.forget'>>;
+  /** `devices.setBaseline`: choose the device that runs baselines. */
+  setBaselineDevice(args: StudioArgs<'devices.setBaseline'>): Promise<StudioResult<'devices.setBaseline'>>;
+  /** `runs.list`: every run folder, newest first. */
+  listRuns(args?: StudioArgs<'runs.list'>): Promise<StudioResult<'runs.list'>>;
+  /** `runs.start`: start a run on a paired device. */
+  startRun(args: StudioArgs<'runs.start'>): Promise<StudioResult<'runs.start'>>;
+  /** `runs.cancel`: cancel a queued or running run. */
+  cancelRun(args: StudioArgs<'runs.cancel'>): Promise<StudioResult<'runs.cancel'>>;
+}
+
+/** The preload's bridge: the commands plus the pushed-event channel. */
+export interface StudioBridge extends StudioApi {
+  /** Calls `listener` with each pushed event; returns the unsubscribe function. */
+  onEvent(listener: (event: StudioEvent) => void): () => void;
 }
 
 /** Which `StudioApi` method serves each command; `satisfies` keeps the two in step. */
 export const studioMethodNames = {
   'app.info': 'appInfo',
+  'devices.list': 'listDevices',
+  'devices.addManual': 'addManualDevice',
+  'devices.pair': 'pairDevice',
+  'devices.requestPairingCode': 'requestPairingCode',
+  'devices.forget': 'forgetDevice',
+  'devices.setBaseline': 'setBaselineDevice',
+  'runs.list': 'listRuns',
+  'runs.start': 'startRun',
+  'runs.cancel': 'cancelRun',
 } as const satisfies Record<StudioCommand, keyof StudioApi>;
 
 /** The Electron IPC channel of a command; the preload and main both derive it from the command name. */
@@ -66,7 +267,17 @@ export function studioChannel(command: StudioCommand): StudioChannel {
 
 /** Why a call failed. `retryable` says whether the same call may succeed later. */
 export const studioErrorSchema = z.strictObject({
-  code: z.enum(['bad-args', 'bad-request', 'unknown-command', 'unauthorized', 'forbidden', 'internal']),
+  code: z.enum([
+    'bad-args',
+    'bad-request',
+    'unknown-command',
+    'unauthorized',
+    'forbidden',
+    'not-found',
+    'conflict',
+    'unavailable',
+    'internal',
+  ]),
   message: z.string(),
   retryable: z.boolean(),
 });

@@ -3,9 +3,14 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BrowserWindow, app, ipcMain, protocol, session, type WebFrameMain } from 'electron';
-import { studioChannel, studioCommands, studioError } from '../../shared/protocol/studio-contract';
+import {
+  STUDIO_EVENT_CHANNEL,
+  studioChannel,
+  studioCommands,
+  studioError,
+} from '../../shared/protocol/studio-contract';
+import { createStudioServices, type StudioServices } from '../studio/services/index';
 import { STATIC_SECURITY_HEADERS, contentTypeFor, resolveStaticPath } from '../studio/static-assets';
-import { createStudioDispatch, createStudioHandlers } from '../studio/studio-handlers';
 
 /** The built renderer is served from `odsora://studio/` rather than file://, so it gets a real origin and CSP. */
 const APP_SCHEME = 'odsora';
@@ -36,14 +41,33 @@ function isTrustedSender(frame: WebFrameMain | null): boolean {
   return frame !== null && frame.parent === null && isStudioUrl(frame.url);
 }
 
-function registerIpc(): void {
-  const dispatch = createStudioDispatch(
-    createStudioHandlers({
-      appVersion: app.getVersion(),
-      platform: 'electron',
-      electron: process.versions.electron,
-    }),
-  );
+async function startServices(): Promise<StudioServices> {
+  const services = await createStudioServices({
+    appVersion: app.getVersion(),
+    platform: 'electron',
+    electron: process.versions.electron,
+    dataDir: process.env['ODSORA_STUDIO_DATA'] ?? join(app.getPath('userData'), 'studio'),
+    log: (line) => console.log(line),
+  });
+  // Pushed updates go to the studio page's top frame only, never to a page it might have navigated to.
+  services.onEvent((event) => {
+    for (const win of BrowserWindow.getAllWindows()) {
+      const frame = win.webContents.mainFrame;
+      if (isTrustedSender(frame)) win.webContents.send(STUDIO_EVENT_CHANNEL, event);
+    }
+  });
+  let closing = false;
+  app.on('before-quit', (event) => {
+    if (closing) return;
+    closing = true;
+    event.preventDefault();
+    void services.close().finally(() => app.quit());
+  });
+  return services;
+}
+
+function registerIpc(services: StudioServices): void {
+  const dispatch = services.dispatch;
   for (const command of studioCommands) {
     ipcMain.handle(studioChannel(command), async (event, rawArgs: unknown) => {
       if (!isTrustedSender(event.senderFrame)) {
@@ -133,10 +157,10 @@ if (!app.requestSingleInstanceLock()) {
       win.focus();
     }
   });
-  void app.whenReady().then(() => {
+  void app.whenReady().then(async () => {
     hardenSessions();
     serveRendererProtocol();
-    registerIpc();
+    registerIpc(await startServices());
     createWindow();
     app.on('activate', () => {
       if (BrowserWindow.getAllWindows().length === 0) createWindow();

@@ -2,7 +2,15 @@
 // (never ipcRenderer itself, never a channel name chosen by the page). Only types come from the contract, so
 // this bundle stays tiny and needs no module that a sandboxed preload cannot require.
 import { contextBridge, ipcRenderer } from 'electron';
-import type { StudioApi, StudioChannel, StudioReply } from '../../shared/protocol/studio-contract';
+import type {
+  StudioBridge,
+  StudioChannel,
+  StudioEvent,
+  StudioReply,
+} from '../../shared/protocol/studio-contract';
+
+/** STUDIO_EVENT_CHANNEL, spelled out: the sandboxed preload imports only types from the contract. */
+const EVENT_CHANNEL = 'studio:event';
 
 /** Calls one fixed channel and unwraps main's typed reply into a value or an Error carrying the code. */
 async function call(channel: StudioChannel, args: unknown): Promise<never> {
@@ -11,8 +19,25 @@ async function call(channel: StudioChannel, args: unknown): Promise<never> {
   throw new Error(`${reply.error.code}: ${reply.error.message}`);
 }
 
-const api: StudioApi = {
+const api: StudioBridge = {
   appInfo: (args = {}) => call('studio:app.info', args),
+  listDevices: (args = {}) => call('studio:devices.list', args),
+  addManualDevice: (args) => call('studio:devices.addManual', args),
+  pairDevice: (args) => call('studio:devices.pair', args),
+  requestPairingCode: (args) => call('studio:devices.requestPairingCode', args),
+  forgetDevice: (args) => call('studio:devices.forget', args),
+  setBaselineDevice: (args) => call('studio:devices.setBaseline', args),
+  listRuns: (args = {}) => call('studio:runs.list', args),
+  startRun: (args) => call('studio:runs.start', args),
+  cancelRun: (args) => call('studio:runs.cancel', args),
+  onEvent: (listener) => {
+    // Hand the page the event only, never the IpcRendererEvent (it would expose `sender`).
+    const forward = (_event: unknown, payload: StudioEvent): void => listener(payload);
+    ipcRenderer.on(EVENT_CHANNEL, forward);
+    return () => {
+      ipcRenderer.removeListener(EVENT_CHANNEL, forward);
+    };
+  },
 };
 
 contextBridge.exposeInMainWorld('odsora', api);

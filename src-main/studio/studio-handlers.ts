@@ -11,6 +11,9 @@ import {
   type StudioReply,
   type StudioResult,
 } from '../../shared/protocol/studio-contract';
+import type { DeviceHub } from './services/device-hub';
+import { StudioServiceError } from './services/errors';
+import type { RunService } from './services/run-service';
 
 /** One async handler per contract command, called with arguments that already passed the schema. */
 export type StudioHandlers = {
@@ -25,8 +28,21 @@ export interface StudioHostInfo {
   electron?: string;
 }
 
-/** The studio's services behind the contract. Placeholder screens only need `app.info` for now. */
-export function createStudioHandlers(host: StudioHostInfo): StudioHandlers {
+/** The services behind the device and run commands (services/index.ts builds them). */
+export interface StudioHandlerServices {
+  hub: DeviceHub;
+  runs: RunService;
+}
+
+/**
+ * The studio's handlers. Without services (a bare web server in tests) only `app.info` answers; the others say
+ * the studio has no devices or runs service.
+ */
+export function createStudioHandlers(host: StudioHostInfo, services?: StudioHandlerServices): StudioHandlers {
+  const need = (): StudioHandlerServices => {
+    if (!services) throw new StudioServiceError('unavailable', 'this studio runs without device services');
+    return services;
+  };
   return {
     'app.info': async () => ({
       appVersion: host.appVersion,
@@ -34,6 +50,22 @@ export function createStudioHandlers(host: StudioHostInfo): StudioHandlers {
       platform: host.platform,
       ...(host.electron !== undefined ? { electron: host.electron } : {}),
     }),
+    'devices.list': async () => ({ devices: need().hub.list() }),
+    'devices.addManual': async ({ host: address, port }) => ({
+      device: await need().hub.addManual(address, port),
+    }),
+    'devices.pair': async ({ deviceId, code }) => ({ device: await need().hub.pair(deviceId, code) }),
+    'devices.requestPairingCode': async ({ deviceId }) => need().hub.requestPairingCode(deviceId),
+    'devices.forget': async ({ deviceId }) => ({ forgotten: await need().hub.forget(deviceId) }),
+    'devices.setBaseline': async ({ deviceId }) => ({ device: await need().hub.setBaseline(deviceId) }),
+    'runs.list': async () => ({ runs: need().runs.list() }),
+    'runs.start': async ({ deviceId, params, preview, label }) => ({
+      run: await need().runs.start(deviceId, params, {
+        ...(preview !== undefined ? { preview } : {}),
+        ...(label !== undefined ? { label } : {}),
+      }),
+    }),
+    'runs.cancel': async ({ runId }) => ({ run: await need().runs.cancel(runId) }),
   };
 }
 
@@ -54,6 +86,8 @@ export function createStudioDispatch(handlers: StudioHandlers): StudioDispatch {
       const handler = handlers[command] as (a: unknown) => Promise<unknown>;
       raw = await handler(args.args);
     } catch (err) {
+      if (err instanceof StudioServiceError)
+        return { ok: false, error: studioError(err.code, `${command}: ${err.message}`, err.retryable) };
       const message = err instanceof Error ? err.message : String(err);
       return { ok: false, error: studioError('internal', `${command} failed: ${message}`, true) };
     }

@@ -202,6 +202,12 @@ function statusFor(error: StudioError): number {
       return 401;
     case 'forbidden':
       return 403;
+    case 'not-found':
+      return 404;
+    case 'conflict':
+      return 409;
+    case 'unavailable':
+      return 503;
     case 'internal':
       return 500;
   }

@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
+import { createStudioServices } from '../../studio/services/index';
 import { startWebStudio, type WebStudio } from '../../studio/web-server';
 
 interface StudioOptions {
@@ -115,11 +116,18 @@ async function serveUntilStopped(
   port: number,
   announce: (studio: WebStudio) => void,
 ): Promise<number> {
+  const appVersion = readPackage(join(root, 'package.json')).version ?? '0.0.0';
+  const services = await createStudioServices({
+    appVersion,
+    platform: 'web',
+    log: (line) => console.error(line),
+  });
   const studio = await startWebStudio({
     port,
     host: '127.0.0.1',
     staticDir: join(root, 'out/renderer'),
-    appVersion: readPackage(join(root, 'package.json')).version ?? '0.0.0',
+    appVersion,
+    dispatch: services.dispatch,
   });
   announce(studio);
   console.log(
@@ -130,6 +138,7 @@ async function serveUntilStopped(
     process.once('SIGTERM', done);
   });
   await studio.close();
+  await services.close();
   return 0;
 }
 

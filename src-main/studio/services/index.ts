@@ -1,0 +1,111 @@
+/**
+ * The studio's one composition root: the device hub (discovery, manual devices, pairing), the built-in device and
+ * the run service, wired to the contract handlers and to one stream of pushed {@link StudioEvent}s. Electron main
+ * and `odsora studio --web` both build the studio with {@link createStudioServices}.
+ */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { StudioEvent } from '../../../shared/protocol/studio-contract';
+import {
+  createStudioDispatch,
+  createStudioHandlers,
+  type StudioDispatch,
+  type StudioHandlers,
+  type StudioHostInfo,
+} from '../studio-handlers';
+import { startBuiltinDevice, type BuiltinDevice, type BuiltinDeviceOptions } from './builtin-device';
+import { DeviceHub, type DeviceHubOptions } from './device-hub';
+import { RunService } from './run-service';
+
+/** Options of {@link createStudioServices}. */
+export interface StudioServicesOptions extends StudioHostInfo {
+  /** Where keys, devices.json, runs and the built-in device's state live (default {@link defaultStudioDataDir}). */
+  dataDir?: string;
+  /** mDNS browsing (default on; tests use loopback). */
+  discovery?: DeviceHubOptions['discovery'];
+  /** The built-in device (default on with the bundled model); false leaves it out. */
+  builtinDevice?: false | Omit<BuiltinDeviceOptions, 'dataDir' | 'onState' | 'log'>;
+  requestTimeoutMs?: number;
+  retryDelayMs?: DeviceHubOptions['retryDelayMs'];
+  log?: (line: string) => void;
+}
+
+/** The running studio services. */
+export interface StudioServices {
+  readonly dataDir: string;
+  readonly hub: DeviceHub;
+  readonly runs: RunService;
+  readonly builtin: BuiltinDevice | null;
+  readonly handlers: StudioHandlers;
+  /** The validated dispatcher every transport uses. */
+  readonly dispatch: StudioDispatch;
+  /** Pushed updates; returns the unsubscribe function. */
+  onEvent(listener: (event: StudioEvent) => void): () => void;
+  /** Stops runs being followed, the built-in device, discovery and every connection. */
+  close(): Promise<void>;
+}
+
+/** `$ODSORA_STUDIO_DATA`, else `~/.local/share/odsora/studio`. */
+export function defaultStudioDataDir(): string {
+  const env = process.env['ODSORA_STUDIO_DATA'];
+  return env && env.trim() !== '' ? env : join(homedir(), '.local', 'share', 'odsora', 'studio');
+}
+
+/** Builds and starts the studio's services. */
+export async function createStudioServices(opts: StudioServicesOptions): Promise<StudioServices> {
+  const dataDir = opts.dataDir ?? defaultStudioDataDir();
+  const log = opts.log ?? ((): void => undefined);
+  const listeners = new Set<(event: StudioEvent) => void>();
+  const emit = (event: StudioEvent): void => {
+    for (const l of listeners) {
+      try {
+        l(event);
+      } catch (err) {
+        log(`studio event listener failed: ${String(err)}`);
+      }
+    }
+  };
+  const hub = new DeviceHub({
+    dataDir,
+    ...(opts.discovery !== undefined ? { discovery: opts.discovery } : {}),
+    ...(opts.requestTimeoutMs !== undefined ? { requestTimeoutMs: opts.requestTimeoutMs } : {}),
+    ...(opts.retryDelayMs !== undefined ? { retryDelayMs: opts.retryDelayMs } : {}),
+    log,
+  });
+  hub.onChange((devices) => emit({ type: 'devices.changed', devices }));
+  await hub.start();
+  const runs = await RunService.open({ dataDir, hub, emit, log });
+  let builtin: BuiltinDevice | null = null;
+  if (opts.builtinDevice !== false) {
+    hub.setBuiltin({ status: 'starting' });
+    const b = startBuiltinDevice({
+      ...(opts.builtinDevice ?? {}),
+      dataDir,
+      log,
+      onState: (state) => hub.setBuiltin(state, () => b.nextPairingCode()),
+    });
+    builtin = b;
+  }
+  const handlers = createStudioHandlers(opts, { hub, runs });
+  let closed = false;
+  return {
+    dataDir,
+    hub,
+    runs,
+    builtin,
+    handlers,
+    dispatch: createStudioDispatch(handlers),
+    onEvent(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await runs.close();
+      await hub.close();
+      await builtin?.stop();
+      listeners.clear();
+    },
+  };
+}

@@ -1,0 +1,69 @@
+// The studio's pairing keys on disk: `<studio data>/pairing-keys.json`, mode 0600 in a 0700 folder, rewritten
+// atomically (temp file + rename) so a crash never leaves half a key file. Writes are serialised in process.
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { deviceIdSchema } from '../../../shared/protocol/device';
+import type { KeyStore, PairingRecord } from '../../devices/companion-client';
+
+/** The key file's name under the studio's data directory. */
+export const KEY_FILE = 'pairing-keys.json';
+
+const keyFileSchema = z.object({
+  format: z.literal('odsora-studio-keys'),
+  version: z.literal(1),
+  keys: z.array(
+    z.object({
+      deviceId: deviceIdSchema,
+      keyId: z.string().min(1).max(128),
+      key: z.string().regex(/^[0-9a-f]{64}$/),
+    }),
+  ),
+});
+
+/** Pairing keys, one per device, in a 0600 JSON file. */
+export class FileKeyStore implements KeyStore {
+  readonly path: string;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly dataDir: string) {
+    this.path = join(dataDir, KEY_FILE);
+  }
+
+  /** Every stored record (a missing file is empty; an unreadable one is an error, never silently dropped). */
+  async list(): Promise<PairingRecord[]> {
+    if (!existsSync(this.path)) return [];
+    const parsed = keyFileSchema.safeParse(JSON.parse(await readFile(this.path, 'utf8')));
+    if (!parsed.success) throw new Error(`${this.path} is not a studio key file`);
+    return parsed.data.keys;
+  }
+
+  async get(deviceId: string): Promise<PairingRecord | null> {
+    await this.queue;
+    return (await this.list()).find((r) => r.deviceId === deviceId) ?? null;
+  }
+
+  set(record: PairingRecord): Promise<void> {
+    return this.update((keys) => [...keys.filter((r) => r.deviceId !== record.deviceId), { ...record }]);
+  }
+
+  delete(deviceId: string): Promise<void> {
+    return this.update((keys) => keys.filter((r) => r.deviceId !== deviceId));
+  }
+
+  private update(change: (keys: PairingRecord[]) => PairingRecord[]): Promise<void> {
+    const job = this.queue.then(async () => {
+      const keys = change(await this.list());
+      await mkdir(this.dataDir, { recursive: true, mode: 0o700 });
+      const tmp = `${this.path}.${process.pid}.tmp`;
+      await writeFile(tmp, `${JSON.stringify({ format: 'odsora-studio-keys', version: 1, keys })}\n`, {
+        mode: 0o600,
+      });
+      await chmod(tmp, 0o600); // the umask may have narrowed it further, never widened; be explicit anyway
+      await rename(tmp, this.path);
+    });
+    this.queue = job.catch(() => undefined);
+    return job;
+  }
+}
