@@ -65,7 +65,8 @@ function MissingToken() {
         <h1>Open the studio from its launch link</h1>
         <p className="screen-summary">
           This page needs the one-time token that <code>odsora studio --web</code> prints when it starts. Open
-          the full URL it printed (it ends in <code>?token=…</code>).
+          the full URL it printed (it ends in <code>?token=…</code>, or <code>?mirror=…</code> for the
+          read-only mirror).
         </p>
       </header>
     </section>
@@ -104,6 +105,9 @@ export function App({ connection }: { connection: StudioConnection }) {
             ))}
           </ul>
         </nav>
+        {connection.mode === 'web' && connection.role === 'mirror' && (
+          <p className="versions muted">Read-only mirror</p>
+        )}
         {connection.api !== null && <VersionPanel state={info} />}
       </aside>
       <main className="content">

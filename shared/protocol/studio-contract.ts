@@ -304,14 +304,48 @@ export const studioRequestSchema = z.strictObject({
 /** A call on a message bridge. */
 export type StudioRequest = z.infer<typeof studioRequestSchema>;
 
-/** The answer on a message bridge: `{ id, ok, result | error }`. */
+/**
+ * The answer on a message bridge: `{ id, ok, result | error }`. An error answers with `id: null` when the frame
+ * it answers carried no usable id (not JSON, not an object, a bad `id`), as JSON-RPC does.
+ */
 export const studioResponseSchema = z.discriminatedUnion('ok', [
   z.strictObject({ id: z.number().int().nonnegative(), ok: z.literal(true), result: z.unknown() }),
-  z.strictObject({ id: z.number().int().nonnegative(), ok: z.literal(false), error: studioErrorSchema }),
+  z.strictObject({
+    id: z.number().int().nonnegative().nullable(),
+    ok: z.literal(false),
+    error: studioErrorSchema,
+  }),
 ]);
 
 /** The answer on a message bridge. */
 export type StudioResponse = z.infer<typeof studioResponseSchema>;
+
+/** A pushed update on a message bridge: `{ event }`, the same objects Electron sends on the event channel. */
+export const studioEventFrameSchema = z.strictObject({ event: studioEventSchema });
+
+/** A pushed update on a message bridge. */
+export type StudioEventFrame = z.infer<typeof studioEventFrameSchema>;
+
+/** The URL path of the web studio's WebSocket bridge (same origin as the page). */
+export const STUDIO_BRIDGE_PATH = '/bridge';
+
+/**
+ * Who is on the other end of a bridge connection: `control` (the launch token: every command) or `mirror` (the
+ * read-only token: pushed events and {@link studioReadOnlyCommands} only; anything else is `forbidden`).
+ */
+export type StudioBridgeRole = 'control' | 'mirror';
+
+/** The commands a read-only mirror may call: they change nothing on the studio or a device. */
+export const studioReadOnlyCommands = [
+  'app.info',
+  'devices.list',
+  'runs.list',
+] as const satisfies readonly StudioCommand[];
+
+/** True when `command` changes nothing (a mirror may call it). */
+export function isReadOnlyCommand(command: string): boolean {
+  return (studioReadOnlyCommands as readonly string[]).includes(command);
+}
 
 /** Builds a typed error. */
 export function studioError(code: StudioError['code'], message: string, retryable = false): StudioError {

@@ -1,14 +1,25 @@
-// The studio for a plain browser: serves the built renderer and answers the contract at POST /api/<command>.
-// Anything on this machine can reach 127.0.0.1, so every API call needs the per-launch token, and the Host and
-// Origin headers must name this server (stops DNS rebinding and cross-site pages from driving the studio).
+// The studio for a plain browser: serves the built renderer, answers the contract over the WebSocket bridge at
+// /bridge (ws-bridge.ts; what the page uses) and at POST /api/<command> (scripts, curl). Anything on this machine
+// can reach 127.0.0.1, so every call needs a per-launch token, and the Host and Origin headers must name this
+// server (stops DNS rebinding and cross-site pages from driving the studio). A second token opens a read-only
+// mirror of the bridge: pushed events and read-only commands, nothing that changes the studio.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { studioError, type StudioError, type StudioReply } from '../../shared/protocol/studio-contract';
+import type { Duplex } from 'node:stream';
+import {
+  STUDIO_BRIDGE_PATH,
+  studioError,
+  type StudioBridgeRole,
+  type StudioError,
+  type StudioEvent,
+  type StudioReply,
+} from '../../shared/protocol/studio-contract';
 import { STATIC_SECURITY_HEADERS, contentTypeFor, resolveStaticPath } from './static-assets';
 import { createStudioDispatch, createStudioHandlers, type StudioDispatch } from './studio-handlers';
+import { createWsBridge, refuseUpgrade, type WsBridgeLimits } from './ws-bridge';
 
 /** Largest accepted API body; contract calls are small JSON objects. */
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -24,16 +35,24 @@ export interface WebStudioOptions {
   appVersion?: string;
   /** Answers contract calls; defaults to the studio handlers for the web host. */
   dispatch?: StudioDispatch;
+  /** Pushed updates to forward to every bridge connection (`StudioServices.onEvent`). */
+  onEvent?: (listener: (event: StudioEvent) => void) => () => void;
+  /** Overrides of the bridge's frame size, rate and buffering limits. */
+  bridgeLimits?: Partial<WsBridgeLimits>;
 }
 
 export interface WebStudio {
-  /** The page URL including `?token=`; open this in a browser. */
+  /** The page URL including `?token=`; open this in a browser. Full control: treat it like a password. */
   readonly url: string;
+  /** The read-only page URL including `?mirror=`: follows the studio, cannot change anything. */
+  readonly mirrorUrl: string;
   /** `http://127.0.0.1:<port>`. */
   readonly origin: string;
   readonly port: number;
   /** The per-launch API token (base64url of 24 random bytes). */
   readonly token: string;
+  /** The per-launch read-only mirror token (base64url of 24 random bytes, unrelated to `token`). */
+  readonly mirrorToken: string;
   close(): Promise<void>;
 }
 
@@ -42,6 +61,8 @@ export async function startWebStudio(options: WebStudioOptions): Promise<WebStud
   const host = options.host ?? '127.0.0.1';
   const token = randomBytes(24).toString('base64url');
   const tokenBytes = Buffer.from(token);
+  const mirrorToken = randomBytes(24).toString('base64url');
+  const mirrorTokenBytes = Buffer.from(mirrorToken);
   const dispatch =
     options.dispatch ??
     createStudioDispatch(
@@ -54,9 +75,63 @@ export async function startWebStudio(options: WebStudioOptions): Promise<WebStud
 
   const hasToken = (req: IncomingMessage): boolean => {
     const match = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
-    if (!match?.[1]) return false;
-    const given = Buffer.from(match[1]);
-    return given.length === tokenBytes.length && timingSafeEqual(given, tokenBytes);
+    return matches(match?.[1], tokenBytes);
+  };
+
+  /** The Origin/Sec-Fetch-Site refusal shared by the HTTP API and the bridge, or null when the caller may go on. */
+  const crossSiteRefusal = (req: IncomingMessage): StudioError | null => {
+    const origin = req.headers.origin;
+    // Browsers always send Origin on WebSocket handshakes and cross-origin fetches; non-browser clients need the
+    // token anyway, so a missing Origin is allowed.
+    if (origin !== undefined && !allowedOrigins().includes(origin)) {
+      return studioError('forbidden', 'This Origin may not call the studio');
+    }
+    if (req.headers['sec-fetch-site'] === 'cross-site') {
+      return studioError('forbidden', 'Cross-site requests may not call the studio');
+    }
+    return null;
+  };
+
+  const bridge = createWsBridge({
+    dispatch,
+    ...(options.onEvent !== undefined ? { onEvent: options.onEvent } : {}),
+    ...(options.bridgeLimits !== undefined ? { limits: options.bridgeLimits } : {}),
+  });
+
+  /** Authenticates a WebSocket upgrade: right Host, path, Origin, and exactly one of `?token=` / `?mirror=`. */
+  const handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    // Errors on a socket not yet handed to ws would otherwise be unhandled (and crash the process).
+    socket.on('error', () => socket.destroy());
+    // Never log req.url here or anywhere: it carries the token.
+    if (!allowedHosts().includes(req.headers.host ?? '')) {
+      return refuseUpgrade(socket, 403, 'Forbidden', studioError('forbidden', 'Unexpected Host header'));
+    }
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', `http://${host}:${port}`);
+    } catch {
+      return refuseUpgrade(socket, 400, 'Bad Request', studioError('bad-request', 'Malformed URL'));
+    }
+    if (url.pathname !== STUDIO_BRIDGE_PATH) {
+      return refuseUpgrade(socket, 404, 'Not Found', studioError('not-found', 'No WebSocket endpoint here'));
+    }
+    const refusal = crossSiteRefusal(req);
+    if (refusal !== null) return refuseUpgrade(socket, 403, 'Forbidden', refusal);
+    const full = url.searchParams.getAll('token');
+    const mirror = url.searchParams.getAll('mirror');
+    let role: StudioBridgeRole | null = null;
+    if (full.length === 1 && mirror.length === 0 && matches(full[0], tokenBytes)) role = 'control';
+    else if (mirror.length === 1 && full.length === 0 && matches(mirror[0], mirrorTokenBytes))
+      role = 'mirror';
+    if (role === null) {
+      return refuseUpgrade(
+        socket,
+        401,
+        'Unauthorized',
+        studioError('unauthorized', 'Missing or wrong studio token'),
+      );
+    }
+    bridge.accept(req, socket, head, role);
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -70,13 +145,8 @@ export async function startWebStudio(options: WebStudioOptions): Promise<WebStud
   };
 
   const handleApi = async (req: IncomingMessage, res: ServerResponse, rawCommand: string): Promise<void> => {
-    const origin = req.headers.origin;
-    if (origin !== undefined && !allowedOrigins().includes(origin)) {
-      return sendError(res, 403, studioError('forbidden', `Origin ${origin} may not call the studio`));
-    }
-    if (req.headers['sec-fetch-site'] === 'cross-site') {
-      return sendError(res, 403, studioError('forbidden', 'Cross-site requests may not call the studio'));
-    }
+    const refusal = crossSiteRefusal(req);
+    if (refusal !== null) return sendError(res, 403, refusal);
     if (req.method !== 'POST') {
       res.setHeader('Allow', 'POST');
       return sendError(res, 405, studioError('bad-request', 'Use POST for /api/<command>'));
@@ -116,6 +186,13 @@ export async function startWebStudio(options: WebStudioOptions): Promise<WebStud
       else res.destroy();
     });
   });
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    try {
+      handleUpgrade(req, socket, head);
+    } catch {
+      socket.destroy();
+    }
+  });
 
   await new Promise<void>((resolveListen, rejectListen) => {
     server.once('error', rejectListen);
@@ -129,15 +206,27 @@ export async function startWebStudio(options: WebStudioOptions): Promise<WebStud
 
   return {
     url: `${origin}/?token=${token}`,
+    mirrorUrl: `${origin}/?mirror=${mirrorToken}`,
     origin,
     port,
     token,
-    close: () =>
-      new Promise<void>((resolveClose, rejectClose) => {
+    mirrorToken,
+    close: async () => {
+      // Upgraded sockets are no longer the http server's: the bridge closes them, then the server stops.
+      await bridge.close();
+      await new Promise<void>((resolveClose, rejectClose) => {
         server.close((err) => (err ? rejectClose(err) : resolveClose()));
         server.closeAllConnections();
-      }),
+      });
+    },
   };
+}
+
+/** Constant-time comparison of a presented token with the expected one. */
+function matches(given: string | undefined, expected: Buffer): boolean {
+  if (given === undefined || given === '') return false;
+  const bytes = Buffer.from(given);
+  return bytes.length === expected.length && timingSafeEqual(bytes, expected);
 }
 
 async function serveStatic(

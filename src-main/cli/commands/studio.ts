@@ -36,9 +36,7 @@ async function runStudio(options: StudioOptions): Promise<number> {
   const root = findProjectRoot();
   if (options.web) {
     await ensureBuilt(root, { electron: false, force: options.rebuild === true });
-    return serveUntilStopped(root, options.port, (studio) => {
-      console.log(`On-device Sora Studio (web): ${studio.url}`);
-    });
+    return serveUntilStopped(root, options.port, 'On-device Sora Studio (web)');
   }
   const electron = findElectronBinary(root);
   const noDisplay =
@@ -47,9 +45,7 @@ async function runStudio(options: StudioOptions): Promise<number> {
     const why =
       electron === null ? 'No Electron binary on this machine' : 'No display for an Electron window';
     await ensureBuilt(root, { electron: false, force: options.rebuild === true });
-    return serveUntilStopped(root, options.port, (studio) => {
-      console.log(`${why}; starting web mode: ${studio.url}`);
-    });
+    return serveUntilStopped(root, options.port, `${why}; starting web mode`);
   }
   await ensureBuilt(root, { electron: true, force: options.rebuild === true });
   return runElectron(electron, root);
@@ -110,12 +106,21 @@ async function ensureBuilt(root: string, need: { electron: boolean; force: boole
   if (code !== 0) throw new Error(`electron-vite build failed (exit ${code ?? 'signal'})`);
 }
 
+/** The lines `odsora studio --web` prints: the full-control URL with its warning, then the read-only mirror URL. */
+export function describeWebStudio(studio: Pick<WebStudio, 'url' | 'mirrorUrl'>, heading: string): string[] {
+  return [
+    heading,
+    `  Full control:        ${studio.url}`,
+    '    Warning: anyone with this link can drive the studio (pair devices, start and cancel runs).',
+    '    Do not share it, paste it into chats or show it on screen.',
+    `  Read-only mirror:    ${studio.mirrorUrl}`,
+    '    For a second screen or an audience: follows devices and runs live, cannot change anything.',
+    'Both links stop working when you stop this command (Ctrl+C).',
+  ];
+}
+
 /** Serves the web studio until Ctrl+C or SIGTERM, then closes it. */
-async function serveUntilStopped(
-  root: string,
-  port: number,
-  announce: (studio: WebStudio) => void,
-): Promise<number> {
+async function serveUntilStopped(root: string, port: number, heading: string): Promise<number> {
   const appVersion = readPackage(join(root, 'package.json')).version ?? '0.0.0';
   const services = await createStudioServices({
     appVersion,
@@ -128,11 +133,9 @@ async function serveUntilStopped(
     staticDir: join(root, 'out/renderer'),
     appVersion,
     dispatch: services.dispatch,
+    onEvent: (listener) => services.onEvent(listener),
   });
-  announce(studio);
-  console.log(
-    'Anyone with this link can use the studio; it stops working when you stop this command (Ctrl+C).',
-  );
+  for (const line of describeWebStudio(studio, heading)) console.log(line);
   await new Promise<void>((done) => {
     process.once('SIGINT', done);
     process.once('SIGTERM', done);

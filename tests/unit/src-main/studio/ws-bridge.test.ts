@@ -1,0 +1,541 @@
+// The web studio's WebSocket bridge over real loopback sockets: contract envelopes both ways, pushed events,
+// upgrade authentication (token, mirror token, Host, Origin), the read-only mirror, malformed and random frames,
+// frame size and rate limits.
+import { request as httpRequest } from 'node:http';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import {
+  studioEventFrameSchema,
+  studioResponseSchema,
+  type StudioEvent,
+  type StudioResponse,
+} from '../../../../shared/protocol/studio-contract';
+import type { RunSummary, StudioDevice } from '../../../../shared/protocol/studio-contract';
+import {
+  createStudioDispatch,
+  createStudioHandlers,
+  type StudioHandlers,
+} from '../../../../src-main/studio/studio-handlers';
+import { startWebStudio, type WebStudio } from '../../../../src-main/studio/web-server';
+import type { WsBridgeLimits } from '../../../../src-main/studio/ws-bridge';
+import { createBridgeClient, createStudioClient, type BridgeSocket } from '../../../../src-renderer/api';
+
+const device: StudioDevice = {
+  id: 'builtin',
+  deviceId: null,
+  name: 'Built-in iPhone 15 Pro',
+  model: 'iPhone 15 Pro (simulated)',
+  role: 'target',
+  simulated: true,
+  engineVersion: null,
+  host: '127.0.0.1',
+  port: 0,
+  sources: { builtin: true, discovered: false, manual: false },
+  status: 'connected',
+  baseline: false,
+  diagnostics: {
+    seenOverMdns: false,
+    portReachable: null,
+    protocolVersion: null,
+    paired: false,
+    lastError: null,
+  },
+};
+
+const run: RunSummary = {
+  runId: 'r-1',
+  deviceRunId: 'dev-run-1',
+  deviceId: 'builtin',
+  deviceName: 'Built-in iPhone 15 Pro',
+  label: null,
+  state: 'running',
+  lastSeq: 3,
+  stream: 'live',
+  createdAtEpochMs: 1_700_000_000_000,
+  interruption: null,
+};
+
+/** Stub services behind the real handlers' dispatcher (validation, error mapping), recording mutating calls. */
+function fakeStudio() {
+  const mutations: string[] = [];
+  const listeners = new Set<(event: StudioEvent) => void>();
+  const real = createStudioHandlers({ appVersion: '1.2.3', platform: 'web' });
+  const handlers: StudioHandlers = {
+    ...real,
+    'devices.list': async () => ({ devices: [device] }),
+    'runs.list': async () => ({ runs: [run] }),
+    'devices.pair': async () => {
+      mutations.push('devices.pair');
+      return { device: { ...device, status: 'paired' } };
+    },
+    'runs.start': async () => {
+      mutations.push('runs.start');
+      return { run };
+    },
+    'runs.cancel': async () => {
+      mutations.push('runs.cancel');
+      return { run: { ...run, state: 'cancelled' } };
+    },
+  };
+  return {
+    mutations,
+    dispatch: createStudioDispatch(handlers),
+    onEvent: (listener: (event: StudioEvent) => void) => {
+      listeners.add(listener);
+      return () => {
+        listeners.delete(listener);
+      };
+    },
+    emit: (event: StudioEvent) => {
+      for (const l of listeners) l(event);
+    },
+  };
+}
+
+/** A bridge connection that queues what the server sends, for request/response and event assertions. */
+class Peer {
+  readonly responses: StudioResponse[] = [];
+  readonly events: StudioEvent[] = [];
+  readonly junk: unknown[] = [];
+  private waiters: (() => void)[] = [];
+  // Above the ids the raw frames in these tests use, so answers never get mixed up.
+  private nextId = 1000;
+
+  constructor(readonly ws: WebSocket) {
+    ws.on('message', (data, isBinary) => {
+      const raw: unknown = isBinary ? data : JSON.parse(String(data));
+      const event = studioEventFrameSchema.safeParse(raw);
+      const response = studioResponseSchema.safeParse(raw);
+      if (event.success) this.events.push(event.data.event);
+      else if (response.success) this.responses.push(response.data);
+      else this.junk.push(raw);
+      for (const w of this.waiters.splice(0)) w();
+    });
+  }
+
+  static open(url: string, origin?: string): Promise<Peer> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url, origin !== undefined ? { origin } : {});
+      ws.once('open', () => resolve(new Peer(ws)));
+      ws.once('error', reject);
+    });
+  }
+
+  async until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!check()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise<void>((r) => {
+        this.waiters.push(r);
+        setTimeout(r, 50);
+      });
+    }
+  }
+
+  /** Sends a raw frame and returns the next response. */
+  async sendRaw(frame: string | Buffer, binary = false): Promise<StudioResponse> {
+    const before = this.responses.length;
+    this.ws.send(frame, { binary });
+    await this.until(() => this.responses.length > before, 'a response');
+    return this.responses[before]!;
+  }
+
+  async call(command: string, args: unknown = {}): Promise<StudioResponse> {
+    const id = this.nextId++;
+    this.ws.send(JSON.stringify({ id, command, args }));
+    await this.until(() => this.responses.some((r) => r.id === id), `the answer to ${command}`);
+    return this.responses.find((r) => r.id === id)!;
+  }
+
+  closed(): Promise<number> {
+    if (this.ws.readyState === WebSocket.CLOSED) return Promise.resolve(-1);
+    return new Promise((resolve) => this.ws.once('close', (code) => resolve(code)));
+  }
+
+  close(): void {
+    this.ws.terminate();
+  }
+}
+
+/** The HTTP status of an upgrade attempt: 101 when it was accepted. */
+function upgradeStatus(url: string, init: { origin?: string; headers?: Record<string, string> } = {}) {
+  return new Promise<number>((resolve, reject) => {
+    const ws = new WebSocket(url, {
+      ...(init.origin !== undefined ? { origin: init.origin } : {}),
+      ...(init.headers !== undefined ? { headers: init.headers } : {}),
+    });
+    ws.once('open', () => {
+      ws.terminate();
+      resolve(101);
+    });
+    ws.once('unexpected-response', (_req, res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+      ws.terminate();
+    });
+    ws.once('error', (err) => reject(err));
+  });
+}
+
+describe('web studio WebSocket bridge', () => {
+  let dir: string;
+  let studio: WebStudio;
+  let fake: ReturnType<typeof fakeStudio>;
+  const opened: Peer[] = [];
+
+  const start = (limits?: Partial<WsBridgeLimits>, f = fakeStudio()) =>
+    startWebStudio({
+      port: 0,
+      host: '127.0.0.1',
+      staticDir: join(dir, 'renderer'),
+      dispatch: f.dispatch,
+      onEvent: f.onEvent,
+      ...(limits !== undefined ? { bridgeLimits: limits } : {}),
+    });
+  const bridgeUrl = (s: WebStudio, query: string) => `ws://127.0.0.1:${s.port}/bridge?${query}`;
+  const control = async (s: WebStudio = studio) => {
+    const p = await Peer.open(bridgeUrl(s, `token=${s.token}`), s.origin);
+    opened.push(p);
+    return p;
+  };
+  const mirror = async (s: WebStudio = studio) => {
+    const p = await Peer.open(bridgeUrl(s, `mirror=${s.mirrorToken}`), s.origin);
+    opened.push(p);
+    return p;
+  };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'odsora-ws-bridge-'));
+    mkdirSync(join(dir, 'renderer'), { recursive: true });
+    writeFileSync(join(dir, 'renderer', 'index.html'), '<!doctype html><title>Studio</title>');
+    fake = fakeStudio();
+    studio = await start(undefined, fake);
+  });
+
+  afterAll(async () => {
+    for (const p of opened) p.close();
+    await studio?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('prints a separate read-only mirror URL with its own token', () => {
+    expect(studio.mirrorUrl).toBe(`http://127.0.0.1:${studio.port}/?mirror=${studio.mirrorToken}`);
+    expect(studio.mirrorToken).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(studio.mirrorToken).not.toBe(studio.token);
+  });
+
+  it('answers contract calls with { id, ok, result | error }', async () => {
+    const p = await control();
+    const info = await p.call('app.info');
+    expect(info).toMatchObject({ id: 1000, ok: true, result: { appVersion: '1.2.3', platform: 'web' } });
+    expect(await p.call('devices.list')).toMatchObject({ ok: true, result: { devices: [device] } });
+    expect(await p.call('runs.list')).toMatchObject({ ok: true, result: { runs: [run] } });
+    const bad = await p.call('devices.pair', { deviceId: 'builtin', code: '12' });
+    expect(bad).toMatchObject({ ok: false, error: { code: 'bad-args' } });
+    if (!bad.ok) expect(bad.error.message).toContain('code');
+    expect(await p.call('devices.pair', { deviceId: 'builtin', code: '123456' })).toMatchObject({
+      ok: true,
+      result: { device: { status: 'paired' } },
+    });
+    expect(await p.call('app.format-disk')).toMatchObject({ ok: false, error: { code: 'unknown-command' } });
+  });
+
+  it('pushes every service event to control and mirror connections', async () => {
+    const c = await control();
+    const m = await mirror();
+    const valid: StudioEvent[] = [
+      { type: 'devices.changed', devices: [device] },
+      { type: 'run.event', runId: 'r-1', seq: 1, event: { type: 'run.started', atMs: 12 } },
+      { type: 'run.updated', run },
+    ];
+    for (const e of valid) fake.emit(e);
+    await c.until(() => c.events.length === valid.length, 'events on the control connection');
+    await m.until(() => m.events.length === valid.length, 'events on the mirror');
+    expect(c.events).toEqual(valid);
+    expect(m.events).toEqual(valid);
+  });
+
+  it('refuses an upgrade without the token, with a wrong one, or with the other token in the wrong place', async () => {
+    const s = studio;
+    expect(await upgradeStatus(bridgeUrl(s, ''))).toBe(401);
+    expect(await upgradeStatus(bridgeUrl(s, `token=${'x'.repeat(32)}`))).toBe(401);
+    expect(await upgradeStatus(bridgeUrl(s, `token=${s.token.slice(1)}`))).toBe(401);
+    expect(await upgradeStatus(bridgeUrl(s, `mirror=${s.token}`))).toBe(401);
+    expect(await upgradeStatus(bridgeUrl(s, `token=${s.mirrorToken}`))).toBe(401);
+    expect(await upgradeStatus(bridgeUrl(s, `token=${s.token}&mirror=${s.mirrorToken}`))).toBe(401);
+    expect(await upgradeStatus(bridgeUrl(s, `token=${s.token}&token=${s.token}`))).toBe(401);
+    expect(await upgradeStatus(`ws://127.0.0.1:${s.port}/elsewhere?token=${s.token}`)).toBe(404);
+    expect(await upgradeStatus(bridgeUrl(s, `token=${s.token}`), { origin: s.origin })).toBe(101);
+    expect(await upgradeStatus(bridgeUrl(s, `token=${s.token}`))).toBe(101);
+  });
+
+  it('refuses a foreign Origin, a cross-site fetch and a foreign Host at upgrade, even with the token', async () => {
+    const url = bridgeUrl(studio, `token=${studio.token}`);
+    expect(await upgradeStatus(url, { origin: 'https://evil.example' })).toBe(403);
+    expect(await upgradeStatus(url, { origin: 'http://127.0.0.1:1' })).toBe(403);
+    expect(await upgradeStatus(url, { origin: 'null' })).toBe(403);
+    expect(await upgradeStatus(url, { headers: { 'Sec-Fetch-Site': 'cross-site' } })).toBe(403);
+    expect(await upgradeStatus(url, { headers: { Host: `rebind.example:${studio.port}` } })).toBe(403);
+    const mirrorUrl = bridgeUrl(studio, `mirror=${studio.mirrorToken}`);
+    expect(await upgradeStatus(mirrorUrl, { origin: 'https://evil.example' })).toBe(403);
+  });
+
+  it('lets the mirror read but answers forbidden to every mutating command, which never runs', async () => {
+    const m = await mirror();
+    expect(await m.call('app.info')).toMatchObject({ ok: true, result: { platform: 'web' } });
+    expect(await m.call('devices.list')).toMatchObject({ ok: true, result: { devices: [device] } });
+    expect(await m.call('runs.list')).toMatchObject({ ok: true, result: { runs: [run] } });
+    const before = fake.mutations.length;
+    const calls: [string, unknown][] = [
+      ['devices.pair', { deviceId: 'builtin', code: '123456' }],
+      ['runs.start', { deviceId: 'builtin', params: { prompt: 'a cat', seed: 1, steps: 3 } }],
+      ['runs.cancel', { runId: 'r-1' }],
+      ['devices.addManual', { host: '127.0.0.1', port: 9 }],
+      ['devices.requestPairingCode', { deviceId: 'builtin' }],
+      ['devices.forget', { deviceId: 'builtin' }],
+      ['devices.setBaseline', { deviceId: 'builtin' }],
+      ['devices.pair', 'not even valid args'],
+    ];
+    for (const [command, args] of calls) {
+      const reply = await m.call(command, args);
+      expect(reply, command).toMatchObject({ ok: false, error: { code: 'forbidden', retryable: false } });
+    }
+    expect(fake.mutations.length).toBe(before);
+    expect(await m.call('app.format-disk')).toMatchObject({ ok: false, error: { code: 'unknown-command' } });
+  });
+
+  it('does not accept the mirror token on the HTTP API', async () => {
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = httpRequest(
+        {
+          host: '127.0.0.1',
+          port: studio.port,
+          method: 'POST',
+          path: '/api/devices.list',
+          headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${studio.mirrorToken}` },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on('error', reject);
+      req.end('{}');
+    });
+    expect(status).toBe(401);
+  });
+
+  it('answers malformed frames with a typed error and keeps the connection usable', async () => {
+    const p = await control();
+    const cases: [string | Buffer, boolean, number | null, string][] = [
+      ['not json', false, null, 'bad-request'],
+      ['', false, null, 'bad-request'],
+      ['[]', false, null, 'bad-request'],
+      ['null', false, null, 'bad-request'],
+      ['{"id":7}', false, 7, 'bad-request'],
+      ['{"id":-1,"command":"app.info","args":{}}', false, null, 'bad-request'],
+      ['{"id":1.5,"command":"app.info","args":{}}', false, null, 'bad-request'],
+      ['{"id":"8","command":"app.info","args":{}}', false, null, 'bad-request'],
+      ['{"id":9,"command":"app.info","args":{},"extra":1}', false, 9, 'bad-request'],
+      ['{"id":10,"command":"","args":{}}', false, 10, 'bad-request'],
+      ['{"id":11,"command":"app.info","args":{"verbose":true}}', false, 11, 'bad-args'],
+      ['{"id":12,"command":"__proto__","args":{}}', false, 12, 'unknown-command'],
+      ['{"id":13,"command":"constructor","args":{}}', false, 13, 'unknown-command'],
+      [Buffer.from([0, 1, 2, 255]), true, null, 'bad-request'],
+    ];
+    for (const [frame, binary, id, code] of cases) {
+      const reply = await p.sendRaw(frame, binary);
+      expect(reply, String(frame)).toMatchObject({ id, ok: false, error: { code } });
+      expect(await p.call('app.info'), `after ${String(frame)}`).toMatchObject({ ok: true });
+    }
+    expect(p.junk).toEqual([]);
+  });
+
+  it('survives 1,000 random frames, answering each with a valid envelope', async () => {
+    const s = await start({ ratePerSecond: 1e6, rateBurst: 1e6 });
+    try {
+      const p = await control(s);
+      let seed = 0x5eed;
+      const rand = (n: number): number => {
+        seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+        return seed % n;
+      };
+      const commands = ['app.info', 'devices.list', 'runs.list', 'devices.pair', 'runs.start', 'x', ''];
+      const value = (depth: number): unknown => {
+        switch (rand(depth > 2 ? 6 : 8)) {
+          case 0:
+            return null;
+          case 1:
+            return rand(2) === 0;
+          case 2:
+            return [-1, 0, 1.5, 2 ** 53, -(2 ** 60), 1e308][rand(6)];
+          case 3:
+            return 'é\u0000\u{1F600}'.repeat(rand(5));
+          case 4:
+            return commands[rand(commands.length)];
+          case 5:
+            return rand(1000);
+          case 6:
+            return Array.from({ length: rand(4) }, () => value(depth + 1));
+          default: {
+            const o: Record<string, unknown> = {};
+            for (const k of ['id', 'command', 'args', 'deviceId', 'code', '__proto__', 'event'].slice(
+              0,
+              rand(7),
+            ))
+              o[k] = value(depth + 1);
+            return o;
+          }
+        }
+      };
+      const frames = 1000;
+      for (let i = 0; i < frames; i++) {
+        const kind = rand(5);
+        if (kind === 0) {
+          p.ws.send(Buffer.from(Array.from({ length: rand(64) }, () => rand(256))), { binary: true });
+        } else if (kind === 1) {
+          p.ws.send(JSON.stringify(value(0)).slice(0, rand(40) + 1));
+        } else if (kind === 2) {
+          p.ws.send(
+            JSON.stringify({ id: rand(1_000_000), command: commands[rand(commands.length)], args: value(1) }),
+          );
+        } else {
+          p.ws.send(JSON.stringify(value(0)));
+        }
+      }
+      await p.until(() => p.responses.length >= frames, '1,000 answers', 20_000);
+      expect(p.responses.length).toBe(frames);
+      expect(p.junk).toEqual([]);
+      expect(await p.call('app.info')).toMatchObject({ ok: true });
+      // A fresh connection works too.
+      const again = await control(s);
+      expect(await again.call('devices.list')).toMatchObject({ ok: true });
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('closes a connection that sends an oversized frame (1009) and keeps serving others', async () => {
+    const p = await control();
+    const closed = p.closed();
+    p.ws.send(JSON.stringify({ id: 1, command: 'app.info', args: { pad: 'x'.repeat(300 * 1024) } }));
+    expect(await closed).toBe(1009);
+    const q = await control();
+    expect(await q.call('app.info')).toMatchObject({ ok: true });
+  });
+
+  it('refuses connections beyond the limit with 503', async () => {
+    const s = await start({ maxConnections: 2 });
+    try {
+      const a = await control(s);
+      await mirror(s);
+      expect(await upgradeStatus(bridgeUrl(s, `token=${s.token}`))).toBe(503);
+      const closed = a.closed();
+      a.close();
+      await closed;
+      const deadline = Date.now() + 5000;
+      let status = 0;
+      while (status !== 101 && Date.now() < deadline) {
+        status = await upgradeStatus(bridgeUrl(s, `token=${s.token}`));
+      }
+      expect(status).toBe(101);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('rate-limits a connection: retryable unavailable, then closes a client that keeps flooding', async () => {
+    const s = await start({ ratePerSecond: 0.001, rateBurst: 5 });
+    try {
+      const p = await control(s);
+      for (let i = 1; i <= 10; i++) p.ws.send(JSON.stringify({ id: i, command: 'app.info', args: {} }));
+      await p.until(() => p.responses.length === 10, '10 answers');
+      expect(p.responses.filter((r) => r.ok)).toHaveLength(5);
+      const refused = p.responses.filter((r) => !r.ok);
+      expect(refused).toHaveLength(5);
+      for (const r of refused) expect(r).toMatchObject({ error: { code: 'unavailable', retryable: true } });
+      const closed = p.closed();
+      p.ws.send(JSON.stringify({ id: 11, command: 'app.info', args: {} }));
+      expect(await closed).toBe(1008);
+
+      // Closing the studio closes its bridge connections with 1001 (going away).
+      const other = await control(s);
+      const goingAway = other.closed();
+      await s.close();
+      expect(await goingAway).toBe(1001);
+    } finally {
+      await s.close().catch(() => undefined);
+    }
+  });
+
+  it('serves the renderer’s bridge client: calls, pushed events, reconnect after a dropped socket', async () => {
+    let last: WebSocket | null = null;
+    const client = createBridgeClient({
+      url: bridgeUrl(studio, `token=${studio.token}`),
+      reconnectDelayMs: { min: 20, max: 100 },
+      createSocket: (url, h): BridgeSocket => {
+        const ws = new WebSocket(url, { origin: studio.origin });
+        ws.on('open', () => h.open());
+        ws.on('message', (data, isBinary) => h.message(isBinary ? data : String(data)));
+        ws.on('close', (code) => h.close(code));
+        ws.on('error', () => undefined);
+        last = ws;
+        return ws;
+      },
+    });
+    try {
+      const api = createStudioClient(client.transport);
+      // Sent before the socket is open: queued, then delivered.
+      expect(await api.appInfo()).toMatchObject({ appVersion: '1.2.3', platform: 'web' });
+      expect(await api.listRuns()).toEqual({ runs: [run] });
+      await expect(api.pairDevice({ deviceId: 'builtin', code: '12' })).rejects.toMatchObject({
+        error: { code: 'bad-args' },
+      });
+
+      const seen: StudioEvent[] = [];
+      client.onEvent((e) => seen.push(e));
+      fake.emit({ type: 'run.updated', run });
+      const deadline = Date.now() + 5000;
+      while (seen.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      expect(seen).toEqual([{ type: 'run.updated', run }]);
+
+      const statuses: string[] = [];
+      client.onStatus((st) => statuses.push(st));
+      (last as WebSocket | null)?.terminate();
+      const until = Date.now() + 5000;
+      while (!statuses.includes('open') && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+      expect(statuses).toEqual(['connecting', 'open']);
+      expect(await api.listDevices()).toEqual({ devices: [device] });
+    } finally {
+      client.close();
+    }
+    expect(client.status).toBe('closed');
+  });
+
+  it('makes the renderer’s mirror client refuse mutating calls locally with forbidden', async () => {
+    const client = createBridgeClient({
+      url: bridgeUrl(studio, `mirror=${studio.mirrorToken}`),
+      role: 'mirror',
+      createSocket: (url, h): BridgeSocket => {
+        const ws = new WebSocket(url, { origin: studio.origin });
+        ws.on('open', () => h.open());
+        ws.on('message', (data) => h.message(String(data)));
+        ws.on('close', (code) => h.close(code));
+        ws.on('error', () => undefined);
+        return ws;
+      },
+    });
+    try {
+      const api = createStudioClient(client.transport);
+      expect(await api.listDevices()).toEqual({ devices: [device] });
+      await expect(
+        api.startRun({ deviceId: 'builtin', params: { prompt: 'a cat', seed: 1, steps: 3 } }),
+      ).rejects.toMatchObject({ error: { code: 'forbidden' } });
+    } finally {
+      client.close();
+    }
+  });
+});
