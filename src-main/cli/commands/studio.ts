@@ -1,7 +1,7 @@
 // `odsora studio [--web] [--port N] [--rebuild]`: opens the studio in Electron, or serves it to a browser on
 // 127.0.0.1. Without an Electron binary (or a display) it says so and falls back to the browser page.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
@@ -80,11 +80,33 @@ export function findElectronBinary(root: string): string | null {
   }
 }
 
-/** Runs `electron-vite build` (main, preload and renderer from electron.vite.config.ts) when outputs are missing. */
+/** Newest modification time (ms) of the files under `dir` (0 when it does not exist). */
+function newestMtime(dir: string): number {
+  if (!existsSync(dir)) return 0;
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * Runs `electron-vite build` (main, preload and renderer from electron.vite.config.ts) when outputs are missing or
+ * older than the sources they are built from, so a pulled or edited checkout never serves a stale studio.
+ */
 async function ensureBuilt(root: string, need: { electron: boolean; force: boolean }): Promise<void> {
   const outputs = ['out/renderer/index.html'];
   if (need.electron) outputs.push('out/main/index.js', 'out/preload/index.js');
-  if (!need.force && outputs.every((file) => existsSync(join(root, file)))) return;
+  const sources = Math.max(
+    ...['src-renderer', 'shared', ...(need.electron ? ['src-main'] : [])].map((d) =>
+      newestMtime(join(root, d)),
+    ),
+  );
+  const fresh = outputs.every(
+    (file) => existsSync(join(root, file)) && statSync(join(root, file)).mtimeMs >= sources,
+  );
+  if (!need.force && fresh) return;
   let cli: string;
   try {
     cli = join(
