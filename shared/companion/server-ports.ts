@@ -1,0 +1,133 @@
+/**
+ * The ports a host gives the companion server (server.ts): connections, the engine runner and its jobs, run
+ * persistence, and the server's options.
+ */
+import type { AbortSignalLike } from '../engine/cidl/abort';
+import type { Clock, Sha256 } from '../engine/ports';
+import type { EngineEvent } from '../engine/telemetry';
+import type { HmacSha256 } from '../protocol/auth';
+import type { DeviceInfo } from '../protocol/device';
+import type { VersionRange } from '../protocol/handshake';
+import type { ImageFormat, PreviewSettings, RunParams } from '../protocol/run';
+import type { EventLogStore } from './event-log';
+import type { InstalledBlockSetRecord, ModelStore, ModelSyncLimits } from './model-sync';
+import type { PairingLimits, PairingStore, RandomBytes } from './pairing';
+
+/** One client connection, as the transport presents it. Binary messages arrive as Uint8Array, text as string. */
+export interface Connection {
+  sendText(text: string): void;
+  sendBinary(data: Uint8Array): void;
+  /** Closes the connection (WebSocket close code and reason). */
+  close(code: number, reason: string): void;
+  onMessage(handler: (data: string | Uint8Array) => void): void;
+  onClose(handler: () => void): void;
+}
+
+/** Preview images the engine produced for one step, already in the requested format and size. */
+export interface PreviewImages {
+  width: number;
+  height: number;
+  format: ImageFormat;
+  /** One payload per frame: `image-rgb8` (height·width·3 bytes) or a PNG file. */
+  frames: Uint8Array[];
+}
+
+/** What an engine run returns: the final video as 8-bit interleaved RGB frames. */
+export interface EngineRunResult {
+  width: number;
+  height: number;
+  fps: number;
+  stepsRun: number;
+  frames: Uint8Array[];
+  timings: { loadMs: number; textMs: number; denoiseMs: number; decodeMs: number; totalMs: number };
+}
+
+/** One job handed to the engine runner. */
+export interface EngineJob {
+  runId: string;
+  params: RunParams;
+  preview: PreviewSettings | null;
+  /** Aborted by `run.cancel` or shutdown: stop as soon as possible and reject. */
+  signal: AbortSignalLike;
+  /** Engine telemetry, in order. */
+  emit(event: EngineEvent): void;
+  /** Preview frames for a denoising step (call at the cadence `preview.everySteps`). */
+  emitPreview(step: number, images: PreviewImages): void;
+}
+
+/** Why a run failed, as its `run.failed` (or, for `engine-crashed`, `run.interrupted`) event says. */
+export type RunFailureCode =
+  'invalid-params' | 'out-of-memory' | 'engine-error' | 'internal' | 'engine-crashed';
+
+/** An engine failure with its wire code (a runner may throw any error; others count as `engine-error`). */
+export class RunFailure extends Error {
+  override readonly name = 'RunFailure';
+  constructor(
+    readonly code: RunFailureCode,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Runs engine jobs, one at a time (the server never calls `run` while another is in flight). */
+export interface EngineRunner {
+  /** Checks parameters before a run is accepted (`field` names the bad one, dotted, relative to `params`). */
+  validate?(params: RunParams): { ok: true } | { ok: false; field: string; message: string };
+  run(job: EngineJob): Promise<EngineRunResult>;
+}
+
+/** A run's metadata, kept beside its event log. */
+export interface StoredRunMeta {
+  runId: string;
+  clientId: string;
+  label?: string;
+}
+
+/** Persistence of runs: their event logs (one line per entry) and metadata. */
+export interface RunStore extends EventLogStore {
+  /** Every stored run (for restore after a restart). */
+  listRuns(): Promise<StoredRunMeta[]>;
+  /** Records a new run (before its first event is appended). */
+  saveRun(meta: StoredRunMeta): Promise<void>;
+}
+
+/** Everything a host injects. */
+export interface CompanionServerOptions {
+  /** The device info sent in `welcome` and `device.info` (read each time: memory changes). */
+  deviceInfo: () => DeviceInfo | Promise<DeviceInfo>;
+  runner: EngineRunner;
+  /** Monotonic clock: event `atMs`, pairing expiry. */
+  clock: Clock;
+  /** Wall clock for pairing records (default: none, 0). */
+  epochMs?: () => number;
+  random: RandomBytes;
+  hmac: HmacSha256;
+  runStore?: RunStore;
+  pairingStore?: PairingStore;
+  pairingLimits?: Partial<PairingLimits>;
+  /** Called with each new pairing code: the host shows it on its screen. */
+  onPairingCode?: (code: string, expiresInMs: number) => void;
+  /** Diagnostics (never client-controlled text without a prefix). */
+  log?: (line: string) => void;
+  /** Most runs waiting behind the running one (default 16). */
+  maxQueuedRuns?: number;
+  /** Finished runs whose final frames stay in memory for `frames.get` (default 4). */
+  keepFramesOfRuns?: number;
+  /** Previews per run whose binary frames are kept for replays (default 8). */
+  keepPreviewsPerRun?: number;
+  /** Encodes an RGB frame as PNG (for `frames.get` with format `png`; without it png requests are refused). */
+  encodePng?: (rgb: Uint8Array, width: number, height: number) => Uint8Array;
+  versions?: VersionRange;
+  /** Model sync: where pushed block sets are staged and installed (without it, `blockset.offer` is unsupported). */
+  modelStore?: ModelStore;
+  /** Hashes chunks and manifests for model sync (required with `modelStore`). */
+  sha256?: Sha256;
+  modelSyncLimits?: Partial<ModelSyncLimits>;
+  /** A pushed block set was installed. */
+  onBlockSetInstalled?: (record: InstalledBlockSetRecord) => void;
+}
+
+/** Close codes the server uses. */
+export const CLOSE_CODES = { normal: 1000, goingAway: 1001, tooBig: 1009, helloReject: 4001 } as const;
