@@ -15,6 +15,7 @@ import { encodeSafetensors } from '../../../shared/engine/safetensors/writer';
 import { floatTensor } from '../../../shared/engine/tensor';
 import { stdit3ConfigFromJson, stdit3WeightNames } from '../../../shared/engine/stdit3/config';
 import { floatToHalfBits, halfValue, rawSafetensors } from '../../unit/shared/engine/safetensors/raw-file';
+import { countingFs } from '../../helpers/counting-fs';
 
 const FIXTURE = join(__dirname, '../../fixtures/opensora-tiny');
 const CKPT = join(FIXTURE, 'weights.safetensors');
@@ -204,21 +205,7 @@ describe('converting the tiny STDiT3 checkpoint', () => {
     const largestTensor = Math.max(...tensors.map((t) => t.tensor.data.byteLength));
     const ckptBytes = (await readFile(ckpt)).byteLength;
 
-    const reads: number[] = [];
-    const wholeFiles: string[] = [];
-    const counting: FileSystemPort = Object.assign(Object.create(fs) as NodeFileSystem, {
-      open: async (path: string) => {
-        const r = await fs.open(path);
-        return {
-          ...r,
-          name: r.name,
-          size: () => r.size(),
-          close: () => r.close(),
-          read: (o: number, n: number) => (reads.push(n), r.read(o, n)),
-        };
-      },
-      readFile: async (path: string) => (wholeFiles.push(path), fs.readFile(path)),
-    });
+    const { fs: counting, reads, wholeFiles } = countingFs(fs);
     await convert(ckpt, join(dir, 'set'), cfgJson, counting);
     expect(wholeFiles).toEqual([]);
     expect(reads.length).toBeGreaterThan(tensors.length);

@@ -9,13 +9,13 @@ import { convertStdit3 } from '../../../shared/engine/blockset/convert';
 import { BlockSetError } from '../../../shared/engine/blockset/errors';
 import { openBlockSet } from '../../../shared/engine/blockset/load';
 import { LocalAbortController } from '../../../shared/engine/cidl/abort';
-import type { FileSystemPort } from '../../../shared/engine/ports';
 import { parseSafetensors } from '../../../shared/engine/safetensors/reader';
 import { t5ConfigFromJson, t5WeightNames } from '../../../shared/engine/t5/config';
 import { convertT5 } from '../../../shared/engine/t5/convert';
 import { runTextStage, textBlocks } from '../../../shared/engine/t5/text-stage';
 import type { EngineEvent } from '../../../shared/engine/telemetry';
 import { rawSafetensors } from '../../unit/shared/engine/safetensors/raw-file';
+import { countingFs } from '../../helpers/counting-fs';
 
 const T5_DIR = join(__dirname, '../../fixtures/t5-tiny');
 const T5_CKPT = join(T5_DIR, 'weights.safetensors');
@@ -266,21 +266,7 @@ describe('convertT5 streaming a sharded F16/BF16 checkpoint', () => {
     const largestTensor = Math.max(...all.map((t) => t.values.length * (t.dtype === 'F32' ? 4 : 2)));
     const ckptBytes = (await readFile(paths[0]!)).byteLength + (await readFile(paths[1]!)).byteLength;
 
-    const reads: number[] = [];
-    const wholeFiles: string[] = [];
-    const counting: FileSystemPort = Object.assign(Object.create(fs) as NodeFileSystem, {
-      open: async (path: string) => {
-        const r = await fs.open(path);
-        return {
-          ...r,
-          name: r.name,
-          size: () => r.size(),
-          close: () => r.close(),
-          read: (o: number, n: number) => (reads.push(n), r.read(o, n)),
-        };
-      },
-      readFile: async (path: string) => (wholeFiles.push(path), fs.readFile(path)),
-    });
+    const { fs: counting, reads, wholeFiles } = countingFs(fs);
     const out = join(dir, 'set');
     await convertT5({ fs: counting, sha256: nodeSha256, checkpointPaths: paths, config, outDir: out });
     expect(wholeFiles).toEqual([]);

@@ -8,7 +8,6 @@ import { createNodeEngineHost, type NodeEngineHost } from '../../../src-main/eng
 import { convertStdit3 } from '../../../shared/engine/blockset/convert';
 import { BlockSetError } from '../../../shared/engine/blockset/errors';
 import { openBlockSet } from '../../../shared/engine/blockset/load';
-import type { FileSystemPort } from '../../../shared/engine/ports';
 import { parseSafetensors } from '../../../shared/engine/safetensors/reader';
 import type { EngineEvent } from '../../../shared/engine/telemetry';
 import { floatTensor, type FloatTensor } from '../../../shared/engine/tensor';
@@ -17,6 +16,7 @@ import { convertVae } from '../../../shared/engine/vae/convert';
 import { readDecodeStage } from '../../../shared/engine/vae/decode-manifest';
 import { runDecodeStage } from '../../../shared/engine/vae/decode-stage';
 import { floatToHalfBits, halfValue, rawSafetensors } from '../../unit/shared/engine/safetensors/raw-file';
+import { countingFs } from '../../helpers/counting-fs';
 
 const VAE = join(__dirname, '../../fixtures/vae-tiny');
 const STDIT = join(__dirname, '../../fixtures/opensora-tiny');
@@ -105,21 +105,7 @@ describe('convertVae', () => {
 
   it('streams tensor by tensor, skips encoder keys unread and converts F16/BF16 to F32', async () => {
     const ck = await syntheticCheckpoint(bigger);
-    const reads: number[] = [];
-    const wholeFiles: string[] = [];
-    const counting: FileSystemPort = Object.assign(Object.create(fs) as NodeFileSystem, {
-      open: async (path: string) => {
-        const r = await fs.open(path);
-        return {
-          ...r,
-          name: r.name,
-          size: () => r.size(),
-          close: () => r.close(),
-          read: (o: number, n: number) => (reads.push(n), r.read(o, n)),
-        };
-      },
-      readFile: async (path: string) => (wholeFiles.push(path), fs.readFile(path)),
-    });
+    const { fs: counting, reads, wholeFiles } = countingFs(fs);
     const out = join(dir, 'set');
     const result = await convertVae({
       fs: counting,
