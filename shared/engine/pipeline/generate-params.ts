@@ -1,0 +1,368 @@
+/**
+ * Parameter resolution and validation of a generation (see generate.ts): the model's sampling defaults, Open-Sora
+ * v1.2's fallbacks, and the derived latent / VAE sizes. Re-exported from `generate.ts`.
+ */
+import type { BlockSet } from '../blockset/load';
+import type { BudgetSpec } from '../cidl/budget';
+import type { RetentionPolicy } from '../cidl/plan';
+import { validateNoiseSeed } from '../noise/gaussian';
+import { validateLplOptions, type LplOptions } from '../sampler/lpl';
+import type { RatioTime } from '../sampler/timesteps';
+import type { Stdit3Config } from '../stdit3/config';
+import { textBlocks } from '../t5/text-stage';
+import { preparePrompt } from '../t5/tokenizer';
+import type { FloatTensor } from '../tensor';
+import {
+  latentChannelsOf,
+  latentFramesFor,
+  spatialFactorOf,
+  timeFactorOf,
+  type VaeConfig,
+} from '../vae/config';
+import { decodeConfig } from '../vae/decode-stage';
+import { denoiserConfig } from './denoise';
+import type { VerifyPolicy } from './denoise-job';
+
+/** How the prompt is prepared before tokenisation (spec 8 "Prompt preparation", spec 10 item 4). */
+export type PromptStyle = 'python' | 'app' | 'none';
+
+/** One text-to-video request. Unset fields take the model's sampling defaults (see generate.ts). */
+export interface GenerateParams {
+  prompt: string;
+  /** Seed of the portable Gaussian noise z0 (ignored when `z0` is given). */
+  seed: number;
+  /** Sampling steps (model default, else 30). */
+  steps?: number;
+  /** Classifier-free guidance scale (model default, else 7.0). */
+  cfgScale?: number;
+  /** Pixel frames (model default, else 51). */
+  numFrames?: number;
+  /** Pixel height (model default, else 256); a multiple of the VAE's spatial factor. */
+  heightPx?: number;
+  /** Pixel width (model default, else 256); a multiple of the VAE's spatial factor. */
+  widthPx?: number;
+  /** fps conditioning (model default, else 24). */
+  fps?: number;
+  /** Linear Proportional Leap (default off). */
+  lpl?: LplOptions;
+  /** TDTM: steps with index < mergeSteps run merged (default 0 = off). */
+  tdtm?: { mergeSteps: number };
+  /** CI-DL: one budget spec, resolved per stage on that stage's blocks (default: unlimited). */
+  cidl?: { budget: BudgetSpec; policy?: RetentionPolicy; prefetch?: boolean; verify?: VerifyPolicy };
+  /** Not a field: the prompt style is `promptStyle`. */
+  prompt_style?: never;
+  /** Prompt preparation (model default, else 'python'). 'none': the prompt verbatim, no suffix. */
+  promptStyle?: PromptStyle;
+  /** Aesthetic-score suffix; null = none (model default, else 6.5 for 'python', none for 'app'). */
+  aestheticScore?: number | null;
+  /** Timestep schedule (model defaults, else discrete + transform with Python's ratio_time). */
+  timesteps?: { discrete?: boolean; transform?: boolean; ratioTime?: RatioTime };
+  /** Initial noise [1, C, T, H, W] (baseline comparisons reuse the exact noise); otherwise drawn from `seed`. */
+  z0?: FloatTensor;
+}
+
+/** The parameters a generation actually used: every default resolved, plus the derived sizes. */
+export interface ResolvedGenerateParams {
+  prompt: string;
+  seed: number;
+  steps: number;
+  cfgScale: number;
+  numFrames: number;
+  heightPx: number;
+  widthPx: number;
+  fps: number;
+  lpl: LplOptions;
+  tdtm: { mergeSteps: number };
+  cidl: { budget: BudgetSpec; policy: RetentionPolicy; prefetch: boolean; verify: VerifyPolicy };
+  promptStyle: PromptStyle;
+  aestheticScore: number | null;
+  timesteps: { discrete: boolean; transform: boolean; ratioTime: RatioTime };
+  /** Whether z0 came from the caller (true) or from `seed` (false). */
+  z0Given: boolean;
+  /** Derived: the text actually tokenised. */
+  preparedPrompt: string;
+  /** Derived: caption tokens L (the denoiser's model_max_length). */
+  captionLength: number;
+  /** Derived: latent size [C, T, H, W]. */
+  latent: { channels: number; frames: number; height: number; width: number };
+  /** Derived: the VAE's factors. */
+  vae: { spatialFactor: number; timeFactor: number; temporal: boolean };
+}
+
+/** A rejected parameter; `field` names it (`heightPx`, `lpl.leapStep`, …). */
+export class GenerateParamsError extends Error {
+  override readonly name = 'GenerateParamsError';
+  constructor(
+    readonly field: string,
+    why: string,
+  ) {
+    super(`invalid generate params: ${field} ${why}`);
+  }
+}
+
+/** The model's recommended sampling settings, from `stages.denoiser.config.sampling` (all optional). */
+export interface SamplingDefaults {
+  steps?: number;
+  cfgScale?: number;
+  discrete?: boolean;
+  transform?: boolean;
+  numFrames?: number;
+  heightPx?: number;
+  widthPx?: number;
+  fps?: number;
+  /** Present (possibly null) when the config says; absent otherwise. */
+  aestheticScore?: number | null;
+  promptStyle?: PromptStyle;
+}
+
+/** Open-Sora v1.2's inference defaults, used where the model's sampling config is silent. */
+export const OPENSORA_SAMPLING_DEFAULTS = {
+  steps: 30,
+  cfgScale: 7.0,
+  discrete: true,
+  transform: true,
+  numFrames: 51,
+  heightPx: 256,
+  widthPx: 256,
+  fps: 24,
+} as const;
+
+/** Reads the block set's sampling defaults; a malformed value throws naming its key. */
+export function samplingDefaults(blockSet: BlockSet): SamplingDefaults {
+  const stage = blockSet.manifest.stages.denoiser;
+  const raw = stage?.config['sampling'];
+  if (raw === undefined || raw === null) return {};
+  const where = 'stages.denoiser.config.sampling';
+  if (typeof raw !== 'object' || Array.isArray(raw))
+    throw new Error(`${blockSet.dir}: ${where} must be an object`);
+  const s = raw as Record<string, unknown>;
+  const out: SamplingDefaults = {};
+  const num = (key: string, check: (v: number) => boolean, what: string): number | undefined => {
+    const v = s[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'number' || !check(v))
+      throw new Error(`${blockSet.dir}: ${where}.${key} must be ${what}, got ${JSON.stringify(v)}`);
+    return v;
+  };
+  const bool = (key: string): boolean | undefined => {
+    const v = s[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'boolean')
+      throw new Error(`${blockSet.dir}: ${where}.${key} must be a boolean, got ${JSON.stringify(v)}`);
+    return v;
+  };
+  const posInt = (v: number): boolean => Number.isInteger(v) && v > 0;
+  const set = <K extends keyof SamplingDefaults>(k: K, v: SamplingDefaults[K] | undefined): void => {
+    if (v !== undefined) out[k] = v;
+  };
+  set('steps', num('num_sampling_steps', posInt, 'a positive integer'));
+  set('cfgScale', num('cfg_scale', Number.isFinite, 'a number'));
+  set('discrete', bool('use_discrete_timesteps'));
+  set('transform', bool('use_timestep_transform'));
+  set('numFrames', num('num_frames', posInt, 'a positive integer'));
+  set('heightPx', num('height', posInt, 'a positive integer'));
+  set('widthPx', num('width', posInt, 'a positive integer'));
+  set(
+    'fps',
+    num('fps', (v) => Number.isFinite(v) && v > 0, 'a positive number'),
+  );
+  if ('aesthetic_score' in s) {
+    const a = s['aesthetic_score'];
+    if (a !== null && (typeof a !== 'number' || !Number.isFinite(a)))
+      throw new Error(
+        `${blockSet.dir}: ${where}.aesthetic_score must be a number or null, got ${JSON.stringify(a)}`,
+      );
+    out.aestheticScore = a as number | null;
+  }
+  const style = s['prompt_style'];
+  if (style !== undefined && style !== null) {
+    if (style !== 'python' && style !== 'app' && style !== 'none')
+      throw new Error(
+        `${blockSet.dir}: ${where}.prompt_style must be python, app or none, got ${JSON.stringify(style)}`,
+      );
+    out.promptStyle = style;
+  }
+  return out;
+}
+
+/** Throws a GenerateParamsError for `field`. */
+export const bad = (field: string, why: string): never => {
+  throw new GenerateParamsError(field, why);
+};
+
+/** `v` as a positive integer, else a GenerateParamsError for `field`. */
+export function checkPosInt(field: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1)
+    bad(field, `must be a positive integer, got ${JSON.stringify(v)}`);
+  return v as number;
+}
+
+/**
+ * Resolves and validates the parameters against the block set (without running anything). Throws a
+ * GenerateParamsError naming the first bad field.
+ */
+export function resolveGenerateParams(blockSet: BlockSet, params: GenerateParams): ResolvedGenerateParams {
+  if (params === null || typeof params !== 'object') bad('params', 'must be an object');
+  if ((params as { prompt_style?: unknown }).prompt_style !== undefined)
+    bad('prompt_style', 'is not a field: use promptStyle');
+  const defaults = samplingDefaults(blockSet);
+  const den: Stdit3Config = denoiserConfig(blockSet);
+  let vae: VaeConfig;
+  try {
+    vae = decodeConfig(blockSet);
+  } catch (e) {
+    throw new Error(`${blockSet.dir}: cannot generate without a VAE decoder: ${(e as Error).message}`);
+  }
+  textBlocks(blockSet.manifest); // throws when the text stage is missing or invalid
+
+  if (typeof params.prompt !== 'string') bad('prompt', 'must be a string');
+  if (params.prompt.trim() === '') bad('prompt', 'must not be empty');
+  if (typeof params.seed !== 'number') bad('seed', `must be a number, got ${JSON.stringify(params.seed)}`);
+  try {
+    validateNoiseSeed(params.seed);
+  } catch (e) {
+    bad('seed', `is invalid: ${(e as Error).message}`);
+  }
+  const steps = checkPosInt('steps', params.steps ?? defaults.steps ?? OPENSORA_SAMPLING_DEFAULTS.steps);
+  const cfgScale = params.cfgScale ?? defaults.cfgScale ?? OPENSORA_SAMPLING_DEFAULTS.cfgScale;
+  if (typeof cfgScale !== 'number' || !Number.isFinite(cfgScale))
+    bad('cfgScale', `must be a finite number, got ${JSON.stringify(cfgScale)}`);
+  const numFrames = checkPosInt(
+    'numFrames',
+    params.numFrames ?? defaults.numFrames ?? OPENSORA_SAMPLING_DEFAULTS.numFrames,
+  );
+  const heightPx = checkPosInt(
+    'heightPx',
+    params.heightPx ?? defaults.heightPx ?? OPENSORA_SAMPLING_DEFAULTS.heightPx,
+  );
+  const widthPx = checkPosInt(
+    'widthPx',
+    params.widthPx ?? defaults.widthPx ?? OPENSORA_SAMPLING_DEFAULTS.widthPx,
+  );
+  const fps = params.fps ?? defaults.fps ?? OPENSORA_SAMPLING_DEFAULTS.fps;
+  if (typeof fps !== 'number' || !Number.isFinite(fps) || fps <= 0)
+    bad('fps', `must be a positive number, got ${JSON.stringify(fps)}`);
+
+  // Sizes the VAE and the denoiser can take.
+  const spatialFactor = spatialFactorOf(vae);
+  const timeFactor = timeFactorOf(vae);
+  if (heightPx % spatialFactor !== 0)
+    bad(
+      'heightPx',
+      `${heightPx} is not a multiple of the VAE's spatial factor ${spatialFactor} (the latent height ${heightPx}/${spatialFactor} must be an integer)`,
+    );
+  if (widthPx % spatialFactor !== 0)
+    bad(
+      'widthPx',
+      `${widthPx} is not a multiple of the VAE's spatial factor ${spatialFactor} (the latent width ${widthPx}/${spatialFactor} must be an integer)`,
+    );
+  const channels = latentChannelsOf(vae);
+  if (channels !== den.inChannels)
+    throw new Error(
+      `${blockSet.dir}: the VAE's latent has ${channels} channels but the denoiser takes ${den.inChannels}`,
+    );
+  const latentFrames = vae.temporal ? latentFramesFor(numFrames, vae.microFrameSize, timeFactor) : numFrames;
+  const latent = {
+    channels,
+    frames: latentFrames,
+    height: heightPx / spatialFactor,
+    width: widthPx / spatialFactor,
+  };
+
+  // Sampler knobs.
+  const lpl: LplOptions = params.lpl ?? { mode: 'off' };
+  try {
+    validateLplOptions(lpl, steps);
+  } catch (e) {
+    bad('lpl', `is invalid: ${(e as Error).message}`);
+  }
+  const mergeSteps = params.tdtm?.mergeSteps ?? 0;
+  if (typeof mergeSteps !== 'number' || !Number.isInteger(mergeSteps) || mergeSteps < 0)
+    bad('tdtm.mergeSteps', `must be a non-negative integer, got ${JSON.stringify(mergeSteps)}`);
+  if (mergeSteps > steps) bad('tdtm.mergeSteps', `(${mergeSteps}) exceeds the step count ${steps}`);
+  if (mergeSteps > 0 && latentFrames < 2)
+    bad(
+      'tdtm.mergeSteps',
+      `needs at least 2 latent frames to merge; ${numFrames} frames give ${latentFrames}`,
+    );
+  const ts = params.timesteps ?? {};
+  const discrete = ts.discrete ?? defaults.discrete ?? OPENSORA_SAMPLING_DEFAULTS.discrete;
+  const transform = ts.transform ?? defaults.transform ?? OPENSORA_SAMPLING_DEFAULTS.transform;
+  if (typeof discrete !== 'boolean') bad('timesteps.discrete', 'must be a boolean');
+  if (typeof transform !== 'boolean') bad('timesteps.transform', 'must be a boolean');
+  const ratioTime: RatioTime = ts.ratioTime ?? 'python';
+  if (
+    ratioTime !== 'python' &&
+    ratioTime !== 'app' &&
+    !(typeof ratioTime === 'number' && Number.isFinite(ratioTime) && ratioTime > 0)
+  )
+    bad(
+      'timesteps.ratioTime',
+      `must be 'python', 'app' or a positive number, got ${JSON.stringify(ratioTime)}`,
+    );
+
+  if (transform && ratioTime === 'python' && numFrames > 1 && Math.floor(numFrames / 17) === 0)
+    bad(
+      'timesteps.transform',
+      `with ratioTime 'python' needs numFrames ≥ 17 (or 1): Open-Sora's frame factor (${numFrames} // 17)·5 is 0, which makes every timestep 0; set timesteps.transform false or ratioTime 'app' / a number`,
+    );
+
+  // CI-DL.
+  const cidl = params.cidl ?? { budget: { kind: 'unlimited' } };
+  const policy = cidl.policy ?? 'paper';
+  if (!['paper', 'none', 'largest-first'].includes(policy))
+    bad('cidl.policy', `must be paper, none or largest-first, got ${JSON.stringify(policy)}`);
+  const verify = cidl.verify ?? 'first-load';
+  if (!['first-load', 'every-load', 'off'].includes(verify))
+    bad('cidl.verify', `must be first-load, every-load or off, got ${JSON.stringify(verify)}`);
+  const budgetKinds = ['unlimited', 'bytes', 'fraction', 'auto'];
+  if (!cidl.budget || !budgetKinds.includes((cidl.budget as { kind?: string }).kind ?? ''))
+    bad('cidl.budget', `must be one of ${budgetKinds.join(', ')} (a BudgetSpec)`);
+
+  // Prompt preparation.
+  const promptStyle = params.promptStyle ?? defaults.promptStyle ?? 'python';
+  if (promptStyle !== 'python' && promptStyle !== 'app' && promptStyle !== 'none')
+    bad('promptStyle', `must be python, app or none, got ${JSON.stringify(promptStyle)}`);
+  let aestheticScore: number | null;
+  if (params.aestheticScore !== undefined) aestheticScore = params.aestheticScore;
+  else if (defaults.aestheticScore !== undefined) aestheticScore = defaults.aestheticScore;
+  else aestheticScore = promptStyle === 'python' ? 6.5 : null;
+  if (aestheticScore !== null && (typeof aestheticScore !== 'number' || !Number.isFinite(aestheticScore)))
+    bad('aestheticScore', `must be a finite number or null, got ${JSON.stringify(aestheticScore)}`);
+  if (promptStyle === 'none' && aestheticScore !== null) {
+    if (params.aestheticScore !== undefined)
+      bad('aestheticScore', "has no effect with promptStyle 'none' (the prompt is used verbatim); pass null");
+    aestheticScore = null;
+  }
+  const preparedPrompt =
+    promptStyle === 'none'
+      ? params.prompt
+      : preparePrompt(params.prompt, { style: promptStyle, aestheticScore });
+
+  // Initial noise.
+  const want = [1, channels, latent.frames, latent.height, latent.width];
+  if (params.z0 !== undefined && params.z0.dims.join() !== want.join())
+    bad('z0', `has shape [${params.z0.dims.join(', ')}], the job's latent is [${want.join(', ')}]`);
+
+  return {
+    prompt: params.prompt,
+    seed: params.seed,
+    steps,
+    cfgScale,
+    numFrames,
+    heightPx,
+    widthPx,
+    fps,
+    lpl,
+    tdtm: { mergeSteps },
+    cidl: { budget: cidl.budget, policy, prefetch: cidl.prefetch ?? true, verify },
+    promptStyle,
+    aestheticScore,
+    timesteps: { discrete, transform, ratioTime },
+    z0Given: params.z0 !== undefined,
+    preparedPrompt,
+    captionLength: den.modelMaxLength,
+    latent,
+    vae: { spatialFactor, timeFactor, temporal: vae.temporal },
+  };
+}
