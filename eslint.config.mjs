@@ -134,4 +134,66 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // The iPhone app's tools run on the studio's computer (Node).
+    files: ['ios-companion/tools/**/*.{ts,mjs}'],
+    languageOptions: { globals: { ...globals.node } },
+  },
+  {
+    // The iPhone app's Metro and Babel configs are CommonJS run by Node.
+    files: ['ios-companion/*.config.js'],
+    languageOptions: { sourceType: 'commonjs', globals: { ...globals.node } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
+    // The iPhone app: no Node built-ins anywhere; no engine/protocol/companion code of its own (it imports shared/).
+    files: ['ios-companion/src/**/*.{ts,tsx}'],
+    ignores: ['ios-companion/src/engine/ort-react-native.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            ...[...nodeBuiltins, 'ws', 'bonjour-service', 'onnxruntime-node'].map((name) => ({
+              name,
+              message: 'The iPhone app runs on Hermes: no Node modules.',
+            })),
+            {
+              name: 'onnxruntime-react-native',
+              message: 'Only ios-companion/src/engine/ort-react-native.ts imports onnxruntime-react-native.',
+            },
+          ],
+          patterns: [
+            { group: ['node:*'], message: 'The iPhone app runs on Hermes: no Node built-ins.' },
+            { group: ['**/src-main/**', '**/src-renderer/**'], message: 'The app may import shared/ only.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Portable parts of the app (codec, host, stores, engine adapters): no React Native, so they run on Node in tests.
+    files: ['ios-companion/src/{ws,host,storage,engine}/**/*.ts'],
+    ignores: ['ios-companion/src/engine/ort-react-native.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [...nodeBuiltins, 'ws', 'bonjour-service', 'onnxruntime-node'].map((name) => ({
+            name,
+            message: 'The iPhone app runs on Hermes: no Node modules.',
+          })),
+          patterns: [
+            { group: ['node:*'], message: 'The iPhone app runs on Hermes: no Node built-ins.' },
+            { group: ['**/src-main/**', '**/src-renderer/**'], message: 'The app may import shared/ only.' },
+            {
+              group: ['react-native', 'react-native-*', 'onnxruntime-react-native', 'react'],
+              message:
+                'Portable app code: React Native imports belong in ios-companion/src/native, screens or app.',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );

@@ -83,6 +83,11 @@ export class BlockSetTransfers {
     }
   }
 
+  /** Deletes an installed set (false: none of that name, or no model sync on this device). */
+  async removeInstalled(name: string): Promise<boolean> {
+    return this.modelSync === null ? false : this.modelSync.removeInstalled(name);
+  }
+
   /** The host's device info with synced block sets merged in. */
   withBlockSets(info: DeviceInfo): DeviceInfo {
     if (this.modelSync === null) return info;

@@ -57,6 +57,8 @@ export interface ModelStore {
   listInstalled(): Promise<InstalledBlockSetRecord[]>;
   /** Free space for staging (null: unknown). */
   availableBytes?(): Promise<number | null>;
+  /** Deletes an installed set (a device's delete button); false when none of that name is installed. */
+  remove?(name: string): Promise<boolean>;
 }
 
 const PATH_SEGMENT = /^[A-Za-z0-9._-]+$/;

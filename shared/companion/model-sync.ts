@@ -162,6 +162,17 @@ export class ModelSyncReceiver {
     return this.installed;
   }
 
+  /** Deletes an installed set through the store (which must support `remove`); false when none was installed. */
+  removeInstalled(name: string): Promise<boolean> {
+    return this.serial(async () => {
+      const remove = this.options.store.remove?.bind(this.options.store);
+      if (remove === undefined) throw new Error('this model store cannot delete block sets');
+      const removed = await remove(name);
+      this.installed = await this.options.store.listInstalled();
+      return removed;
+    });
+  }
+
   /**
    * Opens (or resumes) a transfer for `owner` (a connection); answers with what the device holds. Replaces
    * `owner`'s earlier transfer, and takes the set over from another owner.

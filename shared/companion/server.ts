@@ -26,7 +26,7 @@ import { checkAccess } from './access';
 import { BlockSetTransfers } from './blockset-transfer';
 import { sendFinalFrames } from './frames';
 import { ModelSyncReceiver } from './model-sync';
-import { PairingManager } from './pairing';
+import { PairingManager, type PairedKeyRecord } from './pairing';
 import { describe, ref } from './replies';
 import { RunQueue } from './run-queue';
 import { CLOSE_CODES, type CompanionServerOptions, type Connection, type EngineRunner } from './server-ports';
@@ -107,6 +107,30 @@ export class CompanionServer {
     if (!r.ok) return null;
     this.options.onPairingCode?.(r.code, r.expiresInMs);
     return { code: r.code, expiresInMs: r.expiresInMs };
+  }
+
+  /** The paired studios, without their keys (what a device's screen lists). */
+  pairedClients(): Omit<PairedKeyRecord, 'key'>[] {
+    return this.pairing.keyRecords().map(({ key: _key, ...rest }) => rest);
+  }
+
+  /**
+   * Forgets a paired studio (a device's "forget" button): its key stops working and its authenticated sessions
+   * are closed (1000); it must pair again. False when no such key is paired.
+   */
+  async forgetClient(keyId: string): Promise<boolean> {
+    const record = this.pairing.keyRecords().find((r) => r.keyId === keyId);
+    if (record === undefined) return false;
+    await this.pairing.revoke(keyId);
+    for (const s of [...this.sessions])
+      if (s.stage === 'authenticated' && s.clientId === record.clientId)
+        this.closeSession(s, CLOSE_CODES.normal, 'the device forgot this studio: pair again');
+    return true;
+  }
+
+  /** Deletes a block set pushed to this device (a device's delete button); false when none of that name. */
+  deleteBlockSet(name: string): Promise<boolean> {
+    return this.blockSets.removeInstalled(name);
   }
 
   /** Number of open connections. */

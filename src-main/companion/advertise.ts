@@ -5,22 +5,20 @@
  */
 import { Bonjour } from 'bonjour-service';
 import type { DeviceInfo } from '../../shared/protocol/device';
+import {
+  DISCOVERY_SERVICE_TYPE,
+  discoveryServiceName,
+  discoveryTxtRecord,
+} from '../../shared/protocol/discovery';
 
 /** A running advertisement. */
 export interface Advertisement {
   stop(): Promise<void>;
 }
 
-/** The TXT record published for a device. */
+/** The TXT record published for a device (shared/protocol/discovery.ts: every host publishes the same). */
 export function txtRecord(info: DeviceInfo): Record<string, string> {
-  return {
-    id: info.id,
-    name: info.name,
-    model: info.model,
-    role: info.role,
-    pv: String(info.protocol.max),
-    ev: info.engineVersion,
-  };
+  return discoveryTxtRecord(info);
 }
 
 /** Publishes the service. */
@@ -33,8 +31,8 @@ export function advertise(
   const mdns = opts.loopback ? { interface: '127.0.0.1', bind: '0.0.0.0' } : {};
   const bonjour = new Bonjour(mdns as never, (error: unknown) => opts.onError?.(error));
   const service = bonjour.publish({
-    name: `${info.name} (${info.id})`.slice(0, 63),
-    type: 'odsora',
+    name: discoveryServiceName(info),
+    type: DISCOVERY_SERVICE_TYPE,
     protocol: 'tcp',
     port,
     txt: txtRecord(info),

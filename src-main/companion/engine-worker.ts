@@ -14,15 +14,10 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { openBlockSet } from '../../shared/engine/blockset/load';
-import {
-  GenerateCaches,
-  GenerateParamsError,
-  generateVideo,
-  resolveGenerateParams,
-  type GeneratePreview,
-} from '../../shared/engine/pipeline/generate';
-import type { PreviewSettings, RunParams } from '../../shared/protocol/run';
-import type { BlockSet } from '../../shared/engine/blockset/load';
+import { engineRunFailure, previewMaxFrames } from '../../shared/companion/engine-job';
+import type { RunFailure } from '../../shared/companion/server-ports';
+import { GenerateCaches, generateVideo, type GeneratePreview } from '../../shared/engine/pipeline/generate';
+import type { PreviewSettings } from '../../shared/protocol/run';
 import { createNodeEngineHost } from '../engine-host/node-engine';
 import { encodePng } from '../output/video-files';
 import type { EngineWorkerData, EngineWorkerMessage, EngineWorkerRequest } from './engine-protocol';
@@ -32,16 +27,6 @@ const port = parentPort;
 if (port === null) throw new Error('engine-worker must run in a worker thread');
 const data = workerData as EngineWorkerData;
 const post = (m: EngineWorkerMessage, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
-
-/** Decoded frames per preview: one per latent frame (the count latent previews had); all frames if unknown. */
-function previewMaxFrames(blockSet: BlockSet, params: RunParams): number | undefined {
-  try {
-    const p = resolveGenerateParams(blockSet, params);
-    return Math.min(p.numFrames, p.latent.frames);
-  } catch {
-    return undefined; // generateVideo reports the bad parameter
-  }
-}
 
 /** The worker message of one engine preview, in the requested size and format. */
 function previewMessage(p: GeneratePreview, settings: PreviewSettings): EngineWorkerMessage {
@@ -123,17 +108,17 @@ async function main(): Promise<void> {
             r.frames.frames.map((f) => f.buffer as ArrayBuffer),
           ),
         (e: unknown) => {
-          const error = e as Error;
-          if (error?.name === 'AbortError') post({ op: 'cancelled', runId });
-          else if (error instanceof GenerateParamsError)
-            post({ op: 'error', code: 'invalid-params', message: error.message, field: error.field });
-          else if (
-            /out of memory|bad_alloc|allocation failed|does not fit its memory budget/i.test(
-              String(error?.message),
-            )
-          )
-            post({ op: 'error', code: 'out-of-memory', message: String(error.message) });
-          else post({ op: 'error', code: 'engine-error', message: String(error?.message ?? error) });
+          const failure = engineRunFailure(e);
+          if (failure.name === 'AbortError') post({ op: 'cancelled', runId });
+          else {
+            const f = failure as RunFailure;
+            post({
+              op: 'error',
+              code: f.code,
+              message: f.message,
+              ...(f.field !== undefined ? { field: f.field } : {}),
+            });
+          }
         },
       );
   });

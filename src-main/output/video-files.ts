@@ -1,11 +1,11 @@
 /**
- * Writing a generated video: one PNG per frame (upng-js), an animated PNG (APNG, upng-js) at the native size, and a
+ * Writing a generated video: one PNG per frame and an animated PNG (APNG), both truecolour (shared/media/png), at the native size, and a
  * GIF (gifenc) upscaled with nearest-neighbour so small videos are viewable (the smaller side reaches ≥ 256 px).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GIFEncoder, applyPalette, quantize } from 'gifenc';
-import UPNG from 'upng-js';
+import { encodeRgbApng, encodeRgbPng } from '../../shared/media/png';
 
 /** Interleaved 8-bit RGB frames (GenerateResult.frames). */
 export interface RgbFrames {
@@ -44,20 +44,14 @@ export function toRgba(rgb: Uint8Array, width: number, height: number, scale = 1
   return out;
 }
 
-function arrayBufferOf(u8: Uint8Array): ArrayBuffer {
-  return u8.buffer.slice(u8.byteOffset, u8.byteOffset + u8.byteLength) as ArrayBuffer;
-}
-
-/** Lossless PNG of one RGB frame. */
+/** Lossless PNG of one RGB frame (truecolour, shared/media/png). */
 export function encodePng(rgb: Uint8Array, width: number, height: number): Uint8Array {
-  return new Uint8Array(UPNG.encode([arrayBufferOf(toRgba(rgb, width, height))], width, height, 0));
+  return encodeRgbPng(rgb, width, height);
 }
 
-/** Lossless APNG of all frames, each shown `delayMs`. */
+/** Lossless APNG of all frames, each shown `delayMs` (truecolour, shared/media/png). */
 export function encodeApng(v: RgbFrames, delayMs: number): Uint8Array {
-  const frames = v.frames.map((f) => arrayBufferOf(toRgba(f, v.width, v.height)));
-  const dels = v.frames.map(() => delayMs);
-  return new Uint8Array(UPNG.encode(frames, v.width, v.height, 0, dels));
+  return encodeRgbApng(v.frames, v.width, v.height, delayMs);
 }
 
 /** GIF of all frames, upscaled by `scale`, a 256-colour palette per frame, looping forever. */

@@ -1,0 +1,142 @@
+/**
+ * `npm run push-model -w ios-companion -- --host <phone ip> --set <block set dir> [--port 47820] [--name N]
+ * [--code 123456] [--keys FILE]`: pushes a converted block set to the phone over model sync (the studio-side client
+ * of src-main/devices, resumable), pairing first when this computer holds no key for the phone. Runs on the
+ * studio's computer (Node), never in the app. Keys are kept in `~/.config/odsora/push-keys.json` (mode 0600).
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline/promises';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { CompanionClient } from '../../src-main/devices/companion-client';
+import type { KeyStore, PairingRecord } from '../../src-main/devices/key-store';
+
+const recordSchema = z.object({
+  deviceId: z.string(),
+  keyId: z.string(),
+  key: z.string().regex(/^[0-9a-f]{64}$/),
+});
+
+/** Pairing keys in a JSON file (0600), one per device. */
+export class FileKeyStore implements KeyStore {
+  constructor(private readonly path: string) {}
+
+  private async all(): Promise<PairingRecord[]> {
+    if (!existsSync(this.path)) return [];
+    const parsed = z.array(recordSchema).safeParse(JSON.parse(await readFile(this.path, 'utf8')));
+    if (!parsed.success)
+      throw new Error(`${this.path}: not a key file (${parsed.error.issues[0]?.message ?? ''})`);
+    return parsed.data;
+  }
+
+  async get(deviceId: string): Promise<PairingRecord | null> {
+    return (await this.all()).find((r) => r.deviceId === deviceId) ?? null;
+  }
+
+  async set(record: PairingRecord): Promise<void> {
+    await this.write([...(await this.all()).filter((r) => r.deviceId !== record.deviceId), record]);
+  }
+
+  async delete(deviceId: string): Promise<void> {
+    await this.write((await this.all()).filter((r) => r.deviceId !== deviceId));
+  }
+
+  private async write(records: PairingRecord[]): Promise<void> {
+    await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
+    await writeFile(`${this.path}.tmp`, JSON.stringify(records), { mode: 0o600 });
+    await rename(`${this.path}.tmp`, this.path);
+  }
+}
+
+/** Options of {@link pushModel}. */
+export interface PushModelOptions {
+  host: string;
+  port: number;
+  setDir: string;
+  name?: string;
+  keys: KeyStore;
+  /** Asks for the code the phone shows (after `pair.start`). */
+  askCode: () => Promise<string>;
+  log: (line: string) => void;
+}
+
+/** Connects, pairs if needed, pushes the set and reports what the phone lists. */
+export async function pushModel(o: PushModelOptions): Promise<void> {
+  const client = new CompanionClient({
+    keyStore: o.keys,
+    clientName: 'odsora push-model',
+    requestTimeoutMs: 60_000,
+  });
+  try {
+    const r = await client.connect(o.host, o.port);
+    o.log(`connected to ${r.device.name} (${r.device.model}, ${r.device.id})`);
+    if (!r.authenticated) {
+      await client.startPairing();
+      await client.pair((await o.askCode()).trim());
+      o.log('paired');
+    }
+    let lastPct = -1;
+    const result = await client.pushBlockSet(o.setDir, {
+      ...(o.name ? { name: o.name } : {}),
+      chunkBytes: 4 * 1024 * 1024,
+      onProgress: (p) => {
+        const pct = Math.floor((100 * p.deviceBytes) / Math.max(1, p.totalBytes));
+        if (pct >= lastPct + 5) {
+          lastPct = pct;
+          o.log(`${pct}% (${p.deviceBytes} of ${p.totalBytes} bytes)`);
+        }
+      },
+    });
+    o.log(`installed ${result.name}: ${result.totalBytes} bytes, manifest sha256 ${result.manifestSha256}`);
+    const listed = (await client.deviceInfo()).blockSets.map(
+      (b) => `${b.name}${b.complete ? '' : ' (partial)'}`,
+    );
+    o.log(`the phone lists: ${listed.join(', ') || 'nothing'}`);
+  } finally {
+    await client.close();
+  }
+}
+
+/** The command line (tools/run-push-model.mjs calls it). */
+export async function runPushModelCli(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      host: { type: 'string' },
+      port: { type: 'string', default: '47820' },
+      set: { type: 'string' },
+      name: { type: 'string' },
+      code: { type: 'string' },
+      keys: { type: 'string', default: join(homedir(), '.config', 'odsora', 'push-keys.json') },
+    },
+  });
+  const port = Number(values.port);
+  if (!values.host || !values.set || !Number.isInteger(port) || port < 1 || port > 65535)
+    throw new Error(
+      'usage: push-model --host <phone ip> --set <block set dir> [--port 47820] [--name N] [--code C]',
+    );
+  if (!existsSync(join(values.set, 'manifest.json')))
+    throw new Error(
+      `${values.set}: no manifest.json — convert the model first (npm run odsora -- convert ...)`,
+    );
+  await pushModel({
+    host: values.host,
+    port,
+    setDir: resolve(values.set),
+    ...(values.name ? { name: values.name } : {}),
+    keys: new FileKeyStore(values.keys),
+    askCode: async () => {
+      if (values.code) return values.code;
+      const rl = createInterface({ input: process.stdin, output: process.stdout });
+      try {
+        return await rl.question('Pairing code shown on the phone: ');
+      } finally {
+        rl.close();
+      }
+    },
+    log: (line) => console.log(line),
+  });
+}

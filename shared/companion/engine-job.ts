@@ -1,0 +1,55 @@
+/**
+ * What every host's EngineRunner does around `generateVideo` (the Node engine worker, the iPhone app's in-process
+ * runner): how many decoded frames a preview carries, preview images in the requested size and format, and the wire
+ * failure code of an engine error.
+ */
+import { isAbortError } from '../engine/cidl/abort';
+import type { BlockSet } from '../engine/blockset/load';
+import type { GeneratePreview } from '../engine/pipeline/generate';
+import { GenerateParamsError, resolveGenerateParams } from '../engine/pipeline/generate';
+import { decodedPreview, latentPreview } from '../engine/pipeline/preview-images';
+import type { PreviewSettings, RunParams } from '../protocol/run';
+import { RunFailure, type PreviewImages } from './server-ports';
+
+/** Decoded frames per preview: one per latent frame (the count latent previews had); undefined if unknown. */
+export function previewMaxFrames(blockSet: BlockSet, params: RunParams): number | undefined {
+  try {
+    const p = resolveGenerateParams(blockSet, params);
+    return Math.min(p.numFrames, p.latent.frames);
+  } catch {
+    return undefined; // generateVideo reports the bad parameter
+  }
+}
+
+/** The images of one engine preview, shrunk to `maxEdgePx` and encoded as asked (PNG needs `encodePng`). */
+export function previewImages(
+  p: GeneratePreview,
+  settings: PreviewSettings,
+  encodePng?: (rgb: Uint8Array, width: number, height: number) => Uint8Array,
+): PreviewImages & { source: 'vae' | 'latent' } {
+  const img = p.frames
+    ? decodedPreview(p.frames, settings.maxEdgePx)
+    : latentPreview({ dims: p.x0.dims.slice(1), data: p.x0.data }, settings.maxEdgePx);
+  if (settings.format === 'png' && encodePng === undefined)
+    throw new RunFailure('internal', 'this host cannot encode PNG previews');
+  return {
+    width: img.width,
+    height: img.height,
+    format: settings.format,
+    frames:
+      settings.format === 'png' ? img.frames.map((f) => encodePng!(f, img.width, img.height)) : img.frames,
+    source: p.frames ? 'vae' : 'latent',
+  };
+}
+
+/** The wire failure of an engine error; a cancellation (AbortError) is returned as it is. */
+export function engineRunFailure(error: unknown): Error {
+  if (isAbortError(error)) return error as Error;
+  if (error instanceof RunFailure) return error;
+  if (error instanceof GenerateParamsError)
+    return new RunFailure('invalid-params', error.message, error.field);
+  const message = String((error as Error | undefined)?.message ?? error);
+  if (/out of memory|bad_alloc|allocation failed|does not fit its memory budget/i.test(message))
+    return new RunFailure('out-of-memory', message);
+  return new RunFailure('engine-error', message);
+}
