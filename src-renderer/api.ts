@@ -63,6 +63,14 @@ export function createStudioClient(transport: StudioTransport): StudioApi {
     listRuns: (args = {}) => call('runs.list', args),
     startRun: (args) => call('runs.start', args),
     cancelRun: (args) => call('runs.cancel', args),
+    getRun: (args) => call('runs.get', args),
+    getRunEvents: (args) => call('runs.events', args),
+    getRunFrames: (args) => call('runs.frames', args),
+    deleteRun: (args) => call('runs.delete', args),
+    startBaseline: (args) => call('runs.startBaseline', args),
+    compareRuns: (args) => call('runs.compare', args),
+    preflightRun: (args) => call('devices.preflight', args),
+    exportReport: (args) => call('reports.export', args),
   };
 }
 

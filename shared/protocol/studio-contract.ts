@@ -7,10 +7,33 @@
 import { z } from 'zod';
 import { deviceIdSchema } from './device';
 import { PAIRING_CODE_DIGITS } from './limits';
-import { previewSettingsSchema, runEventSchema, runParamsSchema, runStateSchema } from './run';
+import { runEventSchema } from './run';
+import {
+  compareArgsSchema,
+  compareResultSchema,
+  preflightArgsSchema,
+  preflightResultSchema,
+  reportExportArgsSchema,
+  reportExportResultSchema,
+  runDetailSchema,
+  runEventsArgsSchema,
+  runEventsResultSchema,
+  runFramesArgsSchema,
+  runFramesResultSchema,
+  runRefSchema,
+  runResultSchema,
+  runSummarySchema,
+  runsStartArgsSchema,
+  studioRunIdSchema,
+} from './studio-contract-runs';
 
-/** Version of this contract; bump when a command's args or result change incompatibly. */
-export const STUDIO_CONTRACT_VERSION = 1;
+export * from './studio-contract-runs';
+
+/**
+ * Version of this contract; bump when a command's args or result change incompatibly. 2: `app.info` gained
+ * `gitCommit`; history, baseline, compare, preflight and report commands added.
+ */
+export const STUDIO_CONTRACT_VERSION = 2;
 
 /** `app.info` takes no arguments; unknown keys are rejected so a typo is an error, not a silent no-op. */
 export const appInfoArgsSchema = z.strictObject({});
@@ -21,6 +44,11 @@ export const appInfoSchema = z.strictObject({
   engineVersion: z.string().min(1),
   platform: z.enum(['electron', 'web']),
   electron: z.string().min(1).optional(),
+  /** The git commit the studio was built from (null when it does not run from a git checkout). */
+  gitCommit: z
+    .string()
+    .regex(/^[0-9a-f]{7,64}$/, 'must be a hex commit id')
+    .nullable(),
 });
 
 /** Arguments of `app.info`. */
@@ -95,48 +123,7 @@ const deviceRefSchema = z.strictObject({ deviceId: studioDeviceIdSchema });
 const deviceResultSchema = z.strictObject({ device: studioDeviceSchema });
 
 // -------------------------------------------------------------------------------------------------------------
-// Runs
-
-/** A studio run id (also its folder name under `runs/`). */
-export const studioRunIdSchema = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'must be 1-128 of [A-Za-z0-9._-]');
-
-/** Why the studio stopped following a run before its terminal event. */
-export const runInterruptionSchema = z.strictObject({
-  reason: z.enum(['studio-restarted', 'device-lost']),
-  atEpochMs: z.number(),
-});
-
-/** One run as history and the live views list it. */
-export const runSummarySchema = z.strictObject({
-  runId: studioRunIdSchema,
-  /** The id the device gave the run. */
-  deviceRunId: z.string().min(1).max(64),
-  deviceId: studioDeviceIdSchema,
-  deviceName: z.string().max(128),
-  label: z.string().max(256).nullable(),
-  state: runStateSchema,
-  /** Last seq appended to the run folder. */
-  lastSeq: z.number().int().nonnegative(),
-  /** `live`: events arrive; `disconnected`: the device connection dropped and resumes; `ended`: terminal event. */
-  stream: z.enum(['live', 'disconnected', 'ended', 'detached']),
-  createdAtEpochMs: z.number(),
-  interruption: runInterruptionSchema.nullable(),
-});
-
-/** One run in history. */
-export type RunSummary = z.infer<typeof runSummarySchema>;
-
-const runRefSchema = z.strictObject({ runId: studioRunIdSchema });
-
-/** Arguments of `runs.start`: the device, the engine parameters, and optional previews and label. */
-export const runsStartArgsSchema = z.strictObject({
-  deviceId: studioDeviceIdSchema,
-  params: runParamsSchema,
-  preview: previewSettingsSchema.nullable().optional(),
-  label: z.string().min(1).max(256).optional(),
-});
+// Runs: the schemas live in studio-contract-runs.ts (re-exported above).
 
 // -------------------------------------------------------------------------------------------------------------
 // Pushed events
@@ -192,8 +179,16 @@ export const studioContract = {
   'devices.forget': { args: deviceRefSchema, result: z.strictObject({ forgotten: z.boolean() }) },
   'devices.setBaseline': { args: deviceRefSchema, result: deviceResultSchema },
   'runs.list': { args: z.strictObject({}), result: z.strictObject({ runs: z.array(runSummarySchema) }) },
-  'runs.start': { args: runsStartArgsSchema, result: z.strictObject({ run: runSummarySchema }) },
-  'runs.cancel': { args: runRefSchema, result: z.strictObject({ run: runSummarySchema }) },
+  'runs.start': { args: runsStartArgsSchema, result: runResultSchema },
+  'runs.cancel': { args: runRefSchema, result: runResultSchema },
+  'runs.get': { args: runRefSchema, result: runDetailSchema },
+  'runs.events': { args: runEventsArgsSchema, result: runEventsResultSchema },
+  'runs.frames': { args: runFramesArgsSchema, result: runFramesResultSchema },
+  'runs.delete': { args: runRefSchema, result: z.strictObject({ deleted: z.boolean() }) },
+  'runs.startBaseline': { args: runRefSchema, result: runResultSchema },
+  'runs.compare': { args: compareArgsSchema, result: compareResultSchema },
+  'devices.preflight': { args: preflightArgsSchema, result: preflightResultSchema },
+  'reports.export': { args: reportExportArgsSchema, result: reportExportResultSchema },
 } as const;
 
 /** The name of a contract command, e.g. `app.info`. */
@@ -235,6 +230,22 @@ export interface StudioApi {
   startRun(args: StudioArgs<'runs.start'>): Promise<StudioResult<'runs.start'>>;
   /** `runs.cancel`: cancel a queued or running run. */
   cancelRun(args: StudioArgs<'runs.cancel'>): Promise<StudioResult<'runs.cancel'>>;
+  /** `runs.get`: one run's summary, parameters, device, baseline links, wall time and peak memory. */
+  getRun(args: StudioArgs<'runs.get'>): Promise<StudioResult<'runs.get'>>;
+  /** `runs.events`: a page of a run's stored events (history reopen, catching up after a reconnect). */
+  getRunEvents(args: StudioArgs<'runs.events'>): Promise<StudioResult<'runs.events'>>;
+  /** `runs.frames`: a page of a run's final or latest preview frames as base64 PNGs. */
+  getRunFrames(args: StudioArgs<'runs.frames'>): Promise<StudioResult<'runs.frames'>>;
+  /** `runs.delete`: delete an ended run's folder (a live run is a `conflict`). */
+  deleteRun(args: StudioArgs<'runs.delete'>): Promise<StudioResult<'runs.delete'>>;
+  /** `runs.startBaseline`: the same job on the baseline device with every technique off. */
+  startBaseline(args: StudioArgs<'runs.startBaseline'>): Promise<StudioResult<'runs.startBaseline'>>;
+  /** `runs.compare`: PSNR, SSIM, flicker, speedup and memory ratio of two runs' final frames. */
+  compareRuns(args: StudioArgs<'runs.compare'>): Promise<StudioResult<'runs.compare'>>;
+  /** `devices.preflight`: the CI-DL memory plan of `params` on a device, before running it. */
+  preflightRun(args: StudioArgs<'devices.preflight'>): Promise<StudioResult<'devices.preflight'>>;
+  /** `reports.export`: write a report folder (HTML, JSON, CSV, GIF, PDF) for a run and its baseline. */
+  exportReport(args: StudioArgs<'reports.export'>): Promise<StudioResult<'reports.export'>>;
 }
 
 /** The preload's bridge: the commands plus the pushed-event channel. */
@@ -255,6 +266,14 @@ export const studioMethodNames = {
   'runs.list': 'listRuns',
   'runs.start': 'startRun',
   'runs.cancel': 'cancelRun',
+  'runs.get': 'getRun',
+  'runs.events': 'getRunEvents',
+  'runs.frames': 'getRunFrames',
+  'runs.delete': 'deleteRun',
+  'runs.startBaseline': 'startBaseline',
+  'runs.compare': 'compareRuns',
+  'devices.preflight': 'preflightRun',
+  'reports.export': 'exportReport',
 } as const satisfies Record<StudioCommand, keyof StudioApi>;
 
 /** The Electron IPC channel of a command; the preload and main both derive it from the command name. */
@@ -340,6 +359,10 @@ export const studioReadOnlyCommands = [
   'app.info',
   'devices.list',
   'runs.list',
+  'runs.get',
+  'runs.events',
+  'runs.frames',
+  'runs.compare',
 ] as const satisfies readonly StudioCommand[];
 
 /** True when `command` changes nothing (a mirror may call it). */

@@ -10,7 +10,13 @@ import {
   studioError,
 } from '../../shared/protocol/studio-contract';
 import { createStudioServices, type StudioServices } from '../studio/services/index';
-import { STATIC_SECURITY_HEADERS, contentTypeFor, resolveStaticPath } from '../studio/static-assets';
+import {
+  STATIC_SECURITY_HEADERS,
+  contentTypeFor,
+  parseReportPath,
+  reportHeaders,
+  resolveStaticPath,
+} from '../studio/static-assets';
 
 /** The built renderer is served from `odsora://studio/` rather than file://, so it gets a real origin and CSP. */
 const APP_SCHEME = 'odsora';
@@ -36,9 +42,40 @@ function isStudioUrl(raw: string): boolean {
   return url.protocol === `${APP_SCHEME}:` && url.host === APP_HOST;
 }
 
-/** IPC is accepted only from the studio page's top frame, never from an iframe or a page it navigated to. */
+/** True for a report file served at `odsora://studio/reports/<id>/<name>` (opened in its own window). */
+function isReportUrl(raw: string): boolean {
+  if (!isStudioUrl(raw) || devServerUrl !== undefined) return false;
+  return parseReportPath(new URL(raw).pathname) !== null;
+}
+
+/** IPC is accepted only from the studio page's top frame, never from an iframe, a report or a page it navigated to. */
 function isTrustedSender(frame: WebFrameMain | null): boolean {
-  return frame !== null && frame.parent === null && isStudioUrl(frame.url);
+  return frame !== null && frame.parent === null && isStudioUrl(frame.url) && !isReportUrl(frame.url);
+}
+
+/** A report in its own window: no preload, sandboxed, no script (the report has none). */
+function openReportWindow(url: string): void {
+  const win = new BrowserWindow({
+    width: 1100,
+    height: 800,
+    title: 'Report',
+    webPreferences: { sandbox: true, contextIsolation: true, nodeIntegration: false, javascript: false },
+  });
+  void win.loadURL(url);
+}
+
+/** Prints an HTML report file to PDF in a hidden, script-less window. */
+async function printToPdf(htmlPath: string): Promise<Uint8Array> {
+  const win = new BrowserWindow({
+    show: false,
+    webPreferences: { sandbox: true, contextIsolation: true, nodeIntegration: false, javascript: false },
+  });
+  try {
+    await win.loadFile(htmlPath);
+    return new Uint8Array(await win.webContents.printToPDF({ printBackground: true, pageSize: 'A4' }));
+  } finally {
+    win.destroy();
+  }
 }
 
 async function startServices(): Promise<StudioServices> {
@@ -48,6 +85,11 @@ async function startServices(): Promise<StudioServices> {
     electron: process.versions.electron,
     dataDir: process.env['ODSORA_STUDIO_DATA'] ?? join(app.getPath('userData'), 'studio'),
     log: (line) => console.log(line),
+  });
+  services.reports.setHost({
+    url: (reportId, name) =>
+      `${APP_SCHEME}://${APP_HOST}/reports/${encodeURIComponent(reportId)}/${encodeURIComponent(name)}`,
+    printToPdf,
   });
   // Pushed updates go to the studio page's top frame only, never to a page it might have navigated to.
   services.onEvent((event) => {
@@ -78,9 +120,19 @@ function registerIpc(services: StudioServices): void {
   }
 }
 
-function serveRendererProtocol(): void {
+function serveRendererProtocol(services: StudioServices): void {
   protocol.handle(APP_SCHEME, async (request) => {
     const url = new URL(request.url);
+    const report = url.host === APP_HOST ? parseReportPath(url.pathname) : null;
+    if (report !== null) {
+      const path = services.reports.filePath(report.reportId, report.name);
+      if (path === null) return new Response('Not found', { status: 404 });
+      try {
+        return new Response(await readFile(path), { headers: reportHeaders(path) });
+      } catch {
+        return new Response('Not found', { status: 404 });
+      }
+    }
     const file = url.host === APP_HOST ? resolveStaticPath(rendererDir, url.pathname) : null;
     if (file === null) return new Response('Not found', { status: 404 });
     try {
@@ -105,9 +157,18 @@ function hardenSessions(): void {
   }
   // Every web contents (including any created later) may not open windows, navigate away or embed webviews.
   app.on('web-contents-created', (_event, contents) => {
-    contents.setWindowOpenHandler(() => ({ action: 'deny' }));
+    // A report link opens in its own locked-down window; nothing else opens windows.
+    contents.setWindowOpenHandler(({ url }) => {
+      if (isReportUrl(url)) openReportWindow(url);
+      return { action: 'deny' };
+    });
     const blockForeign = (event: { preventDefault(): void }, url: string): void => {
       if (!isStudioUrl(url)) event.preventDefault();
+      else if (isReportUrl(url) && isStudioUrl(contents.getURL()) && !isReportUrl(contents.getURL())) {
+        // The studio page stays; the report opens beside it.
+        event.preventDefault();
+        openReportWindow(url);
+      }
     };
     contents.on('will-navigate', blockForeign);
     contents.on('will-redirect', blockForeign);
@@ -159,8 +220,9 @@ if (!app.requestSingleInstanceLock()) {
   });
   void app.whenReady().then(async () => {
     hardenSessions();
-    serveRendererProtocol();
-    registerIpc(await startServices());
+    const services = await startServices();
+    serveRendererProtocol(services);
+    registerIpc(services);
     createWindow();
     app.on('activate', () => {
       if (BrowserWindow.getAllWindows().length === 0) createWindow();

@@ -30,6 +30,14 @@ const api: StudioBridge = {
   listRuns: (args = {}) => call('studio:runs.list', args),
   startRun: (args) => call('studio:runs.start', args),
   cancelRun: (args) => call('studio:runs.cancel', args),
+  getRun: (args) => call('studio:runs.get', args),
+  getRunEvents: (args) => call('studio:runs.events', args),
+  getRunFrames: (args) => call('studio:runs.frames', args),
+  deleteRun: (args) => call('studio:runs.delete', args),
+  startBaseline: (args) => call('studio:runs.startBaseline', args),
+  compareRuns: (args) => call('studio:runs.compare', args),
+  preflightRun: (args) => call('studio:devices.preflight', args),
+  exportReport: (args) => call('studio:reports.export', args),
   onEvent: (listener) => {
     // Hand the page the event only, never the IpcRendererEvent (it would expose `sender`).
     const forward = (_event: unknown, payload: StudioEvent): void => listener(payload);

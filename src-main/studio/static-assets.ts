@@ -1,6 +1,7 @@
 // Serving the built renderer safely, shared by the Electron protocol handler and the web server: one CSP, one
 // content-type table and one path check, so both hosts give the page the same rules.
 import { extname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { REPORT_CSP } from '../../shared/report/html';
 
 /**
  * The renderer's Content-Security-Policy: only its own scripts and styles, no inline script, no plugins, no
@@ -47,7 +48,32 @@ const contentTypes: Readonly<Record<string, string>> = {
   '.mp4': 'video/mp4',
   '.webm': 'video/webm',
   '.txt': 'text/plain; charset=utf-8',
+  '.gif': 'image/gif',
+  '.csv': 'text/csv; charset=utf-8',
+  '.pdf': 'application/pdf',
 };
+
+/**
+ * Headers of a report file (`/reports/<id>/<name>`): the report's own CSP (it has inline styles and data: images
+ * and no script, which the studio's CSP would not allow), never framed, never sniffed, never cached.
+ */
+export function reportHeaders(file: string): Record<string, string> {
+  return {
+    'Content-Security-Policy': REPORT_CSP,
+    'Content-Type': contentTypeFor(file),
+    'X-Content-Type-Options': 'nosniff',
+    'X-Frame-Options': 'DENY',
+    'Referrer-Policy': 'no-referrer',
+    'Cross-Origin-Resource-Policy': 'same-origin',
+    'Cache-Control': 'no-store',
+  };
+}
+
+/** `/reports/<id>/<name>` split into id and name, or null for any other path. */
+export function parseReportPath(pathname: string): { reportId: string; name: string } | null {
+  const match = /^\/reports\/([^/]+)\/([^/]+)$/.exec(pathname);
+  return match ? { reportId: match[1]!, name: match[2]! } : null;
+}
 
 /** The Content-Type for a file name; unknown kinds are served as opaque bytes. */
 export function contentTypeFor(file: string): string {

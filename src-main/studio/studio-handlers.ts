@@ -11,8 +11,12 @@ import {
   type StudioReply,
   type StudioResult,
 } from '../../shared/protocol/studio-contract';
+import { startBaseline } from './services/baseline';
 import type { DeviceHub } from './services/device-hub';
 import { StudioServiceError } from './services/errors';
+import { preflight, type PreflightOptions } from './services/preflight';
+import type { ReportService } from './services/reports';
+import type { RunHistory } from './services/run-history';
 import type { RunService } from './services/run-service';
 
 /** One async handler per contract command, called with arguments that already passed the schema. */
@@ -26,12 +30,18 @@ export interface StudioHostInfo {
   platform: 'electron' | 'web';
   /** Electron's version, when running inside Electron. */
   electron?: string;
+  /** The git commit the studio runs from (null: not a git checkout; absent: not looked up). */
+  gitCommit?: string | null;
 }
 
 /** The services behind the device and run commands (services/index.ts builds them). */
 export interface StudioHandlerServices {
   hub: DeviceHub;
   runs: RunService;
+  history: RunHistory;
+  reports: ReportService;
+  /** Where preflight looks for the devices' block sets. */
+  preflight?: PreflightOptions;
 }
 
 /**
@@ -49,6 +59,7 @@ export function createStudioHandlers(host: StudioHostInfo, services?: StudioHand
       engineVersion: ENGINE_VERSION,
       platform: host.platform,
       ...(host.electron !== undefined ? { electron: host.electron } : {}),
+      gitCommit: host.gitCommit ?? null,
     }),
     'devices.list': async () => ({ devices: need().hub.list() }),
     'devices.addManual': async ({ host: address, port }) => ({
@@ -66,6 +77,18 @@ export function createStudioHandlers(host: StudioHostInfo, services?: StudioHand
       }),
     }),
     'runs.cancel': async ({ runId }) => ({ run: await need().runs.cancel(runId) }),
+    'runs.get': async ({ runId }) => need().history.detail(runId),
+    'runs.events': async ({ runId, afterSeq, limit }) => need().history.eventPage(runId, afterSeq, limit),
+    'runs.frames': async ({ runId, which, from, limit }) =>
+      need().history.framePage(runId, which, from, limit),
+    'runs.delete': async ({ runId }) => ({ deleted: await need().runs.delete(runId) }),
+    'runs.startBaseline': async ({ runId }) => ({ run: await startBaseline(need().hub, need().runs, runId) }),
+    'runs.compare': async ({ runA, runB }) => need().history.compare(runA, runB),
+    'devices.preflight': async ({ deviceId, params }) => {
+      const { client } = need().hub.pairedClient(deviceId);
+      return preflight(await client.deviceInfo(), params, need().preflight ?? {});
+    },
+    'reports.export': async ({ runIds, formats }) => need().reports.export(runIds, formats),
   };
 }
 

@@ -17,7 +17,14 @@ import {
   type StudioEvent,
   type StudioReply,
 } from '../../shared/protocol/studio-contract';
-import { STATIC_SECURITY_HEADERS, contentTypeFor, resolveStaticPath } from './static-assets';
+import type { ReportHost } from './services/reports';
+import {
+  STATIC_SECURITY_HEADERS,
+  contentTypeFor,
+  parseReportPath,
+  reportHeaders,
+  resolveStaticPath,
+} from './static-assets';
 import { createStudioDispatch, createStudioHandlers, type StudioDispatch } from './studio-handlers';
 import { createWsBridge, refuseUpgrade, type WsBridgeLimits } from './ws-bridge';
 
@@ -39,6 +46,12 @@ export interface WebStudioOptions {
   onEvent?: (listener: (event: StudioEvent) => void) => () => void;
   /** Overrides of the bridge's frame size, rate and buffering limits. */
   bridgeLimits?: Partial<WsBridgeLimits>;
+  /**
+   * The report files to serve at `/reports/<id>/<name>?token=<reports token>` (`StudioServices.reports`); the
+   * server tells it the URLs to hand out. The reports token is a third per-launch token: it opens report files
+   * only, so a report link that is shared does not give control of the studio.
+   */
+  reports?: { filePath(reportId: string, name: string): string | null; setHost(host: ReportHost): void };
 }
 
 export interface WebStudio {
@@ -53,6 +66,8 @@ export interface WebStudio {
   readonly token: string;
   /** The per-launch read-only mirror token (base64url of 24 random bytes, unrelated to `token`). */
   readonly mirrorToken: string;
+  /** The per-launch token of report file URLs (opens `/reports/…` only). */
+  readonly reportsToken: string;
   close(): Promise<void>;
 }
 
@@ -63,6 +78,8 @@ export async function startWebStudio(options: WebStudioOptions): Promise<WebStud
   const tokenBytes = Buffer.from(token);
   const mirrorToken = randomBytes(24).toString('base64url');
   const mirrorTokenBytes = Buffer.from(mirrorToken);
+  const reportsToken = randomBytes(24).toString('base64url');
+  const reportsTokenBytes = Buffer.from(reportsToken);
   const dispatch =
     options.dispatch ??
     createStudioDispatch(
@@ -141,7 +158,28 @@ export async function startWebStudio(options: WebStudioOptions): Promise<WebStud
     }
     const url = new URL(req.url ?? '/', `http://${host}:${port}`);
     if (url.pathname.startsWith('/api/')) return handleApi(req, res, url.pathname.slice('/api/'.length));
+    if (url.pathname.startsWith('/reports/')) return serveReport(req, res, url);
     return serveStatic(req, res, options.staticDir, url.pathname);
+  };
+
+  const serveReport = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('Allow', 'GET, HEAD');
+      return sendText(res, 405, 'Method not allowed');
+    }
+    const tokens = url.searchParams.getAll('token');
+    if (tokens.length !== 1 || !matches(tokens[0], reportsTokenBytes))
+      return sendText(res, 401, 'Missing or wrong report token');
+    const parts = parseReportPath(url.pathname);
+    const file = parts && options.reports ? options.reports.filePath(parts.reportId, parts.name) : null;
+    const info = file === null ? null : await stat(file).catch(() => null);
+    if (file === null || info === null || !info.isFile()) return sendText(res, 404, 'Not found');
+    res.writeHead(200, { ...reportHeaders(file), 'Content-Length': String(info.size) });
+    if (req.method === 'HEAD') {
+      res.end();
+      return;
+    }
+    await pipeFile(res, file);
   };
 
   const handleApi = async (req: IncomingMessage, res: ServerResponse, rawCommand: string): Promise<void> => {
@@ -203,6 +241,11 @@ export async function startWebStudio(options: WebStudioOptions): Promise<WebStud
   });
   port = (server.address() as AddressInfo).port;
   const origin = `http://${host}:${port}`;
+  options.reports?.setHost({
+    // Same origin as the page, so the renderer can open and download them; the token opens report files only.
+    url: (reportId, name) =>
+      `${origin}/reports/${encodeURIComponent(reportId)}/${encodeURIComponent(name)}?token=${reportsToken}`,
+  });
 
   return {
     url: `${origin}/?token=${token}`,
@@ -211,6 +254,7 @@ export async function startWebStudio(options: WebStudioOptions): Promise<WebStud
     port,
     token,
     mirrorToken,
+    reportsToken,
     close: async () => {
       // Upgraded sockets are no longer the http server's: the bridge closes them, then the server stops.
       await bridge.close();
@@ -253,7 +297,12 @@ async function serveStatic(
     res.end();
     return;
   }
-  await new Promise<void>((done, fail) => {
+  await pipeFile(res, file);
+}
+
+/** Streams a file into the response. */
+function pipeFile(res: ServerResponse, file: string): Promise<void> {
+  return new Promise<void>((done, fail) => {
     const stream = createReadStream(file);
     stream.on('error', fail);
     res.on('close', () => {

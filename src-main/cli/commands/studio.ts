@@ -156,6 +156,7 @@ async function serveUntilStopped(root: string, port: number, heading: string): P
     appVersion,
     dispatch: services.dispatch,
     onEvent: (listener) => services.onEvent(listener),
+    reports: services.reports,
   });
   for (const line of describeWebStudio(studio, heading)) console.log(line);
   await new Promise<void>((done) => {

@@ -13,7 +13,6 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { z } from 'zod';
 import type { DeviceInfo } from '../../../shared/protocol/device';
 import type { StudioDevice } from '../../../shared/protocol/studio-contract';
 import {
@@ -24,6 +23,16 @@ import {
   type KeyStore,
 } from '../../devices/companion-client';
 import { DeviceBrowser, type DeviceBrowserOptions, type DiscoveredDevice } from '../../devices/discovery';
+import {
+  deviceView,
+  devicesFileSchema,
+  entryName,
+  hasNoSource,
+  messageOf,
+  pickAddress,
+  type DevicesFile,
+  type Entry,
+} from './device-entry';
 import { StudioServiceError } from './errors';
 import { FileKeyStore } from './key-store';
 
@@ -47,35 +56,6 @@ export interface DeviceHubOptions {
   /** Backoff of retries for devices the hub could not reach (default 1 s .. 30 s). */
   retryDelayMs?: { initial: number; max: number };
   log?: (line: string) => void;
-}
-
-const devicesFileSchema = z.object({
-  format: z.literal('odsora-studio-devices'),
-  version: z.literal(1),
-  clientId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/),
-  manual: z.array(z.object({ host: z.string().min(1), port: z.number().int().min(1).max(65535) })),
-  baselineDeviceId: z.string().nullable(),
-});
-type DevicesFile = z.infer<typeof devicesFileSchema>;
-
-interface Entry {
-  id: string;
-  deviceId: string | null;
-  info: DeviceInfo | null;
-  /** From the mDNS announcement (name/model/role before the device answered). */
-  announced: DiscoveredDevice | null;
-  host: string;
-  port: number;
-  sources: StudioDevice['sources'];
-  status: StudioDevice['status'];
-  diagnostics: StudioDevice['diagnostics'];
-  client: CompanionClient | null;
-  retryTimer: NodeJS.Timeout | null;
-  retryDelayMs: number;
-  /** The built-in device: its start-up error, and how to get a code to auto-pair with. */
-  builtinError: string | null;
-  autoPair: (() => Promise<string | null>) | null;
-  autoPairing: boolean;
 }
 
 /** Composes discovery, manual entries and the built-in device into one list of connections. */
@@ -128,8 +108,8 @@ export class DeviceHub {
   list(): StudioDevice[] {
     const order = (e: Entry): number => (e.sources.builtin ? 0 : 1);
     return [...this.entries.values()]
-      .sort((a, b) => order(a) - order(b) || this.nameOf(a).localeCompare(this.nameOf(b)))
-      .map((e) => this.view(e));
+      .sort((a, b) => order(a) - order(b) || entryName(a).localeCompare(entryName(b)))
+      .map((e) => this.viewOf(e));
   }
 
   /** Calls `listener` with the whole list after every change; returns the unsubscribe function. */
@@ -140,7 +120,7 @@ export class DeviceHub {
 
   /** One device, or a `not-found` error. */
   get(id: string): StudioDevice {
-    return this.view(this.entry(id));
+    return this.viewOf(this.entry(id));
   }
 
   /** Adds host:port (persisted) and connects; an already known address answers with its entry. */
@@ -151,7 +131,7 @@ export class DeviceHub {
     }
     const entry = this.ensureManual(host, port);
     await this.settle(entry);
-    return this.view(this.entries.get(entry.id) ?? this.byAddress(host, port) ?? entry);
+    return this.viewOf(this.entries.get(entry.id) ?? this.byAddress(host, port) ?? entry);
   }
 
   /** Pairs with the code the device shows; the key goes to the key store. */
@@ -159,8 +139,8 @@ export class DeviceHub {
     const entry = this.entry(id);
     const client = entry.client;
     if (!client?.connected)
-      throw new StudioServiceError('unavailable', `${this.nameOf(entry)} is not connected`, true);
-    if (client.authenticated) return this.view(entry);
+      throw new StudioServiceError('unavailable', `${entryName(entry)} is not connected`, true);
+    if (client.authenticated) return this.viewOf(entry);
     try {
       await client.pair(code);
     } catch (e) {
@@ -179,14 +159,14 @@ export class DeviceHub {
     entry.diagnostics.paired = true;
     entry.diagnostics.lastError = null;
     this.changed();
-    return this.view(entry);
+    return this.viewOf(entry);
   }
 
   /** Asks the device to show a fresh pairing code. */
   async requestPairingCode(id: string): Promise<{ digits: number; expiresInMs: number }> {
     const entry = this.entry(id);
     if (!entry.client?.connected)
-      throw new StudioServiceError('unavailable', `${this.nameOf(entry)} is not connected`, true);
+      throw new StudioServiceError('unavailable', `${entryName(entry)} is not connected`, true);
     return entry.client.startPairing();
   }
 
@@ -219,7 +199,7 @@ export class DeviceHub {
     this.persisted.baselineDeviceId = entry.deviceId ?? entry.id;
     await this.save();
     this.changed();
-    return this.view(entry);
+    return this.viewOf(entry);
   }
 
   /** The authenticated connection of a device, for runs. */
@@ -228,10 +208,10 @@ export class DeviceHub {
     if (!entry.client?.authenticated)
       throw new StudioServiceError(
         'unavailable',
-        `${this.nameOf(entry)} is ${entry.status === 'connected' ? 'not paired: pair it first' : entry.status}`,
+        `${entryName(entry)} is ${entry.status === 'connected' ? 'not paired: pair it first' : entry.status}`,
         entry.status !== 'connected',
       );
-    return { client: entry.client, device: this.view(entry) };
+    return { client: entry.client, device: this.viewOf(entry) };
   }
 
   /** The built-in device's state changed (builtin-device.ts calls this). */
@@ -367,7 +347,7 @@ export class DeviceHub {
     if (!entry) return;
     entry.sources.discovered = false;
     entry.diagnostics.seenOverMdns = false;
-    if (!entry.sources.builtin && !entry.sources.manual && !entry.client?.connected) {
+    if (hasNoSource(entry) && !entry.client?.connected) {
       void this.disconnect(entry);
       this.entries.delete(entry.id);
     }
@@ -391,6 +371,13 @@ export class DeviceHub {
       },
       onDisconnect: ({ code, reason }) => {
         if (entry.client !== client || this.closed) return;
+        if (hasNoSource(entry)) {
+          // Gone from mDNS while connected, and now the connection dropped too: nothing left to list or redial.
+          void this.disconnect(entry);
+          this.entries.delete(entry.id);
+          this.changed();
+          return;
+        }
         entry.status = 'connecting';
         entry.diagnostics.lastError = `connection lost (${code}${reason ? ` ${reason}` : ''}); reconnecting`;
         this.changed();
@@ -493,29 +480,8 @@ export class DeviceHub {
     await client?.close().catch(() => undefined);
   }
 
-  private nameOf(e: Entry): string {
-    return (
-      e.info?.name ?? e.announced?.name ?? (e.sources.builtin ? 'Built-in device' : `${e.host}:${e.port}`)
-    );
-  }
-
-  private view(e: Entry): StudioDevice {
-    const baselineId = this.persisted.baselineDeviceId;
-    return {
-      id: e.id,
-      deviceId: e.deviceId,
-      name: this.nameOf(e).slice(0, 128),
-      model: e.info?.model ?? e.announced?.model ?? (e.sources.builtin ? 'iphone-15-pro' : 'unknown'),
-      role: e.info?.role ?? e.announced?.role ?? 'target',
-      simulated: e.info?.simulated ?? e.sources.builtin,
-      engineVersion: e.info?.engineVersion ?? e.announced?.engineVersion ?? null,
-      host: e.host,
-      port: e.port,
-      sources: { ...e.sources },
-      status: e.status,
-      baseline: baselineId !== null && (baselineId === e.deviceId || baselineId === e.id),
-      diagnostics: { ...e.diagnostics },
-    };
+  private viewOf(e: Entry): StudioDevice {
+    return deviceView(e, this.persisted.baselineDeviceId);
   }
 
   private changed(): void {
@@ -542,13 +508,4 @@ export class DeviceHub {
       await new Promise((r) => setTimeout(r, 20));
     }
   }
-}
-
-/** The address to dial for an announcement: an IPv4 address if any, else the SRV host name. */
-function pickAddress(d: DiscoveredDevice): string {
-  return d.addresses.find((a) => /^\d+\.\d+\.\d+\.\d+$/.test(a)) ?? d.addresses[0] ?? d.host;
-}
-
-function messageOf(e: unknown): string {
-  return (e instanceof Error ? e.message : String(e)).slice(0, 2048);
 }

@@ -5,7 +5,10 @@
  */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { ENGINE_VERSION } from '../../../shared/engine/version';
 import type { StudioEvent } from '../../../shared/protocol/studio-contract';
+import { defaultCacheRoot, findRepoRoot } from '../../models/bundled';
+import { readGitCommit } from '../git-commit';
 import {
   createStudioDispatch,
   createStudioHandlers,
@@ -15,6 +18,8 @@ import {
 } from '../studio-handlers';
 import { startBuiltinDevice, type BuiltinDevice, type BuiltinDeviceOptions } from './builtin-device';
 import { DeviceHub, type DeviceHubOptions } from './device-hub';
+import { ReportService } from './reports';
+import { RunHistory } from './run-history';
 import { RunService } from './run-service';
 
 /** Options of {@link createStudioServices}. */
@@ -35,6 +40,8 @@ export interface StudioServices {
   readonly dataDir: string;
   readonly hub: DeviceHub;
   readonly runs: RunService;
+  readonly history: RunHistory;
+  readonly reports: ReportService;
   readonly builtin: BuiltinDevice | null;
   readonly handlers: StudioHandlers;
   /** The validated dispatcher every transport uses. */
@@ -86,12 +93,38 @@ export async function createStudioServices(opts: StudioServicesOptions): Promise
     });
     builtin = b;
   }
-  const handlers = createStudioHandlers(opts, { hub, runs });
+  const history = new RunHistory(runs);
+  const gitCommit =
+    opts.gitCommit !== undefined ? opts.gitCommit : readGitCommit(findRepoRoot() ?? process.cwd());
+  const host: StudioHostInfo = { ...opts, gitCommit };
+  const reports = new ReportService({
+    dataDir,
+    runs,
+    history,
+    provenance: () => ({
+      appVersion: host.appVersion,
+      engineVersion: ENGINE_VERSION,
+      gitCommit,
+      host: host.platform,
+    }),
+  });
+  // The built-in device converts its model into this cache: preflight finds its block sizes there.
+  const builtinCache = opts.builtinDevice !== false ? opts.builtinDevice?.env?.['ODSORA_CACHE'] : undefined;
+  const cacheRoots = [...(builtinCache ? [builtinCache] : []), defaultCacheRoot()];
+  const handlers = createStudioHandlers(host, {
+    hub,
+    runs,
+    history,
+    reports,
+    preflight: { cacheRoots },
+  });
   let closed = false;
   return {
     dataDir,
     hub,
     runs,
+    history,
+    reports,
     builtin,
     handlers,
     dispatch: createStudioDispatch(handlers),

@@ -1,7 +1,10 @@
 /**
- * A run on disk: `runs/<runId>/run.json` (versioned metadata, rewritten atomically) and `runs/<runId>/events.jsonl`
+ * A run on disk: `runs/<runId>/run.json` (versioned metadata, rewritten atomically), `runs/<runId>/events.jsonl`
  * (one `{"seq":N,"event":{...}}` per line, appended in seq order as events arrive; writes are batched while one
- * is in flight, never reordered).
+ * is in flight, never reordered) and the images (`frames/`, `previews/`: see run-frames.ts).
+ *
+ * Versions: 1 (initial), 2 (adds `baselineOf` / `baselineRunId` and `deviceDetails`). Version 1 files are read as version 2 with no
+ * baseline links and rewritten as version 2 on their next save.
  */
 import { open, readFile, rename, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -13,12 +16,10 @@ import { runInterruptionSchema } from '../../../shared/protocol/studio-contract'
 /** The `format` tag of run.json. */
 export const RUN_FOLDER_FORMAT = 'odsora-studio-run';
 /** The version of run.json this code writes (and the newest it reads). */
-export const RUN_FOLDER_VERSION = 1;
+export const RUN_FOLDER_VERSION = 2;
 
-/** run.json, version 1. */
-export const runFileSchema = z.object({
+const runFileFields = {
   format: z.literal(RUN_FOLDER_FORMAT),
-  version: z.literal(RUN_FOLDER_VERSION),
   runId: z.string().min(1),
   deviceRunId: z.string().min(1),
   device: z.object({
@@ -38,19 +39,49 @@ export const runFileSchema = z.object({
   lastSeq: z.number().int().nonnegative(),
   endedAtEpochMs: z.number().nullable(),
   interruption: runInterruptionSchema.nullable(),
+};
+
+/** run.json, version 2. */
+export const runFileSchema = z.object({
+  ...runFileFields,
+  version: z.literal(RUN_FOLDER_VERSION),
+  /** This run is the baseline made for that run. */
+  baselineOf: z.string().min(1).nullable(),
+  /** The baseline run made for this run. */
+  baselineRunId: z.string().min(1).nullable(),
+  /** What the device said about itself when the run started (provenance for reports). */
+  deviceDetails: z
+    .object({
+      platform: z.string(),
+      backends: z.array(z.string()),
+      memoryLimitBytes: z.number().nullable(),
+      blockSets: z.array(
+        z.object({ name: z.string(), model: z.string(), bytes: z.number(), manifestSha256: z.string() }),
+      ),
+    })
+    .nullable()
+    .optional(),
 });
+
+/** run.json, version 1 (read only). */
+const runFileV1Schema = z.object({ ...runFileFields, version: z.literal(1) });
 
 /** run.json. */
 export type RunFile = z.infer<typeof runFileSchema>;
 
-/** Reads a run folder's run.json, or null when it is missing, unreadable or of another format/version. */
+/** Reads a run folder's run.json (upgrading version 1), or null when it is missing, unreadable or foreign. */
 export async function readRunFile(dir: string): Promise<RunFile | null> {
+  let raw: unknown;
   try {
-    const parsed = runFileSchema.safeParse(JSON.parse(await readFile(join(dir, 'run.json'), 'utf8')));
-    return parsed.success ? parsed.data : null;
+    raw = JSON.parse(await readFile(join(dir, 'run.json'), 'utf8'));
   } catch {
     return null;
   }
+  const parsed = runFileSchema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const v1 = runFileV1Schema.safeParse(raw);
+  if (!v1.success) return null;
+  return { ...v1.data, version: RUN_FOLDER_VERSION, baselineOf: null, baselineRunId: null };
 }
 
 /** Writes run.json atomically. */

@@ -1,17 +1,24 @@
 /**
  * Runs: starts a run on a paired device, follows it (subscription from seq 1, resumed by the client after a
- * drop), appends every event to `runs/<id>/events.jsonl` as it arrives before telling the UI, and keeps a versioned
- * `run.json` up to date. A run folder left without its terminal event by a studio that stopped (quit, crash) is
- * marked interrupted (`studio-restarted`) when the service opens; one whose device connection was closed for good
- * is marked `device-lost`. Nothing is deleted.
+ * drop), appends every event to `runs/<id>/events.jsonl` as it arrives before telling the UI, stores preview images
+ * as PNGs as they arrive (a `preview.ready` is pushed once its images are on disk) and a finished run's final frames
+ * (fetched before its terminal event is pushed), and keeps a versioned `run.json` up to date, with the links
+ * between a run and its baseline. A run folder left without its terminal event by a studio that stopped (quit,
+ * crash) is marked interrupted (`studio-restarted`) when the service opens; one whose device connection was closed
+ * for good is marked `device-lost`. Nothing is deleted except by `delete` (ended runs only).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PreviewSettings, RunParams } from '../../../shared/protocol/run';
 import { isTerminalRunEvent, runStateAfter } from '../../../shared/protocol/run';
 import type { RunSummary, StudioEvent } from '../../../shared/protocol/studio-contract';
-import type { RunSubscription, SeqEvent } from '../../devices/companion-client';
+import type {
+  CompanionClient,
+  PreviewFrame,
+  RunSubscription,
+  SeqEvent,
+} from '../../devices/companion-client';
 import type { DeviceHub } from './device-hub';
 import { StudioServiceError } from './errors';
 import {
@@ -22,6 +29,12 @@ import {
   writeRunFile,
   type RunFile,
 } from './run-folder';
+import { framePng, writeFinalFrame, writePreviewFrame } from './run-frames';
+
+/** Final frames fetched from the device per request once a run finished. */
+const FINAL_FRAMES_PER_FETCH = 32;
+/** How long a pushed `preview.ready` waits for its images to be stored before it is pushed anyway. */
+const PREVIEW_STORE_WAIT_MS = 2000;
 
 /** Options of {@link RunService.open}. */
 export interface RunServiceOptions {
@@ -36,7 +49,12 @@ export interface RunServiceOptions {
 interface Active {
   file: RunFile;
   appender: EventAppender;
+  client: CompanionClient;
   sub: RunSubscription | null;
+  /** Pushes in seq order, each after its event (and a preview's images) is on disk. */
+  pushing: Promise<void>;
+  /** Preview images still expected per `preview.ready` seq. */
+  previews: Map<number, { left: number; stored: Promise<void>; done: () => void }>;
   stream: RunSummary['stream'];
   /** Serialises run.json rewrites. */
   saving: Promise<void>;
@@ -99,7 +117,7 @@ export class RunService {
   async start(
     deviceId: string,
     params: RunParams,
-    opts: { preview?: PreviewSettings | null; label?: string } = {},
+    opts: { preview?: PreviewSettings | null; label?: string; baselineOf?: string } = {},
   ): Promise<RunSummary> {
     if (this.closed) throw new StudioServiceError('unavailable', 'the studio is shutting down');
     const { client, device } = this.opts.hub.pairedClient(deviceId);
@@ -132,6 +150,21 @@ export class RunService {
       lastSeq: 0,
       endedAtEpochMs: null,
       interruption: null,
+      baselineOf: opts.baselineOf ?? null,
+      baselineRunId: null,
+      deviceDetails: client.device
+        ? {
+            platform: client.device.platform,
+            backends: client.device.backends,
+            memoryLimitBytes: client.device.memory.limitBytes,
+            blockSets: client.device.blockSets.map(({ name, model, bytes, manifestSha256 }) => ({
+              name,
+              model,
+              bytes,
+              manifestSha256,
+            })),
+          }
+        : null,
     };
     await writeRunFile(dir, file);
     this.known.set(runId, file);
@@ -140,7 +173,10 @@ export class RunService {
     const run: Active = {
       file,
       appender: new EventAppender(join(dir, 'events.jsonl')),
+      client,
       sub: null,
+      pushing: Promise.resolve(),
+      previews: new Map(),
       stream: 'live',
       saving: Promise.resolve(),
       ended,
@@ -149,6 +185,7 @@ export class RunService {
     this.active.set(runId, run);
     // The device replays from seq 1, so nothing emitted between run.accepted and this subscription is lost.
     run.sub = await client.subscribe(accepted.runId, 1, (e) => this.onEvent(run, e), {
+      onPreview: (p) => this.onPreview(run, p),
       onStatus: (status) => {
         const stream = status === 'disconnected' ? 'disconnected' : status === 'live' ? 'live' : run.stream;
         if (stream !== run.stream) {
@@ -187,6 +224,53 @@ export class RunService {
     return this.get(runId);
   }
 
+  /** A copy of the run's run.json as it stands, or a `not-found` error. */
+  file(runId: string): RunFile {
+    const file = this.known.get(runId);
+    if (!file) throw new StudioServiceError('not-found', `no run ${runId}`);
+    return structuredClone(file);
+  }
+
+  /** True while the studio follows the run (it has not ended or been interrupted). */
+  isLive(runId: string): boolean {
+    return this.active.has(runId);
+  }
+
+  /** Records in both runs' metadata that `baselineRunId` is the baseline made for `runId`. */
+  async linkBaseline(runId: string, baselineRunId: string): Promise<void> {
+    for (const [id, patch] of [
+      [runId, { baselineRunId }],
+      [baselineRunId, { baselineOf: runId }],
+    ] as const) {
+      const file = this.known.get(id);
+      if (!file) throw new StudioServiceError('not-found', `no run ${id}`);
+      Object.assign(file, patch);
+      const run = this.active.get(id);
+      if (run) await this.save(run);
+      else await writeRunFile(join(this.runsDir, id), file);
+    }
+  }
+
+  /** Deletes an ended run's folder (a followed run is a `conflict`: cancel it first); false when unknown. */
+  async delete(runId: string): Promise<boolean> {
+    const file = this.known.get(runId);
+    if (!file) return false;
+    if (this.active.has(runId))
+      throw new StudioServiceError('conflict', `run ${runId} is ${file.state}: cancel it before deleting it`);
+    this.known.delete(runId);
+    await rm(join(this.runsDir, runId), { recursive: true, force: true });
+    // The partner keeps its folder but no longer points at a run that is gone.
+    for (const other of this.known.values()) {
+      if (other.baselineOf !== runId && other.baselineRunId !== runId) continue;
+      if (other.baselineOf === runId) other.baselineOf = null;
+      if (other.baselineRunId === runId) other.baselineRunId = null;
+      const run = this.active.get(other.runId);
+      if (run) await this.save(run);
+      else await writeRunFile(join(this.runsDir, other.runId), other);
+    }
+    return true;
+  }
+
   /** Stops following runs (their folders stay unfinished and are marked interrupted on the next open). */
   async close(): Promise<void> {
     this.closed = true;
@@ -208,25 +292,77 @@ export class RunService {
     run.file.lastSeq = e.seq;
     const state = runStateAfter(e.event);
     const terminal = isTerminalRunEvent(e.event);
-    if (state !== null) run.file.state = state;
-    if (terminal) {
-      run.file.endedAtEpochMs = Date.now();
-      run.stream = 'ended';
+    if (e.event.type === 'preview.ready') this.expectPreviews(run, e.seq, e.event.frames);
+    if (state !== null && !terminal) {
+      run.file.state = state;
+      void this.save(run);
     }
-    // Tell the UI only once the event is on disk: the views never show what history would not have.
-    const written = run.appender.flush().then(
-      () => this.emit({ type: 'run.event', runId: run.file.runId, seq: e.seq, event: e.event }),
-      (err: unknown) => this.opts.log?.(`run ${run.file.runId}: cannot append events: ${String(err)}`),
-    );
-    if (state !== null || terminal) void this.save(run);
+    const flushed = run.appender.flush();
+    const previewStored = run.previews.get(e.seq)?.stored;
+    // Tell the UI only once the event (and a preview's images) is on disk: the views never show what history
+    // would not have. A finished run's final frames are fetched and stored before its terminal event is pushed.
+    run.pushing = run.pushing
+      .then(() => flushed)
+      .then(async () => {
+        if (previewStored) await previewStored;
+        if (e.event.type === 'run.finished') await this.storeFinalFrames(run, e.event.frames);
+        if (terminal) {
+          if (state !== null) run.file.state = state;
+          run.file.endedAtEpochMs = Date.now();
+          run.stream = 'ended';
+          await this.save(run);
+        }
+        this.emit({ type: 'run.event', runId: run.file.runId, seq: e.seq, event: e.event });
+      })
+      .catch((err: unknown) => this.opts.log?.(`run ${run.file.runId}: cannot store events: ${String(err)}`));
     if (terminal) {
-      void written
+      void run.pushing
         .then(() => run.appender.close())
         .then(() => run.saving)
         .finally(() => {
           this.active.delete(run.file.runId);
           run.markEnded();
         });
+    }
+  }
+
+  private expectPreviews(run: Active, seq: number, count: number): void {
+    let done!: () => void;
+    const arrived = new Promise<void>((resolve) => (done = resolve));
+    const timer = new Promise<void>((resolve) => setTimeout(resolve, PREVIEW_STORE_WAIT_MS).unref());
+    run.previews.set(seq, { left: count, stored: Promise.race([arrived, timer]), done });
+    // Keep only the recent ones (a dropped preview must not pin memory for the whole run).
+    for (const key of run.previews.keys()) if (key < seq - 64) run.previews.delete(key);
+  }
+
+  private onPreview(run: Active, p: PreviewFrame): void {
+    const png = framePng(p.frame);
+    const wait = run.previews.get(p.seq);
+    const dir = join(this.runsDir, run.file.runId);
+    const write = png ? writePreviewFrame(dir, p.seq, p.index, png) : Promise.resolve();
+    void write
+      .catch((err: unknown) =>
+        this.opts.log?.(`run ${run.file.runId}: cannot store a preview: ${String(err)}`),
+      )
+      .finally(() => {
+        if (wait && --wait.left <= 0) wait.done();
+      });
+  }
+
+  /** Fetches a finished run's final frames from the device and stores them as PNGs. */
+  private async storeFinalFrames(run: Active, count: number): Promise<void> {
+    const dir = join(this.runsDir, run.file.runId);
+    try {
+      for (let from = 0; from < count; from += FINAL_FRAMES_PER_FETCH) {
+        const n = Math.min(FINAL_FRAMES_PER_FETCH, count - from);
+        const { frames } = await run.client.getFrames(run.file.deviceRunId, from, n, 'image-rgb8');
+        for (const frame of frames) {
+          const png = framePng(frame);
+          if (png) await writeFinalFrame(dir, frame.index, png);
+        }
+      }
+    } catch (err) {
+      this.opts.log?.(`run ${run.file.runId}: cannot fetch its final frames: ${String(err)}`);
     }
   }
 

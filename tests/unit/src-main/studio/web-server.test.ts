@@ -169,3 +169,84 @@ describe('web studio server', () => {
     expect(JSON.parse(reply.body)).toMatchObject({ ok: false, error: { code: 'unknown-command' } });
   });
 });
+
+describe('web studio report files', () => {
+  let dir: string;
+  let studio: WebStudio;
+  let hostUrl: ((reportId: string, name: string, path: string) => string) | null = null;
+  const reportId = '20261126T120000-0a1b2c3d';
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'odsora-web-reports-'));
+    mkdirSync(join(dir, 'renderer'), { recursive: true });
+    mkdirSync(join(dir, 'reports', reportId), { recursive: true });
+    writeFileSync(
+      join(dir, 'reports', reportId, 'report.html'),
+      '<!doctype html><style>b{}</style><b>report</b>',
+    );
+    writeFileSync(join(dir, 'reports', reportId, 'steps.csv'), 'step\n0\n');
+    studio = await startWebStudio({
+      port: 0,
+      host: '127.0.0.1',
+      staticDir: join(dir, 'renderer'),
+      reports: {
+        filePath: (id, name) =>
+          id === reportId && ['report.html', 'steps.csv'].includes(name)
+            ? join(dir, 'reports', id, name)
+            : null,
+        setHost: (host) => {
+          hostUrl = host.url;
+        },
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await studio?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('hands out same-origin URLs with a reports-only token, and serves the report with its own CSP', async () => {
+    expect(hostUrl).not.toBeNull();
+    const url = new URL(hostUrl!(reportId, 'report.html', '/ignored'));
+    expect(url.origin).toBe(studio.origin);
+    expect(url.pathname).toBe(`/reports/${reportId}/report.html`);
+    expect(url.searchParams.get('token')).toBe(studio.reportsToken);
+    expect(studio.reportsToken).not.toBe(studio.token);
+    const page = await send(studio.port, { path: url.pathname + url.search });
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('<b>report</b>');
+    expect(page.headers['content-type']).toMatch(/^text\/html/);
+    expect(page.headers['content-security-policy']).toMatch(
+      /default-src 'none'; style-src 'unsafe-inline'; img-src data:/,
+    );
+    expect(page.headers['cache-control']).toBe('no-store');
+    const csv = await send(studio.port, {
+      path: `/reports/${reportId}/steps.csv?token=${studio.reportsToken}`,
+    });
+    expect(csv.headers['content-type']).toMatch(/^text\/csv/);
+  });
+
+  it('refuses report files without the reports token, with the control token, or outside the report folder', async () => {
+    const path = `/reports/${reportId}/report.html`;
+    expect((await send(studio.port, { path })).status).toBe(401);
+    expect((await send(studio.port, { path: `${path}?token=${studio.token}` })).status).toBe(401);
+    expect((await send(studio.port, { path: `${path}?token=${studio.mirrorToken}` })).status).toBe(401);
+    for (const bad of [
+      `/reports/${reportId}/../secret`,
+      `/reports/${reportId}/run.json`,
+      `/reports/x/report.html`,
+    ]) {
+      const reply = await send(studio.port, { path: `${bad}?token=${studio.reportsToken}` });
+      expect(reply.status, bad).toBe(404);
+    }
+    // The token does not open the API.
+    const api = await send(studio.port, {
+      method: 'POST',
+      path: '/api/app.info',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${studio.reportsToken}` },
+      body: '{}',
+    });
+    expect(api.status).toBe(401);
+  });
+});

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -77,5 +78,43 @@ describe('studio dispatcher with services (no devices)', () => {
       ok: false,
       error: { code: 'not-found' },
     });
+  });
+
+  it('answers the history, compare, preflight and report commands about unknown things with not-found', async () => {
+    const cases: [string, unknown][] = [
+      ['runs.get', { runId: 'r1' }],
+      ['runs.events', { runId: 'r1', afterSeq: 0, limit: 10 }],
+      ['runs.frames', { runId: 'r1', which: 'final', from: 0, limit: 10 }],
+      ['runs.startBaseline', { runId: 'r1' }],
+      ['runs.compare', { runA: 'r1', runB: 'r2' }],
+      ['devices.preflight', { deviceId: 'nope', params: { prompt: 'x', seed: 1 } }],
+      ['reports.export', { runIds: ['r1'], formats: ['html'] }],
+    ];
+    for (const [command, args] of cases) {
+      expect(await services.dispatch(command, args), command).toMatchObject({
+        ok: false,
+        error: { code: 'not-found' },
+      });
+    }
+    expect(await services.dispatch('runs.delete', { runId: 'r1' })).toEqual({
+      ok: true,
+      result: { deleted: false },
+    });
+  });
+
+  it('reports the git commit of this checkout in app.info (as git itself says)', async () => {
+    const reply = await services.dispatch('app.info', {});
+    expect(reply).toMatchObject({ ok: true, result: { appVersion: '1.2.3', platform: 'web' } });
+    if (!reply.ok) return;
+    const gitCommit = (reply.result as { gitCommit: string | null }).gitCommit;
+    let expected: string;
+    try {
+      expected = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: __dirname, encoding: 'utf8' }).trim();
+    } catch {
+      // No git binary (or no checkout) to ask: the studio's answer must still be a commit id or null.
+      expect(gitCommit === null || /^[0-9a-f]{40}$/.test(gitCommit)).toBe(true);
+      return;
+    }
+    expect(gitCommit).toBe(expected);
   });
 });

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -15,7 +15,9 @@ afterEach(() => {
 function runFile(runId: string, over: Partial<RunFile>): RunFile {
   return {
     format: 'odsora-studio-run',
-    version: 1,
+    version: 2,
+    baselineOf: null,
+    baselineRunId: null,
     runId,
     deviceRunId: `dev-${runId}`,
     device: {
@@ -52,7 +54,7 @@ describe('RunService', () => {
     mkdirSync(join(dir, 'runs', 'r-future'));
     writeFileSync(
       join(dir, 'runs', 'r-future', 'run.json'),
-      JSON.stringify({ format: 'odsora-studio-run', version: 2 }),
+      JSON.stringify({ ...runFile('r-future', {}), version: 3 }),
     );
     const service = await RunService.open({
       dataDir: dir,
@@ -74,6 +76,47 @@ describe('RunService', () => {
       interruption: { reason: 'studio-restarted' },
     });
     await expect(service.cancel('r-done')).rejects.toMatchObject({ code: 'conflict' });
+    await service.close();
+  });
+});
+
+describe('run folders', () => {
+  const noDevices = {
+    pairedClient: () => {
+      throw new Error('no devices');
+    },
+  };
+
+  it('reads a version 1 run.json as version 2 without baseline links, and writes version 2 on change', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'odsora-runs-v1-'));
+    dirs.push(dir);
+    const { baselineOf, baselineRunId, ...v2 } = runFile('r-old', { state: 'finished', endedAtEpochMs: 1 });
+    void [baselineOf, baselineRunId];
+    mkdirSync(join(dir, 'runs', 'r-old'), { recursive: true });
+    writeFileSync(join(dir, 'runs', 'r-old', 'run.json'), JSON.stringify({ ...v2, version: 1 }));
+    mkdirSync(join(dir, 'runs', 'r-new'), { recursive: true });
+    const fresh = runFile('r-new', { state: 'finished', endedAtEpochMs: 2 });
+    writeFileSync(join(dir, 'runs', 'r-new', 'run.json'), JSON.stringify(fresh));
+    expect(await readRunFile(join(dir, 'runs', 'r-old'))).toMatchObject({
+      version: 2,
+      baselineOf: null,
+      baselineRunId: null,
+      state: 'finished',
+    });
+    const service = await RunService.open({ dataDir: dir, hub: noDevices });
+    await service.linkBaseline('r-old', 'r-new');
+    expect(JSON.parse(readFileSync(join(dir, 'runs', 'r-old', 'run.json'), 'utf8'))).toMatchObject({
+      version: 2,
+      baselineRunId: 'r-new',
+    });
+    expect(service.file('r-new').baselineOf).toBe('r-old');
+    // Deleting one side removes its folder and the other side's link to it.
+    expect(await service.delete('r-new')).toBe(true);
+    expect(existsSync(join(dir, 'runs', 'r-new'))).toBe(false);
+    expect(service.file('r-old').baselineRunId).toBeNull();
+    expect((await readRunFile(join(dir, 'runs', 'r-old')))?.baselineRunId).toBeNull();
+    expect(await service.delete('r-new')).toBe(false);
+    expect(() => service.get('r-new')).toThrow(/no run r-new/);
     await service.close();
   });
 });

@@ -1,0 +1,209 @@
+/**
+ * The run, history, comparison, preflight and report schemas of the studio contract (`studio-contract.ts` wires
+ * them to command names and re-exports them). Split out so each file stays small; import from
+ * `studio-contract.ts`.
+ */
+import { z } from 'zod';
+import { previewSettingsSchema, runEventSchema, runParamsSchema, runStateSchema } from './run';
+
+/** A studio run id (also its folder name under `runs/`). */
+export const studioRunIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'must be 1-128 of [A-Za-z0-9._-]');
+
+/** Id of a studio device entry (same rule as `studioDeviceIdSchema` in studio-contract.ts). */
+const deviceEntryIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'must be 1-128 of [A-Za-z0-9._:-]');
+
+/** Why the studio stopped following a run before its terminal event. */
+export const runInterruptionSchema = z.strictObject({
+  reason: z.enum(['studio-restarted', 'device-lost']),
+  atEpochMs: z.number(),
+});
+
+/** One run as history and the live views list it. */
+export const runSummarySchema = z.strictObject({
+  runId: studioRunIdSchema,
+  /** The id the device gave the run. */
+  deviceRunId: z.string().min(1).max(64),
+  deviceId: deviceEntryIdSchema,
+  deviceName: z.string().max(128),
+  label: z.string().max(256).nullable(),
+  state: runStateSchema,
+  /** Last seq appended to the run folder. */
+  lastSeq: z.number().int().nonnegative(),
+  /** `live`: events arrive; `disconnected`: the device connection dropped and resumes; `ended`: terminal event. */
+  stream: z.enum(['live', 'disconnected', 'ended', 'detached']),
+  createdAtEpochMs: z.number(),
+  interruption: runInterruptionSchema.nullable(),
+});
+
+/** One run in history. */
+export type RunSummary = z.infer<typeof runSummarySchema>;
+
+/** `{ runId }`: the argument of the commands about one run. */
+export const runRefSchema = z.strictObject({ runId: studioRunIdSchema });
+
+/** Arguments of `runs.start`: the device, the engine parameters, and optional previews and label. */
+export const runsStartArgsSchema = z.strictObject({
+  deviceId: deviceEntryIdSchema,
+  params: runParamsSchema,
+  preview: previewSettingsSchema.nullable().optional(),
+  label: z.string().min(1).max(256).optional(),
+});
+
+/** `{ run }`: the result of the commands that start or change one run. */
+export const runResultSchema = z.strictObject({ run: runSummarySchema });
+
+const nonNegInt = z.number().int().nonnegative();
+const bytes = z.number().nonnegative();
+
+/** Result of `runs.get`: everything history knows about one run. */
+export const runDetailSchema = z.strictObject({
+  run: runSummarySchema,
+  params: runParamsSchema,
+  preview: previewSettingsSchema.nullable(),
+  device: z.strictObject({
+    name: z.string().max(128),
+    model: z.string().max(128),
+    simulated: z.boolean(),
+    engineVersion: z.string().max(64).nullable(),
+  }),
+  /** This run is the baseline of that run. */
+  baselineOf: studioRunIdSchema.nullable(),
+  /** The baseline run made for this run. */
+  baselineRunId: studioRunIdSchema.nullable(),
+  /** `run.finished`'s total time (null until the run finished). */
+  wallMs: z.number().nonnegative().nullable(),
+  /** Highest resident block bytes seen in the run's block events (null when it has none). */
+  peakResidentBytes: bytes.nullable(),
+});
+
+/** Result of `runs.get`. */
+export type RunDetail = z.infer<typeof runDetailSchema>;
+
+/** Arguments of `runs.events`: events with seq > `afterSeq`, at most `limit`. */
+export const runEventsArgsSchema = z.strictObject({
+  runId: studioRunIdSchema,
+  afterSeq: nonNegInt,
+  limit: z.number().int().min(1).max(5000),
+});
+
+/** Result of `runs.events`; `lastSeq` is the run's last stored seq (more may follow when it is above the page). */
+export const runEventsResultSchema = z.strictObject({
+  events: z.array(z.strictObject({ seq: z.number().int().positive(), event: runEventSchema })).max(5000),
+  lastSeq: nonNegInt,
+});
+
+/** Arguments of `runs.frames`: `final` frames or the latest `preview` frames, `limit` from index `from`. */
+export const runFramesArgsSchema = z.strictObject({
+  runId: studioRunIdSchema,
+  which: z.enum(['final', 'preview']),
+  from: nonNegInt,
+  limit: z.number().int().min(1).max(256),
+});
+
+/** One stored frame as a base64 PNG. */
+export const storedFrameSchema = z.strictObject({
+  index: nonNegInt,
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+  /** Base64 of the PNG file (no `data:` prefix). */
+  png: z.string(),
+});
+
+/** Result of `runs.frames`: `total` frames are stored; `frames` is the requested page. */
+export const runFramesResultSchema = z.strictObject({
+  total: nonNegInt,
+  frames: z.array(storedFrameSchema).max(256),
+});
+
+/** Arguments of `runs.compare`: run A (e.g. the technique run) against run B (e.g. its baseline). */
+export const compareArgsSchema = z.strictObject({ runA: studioRunIdSchema, runB: studioRunIdSchema });
+
+/**
+ * Result of `runs.compare` on the final frames. PSNR in dB (99 for identical frames), SSIM in [−1, 1], flicker as
+ * VBench's score in [0, 1] (1 = no change between consecutive frames). Per frame, `flickerA/B` is the score of the
+ * pair (index − 1, index); null for frame 0. `speedup` = wallMsB / wallMsA; `ratio` = peakA / peakB.
+ */
+export const compareResultSchema = z.strictObject({
+  frames: z.number().int().positive(),
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+  perFrame: z.array(
+    z.strictObject({
+      index: nonNegInt,
+      psnr: z.number(),
+      ssim: z.number(),
+      flickerA: z.number().nullable(),
+      flickerB: z.number().nullable(),
+    }),
+  ),
+  clip: z.strictObject({ psnr: z.number(), ssim: z.number(), flickerA: z.number(), flickerB: z.number() }),
+  timing: z.strictObject({
+    wallMsA: z.number().nullable(),
+    wallMsB: z.number().nullable(),
+    speedup: z.number().nullable(),
+  }),
+  memory: z.strictObject({
+    peakA: bytes.nullable(),
+    peakB: bytes.nullable(),
+    ratio: z.number().nullable(),
+  }),
+});
+
+/** Result of `runs.compare`. */
+export type CompareResult = z.infer<typeof compareResultSchema>;
+
+/** Arguments of `devices.preflight`: would these parameters fit the device's memory? */
+export const preflightArgsSchema = z.strictObject({ deviceId: deviceEntryIdSchema, params: runParamsSchema });
+
+/** Result of `devices.preflight`: the CI-DL plan of the device's model under the asked budget. */
+export const preflightResultSchema = z.strictObject({
+  /** The budget the params resolve to (null: unlimited). */
+  budgetBytes: bytes.nullable(),
+  predictedPeakBytes: bytes,
+  totalBlockBytes: bytes,
+  /** What the device says it can spend (null when it does not say). */
+  availableBytes: bytes.nullable(),
+  fits: z.boolean(),
+  blocks: nonNegInt,
+  /** What was assumed, in words. */
+  notes: z.array(z.string().max(1024)).max(32),
+});
+
+/** Result of `devices.preflight`. */
+export type PreflightResult = z.infer<typeof preflightResultSchema>;
+
+/** A report file format. `pdf` needs a host that can print (Electron). */
+export const reportFormatSchema = z.enum(['html', 'json', 'csv', 'gif', 'pdf']);
+/** A report file format. */
+export type ReportFormat = z.infer<typeof reportFormatSchema>;
+
+/** Arguments of `reports.export`: `[run]` or `[run, baseline]`, and the formats wanted (each at most once). */
+export const reportExportArgsSchema = z.strictObject({
+  runIds: z.union([z.tuple([studioRunIdSchema]), z.tuple([studioRunIdSchema, studioRunIdSchema])]),
+  formats: z
+    .array(reportFormatSchema)
+    .min(1)
+    .max(5)
+    .refine((f) => new Set(f).size === f.length, 'must not repeat a format'),
+});
+
+/** Result of `reports.export`: the report folder and each file with the URL the renderer opens it at. */
+export const reportExportResultSchema = z.strictObject({
+  dir: z.string(),
+  files: z.array(
+    z.strictObject({
+      format: reportFormatSchema,
+      name: z.string().min(1).max(128),
+      path: z.string(),
+      bytes: nonNegInt,
+      url: z.string(),
+    }),
+  ),
+});
+
+/** Result of `reports.export`. */
+export type ReportExportResult = z.infer<typeof reportExportResultSchema>;
