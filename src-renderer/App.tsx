@@ -1,59 +1,41 @@
-// The studio shell: navigation, the current screen, and what the host reports about itself (`app.info`).
-import { useEffect, useState } from 'react';
-import type { AppInfo } from '../shared/protocol/studio-contract';
+// The studio shell: nav, the current screen (`#/<screen>[/<param>…]` hash routes), and what the host reports
+// about itself (`app.info`). Every screen reaches main through React Query over the typed contract.
+import { useQuery } from '@tanstack/react-query';
+import { useState } from 'react';
 import type { StudioConnection } from './api';
-import { PlaceholderScreen, screenFromHash, screens, type ScreenInfo } from './screens';
+import { useRoute } from './routes';
+import { CurrentScreen, screens } from './screens';
+import { errorText } from './studio/format';
+import { appInfoQuery, createStudioQueryClient } from './studio/queries';
+import { StudioProvider, useStudio } from './studio/studio-context';
 
-type InfoState =
-  { status: 'loading' } | { status: 'ready'; info: AppInfo } | { status: 'failed'; message: string };
-
-/** Follows `#/<screen>` so reloads and the back button keep the screen (works over file, custom and http URLs). */
-function useHashScreen(): ScreenInfo {
-  const [screen, setScreen] = useState(() => screenFromHash(window.location.hash));
-  useEffect(() => {
-    const onChange = (): void => setScreen(screenFromHash(window.location.hash));
-    window.addEventListener('hashchange', onChange);
-    return () => window.removeEventListener('hashchange', onChange);
-  }, []);
-  return screen;
-}
-
-function useAppInfo(connection: StudioConnection): InfoState {
-  const [state, setState] = useState<InfoState>({ status: 'loading' });
-  useEffect(() => {
-    if (connection.api === null) return;
-    let live = true;
-    connection.api.appInfo().then(
-      (info) => live && setState({ status: 'ready', info }),
-      (err: unknown) =>
-        live && setState({ status: 'failed', message: err instanceof Error ? err.message : String(err) }),
-    );
-    return () => {
-      live = false;
-    };
-  }, [connection]);
-  return state;
-}
-
-function VersionPanel({ state }: { state: InfoState }) {
-  if (state.status === 'loading') return <p className="versions muted">Connecting…</p>;
-  if (state.status === 'failed') {
+function VersionPanel() {
+  const { api } = useStudio();
+  const info = useQuery(appInfoQuery(api));
+  if (info.isPending) return <p className="versions muted">Connecting…</p>;
+  if (info.isError) {
     return (
       <p className="versions error" role="alert">
-        Studio unavailable: {state.message}
+        Studio unavailable: {errorText(info.error)}
       </p>
     );
   }
-  const { info } = state;
-  const host = info.platform === 'electron' ? `Electron ${info.electron ?? ''}`.trim() : 'Web (browser)';
+  const d = info.data;
+  const host = d.platform === 'electron' ? `Electron ${d.electron ?? ''}`.trim() : 'Web (browser)';
   return (
     <dl className="versions">
       <dt>App</dt>
-      <dd>v{info.appVersion}</dd>
+      <dd>v{d.appVersion}</dd>
       <dt>Engine</dt>
-      <dd>v{info.engineVersion}</dd>
+      <dd>v{d.engineVersion}</dd>
       <dt>Host</dt>
       <dd>{host}</dd>
+      {d.gitCommit !== null && (
+        <>
+          <dt>Commit</dt>
+          <dd>{d.gitCommit.slice(0, 10)}</dd>
+        </>
+      )}
     </dl>
   );
 }
@@ -73,13 +55,10 @@ function MissingToken() {
   );
 }
 
-export function App({ connection }: { connection: StudioConnection }) {
-  const current = useHashScreen();
-  // Without a token there is no screen to show, so no nav item is current.
-  const activeId = connection.api === null ? null : current.id;
-  const info = useAppInfo(connection);
+function Shell({ mirror, children }: { mirror: boolean; children: React.ReactNode }) {
+  const route = useRoute();
   return (
-    <div className="shell">
+    <div className={`shell${route.screen === 'presentation' ? ' shell-presentation' : ''}`}>
       <aside className="sidebar">
         <div className="brand">
           <span className="brand-mark" aria-hidden="true">
@@ -96,8 +75,9 @@ export function App({ connection }: { connection: StudioConnection }) {
               <li key={s.id}>
                 <a
                   href={`#/${s.id}`}
-                  className={s.id === activeId ? 'active' : undefined}
-                  aria-current={s.id === activeId ? 'page' : undefined}
+                  data-testid={`nav-${s.id}`}
+                  className={s.id === route.screen ? 'active' : undefined}
+                  aria-current={s.id === route.screen ? 'page' : undefined}
                 >
                   {s.title}
                 </a>
@@ -105,14 +85,40 @@ export function App({ connection }: { connection: StudioConnection }) {
             ))}
           </ul>
         </nav>
-        {connection.mode === 'web' && connection.role === 'mirror' && (
-          <p className="versions muted">Read-only mirror</p>
-        )}
-        {connection.api !== null && <VersionPanel state={info} />}
+        {mirror && <p className="versions muted">Read-only mirror</p>}
+        {children}
       </aside>
       <main className="content">
-        {connection.api === null ? <MissingToken /> : <PlaceholderScreen screen={current} />}
+        <CurrentScreen route={route} />
       </main>
     </div>
+  );
+}
+
+/** The whole studio page for a connection. */
+export function App({ connection }: { connection: StudioConnection }) {
+  const [queryClient] = useState(createStudioQueryClient);
+  if (connection.api === null) {
+    return (
+      <div className="shell">
+        <main className="content">
+          <MissingToken />
+        </main>
+      </div>
+    );
+  }
+  const mirror = connection.role === 'mirror';
+  return (
+    <StudioProvider
+      api={connection.api}
+      onEvent={connection.onEvent}
+      onStatus={connection.mode === 'web' ? connection.onStatus : undefined}
+      readOnly={mirror}
+      queryClient={queryClient}
+    >
+      <Shell mirror={mirror}>
+        <VersionPanel />
+      </Shell>
+    </StudioProvider>
   );
 }

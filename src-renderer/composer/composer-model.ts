@@ -1,0 +1,240 @@
+// The composer's form, its presets and its validation: the zod `runParamsSchema` plus the cross-field rules the
+// engine would otherwise reject after the job was sent (a leap step past the last step, more merged steps than
+// steps, previews every more steps than the run has).
+import { parseBudget } from '../../shared/engine/cidl/budget';
+import { validateLplOptions, type LplOptions } from '../../shared/engine/sampler/lpl';
+import { runParamsSchema, type PreviewSettings, type RunParams } from '../../shared/protocol/run';
+import { describeIssues } from '../../shared/protocol/studio-contract';
+
+/** LPL as the composer offers it. */
+export type LplMode = 'off' | 'fixed' | 'dynamic';
+
+/** Everything the composer edits (numbers may be NaN while a field is being typed). */
+export interface ComposerForm {
+  prompt: string;
+  seed: number;
+  steps: number;
+  cfgScale: number;
+  /** Null: the device model's default. */
+  numFrames: number | null;
+  heightPx: number | null;
+  widthPx: number | null;
+  lplMode: LplMode;
+  leapStep: number;
+  minimumSteps: number;
+  tolerance: number;
+  patience: number;
+  measure: 'whole' | 'reference-slice';
+  tdtmSteps: number;
+  cidlEnabled: boolean;
+  /** The CLI's budget grammar: `auto`, `50%`, `512MiB`, `all`. */
+  cidlBudget: string;
+  previews: boolean;
+  previewEverySteps: number;
+}
+
+/** A named preset: what it sets and why. */
+export interface Preset {
+  id: 'paper' | 'baseline' | 'demo';
+  label: string;
+  explain: string;
+  apply: (form: ComposerForm) => ComposerForm;
+}
+
+/** The form a fresh composer shows (the paper's defaults). */
+export const DEFAULT_FORM: ComposerForm = {
+  prompt: 'a red circle moving right on a black background',
+  seed: 1,
+  steps: 30,
+  cfgScale: 7,
+  numFrames: null,
+  heightPx: null,
+  widthPx: null,
+  lplMode: 'fixed',
+  leapStep: 15,
+  minimumSteps: 14,
+  tolerance: 1e-3,
+  patience: 3,
+  measure: 'whole',
+  tdtmSteps: 15,
+  cidlEnabled: true,
+  cidlBudget: 'auto',
+  previews: true,
+  previewEverySteps: 5,
+};
+
+/** The three presets. */
+export const PRESETS: readonly Preset[] = [
+  {
+    id: 'paper',
+    label: 'Paper defaults',
+    explain:
+      'The paper’s iPhone setting: 30 steps, LPL leaps at step 15, TDTM merges the first 15 steps, CI-DL on within the device’s memory (auto budget).',
+    apply: (f) => ({
+      ...f,
+      steps: 30,
+      lplMode: 'fixed',
+      leapStep: 15,
+      tdtmSteps: 15,
+      cidlEnabled: true,
+      cidlBudget: 'auto',
+    }),
+  },
+  {
+    id: 'baseline',
+    label: 'Baseline (all off)',
+    explain:
+      'Every technique off: all 30 steps, no merging, every block resident. What the techniques are measured against.',
+    apply: (f) => ({ ...f, steps: 30, lplMode: 'off', tdtmSteps: 0, cidlEnabled: false }),
+  },
+  {
+    id: 'demo',
+    label: 'Demo',
+    explain:
+      'Fast and visible on stage: 20 steps, leap at 10, TDTM on the first 10, CI-DL at a 50 % budget so blocks visibly load and release, a preview every 2 steps.',
+    apply: (f) => ({
+      ...f,
+      steps: 20,
+      lplMode: 'fixed',
+      leapStep: 10,
+      tdtmSteps: 10,
+      cidlEnabled: true,
+      cidlBudget: '50%',
+      previews: true,
+      previewEverySteps: 2,
+    }),
+  },
+];
+
+/** What the composer would send, or why it will not. */
+export type ComposerResult =
+  | { ok: true; params: RunParams; preview: PreviewSettings | null }
+  | { ok: false; field: string; reason: string };
+
+function fail(field: string, reason: string): ComposerResult {
+  return { ok: false, field, reason };
+}
+
+function lplOf(form: ComposerForm): LplOptions {
+  switch (form.lplMode) {
+    case 'off':
+      return { mode: 'off' };
+    case 'fixed':
+      return { mode: 'fixed', leapStep: form.leapStep };
+    case 'dynamic':
+      return {
+        mode: 'dynamic',
+        minimumSteps: form.minimumSteps,
+        tolerance: form.tolerance,
+        patience: form.patience,
+        measure: form.measure,
+      };
+  }
+}
+
+/** Builds the run parameters from the form, refusing impossible combinations with the reason. */
+export function buildRunParams(form: ComposerForm): ComposerResult {
+  let budget;
+  try {
+    budget = form.cidlEnabled ? parseBudget(form.cidlBudget) : ({ kind: 'unlimited' } as const);
+  } catch (err) {
+    return fail('cidl.budget', err instanceof Error ? err.message : String(err));
+  }
+  const raw: RunParams = {
+    prompt: form.prompt.trim(),
+    seed: form.seed,
+    steps: form.steps,
+    cfgScale: form.cfgScale,
+    lpl: lplOf(form),
+    tdtm: { mergeSteps: form.tdtmSteps },
+    cidl: form.cidlEnabled
+      ? { budget, policy: 'paper', prefetch: true }
+      : { budget, policy: 'none', prefetch: false },
+    ...(form.numFrames !== null ? { numFrames: form.numFrames } : {}),
+    ...(form.heightPx !== null ? { heightPx: form.heightPx } : {}),
+    ...(form.widthPx !== null ? { widthPx: form.widthPx } : {}),
+  };
+  const parsed = runParamsSchema.safeParse(raw);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    return fail(first?.path.map(String).join('.') || 'params', describeIssues(parsed.error));
+  }
+  const params = parsed.data;
+  const steps = params.steps ?? 30;
+  if (form.lplMode !== 'off') {
+    try {
+      validateLplOptions(lplOf(form), steps);
+    } catch (err) {
+      return fail('lpl', err instanceof Error ? err.message : String(err));
+    }
+  }
+  if (form.lplMode === 'dynamic' && form.minimumSteps >= steps) {
+    return fail(
+      'lpl.minimumSteps',
+      `LPL dynamic: minimum steps ${form.minimumSteps} leaves no step to measure in a ${steps}-step run`,
+    );
+  }
+  if (form.tdtmSteps > steps) {
+    return fail('tdtm.mergeSteps', `TDTM merge steps (${form.tdtmSteps}) exceed the step count ${steps}`);
+  }
+  if (form.numFrames !== null && form.tdtmSteps > 0 && form.numFrames < 2) {
+    return fail('tdtm.mergeSteps', 'TDTM merges pairs of frames: it needs at least 2 frames');
+  }
+  let preview: PreviewSettings | null = null;
+  if (form.previews) {
+    if (!Number.isInteger(form.previewEverySteps) || form.previewEverySteps < 1) {
+      return fail('preview.everySteps', 'previews: "every N steps" must be a whole number ≥ 1');
+    }
+    if (form.previewEverySteps > steps) {
+      return fail(
+        'preview.everySteps',
+        `previews every ${form.previewEverySteps} steps would never come in a ${steps}-step run`,
+      );
+    }
+    preview = { everySteps: form.previewEverySteps, maxEdgePx: 64, format: 'png' };
+  }
+  return { ok: true, params, preview };
+}
+
+/** The form that reproduces `params` ("run again with these parameters"). */
+export function formFromParams(params: RunParams, preview: PreviewSettings | null): ComposerForm {
+  const lpl = params.lpl ?? { mode: 'off' };
+  const budget = params.cidl?.budget;
+  const cidlEnabled =
+    params.cidl !== undefined && !(budget?.kind === 'unlimited' && params.cidl.policy === 'none');
+  return {
+    ...DEFAULT_FORM,
+    prompt: params.prompt,
+    seed: params.seed,
+    steps: params.steps ?? DEFAULT_FORM.steps,
+    cfgScale: params.cfgScale ?? DEFAULT_FORM.cfgScale,
+    numFrames: params.numFrames ?? null,
+    heightPx: params.heightPx ?? null,
+    widthPx: params.widthPx ?? null,
+    lplMode: lpl.mode,
+    leapStep: lpl.mode === 'fixed' ? lpl.leapStep : DEFAULT_FORM.leapStep,
+    minimumSteps: lpl.mode === 'dynamic' ? lpl.minimumSteps : DEFAULT_FORM.minimumSteps,
+    tolerance: lpl.mode === 'dynamic' ? lpl.tolerance : DEFAULT_FORM.tolerance,
+    patience: lpl.mode === 'dynamic' ? lpl.patience : DEFAULT_FORM.patience,
+    measure: lpl.mode === 'dynamic' ? lpl.measure : DEFAULT_FORM.measure,
+    tdtmSteps: params.tdtm?.mergeSteps ?? 0,
+    cidlEnabled,
+    cidlBudget: budgetText(budget),
+    previews: preview !== null,
+    previewEverySteps: preview?.everySteps ?? DEFAULT_FORM.previewEverySteps,
+  };
+}
+
+function budgetText(budget: NonNullable<RunParams['cidl']>['budget'] | undefined): string {
+  switch (budget?.kind) {
+    case undefined:
+    case 'unlimited':
+      return 'auto';
+    case 'auto':
+      return budget.reserveBytes !== undefined ? `auto:${budget.reserveBytes}` : 'auto';
+    case 'fraction':
+      return `${Math.round(budget.of * 1000) / 10}%`;
+    case 'bytes':
+      return String(budget.bytes);
+  }
+}

@@ -1,0 +1,28 @@
+// One labelled composer field with its inline explanation.
+import type { ReactNode } from 'react';
+
+/** A label, the control, and one or two lines saying what the knob does. */
+export function KnobField({ label, help, children }: { label: string; help: string; children: ReactNode }) {
+  return (
+    <label className="knob">
+      <span className="knob-label">{label}</span>
+      {children}
+      <small className="knob-help">{help}</small>
+    </label>
+  );
+}
+
+/** Parses a number input ('' → NaN, which validation then names). */
+export function numberValue(text: string): number {
+  return text.trim() === '' ? Number.NaN : Number(text);
+}
+
+/** Parses an optional number input ('' → null: the model's default). */
+export function optionalNumber(text: string): number | null {
+  return text.trim() === '' ? null : Number(text);
+}
+
+/** What a number input shows for `v` (NaN and null: empty). */
+export function shown(v: number | null): string {
+  return v === null || Number.isNaN(v) ? '' : String(v);
+}

@@ -1,0 +1,214 @@
+// Paints the residency lanes incrementally: between rescales only what changed since the last frame is drawn (new
+// stretches, the growing open ones, new release ticks, new memory points), so a frame late in a 10,000-event run
+// costs about what a frame early in it does. The time axis keeps headroom and doubles when the run
+// outgrows it (one full repaint each time: amortised O(1) per event); a finished run is repainted once to fit.
+import type { LaneKind, RunView } from './run-fold';
+import { formatBytes } from '../studio/format';
+
+const KIND_COLORS: Record<LaneKind, string> = {
+  loading: '#ffb703',
+  computing: '#3ddc97',
+  resident: '#5b8def',
+};
+const RELEASE_COLOR = '#ef4444';
+const RESIDENT_LINE = '#5b8def';
+const BUDGET_LINE = '#ef4444';
+/** The share of the canvas height given to the memory curve. */
+const MEMORY_SHARE = 0.28;
+const LABEL_W = 128;
+/** Headroom of the time and byte axes while a run streams (each outgrowing doubles the axis). */
+const HEADROOM = 2;
+/** The smallest time axis while a run streams. */
+const MIN_SPAN_MS = 1000;
+
+interface Layout {
+  w: number;
+  h: number;
+  t0: number;
+  spanMs: number;
+  lanes: number;
+  maxBytes: number;
+  exact: boolean;
+}
+
+/** The incremental painter of one lanes canvas. */
+export class LanesPainter {
+  private layout: Layout | null = null;
+  private segCursor: number[] = [];
+  private relCursor: number[] = [];
+  private memCursor = 0;
+  private prevResident = 0;
+  private prevBudget: number | null = null;
+  private tailX = 0;
+  /** Full repaints so far (a test bounds them). */
+  fullPaints = 0;
+  /** Rectangles and line pieces drawn so far (a test bounds them per event). */
+  shapes = 0;
+
+  /** Brings the canvas up to date with `view`. */
+  paint(canvas: HTMLCanvasElement, ctx: CanvasRenderingContext2D | null, view: RunView): void {
+    canvas.setAttribute('data-lanes', String(view.lanes.length));
+    canvas.setAttribute('data-events-drawn', String(view.blockEvents));
+    canvas.setAttribute(
+      'aria-label',
+      `Residency lanes: ${view.lanes.length} blocks, ${formatBytes(view.residentBytes)} resident` +
+        (view.budgetBytes !== null ? ` of a ${formatBytes(view.budgetBytes)} budget` : ''),
+    );
+    if (ctx === null || view.firstAtMs === null || view.lastAtMs === null) return;
+    const w = canvas.clientWidth || 600;
+    const h = canvas.clientHeight || 300;
+    const ended = view.state !== null && view.state !== 'queued' && view.state !== 'running';
+    const used = Math.max(1, view.lastAtMs - view.firstAtMs);
+    let maxBytes = view.peakResidentBytes;
+    if (view.budgetBytes !== null && view.budgetBytes > maxBytes) maxBytes = view.budgetBytes;
+    const l = this.layout;
+    const stale =
+      l === null ||
+      l.w !== w ||
+      l.h !== h ||
+      l.t0 !== view.firstAtMs ||
+      l.lanes !== view.lanes.length ||
+      used > l.spanMs ||
+      maxBytes > l.maxBytes ||
+      (ended && !l.exact);
+    if (stale) {
+      this.layout = {
+        w,
+        h,
+        t0: view.firstAtMs,
+        spanMs: ended ? used : Math.max(MIN_SPAN_MS, used * HEADROOM),
+        lanes: view.lanes.length,
+        maxBytes: Math.max(1, ended ? maxBytes : maxBytes * HEADROOM),
+        exact: ended,
+      };
+      this.repaintAll(canvas, ctx, view);
+    } else {
+      this.paintNew(ctx, view);
+    }
+  }
+
+  private repaintAll(canvas: HTMLCanvasElement, ctx: CanvasRenderingContext2D, view: RunView): void {
+    const l = this.layout as Layout;
+    const ratio = window.devicePixelRatio || 1;
+    const bw = Math.round(l.w * ratio);
+    const bh = Math.round(l.h * ratio);
+    if (canvas.width !== bw || canvas.height !== bh) {
+      canvas.width = bw;
+      canvas.height = bh;
+    }
+    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+    ctx.clearRect(0, 0, l.w, l.h);
+    this.fullPaints++;
+    this.segCursor = view.lanes.map(() => 0);
+    this.relCursor = view.lanes.map(() => 0);
+    this.memCursor = 0;
+    this.prevResident = 0;
+    this.prevBudget = null;
+    this.tailX = LABEL_W;
+    const rowH = this.rowH();
+    if (rowH >= 9) {
+      ctx.fillStyle = '#94a3b8';
+      ctx.font = `${Math.min(11, Math.max(8, rowH - 2))}px system-ui, sans-serif`;
+      view.lanes.forEach((lane, i) => {
+        const name = lane.block.length > 21 ? `…${lane.block.slice(-20)}` : lane.block;
+        ctx.fillText(name, 2, i * rowH + rowH - 2, LABEL_W - 6);
+      });
+    }
+    this.paintNew(ctx, view);
+  }
+
+  private rowH(): number {
+    const l = this.layout as Layout;
+    return (l.h * (1 - MEMORY_SHARE)) / Math.max(1, l.lanes);
+  }
+
+  private x(t: number): number {
+    const l = this.layout as Layout;
+    return LABEL_W + ((t - l.t0) / l.spanMs) * (l.w - LABEL_W - 6);
+  }
+
+  private paintNew(ctx: CanvasRenderingContext2D, view: RunView): void {
+    const l = this.layout as Layout;
+    const now = view.lastAtMs ?? l.t0;
+    const rowH = this.rowH();
+    for (let i = 0; i < view.lanes.length; i++) {
+      const lane = view.lanes[i];
+      if (lane === undefined) continue;
+      const y = i * rowH;
+      let k = this.segCursor[i] ?? 0;
+      for (let j = k; j < lane.segments.length; j++) {
+        const seg = lane.segments[j];
+        if (seg === undefined) continue;
+        const x0 = this.x(seg.startMs);
+        const x1 = this.x(seg.endMs ?? now);
+        ctx.fillStyle = KIND_COLORS[seg.kind];
+        ctx.fillRect(x0, y + 1, Math.max(1, x1 - x0), Math.max(1, rowH - 2));
+        this.shapes++;
+        if (seg.endMs !== null && j === k) k++; // closed and drawn in full: never again
+      }
+      this.segCursor[i] = k;
+      ctx.fillStyle = RELEASE_COLOR;
+      for (let j = this.relCursor[i] ?? 0; j < lane.releases.length; j++) {
+        ctx.fillRect(this.x(lane.releases[j] ?? now), y, 1, rowH);
+        this.shapes++;
+      }
+      this.relCursor[i] = lane.releases.length;
+    }
+    this.paintMemory(ctx, view, now);
+  }
+
+  private paintMemory(ctx: CanvasRenderingContext2D, view: RunView, now: number): void {
+    const l = this.layout as Layout;
+    const top = l.h * (1 - MEMORY_SHARE) + 4;
+    const mh = l.h - top - 2;
+    const y = (bytes: number): number => top + mh - (bytes / l.maxBytes) * mh;
+    ctx.lineWidth = 1.2;
+    for (; this.memCursor < view.memory.length; this.memCursor++) {
+      const p = view.memory[this.memCursor];
+      if (p === undefined) continue;
+      const px = this.x(p.atMs);
+      this.segment(ctx, RESIDENT_LINE, [], this.tailX, y(this.prevResident), px, y(p.residentBytes));
+      if (this.prevBudget !== null || p.budgetBytes !== null) {
+        const from = y(this.prevBudget ?? p.budgetBytes ?? 0);
+        this.segment(ctx, BUDGET_LINE, [5, 4], this.tailX, from, px, y(p.budgetBytes ?? 0));
+      }
+      this.prevResident = p.residentBytes;
+      this.prevBudget = p.budgetBytes;
+      this.tailX = px;
+    }
+    const nx = this.x(now);
+    if (nx > this.tailX) {
+      this.segment(ctx, RESIDENT_LINE, [], this.tailX, y(this.prevResident), nx, null);
+      if (this.prevBudget !== null) {
+        this.segment(ctx, BUDGET_LINE, [5, 4], this.tailX, y(this.prevBudget), nx, null);
+      }
+      this.tailX = nx;
+    }
+    ctx.clearRect(0, top, LABEL_W - 4, 28);
+    ctx.fillStyle = '#cbd5e1';
+    ctx.font = '10px system-ui, sans-serif';
+    ctx.fillText(`resident ${formatBytes(view.residentBytes)}`, 2, top + 10);
+    if (view.budgetBytes !== null) ctx.fillText(`budget ${formatBytes(view.budgetBytes)}`, 2, top + 22);
+  }
+
+  /** A horizontal piece from (x0, y0) to (x1, y0), then up or down to `y1` (null: none). */
+  private segment(
+    ctx: CanvasRenderingContext2D,
+    color: string,
+    dash: number[],
+    x0: number,
+    y0: number,
+    x1: number,
+    y1: number | null,
+  ): void {
+    ctx.strokeStyle = color;
+    ctx.setLineDash(dash);
+    ctx.beginPath();
+    ctx.moveTo(x0, y0);
+    ctx.lineTo(x1, y0);
+    if (y1 !== null) ctx.lineTo(x1, y1);
+    ctx.stroke();
+    ctx.setLineDash([]);
+    this.shapes++;
+  }
+}

@@ -1,0 +1,43 @@
+// Block residency lanes on a canvas: one lane per CI-DL block, coloured by what the block is doing over time
+// (loading / computing / resident; gaps are released), with release ticks, and below them resident bytes against
+// the budget.
+import { useState } from 'react';
+import { formatBytes } from '../studio/format';
+import { useCanvasView } from './canvas-view';
+import { LanesPainter } from './lanes-painter';
+import type { RunStore } from './run-store';
+
+/** The residency lanes of a run. */
+export function ResidencyLanes({ store }: { store: RunStore | null }) {
+  // One painter per canvas and run: it remembers what it already drew.
+  const [painter] = useState(() => new Map<RunStore, LanesPainter>());
+  const ref = useCanvasView(store, (canvas, ctx, view) => {
+    if (store === null) return;
+    let p = painter.get(store);
+    if (p === undefined) {
+      painter.clear();
+      p = new LanesPainter();
+      painter.set(store, p);
+    }
+    p.paint(canvas, ctx, view);
+  });
+  const view = store?.view;
+  return (
+    <figure className="viz">
+      <figcaption>
+        Block residency <span className="legend legend-loading">loading</span>
+        <span className="legend legend-computing">computing</span>
+        <span className="legend legend-resident">resident</span>
+        <span className="legend legend-released">released</span>
+      </figcaption>
+      <canvas ref={ref} className="viz-canvas viz-lanes" data-testid="residency-lanes" role="img" />
+      {view !== undefined && (
+        <p className="viz-summary">
+          {view.lanes.length} blocks · resident {formatBytes(view.residentBytes)} · peak{' '}
+          {formatBytes(view.peakResidentBytes)}
+          {view.budgetBytes !== null ? ` · budget ${formatBytes(view.budgetBytes)}` : ' · no budget'}
+        </p>
+      )}
+    </figure>
+  );
+}

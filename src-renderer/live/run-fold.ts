@@ -1,0 +1,307 @@
+// The live views' derived state, folded one event at a time. Every event costs O(1) (a map lookup, a push, a
+// counter): nothing here walks the whole log, so a 10,000-event run stays as cheap per event as a 100-event one.
+// The state is mutated in place and `version` bumps on each change; the views redraw from it at most once per
+// animation frame (run-store.ts).
+import type { RunEvent, RunState } from '../../shared/protocol/run';
+
+/** A pipeline stage as the phase breakdown shows it. */
+export type Phase = 'load' | 'text' | 'denoise' | 'decode';
+
+/** The four phases in pipeline order. */
+export const PHASES: readonly Phase[] = ['load', 'text', 'denoise', 'decode'];
+
+/** One denoising step as the timeline draws it. */
+export interface StepPoint {
+  step: number;
+  /** Flow time of the step (1000 → 0). */
+  t: number;
+  startMs: number;
+  latencyMs: number | null;
+  /** Cosine similarity of consecutive velocities (null for the first step). */
+  cosine: number | null;
+  merged: boolean;
+  leapt: boolean;
+}
+
+/** What a block is doing during one stretch of a lane. */
+export type LaneKind = 'loading' | 'computing' | 'resident';
+
+/** A stretch of one lane; `endMs` null while it lasts. */
+export interface LaneSegment {
+  kind: LaneKind;
+  startMs: number;
+  endMs: number | null;
+}
+
+/** One block's lane: its stretches in time order and where it stands now. */
+export interface BlockLane {
+  block: string;
+  bytes: number;
+  segments: LaneSegment[];
+  state: LaneKind | 'released';
+  /** Times the block was released (drawn as ticks). */
+  releases: number[];
+}
+
+/** Resident bytes after an event that changed them (the memory curve under the lanes). */
+export interface MemoryPoint {
+  atMs: number;
+  residentBytes: number;
+  /** The stage's budget at that time (null: unlimited). */
+  budgetBytes: number | null;
+}
+
+/** A `preview.ready` event: its frames are fetched with `runs.frames` (which `preview`). */
+export interface PreviewMark {
+  seq: number;
+  step: number;
+  frames: number;
+  width: number;
+  height: number;
+}
+
+/** The timings `run.finished` reports. */
+export interface FinishedInfo {
+  frames: number;
+  width: number;
+  height: number;
+  fps: number;
+  stepsRun: number;
+  totalMs: number;
+}
+
+/** Everything the live views draw, kept current event by event. */
+export interface RunView {
+  state: RunState | null;
+  lastSeq: number;
+  eventCount: number;
+  /** Steps by step index (a leap ends the list early). */
+  steps: StepPoint[];
+  leapStep: number | null;
+  mergedSteps: number[];
+  /** Duration of each phase (ms) once it ended; `startMs` while it runs. */
+  phases: Record<Phase, { startMs: number | null; durationMs: number | null }>;
+  lanes: BlockLane[];
+  laneIndex: Map<string, number>;
+  /** Block events folded into the lanes (what `data-events-drawn` reports once drawn). */
+  blockEvents: number;
+  residentBytes: number;
+  peakResidentBytes: number;
+  /** The latest stage budget (each stage has its own; the memory points carry theirs). */
+  budgetBytes: number | null;
+  memory: MemoryPoint[];
+  previews: PreviewMark[];
+  finished: FinishedInfo | null;
+  failure: string | null;
+  /** First and last engine `atMs` (the time axis of the canvases). */
+  firstAtMs: number | null;
+  lastAtMs: number | null;
+  /** Bumped on each change; versions per part let views skip work when their part did not change. */
+  version: number;
+  stepsVersion: number;
+  lanesVersion: number;
+  phasesVersion: number;
+  previewsVersion: number;
+  /** Elementary operations done by the fold (a test bounds it per event; timing would be flaky). */
+  work: number;
+}
+
+/** An empty view for a run whose events have not arrived yet. */
+export function emptyRunView(): RunView {
+  return {
+    state: null,
+    lastSeq: 0,
+    eventCount: 0,
+    steps: [],
+    leapStep: null,
+    mergedSteps: [],
+    phases: {
+      load: { startMs: null, durationMs: null },
+      text: { startMs: null, durationMs: null },
+      denoise: { startMs: null, durationMs: null },
+      decode: { startMs: null, durationMs: null },
+    },
+    lanes: [],
+    laneIndex: new Map(),
+    blockEvents: 0,
+    residentBytes: 0,
+    peakResidentBytes: 0,
+    budgetBytes: null,
+    memory: [],
+    previews: [],
+    finished: null,
+    failure: null,
+    firstAtMs: null,
+    lastAtMs: null,
+    version: 0,
+    stepsVersion: 0,
+    lanesVersion: 0,
+    phasesVersion: 0,
+    previewsVersion: 0,
+    work: 0,
+  };
+}
+
+function lane(view: RunView, block: string, bytes: number): BlockLane {
+  view.work++;
+  const i = view.laneIndex.get(block);
+  if (i !== undefined) return view.lanes[i] as BlockLane;
+  const created: BlockLane = { block, bytes, segments: [], state: 'released', releases: [] };
+  view.laneIndex.set(block, view.lanes.length);
+  view.lanes.push(created);
+  return created;
+}
+
+/** Closes the lane's open stretch (if any) and opens `kind` at `atMs` (null: leaves it closed). */
+function enter(view: RunView, l: BlockLane, kind: LaneKind | null, atMs: number): void {
+  view.work++;
+  const open = l.segments[l.segments.length - 1];
+  if (open !== undefined && open.endMs === null) open.endMs = atMs;
+  if (kind !== null) l.segments.push({ kind, startMs: atMs, endMs: null });
+  l.state = kind ?? 'released';
+  view.lanesVersion++;
+}
+
+function memory(view: RunView, atMs: number, residentBytes: number, budgetBytes: number | null): void {
+  view.work++;
+  view.residentBytes = residentBytes;
+  if (residentBytes > view.peakResidentBytes) view.peakResidentBytes = residentBytes;
+  if (budgetBytes !== null) view.budgetBytes = budgetBytes;
+  view.memory.push({ atMs, residentBytes, budgetBytes });
+}
+
+const RUN_LEVEL = new Set(['run.queued', 'run.started', 'run.finished', 'run.failed', 'run.cancelled']);
+
+/**
+ * Folds one event (with its seq) into `view`; returns false and changes nothing for a seq already folded, so a
+ * catch-up page overlapping the pushed events is harmless. O(1) per event.
+ */
+export function foldEvent(view: RunView, seq: number, event: RunEvent): boolean {
+  if (seq <= view.lastSeq) return false;
+  view.work++;
+  view.lastSeq = seq;
+  view.eventCount++;
+  view.version++;
+  const atMs = event.atMs;
+  // Run-level events carry the companion's clock; the canvases' time axis is the engine's.
+  if (!RUN_LEVEL.has(event.type) && event.type !== 'preview.ready' && event.type !== 'run.interrupted') {
+    if (view.firstAtMs === null) view.firstAtMs = atMs;
+    if (view.lastAtMs === null || atMs > view.lastAtMs) view.lastAtMs = atMs;
+  }
+  switch (event.type) {
+    case 'run.queued':
+      view.state = 'queued';
+      break;
+    case 'run.started':
+      view.state = 'running';
+      break;
+    case 'run.finished':
+      view.state = 'finished';
+      view.finished = {
+        frames: event.frames,
+        width: event.width,
+        height: event.height,
+        fps: event.fps,
+        stepsRun: event.stepsRun,
+        totalMs: event.timings.totalMs,
+      };
+      // The device's own phase timings are authoritative for the breakdown.
+      view.phases.load.durationMs = event.timings.loadMs;
+      view.phases.text.durationMs = event.timings.textMs;
+      view.phases.denoise.durationMs = event.timings.denoiseMs;
+      view.phases.decode.durationMs = event.timings.decodeMs;
+      view.phasesVersion++;
+      break;
+    case 'run.failed':
+      view.state = 'failed';
+      view.failure = `${event.code}: ${event.message}`;
+      break;
+    case 'run.cancelled':
+      view.state = 'cancelled';
+      break;
+    case 'run.interrupted':
+      view.state = 'interrupted';
+      view.failure = `interrupted: ${event.reason}`;
+      break;
+    case 'stage.start':
+      view.phases[event.stage].startMs = atMs;
+      view.phasesVersion++;
+      break;
+    case 'stage.end':
+      view.phases[event.stage].durationMs = event.durationMs;
+      view.phasesVersion++;
+      break;
+    case 'plan':
+      if (event.budgetBytes !== null) view.budgetBytes = event.budgetBytes;
+      break;
+    case 'step.start':
+      view.steps[event.step] = {
+        step: event.step,
+        t: event.t,
+        startMs: atMs,
+        latencyMs: null,
+        cosine: null,
+        merged: event.merged,
+        leapt: false,
+      };
+      view.stepsVersion++;
+      break;
+    case 'step.end': {
+      const point = view.steps[event.step];
+      const p: StepPoint = point ?? {
+        step: event.step,
+        t: event.t,
+        startMs: atMs - event.latencyMs,
+        latencyMs: null,
+        cosine: null,
+        merged: event.merged,
+        leapt: false,
+      };
+      p.latencyMs = event.latencyMs;
+      p.cosine = event.cosine;
+      p.merged = event.merged;
+      p.leapt = event.leapt;
+      view.steps[event.step] = p;
+      if (event.leapt && view.leapStep === null) view.leapStep = event.step;
+      if (event.merged) view.mergedSteps.push(event.step);
+      view.stepsVersion++;
+      break;
+    }
+    case 'block.load.start':
+      view.blockEvents++;
+      enter(view, lane(view, event.block, event.bytes), 'loading', atMs);
+      break;
+    case 'block.load.end':
+      view.blockEvents++;
+      enter(view, lane(view, event.block, event.bytes), 'resident', atMs);
+      memory(view, atMs, event.residentBytes, event.budgetBytes);
+      break;
+    case 'block.compute.start':
+      view.blockEvents++;
+      enter(view, lane(view, event.block, 0), 'computing', atMs);
+      break;
+    case 'block.compute.end':
+      view.blockEvents++;
+      enter(view, lane(view, event.block, 0), 'resident', atMs);
+      break;
+    case 'block.release': {
+      view.blockEvents++;
+      const l = lane(view, event.block, event.bytes);
+      enter(view, l, null, atMs);
+      l.releases.push(atMs);
+      memory(view, atMs, event.residentBytes, event.budgetBytes);
+      break;
+    }
+    case 'preview.ready':
+      view.previews.push({
+        seq,
+        step: event.step,
+        frames: event.frames,
+        width: event.width,
+        height: event.height,
+      });
+      view.previewsVersion++;
+      break;
+  }
+  return true;
+}

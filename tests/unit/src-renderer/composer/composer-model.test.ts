@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import {
+  buildRunParams,
+  DEFAULT_FORM,
+  formFromParams,
+  PRESETS,
+  type ComposerForm,
+} from '../../../../src-renderer/composer/composer-model';
+
+function preset(id: 'paper' | 'baseline' | 'demo', from: ComposerForm = DEFAULT_FORM): ComposerForm {
+  const p = PRESETS.find((x) => x.id === id);
+  if (p === undefined) throw new Error(`no preset ${id}`);
+  return p.apply(from);
+}
+
+describe('composer presets', () => {
+  it('paper defaults: 30 steps, LPL fixed at 15, TDTM 15, CI-DL on', () => {
+    const start: ComposerForm = {
+      ...DEFAULT_FORM,
+      steps: 12,
+      lplMode: 'off',
+      tdtmSteps: 0,
+      cidlEnabled: false,
+    };
+    const r = buildRunParams(preset('paper', start));
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.params.steps).toBe(30);
+    expect(r.params.lpl).toEqual({ mode: 'fixed', leapStep: 15 });
+    expect(r.params.tdtm).toEqual({ mergeSteps: 15 });
+    expect(r.params.cidl?.budget.kind).not.toBe('unlimited');
+    expect(r.params.cidl?.policy).toBe('paper');
+  });
+
+  it('baseline: every technique off, all blocks resident', () => {
+    const r = buildRunParams(preset('baseline'));
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.params.lpl).toEqual({ mode: 'off' });
+    expect(r.params.tdtm).toEqual({ mergeSteps: 0 });
+    expect(r.params.cidl).toMatchObject({ budget: { kind: 'unlimited' }, policy: 'none' });
+  });
+
+  it('demo: a short run that leaps and merges, with a tight budget and frequent previews', () => {
+    const r = buildRunParams(preset('demo'));
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.params.steps).toBeLessThan(30);
+    expect(r.params.lpl).toEqual({ mode: 'fixed', leapStep: 10 });
+    expect(r.params.cidl?.budget).toEqual({ kind: 'fraction', of: 0.5 });
+    expect(r.preview?.everySteps).toBe(2);
+  });
+});
+
+describe('composer validation', () => {
+  it('refuses a leap step at or past the step count, naming the step range', () => {
+    const r = buildRunParams({ ...DEFAULT_FORM, steps: 30, lplMode: 'fixed', leapStep: 30 });
+    expect(r).toMatchObject({ ok: false, field: 'lpl' });
+    if (!r.ok) expect(r.reason).toMatch(/leapStep 30 is not a step of a 30-step run/);
+  });
+
+  it('refuses more TDTM merge steps than steps', () => {
+    const r = buildRunParams({ ...DEFAULT_FORM, steps: 20, leapStep: 10, tdtmSteps: 21 });
+    expect(r).toMatchObject({ ok: false, field: 'tdtm.mergeSteps' });
+    if (!r.ok) expect(r.reason).toMatch(/21.*exceed.*20/);
+  });
+
+  it('refuses a budget it cannot read, with the accepted forms', () => {
+    const r = buildRunParams({ ...DEFAULT_FORM, cidlBudget: 'lots' });
+    expect(r).toMatchObject({ ok: false, field: 'cidl.budget' });
+  });
+
+  it('refuses what the contract schema refuses (an empty prompt, a negative seed), naming the field', () => {
+    expect(buildRunParams({ ...DEFAULT_FORM, prompt: '  ' })).toMatchObject({ ok: false, field: 'prompt' });
+    const seed = buildRunParams({ ...DEFAULT_FORM, seed: -1 });
+    expect(seed).toMatchObject({ ok: false, field: 'seed' });
+    const blank = buildRunParams({ ...DEFAULT_FORM, steps: Number.NaN });
+    expect(blank).toMatchObject({ ok: false, field: 'steps' });
+  });
+
+  it('round-trips a run\'s parameters for "run again"', () => {
+    const r = buildRunParams(preset('demo'));
+    if (!r.ok) throw new Error(r.reason);
+    const again = buildRunParams(formFromParams(r.params, r.preview));
+    expect(again).toEqual(r);
+  });
+});

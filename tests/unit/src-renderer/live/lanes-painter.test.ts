@@ -1,0 +1,72 @@
+// @vitest-environment happy-dom
+import { describe, expect, it } from 'vitest';
+import type { RunEvent } from '../../../../shared/protocol/run';
+import { LanesPainter } from '../../../../src-renderer/live/lanes-painter';
+import { emptyRunView, foldEvent } from '../../../../src-renderer/live/run-fold';
+
+/** A 2D context that only counts calls (happy-dom has no canvas backend). */
+function countingContext() {
+  const counts = { calls: 0, clears: 0 };
+  const ctx = new Proxy(
+    {},
+    {
+      get: (_t, prop) => {
+        if (prop === 'counts') return counts;
+        return (..._args: unknown[]) => {
+          counts.calls++;
+          if (prop === 'clearRect') counts.clears++;
+        };
+      },
+      set: () => true,
+    },
+  ) as unknown as CanvasRenderingContext2D & { counts: typeof counts };
+  return ctx;
+}
+
+function canvas(): HTMLCanvasElement {
+  const c = document.createElement('canvas');
+  Object.defineProperty(c, 'clientWidth', { value: 900 });
+  Object.defineProperty(c, 'clientHeight', { value: 300 });
+  return c;
+}
+
+function* blockRun(steps: number, blocks: number): Generator<RunEvent> {
+  let at = 0;
+  for (let step = 0; step < steps; step++) {
+    for (let b = 0; b < blocks; b++) {
+      const r = { block: `denoiser/b${b}`, bytes: 100, budgetBytes: 1000 };
+      yield { type: 'block.load.start', atMs: (at += 1), ...r, residentBytes: 100 };
+      yield { type: 'block.load.end', atMs: (at += 1), ...r, residentBytes: 100 };
+      yield { type: 'block.compute.start', atMs: (at += 1), block: r.block, step, variant: 'plain' };
+      yield { type: 'block.compute.end', atMs: (at += 1), block: r.block, step, variant: 'plain' };
+      yield { type: 'block.release', atMs: (at += 1), ...r, residentBytes: 0, reason: 'not-retained' };
+    }
+  }
+}
+
+describe('LanesPainter on a 10,000-event stream', () => {
+  it('draws what changed each frame: shapes per frame stay bounded and full repaints are rare', () => {
+    const events = [...blockRun(100, 20)]; // 10,000 block events
+    const view = emptyRunView();
+    const painter = new LanesPainter();
+    const c = canvas();
+    const ctx = countingContext();
+    const perFrame: number[] = [];
+    const batch = 5; // 200 events/s at 40 frames/s
+    for (let i = 0; i < events.length; i += batch) {
+      events.slice(i, i + batch).forEach((e, j) => foldEvent(view, i + j + 1, e));
+      const before = painter.shapes;
+      painter.paint(c, ctx, view);
+      perFrame.push(painter.shapes - before);
+    }
+    expect(c.getAttribute('data-lanes')).toBe('20');
+    expect(c.getAttribute('data-events-drawn')).toBe('10000');
+    // Full repaints: one per lane as blocks first appear (the rows get thinner), then one each time the run
+    // outgrows its time axis (it doubles): about 20 + log2(10,000 ms / 1,000 ms), not one per frame (2,000 frames).
+    expect(painter.fullPaints).toBeLessThanOrEqual(20 + 6);
+    // Between repaints a frame draws the new stretches, the open ones and the new memory pieces only.
+    const late = perFrame.slice(-200).sort((a, b) => a - b);
+    const median = late[Math.floor(late.length / 2)] ?? 0;
+    expect(median).toBeLessThanOrEqual(20 + 2 * batch + 4);
+  });
+});

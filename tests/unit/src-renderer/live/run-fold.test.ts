@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import type { RunEvent } from '../../../../shared/protocol/run';
+import { emptyRunView, foldEvent } from '../../../../src-renderer/live/run-fold';
+import { recordedRun } from '../helpers/recorded-runs';
+
+function foldAll(events: readonly { seq: number; event: RunEvent }[]) {
+  const view = emptyRunView();
+  for (const { seq, event } of events) foldEvent(view, seq, event);
+  return view;
+}
+
+describe('run fold on a recorded paper-defaults run', () => {
+  const run = recordedRun('paper-defaults');
+  const view = foldAll(run.events);
+
+  it('finds the LPL leap and the TDTM-merged steps the engine reported', () => {
+    const ends = run.events.flatMap(({ event }) => (event.type === 'step.end' ? [event] : []));
+    const leapt = ends.filter((e) => e.leapt).map((e) => e.step);
+    expect(leapt).toEqual([15]); // the recording asked for a leap at step 15
+    expect(view.leapStep).toBe(15);
+    expect(view.mergedSteps).toEqual(ends.filter((e) => e.merged).map((e) => e.step));
+    expect(view.mergedSteps).toHaveLength(15);
+    expect(view.steps.filter((s) => s.latencyMs !== null)).toHaveLength(ends.length);
+  });
+
+  it('has one lane per block seen in the log, each ending released', () => {
+    const blocks = new Set(run.events.flatMap(({ event }) => ('block' in event ? [event.block] : [])));
+    expect(view.lanes.map((l) => l.block).sort()).toEqual([...blocks].sort());
+    expect(view.lanes.every((l) => l.state === 'released')).toBe(true);
+    expect(view.residentBytes).toBe(0);
+    expect(view.peakResidentBytes).toBeGreaterThan(0);
+    const changes = run.events.filter(
+      ({ event }) => event.type === 'block.load.end' || event.type === 'block.release',
+    );
+    expect(view.memory.map((m) => m.residentBytes)).toEqual(
+      changes.map(({ event }) => ('residentBytes' in event ? event.residentBytes : -1)),
+    );
+    expect(view.peakResidentBytes).toBe(Math.max(...view.memory.map((m) => m.residentBytes)));
+  });
+
+  it('takes the phase durations from run.finished and reaches the finished state', () => {
+    const finished = run.events.at(-1)?.event;
+    expect(finished?.type).toBe('run.finished');
+    if (finished?.type !== 'run.finished') return;
+    expect(view.state).toBe('finished');
+    expect(view.phases.denoise.durationMs).toBe(finished.timings.denoiseMs);
+    expect(view.phases.decode.durationMs).toBe(finished.timings.decodeMs);
+  });
+
+  it('ignores an event it already folded (catch-up pages may overlap the pushes)', () => {
+    const again = foldAll(run.events);
+    const before = again.version;
+    for (const { seq, event } of run.events.slice(0, 50)) expect(foldEvent(again, seq, event)).toBe(false);
+    expect(again.version).toBe(before);
+    expect(again.eventCount).toBe(run.events.length);
+  });
+});
+
+/** A synthetic CI-DL run: `blocks` blocks per step, each loaded, computed and released. */
+function* syntheticRun(steps: number, blocks: number): Generator<RunEvent> {
+  let at = 0;
+  yield { type: 'stage.start', atMs: at, stage: 'denoise' };
+  for (let step = 0; step < steps; step++) {
+    yield { type: 'step.start', atMs: (at += 1), step, t: 1000 - step, merged: step < steps / 2 };
+    for (let b = 0; b < blocks; b++) {
+      const block = `denoiser/b${b}`;
+      const r = { block, bytes: 100, budgetBytes: 1000 };
+      yield { type: 'block.load.start', atMs: (at += 1), ...r, residentBytes: 100 };
+      yield { type: 'block.load.end', atMs: (at += 1), ...r, residentBytes: 100 };
+      yield { type: 'block.compute.start', atMs: (at += 1), block, step, variant: 'plain' };
+      yield { type: 'block.compute.end', atMs: (at += 1), block, step, variant: 'plain' };
+      yield { type: 'block.release', atMs: (at += 1), ...r, residentBytes: 0, reason: 'not-retained' };
+    }
+    yield {
+      type: 'step.end',
+      atMs: (at += 1),
+      step,
+      t: 1000 - step,
+      latencyMs: 5,
+      cosine: 0.9,
+      merged: step < steps / 2,
+      leapt: false,
+    };
+  }
+}
+
+describe('run fold on a 10,000+ event stream', () => {
+  it('does the same bounded work for the last events as for the first (no re-scan of the log)', () => {
+    const events = [...syntheticRun(100, 20)]; // 100 × (2 + 20 × 5) + 1 = 10,201 events
+    expect(events.length).toBeGreaterThan(10_000);
+    const view = emptyRunView();
+    const costs: number[] = [];
+    events.forEach((event, i) => {
+      const before = view.work;
+      foldEvent(view, i + 1, event);
+      costs.push(view.work - before);
+    });
+    const maxEarly = Math.max(...costs.slice(0, 500));
+    const maxLate = Math.max(...costs.slice(-500));
+    expect(maxLate).toBeLessThanOrEqual(maxEarly);
+    expect(Math.max(...costs)).toBeLessThanOrEqual(4);
+    expect(view.lanes).toHaveLength(20);
+    expect(view.blockEvents).toBe(100 * 20 * 5);
+    expect(view.eventCount).toBe(events.length);
+  });
+});
