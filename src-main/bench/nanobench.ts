@@ -116,7 +116,16 @@ export const NANOBENCH_SETTINGS: readonly NanobenchSetting[] = Object.freeze<Nan
   },
   {
     name: 'all',
-    description: 'LPL fixed ⌊K/2⌋ + TDTM ⌊K/2⌋ + CI-DL at a 50 % block budget',
+    description: "LPL fixed ⌊K/2⌋ + TDTM ⌊K/2⌋ + CI-DL with the host's memory budget (auto)",
+    configure: (k) => ({
+      lpl: { mode: 'fixed', leapStep: half(k) },
+      tdtm: { mergeSteps: half(k) },
+      cidl: { kind: 'auto' },
+    }),
+  },
+  {
+    name: 'all-50',
+    description: 'as `all`, but CI-DL squeezed to a 50 % block budget (every block reloads every step)',
     configure: (k) => ({
       lpl: { mode: 'fixed', leapStep: half(k) },
       tdtm: { mergeSteps: half(k) },

@@ -5,6 +5,7 @@ import { availableParallelism } from 'node:os';
 import { BENCH_PRESETS, runEngineBench } from '../../bench/engine-bench';
 import { runProtocolBench } from '../../bench/protocol-bench';
 import { bundledModelDir } from '../../models/bundled';
+import { registerStudioBench } from './bench-studio';
 
 const int =
   (name: string) =>
@@ -59,6 +60,7 @@ export function registerBench(program: Command): void {
       },
     );
   registerProtocolBench(bench);
+  registerStudioBench(bench);
 }
 
 /** Registers `odsora bench protocol`. */

@@ -13,6 +13,7 @@ import { InvalidArgumentError, Option } from 'commander';
 import { parseBudget, type BudgetSpec } from '../../../shared/engine/cidl/budget';
 import { defaultDataDir, startCompanionHost } from '../../companion/host';
 import { PROFILE_NAMES, type ProfileName } from '../../companion/profiles';
+import { REPLAY_OPTIONS, runReplayCompanion, type ReplayFlags } from '../../companion/replay-cli';
 
 interface CompanionFlags {
   name?: string;
@@ -76,7 +77,11 @@ export function registerCompanion(program: Command): void {
     .option('--no-advertise', 'do not advertise over Bonjour')
     .option('--threads <n>', 'ONNX Runtime intra-op threads', threadsArg)
     .option('--json', 'print {port, id, name, pairingCode} as one JSON line on stdout')
-    .action(async (flags: CompanionFlags) => {
+    .addOption(REPLAY_OPTIONS.log)
+    .addOption(REPLAY_OPTIONS.rate)
+    .addOption(REPLAY_OPTIONS.count)
+    .action(async (flags: CompanionFlags & ReplayFlags) => {
+      if (flags.replay !== undefined) return runReplayCompanion({ ...flags, replay: flags.replay });
       const err = (line: string): void => void process.stderr.write(`${line}\n`);
       let started = false;
       const host = await startCompanionHost({
