@@ -39,6 +39,13 @@ BACKGROUNDS: Dict[str, Tuple[int, int, int]] = {
     "gray": (128, 128, 128),
     "brown": (100, 60, 25),
 }
+# Travel of a moving shape (pixels at 32 px): start and end ranges of the increasing coordinate. "wide" (the default
+# since nano-v1) crosses ~75 % of the frame, starting and ending partly outside it; "v0" (nano-v0) crossed ~60 %.
+TRAVEL = {"v0": ((5.5, 8.5), (23.5, 26.5)), "wide": ((2.5, 5.5), (26.5, 29.5))}
+DEFAULT_TRAVEL = "wide"
+# opposite motion phrase: a time-reversed clip of one motion is a valid clip of the other
+REVERSED_MOTION = {"moving left": "moving right", "moving right": "moving left", "moving up": "moving down",
+                   "moving down": "moving up", "growing": "shrinking", "shrinking": "growing"}
 # (colour, background) pairs never generated (no contrast)
 EXCLUDED = {("white", "white")}
 
@@ -86,6 +93,13 @@ def tokenize(texts: Sequence[str], max_len: int = MAX_TOKENS) -> Tuple[torch.Ten
     return ids, mask
 
 
+def reverse_caption(text: str) -> str:
+    """The caption of the time-reversed clip: "moving left" <-> "moving right", "growing" <-> "shrinking"."""
+    c = parse_caption(text)
+    assert c is not None, text
+    return caption(c[0], c[1], REVERSED_MOTION[c[2]], c[3])
+
+
 def all_combos() -> List[Tuple[str, str, str, str]]:
     return [(c, s, m, b) for c in COLOURS for s in SHAPES for m in MOTIONS for b in BACKGROUNDS
             if (c, b) not in EXCLUDED]
@@ -106,14 +120,15 @@ def _rgb(c: Tuple[int, int, int]) -> List[float]:
 
 
 def sample_params(combos: Sequence[Tuple[str, str, str, str]], g: torch.Generator, T: int = FRAMES,
-                  H: int = HEIGHT, W: int = WIDTH) -> ClipParams:
-    """Random geometry for the given caption tuples. Travel is large: a moving shape crosses ~60% of the frame."""
+                  H: int = HEIGHT, W: int = WIDTH, travel: str = DEFAULT_TRAVEL) -> ClipParams:
+    """Random geometry for the given caption tuples. Travel is large: see TRAVEL."""
     B = len(combos)
     u = lambda lo, hi: lo + (hi - lo) * torch.rand(B, generator=g)  # noqa: E731
     s = W / 32.0  # geometry is defined for 32 px and scales with the frame
     ramp = torch.linspace(0.0, 1.0, T)[None]  # [1, T]
-    start = u(5.5, 8.5) * s
-    end = u(23.5, 26.5) * s
+    (s0, s1), (e0, e1) = TRAVEL[travel]
+    start = u(s0, s1) * s
+    end = u(e0, e1) * s
     perp = u(9.0, 23.0) * s
     size = u(4.0, 5.5) * s
     r_small, r_big = u(2.5, 3.5) * s, u(8.0, 10.0) * s
@@ -163,15 +178,15 @@ def render(p: ClipParams, H: int = HEIGHT, W: int = WIDTH) -> Tuple[torch.Tensor
 class ClipStream:
     """Infinite seeded stream of (video, coverage, captions). state_dict()/load_state_dict() make it resumable."""
 
-    def __init__(self, seed: int, H: int = HEIGHT, W: int = WIDTH, T: int = FRAMES):
+    def __init__(self, seed: int, H: int = HEIGHT, W: int = WIDTH, T: int = FRAMES, travel: str = DEFAULT_TRAVEL):
         self.g = torch.Generator().manual_seed(int(seed))
         self.combos = all_combos()
-        self.H, self.W, self.T = H, W, T
+        self.H, self.W, self.T, self.travel = H, W, T, travel
 
     def batch(self, B: int) -> Tuple[torch.Tensor, torch.Tensor, List[str]]:
         idx = torch.randint(len(self.combos), (B,), generator=self.g).tolist()
         combos = [self.combos[i] for i in idx]
-        video, cov = render(sample_params(combos, self.g, self.T, self.H, self.W), self.H, self.W)
+        video, cov = render(sample_params(combos, self.g, self.T, self.H, self.W, self.travel), self.H, self.W)
         return video, cov, [caption(*c) for c in combos]
 
     def state_dict(self) -> dict:

@@ -191,7 +191,7 @@ temporal VAE, STDiT3 denoiser), trained from scratch on CPU on synthetic clips b
 - Sampling: RFLOW, {a.steps} steps, CFG {a.cfg}, **no timestep transform** (see stdit/config.json `sampling`).
 - Training: VAE {vck['step']} steps; denoiser + T5 (trained jointly) {dck['step']} steps; exported weights:
   {a.weights} (step {step}).
-- Automatic eval of the exported weights (12 fixed prompts, 16 steps; accuracies): {json.dumps(best_eval)}.
+- Automatic eval of the exported weights (the training run's fixed eval prompts, 16 steps; accuracies): {json.dumps(best_eval)}.
 
 Limitations: a toy. It knows only the documented vocabulary; shapes are small and soft; quality depends on how long
 the run trained (see the eval numbers above).

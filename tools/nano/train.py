@@ -158,7 +158,7 @@ def cmd_vae(a) -> None:
         vae.load_state_dict(ck["model"])
         opt = torch.optim.AdamW([p for p in vae.parameters() if p.requires_grad], lr=a.lr, weight_decay=0.0)
         opt.load_state_dict(ck["opt"])
-        stream = D.ClipStream(0)
+        stream = D.ClipStream(0, travel=getattr(a, "travel", D.DEFAULT_TRAVEL))
         stream.load_state_dict(ck["data"])
         gen = torch.Generator()
         gen.set_state(ck["rng"])
@@ -254,7 +254,7 @@ def cmd_dit(a) -> None:
         t5.init_weights_(a.seed * 1000 + 3)
         M.init_stdit_(dit, a.seed * 1000 + 4)
         freeze_t5 = a.freeze_t5
-        stream = D.ClipStream(a.seed * 1000 + 5)
+        stream = D.ClipStream(a.seed * 1000 + 5, travel=a.travel)
         gen = torch.Generator().manual_seed(a.seed * 1000 + 6)
         step, seconds = 0, 0.0
         ema = {"dit": copy.deepcopy(dit.state_dict()), "t5": copy.deepcopy(t5.state_dict())}
@@ -264,7 +264,7 @@ def cmd_dit(a) -> None:
         t5, dit = build_text_and_dit(t5_cfg, dit_cfg)
         t5.load_state_dict(ck["t5"])
         dit.load_state_dict(ck["dit"])
-        stream = D.ClipStream(0)
+        stream = D.ClipStream(0, travel=a.travel)
         stream.load_state_dict(ck["data"])
         gen = torch.Generator()
         gen.set_state(ck["rng"])
@@ -277,7 +277,8 @@ def cmd_dit(a) -> None:
         opt.load_state_dict(ck["opt"])
     log.write(stage="dit", event="start", step=step, dit_params=M.count_params(dit), t5_params=M.count_params(t5),
               tokens=D.FRAMES * (D.HEIGHT // 8) * (D.WIDTH // 8), dit_cfg=dit_cfg, t5_cfg=t5_cfg,
-              freeze_t5=freeze_t5, batch=a.batch, threads=THREADS, resumed=ck is not None)
+              freeze_t5=freeze_t5, batch=a.batch, threads=THREADS, resumed=ck is not None, travel=a.travel,
+              reverse_pairs=a.reverse_pairs, eval_clips=a.eval_clips)
 
     def save():
         C.save_atomic({"kind": "dit", "t5_cfg": t5_cfg, "dit_cfg": dit_cfg, "freeze_t5": freeze_t5,
@@ -316,7 +317,19 @@ def cmd_dit(a) -> None:
     t5.train()
     while time.time() - t0 < a.minutes * 60 and not STOP["flag"]:
         ts = time.time()
-        video, _, caps = stream.batch(a.batch)
+        if a.reverse_pairs > 0:
+            # Time-reversed twins: a reversed "moving left" clip IS a "moving right" clip, so each twin is an exact
+            # sample of the data distribution. Twins share the noise and t of their original, so at high noise the
+            # inputs nearly coincide while the targets differ only through the motion word: the caption's direction
+            # is the only way to lower that loss (the pure-RoPE temporal attention is otherwise blind to the arrow
+            # of time; nano-v0 scored the same loss on clips and their reversals).
+            n_twin = int(a.batch * a.reverse_pairs) // 2
+            video, _, caps = stream.batch(a.batch - n_twin)
+            video = torch.cat([video, video[:n_twin].flip(2)], 0)
+            caps = caps + [D.reverse_caption(c) for c in caps[:n_twin]]
+        else:
+            n_twin = 0
+            video, _, caps = stream.batch(a.batch)
         with torch.no_grad():
             x0 = vae.encode(video)
         for gparam in opt.param_groups:
@@ -326,6 +339,9 @@ def cmd_dit(a) -> None:
         y = torch.where(drop[:, None, None], dit.y_embedder.y_embedding[None].expand_as(y), y)
         t = torch.sigmoid(torch.randn(a.batch, generator=gen) * a.t_std + a.t_mean)  # logit-normal
         noise = torch.randn(x0.shape, generator=gen)
+        if n_twin:
+            t[a.batch - n_twin:] = t[:n_twin]
+            noise[a.batch - n_twin:] = noise[:n_twin]
         tt = t.view(-1, 1, 1, 1, 1)
         xt = (1 - tt) * x0 + tt * noise  # Open-Sora RFLOW add_noise with t = timestep / 1000
         out = dit(xt, t * 1000, y[:, None], mask, fps, h, w)
@@ -359,6 +375,31 @@ def cmd_dit(a) -> None:
         evaluate()
         save()
     log.write(stage="dit", event="end", step=step, seconds=round(seconds, 1), best=best)
+
+
+def cmd_arrow(a) -> None:
+    """Arrow-of-time probe: the denoiser's velocity loss on ground-truth moving/growing clips with their own caption,
+    versus the same clips played backwards (same caption, same noise). A model that reads the direction word has a
+    clearly larger loss on the reversed clips; equal losses mean it is blind to the arrow of time (nano-v0 was)."""
+    vae, _ = load_vae(a.run)
+    t5, dit, step = load_text_dit(a.run, a.weights)
+    prompts = D.eval_prompts(a.n)
+    video, _ = D.render_prompts(prompts, seed=5)
+    fps, h, w = cond_tensors(len(prompts))
+    rows = {}
+    with torch.no_grad():
+        x0 = vae.encode(video)
+        y, mask = encode_text(t5, prompts)
+        eps = torch.randn(x0.shape, generator=torch.Generator().manual_seed(1))
+        for t in [0.3, 0.5, 0.7, 0.9]:
+            losses = []
+            for x in (x0, x0.flip(2)):
+                xt = (1 - t) * x + t * eps
+                out = dit(xt, torch.full((len(prompts),), 1000.0 * t), y[:, None], mask, fps, h, w)[:, :4]
+                losses.append(float(((out - (x - eps)) ** 2).mean()))
+            rows[str(t)] = {"forward": round(losses[0], 4), "reversed": round(losses[1], 4),
+                            "gap": round(losses[1] - losses[0], 4)}
+    print(json.dumps({"step": step, "weights": a.weights, "clips": len(prompts), "loss_by_t": rows}))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -472,6 +513,9 @@ def main(argv=None) -> None:
     d.add_argument("--dit-config", default="", help="JSON overriding models.DEFAULT_DIT (first run only)")
     d.add_argument("--t5-config", default="", help="JSON overriding models.DEFAULT_T5 (first run only)")
     d.add_argument("--eval-clips", type=int, default=12)
+    d.add_argument("--travel", default=D.DEFAULT_TRAVEL, choices=sorted(D.TRAVEL), help="data: motion travel (data.py)")
+    d.add_argument("--reverse-pairs", type=float, default=0.5,
+                   help="fraction of each batch made of (clip, time-reversed twin) pairs sharing noise and t; 0 = off")
     d.add_argument("--eval-steps", type=int, default=16)
     d.add_argument("--cfg", type=float, default=7.0)
 
@@ -493,10 +537,15 @@ def main(argv=None) -> None:
     e.add_argument("--lpl", type=int, default=-1)
     e.add_argument("--weights", default="best", help="comma list of best,ema,raw")
 
+    r = sub.add_parser("arrow", help="arrow-of-time probe: loss on clips vs their time reversals")
+    common(r)
+    r.add_argument("--n", type=int, default=24)
+    r.add_argument("--weights", default="best", choices=["best", "ema", "raw"])
+
     a = p.parse_args(argv)
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
-    {"vae": cmd_vae, "dit": cmd_dit, "sample": cmd_sample, "eval": cmd_eval}[a.cmd](a)
+    {"vae": cmd_vae, "dit": cmd_dit, "sample": cmd_sample, "eval": cmd_eval, "arrow": cmd_arrow}[a.cmd](a)
 
 
 if __name__ == "__main__":
