@@ -8,7 +8,7 @@ import { devicesQuery, preflightQuery, runQuery, studioKeys } from '../studio/qu
 import { useStudio } from '../studio/studio-context';
 import { buildRunParams, DEFAULT_FORM, formFromParams, PRESETS, type ComposerForm } from './composer-model';
 import { TechniqueFields } from './technique-fields';
-import { KnobField, numberValue, optionalNumber, shown } from './knob-field';
+import { KnobField, NumberKnob, optionalNumber, shown } from './knob-field';
 
 function Preflight({ deviceId, result }: { deviceId: string; result: ReturnType<typeof buildRunParams> }) {
   const { api } = useStudio();
@@ -132,42 +132,33 @@ function ComposerForm({ rerunOf }: { rerunOf: string | null }) {
             onChange={(e) => set({ prompt: e.target.value })}
           />
         </KnobField>
-        <KnobField
+        <NumberKnob
+          form={form}
+          set={set}
+          field="seed"
+          testId="seed-input"
           label="Seed"
           help="Picks the initial noise; the same seed gives the same noise on every device (the baseline uses it too)."
-        >
-          <input
-            data-testid="seed-input"
-            type="number"
-            min={0}
-            value={shown(form.seed)}
-            onChange={(e) => set({ seed: numberValue(e.target.value) })}
-          />
-        </KnobField>
-        <KnobField
+          min={0}
+        />
+        <NumberKnob
+          form={form}
+          set={set}
+          field="steps"
+          testId="steps-input"
           label="Steps"
           help="Rectified-flow sampling steps. More steps: slower, closer to the model's best."
-        >
-          <input
-            data-testid="steps-input"
-            type="number"
-            min={1}
-            value={shown(form.steps)}
-            onChange={(e) => set({ steps: numberValue(e.target.value) })}
-          />
-        </KnobField>
-        <KnobField
+          min={1}
+        />
+        <NumberKnob
+          form={form}
+          set={set}
+          field="cfgScale"
+          testId="cfg-input"
           label="CFG scale"
           help="Classifier-free guidance: how strongly the prompt steers each step (Open-Sora uses 7)."
-        >
-          <input
-            data-testid="cfg-input"
-            type="number"
-            step="0.5"
-            value={shown(form.cfgScale)}
-            onChange={(e) => set({ cfgScale: numberValue(e.target.value) })}
-          />
-        </KnobField>
+          step="0.5"
+        />
         <KnobField label="Frames" help="Pixel frames; blank = the model's default (Open-Sora Nano: 16).">
           <input
             data-testid="frames-input"

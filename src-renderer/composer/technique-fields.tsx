@@ -1,6 +1,6 @@
 // The composer's technique knobs: LPL (off / fixed / dynamic), TDTM, CI-DL and previews.
 import type { ComposerForm } from './composer-model';
-import { KnobField, numberValue, shown } from './knob-field';
+import { KnobField, NumberKnob, numberValue, shown } from './knob-field';
 
 /** LPL, TDTM, CI-DL and preview fields. */
 export function TechniqueFields({
@@ -28,55 +28,46 @@ export function TechniqueFields({
         </select>
       </KnobField>
       {form.lplMode === 'fixed' && (
-        <KnobField
+        <NumberKnob
+          form={form}
+          set={set}
+          field="leapStep"
+          testId="lpl-step"
           label="Leap step"
           help="0-based step index that takes the leap; must be below the step count (the paper: 15 of 30)."
-        >
-          <input
-            data-testid="lpl-step"
-            type="number"
-            min={0}
-            value={shown(form.leapStep)}
-            onChange={(e) => set({ leapStep: numberValue(e.target.value) })}
-          />
-        </KnobField>
+          min={0}
+        />
       )}
       {form.lplMode === 'dynamic' && (
         <>
-          <KnobField
+          <NumberKnob
+            form={form}
+            set={set}
+            field="minimumSteps"
+            testId="lpl-min-steps"
             label="Minimum steps"
             help="First step whose cosine counts toward the decision (Python: 14)."
-          >
-            <input
-              data-testid="lpl-min-steps"
-              type="number"
-              min={0}
-              value={shown(form.minimumSteps)}
-              onChange={(e) => set({ minimumSteps: numberValue(e.target.value) })}
-            />
-          </KnobField>
-          <KnobField
+            min={0}
+          />
+          <NumberKnob
+            form={form}
+            set={set}
+            field="tolerance"
+            testId="lpl-tolerance"
             label="Tolerance"
             help="An improvement of the best cosine smaller than this does not count (Python 1e-3, paper 1e-4)."
-          >
-            <input
-              data-testid="lpl-tolerance"
-              type="number"
-              step="0.0001"
-              min={0}
-              value={shown(form.tolerance)}
-              onChange={(e) => set({ tolerance: numberValue(e.target.value) })}
-            />
-          </KnobField>
-          <KnobField label="Patience" help="Non-improving steps allowed before leaping (Python: 3).">
-            <input
-              data-testid="lpl-patience"
-              type="number"
-              min={1}
-              value={shown(form.patience)}
-              onChange={(e) => set({ patience: numberValue(e.target.value) })}
-            />
-          </KnobField>
+            min={0}
+            step="0.0001"
+          />
+          <NumberKnob
+            form={form}
+            set={set}
+            field="patience"
+            testId="lpl-patience"
+            label="Patience"
+            help="Non-improving steps allowed before leaping (Python: 3)."
+            min={1}
+          />
           <KnobField label="Measure" help="Cosine over the whole velocity, or Python's reference slice.">
             <select
               data-testid="lpl-measure"
@@ -89,18 +80,15 @@ export function TechniqueFields({
           </KnobField>
         </>
       )}
-      <KnobField
+      <NumberKnob
+        form={form}
+        set={set}
+        field="tdtmSteps"
+        testId="tdtm-steps"
         label="TDTM merge steps"
         help="Temporal Dimension Token Merging: the first N steps run with pairs of frames merged (about half the attention cost); 0 = off, at most the step count."
-      >
-        <input
-          data-testid="tdtm-steps"
-          type="number"
-          min={0}
-          value={shown(form.tdtmSteps)}
-          onChange={(e) => set({ tdtmSteps: numberValue(e.target.value) })}
-        />
-      </KnobField>
+        min={0}
+      />
       <KnobField
         label="CI-DL"
         help="Concurrent Inference with Dynamic Loading: blocks load while others compute and leave memory when the budget is full. Off: every block stays resident."
