@@ -4,6 +4,7 @@
  * and `--json` flags.
  */
 import { resolve } from 'node:path';
+import { companionConsole } from '../cli/companion-console';
 import { InvalidArgumentError, Option } from 'commander';
 import { startReplayCompanion } from './replay-host';
 
@@ -49,8 +50,7 @@ export const REPLAY_OPTIONS = {
 
 /** Runs the replay companion until SIGINT/SIGTERM; prints like `odsora companion` does. */
 export async function runReplayCompanion(flags: ReplayFlags & { replay: string }): Promise<void> {
-  const err = (line: string): void => void process.stderr.write(`${line}\n`);
-  let started = false;
+  const io = companionConsole(flags.json === true);
   const host = await startReplayCompanion({
     logPath: resolve(flags.replay),
     ...(flags.replayRate !== undefined ? { ratePerSecond: flags.replayRate } : {}),
@@ -61,44 +61,23 @@ export async function runReplayCompanion(flags: ReplayFlags & { replay: string }
     ...(flags.data !== undefined ? { dataDir: resolve(flags.data) } : {}),
     loopback: flags.loopback === true,
     advertise: flags.advertise,
-    log: (line) => err(`companion: ${line}`),
-    onPairingCode: (code, expiresInMs) => {
-      if (!started) return;
-      err(`pairing code: ${code} (valid ${Math.round(expiresInMs / 1000)} s)`);
-      if (flags.json)
-        process.stdout.write(
-          `${JSON.stringify({ event: 'pairing-code', pairingCode: code, expiresInMs })}\n`,
-        );
+    log: io.log,
+    onPairingCode: io.onPairingCode,
+  });
+  io.started(
+    [
+      `replay companion ${host.name} (${host.id}) listening on ws://${flags.host}:${host.port}/: ` +
+        `${host.replay.events} events per run at ${host.replay.ratePerSecond}/s from ${flags.replay}`,
+    ],
+    host.pairingCode,
+    {
+      port: host.port,
+      id: host.id,
+      name: host.name,
+      pairingCode: host.pairingCode,
+      timeOriginEpochMs: host.timeOriginEpochMs,
+      replay: host.replay,
     },
-  });
-  started = true;
-  err(
-    `replay companion ${host.name} (${host.id}) listening on ws://${flags.host}:${host.port}/: ` +
-      `${host.replay.events} events per run at ${host.replay.ratePerSecond}/s from ${flags.replay}`,
   );
-  err(`pairing code: ${host.pairingCode}`);
-  if (flags.json)
-    process.stdout.write(
-      `${JSON.stringify({
-        port: host.port,
-        id: host.id,
-        name: host.name,
-        pairingCode: host.pairingCode,
-        timeOriginEpochMs: host.timeOriginEpochMs,
-        replay: host.replay,
-      })}\n`,
-    );
-  await new Promise<void>((done) => {
-    const stop = (): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      host.close().then(done, (e: unknown) => {
-        err(`companion: shutdown: ${(e as Error).message}`);
-        done();
-      });
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
-  err('companion stopped');
+  await io.runUntilSignal(() => host.close());
 }

@@ -8,6 +8,7 @@
  * `--models <that folder>` to run them.
  */
 import { resolve } from 'node:path';
+import { companionConsole } from '../companion-console';
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
 import { parseBudget, type BudgetSpec } from '../../../shared/engine/cidl/budget';
@@ -82,8 +83,7 @@ export function registerCompanion(program: Command): void {
     .addOption(REPLAY_OPTIONS.count)
     .action(async (flags: CompanionFlags & ReplayFlags) => {
       if (flags.replay !== undefined) return runReplayCompanion({ ...flags, replay: flags.replay });
-      const err = (line: string): void => void process.stderr.write(`${line}\n`);
-      let started = false;
+      const io = companionConsole(flags.json === true);
       const host = await startCompanionHost({
         name: flags.name,
         host: flags.host,
@@ -96,39 +96,19 @@ export function registerCompanion(program: Command): void {
         loopback: flags.loopback === true,
         advertise: flags.advertise,
         threads: flags.threads,
-        log: (line) => err(`companion: ${line}`),
-        onPairingCode: (code, expiresInMs) => {
-          if (!started) return;
-          err(`pairing code: ${code} (valid ${Math.round(expiresInMs / 1000)} s)`);
-          if (flags.json)
-            process.stdout.write(
-              `${JSON.stringify({ event: 'pairing-code', pairingCode: code, expiresInMs })}\n`,
-            );
-        },
+        log: io.log,
+        onPairingCode: io.onPairingCode,
       });
-      started = true;
-      err(
-        `companion ${host.name} (${host.id}, profile ${host.profile.name}) listening on ws://${flags.host}:${host.port}/`,
+      io.started(
+        [
+          `companion ${host.name} (${host.id}, profile ${host.profile.name}) listening on ws://${flags.host}:${host.port}/`,
+          ...(host.profile.limitBytes !== null
+            ? [`memory limit applied to CI-DL budgets: ${host.profile.limitBytes} bytes`]
+            : []),
+        ],
+        host.pairingCode,
+        { port: host.port, id: host.id, name: host.name, pairingCode: host.pairingCode },
       );
-      if (host.profile.limitBytes !== null)
-        err(`memory limit applied to CI-DL budgets: ${host.profile.limitBytes} bytes`);
-      err(`pairing code: ${host.pairingCode}`);
-      if (flags.json)
-        process.stdout.write(
-          `${JSON.stringify({ port: host.port, id: host.id, name: host.name, pairingCode: host.pairingCode })}\n`,
-        );
-      await new Promise<void>((done) => {
-        const stop = (): void => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
-          host.close().then(done, (e: unknown) => {
-            err(`companion: shutdown: ${(e as Error).message}`);
-            done();
-          });
-        };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
-      });
-      err('companion stopped');
+      await io.runUntilSignal(() => host.close());
     });
 }
