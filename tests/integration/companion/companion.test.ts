@@ -4,7 +4,7 @@
 // drop and resume, two mirrors, cancel freeing the engine, frames, and an impostor device detected.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocket, WebSocketServer } from 'ws';
+import { WebSocketServer } from 'ws';
 import type { CompanionError } from '../../../src-main/devices/companion-client';
 import {
   CompanionClient,
@@ -18,7 +18,15 @@ import { DeviceBrowser } from '../../../src-main/devices/discovery';
 import { bytesToHex } from '../../../shared/protocol/auth';
 import { PROTOCOL_VERSION } from '../../../shared/protocol/limits';
 import { startCompanion, stopCompanion, type CompanionProcess } from '../../helpers/companion-process';
-import { expectGaplessLog, nanoParams, orDeath, PREVIEW_EVERY_STEP, record, until } from './run-helpers';
+import {
+  expectGaplessLog,
+  nanoParams,
+  orDeath,
+  PREVIEW_EVERY_STEP,
+  record,
+  until,
+  expectWireVersionReject,
+} from './run-helpers';
 
 const HOST = '127.0.0.1';
 let proc: CompanionProcess;
@@ -102,21 +110,7 @@ describe('companion over loopback', () => {
       expect(v.minVersion).toBe(1);
       expect(v.message).toMatch(reason === 'version-too-old' ? /update the studio/ : /update the device/);
     }
-    // On the wire: hello.reject, then close 4001.
-    const ws = new WebSocket(`ws://${HOST}:${proc.port}/`);
-    const got: string[] = [];
-    ws.on('message', (d) => got.push(String(d)));
-    await new Promise((r) => ws.once('open', r));
-    ws.send(
-      JSON.stringify({ type: 'hello', protocolVersion: 99, clientId: 'x', clientName: 'x', future: 1 }),
-    );
-    const code = await new Promise<number>((r) => ws.once('close', (c) => r(c)));
-    expect(code).toBe(4001);
-    expect(JSON.parse(got[0]!)).toMatchObject({
-      type: 'hello.reject',
-      reason: 'version-too-new',
-      clientVersion: 99,
-    });
+    await expectWireVersionReject(HOST, proc.port);
   });
 
   it('refuses an unpaired client (typed error) but lets it read device info', async () => {

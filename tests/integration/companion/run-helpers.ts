@@ -1,5 +1,6 @@
 // Shared bits of the companion integration tests (not a test file itself).
 import { expect } from 'vitest';
+import { WebSocket } from 'ws';
 import type {
   CompanionClient,
   PreviewFrame,
@@ -72,4 +73,20 @@ export function orDeath<T>(p: Promise<T>, proc: { exited: Promise<unknown>; stde
       throw new Error(`the companion process died; stderr tail:\n${proc.stderr().slice(-1500)}`);
     }),
   ]);
+}
+
+/** On the wire, below any client library: a hello from protocol 99 gets `hello.reject` (too new), then close 4001. */
+export async function expectWireVersionReject(host: string, port: number): Promise<void> {
+  const ws = new WebSocket(`ws://${host}:${port}/`);
+  const got: string[] = [];
+  ws.on('message', (d) => got.push(String(d)));
+  await new Promise((r) => ws.once('open', r));
+  ws.send(JSON.stringify({ type: 'hello', protocolVersion: 99, clientId: 'x', clientName: 'x', future: 1 }));
+  const code = await new Promise<number>((r) => ws.once('close', (c) => r(c)));
+  expect(code).toBe(4001);
+  expect(JSON.parse(got[0]!)).toMatchObject({
+    type: 'hello.reject',
+    reason: 'version-too-new',
+    clientVersion: 99,
+  });
 }

@@ -8,7 +8,6 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
 import type { PhoneCompanion } from '../../../ios-companion/src/host/phone-companion';
 import { discoveryTxtRecord } from '../../../shared/protocol/discovery';
 import { PROTOCOL_VERSION } from '../../../shared/protocol/limits';
@@ -23,7 +22,14 @@ import {
 } from '../../../src-main/devices/companion-client';
 import { deviceFromService } from '../../../src-main/devices/discovery';
 import { fixtureModelDir } from '../../helpers/fixture-model-dir';
-import { expectGaplessLog, nanoParams, PREVIEW_EVERY_STEP, record, until } from '../companion/run-helpers';
+import {
+  expectGaplessLog,
+  nanoParams,
+  PREVIEW_EVERY_STEP,
+  record,
+  until,
+  expectWireVersionReject,
+} from '../companion/run-helpers';
 import { phoneDirs, published, startPhone, type PhoneDirs } from './phone-host';
 
 const HOST = '127.0.0.1';
@@ -130,20 +136,7 @@ describe('the phone companion over its own WebSocket server', () => {
       expect(error).toBeInstanceOf(VersionRejectedError);
       expect((error as VersionRejectedError).code).toBe(reason);
     }
-    const ws = new WebSocket(`ws://${HOST}:${phone.port}/`);
-    const got: string[] = [];
-    ws.on('message', (d) => got.push(String(d)));
-    await new Promise((r) => ws.once('open', r));
-    ws.send(
-      JSON.stringify({ type: 'hello', protocolVersion: 99, clientId: 'x', clientName: 'x', future: 1 }),
-    );
-    const closeCode = await new Promise<number>((r) => ws.once('close', (c) => r(c)));
-    expect(closeCode).toBe(4001);
-    expect(JSON.parse(got[0]!)).toMatchObject({
-      type: 'hello.reject',
-      reason: 'version-too-new',
-      clientVersion: 99,
-    });
+    await expectWireVersionReject(HOST, phone.port);
   });
 
   it('refuses an unpaired client (typed error) but lets it read device info; a wrong code is refused', async () => {
