@@ -38,7 +38,10 @@ def load(path: str) -> Optional[dict]:
 
     if not os.path.exists(path):
         return None
-    return torch.load(path, map_location="cpu")
+    try:  # our own checkpoints hold config dicts and RNG states: torch >= 2.6 defaults to weights_only=True
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except TypeError:  # torch without the keyword
+        return torch.load(path, map_location="cpu")
 
 
 class JsonLog:

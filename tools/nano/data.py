@@ -39,9 +39,17 @@ BACKGROUNDS: Dict[str, Tuple[int, int, int]] = {
     "gray": (128, 128, 128),
     "brown": (100, 60, 25),
 }
-# Travel of a moving shape (pixels at 32 px): start and end ranges of the increasing coordinate. "wide" (the default
-# since nano-v1) crosses ~75 % of the frame, starting and ending partly outside it; "v0" (nano-v0) crossed ~60 %.
-TRAVEL = {"v0": ((5.5, 8.5), (23.5, 26.5)), "wide": ((2.5, 5.5), (26.5, 29.5))}
+# Travel of a moving shape (pixels at 32 px) along its increasing coordinate.
+# Absolute presets, (start range, end range): "wide" (nano-v1) crosses ~75 % of the frame, "v0" (nano-v0) ~60 %.
+# In both, where the shape is depends mostly on the frame index (frame 0 always near one edge).
+# Relative presets, {"length": range, "lo": .., "hi": ..}: a shorter travel whose start is drawn anywhere in
+# [lo, hi - length], and growth by a factor from a random size. STDiT3 has no absolute temporal position (RoPE is
+# relative; nano has no causal temporal VAE), so it can only learn what does not depend on the frame index: with
+# these presets the direction and speed of change say the motion, not where frame 0 is. "short" keeps the whole
+# path inside the frame; "drift" lets it start or end partly outside (closer to time-stationary).
+TRAVEL = {"v0": ((5.5, 8.5), (23.5, 26.5)), "wide": ((2.5, 5.5), (26.5, 29.5)),
+          "short": {"length": (12.0, 16.0), "lo": 3.0, "hi": 29.0, "r0": (2.5, 4.5), "grow": (1.9, 2.4)},
+          "drift": {"length": (12.0, 16.0), "lo": -3.0, "hi": 35.0, "r0": (2.5, 4.5), "grow": (1.9, 2.4)}}
 DEFAULT_TRAVEL = "wide"
 # opposite motion phrase: a time-reversed clip of one motion is a valid clip of the other
 REVERSED_MOTION = {"moving left": "moving right", "moving right": "moving left", "moving up": "moving down",
@@ -126,30 +134,37 @@ def sample_params(combos: Sequence[Tuple[str, str, str, str]], g: torch.Generato
     u = lambda lo, hi: lo + (hi - lo) * torch.rand(B, generator=g)  # noqa: E731
     s = W / 32.0  # geometry is defined for 32 px and scales with the frame
     ramp = torch.linspace(0.0, 1.0, T)[None]  # [1, T]
-    (s0, s1), (e0, e1) = TRAVEL[travel]
-    start = u(s0, s1) * s
-    end = u(e0, e1) * s
+    preset = TRAVEL[travel]
+    if isinstance(preset, dict):  # relative: the same number of draws as the absolute presets
+        frac, length = u(0.0, 1.0), u(*preset["length"])
+        start = (preset["lo"] + frac * (preset["hi"] - length - preset["lo"])) * s
+        end = start + length * s
+    else:
+        (s0, s1), (e0, e1) = preset
+        start = u(s0, s1) * s
+        end = u(e0, e1) * s
     perp = u(9.0, 23.0) * s
     size = u(4.0, 5.5) * s
-    r_small, r_big = u(2.5, 3.5) * s, u(8.0, 10.0) * s
+    if isinstance(preset, dict):
+        r_small = u(*preset["r0"]) * s
+        r_big = r_small * u(*preset["grow"])
+    else:
+        r_small, r_big = u(2.5, 3.5) * s, u(8.0, 10.0) * s
     ctr_x, ctr_y = u(13.0, 19.0) * s, u(13.0, 19.0) * s
-    cx = torch.empty(B, T)
-    cy = torch.empty(B, T)
-    r = torch.empty(B, T)
-    for i, (_, _, m, _) in enumerate(combos):
-        lin = start[i] + (end[i] - start[i]) * ramp[0]  # increasing coordinate
-        if m == "moving right":
-            cx[i], cy[i], r[i] = lin, perp[i], size[i]
-        elif m == "moving left":
-            cx[i], cy[i], r[i] = W - lin, perp[i], size[i]
-        elif m == "moving down":
-            cx[i], cy[i], r[i] = perp[i], lin, size[i]
-        elif m == "moving up":
-            cx[i], cy[i], r[i] = perp[i], H - lin, size[i]
-        else:
-            grow = r_small[i] + (r_big[i] - r_small[i]) * ramp[0]
-            cx[i], cy[i] = ctr_x[i], ctr_y[i]
-            r[i] = grow if m == "growing" else grow.flip(0)
+    # Vectorised over the batch (the RNG draws above are the whole randomness, so this is the same clip as the old
+    # per-clip loop, bit for bit): one row per motion kind, selected by mask.
+    lin = start[:, None] + (end - start)[:, None] * ramp  # [B, T] increasing coordinate
+    grow = r_small[:, None] + (r_big - r_small)[:, None] * ramp
+    kind = torch.tensor([MOTIONS.index(m) for _, _, m, _ in combos])[:, None]  # MOTIONS order
+    is_ = lambda name: kind == MOTIONS.index(name)  # noqa: E731
+    horizontal = is_("moving left") | is_("moving right")
+    vertical = is_("moving up") | is_("moving down")
+    lin_x = torch.where(is_("moving left"), W - lin, lin)
+    lin_y = torch.where(is_("moving up"), H - lin, lin)
+    cx = torch.where(horizontal, lin_x, torch.where(vertical, perp[:, None], ctr_x[:, None])).expand(B, T).clone()
+    cy = torch.where(vertical, lin_y, torch.where(horizontal, perp[:, None], ctr_y[:, None])).expand(B, T).clone()
+    r = torch.where(horizontal | vertical, size[:, None], torch.where(is_("growing"), grow, grow.flip(1)))
+    r = r.expand(B, T).clone()
     colour = torch.tensor([_rgb(COLOURS[c]) for c, _, _, _ in combos])
     bg = torch.tensor([_rgb(BACKGROUNDS[b]) for _, _, _, b in combos])
     shape = torch.tensor([SHAPES.index(sh) for _, sh, _, _ in combos])
@@ -158,8 +173,9 @@ def sample_params(combos: Sequence[Tuple[str, str, str, str]], g: torch.Generato
 
 def render(p: ClipParams, H: int = HEIGHT, W: int = WIDTH) -> Tuple[torch.Tensor, torch.Tensor]:
     """-> video [B, 3, T, H, W] in [-1, 1], coverage [B, 1, T, H, W] in [0, 1]."""
-    ys = (torch.arange(H, dtype=torch.float32) + 0.5)[None, None, :, None]
-    xs = (torch.arange(W, dtype=torch.float32) + 0.5)[None, None, None, :]
+    dev = p.cx.device
+    ys = (torch.arange(H, dtype=torch.float32, device=dev) + 0.5)[None, None, :, None]
+    xs = (torch.arange(W, dtype=torch.float32, device=dev) + 0.5)[None, None, None, :]
     dx = xs - p.cx[:, :, None, None]  # [B, T, H, W]
     dy = ys - p.cy[:, :, None, None]
     r = p.r[:, :, None, None]
@@ -183,10 +199,14 @@ class ClipStream:
         self.combos = all_combos()
         self.H, self.W, self.T, self.travel = H, W, T, travel
 
-    def batch(self, B: int) -> Tuple[torch.Tensor, torch.Tensor, List[str]]:
+    def batch(self, B: int, device: Optional[torch.device] = None) -> Tuple[torch.Tensor, torch.Tensor, List[str]]:
+        """Parameters come from the CPU generator (same stream on every device); rendering runs on `device`."""
         idx = torch.randint(len(self.combos), (B,), generator=self.g).tolist()
         combos = [self.combos[i] for i in idx]
-        video, cov = render(sample_params(combos, self.g, self.T, self.H, self.W, self.travel), self.H, self.W)
+        p = sample_params(combos, self.g, self.T, self.H, self.W, self.travel)
+        if device is not None:
+            p = ClipParams(*(getattr(p, f).to(device) for f in ("colour", "bg", "shape", "cx", "cy", "r")))
+        video, cov = render(p, self.H, self.W)
         return video, cov, [caption(*c) for c in combos]
 
     def state_dict(self) -> dict:
@@ -211,9 +231,10 @@ def eval_prompts(n: int = 24) -> List[str]:
     return out
 
 
-def render_prompts(prompts: Sequence[str], seed: int = 0) -> Tuple[torch.Tensor, torch.Tensor]:
+def render_prompts(prompts: Sequence[str], seed: int = 0,
+                   travel: str = DEFAULT_TRAVEL) -> Tuple[torch.Tensor, torch.Tensor]:
     """Ground-truth clips for prompts (used to check the scorers and the VAE round trip)."""
     combos = [parse_caption(p) for p in prompts]
     assert all(c is not None for c in combos), prompts
     g = torch.Generator().manual_seed(seed)
-    return render(sample_params(combos, g))  # type: ignore[arg-type]
+    return render(sample_params(combos, g, travel=travel))  # type: ignore[arg-type]

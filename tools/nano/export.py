@@ -28,10 +28,11 @@ setup_threads(sys.argv)
 
 import torch  # noqa: E402
 
+import common as C  # noqa: E402
 import data as D  # noqa: E402
 import models as M  # noqa: E402
 import safetensors_np as st  # noqa: E402
-import train as TR  # noqa: E402
+import core as TR  # noqa: E402
 
 
 def tokenizer_json() -> dict:
@@ -56,6 +57,13 @@ def _np(sd: dict) -> dict:
     return {k: v.detach().to(torch.float32).contiguous().numpy() for k, v in sd.items()}
 
 
+def _log_records(path: str) -> list:
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
 def _sha(path: str) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -76,11 +84,19 @@ def main(argv=None) -> int:
 
     vae, vck = TR.load_vae(a.run)
     t5, dit, step = TR.load_text_dit(a.run, a.weights)
-    dck = torch.load(os.path.join(a.run, "dit.pt"), map_location="cpu")
+    dck = C.load(os.path.join(a.run, "dit.pt"))
     best_eval = None
     bp = os.path.join(a.run, "dit_best.pt")
     if a.weights == "best" and os.path.exists(bp):
-        best_eval = torch.load(bp, map_location="cpu").get("eval")
+        best_eval = C.load(bp).get("eval")
+    log = _log_records(os.path.join(a.run, "log.jsonl"))
+    if best_eval is None and a.weights == "ema":  # the EMA eval the run logged at this step, if any
+        evals = [r for r in log if r.get("stage") == "dit" and r.get("event") == "eval" and r.get("step") == step]
+        if evals:
+            best_eval = {k: evals[-1][k] for k in ("colour", "shape", "motion", "background", "score") if k in evals[-1]}
+    devices = sorted({str(r.get("device", "cpu")).split(":")[0] for r in log if r.get("event") == "start"})
+    trained_on = "on CPU" if devices in ([], ["cpu"]) else "on CPU, then on a lent GPU (" + ", ".join(
+        sorted({str(r["gpu"]) for r in log if r.get("gpu")})) + ")"
     out = a.out
     for sub in ("text_encoder", "vae", "stdit"):
         os.makedirs(os.path.join(out, sub), exist_ok=True)
@@ -168,8 +184,8 @@ def main(argv=None) -> int:
         for n in sorted(names):
             fp = os.path.join(root, n)
             rel = os.path.relpath(fp, out)
-            if rel in ("manifest.json", "model_card.md"):
-                continue
+            if rel.split(os.sep)[0] not in ("text_encoder", "vae", "stdit"):
+                continue  # model card, manifest, samples, benchmark results
             size = os.path.getsize(fp)
             total += size
             files[rel] = {"bytes": size, "sha256": _sha(fp)}
@@ -179,7 +195,7 @@ def main(argv=None) -> int:
     card = f"""# Open-Sora Nano
 
 A tiny text-to-video model in the Open-Sora v1.2 formats (T5 v1.1 encoder, SD-VAE-layout autoencoder without the
-temporal VAE, STDiT3 denoiser), trained from scratch on CPU on synthetic clips by `tools/nano` (see its README).
+temporal VAE, STDiT3 denoiser), trained from scratch {trained_on} on synthetic clips by `tools/nano` (see its README).
 
 - Clip: {D.FRAMES} frames, {D.HEIGHT}x{D.WIDTH} px, fps {D.FPS}; latent {vcfg['clip']['latent']} (spatial x{vae.factor},
   no temporal compression); patch 1x2x2 -> {scfg['sampling']['tokens']} tokens.
@@ -191,7 +207,7 @@ temporal VAE, STDiT3 denoiser), trained from scratch on CPU on synthetic clips b
 - Sampling: RFLOW, {a.steps} steps, CFG {a.cfg}, **no timestep transform** (see stdit/config.json `sampling`).
 - Training: VAE {vck['step']} steps; denoiser + T5 (trained jointly) {dck['step']} steps; exported weights:
   {a.weights} (step {step}).
-- Automatic eval of the exported weights (the training run's fixed eval prompts, 16 steps; accuracies): {json.dumps(best_eval)}.
+- Automatic eval of the exported weights (the training run's last eval of them; accuracies): {json.dumps(best_eval)}.
 
 Limitations: a toy. It knows only the documented vocabulary; shapes are small and soft; quality depends on how long
 the run trained (see the eval numbers above).

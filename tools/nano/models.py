@@ -166,7 +166,7 @@ class T5Encoder(nn.Module):
         x = self.shared(input_ids)
         blk0 = self.encoder.block[0].layer[0].SelfAttention
         buckets = relative_position_bucket(L, self.cfg["relative_attention_num_buckets"],
-                                           self.cfg["relative_attention_max_distance"])
+                                           self.cfg["relative_attention_max_distance"]).to(input_ids.device)
         pos = blk0.relative_attention_bias(buckets).permute(2, 0, 1)[None]  # [1, H, L, L]
         ext = (1.0 - attention_mask[:, None, None, :].to(x.dtype)) * torch.finfo(x.dtype).min
         bias = pos + ext

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Open-Sora Nano training tool (CPU, resumable in chunks).
+"""Open-Sora Nano training tool (CPU, or a lent GPU with --device cuda; resumable in chunks).
 
   /usr/bin/python3 tools/nano/train.py vae    --run runs/nano --minutes 20
   /usr/bin/python3 tools/nano/train.py dit    --run runs/nano --minutes 60      # re-run to continue
@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import math
 import os
 import signal
 import sys
@@ -33,6 +32,8 @@ import common as C  # noqa: E402
 import data as D  # noqa: E402
 import models as M  # noqa: E402
 import scorers as S  # noqa: E402
+from core import (build_text_and_dit, cond_tensors, dit_paths, ema_update_, encode_text, latent_stats_,  # noqa: E402
+                  load_text_dit, load_vae, lr_at, pick_device, psnr, sample_latents)
 
 torch.set_num_threads(THREADS)
 try:
@@ -45,95 +46,6 @@ STOP = {"flag": False}
 
 def _on_signal(signum, frame):  # noqa: ARG001
     STOP["flag"] = True
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# shared pieces
-
-def cond_tensors(B: int):
-    """fps / height / width exactly as the real model gets them (spec 3): fps 24, pixel height/width."""
-    return (torch.tensor([float(D.FPS)]), torch.tensor([float(D.HEIGHT)]), torch.tensor([float(D.WIDTH)]))
-
-
-def load_vae(run: str, required: bool = True):
-    ck = C.load(os.path.join(run, "vae.pt"))
-    if ck is None:
-        if required:
-            sys.exit(f"no {run}/vae.pt: train the autoencoder first (train.py vae --run {run})")
-        return None, None
-    vae = M.NanoVAE(ck["cfg"])
-    vae.load_state_dict(ck["model"])
-    vae.eval()
-    for p in vae.parameters():
-        p.requires_grad_(False)
-    return vae, ck
-
-
-@torch.no_grad()
-def latent_stats_(vae: M.NanoVAE, seed: int = 999, clips: int = 48) -> dict:
-    """Set scale/shift so the normalised latent (z_sd - shift)/scale has zero mean, unit variance per channel."""
-    video, _, _ = D.ClipStream(seed).batch(clips)
-    z = vae.encode_frames(vae._to_frames(video))  # SD scale (after *0.18215)
-    mean = z.mean((0, 2, 3))
-    std = z.std((0, 2, 3)).clamp_min(1e-4)
-    vae.shift.copy_(mean.view(1, -1, 1, 1, 1))
-    vae.scale.copy_(std.view(1, -1, 1, 1, 1))
-    return {"shift": [round(float(v), 5) for v in mean], "scale": [round(float(v), 5) for v in std]}
-
-
-def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
-    mse = float(((a.clamp(-1, 1) - b) ** 2).mean()) / 4.0  # [-1, 1] -> [0, 1] range
-    return 10 * math.log10(1.0 / max(mse, 1e-12))
-
-
-def build_text_and_dit(t5_cfg: dict, dit_cfg: dict):
-    t5 = M.T5Encoder(t5_cfg)
-    dit = M.make_stdit(dit_cfg, caption_channels=t5.cfg["d_model"], max_len=D.MAX_TOKENS)
-    return t5, dit
-
-
-def encode_text(t5: M.T5Encoder, prompts):
-    ids, mask = D.tokenize(prompts)
-    return t5(ids, mask), mask  # [B, L, D], [B, L]
-
-
-@torch.no_grad()
-def sample_latents(dit, t5, prompts, steps: int = 30, cfg_scale: float = 7.0, seed: int = 0,
-                   lpl_step: int = -1) -> torch.Tensor:
-    """RFLOW Euler sampler with CFG (spec 6.1/6.2) WITHOUT the timestep transform (see README: for 16 pixel frames
-    the transform's nf = (16 // 17) * 5 = 0 would make every timestep 0). Optional fixed LPL leap at lpl_step."""
-    B = len(prompts)
-    y, mask = encode_text(t5, prompts)
-    y_null = dit.y_embedder.y_embedding[None].expand(B, -1, -1)
-    fps, h, w = cond_tensors(B)
-    lat = [4, D.FRAMES, D.HEIGHT // 4, D.WIDTH // 4]
-    g = torch.Generator().manual_seed(seed)
-    z = torch.randn([B] + lat, generator=g)
-    ts = [float(int(round((1.0 - i / steps) * 1000))) for i in range(steps)]
-    y_in = torch.cat([y, y_null], 0)[:, None]
-    m_in = torch.cat([mask, mask], 0)
-    for i in range(steps):
-        t_in = torch.full((2 * B,), ts[i])
-        out = dit(torch.cat([z, z], 0), t_in, y_in, m_in, fps, h, w)[:, :4]
-        v = out[B:] + cfg_scale * (out[:B] - out[B:])
-        if i == lpl_step:
-            return z + v * (ts[i] / 1000)
-        dt = ts[i] - ts[i + 1] if i < steps - 1 else ts[i]
-        z = z + v * (dt / 1000)
-    return z
-
-
-def ema_update_(ema: dict, model_sd: dict, decay: float) -> None:
-    with torch.no_grad():
-        for k, v in model_sd.items():
-            if v.dtype.is_floating_point:
-                ema[k].mul_(decay).add_(v.detach(), alpha=1 - decay)
-            else:
-                ema[k].copy_(v)
-
-
-def lr_at(step: int, base: float, warmup: int) -> float:
-    return base * min(1.0, (step + 1) / max(1, warmup))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -241,10 +153,12 @@ def vae_roundtrip_eval(vae: M.NanoVAE, n: int = 24) -> dict:
 # dit
 
 def cmd_dit(a) -> None:
+    dev = pick_device(a.device)
     vae, _ = load_vae(a.run)
+    vae.to(dev)
     log = C.JsonLog(os.path.join(a.run, "log.jsonl"))
-    path = os.path.join(a.run, "dit.pt")
-    ck = C.load(path)
+    paths = dit_paths(a.run)
+    ck = C.load(paths["main"])
     if ck is None:
         torch.manual_seed(a.seed)
         t5_cfg = dict(M.DEFAULT_T5, vocab_size=max(32, len(D.VOCAB)), **(json.loads(a.t5_config) if a.t5_config
@@ -258,7 +172,7 @@ def cmd_dit(a) -> None:
         gen = torch.Generator().manual_seed(a.seed * 1000 + 6)
         step, seconds = 0, 0.0
         ema = {"dit": copy.deepcopy(dit.state_dict()), "t5": copy.deepcopy(t5.state_dict())}
-        best = None
+        best, opt_sd = None, None
     else:
         t5_cfg, dit_cfg, freeze_t5 = ck["t5_cfg"], ck["dit_cfg"], ck["freeze_t5"]
         t5, dit = build_text_and_dit(t5_cfg, dit_cfg)
@@ -268,23 +182,43 @@ def cmd_dit(a) -> None:
         stream.load_state_dict(ck["data"])
         gen = torch.Generator()
         gen.set_state(ck["rng"])
-        step, seconds, ema, best = ck["step"], ck["seconds"], ck["ema"], ck.get("best")
+        step, seconds, best = ck["step"], ck["seconds"], ck.get("best")
+        ema = ck["ema"] if "ema" in ck else C.load(paths["ema"])  # nano-v0/v1 kept everything in dit.pt
+        opt_sd = ck["opt"] if "opt" in ck else C.load(paths["opt"])
+    if a.reset_best:
+        best = None  # the evals of this chunk use other settings than the stored best's (e.g. more clips)
+    t5.to(dev)
+    dit.to(dev)
+    ema = {part: {k: v.to(dev) for k, v in sd.items()} for part, sd in ema.items()}
     for p in t5.parameters():
         p.requires_grad_(not freeze_t5)
     params = [p for p in list(dit.parameters()) + list(t5.parameters()) if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=a.lr, weight_decay=0.0, betas=(0.9, 0.999))
-    if ck is not None:
-        opt.load_state_dict(ck["opt"])
+    if opt_sd is not None:
+        opt.load_state_dict(opt_sd)
+    # Warm-up counts from step 0 when the AdamW moments carry on, and again from this chunk's first step when they
+    # start fresh (a new run, or a checkpoint committed without dit_opt.pt).
+    chunk_start = step
+    warm_from = 0 if opt_sd is not None else chunk_start
+    schedule = {"steps": a.schedule_steps, "final_lr": a.lr_final}
     log.write(stage="dit", event="start", step=step, dit_params=M.count_params(dit), t5_params=M.count_params(t5),
               tokens=D.FRAMES * (D.HEIGHT // 8) * (D.WIDTH // 8), dit_cfg=dit_cfg, t5_cfg=t5_cfg,
               freeze_t5=freeze_t5, batch=a.batch, threads=THREADS, resumed=ck is not None, travel=a.travel,
-              reverse_pairs=a.reverse_pairs, eval_clips=a.eval_clips)
+              reverse_pairs=a.reverse_pairs, eval_clips=a.eval_clips, device=str(dev),
+              gpu=torch.cuda.get_device_name(dev) if dev.type == "cuda" else None, torch=torch.__version__,
+              lr=a.lr, warmup=a.warmup, warmup_from=warm_from, optimizer_restored=opt_sd is not None,
+              schedule=schedule)
+
+    def cpu(sd: dict) -> dict:
+        return {k: v.detach().cpu() for k, v in sd.items()}
 
     def save():
         C.save_atomic({"kind": "dit", "t5_cfg": t5_cfg, "dit_cfg": dit_cfg, "freeze_t5": freeze_t5,
-                       "dit": dit.state_dict(), "t5": t5.state_dict(), "ema": ema, "opt": opt.state_dict(),
-                       "data": stream.state_dict(), "rng": gen.get_state(), "step": step, "seconds": seconds,
-                       "best": best, "seed": a.seed}, path)
+                       "dit": cpu(dit.state_dict()), "t5": cpu(t5.state_dict()), "data": stream.state_dict(),
+                       "rng": gen.get_state(), "step": step, "seconds": seconds, "best": best, "seed": a.seed},
+                      paths["main"])
+        C.save_atomic({part: cpu(sd) for part, sd in ema.items()}, paths["ema"])
+        C.save_atomic(opt.state_dict(), paths["opt"])
 
     def evaluate():
         nonlocal best
@@ -292,30 +226,37 @@ def cmd_dit(a) -> None:
         et5, edit = build_text_and_dit(t5_cfg, dit_cfg)
         et5.load_state_dict(ema["t5"])
         edit.load_state_dict(ema["dit"])
-        et5.eval()
-        edit.eval()
+        et5.to(dev).eval()
+        edit.to(dev).eval()
         prompts = D.eval_prompts(a.eval_clips)
         z = sample_latents(edit, et5, prompts, steps=a.eval_steps, cfg_scale=a.cfg, seed=1234)
         with torch.no_grad():
-            video = vae.decode(z)
+            video = vae.decode(z).cpu()
         sc = S.score(video, prompts)
         res = {k: round(sc[k], 3) for k in S.KEYS + ["score"]}
         improved = best is None or sc["score"] >= best["score"]
         if improved:
             best = {"step": step, **res}
-            C.save_atomic({"kind": "dit_best", "t5_cfg": t5_cfg, "dit_cfg": dit_cfg, "dit": ema["dit"],
-                           "t5": ema["t5"], "step": step, "eval": res}, os.path.join(a.run, "dit_best.pt"))
+            C.save_atomic({"kind": "dit_best", "t5_cfg": t5_cfg, "dit_cfg": dit_cfg, "dit": cpu(ema["dit"]),
+                           "t5": cpu(ema["t5"]), "step": step, "eval": res}, os.path.join(a.run, "dit_best.pt"))
             C.write_sheet(os.path.join(a.run, "best_samples.png"), video)
         log.write(stage="dit", event="eval", step=step, **res, best_step=best["step"], improved=improved,
                   eval_seconds=round(time.time() - te, 1))
 
-    fps, h, w = cond_tensors(a.batch)
+    fps, h, w = cond_tensors(a.batch, dev)
     t0 = time.time()
     last_ck = last_log = last_eval = t0
     clips_seen, loss_acc, n_acc = 0, 0.0, 0
     dit.train()
     t5.train()
     while time.time() - t0 < a.minutes * 60 and not STOP["flag"]:
+        if schedule["steps"] == 0 and a.schedule_auto and step - chunk_start == a.schedule_auto:
+            # fix the cosine's length once the speed is known: as many steps as fit in --minutes (logged, so a
+            # rerun can pass --schedule-steps N for the same schedule)
+            per_step = (time.time() - t0) / a.schedule_auto
+            schedule["steps"] = a.schedule_auto + int((a.minutes * 60 - (time.time() - t0)) / per_step)
+            log.write(stage="dit", event="schedule", step=step, schedule_steps=schedule["steps"],
+                      seconds_per_step=round(per_step, 4), final_lr=a.lr_final)
         ts = time.time()
         if a.reverse_pairs > 0:
             # Time-reversed twins: a reversed "moving left" clip IS a "moving right" clip, so each twin is an exact
@@ -324,24 +265,26 @@ def cmd_dit(a) -> None:
             # is the only way to lower that loss (the pure-RoPE temporal attention is otherwise blind to the arrow
             # of time; nano-v0 scored the same loss on clips and their reversals).
             n_twin = int(a.batch * a.reverse_pairs) // 2
-            video, _, caps = stream.batch(a.batch - n_twin)
+            video, _, caps = stream.batch(a.batch - n_twin, dev)
             video = torch.cat([video, video[:n_twin].flip(2)], 0)
             caps = caps + [D.reverse_caption(c) for c in caps[:n_twin]]
         else:
             n_twin = 0
-            video, _, caps = stream.batch(a.batch)
+            video, _, caps = stream.batch(a.batch, dev)
         with torch.no_grad():
             x0 = vae.encode(video)
         for gparam in opt.param_groups:
-            gparam["lr"] = lr_at(step, a.lr, a.warmup)
+            gparam["lr"] = lr_at(step, a.lr, a.warmup, warm_from, schedule["steps"], a.lr_final,
+                                 chunk_start)
         y, mask = encode_text(t5, caps)
-        drop = torch.rand(a.batch, generator=gen) < a.cfg_dropout
+        drop = (torch.rand(a.batch, generator=gen) < a.cfg_dropout).to(dev)
         y = torch.where(drop[:, None, None], dit.y_embedder.y_embedding[None].expand_as(y), y)
         t = torch.sigmoid(torch.randn(a.batch, generator=gen) * a.t_std + a.t_mean)  # logit-normal
-        noise = torch.randn(x0.shape, generator=gen)
+        noise = torch.randn(x0.shape, generator=gen)  # CPU generator: the same stream on every device
         if n_twin:
             t[a.batch - n_twin:] = t[:n_twin]
             noise[a.batch - n_twin:] = noise[:n_twin]
+        t, noise = t.to(dev), noise.to(dev)
         tt = t.view(-1, 1, 1, 1, 1)
         xt = (1 - tt) * x0 + tt * noise  # Open-Sora RFLOW add_noise with t = timestep / 1000
         out = dit(xt, t * 1000, y[:, None], mask, fps, h, w)
@@ -354,13 +297,13 @@ def cmd_dit(a) -> None:
         decay = min(a.ema, (1 + step) / (10 + step))
         ema_update_(ema["dit"], dit.state_dict(), decay)
         ema_update_(ema["t5"], t5.state_dict(), decay)
-        seconds += time.time() - ts
         clips_seen += a.batch
-        loss_acc += float(loss)
+        loss_acc += loss.detach()
         n_acc += 1
         now = time.time()
+        seconds += now - ts
         if now - last_log >= a.log_seconds:
-            log.write(stage="dit", step=step, loss=round(loss_acc / n_acc, 6), seconds=round(seconds, 1),
+            log.write(stage="dit", step=step, loss=round(float(loss_acc) / n_acc, 6), seconds=round(seconds, 1),
                       clips_per_s=round(clips_seen / (now - last_log), 2), lr=opt.param_groups[0]["lr"])
             last_log, clips_seen, loss_acc, n_acc = now, 0, 0.0, 0
         if a.eval_minutes > 0 and now - last_eval >= a.eval_minutes * 60:
@@ -405,27 +348,6 @@ def cmd_arrow(a) -> None:
 # ---------------------------------------------------------------------------------------------------------------
 # sample / eval
 
-def load_text_dit(run: str, which: str = "best"):
-    """which: best (dit_best.pt, EMA at the best eval), ema (latest EMA), raw (latest raw weights)."""
-    bp = os.path.join(run, "dit_best.pt")
-    if which == "best" and os.path.exists(bp):
-        ck = C.load(bp)
-        sd_dit, sd_t5, step = ck["dit"], ck["t5"], ck["step"]
-    else:
-        ck = C.load(os.path.join(run, "dit.pt"))
-        if ck is None:
-            sys.exit(f"no {run}/dit.pt: train the denoiser first (train.py dit --run {run})")
-        src = ck["dit"] if which == "raw" else ck["ema"]["dit"]
-        sd_t5 = ck["t5"] if which == "raw" else ck["ema"]["t5"]
-        sd_dit, step = src, ck["step"]
-    t5, dit = build_text_and_dit(ck["t5_cfg"], ck["dit_cfg"])
-    t5.load_state_dict(sd_t5)
-    dit.load_state_dict(sd_dit)
-    t5.eval()
-    dit.eval()
-    return t5, dit, step
-
-
 def cmd_sample(a) -> None:
     vae, _ = load_vae(a.run)
     t5, dit, step = load_text_dit(a.run, a.weights)
@@ -450,10 +372,11 @@ def cmd_sample(a) -> None:
 
 
 def cmd_eval(a) -> None:
+    os.makedirs(a.run, exist_ok=True)
     prompts = D.eval_prompts(a.n)
-    video, _ = D.render_prompts(prompts, seed=5)
+    video, _ = D.render_prompts(prompts, seed=5, travel=a.travel)
     gt = S.score(video, prompts)
-    rep = {"ground_truth": {k: round(gt[k], 3) for k in S.KEYS + ["score"]}}
+    rep = {"ground_truth": {k: round(gt[k], 3) for k in S.KEYS + ["score"]}, "travel": a.travel}
     vae, _ = load_vae(a.run, required=False)
     if vae is not None:
         rep["vae"] = vae_roundtrip_eval(vae, a.n)
@@ -517,6 +440,13 @@ def main(argv=None) -> None:
     d.add_argument("--reverse-pairs", type=float, default=0.5,
                    help="fraction of each batch made of (clip, time-reversed twin) pairs sharing noise and t; 0 = off")
     d.add_argument("--eval-steps", type=int, default=16)
+    d.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"], help="cuda: a lent GPU (README)")
+    d.add_argument("--reset-best", action="store_true", help="forget the stored best eval (new eval settings)")
+    d.add_argument("--lr-final", type=float, default=0.0, help="cosine end value (with --schedule-steps/auto)")
+    d.add_argument("--schedule-steps", type=int, default=0,
+                   help="cosine decay of the lr over this many steps of the chunk; 0 = constant lr (earlier chunks)")
+    d.add_argument("--schedule-auto", type=int, default=0,
+                   help="with --schedule-steps 0: after this many steps, size the cosine to fill --minutes")
     d.add_argument("--cfg", type=float, default=7.0)
 
     s = sub.add_parser("sample", help="generate clips (GIFs, sheet.png, scores.json)")
@@ -536,6 +466,7 @@ def main(argv=None) -> None:
     e.add_argument("--cfg", type=float, default=7.0)
     e.add_argument("--lpl", type=int, default=-1)
     e.add_argument("--weights", default="best", help="comma list of best,ema,raw")
+    e.add_argument("--travel", default=D.DEFAULT_TRAVEL, choices=sorted(D.TRAVEL), help="ground-truth data preset")
 
     r = sub.add_parser("arrow", help="arrow-of-time probe: loss on clips vs their time reversals")
     common(r)

@@ -385,10 +385,10 @@ class STDiT3(nn.Module):
         # 3.3 / 3.4 position embedding
         base_size = round(math.sqrt(S))
         scale = math.sqrt(float(height.reshape(-1)[0]) * float(width.reshape(-1)[0])) / cfg.input_sq_size
-        pos = pos_embed_2d(cfg.hidden_size, Hp, Wp, scale, base_size).to(dtype)
+        pos = pos_embed_2d(cfg.hidden_size, Hp, Wp, scale, base_size).to(device=x.device, dtype=dtype)
 
         # 3.5 timestep / fps
-        table = self.freq_table()
+        table = self.freq_table().to(x.device)
         t_emb = self.t_embedder(timestep.reshape(-1), table, dtype)
         fps = fps.reshape(-1).to(torch.float32)
         if fps.shape[0] != B:
@@ -402,7 +402,7 @@ class STDiT3(nn.Module):
         if mask.shape[0] != B:
             mask = mask.repeat(B // mask.shape[0], 1)
         yp = self.y_embedder(y.to(dtype)).reshape(B, -1, cfg.hidden_size)  # [B, L, C]
-        key_bias = torch.zeros(mask.shape, dtype=dtype)
+        key_bias = torch.zeros(mask.shape, dtype=dtype, device=x.device)
         key_bias = key_bias.masked_fill(mask == 0, torch.finfo(dtype).min)[:, None, None, :]
 
         # 3.2 patch embedding + pos

@@ -73,6 +73,30 @@ describe('tools/nano (Open-Sora Nano training tool)', () => {
   );
 
   it.skipIf(!torchAvailable)(
+    'every data preset renders clips the scorers read as their captions',
+    () => {
+      for (const travel of ['v0', 'wide', 'short', 'drift']) {
+        const r = py([
+          'tools/nano/train.py',
+          'eval',
+          '--run',
+          join(dir, `gt-${travel}`),
+          '--n',
+          '48',
+          '--travel',
+          travel,
+        ]);
+        expect(r.status, r.stderr).toBe(0);
+        const rep = JSON.parse(r.stdout) as { travel: string; ground_truth: Record<string, number> };
+        expect(rep.travel).toBe(travel);
+        for (const k of ['colour', 'shape', 'motion', 'background'])
+          expect(rep.ground_truth[k], `${travel} ${k}`).toBeGreaterThanOrEqual(0.95);
+      }
+    },
+    60_000,
+  );
+
+  it.skipIf(!torchAvailable)(
     'trains vae and dit briefly, resumes, and exports a bundle with the Open-Sora key names',
     () => {
       let r = py(['tools/nano/train.py', 'vae', '--run', run, '--minutes', '0.2', '--log-seconds', '5']);
@@ -99,6 +123,44 @@ describe('tools/nano (Open-Sora Nano training tool)', () => {
       expect(Number(ends[1]?.step)).toBeGreaterThan(firstSteps);
       for (const l of lines.filter((x) => x.loss !== undefined))
         expect(Number.isFinite(Number(l.loss))).toBe(true);
+      // three files per checkpoint: weights + state, EMA, optimizer (each small enough for a GPU round trip)
+      for (const f of ['dit.pt', 'dit_ema.pt', 'dit_opt.pt']) expect(existsSync(join(run, f)), f).toBe(true);
+      expect(starts[1]?.optimizer_restored).toBe(true);
+      expect(starts[1]?.warmup_from).toBe(0);
+
+      // a checkpoint without its optimizer (the committed form) resumes with fresh moments and a new warm-up, and
+      // --schedule-auto sizes the cosine from the measured speed
+      rmSync(join(run, 'dit_opt.pt'));
+      const secondEnd = Number(ends[1]?.step);
+      r = py([
+        'tools/nano/train.py',
+        'dit',
+        ...ditArgs,
+        '--minutes',
+        '0.05',
+        '--final-eval',
+        '0',
+        '--schedule-auto',
+        '1',
+        '--lr-final',
+        '1e-5',
+      ]);
+      expect(r.status, r.stderr).toBe(0);
+      const third = logLines(run).filter((l) => l.stage === 'dit');
+      const thirdStart = third.filter((l) => l.event === 'start')[2];
+      expect(thirdStart?.optimizer_restored).toBe(false);
+      expect(thirdStart?.warmup_from).toBe(secondEnd);
+      const sched = third.find((l) => l.event === 'schedule');
+      expect(Number(sched?.schedule_steps)).toBeGreaterThanOrEqual(1);
+      expect(existsSync(join(run, 'dit_opt.pt'))).toBe(true);
+
+      // --device cuda on a machine without CUDA: a clear refusal, not a traceback
+      const cuda = py(['-c', 'import torch; print(torch.cuda.is_available())']);
+      if (cuda.stdout.trim() === 'False') {
+        r = py(['tools/nano/train.py', 'dit', ...ditArgs, '--minutes', '0.01', '--device', 'cuda']);
+        expect(r.status).not.toBe(0);
+        expect(r.stderr).toContain('--device cuda: torch sees no CUDA device');
+      }
 
       r = py(['tools/nano/export.py', '--run', run, '--out', out]);
       expect(r.status, r.stderr).toBe(0);
