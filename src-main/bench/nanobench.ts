@@ -5,7 +5,7 @@
  * Each clip is scored on the Nano prompt vocabulary (colour, shape, motion, background), subject consistency,
  * temporal flicker and dynamic degree (see shared/metrics/README.md), and timed.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { BudgetSpec } from '../../shared/engine/cidl/budget';
 import {
@@ -413,7 +413,10 @@ export async function runNanobench(opts: NanobenchOptions = {}): Promise<Nanoben
       }
     }
     const name = model.blockSet.manifest.model.name;
-    const isNano = name.includes('nano') || (model.modelDir ?? '').includes(BUNDLED_MODEL_NAME);
+    const isNano =
+      name.includes('nano') ||
+      (model.modelDir ?? '').includes(BUNDLED_MODEL_NAME) ||
+      (await exportedAsNano(model.modelDir));
     const notes: string[] = [];
     if (!isNano)
       notes.push(
@@ -509,5 +512,20 @@ export async function runNanobench(opts: NanobenchOptions = {}): Promise<Nanoben
   } finally {
     await caches.clear();
     await host.close();
+  }
+}
+
+/** A model folder written by tools/nano/export.py names itself in manifest.json, whatever the folder is called. */
+async function exportedAsNano(modelDir: string | null): Promise<boolean> {
+  if (!modelDir) return false;
+  try {
+    const manifest = JSON.parse(await readFile(join(modelDir, 'manifest.json'), 'utf8')) as unknown;
+    return (
+      typeof manifest === 'object' &&
+      manifest !== null &&
+      (manifest as { model?: unknown }).model === BUNDLED_MODEL_NAME
+    );
+  } catch {
+    return false;
   }
 }
