@@ -77,6 +77,11 @@ def encode_text(t5: M.T5Encoder, prompts):
 
 
 @torch.no_grad()
+def clip_frames(dit) -> int:
+    """Pixel (= latent) frames of the clips this denoiser was trained on (16 unless the run chose --frames)."""
+    return int(getattr(dit, "clip_frames", D.FRAMES))
+
+
 def sample_latents(dit, t5, prompts, steps: int = 30, cfg_scale: float = 7.0, seed: int = 0,
                    lpl_step: int = -1) -> torch.Tensor:
     """RFLOW Euler sampler with CFG (spec 6.1/6.2) WITHOUT the timestep transform (see README: for 16 pixel frames
@@ -86,7 +91,7 @@ def sample_latents(dit, t5, prompts, steps: int = 30, cfg_scale: float = 7.0, se
     y_null = dit.y_embedder.y_embedding[None].expand(B, -1, -1)
     dev = y.device
     fps, h, w = cond_tensors(B, dev)
-    lat = [4, D.FRAMES, D.HEIGHT // 4, D.WIDTH // 4]
+    lat = [4, clip_frames(dit), D.HEIGHT // 4, D.WIDTH // 4]
     g = torch.Generator().manual_seed(seed)
     z = torch.randn([B] + lat, generator=g).to(dev)  # CPU noise: the same start on every device
     ts = [float(int(round((1.0 - i / steps) * 1000))) for i in range(steps)]
@@ -154,4 +159,5 @@ def load_text_dit(run: str, which: str = "best"):
     dit.load_state_dict(sd_dit)
     t5.eval()
     dit.eval()
+    dit.clip_frames = int(ck.get("frames", D.FRAMES))
     return t5, dit, step

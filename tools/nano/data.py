@@ -231,10 +231,10 @@ def eval_prompts(n: int = 24) -> List[str]:
     return out
 
 
-def render_prompts(prompts: Sequence[str], seed: int = 0,
-                   travel: str = DEFAULT_TRAVEL) -> Tuple[torch.Tensor, torch.Tensor]:
+def render_prompts(prompts: Sequence[str], seed: int = 0, travel: str = DEFAULT_TRAVEL,
+                   T: int = FRAMES) -> Tuple[torch.Tensor, torch.Tensor]:
     """Ground-truth clips for prompts (used to check the scorers and the VAE round trip)."""
     combos = [parse_caption(p) for p in prompts]
     assert all(c is not None for c in combos), prompts
     g = torch.Generator().manual_seed(seed)
-    return render(sample_params(combos, g, travel=travel))  # type: ignore[arg-type]
+    return render(sample_params(combos, g, T=T, travel=travel))  # type: ignore[arg-type]

@@ -84,6 +84,7 @@ def main(argv=None) -> int:
 
     vae, vck = TR.load_vae(a.run)
     t5, dit, step = TR.load_text_dit(a.run, a.weights)
+    frames = TR.clip_frames(dit)
     dck = C.load(os.path.join(a.run, "dit.pt"))
     best_eval = None
     bp = os.path.join(a.run, "dit_best.pt")
@@ -121,7 +122,7 @@ def main(argv=None) -> int:
     # vae
     vae_sd = _np(vae.state_dict())
     st.save(os.path.join(out, "vae", "model.safetensors"), vae_sd, metadata=meta)
-    vcfg = vae.export_config(D.FRAMES, D.HEIGHT, D.WIDTH)
+    vcfg = vae.export_config(frames, D.HEIGHT, D.WIDTH)
     with open(os.path.join(out, "vae", "config.json"), "w") as f:
         json.dump(vcfg, f, indent=2)
 
@@ -129,6 +130,7 @@ def main(argv=None) -> int:
     dit_sd = _np(dit.state_dict())
     st.save(os.path.join(out, "stdit", "model.safetensors"), dit_sd, metadata=meta)
     lat_h, lat_w = D.HEIGHT // vae.factor, D.WIDTH // vae.factor
+    pT, pH, pW = dit.cfg.patch_size
     scfg = {
         "_class_name": "STDiT3", "model_type": "STDiT3", "architectures": ["STDiT3"],
         **dit.cfg.to_dict(),
@@ -140,9 +142,9 @@ def main(argv=None) -> int:
             "use_discrete_timesteps": True, "use_timestep_transform": False,
             "use_timestep_transform_note": "trained WITHOUT the timestep transform; with 16 pixel frames the spec 6.1 "
                                            "formula has nf = (16 // 17) * 5 = 0, i.e. every timestep would be 0",
-            "fps": D.FPS, "num_frames": D.FRAMES, "height": D.HEIGHT, "width": D.WIDTH,
-            "latent_size": [vae.cfg["latent_channels"], D.FRAMES, lat_h, lat_w],
-            "tokens": D.FRAMES * (lat_h // 2) * (lat_w // 2),
+            "fps": D.FPS, "num_frames": frames, "height": D.HEIGHT, "width": D.WIDTH,
+            "latent_size": [vae.cfg["latent_channels"], frames, lat_h, lat_w],
+            "tokens": -(-frames // pT) * -(-lat_h // pH) * -(-lat_w // pW),
             "caption_max_length": D.MAX_TOKENS,
             "aesthetic_score": None,
             "prompt_note": "trained on bare captions: append NO aesthetic-score suffix (its words are <unk> here); "
@@ -173,7 +175,7 @@ def main(argv=None) -> int:
                         st.load(os.path.join(out, "stdit", "model.safetensors")).items()}, strict=True)
     y = t5(ids[:1], mask[:1])[:, None]
     fps, h, w = TR.cond_tensors(1)
-    x = torch.randn(1, 4, D.FRAMES, lat_h, lat_w, generator=torch.Generator().manual_seed(1))
+    x = torch.randn(1, 4, frames, lat_h, lat_w, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         errs["stdit"] = float((db(x, torch.tensor([500.0]), y, mask[:1], fps, h, w)
                                - dit(x, torch.tensor([500.0]), y, mask[:1], fps, h, w)).abs().max())
@@ -197,8 +199,8 @@ def main(argv=None) -> int:
 A tiny text-to-video model in the Open-Sora v1.2 formats (T5 v1.1 encoder, SD-VAE-layout autoencoder without the
 temporal VAE, STDiT3 denoiser), trained from scratch {trained_on} on synthetic clips by `tools/nano` (see its README).
 
-- Clip: {D.FRAMES} frames, {D.HEIGHT}x{D.WIDTH} px, fps {D.FPS}; latent {vcfg['clip']['latent']} (spatial x{vae.factor},
-  no temporal compression); patch 1x2x2 -> {scfg['sampling']['tokens']} tokens.
+- Clip: {frames} frames, {D.HEIGHT}x{D.WIDTH} px, fps {D.FPS}; latent {vcfg['clip']['latent']} (spatial x{vae.factor},
+  no temporal compression); patch {pT}x{pH}x{pW} -> {scfg['sampling']['tokens']} tokens.
 - Prompts: exactly `a <colour> <shape> <motion> on a <background> background` (vocabulary in tools/nano/VOCABULARY.md);
   max {D.MAX_TOKENS} tokens incl. EOS. Words outside the vocabulary map to `<unk>`.
 - Sizes (state-dict entries / numbers): text encoder {counts['text_encoder'][0]} / {counts['text_encoder'][1]:,};

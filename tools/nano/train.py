@@ -32,7 +32,7 @@ import common as C  # noqa: E402
 import data as D  # noqa: E402
 import models as M  # noqa: E402
 import scorers as S  # noqa: E402
-from core import (build_text_and_dit, cond_tensors, dit_paths, ema_update_, encode_text, latent_stats_,  # noqa: E402
+from core import (build_text_and_dit, clip_frames, cond_tensors, dit_paths, ema_update_, encode_text, latent_stats_,  # noqa: E402
                   load_text_dit, load_vae, lr_at, pick_device, psnr, sample_latents)
 
 torch.set_num_threads(THREADS)
@@ -152,6 +152,50 @@ def vae_roundtrip_eval(vae: M.NanoVAE, n: int = 24) -> dict:
 # ---------------------------------------------------------------------------------------------------------------
 # dit
 
+def tokens_per_clip(dit_cfg: dict, frames: int) -> int:
+    pT, pH, pW = dit_cfg.get("patch_size", [1, 2, 2])
+    return -(-frames // pT) * -(-(D.HEIGHT // 4) // pH) * -(-(D.WIDTH // 4) // pW)
+
+
+def init_from_(dit, t5, src: str) -> dict:
+    """Start a new run from another run's EMA weights: every tensor whose name and shape match is copied (e.g. all
+    blocks and the text encoder when only the patch size changed); the rest keeps its fresh initialisation."""
+    ema = C.load(os.path.join(src, "dit_ema.pt"))
+    if ema is None:
+        ck = C.load(os.path.join(src, "dit.pt"))
+        if ck is None or "ema" not in ck:
+            sys.exit(f"--init-from {src}: no dit_ema.pt (or dit.pt with an EMA) there")
+        ema = ck["ema"]
+    copied, inflated, skipped = 0, [], []
+    with torch.no_grad():
+        for part, mod in (("dit", dit), ("t5", t5)):
+            own = mod.state_dict()
+            for k, v in ema[part].items():
+                if k in own and own[k].shape == v.shape:
+                    own[k].copy_(v)
+                    copied += 1
+                elif part == "dit" and k in own and _inflate_time_(own[k], v, k):
+                    inflated.append(k)
+                else:
+                    skipped.append(f"{part}.{k}")
+    return {"from": src, "copied": copied, "inflated": inflated, "skipped": skipped}
+
+
+def _inflate_time_(dst: torch.Tensor, src: torch.Tensor, key: str) -> bool:
+    """From a 1-frame temporal patch to a pT-frame one (I3D-style inflation): the patch embedding sees the mean of its
+    pT frames ([C, Cin, 1, pH, pW] -> each frame slice / pT), and the final layer predicts the old output for each of
+    the token's frames (rows are (t, h, w, c)-major: the old rows repeated pT times). False when it does not apply."""
+    if key == "x_embedder.proj.weight" and src.dim() == 5 and src.shape[2] == 1 and \
+            dst.shape[:2] == src.shape[:2] and dst.shape[3:] == src.shape[3:]:
+        dst.copy_(src.expand_as(dst) / dst.shape[2])
+        return True
+    if key in ("final_layer.linear.weight", "final_layer.linear.bias") and dst.shape[0] % src.shape[0] == 0 and \
+            dst.shape[1:] == src.shape[1:]:
+        dst.copy_(src.repeat(dst.shape[0] // src.shape[0], *([1] * (src.dim() - 1))))
+        return True
+    return False
+
+
 def cmd_dit(a) -> None:
     dev = pick_device(a.device)
     vae, _ = load_vae(a.run)
@@ -167,8 +211,10 @@ def cmd_dit(a) -> None:
         t5, dit = build_text_and_dit(t5_cfg, dit_cfg)
         t5.init_weights_(a.seed * 1000 + 3)
         M.init_stdit_(dit, a.seed * 1000 + 4)
+        init_log = init_from_(dit, t5, a.init_from) if a.init_from else None
         freeze_t5 = a.freeze_t5
-        stream = D.ClipStream(a.seed * 1000 + 5, travel=a.travel)
+        frames = a.frames
+        stream = D.ClipStream(a.seed * 1000 + 5, T=frames, travel=a.travel)
         gen = torch.Generator().manual_seed(a.seed * 1000 + 6)
         step, seconds = 0, 0.0
         ema = {"dit": copy.deepcopy(dit.state_dict()), "t5": copy.deepcopy(t5.state_dict())}
@@ -178,13 +224,16 @@ def cmd_dit(a) -> None:
         t5, dit = build_text_and_dit(t5_cfg, dit_cfg)
         t5.load_state_dict(ck["t5"])
         dit.load_state_dict(ck["dit"])
-        stream = D.ClipStream(0, travel=a.travel)
+        init_log = None
+        frames = int(ck.get("frames", D.FRAMES))
+        stream = D.ClipStream(0, T=frames, travel=a.travel)
         stream.load_state_dict(ck["data"])
         gen = torch.Generator()
         gen.set_state(ck["rng"])
         step, seconds, best = ck["step"], ck["seconds"], ck.get("best")
         ema = ck["ema"] if "ema" in ck else C.load(paths["ema"])  # nano-v0/v1 kept everything in dit.pt
         opt_sd = ck["opt"] if "opt" in ck else C.load(paths["opt"])
+    dit.clip_frames = frames
     if a.reset_best:
         best = None  # the evals of this chunk use other settings than the stored best's (e.g. more clips)
     t5.to(dev)
@@ -202,7 +251,8 @@ def cmd_dit(a) -> None:
     warm_from = 0 if opt_sd is not None else chunk_start
     schedule = {"steps": a.schedule_steps, "final_lr": a.lr_final}
     log.write(stage="dit", event="start", step=step, dit_params=M.count_params(dit), t5_params=M.count_params(t5),
-              tokens=D.FRAMES * (D.HEIGHT // 8) * (D.WIDTH // 8), dit_cfg=dit_cfg, t5_cfg=t5_cfg,
+              frames=frames, tokens=tokens_per_clip(dit_cfg, frames), dit_cfg=dit_cfg, t5_cfg=t5_cfg,
+              init_from=init_log,
               freeze_t5=freeze_t5, batch=a.batch, threads=THREADS, resumed=ck is not None, travel=a.travel,
               reverse_pairs=a.reverse_pairs, eval_clips=a.eval_clips, device=str(dev),
               gpu=torch.cuda.get_device_name(dev) if dev.type == "cuda" else None, torch=torch.__version__,
@@ -215,7 +265,8 @@ def cmd_dit(a) -> None:
     def save():
         C.save_atomic({"kind": "dit", "t5_cfg": t5_cfg, "dit_cfg": dit_cfg, "freeze_t5": freeze_t5,
                        "dit": cpu(dit.state_dict()), "t5": cpu(t5.state_dict()), "data": stream.state_dict(),
-                       "rng": gen.get_state(), "step": step, "seconds": seconds, "best": best, "seed": a.seed},
+                       "rng": gen.get_state(), "step": step, "seconds": seconds, "best": best, "seed": a.seed,
+                       "frames": frames},
                       paths["main"])
         C.save_atomic({part: cpu(sd) for part, sd in ema.items()}, paths["ema"])
         C.save_atomic(opt.state_dict(), paths["opt"])
@@ -226,6 +277,7 @@ def cmd_dit(a) -> None:
         et5, edit = build_text_and_dit(t5_cfg, dit_cfg)
         et5.load_state_dict(ema["t5"])
         edit.load_state_dict(ema["dit"])
+        edit.clip_frames = frames
         et5.to(dev).eval()
         edit.to(dev).eval()
         prompts = D.eval_prompts(a.eval_clips)
@@ -238,7 +290,8 @@ def cmd_dit(a) -> None:
         if improved:
             best = {"step": step, **res}
             C.save_atomic({"kind": "dit_best", "t5_cfg": t5_cfg, "dit_cfg": dit_cfg, "dit": cpu(ema["dit"]),
-                           "t5": cpu(ema["t5"]), "step": step, "eval": res}, os.path.join(a.run, "dit_best.pt"))
+                           "t5": cpu(ema["t5"]), "step": step, "eval": res, "frames": frames},
+                          os.path.join(a.run, "dit_best.pt"))
             C.write_sheet(os.path.join(a.run, "best_samples.png"), video)
         log.write(stage="dit", event="eval", step=step, **res, best_step=best["step"], improved=improved,
                   eval_seconds=round(time.time() - te, 1))
@@ -327,7 +380,7 @@ def cmd_arrow(a) -> None:
     vae, _ = load_vae(a.run)
     t5, dit, step = load_text_dit(a.run, a.weights)
     prompts = D.eval_prompts(a.n)
-    video, _ = D.render_prompts(prompts, seed=5)
+    video, _ = D.render_prompts(prompts, seed=5, T=clip_frames(dit))
     fps, h, w = cond_tensors(len(prompts))
     rows = {}
     with torch.no_grad():
@@ -441,6 +494,8 @@ def main(argv=None) -> None:
                    help="fraction of each batch made of (clip, time-reversed twin) pairs sharing noise and t; 0 = off")
     d.add_argument("--eval-steps", type=int, default=16)
     d.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"], help="cuda: a lent GPU (README)")
+    d.add_argument("--frames", type=int, default=D.FRAMES, help="pixel frames per clip (first run only)")
+    d.add_argument("--init-from", default="", help="first run only: copy matching EMA weights from this run folder")
     d.add_argument("--reset-best", action="store_true", help="forget the stored best eval (new eval settings)")
     d.add_argument("--lr-final", type=float, default=0.0, help="cosine end value (with --schedule-steps/auto)")
     d.add_argument("--schedule-steps", type=int, default=0,

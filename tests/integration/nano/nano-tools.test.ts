@@ -278,4 +278,63 @@ describe('tools/nano (Open-Sora Nano training tool)', () => {
     },
     150_000,
   );
+
+  it.skipIf(!torchAvailable)(
+    'a 17-frame run with 2-frame temporal patches starts from the 16-frame run (inflated) and exports its sizes',
+    () => {
+      // needs the vae.pt / dit_ema.pt of the run trained above
+      const run2 = join(dir, 'run-pt2');
+      const out2 = join(dir, 'bundle-pt2');
+      let r = py(['-c', `import shutil; shutil.copytree(${JSON.stringify(run)}, ${JSON.stringify(run2)})`]);
+      expect(r.status, r.stderr).toBe(0);
+      for (const f of ['dit.pt', 'dit_ema.pt', 'dit_opt.pt', 'dit_best.pt', 'log.jsonl'])
+        rmSync(join(run2, f), { force: true });
+      r = py([
+        'tools/nano/train.py',
+        'dit',
+        '--run',
+        run2,
+        '--minutes',
+        '0.05',
+        '--eval-minutes',
+        '0',
+        '--frames',
+        '17',
+        '--dit-config',
+        '{"patch_size": [2, 2, 2]}',
+        '--init-from',
+        run,
+      ]);
+      expect(r.status, r.stderr).toBe(0);
+      const start = logLines(run2).find((l) => l.event === 'start') as {
+        frames: number;
+        tokens: number;
+        init_from: { copied: number; inflated: string[]; skipped: string[] };
+      };
+      expect(start.frames).toBe(17);
+      expect(start.tokens).toBe(9 * 16); // ceil(17 / 2) temporal tokens x 4 x 4
+      expect(start.init_from.inflated.sort()).toEqual([
+        'final_layer.linear.bias',
+        'final_layer.linear.weight',
+        'x_embedder.proj.weight',
+      ]);
+      expect(start.init_from.skipped).toEqual([]);
+      expect(start.init_from.copied).toBeGreaterThan(100);
+
+      r = py(['tools/nano/export.py', '--run', run2, '--out', out2, '--weights', 'ema']);
+      expect(r.status, r.stderr).toBe(0);
+      const scfg = JSON.parse(readFileSync(join(out2, 'stdit/config.json'), 'utf8')) as {
+        patch_size: number[];
+        sampling: { num_frames: number; tokens: number; latent_size: number[] };
+      };
+      expect(scfg.patch_size).toEqual([2, 2, 2]);
+      expect(scfg.sampling.num_frames).toBe(17);
+      expect(scfg.sampling.tokens).toBe(144);
+      expect(scfg.sampling.latent_size[1]).toBe(17);
+      expect(readHeader(join(out2, 'stdit/model.safetensors'))['x_embedder.proj.weight']?.shape).toEqual([
+        128, 4, 2, 2, 2,
+      ]);
+    },
+    90_000,
+  );
 });
