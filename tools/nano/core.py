@@ -76,12 +76,12 @@ def encode_text(t5: M.T5Encoder, prompts):
     return t5(ids, mask), mask  # [B, L, D], [B, L]
 
 
-@torch.no_grad()
 def clip_frames(dit) -> int:
     """Pixel (= latent) frames of the clips this denoiser was trained on (16 unless the run chose --frames)."""
     return int(getattr(dit, "clip_frames", D.FRAMES))
 
 
+@torch.no_grad()
 def sample_latents(dit, t5, prompts, steps: int = 30, cfg_scale: float = 7.0, seed: int = 0,
                    lpl_step: int = -1) -> torch.Tensor:
     """RFLOW Euler sampler with CFG (spec 6.1/6.2) WITHOUT the timestep transform (see README: for 16 pixel frames
