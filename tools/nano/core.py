@@ -76,6 +76,12 @@ def encode_text(t5: M.T5Encoder, prompts):
     return t5(ids, mask), mask  # [B, L, D], [B, L]
 
 
+def tokens_per_clip(dit_cfg: dict, frames: int, latent_hw=(D.HEIGHT // 4, D.WIDTH // 4)) -> int:
+    """STDiT3 tokens of one clip: each axis padded up to a multiple of its patch size (spec 3.1)."""
+    pT, pH, pW = dit_cfg.get("patch_size", [1, 2, 2])
+    return -(-frames // pT) * -(-latent_hw[0] // pH) * -(-latent_hw[1] // pW)
+
+
 def clip_frames(dit) -> int:
     """Pixel (= latent) frames of the clips this denoiser was trained on (16 unless the run chose --frames)."""
     return int(getattr(dit, "clip_frames", D.FRAMES))

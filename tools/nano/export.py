@@ -144,7 +144,7 @@ def main(argv=None) -> int:
                                            "formula has nf = (16 // 17) * 5 = 0, i.e. every timestep would be 0",
             "fps": D.FPS, "num_frames": frames, "height": D.HEIGHT, "width": D.WIDTH,
             "latent_size": [vae.cfg["latent_channels"], frames, lat_h, lat_w],
-            "tokens": -(-frames // pT) * -(-lat_h // pH) * -(-lat_w // pW),
+            "tokens": TR.tokens_per_clip(dit.cfg.to_dict(), frames, (lat_h, lat_w)),
             "caption_max_length": D.MAX_TOKENS,
             "aesthetic_score": None,
             "prompt_note": "trained on bare captions: append NO aesthetic-score suffix (its words are <unk> here); "

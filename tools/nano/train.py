@@ -33,7 +33,8 @@ import data as D  # noqa: E402
 import models as M  # noqa: E402
 import scorers as S  # noqa: E402
 from core import (build_text_and_dit, clip_frames, cond_tensors, dit_paths, ema_update_, encode_text, latent_stats_,  # noqa: E402
-                  load_text_dit, load_vae, lr_at, pick_device, psnr, sample_latents)
+                  load_text_dit, load_vae, lr_at, pick_device, psnr, sample_latents,
+                  tokens_per_clip)
 
 torch.set_num_threads(THREADS)
 try:
@@ -151,11 +152,6 @@ def vae_roundtrip_eval(vae: M.NanoVAE, n: int = 24) -> dict:
 
 # ---------------------------------------------------------------------------------------------------------------
 # dit
-
-def tokens_per_clip(dit_cfg: dict, frames: int) -> int:
-    pT, pH, pW = dit_cfg.get("patch_size", [1, 2, 2])
-    return -(-frames // pT) * -(-(D.HEIGHT // 4) // pH) * -(-(D.WIDTH // 4) // pW)
-
 
 def init_from_(dit, t5, src: str) -> dict:
     """Start a new run from another run's EMA weights: every tensor whose name and shape match is copied (e.g. all
