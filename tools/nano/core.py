@@ -143,6 +143,11 @@ def dit_paths(run: str) -> dict:
     return {k: os.path.join(run, f) for k, f in (("main", "dit.pt"), ("ema", "dit_ema.pt"), ("opt", "dit_opt.pt"))}
 
 
+def checkpoint_ema(ck: dict, paths: dict) -> dict:
+    """The EMA of a dit checkpoint: in dit.pt itself (nano-v0/v1) or beside it in dit_ema.pt."""
+    return ck["ema"] if "ema" in ck else C.load(paths["ema"])
+
+
 def load_text_dit(run: str, which: str = "best"):
     """which: best (dit_best.pt, EMA at the best eval), ema (latest EMA), raw (latest raw weights)."""
     bp = os.path.join(run, "dit_best.pt")
@@ -157,7 +162,7 @@ def load_text_dit(run: str, which: str = "best"):
         if which == "raw":
             sd_dit, sd_t5 = ck["dit"], ck["t5"]
         else:
-            ema = ck["ema"] if "ema" in ck else C.load(paths["ema"])
+            ema = checkpoint_ema(ck, paths)
             sd_dit, sd_t5 = ema["dit"], ema["t5"]
         step = ck["step"]
     t5, dit = build_text_and_dit(ck["t5_cfg"], ck["dit_cfg"])

@@ -32,9 +32,9 @@ import common as C  # noqa: E402
 import data as D  # noqa: E402
 import models as M  # noqa: E402
 import scorers as S  # noqa: E402
-from core import (build_text_and_dit, clip_frames, cond_tensors, dit_paths, ema_update_, encode_text, latent_stats_,  # noqa: E402
-                  load_text_dit, load_vae, lr_at, pick_device, psnr, sample_latents,
-                  tokens_per_clip)
+from core import (build_text_and_dit, checkpoint_ema, clip_frames, cond_tensors, dit_paths,  # noqa: E402
+                  ema_update_, encode_text, latent_stats_, load_text_dit, load_vae, lr_at, pick_device, psnr,
+                  sample_latents, tokens_per_clip)
 
 torch.set_num_threads(THREADS)
 try:
@@ -231,7 +231,7 @@ def cmd_dit(a) -> None:
         gen = torch.Generator()
         gen.set_state(ck["rng"])
         step, seconds, best = ck["step"], ck["seconds"], ck.get("best")
-        ema = ck["ema"] if "ema" in ck else C.load(paths["ema"])  # nano-v0/v1 kept everything in dit.pt
+        ema = checkpoint_ema(ck, paths)
         opt_sd = ck["opt"] if "opt" in ck else C.load(paths["opt"])
     dit.clip_frames = frames
     if a.reset_best:
