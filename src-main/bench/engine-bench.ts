@@ -8,7 +8,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { convertStdit3 } from '../../shared/engine/blockset/convert';
 import { openBlockSet } from '../../shared/engine/blockset/load';
-import type { BudgetSpec } from '../../shared/engine/cidl/budget';
+import { BudgetError, type BudgetSpec } from '../../shared/engine/cidl/budget';
 import { gaussianNoise } from '../../shared/engine/noise/gaussian';
 import { runDenoise, Stdit3ModelCache, type DenoiseResult } from '../../shared/engine/pipeline/denoise';
 import type { DenoiseJob } from '../../shared/engine/pipeline/denoise-job';
@@ -132,15 +132,25 @@ export async function runEngineBench(opts: EngineBenchOptions): Promise<Record<s
 
     opts.log(`CI-DL at budgets 100%, 50%, 20% (${rounds} rounds)`);
     const shares = [1, 0.5, 0.2];
-    const samples = new Map<number, { steps: number[]; events: EngineEvent[][]; r?: DenoiseResult }>(
-      shares.map((sh) => [sh, { steps: [], events: [] }]),
-    );
+    const samples = new Map<
+      number,
+      { steps: number[]; events: EngineEvent[][]; r?: DenoiseResult; unfit?: BudgetError }
+    >(shares.map((sh) => [sh, { steps: [], events: [] }]));
     for (let i = 0; i < rounds; i++) {
       for (const share of shares) {
-        const budget: BudgetSpec = share === 1 ? { kind: 'unlimited' } : { kind: 'fraction', of: share };
-        const { r, events } = await run(job({ cidl: { budget } }));
         const acc = samples.get(share);
-        if (!acc) continue;
+        if (!acc || acc.unfit) continue;
+        const budget: BudgetSpec = share === 1 ? { kind: 'unlimited' } : { kind: 'fraction', of: share };
+        let ran: Awaited<ReturnType<typeof run>>;
+        try {
+          ran = await run(job({ cidl: { budget } }));
+        } catch (e) {
+          // a share smaller than the largest block (the nano preset at 20 %): a result, not a crash
+          if (!(e instanceof BudgetError)) throw e;
+          acc.unfit = e;
+          continue;
+        }
+        const { r, events } = ran;
         acc.steps.push(...stepMs(r));
         acc.events.push(events);
         acc.r = r;
@@ -150,6 +160,10 @@ export async function runEngineBench(opts: EngineBenchOptions): Promise<Record<s
     const baseP50 = percentile(samples.get(1)?.steps ?? [], 50);
     for (const share of shares) {
       const acc = samples.get(share);
+      if (acc?.unfit) {
+        cidl.push({ budgetShare: share, fits: false, reason: acc.unfit.reason });
+        continue;
+      }
       const r = acc?.r;
       if (!acc || !r) continue;
       const p50 = percentile(acc.steps, 50);
@@ -158,6 +172,7 @@ export async function runEngineBench(opts: EngineBenchOptions): Promise<Record<s
       const exposedMs = hidden.reduce((a, h) => a + h.exposedMs, 0);
       cidl.push({
         budgetShare: share,
+        fits: true,
         budgetBytes: r.plan.budgetBytes,
         mode: r.plan.mode,
         retained: r.plan.retained.length,

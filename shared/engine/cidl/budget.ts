@@ -17,6 +17,21 @@ export type BudgetSpec =
  */
 export const DEFAULT_AUTO_RESERVE_BYTES = 256 * 1024 * 1024;
 
+/**
+ * A stage whose blocks cannot be scheduled within its byte budget (one block alone is larger than the budget).
+ * `stage` names which ('denoise', 'text', 'decode'); the message says how much budget would fit.
+ */
+export class BudgetError extends Error {
+  override readonly name = 'BudgetError';
+  constructor(
+    readonly stage: 'text' | 'denoise' | 'decode',
+    readonly reason: string,
+  ) {
+    const what = stage === 'denoise' ? 'this job' : `the ${stage} stage`;
+    super(`CI-DL: ${what} does not fit its memory budget: ${reason}`);
+  }
+}
+
 /** Human-readable size with the exact byte count, for messages: `170.0 MiB (178257920 B)`. */
 export function formatBytes(bytes: number): string {
   const units = ['KiB', 'MiB', 'GiB', 'TiB'];

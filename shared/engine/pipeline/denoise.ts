@@ -7,7 +7,7 @@
  */
 import type { BlockSet } from '../blockset/load';
 import type { AbortSignalLike } from '../cidl/abort';
-import { resolveBudget } from '../cidl/budget';
+import { BudgetError, resolveBudget } from '../cidl/budget';
 import { planResidency, type Plan } from '../cidl/plan';
 import { BlockScheduler } from '../cidl/scheduler';
 import { gaussianNoise } from '../noise/gaussian';
@@ -145,7 +145,7 @@ export async function runDenoise(ctx: DenoiseContext, job: DenoiseJob): Promise<
     prefetch: job.cidl.prefetch ?? true,
     passes: job.steps,
   });
-  if (!plan.fits) throw new Error(`CI-DL: this job does not fit its memory budget: ${plan.reason ?? ''}`);
+  if (!plan.fits) throw new BudgetError('denoise', plan.reason ?? '');
 
   const verify = job.cidl.verify ?? 'first-load';
   const entryById = new Map(entries.map((e) => [`denoiser/${e.id}`, e]));

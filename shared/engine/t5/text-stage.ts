@@ -7,7 +7,7 @@
 import type { BlockEntry, BlockSetManifest } from '../blockset/manifest';
 import type { BlockSet } from '../blockset/load';
 import type { AbortSignalLike } from '../cidl/abort';
-import { resolveBudget, type BudgetSpec } from '../cidl/budget';
+import { BudgetError, resolveBudget, type BudgetSpec } from '../cidl/budget';
 import { planResidency, type Plan, type RetentionPolicy } from '../cidl/plan';
 import { BlockScheduler } from '../cidl/scheduler';
 import type { VerifyPolicy } from '../pipeline/denoise-job';
@@ -124,8 +124,7 @@ export async function runTextStage(
     prefetch: opts.prefetch ?? true,
     passes: 1,
   });
-  if (!plan.fits)
-    throw new Error(`CI-DL: the text stage does not fit its memory budget: ${plan.reason ?? ''}`);
+  if (!plan.fits) throw new BudgetError('text', plan.reason ?? '');
   const verify = opts.verify ?? 'first-load';
   const entryById = new Map<string, BlockEntry>(entries.map((e) => [`text/${e.id}`, e]));
   const scheduler = new BlockScheduler<T5WeightMap>({

@@ -16,7 +16,7 @@
 import type { BlockSet } from '../blockset/load';
 import { MANIFEST_FILE } from '../blockset/manifest';
 import type { AbortSignalLike } from '../cidl/abort';
-import { resolveBudget, type BudgetSpec } from '../cidl/budget';
+import { BudgetError, resolveBudget, type BudgetSpec } from '../cidl/budget';
 import { planResidency, type Plan, type RetentionPolicy } from '../cidl/plan';
 import { BlockScheduler } from '../cidl/scheduler';
 import type { VerifyPolicy } from '../pipeline/denoise-job';
@@ -226,8 +226,7 @@ export async function runDecodeStage(
     const blocks = phase.map((b) => ({ id: `decode/${b.id}`, bytes: b.bytes }));
     const byId = new Map(phase.map((b) => [`decode/${b.id}`, b]));
     const plan = phasePlan(phase, budgetBytes, passes, opts);
-    if (!plan.fits)
-      throw new Error(`CI-DL: the decode stage does not fit its memory budget: ${plan.reason ?? ''}`);
+    if (!plan.fits) throw new BudgetError('decode', plan.reason ?? '');
     return new BlockScheduler<VaeWeights>({
       blocks,
       plan,

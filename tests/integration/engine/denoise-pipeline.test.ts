@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BlockSet } from '../../../shared/engine/blockset/load';
-import type { BudgetSpec } from '../../../shared/engine/cidl/budget';
+import { BudgetError, type BudgetSpec } from '../../../shared/engine/cidl/budget';
 import { gaussianNoise } from '../../../shared/engine/noise/gaussian';
 import { runDenoise, Stdit3ModelCache, type DenoiseResult } from '../../../shared/engine/pipeline/denoise';
 import type { DenoiseJob } from '../../../shared/engine/pipeline/denoise-job';
@@ -134,9 +134,11 @@ describe('the denoise stage under CI-DL', () => {
 
   it('refuses a budget smaller than the largest block before running, naming the block', async () => {
     const largest = Math.max(...blockSet.denoiserBlocks().map((b) => b.bytes));
-    await expect(run(job({ cidl: { budget: { kind: 'bytes', bytes: largest - 1 } } }))).rejects.toThrow(
-      /does not fit.*denoiser\/pair/,
-    );
+    const p = run(job({ cidl: { budget: { kind: 'bytes', bytes: largest - 1 } } }));
+    await expect(p).rejects.toThrow(/does not fit.*denoiser\/pair/);
+    // typed, so callers (the engine bench, the companion) can tell "too small a budget" from a failure
+    await expect(p).rejects.toBeInstanceOf(BudgetError);
+    await expect(p).rejects.toMatchObject({ stage: 'denoise' });
   });
 
   it('rejects a job with a bad field, naming it', async () => {
