@@ -156,12 +156,9 @@ def vae_roundtrip_eval(vae: M.NanoVAE, n: int = 24) -> dict:
 def init_from_(dit, t5, src: str) -> dict:
     """Start a new run from another run's EMA weights: every tensor whose name and shape match is copied (e.g. all
     blocks and the text encoder when only the patch size changed); the rest keeps its fresh initialisation."""
-    ema = C.load(os.path.join(src, "dit_ema.pt"))
+    ema = checkpoint_ema(C.load(dit_paths(src)["main"]) or {}, dit_paths(src))
     if ema is None:
-        ck = C.load(os.path.join(src, "dit.pt"))
-        if ck is None or "ema" not in ck:
-            sys.exit(f"--init-from {src}: no dit_ema.pt (or dit.pt with an EMA) there")
-        ema = ck["ema"]
+        sys.exit(f"--init-from {src}: no dit_ema.pt (or dit.pt with an EMA) there")
     copied, inflated, skipped = 0, [], []
     with torch.no_grad():
         for part, mod in (("dit", dit), ("t5", t5)):
