@@ -212,6 +212,8 @@ def cmd_dit(a) -> None:
         freeze_t5 = a.freeze_t5
         frames = a.frames
         stream = D.ClipStream(a.seed * 1000 + 5, T=frames, travel=a.travel)
+        short_frames = a.short_frames
+        short = D.ClipStream(a.seed * 1000 + 7, T=short_frames, travel=a.travel) if short_frames else None
         gen = torch.Generator().manual_seed(a.seed * 1000 + 6)
         step, seconds = 0, 0.0
         ema = {"dit": copy.deepcopy(dit.state_dict()), "t5": copy.deepcopy(t5.state_dict())}
@@ -225,6 +227,10 @@ def cmd_dit(a) -> None:
         frames = int(ck.get("frames", D.FRAMES))
         stream = D.ClipStream(0, T=frames, travel=a.travel)
         stream.load_state_dict(ck["data"])
+        short_frames = int(ck.get("short_frames") or 0)
+        short = D.ClipStream(0, T=short_frames, travel=a.travel) if short_frames else None
+        if short is not None:
+            short.load_state_dict(ck["data_short"])
         gen = torch.Generator()
         gen.set_state(ck["rng"])
         step, seconds, best = ck["step"], ck["seconds"], ck.get("best")
@@ -248,7 +254,8 @@ def cmd_dit(a) -> None:
     warm_from = 0 if opt_sd is not None else chunk_start
     schedule = {"steps": a.schedule_steps, "final_lr": a.lr_final}
     log.write(stage="dit", event="start", step=step, dit_params=M.count_params(dit), t5_params=M.count_params(t5),
-              frames=frames, tokens=tokens_per_clip(dit_cfg, frames), dit_cfg=dit_cfg, t5_cfg=t5_cfg,
+              frames=frames, tokens=tokens_per_clip(dit_cfg, frames), short_frames=short_frames,
+              short_frac=a.short_frac if short_frames else None, dit_cfg=dit_cfg, t5_cfg=t5_cfg,
               init_from=init_log,
               freeze_t5=freeze_t5, batch=a.batch, threads=THREADS, resumed=ck is not None, travel=a.travel,
               reverse_pairs=a.reverse_pairs, eval_clips=a.eval_clips, device=str(dev),
@@ -263,7 +270,8 @@ def cmd_dit(a) -> None:
         C.save_atomic({"kind": "dit", "t5_cfg": t5_cfg, "dit_cfg": dit_cfg, "freeze_t5": freeze_t5,
                        "dit": cpu(dit.state_dict()), "t5": cpu(t5.state_dict()), "data": stream.state_dict(),
                        "rng": gen.get_state(), "step": step, "seconds": seconds, "best": best, "seed": a.seed,
-                       "frames": frames},
+                       "frames": frames, "short_frames": short_frames,
+                       "data_short": short.state_dict() if short is not None else None},
                       paths["main"])
         C.save_atomic({part: cpu(sd) for part, sd in ema.items()}, paths["ema"])
         C.save_atomic(opt.state_dict(), paths["opt"])
@@ -293,7 +301,39 @@ def cmd_dit(a) -> None:
         log.write(stage="dit", event="eval", step=step, **res, best_step=best["step"], improved=improved,
                   eval_seconds=round(time.time() - te, 1))
 
-    fps, h, w = cond_tensors(a.batch, dev)
+    def group_loss(src: D.ClipStream, B: int) -> torch.Tensor:
+        """Velocity loss of B clips from src (with time-reversed twins, see --reverse-pairs)."""
+        if a.reverse_pairs > 0:
+            # Time-reversed twins: a reversed "moving left" clip IS a "moving right" clip, so each twin is an exact
+            # sample of the data distribution. Twins share the noise and t of their original, so at high noise the
+            # inputs nearly coincide while the targets differ only through the motion word: the caption's direction
+            # is the only way to lower that loss (the pure-RoPE temporal attention is otherwise blind to the arrow
+            # of time; nano-v0 scored the same loss on clips and their reversals).
+            n_twin = int(B * a.reverse_pairs) // 2
+            video, _, caps = src.batch(B - n_twin, dev)
+            video = torch.cat([video, video[:n_twin].flip(2)], 0)
+            caps = caps + [D.reverse_caption(c) for c in caps[:n_twin]]
+        else:
+            n_twin = 0
+            video, _, caps = src.batch(B, dev)
+        with torch.no_grad():
+            x0 = vae.encode(video)
+        y, mask = encode_text(t5, caps)
+        drop = (torch.rand(B, generator=gen) < a.cfg_dropout).to(dev)
+        y = torch.where(drop[:, None, None], dit.y_embedder.y_embedding[None].expand_as(y), y)
+        t = torch.sigmoid(torch.randn(B, generator=gen) * a.t_std + a.t_mean)  # logit-normal
+        noise = torch.randn(x0.shape, generator=gen)  # CPU generator: the same stream on every device
+        if n_twin:
+            t[B - n_twin:] = t[:n_twin]
+            noise[B - n_twin:] = noise[:n_twin]
+        t, noise = t.to(dev), noise.to(dev)
+        tt = t.view(-1, 1, 1, 1, 1)
+        xt = (1 - tt) * x0 + tt * noise  # Open-Sora RFLOW add_noise with t = timestep / 1000
+        fps, h, w = cond_tensors(B, dev)
+        out = dit(xt, t * 1000, y[:, None], mask, fps, h, w)
+        return F.mse_loss(out[:, :4], x0 - noise)  # velocity target: points from noise to data (spec 6.2)
+
+    n_short = max(2, round(a.batch * a.short_frac)) if short is not None else 0
     t0 = time.time()
     last_ck = last_log = last_eval = t0
     clips_seen, loss_acc, n_acc = 0, 0.0, 0
@@ -308,37 +348,15 @@ def cmd_dit(a) -> None:
             log.write(stage="dit", event="schedule", step=step, schedule_steps=schedule["steps"],
                       seconds_per_step=round(per_step, 4), final_lr=a.lr_final)
         ts = time.time()
-        if a.reverse_pairs > 0:
-            # Time-reversed twins: a reversed "moving left" clip IS a "moving right" clip, so each twin is an exact
-            # sample of the data distribution. Twins share the noise and t of their original, so at high noise the
-            # inputs nearly coincide while the targets differ only through the motion word: the caption's direction
-            # is the only way to lower that loss (the pure-RoPE temporal attention is otherwise blind to the arrow
-            # of time; nano-v0 scored the same loss on clips and their reversals).
-            n_twin = int(a.batch * a.reverse_pairs) // 2
-            video, _, caps = stream.batch(a.batch - n_twin, dev)
-            video = torch.cat([video, video[:n_twin].flip(2)], 0)
-            caps = caps + [D.reverse_caption(c) for c in caps[:n_twin]]
-        else:
-            n_twin = 0
-            video, _, caps = stream.batch(a.batch, dev)
-        with torch.no_grad():
-            x0 = vae.encode(video)
         for gparam in opt.param_groups:
             gparam["lr"] = lr_at(step, a.lr, a.warmup, warm_from, schedule["steps"], a.lr_final,
                                  chunk_start)
-        y, mask = encode_text(t5, caps)
-        drop = (torch.rand(a.batch, generator=gen) < a.cfg_dropout).to(dev)
-        y = torch.where(drop[:, None, None], dit.y_embedder.y_embedding[None].expand_as(y), y)
-        t = torch.sigmoid(torch.randn(a.batch, generator=gen) * a.t_std + a.t_mean)  # logit-normal
-        noise = torch.randn(x0.shape, generator=gen)  # CPU generator: the same stream on every device
-        if n_twin:
-            t[a.batch - n_twin:] = t[:n_twin]
-            noise[a.batch - n_twin:] = noise[:n_twin]
-        t, noise = t.to(dev), noise.to(dev)
-        tt = t.view(-1, 1, 1, 1, 1)
-        xt = (1 - tt) * x0 + tt * noise  # Open-Sora RFLOW add_noise with t = timestep / 1000
-        out = dit(xt, t * 1000, y[:, None], mask, fps, h, w)
-        loss = F.mse_loss(out[:, :4], x0 - noise)  # velocity target: points from noise to data (spec 6.2)
+        loss = group_loss(stream, a.batch)
+        if short is not None:
+            # Mixed clip lengths (Open-Sora v1.2 trains on buckets of many frame counts): the short group is the same
+            # motions at a lower frame rate, so the model also learns to denoise fewer temporal tokens that span the
+            # whole motion. The loss is a per-clip mean over both groups.
+            loss = (loss * a.batch + group_loss(short, n_short) * n_short) / (a.batch + n_short)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -347,7 +365,7 @@ def cmd_dit(a) -> None:
         decay = min(a.ema, (1 + step) / (10 + step))
         ema_update_(ema["dit"], dit.state_dict(), decay)
         ema_update_(ema["t5"], t5.state_dict(), decay)
-        clips_seen += a.batch
+        clips_seen += a.batch + n_short
         loss_acc += loss.detach()
         n_acc += 1
         now = time.time()
@@ -492,6 +510,9 @@ def main(argv=None) -> None:
     d.add_argument("--eval-steps", type=int, default=16)
     d.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"], help="cuda: a lent GPU (README)")
     d.add_argument("--frames", type=int, default=D.FRAMES, help="pixel frames per clip (first run only)")
+    d.add_argument("--short-frames", type=int, default=0,
+                   help="first run only: also train on clips of this many frames (the same motions, lower frame rate)")
+    d.add_argument("--short-frac", type=float, default=0.5, help="short clips per step, as a fraction of --batch")
     d.add_argument("--init-from", default="", help="first run only: copy matching EMA weights from this run folder")
     d.add_argument("--reset-best", action="store_true", help="forget the stored best eval (new eval settings)")
     d.add_argument("--lr-final", type=float, default=0.0, help="cosine end value (with --schedule-steps/auto)")

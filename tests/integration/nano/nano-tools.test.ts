@@ -3,7 +3,7 @@
 // shapes from the safetensors headers, tokenizer.json through @huggingface/tokenizers) and of the model code against
 // the T5 / VAE golden fixtures. Needs Debian's python3-torch under /usr/bin/python3; skipped with the reason otherwise.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -334,6 +334,46 @@ describe('tools/nano (Open-Sora Nano training tool)', () => {
       expect(readHeader(join(out2, 'stdit/model.safetensors'))['x_embedder.proj.weight']?.shape).toEqual([
         128, 4, 2, 2, 2,
       ]);
+    },
+    90_000,
+  );
+  it.skipIf(!torchAvailable)(
+    'a mixed-length run trains on short clips too, and a resumed chunk keeps the short stream',
+    () => {
+      // needs the vae.pt of the run trained above
+      const run3 = join(dir, 'run-mixed');
+      mkdirSync(run3, { recursive: true });
+      copyFileSync(join(run, 'vae.pt'), join(run3, 'vae.pt'));
+      const args = ['tools/nano/train.py', 'dit', '--run', run3, '--eval-minutes', '0', '--log-seconds', '1'];
+      let r = py([...args, '--minutes', '0.05', '--short-frames', '5', '--short-frac', '0.25']);
+      expect(r.status, r.stderr).toBe(0);
+      const shortState = () => {
+        const probe = py([
+          '-c',
+          `import torch; ck = torch.load(${JSON.stringify(join(run3, 'dit.pt'))}); ` +
+            'g = torch.Generator(); g.set_state(ck["data_short"]["g"]); ' +
+            'print(ck["short_frames"], ck["step"], torch.rand(1, generator=g).item())',
+        ]);
+        expect(probe.status, probe.stderr).toBe(0);
+        const [frames = NaN, step = NaN, g = NaN] = probe.stdout.trim().split(' ').map(Number);
+        return { frames, step, g };
+      };
+      const first = shortState();
+      expect(first.frames).toBe(5);
+      expect(first.step).toBeGreaterThan(0);
+      r = py([...args, '--minutes', '0.03', '--final-eval', '0']); // no --short-frames: the checkpoint's
+      expect(r.status, r.stderr).toBe(0);
+      const starts = logLines(run3).filter((l) => l.event === 'start') as {
+        short_frames: number;
+        resumed: boolean;
+      }[];
+      expect(starts.map((s) => [s.short_frames, s.resumed])).toEqual([
+        [5, false],
+        [5, true],
+      ]);
+      const second = shortState();
+      expect(second.step).toBeGreaterThan(first.step);
+      expect(second.g).not.toBe(first.g); // the short stream moved on after the resume (its next draw differs)
     },
     90_000,
   );
