@@ -7,18 +7,18 @@
 # learning rate sized after 300 steps to end with the chunk. Results (checkpoints, logs, sample sheets) land in
 # $OUT/<lane>/, at most 8 files of < 16 MB in all (the device tool's return limits).
 #
-#   MINUTES=4.5 OUT=/tmp/out bash tools/nano/gpu-train.sh   # defaults: continue nano-v3, two lanes (wide data)
+#   MINUTES=4.5 OUT=/tmp/out bash tools/nano/gpu-train.sh   # defaults: continue nano-v4 (its 8-frame short clips too)
 set -u
 MINUTES=${MINUTES:-4.5}
 DEVICE=${DEVICE:-cuda}
 OUT=${OUT:?set OUT to the folder that receives the results}
-VAE=${VAE:-tools/nano/checkpoints/nano-v3/vae.pt}
+VAE=${VAE:-tools/nano/checkpoints/nano-v4/vae.pt}
 BATCH=${BATCH:-256}
 PY=${PY:-python3}
 WORK=${WORK:-runs/gpu}
-LANE_A_FROM=${LANE_A_FROM-tools/nano/checkpoints/nano-v3}
+LANE_A_FROM=${LANE_A_FROM-tools/nano/checkpoints/nano-v4}
 LANE_A_ARGS=${LANE_A_ARGS:---travel wide --t-mean 0.7 --lr 3e-4 --lr-final 1e-5 --warmup 100}
-LANE_B_FROM=${LANE_B_FROM-tools/nano/checkpoints/nano-v3}
+LANE_B_FROM=${LANE_B_FROM-tools/nano/checkpoints/nano-v4}
 LANE_B_ARGS=${LANE_B_ARGS:---travel wide --t-mean 0.7 --reverse-pairs 0.5 --lr 3e-4 --lr-final 1e-5 --warmup 100}
 HARD_STOP=$(awk "BEGIN { print int($MINUTES * 60 + 60) }") # SIGTERM makes train.py save and stop
 
