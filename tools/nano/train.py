@@ -301,6 +301,8 @@ def cmd_dit(a) -> None:
         log.write(stage="dit", event="eval", step=step, **res, best_step=best["step"], improved=improved,
                   eval_seconds=round(time.time() - te, 1))
 
+    fps, h, w = cond_tensors(a.batch, dev)  # the same for every clip and step (fps 24, 32 x 32)
+
     def group_loss(src: D.ClipStream, B: int) -> torch.Tensor:
         """Velocity loss of B clips from src (with time-reversed twins, see --reverse-pairs)."""
         if a.reverse_pairs > 0:
@@ -329,7 +331,6 @@ def cmd_dit(a) -> None:
         t, noise = t.to(dev), noise.to(dev)
         tt = t.view(-1, 1, 1, 1, 1)
         xt = (1 - tt) * x0 + tt * noise  # Open-Sora RFLOW add_noise with t = timestep / 1000
-        fps, h, w = cond_tensors(B, dev)
         out = dit(xt, t * 1000, y[:, None], mask, fps, h, w)
         return F.mse_loss(out[:, :4], x0 - noise)  # velocity target: points from noise to data (spec 6.2)
 
