@@ -136,7 +136,7 @@ describe('the denoise stage under CI-DL', () => {
     const largest = Math.max(...blockSet.denoiserBlocks().map((b) => b.bytes));
     const p = run(job({ cidl: { budget: { kind: 'bytes', bytes: largest - 1 } } }));
     await expect(p).rejects.toThrow(/does not fit.*denoiser\/pair/);
-    // typed, so callers (the engine bench, the companion) can tell "too small a budget" from a failure
+    // typed, so a caller (the engine bench) can tell "too small a budget" from a failure
     await expect(p).rejects.toBeInstanceOf(BudgetError);
     await expect(p).rejects.toMatchObject({ stage: 'denoise' });
   });
