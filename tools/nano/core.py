@@ -76,8 +76,9 @@ def encode_text(t5: M.T5Encoder, prompts):
     return t5(ids, mask), mask  # [B, L, D], [B, L]
 
 
-def tokens_per_clip(dit_cfg: dict, frames: int, latent_hw=(D.HEIGHT // 4, D.WIDTH // 4)) -> int:
+def tokens_per_clip(dit_cfg: dict, frames: int, latent_hw=None) -> int:
     """STDiT3 tokens of one clip: each axis padded up to a multiple of its patch size (spec 3.1)."""
+    latent_hw = latent_hw or (D.HEIGHT // 4, D.WIDTH // 4)
     pT, pH, pW = dit_cfg.get("patch_size", [1, 2, 2])
     return -(-frames // pT) * -(-latent_hw[0] // pH) * -(-latent_hw[1] // pW)
 
@@ -171,4 +172,5 @@ def load_text_dit(run: str, which: str = "best"):
     t5.eval()
     dit.eval()
     dit.clip_frames = int(ck.get("frames", D.FRAMES))
+    D.set_size(int(ck.get("size", 32)))  # the run's frame size (runs before --size are 32 x 32)
     return t5, dit, step

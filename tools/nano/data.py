@@ -20,6 +20,17 @@ FRAMES = 16
 HEIGHT = 32
 WIDTH = 32
 FPS = 24
+SIZES = (32, 64)  # square frame sizes a run may choose (train.py dit --size); geometry scales with the frame
+
+
+def set_size(size: int) -> None:
+    """Make `size` x `size` the frame of this process (a run's size, chosen at its start and kept in its checkpoint:
+    train.py, export.py and the sampler call this when they load the run). Everything reads HEIGHT / WIDTH at call
+    time, so one process works at one size."""
+    global HEIGHT, WIDTH
+    if size not in SIZES:
+        raise ValueError(f"frame size {size}: expected one of {SIZES}")
+    HEIGHT = WIDTH = int(size)
 
 # Object colours (RGB 0..255): six hues far apart, no orange (the notes: yellow/orange/red got confused).
 COLOURS: Dict[str, Tuple[int, int, int]] = {
@@ -128,8 +139,10 @@ def _rgb(c: Tuple[int, int, int]) -> List[float]:
 
 
 def sample_params(combos: Sequence[Tuple[str, str, str, str]], g: torch.Generator, T: int = FRAMES,
-                  H: int = HEIGHT, W: int = WIDTH, travel: str = DEFAULT_TRAVEL) -> ClipParams:
-    """Random geometry for the given caption tuples. Travel is large: see TRAVEL."""
+                  H: Optional[int] = None, W: Optional[int] = None, travel: str = DEFAULT_TRAVEL) -> ClipParams:
+    """Random geometry for the given caption tuples (frame size: the run's, see set_size). Travel is large: see
+    TRAVEL."""
+    H, W = H or HEIGHT, W or WIDTH
     B = len(combos)
     u = lambda lo, hi: lo + (hi - lo) * torch.rand(B, generator=g)  # noqa: E731
     s = W / 32.0  # geometry is defined for 32 px and scales with the frame
@@ -171,8 +184,9 @@ def sample_params(combos: Sequence[Tuple[str, str, str, str]], g: torch.Generato
     return ClipParams(colour, bg, shape, cx, cy, r)
 
 
-def render(p: ClipParams, H: int = HEIGHT, W: int = WIDTH) -> Tuple[torch.Tensor, torch.Tensor]:
+def render(p: ClipParams, H: Optional[int] = None, W: Optional[int] = None) -> Tuple[torch.Tensor, torch.Tensor]:
     """-> video [B, 3, T, H, W] in [-1, 1], coverage [B, 1, T, H, W] in [0, 1]."""
+    H, W = H or HEIGHT, W or WIDTH
     dev = p.cx.device
     ys = (torch.arange(H, dtype=torch.float32, device=dev) + 0.5)[None, None, :, None]
     xs = (torch.arange(W, dtype=torch.float32, device=dev) + 0.5)[None, None, None, :]
@@ -194,10 +208,11 @@ def render(p: ClipParams, H: int = HEIGHT, W: int = WIDTH) -> Tuple[torch.Tensor
 class ClipStream:
     """Infinite seeded stream of (video, coverage, captions). state_dict()/load_state_dict() make it resumable."""
 
-    def __init__(self, seed: int, H: int = HEIGHT, W: int = WIDTH, T: int = FRAMES, travel: str = DEFAULT_TRAVEL):
+    def __init__(self, seed: int, H: Optional[int] = None, W: Optional[int] = None, T: int = FRAMES,
+                 travel: str = DEFAULT_TRAVEL):
         self.g = torch.Generator().manual_seed(int(seed))
         self.combos = all_combos()
-        self.H, self.W, self.T, self.travel = H, W, T, travel
+        self.H, self.W, self.T, self.travel = H or HEIGHT, W or WIDTH, T, travel
 
     def batch(self, B: int, device: Optional[torch.device] = None) -> Tuple[torch.Tensor, torch.Tensor, List[str]]:
         """Parameters come from the CPU generator (same stream on every device); rendering runs on `device`."""

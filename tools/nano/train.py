@@ -210,7 +210,8 @@ def cmd_dit(a) -> None:
         M.init_stdit_(dit, a.seed * 1000 + 4)
         init_log = init_from_(dit, t5, a.init_from) if a.init_from else None
         freeze_t5 = a.freeze_t5
-        frames = a.frames
+        frames, size = a.frames, a.size
+        D.set_size(size)
         stream = D.ClipStream(a.seed * 1000 + 5, T=frames, travel=a.travel)
         short_frames = a.short_frames
         short = D.ClipStream(a.seed * 1000 + 7, T=short_frames, travel=a.travel) if short_frames else None
@@ -224,7 +225,8 @@ def cmd_dit(a) -> None:
         t5.load_state_dict(ck["t5"])
         dit.load_state_dict(ck["dit"])
         init_log = None
-        frames = int(ck.get("frames", D.FRAMES))
+        frames, size = int(ck.get("frames", D.FRAMES)), int(ck.get("size", 32))
+        D.set_size(size)
         stream = D.ClipStream(0, T=frames, travel=a.travel)
         stream.load_state_dict(ck["data"])
         short_frames = int(ck.get("short_frames") or 0)
@@ -254,7 +256,7 @@ def cmd_dit(a) -> None:
     warm_from = 0 if opt_sd is not None else chunk_start
     schedule = {"steps": a.schedule_steps, "final_lr": a.lr_final}
     log.write(stage="dit", event="start", step=step, dit_params=M.count_params(dit), t5_params=M.count_params(t5),
-              frames=frames, tokens=tokens_per_clip(dit_cfg, frames), short_frames=short_frames,
+              frames=frames, size=size, tokens=tokens_per_clip(dit_cfg, frames), short_frames=short_frames,
               short_frac=a.short_frac if short_frames else None, dit_cfg=dit_cfg, t5_cfg=t5_cfg,
               init_from=init_log,
               freeze_t5=freeze_t5, batch=a.batch, threads=THREADS, resumed=ck is not None, travel=a.travel,
@@ -270,7 +272,7 @@ def cmd_dit(a) -> None:
         C.save_atomic({"kind": "dit", "t5_cfg": t5_cfg, "dit_cfg": dit_cfg, "freeze_t5": freeze_t5,
                        "dit": cpu(dit.state_dict()), "t5": cpu(t5.state_dict()), "data": stream.state_dict(),
                        "rng": gen.get_state(), "step": step, "seconds": seconds, "best": best, "seed": a.seed,
-                       "frames": frames, "short_frames": short_frames,
+                       "frames": frames, "size": size, "short_frames": short_frames,
                        "data_short": short.state_dict() if short is not None else None},
                       paths["main"])
         C.save_atomic({part: cpu(sd) for part, sd in ema.items()}, paths["ema"])
@@ -295,13 +297,13 @@ def cmd_dit(a) -> None:
         if improved:
             best = {"step": step, **res}
             C.save_atomic({"kind": "dit_best", "t5_cfg": t5_cfg, "dit_cfg": dit_cfg, "dit": cpu(ema["dit"]),
-                           "t5": cpu(ema["t5"]), "step": step, "eval": res, "frames": frames},
+                           "t5": cpu(ema["t5"]), "step": step, "eval": res, "frames": frames, "size": size},
                           os.path.join(a.run, "dit_best.pt"))
             C.write_sheet(os.path.join(a.run, "best_samples.png"), video)
         log.write(stage="dit", event="eval", step=step, **res, best_step=best["step"], improved=improved,
                   eval_seconds=round(time.time() - te, 1))
 
-    fps, h, w = cond_tensors(a.batch, dev)  # the same for every clip and step (fps 24, 32 x 32)
+    fps, h, w = cond_tensors(a.batch, dev)  # the same for every clip and step (fps 24, the run's frame size)
 
     def group_loss(src: D.ClipStream, B: int) -> torch.Tensor:
         """Velocity loss of B clips from src (with time-reversed twins, see --reverse-pairs)."""
@@ -511,6 +513,8 @@ def main(argv=None) -> None:
     d.add_argument("--eval-steps", type=int, default=16)
     d.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"], help="cuda: a lent GPU (README)")
     d.add_argument("--frames", type=int, default=D.FRAMES, help="pixel frames per clip (first run only)")
+    d.add_argument("--size", type=int, default=32, choices=D.SIZES,
+                   help="frame height = width in pixels (first run only; geometry scales, the VAE is convolutional)")
     d.add_argument("--short-frames", type=int, default=0,
                    help="first run only: also train on clips of this many frames (the same motions, lower frame rate)")
     d.add_argument("--short-frac", type=float, default=0.5, help="short clips per step, as a fraction of --batch")

@@ -377,4 +377,45 @@ describe('tools/nano (Open-Sora Nano training tool)', () => {
     },
     90_000,
   );
+  it.skipIf(!torchAvailable)(
+    'a 64 px run keeps its frame size across a resume and exports a 64 x 64 bundle',
+    () => {
+      // needs the vae.pt of the run trained above (the VAE is convolutional: the same weights at 64 px)
+      const run4 = join(dir, 'run-64');
+      const out4 = join(dir, 'export-64');
+      mkdirSync(run4, { recursive: true });
+      copyFileSync(join(run, 'vae.pt'), join(run4, 'vae.pt'));
+      const args = ['tools/nano/train.py', 'dit', '--run', run4, '--eval-minutes', '0', '--frames', '4'];
+      let r = py([...args, '--minutes', '0.02', '--size', '48']);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(/--size: invalid choice: 48/);
+      r = py([...args, '--minutes', '0.02', '--size', '64']);
+      expect(r.status, r.stderr).toBe(0);
+      r = py([...args, '--minutes', '0.02']); // no --size: the checkpoint's
+      expect(r.status, r.stderr).toBe(0);
+      const starts = logLines(run4).filter((l) => l.event === 'start') as {
+        size: number;
+        tokens: number;
+        resumed: boolean;
+      }[];
+      expect(starts.map((s) => [s.size, s.tokens, s.resumed])).toEqual([
+        [64, 4 * 8 * 8, false],
+        [64, 4 * 8 * 8, true],
+      ]);
+
+      r = py(['tools/nano/export.py', '--run', run4, '--out', out4, '--weights', 'ema']);
+      expect(r.status, r.stderr).toBe(0);
+      const scfg = JSON.parse(readFileSync(join(out4, 'stdit/config.json'), 'utf8')) as {
+        sampling: { height: number; width: number; latent_size: number[]; tokens: number };
+      };
+      expect([scfg.sampling.height, scfg.sampling.width]).toEqual([64, 64]);
+      expect(scfg.sampling.latent_size).toEqual([4, 4, 16, 16]);
+      expect(scfg.sampling.tokens).toBe(256);
+      const vcfg = JSON.parse(readFileSync(join(out4, 'vae/config.json'), 'utf8')) as {
+        clip: { height: number; width: number; latent: number[] };
+      };
+      expect(vcfg.clip).toMatchObject({ height: 64, width: 64, latent: [4, 4, 16, 16] });
+    },
+    90_000,
+  );
 });
