@@ -16,12 +16,16 @@ import { addNoise, blur, renderPrompt } from '../../../helpers/render-shapes';
 type Key = 'colour' | 'shape' | 'motion' | 'background';
 const KEYS: Key[] = ['colour', 'shape', 'motion', 'background'];
 
-/** Accuracy of each scorer over every vocabulary combination (one clip each, random geometry). */
-function accuracies(degrade: (v: Video, i: number) => Video, prompts: NanoPrompt[] = allNanoPrompts()) {
+/** Accuracy of each scorer over every vocabulary combination (one clip each, random geometry; size × size px). */
+function accuracies(
+  degrade: (v: Video, i: number) => Video,
+  prompts: NanoPrompt[] = allNanoPrompts(),
+  size = 32,
+) {
   const hits: Record<Key, number> = { colour: 0, shape: 0, motion: 0, background: 0 };
   let consistency = 0;
   for (const [i, p] of prompts.entries()) {
-    const v = degrade(renderPrompt(p, 1000 + i), i);
+    const v = degrade(renderPrompt(p, 1000 + i, 16, size, size), i);
     const s = scorePrompt(v, p);
     for (const k of KEYS) hits[k] += s[k].score;
     consistency += subjectConsistency(v, s.analysis).score;
@@ -49,6 +53,11 @@ describe('prompt-adherence scorers on rendered clips', () => {
   it('stay ≥ 0.95 with Gaussian blur σ = 1 px', () => {
     const acc = accuracies((v) => blur(v, 1), subset);
     for (const k of KEYS) expect(acc[k], k).toBeGreaterThanOrEqual(0.95);
+  });
+  it('score ≥ 0.98 on 64 × 64 clips (geometry scaled with the frame, as a 64 px Nano run renders them)', () => {
+    const acc = accuracies((v) => v, subset, 64);
+    for (const k of KEYS) expect(acc[k], k).toBeGreaterThanOrEqual(0.98);
+    expect(acc.consistency).toBeGreaterThan(0.95);
   });
   it('report predicted and expected words', () => {
     const v = renderPrompt({ colour: 'blue', shape: 'triangle', motion: 'moving up', background: 'gray' }, 5);
