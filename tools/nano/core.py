@@ -172,5 +172,5 @@ def load_text_dit(run: str, which: str = "best"):
     t5.eval()
     dit.eval()
     dit.clip_frames = int(ck.get("frames", D.FRAMES))
-    D.set_size(int(ck.get("size", 32)))  # the run's frame size (runs before --size are 32 x 32)
+    D.set_size(int(ck.get("size", D.DEFAULT_SIZE)))  # the run's frame size
     return t5, dit, step

@@ -17,10 +17,11 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import torch
 
 FRAMES = 16
-HEIGHT = 32
+HEIGHT = 32  # this process's frame: DEFAULT_SIZE until set_size
 WIDTH = 32
 FPS = 24
 SIZES = (32, 64)  # square frame sizes a run may choose (train.py dit --size); geometry scales with the frame
+DEFAULT_SIZE = 32  # and the size of every run from before --size (their checkpoints do not say)
 
 
 def set_size(size: int) -> None:

@@ -225,7 +225,7 @@ def cmd_dit(a) -> None:
         t5.load_state_dict(ck["t5"])
         dit.load_state_dict(ck["dit"])
         init_log = None
-        frames, size = int(ck.get("frames", D.FRAMES)), int(ck.get("size", 32))
+        frames, size = int(ck.get("frames", D.FRAMES)), int(ck.get("size", D.DEFAULT_SIZE))
         D.set_size(size)
         stream = D.ClipStream(0, T=frames, travel=a.travel)
         stream.load_state_dict(ck["data"])
@@ -513,7 +513,7 @@ def main(argv=None) -> None:
     d.add_argument("--eval-steps", type=int, default=16)
     d.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"], help="cuda: a lent GPU (README)")
     d.add_argument("--frames", type=int, default=D.FRAMES, help="pixel frames per clip (first run only)")
-    d.add_argument("--size", type=int, default=32, choices=D.SIZES,
+    d.add_argument("--size", type=int, default=D.DEFAULT_SIZE, choices=D.SIZES,
                    help="frame height = width in pixels (first run only; geometry scales, the VAE is convolutional)")
     d.add_argument("--short-frames", type=int, default=0,
                    help="first run only: also train on clips of this many frames (the same motions, lower frame rate)")
