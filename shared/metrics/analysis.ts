@@ -3,9 +3,11 @@
  * the prompt-adherence scorers, subject consistency and dynamic degree. A port of `tools/nano/scorers.py`'s
  * `analyse()`, with three changes (each noted where it happens): colours are matched in CIELAB, the object colour is
  * the mean of its core pixels (not of every pixel far from the background), and the shape is classified by matching
- * circle / square / triangle templates (fill ratio is still reported).
+ * the object's silhouette (specks dropped, holes and concavities filled) against circle / square / triangle templates
+ * stretched to its bounding box (fill ratio is still reported).
  */
 import { nearestInPalette } from './colour';
+import { silhouette } from './silhouette';
 import { assertVideo, median, type Video } from './video';
 import {
   NANO_BACKGROUNDS,
@@ -53,8 +55,9 @@ export interface FrameObject {
   /** area / bounding-box area (circle π/4, square 1, triangle 1/2) or null. */
   readonly fill: number | null;
   /**
-   * Template match per shape, or null when not measurable (edge-touching or < 10 px): IoU of the coverage > 0.5 mask
-   * with an equal-area circle / square / triangle mask at the mask's centroid, times (1 − |fill(mask) − fill(template)|).
+   * Template match per shape, or null when not measurable (edge-touching or < 10 px): IoU of the silhouette of the
+   * coverage > 0.5 mask (silhouette.ts: specks dropped, convex hull) with the square, inscribed ellipse and apex-up
+   * triangle of the silhouette's bounding box. The square's IoU is the silhouette's fill ratio.
    */
   readonly templates: Record<NanoShape, number> | null;
   /** Mean RGB (0..255) of this frame's core object pixels (coverage ≥ 0.75), or null when there are none. */
@@ -126,57 +129,52 @@ export function shapeCoverage(
   return Math.min(1, Math.max(0, 0.5 - shapeSdf(shape, px - cx, py - cy, r)));
 }
 
+/**
+ * Does the pixel centre (u, v) — position inside the silhouette's bounding box, both in [0, 1], v downwards — lie in
+ * the shape inscribed in that box: the whole box (square), the inscribed ellipse (circle), or the apex-up triangle
+ * with its base on the box's bottom edge and its apex at the top centre (data.py's triangle)?
+ */
+function inBoxTemplate(shape: NanoShape, u: number, v: number): boolean {
+  if (shape === 'square') return true;
+  if (shape === 'circle') return (u - 0.5) ** 2 + (v - 0.5) ** 2 < 0.25;
+  return Math.abs(u - 0.5) <= v / 2;
+}
+
 function templateIous(cov: Float32Array, w: number, h: number): Record<NanoShape, number> | null {
   // Binary mask (coverage > 0.5): robust to the noise floor and to blur (which spreads coverage but keeps the 0.5
-  // contour near the true outline). Its centroid and pixel count place and size the equal-area templates.
-  let n = 0;
-  let sx = 0;
-  let sy = 0;
+  // contour near the true outline), matched as its silhouette (specks dropped, holes and concavities filled:
+  // silhouette.ts) against each shape stretched to the silhouette's bounding box (so a slightly oblong square is
+  // still a square, and an ellipse a circle). The square's IoU is the silhouette's fill ratio.
+  const raw = new Uint8Array(w * h);
+  for (let i = 0; i < w * h; i++) raw[i] = cov[i]! > 0.5 ? 1 : 0;
+  const mask = silhouette(raw, w, h);
+  let x0 = w;
+  let y0 = h;
+  let x1 = -1;
+  let y1 = -1;
   for (let y = 0; y < h; y++)
     for (let x = 0; x < w; x++)
-      if (cov[y * w + x]! > 0.5) {
-        n++;
-        sx += x + 0.5;
-        sy += y + 0.5;
+      if (mask[y * w + x]) {
+        x0 = Math.min(x0, x);
+        y0 = Math.min(y0, y);
+        x1 = Math.max(x1, x);
+        y1 = Math.max(y1, y);
       }
-  if (n === 0) return null;
-  const cx = sx / n;
-  const cy = sy / n;
-  const r = Math.sqrt(n / Math.PI);
-  const fill = (m: (x: number, y: number) => boolean): number => {
-    let x0 = w;
-    let y0 = h;
-    let x1 = -1;
-    let y1 = -1;
-    let k = 0;
-    for (let y = 0; y < h; y++)
-      for (let x = 0; x < w; x++)
-        if (m(x, y)) {
-          k++;
-          x0 = Math.min(x0, x);
-          y0 = Math.min(y0, y);
-          x1 = Math.max(x1, x);
-          y1 = Math.max(y1, y);
-        }
-    return k > 0 ? k / ((x1 - x0 + 1) * (y1 - y0 + 1)) : 0;
-  };
-  const inMask = (x: number, y: number): boolean => cov[y * w + x]! > 0.5;
-  const maskFill = fill(inMask);
+  if (x1 < 0) return null;
+  const bw = x1 - x0 + 1;
+  const bh = y1 - y0 + 1;
   const out = {} as Record<NanoShape, number>;
   for (const s of NANO_SHAPES) {
-    const inT = (x: number, y: number): boolean => shapeSdf(s, x + 0.5 - cx, y + 0.5 - cy, r) < 0;
     let inter = 0;
     let union = 0;
-    for (let y = 0; y < h; y++)
-      for (let x = 0; x < w; x++) {
-        const m = inMask(x, y);
-        const t = inT(x, y);
+    for (let y = y0; y <= y1; y++)
+      for (let x = x0; x <= x1; x++) {
+        const m = mask[y * w + x] === 1;
+        const t = inBoxTemplate(s, (x - x0 + 0.5) / bw, (y - y0 + 0.5) / bh);
         if (m && t) inter++;
         if (m || t) union++;
       }
-    // IoU, discounted by the fill-ratio mismatch (the corner feature: blur rounds a square's corners a little,
-    // which barely moves its fill ≈ 0.95 away from the square's 1 but keeps it far from the circle's π/4).
-    out[s] = union > 0 ? (inter / union) * (1 - Math.abs(maskFill - fill(inT))) : 0;
+    out[s] = union > 0 ? inter / union : 0;
   }
   return out;
 }

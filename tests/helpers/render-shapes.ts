@@ -78,15 +78,27 @@ export function sampleGeometry(p: NanoPrompt, rand: () => number, T = 16, H = 32
   return { cx, cy, r };
 }
 
-/** data.render for one clip: uint8 RGB frames (rounded from the float render). */
-export function renderClip(p: NanoPrompt, g: ClipGeometry, H = 32, W = 32): Video {
+/** Coverage (0..1) of the object at pixel centre (px, py) for a shape centred at (cx, cy) with size r. */
+export type CoverageFn = (px: number, py: number, cx: number, cy: number, r: number) => number;
+
+/**
+ * data.render for one clip: uint8 RGB frames (rounded from the float render). `coverage` replaces the prompt's
+ * shape (for distorted shapes); by default it is data.py's anti-aliased shape.
+ */
+export function renderClip(
+  p: NanoPrompt,
+  g: ClipGeometry,
+  H = 32,
+  W = 32,
+  coverage: CoverageFn = (px, py, cx, cy, r) => shapeCoverage(p.shape, px, py, cx, cy, r),
+): Video {
   const col = NANO_COLOURS[p.colour];
   const bg = NANO_BACKGROUNDS[p.background];
   const frames = g.cx.map((cx, t) => {
     const f = new Uint8Array(W * H * 3);
     for (let y = 0; y < H; y++)
       for (let x = 0; x < W; x++) {
-        const c = shapeCoverage(p.shape, x + 0.5, y + 0.5, cx, g.cy[t]!, g.r[t]!);
+        const c = coverage(x + 0.5, y + 0.5, cx, g.cy[t]!, g.r[t]!);
         for (let k = 0; k < 3; k++) f[(y * W + x) * 3 + k] = Math.round(bg[k]! + (col[k]! - bg[k]!) * c);
       }
     return f;
