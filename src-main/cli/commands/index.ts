@@ -4,6 +4,7 @@ import { registerBench } from './bench';
 import { registerCompanion } from './companion';
 import { registerConvert } from './convert';
 import { registerGenerate } from './generate';
+import { registerLabelAgreement } from './label-agreement';
 import { registerNanobench } from './nanobench';
 import { registerStudio } from './studio';
 import { registerVerifyFixture } from './verify-fixture';
@@ -14,6 +15,7 @@ export function registerCommands(program: Command): void {
   registerVerifyFixture(program);
   registerGenerate(program);
   registerNanobench(program);
+  registerLabelAgreement(program);
   registerBench(program);
   registerStudio(program);
   registerCompanion(program);
