@@ -79,7 +79,8 @@ export class LabelInputError extends Error {
   override name = 'LabelInputError';
 }
 
-function zodMessage(file: string, error: z.ZodError): string {
+/** `file: path.to[3].field: message` for the first issue of a failed parse. */
+export function zodMessage(file: string, error: z.ZodError): string {
   const issue = error.issues[0]!;
   const at =
     issue.path.length > 0 ? issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)) : [];

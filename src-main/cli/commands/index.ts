@@ -5,6 +5,7 @@ import { registerCompanion } from './companion';
 import { registerConvert } from './convert';
 import { registerGenerate } from './generate';
 import { registerLabelAgreement } from './label-agreement';
+import { registerLabelSheets } from './label-sheets';
 import { registerNanobench } from './nanobench';
 import { registerStudio } from './studio';
 import { registerVerifyFixture } from './verify-fixture';
@@ -16,6 +17,7 @@ export function registerCommands(program: Command): void {
   registerGenerate(program);
   registerNanobench(program);
   registerLabelAgreement(program);
+  registerLabelSheets(program);
   registerBench(program);
   registerStudio(program);
   registerCompanion(program);
