@@ -1,17 +1,9 @@
 /** `odsora bench studio`: event-to-screen latency and frame time of the studio in Chromium (src-main/bench/studio-bench.ts). */
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { join } from 'node:path';
 import { runStudioBench } from '../../bench/studio-bench';
+import { posInt } from '../arg-parsers';
 import { findProjectRoot } from './studio';
-
-const positive =
-  (flag: string) =>
-  (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1)
-      throw new InvalidArgumentError(`${flag} must be a positive integer, got '${v}'`);
-    return n;
-  };
 
 /** Registers `odsora bench studio` under `bench`. */
 export function registerStudioBench(bench: Command): void {
@@ -21,13 +13,13 @@ export function registerStudioBench(bench: Command): void {
       'Event-to-screen latency p50/p95 and frame time of the web studio in Debian Chromium while a companion streams a long run (a recorded nano run replayed at a fixed rate)',
     )
     .option('--json', 'print one JSON object')
-    .option('--events <n>', 'events per measured run', positive('--events'), 10_000)
-    .option('--rate <n>', 'events per second the device emits', positive('--rate'), 200)
-    .option('--runs <n>', 'measured runs (the summary is their median)', positive('--runs'), 1)
+    .option('--events <n>', 'events per measured run', posInt('--events'), 10_000)
+    .option('--rate <n>', 'events per second the device emits', posInt('--rate'), 200)
+    .option('--runs <n>', 'measured runs (the summary is their median)', posInt('--runs'), 1)
     .option(
       '--record-steps <n>',
       'steps of the recorded nano run that is replayed (330 steps log about 10,600 engine events; a shorter log repeats)',
-      positive('--record-steps'),
+      posInt('--record-steps'),
       330,
     )
     .action(

@@ -5,16 +5,8 @@ import { availableParallelism } from 'node:os';
 import { BENCH_PRESETS, runEngineBench } from '../../bench/engine-bench';
 import { runProtocolBench } from '../../bench/protocol-bench';
 import { bundledModelDir } from '../../models/bundled';
+import { posInt } from '../arg-parsers';
 import { registerStudioBench } from './bench-studio';
-
-const int =
-  (name: string) =>
-  (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1)
-      throw new InvalidArgumentError(`${name} must be a positive integer, got '${v}'`);
-    return n;
-  };
 
 /** Registers `odsora bench`. */
 export function registerBench(program: Command): void {
@@ -28,18 +20,23 @@ export function registerBench(program: Command): void {
     )
     .option('--json', 'print one JSON object')
     .option('--preset <name>', `model size: ${Object.keys(BENCH_PRESETS).join(', ')}`, 'bench')
-    .option('--frames <n>', 'latent frames T', int('--frames'), 8)
+    .option('--frames <n>', 'latent frames T', posInt('--frames'), 8)
     .option(
       '--height <n>',
       "latent height H (32: the paper's 256x256 frames, 256 tokens per frame)",
-      int('--height'),
+      posInt('--height'),
       32,
     )
-    .option('--width <n>', 'latent width W', int('--width'), 32)
-    .option('--steps <n>', 'timed steps per latency series', int('--steps'), 3)
-    .option('--rounds <n>', 'interleaved rounds of every measurement', int('--rounds'), 2)
-    .option('--lpl-steps <n>', 'steps of the LPL comparison (leap at half)', int('--lpl-steps'), 30)
-    .option('--threads <n>', 'threads for ONNX Runtime and PyTorch', int('--threads'), availableParallelism())
+    .option('--width <n>', 'latent width W', posInt('--width'), 32)
+    .option('--steps <n>', 'timed steps per latency series', posInt('--steps'), 3)
+    .option('--rounds <n>', 'interleaved rounds of every measurement', posInt('--rounds'), 2)
+    .option('--lpl-steps <n>', 'steps of the LPL comparison (leap at half)', posInt('--lpl-steps'), 30)
+    .option(
+      '--threads <n>',
+      'threads for ONNX Runtime and PyTorch',
+      posInt('--threads'),
+      availableParallelism(),
+    )
     .option('--no-torch', 'skip the PyTorch comparison')
     .action(
       async (flags: {
@@ -72,8 +69,8 @@ function registerProtocolBench(bench: Command): void {
     )
     .option('--json', 'print one JSON object')
     .option('--models <dir>', 'model directory the companion runs (default: the bundled Open-Sora Nano)')
-    .option('--steps <n>', 'denoising steps per run', int('--steps'), 40)
-    .option('--runs <n>', 'live runs to time', int('--runs'), 3)
+    .option('--steps <n>', 'denoising steps per run', posInt('--steps'), 40)
+    .option('--runs <n>', 'live runs to time', posInt('--runs'), 3)
     .option('--profile <name>', 'companion profile: iphone-15-pro, desktop, gpu', 'desktop')
     .action(
       async (flags: { json?: boolean; models?: string; steps: number; runs: number; profile: string }) => {

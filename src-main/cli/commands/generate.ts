@@ -25,37 +25,11 @@ import { ENGINE_VERSION } from '../../../shared/engine/version';
 import { createNodeEngineHost } from '../../engine-host/node-engine';
 import { ensureBundledBlockSet, findRepoRoot, openModel, type ModelBlockSet } from '../../models/bundled';
 import { writeVideoFiles } from '../../output/video-files';
+import { finite, nonNegInt, posInt } from '../arg-parsers';
 
 /** The run record's format tag and version. */
 export const RUN_FORMAT = 'odsora-run';
 export const RUN_VERSION = 1;
-
-const posInt =
-  (flag: string) =>
-  (v: string): number => {
-    const n = Number(v);
-    if (v.trim() === '' || !Number.isInteger(n) || n < 1)
-      throw new InvalidArgumentError(`${flag} must be a positive integer, got '${v}'`);
-    return n;
-  };
-
-const nonNegInt =
-  (flag: string) =>
-  (v: string): number => {
-    const n = Number(v);
-    if (v.trim() === '' || !Number.isInteger(n) || n < 0)
-      throw new InvalidArgumentError(`${flag} must be a non-negative integer, got '${v}'`);
-    return n;
-  };
-
-const finite =
-  (flag: string, positive = false) =>
-  (v: string): number => {
-    const n = Number(v);
-    if (v.trim() === '' || !Number.isFinite(n) || (positive && n <= 0))
-      throw new InvalidArgumentError(`${flag} must be a ${positive ? 'positive ' : ''}number, got '${v}'`);
-    return n;
-  };
 
 /** `--lpl off | fixed[:N] | dynamic[:min=14,tol=1e-3,patience=3,measure=whole|slice]`. */
 export function parseLplFlag(text: string): LplOptions {

@@ -5,25 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { LABEL_ATTRIBUTES, LabelInputError, type LabelAttribute } from '../../bench/label-agreement';
 import { collectLabels, makeLabelSheets } from '../../bench/label-sheets';
-
-const intList =
-  (flag: string) =>
-  (v: string): number[] =>
-    v.split(',').map((s) => {
-      const n = Number(s.trim());
-      if (s.trim() === '' || !Number.isInteger(n) || n < 0)
-        throw new InvalidArgumentError(`${flag}: '${s}' is not a non-negative integer`);
-      return n;
-    });
-
-const posInt =
-  (flag: string) =>
-  (v: string): number => {
-    const n = Number(v);
-    if (v.trim() === '' || !Number.isInteger(n) || n < 1)
-      throw new InvalidArgumentError(`${flag} must be a positive integer, got '${v}'`);
-    return n;
-  };
+import { nonNegIntList, posInt } from '../arg-parsers';
 
 const attributeArg = (v: string): LabelAttribute => {
   if (!(LABEL_ATTRIBUTES as readonly string[]).includes(v))
@@ -58,9 +40,9 @@ export function registerLabelSheets(program: Command): void {
     .option('--settings <list>', 'only these settings (comma-separated)', (v: string) =>
       v.split(',').map((s) => s.trim()),
     )
-    .option('--seeds <list>', 'only these seeds (comma-separated)', intList('--seeds'))
+    .option('--seeds <list>', 'only these seeds (comma-separated)', nonNegIntList('--seeds'))
     .option('--shuffle-seed <n>', 'seed of the shuffle', posInt('--shuffle-seed'), 1)
-    .option('--frames <list>', 'frame indices shown per clip', intList('--frames'), [2, 7, 12])
+    .option('--frames <list>', 'frame indices shown per clip', nonNegIntList('--frames'), [2, 7, 12])
     .option('--size <px>', 'size each frame is drawn at', posInt('--size'), 72)
     .action(
       async (f: {

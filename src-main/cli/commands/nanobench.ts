@@ -12,15 +12,7 @@ import {
   resolveSettings,
   runNanobench,
 } from '../../bench/nanobench';
-
-const posInt =
-  (flag: string) =>
-  (v: string): number => {
-    const n = Number(v);
-    if (v.trim() === '' || !Number.isInteger(n) || n < 1)
-      throw new InvalidArgumentError(`${flag} must be a positive integer, got '${v}'`);
-    return n;
-  };
+import { finite, posInt } from '../arg-parsers';
 
 /** `--prompts N|all` → a count of suite prompts. */
 export function parsePromptCount(v: string): number {
@@ -105,12 +97,7 @@ export function registerNanobench(program: Command): void {
       posInt('--steps'),
       30,
     )
-    .option('--cfg <scale>', "CFG scale (default: the model's)", (v) => {
-      const n = Number(v);
-      if (v.trim() === '' || !Number.isFinite(n))
-        throw new InvalidArgumentError(`--cfg must be a number, got '${v}'`);
-      return n;
-    })
+    .option('--cfg <scale>', "CFG scale (default: the model's)", finite('--cfg'))
     .option(
       '--out <dir>',
       'write nanobench.json and every clip (frames, APNG, GIF) under DIR/<setting>/p<i>-s<seed>/',
