@@ -26,9 +26,18 @@ import {
   scorePrompt,
 } from '../../shared/metrics';
 import { readFinalVideo } from '../studio/services/run-frames';
+import { clipFolder } from './nanobench';
 
 export const LABEL_ATTRIBUTES = ['colour', 'shape', 'motion', 'background'] as const;
 export type LabelAttribute = (typeof LABEL_ATTRIBUTES)[number];
+
+/** The words a label of each attribute may take (besides "unsure"): the Nano vocabulary. */
+export const LABEL_WORDS: Readonly<Record<LabelAttribute, readonly string[]>> = {
+  colour: NANO_COLOUR_NAMES,
+  shape: NANO_SHAPES,
+  motion: NANO_MOTIONS,
+  background: NANO_BACKGROUND_NAMES,
+};
 
 const word = (values: readonly string[]) => z.enum(['unsure', ...values]);
 
@@ -53,10 +62,10 @@ const labelsSchema = z.object({
         prompt: z.string().min(1),
         labels: z
           .object({
-            colour: word(NANO_COLOUR_NAMES).optional(),
-            shape: word(NANO_SHAPES).optional(),
-            motion: word(NANO_MOTIONS).optional(),
-            background: word(NANO_BACKGROUND_NAMES).optional(),
+            colour: word(LABEL_WORDS.colour).optional(),
+            shape: word(LABEL_WORDS.shape).optional(),
+            motion: word(LABEL_WORDS.motion).optional(),
+            background: word(LABEL_WORDS.background).optional(),
           })
           .strict()
           .refine((l) => Object.keys(l).length > 0, 'at least one attribute label'),
@@ -67,11 +76,21 @@ const labelsSchema = z.object({
 
 export type LabelSet = z.infer<typeof labelsSchema>;
 
-/** The slice of nanobench.json this needs. */
+/** One clip of a nanobench `--out` folder, as nanobench.json names it. */
+export const clipRefSchema = z.object({
+  setting: z.string(),
+  promptIndex: z.number().int(),
+  seed: z.number().int(),
+  prompt: z.string(),
+});
+export type ClipRef = z.infer<typeof clipRefSchema>;
+
+/** The slice of nanobench.json the label tools need. */
 const nanobenchSchema = z.object({
   format: z.literal('odsora-nanobench'),
   model: z.object({ dir: z.string() }),
   prompts: z.array(z.string()),
+  clips: z.array(clipRefSchema),
 });
 
 /** A file that does not parse or validate: the message names the file and the field. */
@@ -87,7 +106,8 @@ export function zodMessage(file: string, error: z.ZodError): string {
   return `${file}: ${at.join('').replace(/^\./, '') || '(top level)'}: ${issue.message}`;
 }
 
-async function readJson(file: string): Promise<unknown> {
+/** Parses a JSON file; a missing or malformed file is a {@link LabelInputError} naming it. */
+export async function readJson(file: string): Promise<unknown> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -115,6 +135,21 @@ export async function readLabelSet(file: string): Promise<LabelSet> {
     }
   }
   return parsed.data;
+}
+
+/** A nanobench `--out` folder: its nanobench.json (validated), the block-set id of its model, and its clips. */
+export async function readNanobenchOut(
+  dir: string,
+): Promise<{ file: string; blockset: string; prompts: string[]; clips: ClipRef[] }> {
+  const file = join(dir, 'nanobench.json');
+  const bench = nanobenchSchema.safeParse(await readJson(file));
+  if (!bench.success) throw new LabelInputError(zodMessage(file, bench.error));
+  return {
+    file,
+    blockset: basename(bench.data.model.dir),
+    prompts: bench.data.prompts,
+    clips: bench.data.clips,
+  };
 }
 
 /** Agreement counts for one attribute in one setting (or over all of them). */
@@ -171,10 +206,9 @@ const empty = (): AgreementCounts => ({
  */
 export async function labelAgreement(labelsFile: string, clipsDir: string): Promise<AgreementReport> {
   const set = await readLabelSet(labelsFile);
-  const benchFile = join(clipsDir, 'nanobench.json');
-  const bench = nanobenchSchema.safeParse(await readJson(benchFile));
-  if (!bench.success) throw new LabelInputError(zodMessage(benchFile, bench.error));
-  const blockset = basename(bench.data.model.dir);
+  const bench = await readNanobenchOut(clipsDir);
+  const benchFile = bench.file;
+  const blockset = bench.blockset;
   if (set.source?.blockset !== undefined && set.source.blockset !== blockset)
     throw new LabelInputError(
       `${labelsFile} labels clips of block set ${set.source.blockset}; ${clipsDir} holds clips of ${blockset}`,
@@ -190,13 +224,13 @@ export async function labelAgreement(labelsFile: string, clipsDir: string): Prom
     disagreements: [],
   };
   for (const [i, c] of set.clips.entries()) {
-    const benchPrompt = bench.data.prompts[c.promptIndex];
+    const benchPrompt = bench.prompts[c.promptIndex];
     if (benchPrompt !== c.prompt)
       throw new LabelInputError(
         `${labelsFile}: clips[${i}] is '${c.prompt}' but prompt ${c.promptIndex} of ${benchFile} is ` +
           (benchPrompt === undefined ? 'missing' : `'${benchPrompt}'`),
       );
-    const clipDir = join(clipsDir, c.setting, `p${c.promptIndex}-s${c.seed}`);
+    const clipDir = clipFolder(clipsDir, c.setting, c.promptIndex, c.seed);
     const video = await readFinalVideo(clipDir).catch((e: unknown) => {
       throw new LabelInputError(`${clipDir}: ${(e as Error).message}`);
     });

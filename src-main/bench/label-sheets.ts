@@ -6,26 +6,23 @@
  * `odsora label-agreement`. The order lives in `key.json` beside the sheets (do not open it while labelling).
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { encodeRgbPng } from '../../shared/media/png';
-import { NANO_BACKGROUND_NAMES, NANO_COLOUR_NAMES, NANO_MOTIONS, NANO_SHAPES } from '../../shared/metrics';
 import { readFinalVideo } from '../studio/services/run-frames';
+import { clipFolder } from './nanobench';
 import {
   LABEL_ATTRIBUTES,
+  LABEL_WORDS,
+  clipRefSchema,
+  type ClipRef,
+  readJson,
+  readNanobenchOut,
   LabelInputError,
   zodMessage,
   type LabelAttribute,
   type LabelSet,
 } from './label-agreement';
-
-/** One clip of a nanobench --out folder. */
-export interface ClipRef {
-  setting: string;
-  promptIndex: number;
-  seed: number;
-  prompt: string;
-}
 
 export interface SheetOptions {
   /** Folder written by `odsora nanobench --out`. */
@@ -50,34 +47,12 @@ const NUMBER_WIDTH = 30;
 const KEY_FILE = 'key.json';
 const ANSWERS_FILE = 'answers.txt';
 
-const benchSchema = z.object({
-  format: z.literal('odsora-nanobench'),
-  model: z.object({ dir: z.string() }),
-  clips: z.array(
-    z.object({
-      setting: z.string(),
-      promptIndex: z.number().int(),
-      seed: z.number().int(),
-      prompt: z.string(),
-    }),
-  ),
-});
-
 const keySchema = z.object({
   format: z.literal('odsora-label-key'),
   version: z.literal(1),
   blockset: z.string(),
   method: z.string(),
-  sheets: z.array(
-    z.array(
-      z.object({
-        setting: z.string(),
-        promptIndex: z.number().int(),
-        seed: z.number().int(),
-        prompt: z.string(),
-      }),
-    ),
-  ),
+  sheets: z.array(z.array(clipRefSchema)),
 });
 
 /** Seeded Fisher–Yates shuffle (mulberry32). */
@@ -167,24 +142,15 @@ const sheetName = (i: number): string => `sheet-${String(i).padStart(3, '0')}.pn
 
 /** Writes the sheets, answers.txt (one blank line per slot) and key.json; returns the number of sheets and clips. */
 export async function makeLabelSheets(opts: SheetOptions): Promise<{ sheets: number; clips: number }> {
-  const benchFile = join(opts.clipsDir, 'nanobench.json');
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await readFile(benchFile, 'utf8')) as unknown;
-  } catch (e) {
-    throw new LabelInputError(`${benchFile}: ${(e as Error).message}`);
-  }
-  const bench = benchSchema.safeParse(raw);
-  if (!bench.success) throw new LabelInputError(zodMessage(benchFile, bench.error));
+  const bench = await readNanobenchOut(opts.clipsDir);
   const frames = opts.frames ?? [2, 7, 12];
   const size = opts.size ?? 72;
   const shuffleSeed = opts.shuffleSeed ?? 1;
-  const clips: ClipRef[] = bench.data.clips
+  const clips: ClipRef[] = bench.clips
     .filter((c) => opts.settings === undefined || opts.settings.includes(c.setting))
-    .filter((c) => opts.seeds === undefined || opts.seeds.includes(c.seed))
-    .map(({ setting, promptIndex, seed, prompt }) => ({ setting, promptIndex, seed, prompt }));
+    .filter((c) => opts.seeds === undefined || opts.seeds.includes(c.seed));
   if (clips.length === 0)
-    throw new LabelInputError(`${benchFile}: no clip matches the chosen settings and seeds`);
+    throw new LabelInputError(`${bench.file}: no clip matches the chosen settings and seeds`);
   const order = shuffled(clips, shuffleSeed);
   const sheets: ClipRef[][] = [];
   for (let i = 0; i < order.length; i += PER_SHEET) sheets.push(order.slice(i, i + PER_SHEET));
@@ -194,7 +160,7 @@ export async function makeLabelSheets(opts: SheetOptions): Promise<{ sheets: num
     '# Clips are numbered on each sheet left to right, then top to bottom. Do not open key.json until done.',
   ];
   for (const [i, sheet] of sheets.entries()) {
-    const dirs = sheet.map((c) => join(opts.clipsDir, c.setting, `p${c.promptIndex}-s${c.seed}`));
+    const dirs = sheet.map((c) => clipFolder(opts.clipsDir, c.setting, c.promptIndex, c.seed));
     await writeFile(join(opts.outDir, sheetName(i)), await drawSheet(dirs, frames, size));
     answers.push('', sheetName(i), ...sheet.map((_, k) => `${k + 1}:`));
   }
@@ -204,7 +170,7 @@ export async function makeLabelSheets(opts: SheetOptions): Promise<{ sheets: num
   const key = {
     format: 'odsora-label-key',
     version: 1,
-    blockset: basename(bench.data.model.dir),
+    blockset: bench.blockset,
     method,
     sheets,
   };
@@ -212,13 +178,6 @@ export async function makeLabelSheets(opts: SheetOptions): Promise<{ sheets: num
   await writeFile(join(opts.outDir, KEY_FILE), `${JSON.stringify(key, null, 1)}\n`);
   return { sheets: sheets.length, clips: clips.length };
 }
-
-const WORDS: Record<LabelAttribute, readonly string[]> = {
-  colour: NANO_COLOUR_NAMES,
-  shape: NANO_SHAPES,
-  motion: NANO_MOTIONS,
-  background: NANO_BACKGROUND_NAMES,
-};
 
 /**
  * Reads a sheets folder's answers.txt against its key.json and returns the labels file. Every slot must hold a
@@ -238,16 +197,9 @@ export async function collectLabels(
     readFile(f, 'utf8').catch((e: NodeJS.ErrnoException) => {
       throw new LabelInputError(`${f}: cannot read (${e.code ?? e.message})`);
     });
-  let keyJson: unknown;
-  try {
-    keyJson = JSON.parse(await read(keyFile)) as unknown;
-  } catch (e) {
-    if (e instanceof LabelInputError) throw e;
-    throw new LabelInputError(`${keyFile}: not JSON (${(e as Error).message})`);
-  }
-  const key = keySchema.safeParse(keyJson);
+  const key = keySchema.safeParse(await readJson(keyFile));
   if (!key.success) throw new LabelInputError(zodMessage(keyFile, key.error));
-  const words = new Set([...WORDS[attribute], 'unsure']);
+  const words = new Set([...LABEL_WORDS[attribute], 'unsure']);
   const answers = new Map<string, string>();
   let sheet: string | null = null;
   for (const [n, raw] of (await read(answersFile)).split('\n').entries()) {

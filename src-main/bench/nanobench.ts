@@ -253,6 +253,10 @@ const toVideo = (r: GenerateResult): Video => ({
 
 const avg = (xs: number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : Number.NaN);
 
+/** Where `--out` puts one clip: `<out>/<setting>/p<prompt index>-s<seed>/` (frames/, video.png, video.gif). */
+export const clipFolder = (outDir: string, setting: string, promptIndex: number, seed: number): string =>
+  join(outDir, setting, `p${promptIndex}-s${seed}`);
+
 /** Scores one clip (no reference needed except the baseline's frames for PSNR / SSIM). */
 export function scoreClip(
   video: Video,
@@ -485,7 +489,7 @@ export async function runNanobench(opts: NanobenchOptions = {}): Promise<Nanoben
           );
           if (opts.out)
             await writeVideoFiles(
-              join(resolve(opts.out), s.name, `p${promptIndex}-s${seed}`),
+              clipFolder(resolve(opts.out), s.name, promptIndex, seed),
               r.frames,
               r.params.fps,
             );
