@@ -41,6 +41,11 @@ export interface FileWriter {
 export interface FileSystemPort {
   open(path: string): Promise<RandomAccessReader>;
   readFile(path: string): Promise<Uint8Array>;
+  /**
+   * Reads a whole file into `target`, whose length must be the file's size (else rejects naming both): lets block
+   * loads reuse pooled buffers (blockset/buffer-pool.ts). Optional; `readFile` is used without it.
+   */
+  readFileInto?(path: string, target: Uint8Array): Promise<void>;
   readText(path: string): Promise<string>;
   writeFile(path: string, data: Uint8Array | string): Promise<void>;
   createWriter(path: string): Promise<FileWriter>;
@@ -61,6 +66,12 @@ export interface MemoryProbe {
   availableBytes(): Promise<number>;
   /** Bytes this process uses now (iOS: phys_footprint; Node: RSS). */
   footprintBytes(): Promise<number>;
+  /** Starts a new peak measurement (Linux: resets VmHWM through /proc/self/clear_refs). Optional. */
+  resetPeak?(): void;
+  /** The most bytes this process used since the last `resetPeak` (or its start), or null if unknown. Optional. */
+  peakBytes?(): Promise<number | null>;
+  /** Returns the memory of unreachable buffers to the OS now (Node: a forced GC). Optional. */
+  reclaim?(): void;
 }
 
 /** Monotonic time. */

@@ -1,5 +1,8 @@
-/** Element types that cross the engine's ports. The engine computes in float32 throughout. */
-export type TensorType = 'float32' | 'int64';
+/**
+ * Element types that cross the engine's ports. The engine computes in float32 throughout; `float16` and `int8` only
+ * carry stored weights into graphs, which widen them to float32 (see blockset/precision.ts).
+ */
+export type TensorType = 'float32' | 'int64' | 'float16' | 'int8';
 
 /** A dense float32 tensor, row-major, with its shape named in `dims` (e.g. `[B, C, T, H, W]`). */
 export interface FloatTensor {
@@ -15,8 +18,22 @@ export interface Int64Tensor {
   readonly data: BigInt64Array;
 }
 
+/** A dense IEEE half tensor as its raw 16-bit words (stored weights only). */
+export interface Float16Tensor {
+  readonly type: 'float16';
+  readonly dims: readonly number[];
+  readonly data: Uint16Array;
+}
+
+/** A dense int8 tensor (quantized weights only; the scales travel as a separate float32 input). */
+export interface Int8Tensor {
+  readonly type: 'int8';
+  readonly dims: readonly number[];
+  readonly data: Int8Array;
+}
+
 /** Any tensor the engine hands to, or gets from, an inference backend. */
-export type Tensor = FloatTensor | Int64Tensor;
+export type Tensor = FloatTensor | Int64Tensor | Float16Tensor | Int8Tensor;
 
 /** Number of elements of a shape. */
 export function numel(dims: readonly number[]): number {

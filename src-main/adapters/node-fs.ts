@@ -106,6 +106,24 @@ export class NodeFileSystem implements FileSystemPort {
     }
   }
 
+  /** Like `readFile`, into `target` (a pooled block buffer), which must be exactly the file's size. */
+  async readFileInto(path: string, target: Uint8Array): Promise<void> {
+    const fd = openSync(path, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      if (size !== target.byteLength)
+        throw new Error(`${path}: the file has ${size} bytes, the buffer for it ${target.byteLength}`);
+      let done = 0;
+      while (done < size) {
+        const n = await readAt(fd, target, done, size - done, done);
+        if (n === 0) throw new Error(`${path}: short read: the file shrank to ${done} bytes while reading`);
+        done += n;
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+
   readText(path: string): Promise<string> {
     return readFile(path, 'utf8');
   }

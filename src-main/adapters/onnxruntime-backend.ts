@@ -20,9 +20,16 @@ export interface OnnxRuntimeBackendOptions {
 
 function toOrt(t: Tensor): ort.Tensor {
   // Shares the typed array: no copy.
-  return t.type === 'float32'
-    ? new ort.Tensor('float32', t.data, [...t.dims])
-    : new ort.Tensor('int64', t.data, [...t.dims]);
+  switch (t.type) {
+    case 'float32':
+      return new ort.Tensor('float32', t.data, [...t.dims]);
+    case 'int64':
+      return new ort.Tensor('int64', t.data, [...t.dims]);
+    case 'float16':
+      return new ort.Tensor('float16', t.data, [...t.dims]);
+    case 'int8':
+      return new ort.Tensor('int8', t.data, [...t.dims]);
+  }
 }
 
 function fromOrt(name: string, label: string, t: ort.Tensor): Tensor {

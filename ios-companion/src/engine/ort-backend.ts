@@ -36,6 +36,8 @@ export interface OrtModuleLike {
   Tensor: {
     new (type: 'float32', data: Float32Array, dims: readonly number[]): OrtTensorLike;
     new (type: 'int64', data: BigInt64Array, dims: readonly number[]): OrtTensorLike;
+    new (type: 'float16', data: Uint16Array, dims: readonly number[]): OrtTensorLike;
+    new (type: 'int8', data: Int8Array, dims: readonly number[]): OrtTensorLike;
   };
 }
 
@@ -54,9 +56,16 @@ export interface OrtPlacement {
 }
 
 function toOrt(ort: OrtModuleLike, t: Tensor): OrtTensorLike {
-  return t.type === 'float32'
-    ? new ort.Tensor('float32', t.data, [...t.dims])
-    : new ort.Tensor('int64', t.data, [...t.dims]);
+  switch (t.type) {
+    case 'float32':
+      return new ort.Tensor('float32', t.data, [...t.dims]);
+    case 'int64':
+      return new ort.Tensor('int64', t.data, [...t.dims]);
+    case 'float16':
+      return new ort.Tensor('float16', t.data, [...t.dims]);
+    case 'int8':
+      return new ort.Tensor('int8', t.data, [...t.dims]);
+  }
 }
 
 function fromOrt(name: string, label: string, t: OrtTensorLike): Tensor {

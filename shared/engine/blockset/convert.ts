@@ -5,6 +5,8 @@
  * (~170 MB for the released model) however large the checkpoint is (4.8 GB).
  */
 import type { FileSystemPort, Sha256 } from '../ports';
+import type { BlockBufferPool } from './buffer-pool';
+import type { Precision } from './precision';
 import type { Stdit3Config } from '../stdit3/config';
 import { stdit3ConfigFromJson, stdit3WeightNames } from '../stdit3/config';
 import { ropeFreqs } from '../stdit3/embeddings';
@@ -48,6 +50,10 @@ export interface ConvertOptions {
   readonly ignoreKeys?: readonly string[];
   /** `createdBy` in the manifest (default: `odsora <engine version>`). */
   readonly createdBy?: string;
+  /** How the blocks store their weights (default f32; see precision.ts). */
+  readonly precision?: Precision;
+  /** Pooled block buffers (bounded memory over a multi-GB checkpoint). */
+  readonly memory?: BlockBufferPool;
   readonly onProgress?: (p: ConvertProgress) => void;
 }
 
@@ -96,6 +102,8 @@ export async function convertStdit3(opts: ConvertOptions): Promise<ConvertResult
         else await ckpt.readFloat32Into(name, out, { expectShape: shape });
       },
       onProgress: opts.onProgress,
+      precision: opts.precision,
+      memory: opts.memory,
     });
     const reference = defaultFlopReference(cfg);
     const plain = estimateStdit3Flops(cfg, reference, 'plain');
@@ -111,7 +119,14 @@ export async function convertStdit3(opts: ConvertOptions): Promise<ConvertResult
       };
     });
     const manifest = newManifest(
-      { denoiser: { arch: 'stdit3', config: { ...(opts.config as Record<string, unknown>) }, blocks } },
+      {
+        denoiser: {
+          arch: 'stdit3',
+          config: { ...(opts.config as Record<string, unknown>) },
+          precision: opts.precision ?? 'f32',
+          blocks,
+        },
+      },
       opts.modelName,
       opts.createdBy,
     );

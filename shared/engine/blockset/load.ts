@@ -1,14 +1,17 @@
 /**
  * Opening a block set and loading its blocks. `openBlockSet` checks the manifest and that every block file is there
  * with the right size (cheap: no hashing); `loadBlock` reads one block file, optionally verifies its SHA-256, and
- * returns its weights as float32 views of the file's bytes — exactly the `bytes` CI-DL accounts for.
+ * returns its weights as views of the file's bytes (float32, half or int8 + scales, as stored: precision.ts) —
+ * exactly the `bytes` CI-DL accounts for.
  */
 import type { FileSystemPort, Sha256 } from '../ports';
-import type { FloatTensor } from '../tensor';
-import { SafetensorsError, parseSafetensors } from '../safetensors/reader';
+import { SafetensorsError, parseSafetensors, type SafetensorsBuffer } from '../safetensors/reader';
+import { HOST_LITTLE_ENDIAN } from '../safetensors/dtype';
+import type { BlockBufferPool } from './buffer-pool';
 import type { BlockEntry, BlockSetManifest } from './manifest';
 import { MANIFEST_FILE, parseManifest } from './manifest';
 import { BlockSetError } from './errors';
+import { scaleKey, type WeightTensor } from './precision';
 
 /** A block's weights in memory. */
 export interface LoadedBlock {
@@ -16,8 +19,10 @@ export interface LoadedBlock {
   readonly id: string;
   /** Size of the block file, i.e. the memory its weights hold. */
   readonly bytes: number;
-  /** Tensors by full Open-Sora key name. */
-  readonly weights: Map<string, FloatTensor>;
+  /** Tensors by full Open-Sora key name, as stored (see precision.ts). */
+  readonly weights: Map<string, WeightTensor>;
+  /** Gives the block's buffer back to the pool it came from (a no-op without one); the weights are dead after. */
+  readonly release: () => void;
 }
 
 /**
@@ -31,6 +36,8 @@ export type VerifyPolicy = 'first-load' | 'every-load' | 'off';
 export interface LoadBlockOptions {
   /** Hash the file and compare with the manifest (costs a pass over the bytes, off-thread on Node). */
   readonly verify: boolean | VerifyPolicy;
+  /** Read into a pooled buffer (when the file system can read into one); `release()` gives it back. */
+  readonly memory?: BlockBufferPool;
 }
 
 /** An opened, checked block set. */
@@ -85,50 +92,123 @@ export class BlockSet {
     opts: LoadBlockOptions,
   ): Promise<LoadedBlock> {
     const file = this.path(block.file);
-    const bytes = await this.fs.readFile(file);
-    if (bytes.byteLength !== block.bytes)
-      throw new BlockSetError(
-        file,
-        `block "${block.id}" file has ${bytes.byteLength} bytes, the manifest says ${block.bytes}`,
-        block.id,
-      );
-    const policy = opts.verify === true ? 'every-load' : opts.verify === false ? 'off' : opts.verify;
-    if (policy === 'every-load' || (policy === 'first-load' && !this.verified.has(file))) {
-      const actual = await this.sha256(bytes);
-      if (actual !== block.sha256)
-        throw new BlockSetError(
-          file,
-          `block "${block.id}" is corrupt: sha256 ${actual}, the manifest expects ${block.sha256}`,
-          block.id,
-        );
-      this.verified.add(file);
-    }
-    try {
-      const st = parseSafetensors(bytes, file);
-      const names = st.names();
-      const want = block.tensors;
-      if (names.length !== want.length || names.some((n, i) => n !== want[i])) {
-        const missing = want.filter((n) => !st.has(n));
-        const extra = names.filter((n) => !want.includes(n));
-        const why =
-          missing.length || extra.length
-            ? `missing ${JSON.stringify(missing.slice(0, 5))}, unexpected ${JSON.stringify(extra.slice(0, 5))}`
-            : 'same tensors in a different order';
-        throw new BlockSetError(
-          file,
-          `block "${block.id}" tensors differ from the manifest: ${why}`,
-          block.id,
-        );
+    const pool = opts.memory !== undefined && this.fs.readFileInto !== undefined ? opts.memory : undefined;
+    let bytes: Uint8Array;
+    if (pool) {
+      bytes = pool.acquire(block.bytes);
+      try {
+        await this.fs.readFileInto?.(file, bytes);
+      } catch (e) {
+        pool.release(bytes);
+        throw new BlockSetError(file, `block "${block.id}": ${(e as Error).message}`, block.id);
       }
-      const weights = new Map<string, FloatTensor>();
-      for (const n of names) weights.set(n, st.readFloat32(n));
-      return { id: block.id, bytes: bytes.byteLength, weights };
+    } else bytes = await this.fs.readFile(file);
+    const release = pool ? (): void => pool.release(bytes) : (): void => undefined;
+    try {
+      if (bytes.byteLength !== block.bytes)
+        throw new BlockSetError(
+          file,
+          `block "${block.id}" file has ${bytes.byteLength} bytes, the manifest says ${block.bytes}`,
+          block.id,
+        );
+      await this.verify(block, file, bytes, opts.verify);
+      return {
+        id: block.id,
+        bytes: bytes.byteLength,
+        weights: readBlockWeights(block, file, bytes),
+        release,
+      };
     } catch (e) {
-      if (e instanceof SafetensorsError)
-        throw new BlockSetError(file, `block "${block.id}": ${e.message}`, block.id);
+      release();
       throw e;
     }
   }
+
+  /** Checks the block's SHA-256 as the policy asks (at most once per file with `first-load`). */
+  private async verify(
+    block: Pick<BlockEntry, 'id' | 'sha256'>,
+    file: string,
+    bytes: Uint8Array,
+    verify: boolean | VerifyPolicy,
+  ): Promise<void> {
+    const policy = verify === true ? 'every-load' : verify === false ? 'off' : verify;
+    if (policy === 'off' || (policy === 'first-load' && this.verified.has(file))) return;
+    const actual = await this.sha256(bytes);
+    if (actual !== block.sha256)
+      throw new BlockSetError(
+        file,
+        `block "${block.id}" is corrupt: sha256 ${actual}, the manifest expects ${block.sha256}`,
+        block.id,
+      );
+    this.verified.add(file);
+  }
+}
+
+/**
+ * The weights of a block file: each manifest tensor as stored (F32, F16, or I8 with its `::scale` F32 beside it),
+ * as views of `bytes` where aligned. The file must hold exactly the manifest's tensors (plus their scales).
+ */
+function readBlockWeights(
+  block: Pick<BlockEntry, 'id' | 'tensors'>,
+  file: string,
+  bytes: Uint8Array,
+): Map<string, WeightTensor> {
+  let st: SafetensorsBuffer;
+  try {
+    st = parseSafetensors(bytes, file);
+  } catch (e) {
+    if (e instanceof SafetensorsError)
+      throw new BlockSetError(file, `block "${block.id}": ${e.message}`, block.id);
+    throw e;
+  }
+  const want = new Set<string>();
+  for (const n of block.tensors) {
+    want.add(n);
+    if (st.has(n) && st.info(n).dtype === 'I8') want.add(scaleKey(n));
+  }
+  const names = st.names();
+  const missing = [...want].filter((n) => !st.has(n));
+  const extra = names.filter((n) => !want.has(n));
+  if (missing.length > 0 || extra.length > 0)
+    throw new BlockSetError(
+      file,
+      `block "${block.id}" tensors differ from the manifest: missing ${JSON.stringify(missing.slice(0, 5))}, unexpected ${JSON.stringify(extra.slice(0, 5))}`,
+      block.id,
+    );
+  const weights = new Map<string, WeightTensor>();
+  try {
+    for (const n of block.tensors) weights.set(n, storedTensor(st, n));
+  } catch (e) {
+    if (e instanceof SafetensorsError)
+      throw new BlockSetError(file, `block "${block.id}": ${e.message}`, block.id);
+    throw e;
+  }
+  return weights;
+}
+
+/** One stored tensor of a block file (see `readBlockWeights`). */
+function storedTensor(st: SafetensorsBuffer, name: string): WeightTensor {
+  const info = st.info(name);
+  const dims = [...info.shape];
+  if (info.dtype === 'F32') return st.readFloat32(name);
+  const raw = st.readBytes(name);
+  if (info.dtype === 'F16') {
+    const aligned = HOST_LITTLE_ENDIAN && raw.byteOffset % 2 === 0;
+    const data = aligned
+      ? new Uint16Array(raw.buffer, raw.byteOffset, raw.byteLength / 2)
+      : new Uint16Array(raw.slice().buffer);
+    return { type: 'float16', dims, data };
+  }
+  if (info.dtype === 'I8') {
+    const scale = st.readFloat32(scaleKey(name), { expectShape: [dims[0] ?? 1] });
+    return {
+      type: 'int8',
+      dims,
+      data: new Int8Array(raw.buffer, raw.byteOffset, raw.byteLength),
+      scale: scale.data,
+    };
+  }
+  throw new SafetensorsError(st.file, `has dtype ${info.dtype}; block files hold F32, F16 or I8`, name);
 }
 
 /** Reads and validates `dir/manifest.json` and checks every block file exists with the manifest's size. */

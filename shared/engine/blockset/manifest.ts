@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { Stdit3Config } from '../stdit3/config';
 import { stdit3Dims } from '../stdit3/config';
 import { BlockSetError } from './errors';
+import { precisionSchema, type Precision } from './precision';
 
 /** The manifest version this build writes and reads. */
 export const BLOCKSET_VERSION = 1;
@@ -71,6 +72,8 @@ export const denoiserStageSchema = z.object({
   arch: z.literal('stdit3'),
   /** The raw snake_case model config (Open-Sora / Hugging Face config.json). */
   config: z.record(z.string(), z.unknown()),
+  /** How the weights are stored (blockset/precision.ts); absent in sets from before precisions: f32. */
+  precision: precisionSchema.optional(),
   blocks: z.array(blockEntrySchema).min(1),
 });
 /** The denoiser stage of a manifest. */
@@ -91,6 +94,11 @@ function pathOf(path: readonly PropertyKey[]): string {
   let out = '';
   for (const p of path) out += typeof p === 'number' ? `[${p}]` : out === '' ? String(p) : `.${String(p)}`;
   return out || '(root)';
+}
+
+/** A stage's storage precision (`f32` when the manifest predates precisions). */
+export function stagePrecision(stage: { readonly precision?: Precision | undefined }): Precision {
+  return stage.precision ?? 'f32';
 }
 
 /** Validates a parsed manifest; throws a BlockSetError naming `source` and the bad fields. */

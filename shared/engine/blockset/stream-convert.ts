@@ -1,14 +1,16 @@
 /**
  * The streaming-conversion core shared by the stage converters (`convertStdit3`, `convertT5`, `convertVae`):
- * checkpoint validation, block file naming, assembling one block's tensors into one aligned float32 safetensors
- * buffer (F16/BF16 decoded to F32 on the way), hashing and writing it, and writing (or merging) the stage into
- * manifest.json through a temp directory renamed into place. The converters keep only what is model-specific:
- * which keys go in which block, config parsing, FLOP estimates and special keys.
+ * checkpoint validation, block file naming, assembling one block's tensors into one aligned safetensors buffer
+ * (each tensor decoded to float32, then stored in the stage's precision: precision.ts), hashing and writing it, and
+ * writing (or merging) the stage into manifest.json through a temp directory renamed into place. The converters
+ * keep only what is model-specific: which keys go in which block, config parsing, FLOP estimates and special keys.
  */
+import type { BlockBufferPool } from './buffer-pool';
+import { encodeHalf, quantizeInt8Rows, scaleKey, storageOf, type Precision } from './precision';
 import type { FileSystemPort, Sha256 } from '../ports';
 import { isFloatDtype } from '../safetensors/dtype';
 import { SafetensorsFile } from '../safetensors/reader';
-import { planSafetensors } from '../safetensors/writer';
+import { planSafetensors, type SafetensorsLayout, type WriteEntry } from '../safetensors/writer';
 import { ENGINE_VERSION } from '../version';
 import { BlockSetError } from './errors';
 import type { BlockSetManifest } from './manifest';
@@ -147,9 +149,52 @@ export type ReadTensorInto = (
   block: string,
 ) => Promise<void>;
 
+/** How one block's tensors are laid out: float32 first (with int8 scales), then half, then int8 — all aligned. */
+function blockEntries(group: WeightGroup, precision: Precision): WriteEntry[] {
+  const f32: WriteEntry[] = [];
+  const f16: WriteEntry[] = [];
+  const i8: WriteEntry[] = [];
+  for (const k of group.keys) {
+    const storage = storageOf(precision, k.name, k.shape);
+    if (storage === 'f32') f32.push({ name: k.name, dtype: 'F32', shape: k.shape });
+    else if (storage === 'f16') f16.push({ name: k.name, dtype: 'F16', shape: k.shape });
+    else {
+      i8.push({ name: k.name, dtype: 'I8', shape: k.shape });
+      f32.push({ name: scaleKey(k.name), dtype: 'F32', shape: [k.shape[0] ?? 1] });
+    }
+  }
+  return [...f32, ...f16, ...i8];
+}
+
+/** The safetensors layout of one block file (metadata `odsora.block` = `blockTag`). */
+function blockLayout(group: WeightGroup, precision: Precision, blockTag: string): SafetensorsLayout {
+  return planSafetensors(blockEntries(group, precision), { 'odsora.block': blockTag }, group.id);
+}
+
+/** A float32 buffer reused across tensors (conversion to f16/int8 decodes each tensor here first). */
+export class ConvertScratch {
+  private buf = new Float32Array(0);
+  /** A view of `n` floats. */
+  take(n: number): Float32Array {
+    if (this.buf.length < n) this.buf = new Float32Array(n);
+    return this.buf.subarray(0, n);
+  }
+}
+
+/** Block assembly options beyond the group itself. */
+export interface WriteBlockOptions {
+  /** The stage's storage precision (default f32). */
+  readonly precision?: Precision;
+  /** Pooled buffers for the block being assembled (bounded memory over many gigabytes). */
+  readonly memory?: BlockBufferPool;
+  /** Reused float32 scratch for f16/int8 encoding (one per conversion). */
+  readonly scratch?: ConvertScratch;
+}
+
 /**
- * Assembles one block as a float32 safetensors file (metadata `odsora.block` = `blockTag`) in one buffer, each
- * tensor decoded straight into place by `read`, then hashes it and writes it to `path`.
+ * Assembles one block as a safetensors file (metadata `odsora.block` = `blockTag`) in one buffer — float32 tensors
+ * decoded straight into place by `read`, f16/int8 ones decoded into a scratch buffer then encoded — then hashes it
+ * and writes it to `path`.
  */
 export async function writeBlock(
   fs: FileSystemPort,
@@ -158,22 +203,49 @@ export async function writeBlock(
   blockTag: string,
   group: WeightGroup,
   read: ReadTensorInto,
+  opts: WriteBlockOptions = {},
 ): Promise<{ bytes: number; sha256: string }> {
-  const layout = planSafetensors(
-    group.keys.map((k) => ({ name: k.name, dtype: 'F32', shape: k.shape })),
-    { 'odsora.block': blockTag },
-    group.id,
-  );
-  // The one block buffer held at a time: header, then each tensor decoded straight into place.
-  const buf = new Uint8Array(layout.totalBytes);
-  buf.set(layout.header, 0);
-  for (const e of layout.entries)
-    await read(e.name, new Float32Array(buf.buffer, e.fileOffset, e.byteLength / 4), e.shape, group.id);
-  const hash = await sha256(buf);
-  const writer = await fs.createWriter(path);
-  await writer.write(buf);
-  await writer.close();
-  return { bytes: buf.byteLength, sha256: hash };
+  const precision = opts.precision ?? 'f32';
+  const shapes = new Map(group.keys.map((k) => [k.name, k.shape]));
+  const layout = blockLayout(group, precision, blockTag);
+  // The one block buffer held at a time: header, then each tensor decoded (and encoded) into place.
+  const buf = opts.memory ? opts.memory.acquire(layout.totalBytes) : new Uint8Array(layout.totalBytes);
+  try {
+    buf.set(layout.header, 0);
+    const scratch = opts.scratch ?? new ConvertScratch();
+    const at = new Map(layout.entries.map((e) => [e.name, e]));
+    for (const e of layout.entries) {
+      const shape = shapes.get(e.name);
+      if (shape === undefined) continue; // an int8 scale, written with its tensor
+      const n = e.byteLength / (e.dtype === 'F32' ? 4 : e.dtype === 'F16' ? 2 : 1);
+      if (e.dtype === 'F32') {
+        await read(e.name, new Float32Array(buf.buffer, buf.byteOffset + e.fileOffset, n), shape, group.id);
+        continue;
+      }
+      const values = scratch.take(n);
+      await read(e.name, values, shape, group.id);
+      if (e.dtype === 'F16')
+        encodeHalf(values, new Uint16Array(buf.buffer, buf.byteOffset + e.fileOffset, n));
+      else {
+        const s = at.get(scaleKey(e.name));
+        if (!s) throw new Error(`block ${group.id}: no scale entry for ${e.name}`);
+        const rows = shape[0] ?? 1;
+        quantizeInt8Rows(
+          values,
+          rows,
+          new Int8Array(buf.buffer, buf.byteOffset + e.fileOffset, n),
+          new Float32Array(buf.buffer, buf.byteOffset + s.fileOffset, rows),
+        );
+      }
+    }
+    const hash = await sha256(buf);
+    const writer = await fs.createWriter(path);
+    await writer.write(buf);
+    await writer.close();
+    return { bytes: buf.byteLength, sha256: hash };
+  } finally {
+    opts.memory?.release(buf);
+  }
 }
 
 /** A written block file, as its manifest entry starts. */
@@ -198,6 +270,10 @@ export interface StreamBlocksOptions {
   readonly fileName: (id: string) => string;
   readonly read: ReadTensorInto;
   readonly onProgress?: (p: StreamConvertProgress) => void;
+  /** The stage's storage precision (default f32). */
+  readonly precision?: Precision;
+  /** Pooled block buffers (bounded memory: one block at a time is reused, not re-allocated). */
+  readonly memory?: BlockBufferPool;
 }
 
 /**
@@ -216,10 +292,19 @@ export async function streamBlocks(
   await fs.mkdirp(o.dir);
   const blocks: WrittenBlock[] = [];
   let total = 0;
+  const scratch = new ConvertScratch();
+  // One block buffer at a time: a block of another size replaces the free one instead of joining it.
+  o.memory?.setCap(
+    Math.max(0, ...groups.map((g) => blockLayout(g, o.precision ?? 'f32', `${o.stage}/${g.id}`).totalBytes)),
+  );
   for (const [index, group] of groups.entries()) {
     o.onProgress?.({ type: 'block.start', block: group.id, index, total: groups.length });
     const name = o.fileName(group.id);
-    const w = await writeBlock(fs, o.sha256, fs.join(o.dir, name), `${o.stage}/${group.id}`, group, o.read);
+    const w = await writeBlock(fs, o.sha256, fs.join(o.dir, name), `${o.stage}/${group.id}`, group, o.read, {
+      precision: o.precision,
+      memory: o.memory,
+      scratch,
+    });
     total += w.bytes;
     blocks.push({
       id: group.id,
@@ -230,6 +315,7 @@ export async function streamBlocks(
     });
     o.onProgress?.({ type: 'block.done', block: group.id, index, total: groups.length, ...w });
   }
+  o.memory?.trim();
   return { blocks, bytes: total };
 }
 

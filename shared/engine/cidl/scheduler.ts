@@ -17,6 +17,8 @@ export type BlockVariant = 'plain' | 'tdtm';
 export interface LoadedBlock<W> {
   readonly weights: W;
   readonly bytes: number;
+  /** Called once when the scheduler drops the block (its memory can be reused from then on). */
+  readonly release?: () => void;
 }
 
 /** Reads one block's weights. Should start its I/O before returning and honour `signal` promptly. */
@@ -72,7 +74,7 @@ export class BlockScheduler<W> {
   private readonly wrapPrefetch: boolean;
   private readonly retained: ReadonlySet<string>;
   private readonly ledger: ResidencyLedger;
-  private readonly resident = new Map<string, W>();
+  private readonly resident = new Map<string, LoadedBlock<W>>();
   private readonly loading = new Map<string, Loading>();
   private readonly events: EngineEvent[] = [];
   private running = false;
@@ -202,6 +204,7 @@ export class BlockScheduler<W> {
     entry.done = Promise.resolve(pending).then(
       (loaded) => {
         if (loaded.bytes !== block.bytes) {
+          loaded.release?.();
           entry.error = new Error(
             `CI-DL: block ${block.id} loaded ${formatBytes(loaded.bytes)} but was planned as ` +
               `${formatBytes(block.bytes)}; the budget accounting would be wrong`,
@@ -209,7 +212,7 @@ export class BlockScheduler<W> {
           return;
         }
         this.loading.delete(block.id);
-        this.resident.set(block.id, loaded.weights);
+        this.resident.set(block.id, loaded);
         this.loadCount++;
         this.loadedBytesTotal += block.bytes;
         this.emit({
@@ -238,12 +241,14 @@ export class BlockScheduler<W> {
       await raceAbort(entry.done, signal, () => this.throwIfAborted(signal, step, id));
       if (entry.error !== undefined) throw entry.error;
     }
-    if (!this.resident.has(id)) throw new Error(`CI-DL: block ${id} is neither loaded nor loading`);
-    return this.resident.get(id) as W;
+    const loaded = this.resident.get(id);
+    if (loaded === undefined) throw new Error(`CI-DL: block ${id} is neither loaded nor loading`);
+    return loaded.weights;
   }
 
   private releaseOne(id: string, reason: ReleaseReason): void {
     const bytes = this.ledger.remove(id);
+    this.resident.get(id)?.release?.();
     this.resident.delete(id);
     this.loading.delete(id);
     this.emit({

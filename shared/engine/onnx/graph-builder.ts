@@ -16,8 +16,8 @@ import {
 /** The name of a value (graph input, initializer or node output) in the graph being built. */
 export type Value = string;
 
-/** Element types a graph input or output may have. */
-export type ElemType = 'float32' | 'int64';
+/** Element types a graph input or output may have (`float16` and `int8` only for stored weights). */
+export type ElemType = 'float32' | 'int64' | 'float16' | 'int8';
 
 /** Node attributes by name; build values with `int`, `float` and `ints`. */
 export type Attrs = Readonly<Record<string, AttributeValue>>;
@@ -25,6 +25,8 @@ export type Attrs = Readonly<Record<string, AttributeValue>>;
 const elemTypeId: Record<ElemType, OnnxDataTypeId> = {
   float32: OnnxDataType.FLOAT,
   int64: OnnxDataType.INT64,
+  float16: OnnxDataType.FLOAT16,
+  int8: OnnxDataType.INT8,
 };
 
 /** Integer attribute helper. */

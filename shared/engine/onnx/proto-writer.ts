@@ -5,7 +5,7 @@
  */
 
 /** ONNX TensorProto.DataType values used by the engine. */
-export const OnnxDataType = { FLOAT: 1, INT32: 6, INT64: 7 } as const;
+export const OnnxDataType = { FLOAT: 1, INT8: 3, INT32: 6, INT64: 7, FLOAT16: 10 } as const;
 /** One of the ONNX element types the writer supports. */
 export type OnnxDataTypeId = (typeof OnnxDataType)[keyof typeof OnnxDataType];
 

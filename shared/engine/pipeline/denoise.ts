@@ -5,7 +5,10 @@
  * One step = one pass over `part1, pair.0 … pair.{depth−1}, part2` with the CFG batch of 2; the scheduler loads,
  * keeps and releases block weights around the compute, and every phase emits typed telemetry.
  */
+import type { BlockBufferPool } from '../blockset/buffer-pool';
 import type { BlockSet } from '../blockset/load';
+import { stagePrecision } from '../blockset/manifest';
+import { weightRowsInto, type Precision, type WeightMap } from '../blockset/precision';
 import type { AbortSignalLike } from '../cidl/abort';
 import { BudgetError, resolveBudget } from '../cidl/budget';
 import { planResidency, type Plan } from '../cidl/plan';
@@ -31,6 +34,8 @@ export interface DenoiseContext {
   readonly signal?: AbortSignalLike;
   /** Compiled graphs by shape, reused across runs of the same host (optional). */
   readonly models?: Stdit3ModelCache;
+  /** Pooled block buffers (blockset/buffer-pool.ts); trimmed when the stage ends. */
+  readonly memory?: BlockBufferPool;
   /** Observes every model call (verification and debugging). */
   readonly onModelCall?: (call: {
     step: number;
@@ -74,16 +79,17 @@ export interface DenoiseResult {
 export class Stdit3ModelCache {
   private readonly models = new Map<string, Promise<Stdit3Model>>();
 
-  /** The model for a shape, compiling it on first use. */
+  /** The model for a shape and weight precision, compiling it on first use. */
   get(
     backend: InferenceBackend,
     cfg: Stdit3Config,
     shape: Parameters<typeof Stdit3Model.create>[2],
+    precision: Precision = 'f32',
   ): Promise<Stdit3Model> {
-    const key = JSON.stringify([cfg, shape]);
+    const key = JSON.stringify([cfg, shape, precision]);
     let m = this.models.get(key);
     if (!m) {
-      m = Promise.resolve(Stdit3Model.create(backend, cfg, shape));
+      m = Promise.resolve(Stdit3Model.create(backend, cfg, shape, precision));
       this.models.set(key, m);
       m.catch(() => this.models.delete(key));
     }
@@ -105,6 +111,12 @@ export function denoiserConfig(blockSet: BlockSet): Stdit3Config {
   return stdit3ConfigFromJson(stage.config);
 }
 
+/** How a block set's denoiser stage stores its weights. */
+export function denoiserPrecision(blockSet: BlockSet): Precision {
+  const stage = blockSet.manifest.stages.denoiser;
+  return stage ? stagePrecision(stage) : 'f32';
+}
+
 /** Runs the sampler over the block set's STDiT3. */
 export async function runDenoise(ctx: DenoiseContext, job: DenoiseJob): Promise<DenoiseResult> {
   const { blockSet, clock, emit } = ctx;
@@ -123,13 +135,12 @@ export async function runDenoise(ctx: DenoiseContext, job: DenoiseJob): Promise<
   const t0 = clock.nowMs();
   emit({ type: 'stage.start', atMs: t0, stage: 'load' });
   const cache = ctx.models ?? new Stdit3ModelCache();
-  const model = await cache.get(ctx.backend, cfg, {
-    batch: 2,
-    frames: T,
-    height: H,
-    width: W,
-    captionLength: L,
-  });
+  const model = await cache.get(
+    ctx.backend,
+    cfg,
+    { batch: 2, frames: T, height: H, width: W, captionLength: L },
+    denoiserPrecision(blockSet),
+  );
   const t1 = clock.nowMs();
   emit({ type: 'stage.end', atMs: t1, stage: 'load', durationMs: t1 - t0 });
 
@@ -149,7 +160,7 @@ export async function runDenoise(ctx: DenoiseContext, job: DenoiseJob): Promise<
 
   const verify = job.cidl.verify ?? 'first-load';
   const entryById = new Map(entries.map((e) => [`denoiser/${e.id}`, e]));
-  const scheduler = new BlockScheduler<ReadonlyMap<string, FloatTensor>>({
+  const scheduler = new BlockScheduler<WeightMap>({
     blocks,
     plan,
     clock,
@@ -158,10 +169,10 @@ export async function runDenoise(ctx: DenoiseContext, job: DenoiseJob): Promise<
     load: async (id) => {
       const entry = entryById.get(id);
       if (!entry) throw new Error(`unknown block ${id}`);
-      const loaded = await blockSet.loadBlock(entry, { verify });
-      return { weights: loaded.weights, bytes: loaded.bytes };
+      return blockSet.loadBlock(entry, { verify, memory: ctx.memory });
     },
   });
+  ctx.memory?.setCap(plan.predictedPeakBytes);
 
   const timesteps = samplingTimesteps({
     steps: job.steps,
@@ -251,9 +262,11 @@ export async function runDenoise(ctx: DenoiseContext, job: DenoiseJob): Promise<
     });
   } catch (e) {
     await scheduler.releaseAll('error').catch(() => undefined);
+    ctx.memory?.trim();
     throw e;
   }
   await scheduler.releaseAll(result.leapStep !== null ? 'leap' : 'end-of-run');
+  ctx.memory?.trim();
   const tEnd = clock.nowMs();
   emit({ type: 'stage.end', atMs: tEnd, stage: 'denoise', durationMs: tEnd - tDenoise });
   return {
@@ -284,16 +297,11 @@ function captionRows(y: FloatTensor, L: number, Cc: number): Float32Array {
 }
 
 /** The CFG caption batch [2, L, Cc]: the prompt, then the first L rows of the learned null caption. */
-function withNullCaption(
-  prompt: Float32Array,
-  part1: ReadonlyMap<string, FloatTensor>,
-  L: number,
-  Cc: number,
-): FloatTensor {
+function withNullCaption(prompt: Float32Array, part1: WeightMap, L: number, Cc: number): FloatTensor {
   const yNull = part1.get('y_embedder.y_embedding');
   if (!yNull) throw new Error('block part1 has no y_embedder.y_embedding');
   const y = new Float32Array(2 * L * Cc);
   y.set(prompt, 0);
-  y.set(yNull.data.subarray(0, L * Cc), L * Cc);
+  weightRowsInto(yNull, 0, L, y, L * Cc);
   return floatTensor([2, L, Cc], y);
 }

@@ -20,6 +20,7 @@ import type { EngineEvent } from '../telemetry';
 import type { FloatTensor } from '../tensor';
 import {
   decodeConfig,
+  decodePrecision,
   planDecodeStage,
   runDecodeStage,
   toUint8Frames,
@@ -174,7 +175,11 @@ export class Previewer {
     const t0 = ctx.clock.nowMs();
     try {
       const video = await runDecodeStage(
-        { ...ctxPorts(ctx), emit: sink, models: this.caches.vaeFor(ctx.backend, decodeConfig(ctx.blockSet)) },
+        {
+          ...ctxPorts(ctx),
+          emit: sink,
+          models: this.caches.vaeFor(ctx.backend, decodeConfig(ctx.blockSet), decodePrecision(ctx.blockSet)),
+        },
         x0,
         {
           numFrames: p.numFrames,

@@ -16,7 +16,9 @@
  *
  * Previews (`ctx.previews`): see generate-previews.ts.
  */
+import { BlockBufferPool } from '../blockset/buffer-pool';
 import type { BlockSet } from '../blockset/load';
+import type { Precision } from '../blockset/precision';
 import type { AbortSignalLike } from '../cidl/abort';
 import { gaussianNoise } from '../noise/gaussian';
 import type { Clock, InferenceBackend, MemoryProbe } from '../ports';
@@ -26,7 +28,7 @@ import { T5Tokenizer } from '../t5/tokenizer';
 import type { EventSink } from '../telemetry';
 import type { FloatTensor } from '../tensor';
 import type { VaeConfig } from '../vae/config';
-import { decodeConfig, runDecodeStage, toUint8Frames } from '../vae/decode-stage';
+import { decodeConfig, decodePrecision, runDecodeStage, toUint8Frames } from '../vae/decode-stage';
 import { VaeDecoderModel } from '../vae/model';
 import { denoiserConfig, runDenoise, Stdit3ModelCache, type DenoiseResult } from './denoise';
 import { ctxPorts, Previewer, type GeneratePreviewOptions } from './generate-previews';
@@ -51,12 +53,12 @@ export class GenerateCaches {
   private readonly vae = new Map<string, VaeDecoderModel>();
   private readonly tokenizers = new Map<string, T5Tokenizer>();
 
-  /** The VAE decoder model for a config. */
-  vaeFor(backend: InferenceBackend, cfg: VaeConfig): VaeDecoderModel {
-    const key = JSON.stringify(cfg);
+  /** The VAE decoder model for a config and weight precision. */
+  vaeFor(backend: InferenceBackend, cfg: VaeConfig, precision: Precision = 'f32'): VaeDecoderModel {
+    const key = JSON.stringify([cfg, precision]);
     let m = this.vae.get(key);
     if (!m) {
-      m = new VaeDecoderModel(backend, cfg);
+      m = new VaeDecoderModel(backend, cfg, precision);
       this.vae.set(key, m);
     }
     return m;
@@ -145,6 +147,8 @@ export async function generateVideo(ctx: GenerateContext, params: GenerateParams
   const tStart = clock.nowMs();
   const p = resolveGenerateParams(blockSet, params);
   const caches = ctx.caches ?? new GenerateCaches();
+  // One buffer pool for the run's block loads: stages reuse block memory instead of waiting for the GC.
+  const memory = new BlockBufferPool(ctx.probe?.reclaim?.bind(ctx.probe));
   const previewer = ctx.previews ? new Previewer(ctx, ctx.previews, caches, p) : null;
   try {
     // Tokenise.
@@ -162,7 +166,7 @@ export async function generateVideo(ctx: GenerateContext, params: GenerateParams
     };
     const tText = clock.nowMs();
     const text = await runTextStage(
-      { ...ctxPorts(ctx), models: caches.text },
+      { ...ctxPorts(ctx), models: caches.text, memory },
       { ids: tok.ids, mask: tok.mask },
       stageOpts,
     );
@@ -181,6 +185,7 @@ export async function generateVideo(ctx: GenerateContext, params: GenerateParams
       {
         ...ctxPorts(ctx),
         models: caches.denoiser,
+        memory,
         ...(previewer ? { afterStep: previewer.afterStep } : {}),
       },
       {
@@ -201,7 +206,11 @@ export async function generateVideo(ctx: GenerateContext, params: GenerateParams
     // Decode.
     const tDecode = clock.nowMs();
     const video = await runDecodeStage(
-      { ...ctxPorts(ctx), models: caches.vaeFor(ctx.backend, decodeConfig(blockSet)) },
+      {
+        ...ctxPorts(ctx),
+        models: caches.vaeFor(ctx.backend, decodeConfig(blockSet), decodePrecision(blockSet)),
+        memory,
+      },
       denoise.z,
       { numFrames: p.numFrames, ...stageOpts },
     );

@@ -1,17 +1,29 @@
 /**
- * Safetensors writer for F32 and I64 tensors. The header is padded with spaces so the data section starts on an
+ * Safetensors writer for F32, F16, BF16, I8 and I64 tensors. The header is padded with spaces so the data section starts on an
  * 8-byte boundary: readers then get zero-copy, aligned typed-array views of every tensor. Because every shape is
  * known up front, the header goes first and the data can be streamed tensor by tensor.
  */
 import type { FileWriter } from '../ports';
 import type { Tensor } from '../tensor';
 import { numel } from '../tensor';
-import { HOST_LITTLE_ENDIAN } from './dtype';
+import { DTYPE_BYTES, HOST_LITTLE_ENDIAN } from './dtype';
 import { SafetensorsError } from './error';
 import { utf8Encode } from './utf8';
 
 /** Dtypes the writer produces. */
-export type WritableDtype = 'F32' | 'I64';
+export type WritableDtype = 'F32' | 'F16' | 'BF16' | 'I8' | 'I64';
+
+/** Data a tensor can be written from: its typed array, or its raw little-endian bytes (`Uint8Array`). */
+export type TensorData = Float32Array | BigInt64Array | Uint16Array | Int8Array | Uint8Array;
+
+/** The dtypes a typed array can hold (raw bytes fit any). */
+function dtypesOf(data: TensorData): readonly WritableDtype[] | null {
+  if (data instanceof Float32Array) return ['F32'];
+  if (data instanceof BigInt64Array) return ['I64'];
+  if (data instanceof Uint16Array) return ['F16', 'BF16'];
+  if (data instanceof Int8Array) return ['I8'];
+  return null;
+}
 
 /** One tensor of a file to be written, without its data. */
 export interface WriteEntry {
@@ -45,7 +57,7 @@ export function planSafetensors(
       throw new SafetensorsError(file, 'is listed twice (or uses a reserved name)', e.name);
     if (!e.shape.every((d) => Number.isSafeInteger(d) && d >= 0))
       throw new SafetensorsError(file, `has an invalid shape [${e.shape.join(', ')}]`, e.name);
-    const byteLength = numel(e.shape) * (e.dtype === 'F32' ? 4 : 8);
+    const byteLength = numel(e.shape) * (DTYPE_BYTES[e.dtype] as number);
     json[e.name] = { dtype: e.dtype, shape: [...e.shape], data_offsets: [offset, offset + byteLength] };
     sized.push({ ...e, byteLength, dataOffset: offset });
     offset += byteLength;
@@ -62,12 +74,14 @@ export function planSafetensors(
   };
 }
 
-/** Little-endian bytes of a typed array (a view on little-endian hosts). */
-function leBytes(data: Float32Array | BigInt64Array): Uint8Array {
-  if (HOST_LITTLE_ENDIAN) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+/** Little-endian bytes of a typed array (a view on little-endian hosts and for bytes). */
+function leBytes(data: TensorData): Uint8Array {
+  if (HOST_LITTLE_ENDIAN || data instanceof Uint8Array || data instanceof Int8Array)
+    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   const out = new Uint8Array(data.byteLength);
   const dv = new DataView(out.buffer);
   if (data instanceof Float32Array) data.forEach((v, i) => dv.setFloat32(4 * i, v, true));
+  else if (data instanceof Uint16Array) data.forEach((v, i) => dv.setUint16(2 * i, v, true));
   else data.forEach((v, i) => dv.setBigInt64(8 * i, v, true));
   return out;
 }
@@ -99,16 +113,16 @@ export class SafetensorsStreamWriter {
   }
 
   /** Writes the next tensor's data; names must come in plan order and sizes must match. */
-  async writeTensor(name: string, data: Float32Array | BigInt64Array): Promise<void> {
+  async writeTensor(name: string, data: TensorData): Promise<void> {
     const e = this.layout.entries[this.next];
     if (!e) throw new SafetensorsError(this.file, 'was written after the last planned tensor', name);
     if (e.name !== name)
       throw new SafetensorsError(this.file, `was written out of order (expected "${e.name}" next)`, name);
-    const wantF32 = e.dtype === 'F32';
-    if (wantF32 !== data instanceof Float32Array || data.byteLength !== e.byteLength)
+    const holds = dtypesOf(data);
+    if ((holds !== null && !holds.includes(e.dtype)) || data.byteLength !== e.byteLength)
       throw new SafetensorsError(
         this.file,
-        `data is ${data.byteLength} bytes of ${data instanceof Float32Array ? 'F32' : 'I64'}, planned ${e.byteLength} bytes of ${e.dtype}`,
+        `data is ${data.byteLength} bytes of ${holds?.join('/') ?? 'raw bytes'}, planned ${e.byteLength} bytes of ${e.dtype}`,
         name,
       );
     if (data.byteLength > 0) await this.out.write(leBytes(data));
@@ -129,9 +143,16 @@ export interface NamedTensor {
   readonly tensor: Tensor;
 }
 
+const DTYPE_OF: Readonly<Record<Tensor['type'], WritableDtype>> = {
+  float32: 'F32',
+  int64: 'I64',
+  float16: 'F16',
+  int8: 'I8',
+};
+
 const entryOf = ({ name, tensor }: NamedTensor): WriteEntry => ({
   name,
-  dtype: tensor.type === 'float32' ? 'F32' : 'I64',
+  dtype: DTYPE_OF[tensor.type],
   shape: tensor.dims,
 });
 

@@ -10,6 +10,7 @@
  *   Same shared inputs as the temporal block graph; weights named `spatial.<suffix>` and `temporal.<suffix>`
  *   (`pairWeightInput`). Outputs `x_out` and, with `withMid`, `x_mid` (the spatial block's output).
  */
+import { storageOf, weightInput, type Precision } from '../blockset/precision';
 import { GraphBuilder, type Value } from '../onnx/graph-builder';
 import {
   stdit3BlockWeightSuffixes,
@@ -205,10 +206,16 @@ function blockInputs(g: GraphBuilder, d: Stdit3Dims, tdtm: boolean, rope: boolea
   };
 }
 
-/** Declares the block weights as inputs named `prefix + suffix`; returns the lookup by suffix. */
-function weightInputs(g: GraphBuilder, cfg: Stdit3Config, prefix: string): (suffix: string) => Value {
+/** Declares the block weights as inputs named `prefix + suffix` (stored as `precision` says); lookup by suffix. */
+function weightInputs(
+  g: GraphBuilder,
+  cfg: Stdit3Config,
+  prefix: string,
+  precision: Precision,
+): (suffix: string) => Value {
   const w = new Map<string, Value>();
-  for (const s of stdit3BlockWeightSuffixes(cfg)) w.set(s.name, g.input(prefix + s.name, s.shape));
+  for (const s of stdit3BlockWeightSuffixes(cfg))
+    w.set(s.name, weightInput(g, prefix + s.name, s.shape, storageOf(precision, s.name, s.shape)));
   return (suffix) => {
     const v = w.get(suffix);
     if (v === undefined) throw new Error(`unknown block weight ${suffix}`);
@@ -222,11 +229,12 @@ export function buildBlockGraph(
   shape: Stdit3Shape,
   kind: BlockKind,
   tdtm: boolean,
+  precision: Precision = 'f32',
 ): Uint8Array {
   const d = stdit3Dims(cfg, shape);
   const g = new GraphBuilder(`stdit3_${kind}${tdtm ? '_tdtm' : ''}_block`);
   const io = blockInputs(g, d, tdtm, kind === 'temporal');
-  const out = addBlock(g, d, kind, tdtm, { ...io, weight: weightInputs(g, cfg, '') });
+  const out = addBlock(g, d, kind, tdtm, { ...io, weight: weightInputs(g, cfg, '', precision) });
   g.output(out, 'x_out', [d.B, d.Tp, d.S, d.C]);
   return g.build();
 }
@@ -240,6 +248,8 @@ export function pairWeightInput(kind: BlockKind, suffix: string): string {
 export interface PairGraphOptions {
   /** Also output `x_mid`, the spatial block's output (fixture verification). */
   withMid?: boolean;
+  /** How the weights are stored (default f32). */
+  precision?: Precision;
 }
 
 /**
@@ -256,11 +266,15 @@ export function buildPairGraph(
   const dims = [d.B, d.Tp, d.S, d.C];
   const g = new GraphBuilder(`stdit3_pair${tdtm ? '_tdtm' : ''}`);
   const io = blockInputs(g, d, tdtm, true);
-  const mid = addBlock(g, d, 'spatial', tdtm, { ...io, weight: weightInputs(g, cfg, 'spatial.') });
+  const precision = opts.precision ?? 'f32';
+  const mid = addBlock(g, d, 'spatial', tdtm, {
+    ...io,
+    weight: weightInputs(g, cfg, pairWeightInput('spatial', ''), precision),
+  });
   const out = addBlock(g, d, 'temporal', tdtm, {
     ...io,
     x: mid,
-    weight: weightInputs(g, cfg, 'temporal.'),
+    weight: weightInputs(g, cfg, pairWeightInput('temporal', ''), precision),
   });
   g.output(out, 'x_out', dims);
   if (opts.withMid) g.output(mid, 'x_mid', dims);

@@ -4,6 +4,14 @@
  * lazily and cached. Denoising runs `pair` (spatial block i then temporal block i in one session, so consecutive
  * runs reuse one ORT intra-op pool); `block` runs a single block (tests, debugging).
  */
+import {
+  feedWeight,
+  storageOf,
+  weightToFloat32,
+  type Precision,
+  type WeightMap,
+  type WeightTensor,
+} from '../blockset/precision';
 import type { BackendSession, InferenceBackend } from '../ports';
 import { floatTensor, type FloatTensor, type Tensor } from '../tensor';
 import {
@@ -28,15 +36,14 @@ import {
   sinusoid,
   type RopeTables,
 } from './embeddings';
-import { buildPart1Graph, PART1_GRAPH_WEIGHTS } from './part1-graph';
-import { buildPart2Graph } from './part2-graph';
+import { buildPart1Graph, part1WeightShapes, PART1_GRAPH_WEIGHTS } from './part1-graph';
+import { buildPart2Graph, part2WeightShapes } from './part2-graph';
 
 /** The compiled graphs of one job shape (the single-block kinds are only built when `block` is used). */
 export type Stdit3SessionKind =
   'part1' | 'pair' | 'pair-tdtm' | 'spatial' | 'temporal' | 'spatial-tdtm' | 'temporal-tdtm' | 'part2';
 
-/** Weights by full Open-Sora key. */
-export type WeightMap = ReadonlyMap<string, FloatTensor>;
+export type { WeightMap } from '../blockset/precision';
 
 /** Model inputs of one forward call (spec 3, inputs table). */
 export interface Stdit3Inputs {
@@ -102,7 +109,7 @@ export interface Stdit3PairResult {
  */
 const PAIR_GRAPH_WITH_MID = true;
 
-function need(weights: WeightMap, key: string): FloatTensor {
+function need(weights: WeightMap, key: string): WeightTensor {
   const t = weights.get(key);
   if (!t) throw new Error(`STDiT3: missing weight '${key}'`);
   return t;
@@ -131,13 +138,37 @@ export class Stdit3Model {
     readonly cfg: Stdit3Config,
     /** The static job shape the graphs are built for. */
     readonly shape: Stdit3Shape,
+    /** How the weights are stored (the denoiser stage's precision). */
+    readonly precision: Precision,
   ) {
     this.dims = stdit3Dims(cfg, shape);
   }
 
   /** Creates a runner; sessions are built and compiled on first use and cached. */
-  static create(backend: InferenceBackend, cfg: Stdit3Config, shape: Stdit3Shape): Stdit3Model {
-    return new Stdit3Model(backend, cfg, shape);
+  static create(
+    backend: InferenceBackend,
+    cfg: Stdit3Config,
+    shape: Stdit3Shape,
+    precision: Precision = 'f32',
+  ): Stdit3Model {
+    return new Stdit3Model(backend, cfg, shape, precision);
+  }
+
+  /** Feeds weight `key` as graph input `input` (stored as this model's precision makes the graph expect). */
+  private feed(
+    feeds: Record<string, Tensor>,
+    input: string,
+    weights: WeightMap,
+    key: string,
+    shape: readonly number[],
+  ): void {
+    feedWeight(
+      feeds,
+      input,
+      need(weights, key),
+      storageOf(this.precision, key, shape),
+      `STDiT3 weight '${key}'`,
+    );
   }
 
   /** Whether TDTM blocks can run at this shape (needs T ≥ 2; otherwise TDTM requests run plain blocks). */
@@ -149,23 +180,28 @@ export class Stdit3Model {
   session(kind: Stdit3SessionKind): Promise<BackendSession> {
     let s = this.sessions.get(kind);
     if (!s) {
+      const p = this.precision;
       const bytes =
         kind === 'part1'
-          ? buildPart1Graph(this.cfg, this.shape)
+          ? buildPart1Graph(this.cfg, this.shape, p)
           : kind === 'part2'
-            ? buildPart2Graph(this.cfg, this.shape)
+            ? buildPart2Graph(this.cfg, this.shape, p)
             : kind === 'pair' || kind === 'pair-tdtm'
-              ? buildPairGraph(this.cfg, this.shape, kind === 'pair-tdtm', { withMid: PAIR_GRAPH_WITH_MID })
+              ? buildPairGraph(this.cfg, this.shape, kind === 'pair-tdtm', {
+                  withMid: PAIR_GRAPH_WITH_MID,
+                  precision: p,
+                })
               : buildBlockGraph(
                   this.cfg,
                   this.shape,
                   kind.startsWith('spatial') ? 'spatial' : 'temporal',
                   kind.endsWith('tdtm'),
+                  p,
                 );
       const { batch, frames, height, width, captionLength } = this.shape;
       s = this.backend.createSession(
         bytes,
-        `stdit3/${kind} [B${batch} T${frames} ${height}x${width} L${captionLength}]`,
+        `stdit3/${kind} [B${batch} T${frames} ${height}x${width} L${captionLength}${p === 'f32' ? '' : ` ${p}`}]`,
       );
       this.sessions.set(kind, s);
       s.catch(() => this.sessions.delete(kind));
@@ -197,9 +233,11 @@ export class Stdit3Model {
       ),
       y: floatTensor([B, L, cfg.captionChannels], inputs.y.data),
     };
-    for (const k of PART1_GRAPH_WEIGHTS) feeds[k] = need(weights, k);
+    const shapes = part1WeightShapes(cfg);
+    for (const k of PART1_GRAPH_WEIGHTS) this.feed(feeds, k, weights, k, shapes[k]);
     const out = await (await this.session('part1')).run(feeds);
-    const freqs = weights.get('rope.freqs')?.data ?? ropeFreqs(hd);
+    const stored = weights.get('rope.freqs');
+    const freqs = stored ? weightToFloat32(stored).data : ropeFreqs(hd);
     if (freqs.length !== hd / 2)
       throw new Error(`STDiT3: rope.freqs has ${freqs.length} values, expected ${hd / 2}`);
     return {
@@ -238,7 +276,8 @@ export class Stdit3Model {
       feeds.rope_cos = rope.cos;
       feeds.rope_sin = rope.sin;
     }
-    for (const s of stdit3BlockWeightSuffixes(this.cfg)) feeds[s.name] = need(weights, prefix + s.name);
+    for (const s of stdit3BlockWeightSuffixes(this.cfg))
+      this.feed(feeds, s.name, weights, prefix + s.name, s.shape);
     const session = await this.session(merged ? `${kind}-tdtm` : kind);
     return asFloat((await session.run(feeds, ['x_out'])).x_out, 'x_out');
   }
@@ -269,9 +308,8 @@ export class Stdit3Model {
     };
     for (const kind of ['spatial', 'temporal'] as const) {
       const prefix = `${kind}_blocks.${index}.`;
-      for (const s of stdit3BlockWeightSuffixes(this.cfg)) {
-        feeds[pairWeightInput(kind, s.name)] = need(weights, prefix + s.name);
-      }
+      for (const s of stdit3BlockWeightSuffixes(this.cfg))
+        this.feed(feeds, pairWeightInput(kind, s.name), weights, prefix + s.name, s.shape);
     }
     const session = await this.session(merged ? 'pair-tdtm' : 'pair');
     const out = await session.run(feeds, opts.withMid ? ['x_out', 'x_mid'] : ['x_out']);
@@ -282,13 +320,8 @@ export class Stdit3Model {
   /** Final layer + unpatchify: tokens [B, T, S, C] and t [B, C] → out [B, Cout, T, H, W]. */
   async part2(weights: WeightMap, tokens: FloatTensor, t: FloatTensor): Promise<FloatTensor> {
     const feeds: Record<string, Tensor> = { tokens, t };
-    for (const k of [
-      'final_layer.scale_shift_table',
-      'final_layer.linear.weight',
-      'final_layer.linear.bias',
-    ]) {
-      feeds[k] = need(weights, k);
-    }
+    for (const [k, shape] of Object.entries(part2WeightShapes(this.cfg)))
+      this.feed(feeds, k, weights, k, shape);
     return asFloat((await (await this.session('part2')).run(feeds, ['out'])).out, 'out');
   }
 

@@ -4,6 +4,7 @@
  * `y [B,L,Cc]` and the part1 weights by full Open-Sora key. Outputs: `tokens [B,T,S,C]`, `t [B,C]`,
  * `t_mlp [B,6C]`, `y_proj [B,L,C]`.
  */
+import { storageOf, weightInput, type Precision } from '../blockset/precision';
 import { GraphBuilder, type Value } from '../onnx/graph-builder';
 import { stdit3Dims, type Stdit3Config, type Stdit3Shape } from './config';
 import { SINUSOID_WIDTH } from './embeddings';
@@ -28,23 +29,15 @@ export const PART1_GRAPH_WEIGHTS = [
   'y_embedder.y_proj.fc2.bias',
 ] as const;
 
-/** Builds the part1 ONNX model for one static job shape. */
-export function buildPart1Graph(cfg: Stdit3Config, shape: Stdit3Shape): Uint8Array {
-  const d = stdit3Dims(cfg, shape);
-  const { B, C, S, L } = d;
+/** Part1 graph weight shapes by key. */
+export function part1WeightShapes(
+  cfg: Stdit3Config,
+): Record<(typeof PART1_GRAPH_WEIGHTS)[number], readonly number[]> {
+  const C = cfg.hiddenSize;
   const [pT, pH, pW] = cfg.patchSize;
-  const { frames: T, height: H, width: W } = shape;
   const Cin = cfg.inChannels;
   const Cc = cfg.captionChannels;
-  const K = Cin * pT * pH * pW;
-  const g = new GraphBuilder('stdit3_part1');
-
-  const x = g.input('x', [B, Cin, T, H, W]);
-  const tSin = g.input('t_sinus', [B, SINUSOID_WIDTH]);
-  const fpsSin = g.input('fps_sinus', [B, SINUSOID_WIDTH]);
-  const pos = g.input('pos_emb', [S, C]);
-  const y = g.input('y', [B, L, Cc]);
-  const wShapes: Record<(typeof PART1_GRAPH_WEIGHTS)[number], number[]> = {
+  return {
     'x_embedder.proj.weight': [C, Cin, pT, pH, pW],
     'x_embedder.proj.bias': [C],
     't_embedder.mlp.0.weight': [C, SINUSOID_WIDTH],
@@ -62,8 +55,32 @@ export function buildPart1Graph(cfg: Stdit3Config, shape: Stdit3Shape): Uint8Arr
     'y_embedder.y_proj.fc2.weight': [C, C],
     'y_embedder.y_proj.fc2.bias': [C],
   };
+}
+
+/** Builds the part1 ONNX model for one static job shape and weight precision. */
+export function buildPart1Graph(
+  cfg: Stdit3Config,
+  shape: Stdit3Shape,
+  precision: Precision = 'f32',
+): Uint8Array {
+  const d = stdit3Dims(cfg, shape);
+  const { B, C, S, L } = d;
+  const [pT, pH, pW] = cfg.patchSize;
+  const { frames: T, height: H, width: W } = shape;
+  const Cin = cfg.inChannels;
+  const Cc = cfg.captionChannels;
+  const K = Cin * pT * pH * pW;
+  const g = new GraphBuilder('stdit3_part1');
+
+  const x = g.input('x', [B, Cin, T, H, W]);
+  const tSin = g.input('t_sinus', [B, SINUSOID_WIDTH]);
+  const fpsSin = g.input('fps_sinus', [B, SINUSOID_WIDTH]);
+  const pos = g.input('pos_emb', [S, C]);
+  const y = g.input('y', [B, L, Cc]);
+  const wShapes = part1WeightShapes(cfg);
   const w: Record<string, Value> = {};
-  for (const name of PART1_GRAPH_WEIGHTS) w[name] = g.input(name, wShapes[name]);
+  for (const name of PART1_GRAPH_WEIGHTS)
+    w[name] = weightInput(g, name, wShapes[name], storageOf(precision, name, wShapes[name]));
   const wt = (name: (typeof PART1_GRAPH_WEIGHTS)[number]): Value => w[name] as Value;
 
   // Patch embedding (spec 3.1-3.2): zero-pad T/H/W at the end, patchify to [B·N, Cin·pT·pH·pW], Gemm.

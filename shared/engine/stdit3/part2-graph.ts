@@ -3,23 +3,42 @@
  * `tokens [B,T,S,C]`, `t [B,C]` and the final_layer.* weights by full key. Output: `out [B,Cout,T,H,W]`, cropped to
  * the unpadded latent size.
  */
+import { storageOf, weightInput, type Precision } from '../blockset/precision';
 import { GraphBuilder } from '../onnx/graph-builder';
 import { stdit3Dims, type Stdit3Config, type Stdit3Shape } from './config';
 
-/** Builds the part2 ONNX model for one static job shape. */
-export function buildPart2Graph(cfg: Stdit3Config, shape: Stdit3Shape): Uint8Array {
+/** Part2 graph weight shapes by key. */
+export function part2WeightShapes(cfg: Stdit3Config): Readonly<Record<string, readonly number[]>> {
+  const C = cfg.hiddenSize;
+  const [pT, pH, pW] = cfg.patchSize;
+  const P = pT * pH * pW * (cfg.predSigma ? 2 * cfg.inChannels : cfg.inChannels);
+  return {
+    'final_layer.scale_shift_table': [2, C],
+    'final_layer.linear.weight': [P, C],
+    'final_layer.linear.bias': [P],
+  };
+}
+
+/** Builds the part2 ONNX model for one static job shape and weight precision. */
+export function buildPart2Graph(
+  cfg: Stdit3Config,
+  shape: Stdit3Shape,
+  precision: Precision = 'f32',
+): Uint8Array {
   const d = stdit3Dims(cfg, shape);
   const { B, C, S, Tp, Hp, Wp, Cout } = d;
   const [pT, pH, pW] = cfg.patchSize;
-  const P = pT * pH * pW * Cout;
   const N = Tp * S;
   const g = new GraphBuilder('stdit3_part2');
 
   const tokens = g.input('tokens', [B, Tp, S, C]);
   const t = g.input('t', [B, C]);
-  const sst = g.input('final_layer.scale_shift_table', [2, C]);
-  const lw = g.input('final_layer.linear.weight', [P, C]);
-  const lb = g.input('final_layer.linear.bias', [P]);
+  const shapes = part2WeightShapes(cfg);
+  const w = (key: string): string =>
+    weightInput(g, key, shapes[key] as readonly number[], storageOf(precision, key, shapes[key] as number[]));
+  const sst = w('final_layer.scale_shift_table');
+  const lw = w('final_layer.linear.weight');
+  const lb = w('final_layer.linear.bias');
 
   // shift = sst[0] + t, scale = sst[1] + t (t, not t_mlp); h = LN(x)·(1 + scale) + shift.
   const shift = g.reshape(g.add(g.gather(sst, 0, 0), t), [B, 1, C]);

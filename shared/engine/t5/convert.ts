@@ -20,6 +20,8 @@ import {
   validateCheckpoint,
   type StreamConvertProgress,
 } from '../blockset/stream-convert';
+import type { BlockBufferPool } from '../blockset/buffer-pool';
+import type { Precision } from '../blockset/precision';
 import type { FileSystemPort, Sha256 } from '../ports';
 import type { SafetensorsFile } from '../safetensors/reader';
 import { t5ConfigFromJson, t5WeightNames, T5_EMBED_ALIAS, T5_EMBED_KEY } from './config';
@@ -59,6 +61,10 @@ export interface ConvertT5Options {
   readonly flopLength?: number;
   /** `createdBy` of a new manifest (default `odsora <engine version>`). */
   readonly createdBy?: string;
+  /** How the blocks store their weights (default f32; int8 is the paper's choice for T5; see precision.ts). */
+  readonly precision?: Precision;
+  /** Pooled block buffers (bounded memory over a multi-GB checkpoint). */
+  readonly memory?: BlockBufferPool;
   readonly onProgress?: (p: T5ConvertProgress) => void;
 }
 
@@ -177,6 +183,8 @@ export async function convertT5(opts: ConvertT5Options): Promise<ConvertT5Result
         }
       },
       onProgress: opts.onProgress,
+      precision: opts.precision,
+      memory: opts.memory,
     });
     const flops = estimateT5Flops(cfg, flopLength);
     const reference = textFlopReference(flopLength);
@@ -194,6 +202,7 @@ export async function convertT5(opts: ConvertT5Options): Promise<ConvertT5Result
       arch: 't5-encoder',
       config: { ...(opts.config as Record<string, unknown>) },
       tokenizer: tokenizerText !== null ? TEXT_TOKENIZER_FILE : null,
+      precision: opts.precision ?? 'f32',
       blocks,
     };
     const stage = parseTextStage(stageJson, 'stages.text').stage;

@@ -3,12 +3,13 @@
  *
  * - **block graph** (`buildT5BlockGraph`): inputs `x [B,L,D]`, `attn_bias [B,H,L,L]` (position bias + key mask,
  *   computed once in TypeScript) and the block's weights named by key suffix (`layer.0.SelfAttention.q.weight`, …,
- *   see `t5BlockGraphWeights`). Outputs `x_out [B,L,D]` and `x_attn [B,L,D]` (after the self-attention sub-layer;
+ *   see `t5BlockGraphWeights`), stored as the stage's precision says (blockset/precision.ts). Outputs `x_out [B,L,D]` and `x_attn [B,L,D]` (after the self-attention sub-layer;
  *   a run that does not ask for it only pays an in-graph copy). One session serves all encoder blocks.
  * - **final graph** (`buildT5FinalGraph`): `x [B,L,D]` + `encoder.final_layer_norm.weight` → `y [B,L,D]`.
  *
  * The embedding lookup has no graph: it is a row copy in TypeScript (see model.ts).
  */
+import { storageOf, weightInput, type Precision } from '../blockset/precision';
 import { GraphBuilder, type Value } from '../onnx/graph-builder';
 import { t5BlockGraphWeights, T5_FINAL_NORM_KEY, type T5Config, type T5Shape } from './config';
 
@@ -18,8 +19,8 @@ function rmsNorm(g: GraphBuilder, x: Value, w: Value, eps: number): Value {
   return g.mul(g.div(x, g.node('Sqrt', [g.add(ms, g.scalar(eps))])), w);
 }
 
-/** Builds the encoder block graph for a static shape. */
-export function buildT5BlockGraph(cfg: T5Config, shape: T5Shape): Uint8Array {
+/** Builds the encoder block graph for a static shape and weight precision. */
+export function buildT5BlockGraph(cfg: T5Config, shape: T5Shape, precision: Precision = 'f32'): Uint8Array {
   const { batch: B, length: L } = shape;
   const D = cfg.dModel;
   const H = cfg.numHeads;
@@ -29,7 +30,8 @@ export function buildT5BlockGraph(cfg: T5Config, shape: T5Shape): Uint8Array {
   const x = g.input('x', [B, L, D]);
   const bias = g.input('attn_bias', [B, H, L, L]);
   const w = new Map<string, Value>();
-  for (const s of t5BlockGraphWeights(cfg)) w.set(s.name, g.input(s.name, s.shape));
+  for (const s of t5BlockGraphWeights(cfg))
+    w.set(s.name, weightInput(g, s.name, s.shape, storageOf(precision, s.name, s.shape)));
   const wt = (name: string): Value => {
     const v = w.get(name);
     if (v === undefined) throw new Error(`T5 block graph: unknown weight ${name}`);

@@ -6,6 +6,15 @@
  * 32128 × 4096 float32 (526 MB), and feeding it to a session would hand the whole table to the runtime (and, with
  * the worker-thread backend, copy it across threads) on every run to read L = 300 rows (4.9 MB).
  */
+import {
+  feedWeight,
+  storageOf,
+  weightRowsInto,
+  weightToFloat32,
+  type Precision,
+  type WeightMap,
+  type WeightTensor,
+} from '../blockset/precision';
 import type { BackendSession, InferenceBackend } from '../ports';
 import { floatTensor, type FloatTensor, type Tensor } from '../tensor';
 import {
@@ -21,8 +30,8 @@ import {
 import { buildT5BlockGraph, buildT5FinalGraph } from './graphs';
 import { attentionBias, extendedAttentionMask, positionBias } from './relative-position';
 
-/** Weights by full Hugging Face key. */
-export type T5WeightMap = ReadonlyMap<string, FloatTensor>;
+/** Weights by full Hugging Face key, as stored. */
+export type T5WeightMap = WeightMap;
 
 /** Token ids or a mask, row-major [B, L]. */
 export type T5IntArray = BigInt64Array | Int32Array | readonly number[];
@@ -45,7 +54,7 @@ export interface T5BlockOptions {
   withAfterAttn?: boolean;
 }
 
-function need(weights: T5WeightMap, key: string): FloatTensor {
+function need(weights: T5WeightMap, key: string): WeightTensor {
   const t = weights.get(key);
   if (!t) throw new Error(`T5: missing weight '${key}'`);
   return t;
@@ -66,10 +75,17 @@ export class T5Encoder {
     readonly cfg: T5Config,
     /** The static shape the graphs are built for. */
     readonly shape: T5Shape,
+    /** How the weights are stored (the text stage's precision). */
+    readonly precision: Precision,
   ) {}
 
   /** Creates a runner; the graphs are built and compiled on first use and cached. */
-  static create(backend: InferenceBackend, cfg: T5Config, shape: T5Shape): T5Encoder {
+  static create(
+    backend: InferenceBackend,
+    cfg: T5Config,
+    shape: T5Shape,
+    precision: Precision = 'f32',
+  ): T5Encoder {
     if (
       !Number.isInteger(shape.batch) ||
       shape.batch < 1 ||
@@ -77,7 +93,7 @@ export class T5Encoder {
       shape.length < 1
     )
       throw new Error(`T5: invalid shape batch ${shape.batch}, length ${shape.length}`);
-    return new T5Encoder(backend, cfg, shape);
+    return new T5Encoder(backend, cfg, shape, precision);
   }
 
   /** The compiled session of one graph kind (built on first call). */
@@ -85,8 +101,13 @@ export class T5Encoder {
     let s = this.sessions.get(kind);
     if (!s) {
       const bytes =
-        kind === 'block' ? buildT5BlockGraph(this.cfg, this.shape) : buildT5FinalGraph(this.cfg, this.shape);
-      s = this.backend.createSession(bytes, `t5/${kind} [B${this.shape.batch} L${this.shape.length}]`);
+        kind === 'block'
+          ? buildT5BlockGraph(this.cfg, this.shape, this.precision)
+          : buildT5FinalGraph(this.cfg, this.shape);
+      s = this.backend.createSession(
+        bytes,
+        `t5/${kind} [B${this.shape.batch} L${this.shape.length}${this.precision === 'f32' ? '' : ` ${this.precision}`}]`,
+      );
       this.sessions.set(kind, s);
       s.catch(() => this.sessions.delete(kind));
     }
@@ -95,7 +116,8 @@ export class T5Encoder {
 
   /**
    * Embedding lookup `shared.weight[ids]` (no scaling) → [B, L, D]. Reads `shared.weight` or, failing that,
-   * `encoder.embed_tokens.weight`; throws on an id outside the vocabulary.
+   * `encoder.embed_tokens.weight` (widened row by row when stored in f16 or int8); throws on an id outside the
+   * vocabulary.
    */
   embed(weights: T5WeightMap, ids: T5IntArray): FloatTensor {
     const { batch: B, length: L } = this.shape;
@@ -111,7 +133,7 @@ export class T5Encoder {
       const id = Number(ids[t]);
       if (!Number.isInteger(id) || id < 0 || id >= V)
         throw new Error(`T5: token id ${id} at position ${t} is outside the vocabulary (0..${V - 1})`);
-      out.set(table.data.subarray(id * D, (id + 1) * D), t * D);
+      weightRowsInto(table, id, 1, out, t * D);
     }
     return floatTensor([B, L, D], out);
   }
@@ -133,7 +155,10 @@ export class T5Encoder {
         `T5: relative_attention_bias has shape [${table.dims.join(', ')}], expected [${numBuckets}, ${numHeads}]`,
       );
     const { batch: B, length: L } = this.shape;
-    return attentionBias(positionBias(table, L, this.cfg.maxDistance), extendedAttentionMask(mask, B, L));
+    return attentionBias(
+      positionBias(weightToFloat32(table), L, this.cfg.maxDistance),
+      extendedAttentionMask(mask, B, L),
+    );
   }
 
   /**
@@ -153,7 +178,14 @@ export class T5Encoder {
     }
     const feeds: Record<string, Tensor> = { x: state.hidden, attn_bias: bias };
     const prefix = t5BlockPrefix(index);
-    for (const s of t5BlockGraphWeights(this.cfg)) feeds[s.name] = need(weights, prefix + s.name);
+    for (const s of t5BlockGraphWeights(this.cfg))
+      feedWeight(
+        feeds,
+        s.name,
+        need(weights, prefix + s.name),
+        storageOf(this.precision, s.name, s.shape),
+        `T5 weight '${prefix + s.name}'`,
+      );
     const session = await this.session('block');
     const out = await session.run(feeds, opts.withAfterAttn ? ['x_out', 'x_attn'] : ['x_out']);
     const hidden = asFloat(out.x_out, 'x_out');
@@ -164,10 +196,14 @@ export class T5Encoder {
 
   /** Final RMSNorm: `last_hidden_state` [B, L, D]. */
   async final(weights: T5WeightMap, state: T5State): Promise<FloatTensor> {
-    const feeds: Record<string, Tensor> = {
-      x: state.hidden,
-      [T5_FINAL_NORM_KEY]: need(weights, T5_FINAL_NORM_KEY),
-    };
+    const feeds: Record<string, Tensor> = { x: state.hidden };
+    feedWeight(
+      feeds,
+      T5_FINAL_NORM_KEY,
+      need(weights, T5_FINAL_NORM_KEY),
+      'f32',
+      `T5 weight '${T5_FINAL_NORM_KEY}'`,
+    );
     return asFloat((await (await this.session('final')).run(feeds, ['y'])).y, 'y');
   }
 

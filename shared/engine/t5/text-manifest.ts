@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { blockEntrySchema, type BlockSetManifest, type FlopReference } from '../blockset/manifest';
 import { BlockSetError } from '../blockset/errors';
+import { precisionSchema } from '../blockset/precision';
 import { t5ConfigFromJson, type T5Config } from './config';
 
 /** The tokenizer's path inside a block set, when the conversion was given one. */
@@ -24,6 +25,8 @@ export const textStageSchema = z.object({
   config: z.record(z.string(), z.unknown()),
   /** `text/tokenizer.json` when the block set carries the tokenizer, else null. */
   tokenizer: z.literal(TEXT_TOKENIZER_FILE).nullable(),
+  /** How the weights are stored (blockset/precision.ts); absent in sets from before precisions: f32. */
+  precision: precisionSchema.optional(),
   blocks: z.array(textBlockEntrySchema).min(1),
 });
 /** The text stage of a manifest. */

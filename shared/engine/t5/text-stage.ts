@@ -4,7 +4,9 @@
  * The weights of each block are loaded, used once and released (one pass: nothing is worth retaining), with the
  * next block's load overlapping the current block's compute when the budget allows two blocks.
  */
-import type { BlockEntry, BlockSetManifest } from '../blockset/manifest';
+import type { BlockBufferPool } from '../blockset/buffer-pool';
+import { stagePrecision, type BlockEntry, type BlockSetManifest } from '../blockset/manifest';
+import type { Precision } from '../blockset/precision';
 import type { BlockSet } from '../blockset/load';
 import type { AbortSignalLike } from '../cidl/abort';
 import { BudgetError, resolveBudget, type BudgetSpec } from '../cidl/budget';
@@ -29,6 +31,8 @@ export interface TextStageContext {
   readonly probe?: MemoryProbe;
   /** Compiled encoders reused across runs of the same host (optional; otherwise compiled and released per run). */
   readonly models?: T5EncoderCache;
+  /** Pooled block buffers (blockset/buffer-pool.ts); trimmed when the stage ends. */
+  readonly memory?: BlockBufferPool;
   /** Observes each block's output (`embed`, `block.{i}`, `final`), e.g. for verification. */
   readonly onBlock?: (id: string, hidden: FloatTensor, afterAttn?: FloatTensor) => void;
 }
@@ -68,12 +72,17 @@ export interface TextStageResult {
 export class T5EncoderCache {
   private readonly models = new Map<string, T5Encoder>();
 
-  /** The encoder for a shape (graphs compile on first use). */
-  get(backend: InferenceBackend, cfg: T5Config, shape: { batch: number; length: number }): T5Encoder {
-    const key = JSON.stringify([cfg, shape]);
+  /** The encoder for a shape and weight precision (graphs compile on first use). */
+  get(
+    backend: InferenceBackend,
+    cfg: T5Config,
+    shape: { batch: number; length: number },
+    precision: Precision = 'f32',
+  ): T5Encoder {
+    const key = JSON.stringify([cfg, shape, precision]);
     let m = this.models.get(key);
     if (!m) {
-      m = T5Encoder.create(backend, cfg, shape);
+      m = T5Encoder.create(backend, cfg, shape, precision);
       this.models.set(key, m);
     }
     return m;
@@ -87,13 +96,14 @@ export class T5EncoderCache {
   }
 }
 
-/** The text stage's blocks in run order (`embed`, `block.0` … `block.{N−1}`, `final`) and its T5 config. */
+/** The text stage's blocks in run order (`embed`, `block.0` … `block.{N−1}`, `final`), T5 config and precision. */
 export function textBlocks(manifest: BlockSetManifest): {
   blocks: readonly TextBlockEntry[];
   config: T5Config;
+  precision: Precision;
 } {
   const { stage, config } = textStageOf(manifest);
-  return { blocks: stage.blocks, config };
+  return { blocks: stage.blocks, config, precision: stagePrecision(stage) };
 }
 
 /** Runs the T5 encoder over the block set's text stage (see the module comment). */
@@ -103,7 +113,7 @@ export async function runTextStage(
   opts: TextStageOptions,
 ): Promise<TextStageResult> {
   const { blockSet, clock, emit } = ctx;
-  const { blocks: entries, config: cfg } = textBlocks(blockSet.manifest);
+  const { blocks: entries, config: cfg, precision } = textBlocks(blockSet.manifest);
   const batch = input.batch ?? 1;
   if (!Number.isInteger(batch) || batch < 1) throw new Error(`text stage: invalid batch ${batch}`);
   if (input.ids.length % batch !== 0 || input.ids.length === 0)
@@ -137,13 +147,14 @@ export async function runTextStage(
     load: async (id) => {
       const entry = entryById.get(id);
       if (!entry) throw new Error(`unknown block ${id}`);
-      const loaded = await blockSet.loadBlock(entry, { verify });
-      return { weights: loaded.weights, bytes: loaded.bytes };
+      const loaded = await blockSet.loadBlock(entry, { verify, memory: ctx.memory });
+      return loaded;
     },
   });
+  ctx.memory?.setCap(plan.predictedPeakBytes);
 
   const cache = ctx.models ?? new T5EncoderCache();
-  const model = cache.get(ctx.backend, cfg, { batch, length });
+  const model = cache.get(ctx.backend, cfg, { batch, length }, precision);
   const pass: { state?: T5State; y?: FloatTensor } = {};
   try {
     await scheduler.runPass(
@@ -176,6 +187,7 @@ export async function runTextStage(
     await scheduler.releaseAll('error').catch(() => undefined);
     throw e;
   } finally {
+    ctx.memory?.trim();
     if (!ctx.models) await cache.clear();
   }
   const y = pass.y;

@@ -23,6 +23,8 @@ import {
   streamBlocks,
   validateCheckpoint,
 } from '../blockset/stream-convert';
+import type { BlockBufferPool } from '../blockset/buffer-pool';
+import type { Precision } from '../blockset/precision';
 import type { FileSystemPort, Sha256 } from '../ports';
 import { vaeConfigFromJson, vaeWeightNames } from './config';
 import {
@@ -49,6 +51,10 @@ export interface ConvertVaeOptions {
   readonly ignoreKeys?: readonly string[];
   /** `createdBy` of a new manifest (default `odsora <engine version>`). */
   readonly createdBy?: string;
+  /** How the blocks store their weights (default f32, as the paper keeps the VAE; see precision.ts). */
+  readonly precision?: Precision;
+  /** Pooled block buffers (bounded memory over a multi-GB checkpoint). */
+  readonly memory?: BlockBufferPool;
   /** Called after each block file is written. */
   readonly onProgress?: (p: { block: string; index: number; total: number; bytes: number }) => void;
 }
@@ -110,6 +116,8 @@ export async function convertVae(opts: ConvertVaeOptions): Promise<ConvertVaeRes
         if (p.type === 'block.done')
           opts.onProgress?.({ block: p.block, index: p.index, total: p.total, bytes: p.bytes });
       },
+      precision: opts.precision,
+      memory: opts.memory,
     });
     const reference = defaultVaeFlopReference();
     const flops = estimateVaeFlops(cfg, reference);
@@ -121,6 +129,7 @@ export async function convertVae(opts: ConvertVaeOptions): Promise<ConvertVaeRes
     const stage: DecodeStage = {
       arch: DECODE_ARCH,
       config: { ...(opts.config as Record<string, unknown>) },
+      precision: opts.precision ?? 'f32',
       blocks,
     };
     const manifest = base

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { BlockSetError } from '../blockset/errors';
+import { precisionSchema } from '../blockset/precision';
 import { blockEntrySchema, type BlockSetManifest, type FlopReference } from '../blockset/manifest';
 import {
   spatialUpInWidth,
@@ -39,6 +40,8 @@ export const decodeStageSchema = z.object({
   arch: z.literal(DECODE_ARCH),
   /** The raw snake_case VAE config (see vae/config.ts), stored verbatim. */
   config: z.record(z.string(), z.unknown()),
+  /** How the weights are stored (blockset/precision.ts); absent in sets from before precisions: f32. */
+  precision: precisionSchema.optional(),
   blocks: z.array(decodeBlockEntrySchema).min(1),
 });
 /** The decode stage of a manifest. */

@@ -13,8 +13,10 @@
  * block bytes; the temporal phase releases everything before the spatial phase starts. Without a temporal VAE
  * (see vae/config.ts) only the spatial phase runs, on z·scale + shift (scale/shift then live in `spatial.pre`).
  */
+import type { BlockBufferPool } from '../blockset/buffer-pool';
 import type { BlockSet } from '../blockset/load';
-import { MANIFEST_FILE } from '../blockset/manifest';
+import { MANIFEST_FILE, stagePrecision } from '../blockset/manifest';
+import { weightToFloat32, type Precision } from '../blockset/precision';
 import type { AbortSignalLike } from '../cidl/abort';
 import { BudgetError, resolveBudget, type BudgetSpec } from '../cidl/budget';
 import { planResidency, type Plan, type RetentionPolicy } from '../cidl/plan';
@@ -53,6 +55,8 @@ export interface DecodeContext {
   readonly probe?: MemoryProbe;
   /** Compiled graphs to reuse across runs (must be built for this block set's config); created per run otherwise. */
   readonly models?: VaeDecoderModel;
+  /** Pooled block buffers (blockset/buffer-pool.ts); trimmed after each phase. */
+  readonly memory?: BlockBufferPool;
 }
 
 /** Options of one decode. */
@@ -175,7 +179,7 @@ function resultName(local: string): string | null {
 function need(weights: VaeWeights, key: string, id: string): FloatTensor {
   const t = weights.get(key);
   if (!t) throw new Error(`VAE: block ${id} has no '${key}'`);
-  return t;
+  return weightToFloat32(t);
 }
 
 /** Decodes a latent [B, C, T, H, W] to a video [B, 3, numFrames, 8H, 8W] in about [−1, 1] (not clamped). */
@@ -220,14 +224,19 @@ export async function runDecodeStage(
   const totalBytes = entries.reduce((s, b) => s + b.bytes, 0);
   const budgetBytes = await resolveBudget(opts.budget, { totalBlockBytes: totalBytes, probe: ctx.probe });
   const verify = opts.verify ?? 'first-load';
-  const model = ctx.models ?? new VaeDecoderModel(ctx.backend, cfg);
+  const precision = stagePrecision(stage);
+  const model = ctx.models ?? new VaeDecoderModel(ctx.backend, cfg, precision);
+  if (model.precision !== precision)
+    throw new Error(
+      `VAE decode: the compiled decoder expects ${model.precision} weights, the decode stage stores ${precision}`,
+    );
 
   const makeScheduler = (phase: readonly DecodeBlockEntry[], passes: number): BlockScheduler<VaeWeights> => {
     const blocks = phase.map((b) => ({ id: `decode/${b.id}`, bytes: b.bytes }));
     const byId = new Map(phase.map((b) => [`decode/${b.id}`, b]));
     const plan = phasePlan(phase, budgetBytes, passes, opts);
     if (!plan.fits) throw new BudgetError('decode', plan.reason ?? '');
-    return new BlockScheduler<VaeWeights>({
+    const scheduler = new BlockScheduler<VaeWeights>({
       blocks,
       plan,
       clock,
@@ -236,10 +245,11 @@ export async function runDecodeStage(
       load: async (id) => {
         const entry = byId.get(id);
         if (!entry) throw new Error(`unknown block ${id}`);
-        const loaded = await blockSet.loadBlock(entry, { verify });
-        return { weights: loaded.weights, bytes: loaded.bytes };
+        return blockSet.loadBlock(entry, { verify, memory: ctx.memory });
       },
     });
+    ctx.memory?.setCap(plan.predictedPeakBytes);
+    return scheduler;
   };
 
   const runPhase = async (
@@ -255,9 +265,11 @@ export async function runDecodeStage(
         });
     } catch (e) {
       await scheduler.releaseAll('error').catch(() => undefined);
+      ctx.memory?.trim();
       throw e;
     }
     await scheduler.releaseAll('end-of-run');
+    ctx.memory?.trim();
   };
 
   const t0 = clock.nowMs();
@@ -413,4 +425,9 @@ export function toUint8Frames(video: FloatTensor, opts: { format?: 'rgb' | 'rgba
 /** The parsed VAE config of a block set's decode stage. */
 export function decodeConfig(blockSet: BlockSet): VaeConfig {
   return readDecodeStage(blockSet.manifest, blockSet.path(MANIFEST_FILE)).config;
+}
+
+/** How a block set's decode stage stores its weights. */
+export function decodePrecision(blockSet: BlockSet): Precision {
+  return stagePrecision(readDecodeStage(blockSet.manifest, blockSet.path(MANIFEST_FILE)).stage);
 }

@@ -6,6 +6,7 @@
  *
  * Temporal blocks take [B, C, t, H, W]; spatial blocks take [n, C, h, w] (n frames of one micro-batch).
  */
+import { storageOf, weightInput, type Precision } from '../blockset/precision';
 import { GraphBuilder, type Value } from '../onnx/graph-builder';
 import {
   SD_LATENT_DIVISOR,
@@ -33,6 +34,8 @@ export interface VaeBlockGraph {
   readonly outputDims: readonly number[];
   /** Weight inputs (full checkpoint keys). */
   readonly weights: readonly string[];
+  /** How each weight input is stored (blockset/precision.ts). */
+  readonly storage: Readonly<Record<string, Precision>>;
   /** Probe outputs (when built with probes), in graph order. */
   readonly probes: readonly string[];
 }
@@ -51,23 +54,29 @@ export interface VaeBlockShape {
 class Ctx {
   readonly g: GraphBuilder;
   readonly probes: string[] = [];
-  private readonly declared = new Set<string>();
+  private readonly declared = new Map<string, Value>();
+  readonly storage: Record<string, Precision> = {};
   constructor(
     name: string,
     private readonly known: ReadonlySet<string>,
     private readonly withProbes: boolean,
+    private readonly precision: Precision,
   ) {
     this.g = new GraphBuilder(name);
   }
 
-  /** The graph input of a checkpoint key (declared on first use, with its shape). */
+  /** The float32 value of a checkpoint key's weight input (declared on first use, with its shape). */
   w(name: string, shapes: ReadonlyMap<string, readonly number[]>): Value {
     if (!this.known.has(name)) throw new Error(`VAE graph: ${name} is not a weight of this block`);
-    if (!this.declared.has(name)) {
-      this.g.input(name, shapes.get(name) as readonly number[]);
-      this.declared.add(name);
+    let v = this.declared.get(name);
+    if (v === undefined) {
+      const dims = shapes.get(name) as readonly number[];
+      const storage = storageOf(this.precision, name, dims);
+      v = weightInput(this.g, name, dims, storage);
+      this.storage[name] = storage;
+      this.declared.set(name, v);
     }
-    return name;
+    return v;
   }
 
   probe(v: Value, name: string, dims: readonly number[]): void {
@@ -77,7 +86,7 @@ class Ctx {
   }
 
   get weights(): string[] {
-    return [...this.declared];
+    return [...this.declared.keys()];
   }
 }
 
@@ -92,10 +101,10 @@ export function buildVaeBlockGraph(
   cfg: VaeConfig,
   blockId: string,
   shape: VaeBlockShape,
-  opts: { probes?: boolean } = {},
+  opts: { probes?: boolean; precision?: Precision } = {},
 ): VaeBlockGraph {
   const shapes = shapesOf(cfg, blockId);
-  const c = new Ctx(`vae/${blockId}`, new Set(shapes.keys()), opts.probes ?? false);
+  const c = new Ctx(`vae/${blockId}`, new Set(shapes.keys()), opts.probes ?? false, opts.precision ?? 'f32');
   const W = (k: string): Value => c.w(k, shapes);
   const g = c.g;
   let inputDims: number[];
@@ -343,5 +352,12 @@ export function buildVaeBlockGraph(
   // Every weight of the block must be an input, so a block file and its graph can never drift apart.
   const missing = [...shapes.keys()].filter((k) => !c.weights.includes(k) && k !== 'scale' && k !== 'shift');
   if (missing.length > 0) throw new Error(`VAE graph ${blockId}: weights not used: ${missing.join(', ')}`);
-  return { bytes: g.build(), inputDims, outputDims, weights: c.weights, probes: c.probes };
+  return {
+    bytes: g.build(),
+    inputDims,
+    outputDims,
+    weights: c.weights,
+    storage: { ...c.storage },
+    probes: c.probes,
+  };
 }

@@ -4,13 +4,14 @@
  * de-normalisation, frame gathering/scattering between [B, C, T, H, W] and flattened (B T) micro-batches, and the
  * temporal front crop.
  */
+import { feedWeight, type Precision, type WeightMap } from '../blockset/precision';
 import type { BackendSession, InferenceBackend } from '../ports';
 import { floatTensor, type FloatTensor, type Tensor } from '../tensor';
 import type { VaeConfig } from './config';
 import { buildVaeBlockGraph, type VaeBlockGraph, type VaeBlockShape } from './graphs';
 
-/** Weights by full checkpoint key. */
-export type VaeWeights = ReadonlyMap<string, FloatTensor>;
+/** Weights by full checkpoint key, as stored. */
+export type VaeWeights = WeightMap;
 
 /** What one block run returns. */
 export interface VaeBlockResult {
@@ -29,19 +30,22 @@ interface Compiled {
 export class VaeDecoderModel {
   private readonly sessions = new Map<string, Promise<Compiled>>();
 
-  /** `cfg` is the decoder config every graph is built from. */
+  /** `cfg` is the decoder config every graph is built from; `precision` how the decode stage stores weights. */
   constructor(
     private readonly backend: InferenceBackend,
     /** The VAE config. */
     readonly cfg: VaeConfig,
+    /** How the weights are stored (the decode stage's precision). */
+    readonly precision: Precision = 'f32',
   ) {}
 
   private compiled(blockId: string, shape: VaeBlockShape, probes: boolean): Promise<Compiled> {
     const key = JSON.stringify([blockId, shape, probes]);
     let s = this.sessions.get(key);
     if (!s) {
-      const graph = buildVaeBlockGraph(this.cfg, blockId, shape, { probes });
-      const label = `vae/${blockId} [${graph.inputDims.join('x')}]${probes ? ' +probes' : ''}`;
+      const graph = buildVaeBlockGraph(this.cfg, blockId, shape, { probes, precision: this.precision });
+      const p = this.precision === 'f32' ? '' : ` ${this.precision}`;
+      const label = `vae/${blockId} [${graph.inputDims.join('x')}${p}]${probes ? ' +probes' : ''}`;
       s = this.backend.createSession(graph.bytes, label).then((session) => ({ graph, session }));
       this.sessions.set(key, s);
       s.catch(() => this.sessions.delete(key));
@@ -67,7 +71,7 @@ export class VaeDecoderModel {
     for (const k of graph.weights) {
       const w = weights.get(k);
       if (!w) throw new Error(`VAE ${blockId}: missing weight '${k}'`);
-      feeds[k] = w;
+      feedWeight(feeds, k, w, graph.storage[k] ?? 'f32', `VAE ${blockId} weight '${k}'`);
     }
     const out = await session.run(feeds, ['y', ...graph.probes]);
     const take = (name: string): FloatTensor => {

@@ -91,3 +91,19 @@ export function compareExact(name: string, actual: readonly number[], golden: re
     ...(same ? {} : { problem: `got [${actual.join(', ')}], expected [${golden.join(', ')}]` }),
   };
 }
+
+/**
+ * Range-relative comparison for reduced-precision weights (f16, int8), where elementwise relative error is
+ * meaningless near zero: passes when max|actual − golden| ≤ `fraction` · max|golden|. The tolerance is reported
+ * as `atol` = fraction · max|golden| (`rtol` 0).
+ */
+export function compareToRange(
+  name: string,
+  actual: ArrayLike<number>,
+  golden: ArrayLike<number>,
+  fraction: number,
+): Comparison {
+  let range = 0;
+  for (let i = 0; i < golden.length; i++) range = Math.max(range, Math.abs(golden[i] as number));
+  return compareArrays(name, actual, golden, { atol: Math.max(fraction * range, Number.MIN_VALUE), rtol: 0 });
+}

@@ -1,6 +1,7 @@
 /** `odsora verify-fixture DIR`: runs a golden-fixture directory through the engine and reports errors per tensor. */
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { resolve } from 'node:path';
+import { parsePrecision, type Precision } from '../../../shared/engine/blockset/precision';
 import type { Comparison } from '../../../shared/engine/verify/compare';
 import { createNodeEngineHost } from '../../engine-host/node-engine';
 import { readFixtureManifest } from '../../fixtures/fixture-files';
@@ -18,15 +19,21 @@ export function registerVerifyFixture(program: Command): void {
     .argument('<dir>', 'fixture directory, e.g. tests/fixtures/opensora-tiny')
     .option('--json', 'print one JSON object instead of a table')
     .option('--ort-worker', 'run ONNX Runtime in a worker thread instead of the engine thread')
-    .action(async (dir: string, flags: { json?: boolean; ortWorker?: boolean }) => {
+    .option(
+      '--precision <p>',
+      'convert the weights to f32 (default), f16 or int8 first, and hold the outputs to that precision’s documented tolerance (docs/precision.md)',
+      parsePrecisionFlag,
+    )
+    .action(async (dir: string, flags: { json?: boolean; ortWorker?: boolean; precision?: Precision }) => {
       const root = resolve(dir);
       const host = await createNodeEngineHost({ placement: flags.ortWorker ? 'worker' : 'inline' });
       try {
         const { kind, manifest } = await readFixtureManifest(host.fs, root);
         let report: FixtureReport;
-        if (kind === 'stdit3') report = await verifyStdit3Fixture(root, manifest, host);
-        else if (kind === 't5') report = await verifyT5Fixture(root, manifest, host);
-        else report = await verifyVaeFixture(root, manifest, host);
+        const opts = { precision: flags.precision ?? 'f32' };
+        if (kind === 'stdit3') report = await verifyStdit3Fixture(root, manifest, host, opts);
+        else if (kind === 't5') report = await verifyT5Fixture(root, manifest, host, opts);
+        else report = await verifyVaeFixture(root, manifest, host, opts);
         const failed = report.rows.filter((r) => !r.pass);
         if (flags.json) {
           console.log(
@@ -62,4 +69,12 @@ function printTable(root: string, kind: string, report: FixtureReport): void {
 function row(r: Comparison, width: number, fmt: (v: number) => string): string {
   const result = r.pass ? 'ok' : `FAIL${r.problem ? ` (${r.problem})` : ''}`;
   return `${r.name.padEnd(width)}  ${fmt(r.maxAbs).padStart(9)}  ${fmt(r.maxRel).padStart(9)}  ${fmt(r.tolerance.atol).padStart(8)}  ${fmt(r.tolerance.rtol).padStart(8)}  ${result}`;
+}
+
+function parsePrecisionFlag(text: string): Precision {
+  try {
+    return parsePrecision(text);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
 }

@@ -5,6 +5,7 @@
 // |engine − torch| ≤ 1e-4 + 1e-4·|torch|. Skipped, with the reason, when the bundle is missing or /usr/bin/python3
 // cannot import torch.
 import { spawnSync } from 'node:child_process';
+import type { WeightTensor } from '../../../shared/engine/blockset/precision';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
@@ -147,7 +148,7 @@ describe.skipIf(skipReason !== '')('Open-Sora Nano: ONNX engine vs PyTorch modul
   });
 
   it('STDiT3 forward under CFG, plain and with TDTM', async () => {
-    const weights = new Map<string, FloatTensor>();
+    const weights = new Map<string, WeightTensor>();
     for (const b of blockSet.denoiserBlocks()) {
       for (const [k, v] of (await blockSet.loadBlock(b, { verify: 'first-load' })).weights) weights.set(k, v);
     }
