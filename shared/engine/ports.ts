@@ -28,6 +28,11 @@ export interface RandomAccessReader {
   size(): Promise<number>;
   /** Reads exactly `length` bytes at `offset`; rejects if the file is shorter. */
   read(offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * Reads exactly `target.byteLength` bytes at `offset` into `target` (no allocation: converting many GB then
+   * reuses one buffer instead of leaving a garbage buffer per tensor). Optional; `read` is used without it.
+   */
+  readInto?(offset: number, target: Uint8Array): Promise<void>;
   close(): Promise<void>;
 }
 

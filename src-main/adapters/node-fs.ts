@@ -48,6 +48,18 @@ class NodeRandomAccessReader implements RandomAccessReader {
     return out;
   }
 
+  async readInto(offset: number, target: Uint8Array): Promise<void> {
+    let done = 0;
+    while (done < target.byteLength) {
+      const { bytesRead } = await this.handle.read(target, done, target.byteLength - done, offset + done);
+      if (bytesRead === 0)
+        throw new Error(
+          `${this.name}: short read: wanted ${target.byteLength} bytes at ${offset}, the file ends after ${done}`,
+        );
+      done += bytesRead;
+    }
+  }
+
   close(): Promise<void> {
     return this.handle.close();
   }

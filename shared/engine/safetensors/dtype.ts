@@ -45,7 +45,7 @@ export const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0]
 let halfTable: Uint32Array | null = null;
 
 /** float32 bit patterns of all 65536 half values: exact, incl. subnormals, ±inf and NaN payloads. */
-function halfToFloatBits(): Uint32Array {
+export function halfToFloatBits(): Uint32Array {
   if (halfTable) return halfTable;
   const table = new Uint32Array(65536);
   const f = new Float32Array(1);

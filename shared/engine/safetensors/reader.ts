@@ -6,7 +6,16 @@
 import type { RandomAccessReader } from '../ports';
 import type { FloatTensor, Int64Tensor } from '../tensor';
 import { numel } from '../tensor';
-import { DTYPE_BYTES, SUPPORTED_DTYPES, decodeFloat, decodeInt, isFloatDtype, isIntDtype } from './dtype';
+import {
+  DTYPE_BYTES,
+  SUPPORTED_DTYPES,
+  decodeFloat,
+  decodeInt,
+  isFloatDtype,
+  isIntDtype,
+  type FloatDtype,
+} from './dtype';
+import { readFloatInto } from './read-into';
 import { SafetensorsError } from './error';
 import { utf8Decode } from './utf8';
 
@@ -246,7 +255,11 @@ export class SafetensorsFile extends SafetensorsIndex {
         `has ${numel(info.shape)} elements, the target holds ${out.length}`,
         name,
       );
-    decodeFloat(info.dtype as 'F32', await this.readSpan(name, info), out);
+    try {
+      await readFloatInto(this.reader, info.fileOffset, info.dtype as FloatDtype, out);
+    } catch (e) {
+      throw new SafetensorsError(this.file, `could not be read (${(e as Error).message})`, name);
+    }
   }
 
   /** One I64 (or widened I32) tensor. */
