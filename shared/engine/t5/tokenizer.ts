@@ -1,13 +1,17 @@
 /**
- * T5 tokenisation (spec 8, "Tokenisation") on Hugging Face's pure-JS `@huggingface/tokenizers` (Unigram /
- * SentencePiece models from a `tokenizer.json`), and the prompt preparation of the Python code and of the app
- * (spec 8 "Prompt preparation", spec 10 item 4).
+ * T5 tokenisation (spec 8, "Tokenisation") with two backends behind one interface: Hugging Face's pure-JS
+ * `@huggingface/tokenizers` on a `tokenizer.json` (Unigram / SentencePiece conversions, the nano model's word-level
+ * vocabulary), and our own SentencePiece unigram encoder on a raw `spiece.model` (what DeepFloyd/t5-v1_1-xxl ships),
+ * id-exact with the C++ library. Also the prompt preparation of the Python code and of the app (spec 8 "Prompt
+ * preparation", spec 10 item 4).
  *
  * `encode` mirrors `T5TokenizerFast(prompt, max_length=L, padding="max_length", truncation=True)`: the pieces
  * without special tokens, truncated to L − 1, then EOS (id 1) appended — our code appends it, so whatever
  * post-processor the tokenizer.json has, truncation never drops the EOS — then pad id 0 up to L.
  */
 import { Tokenizer } from '@huggingface/tokenizers';
+import { SentencePieceError } from './sentencepiece/error';
+import { SentencePieceProcessor } from './sentencepiece/processor';
 
 /** EOS id of the T5 vocabulary (`</s>`). */
 export const T5_EOS_ID = 1;
@@ -26,7 +30,7 @@ export interface T5Tokens {
   validLength: number;
   /** True when the prompt had more than L − 1 pieces and was cut. */
   truncated: boolean;
-  /** Pieces the vocabulary lacks, encoded as the unknown token (empty for SentencePiece models). */
+  /** Pieces the vocabulary lacks, encoded as the unknown token (a run of unknown characters is one piece). */
   unknown: string[];
 }
 
@@ -36,13 +40,78 @@ export interface T5EncodeOptions {
   maxLength?: number;
 }
 
-/** The T5 SentencePiece tokenizer. */
-export class T5Tokenizer {
-  private constructor(
+/** Which backend a tokenizer runs on. */
+export type T5TokenizerKind = 'tokenizer.json' | 'sentencepiece';
+
+/** What both backends provide: pieces of a text without special tokens, and text of ids. */
+interface TokenizerBackend {
+  readonly kind: T5TokenizerKind;
+  /** Ids and pieces without special tokens; `unknown` lists the pieces that became the unknown token. */
+  pieces(text: string): { ids: number[]; tokens: string[]; unknown: string[] };
+  /** Text of ids, special tokens skipped. */
+  decode(ids: number[]): string;
+}
+
+/** `@huggingface/tokenizers` on a parsed tokenizer.json. */
+class JsonBackend implements TokenizerBackend {
+  readonly kind = 'tokenizer.json';
+
+  constructor(
     private readonly tok: Tokenizer,
-    /** Id of the model's unknown token, if it declares one (`model.unk_token`). */
+    /** Id of the model's unknown token, if it declares one (`model.unk_token` / `unk_id`). */
     private readonly unkId: number | undefined,
   ) {}
+
+  pieces(text: string): { ids: number[]; tokens: string[]; unknown: string[] } {
+    const encoded = this.tok.encode(text, { add_special_tokens: false });
+    // Word-level vocabularies (the nano model's) can leave out-of-vocabulary ids undefined: map them to the declared
+    // unknown token, as the Rust tokenizers library does, and report the words.
+    const unknown: string[] = [];
+    const ids = encoded.ids.map((id, i) => {
+      const piece = encoded.tokens[i] ?? '?';
+      if (id !== undefined && id !== null) {
+        if (id === this.unkId) unknown.push(piece);
+        return id;
+      }
+      if (this.unkId === undefined)
+        throw new Error(
+          `T5 tokenizer: '${piece}' is not in the vocabulary and the tokenizer has no unknown token`,
+        );
+      unknown.push(piece);
+      return this.unkId;
+    });
+    return { ids, tokens: encoded.tokens, unknown };
+  }
+
+  decode(ids: number[]): string {
+    return this.tok.decode(ids, { skip_special_tokens: true });
+  }
+}
+
+/** Our SentencePiece unigram encoder on a spiece.model. */
+class SentencePieceBackend implements TokenizerBackend {
+  readonly kind = 'sentencepiece';
+
+  constructor(private readonly sp: SentencePieceProcessor) {}
+
+  pieces(text: string): { ids: number[]; tokens: string[]; unknown: string[] } {
+    const encoded = this.sp.encode(text);
+    return {
+      ids: encoded.map((p) => p.id),
+      tokens: encoded.map((p) => p.piece),
+      unknown: encoded.filter((p) => p.id === this.sp.unkId).map((p) => p.piece),
+    };
+  }
+
+  decode(ids: number[]): string {
+    // As `skip_special_tokens`: control pieces (<pad>, </s>) and <unk> are dropped rather than printed as " ⁇ ".
+    return this.sp.decodeIds(ids.filter((id) => id !== this.sp.unkId && !this.sp.isControl(id)));
+  }
+}
+
+/** The T5 SentencePiece tokenizer. */
+export class T5Tokenizer {
+  private constructor(private readonly backend: TokenizerBackend) {}
 
   /** Builds the tokenizer from a parsed `tokenizer.json`; throws a clear error when it is not one. */
   static fromJson(tokenizerJson: unknown): T5Tokenizer {
@@ -63,14 +132,51 @@ export class T5Tokenizer {
     const pad = tok.token_to_id('<pad>');
     if (pad !== undefined && pad !== T5_PAD_ID)
       throw new Error(`T5 tokenizer: '<pad>' has id ${pad}, the T5 vocabulary has it at ${T5_PAD_ID}`);
-    const unkToken = (model as Record<string, unknown>)['unk_token'];
-    const unkId = typeof unkToken === 'string' ? tok.token_to_id(unkToken) : undefined;
-    return new T5Tokenizer(tok, unkId);
+    const m = model as Record<string, unknown>;
+    const unkToken = m['unk_token'];
+    // WordLevel/BPE name the unknown token; Unigram gives its index.
+    const unkId =
+      typeof unkToken === 'string'
+        ? tok.token_to_id(unkToken)
+        : typeof m['unk_id'] === 'number'
+          ? m['unk_id']
+          : undefined;
+    return new T5Tokenizer(new JsonBackend(tok, unkId));
+  }
+
+  /**
+   * Builds the tokenizer from the bytes of a SentencePiece unigram model (`spiece.model`); errors name `source`,
+   * including a model whose `<pad>` / `</s>` are not at T5's ids 0 / 1.
+   */
+  static fromSentencePiece(bytes: Uint8Array, source: string): T5Tokenizer {
+    const sp = SentencePieceProcessor.fromBytes(bytes, source);
+    for (const [piece, want] of [
+      ['</s>', T5_EOS_ID],
+      ['<pad>', T5_PAD_ID],
+    ] as const) {
+      const id = sp.findPiece(piece);
+      if (id === undefined)
+        throw new SentencePieceError(
+          source,
+          `T5 tokenizer: the SentencePiece model has no '${piece}' piece (T5 has it at ${want})`,
+        );
+      if (id !== want)
+        throw new SentencePieceError(
+          source,
+          `T5 tokenizer: '${piece}' has id ${id}, the T5 vocabulary has it at ${want}`,
+        );
+    }
+    return new T5Tokenizer(new SentencePieceBackend(sp));
+  }
+
+  /** Which backend this tokenizer runs on. */
+  get kind(): T5TokenizerKind {
+    return this.backend.kind;
   }
 
   /** The pieces of a text (no EOS, no padding), for inspection. */
   tokenize(text: string): string[] {
-    return this.tok.encode(text, { add_special_tokens: false }).tokens;
+    return this.backend.pieces(text).tokens;
   }
 
   /** Tokenises one prompt: pieces (truncated to L − 1), EOS, pad to L. */
@@ -78,20 +184,7 @@ export class T5Tokenizer {
     const L = opts.maxLength ?? T5_MAX_LENGTH;
     if (!Number.isInteger(L) || L < 1)
       throw new Error(`T5 tokenizer: maxLength must be a positive integer, got ${L}`);
-    const encoded = this.tok.encode(text, { add_special_tokens: false });
-    // Word-level vocabularies (the nano model's) can leave out-of-vocabulary ids undefined: map them to the declared
-    // unknown token, as the Rust tokenizers library does, and report the words.
-    const unknown: string[] = [];
-    const pieces = encoded.ids.map((id, i) => {
-      if (id !== undefined && id !== null) return id;
-      const piece = encoded.tokens[i] ?? '?';
-      if (this.unkId === undefined)
-        throw new Error(
-          `T5 tokenizer: '${piece}' is not in the vocabulary and the tokenizer has no unknown token`,
-        );
-      unknown.push(piece);
-      return this.unkId;
-    });
+    const { ids: pieces, unknown } = this.backend.pieces(text);
     const keep = Math.min(pieces.length, L - 1);
     const ids = new BigInt64Array(L).fill(BigInt(T5_PAD_ID));
     const mask = new Int32Array(L);
@@ -103,7 +196,7 @@ export class T5Tokenizer {
 
   /** Text of some ids (special tokens skipped). */
   decode(ids: ArrayLike<number | bigint>): string {
-    return this.tok.decode(Array.from(ids, Number), { skip_special_tokens: true });
+    return this.backend.decode(Array.from(ids, Number));
   }
 }
 

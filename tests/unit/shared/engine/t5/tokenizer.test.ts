@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import {
+  decodeModelProto,
+  encodeModelProto,
+  syntheticT5SentencePiece,
+} from '../../../../../shared/engine/t5/sentencepiece';
 import { preparePrompt, T5Tokenizer, T5_EOS_ID, T5_PAD_ID } from '../../../../../shared/engine/t5/tokenizer';
 
 const JSON_PATH = join(__dirname, '../../../../fixtures/tokenizers/t5-tiny-unigram.json');
@@ -43,6 +48,8 @@ describe('T5Tokenizer (hand-made Unigram tokenizer.json)', () => {
 
   it('maps unknown text to <unk> (id 2) and decodes without special tokens', () => {
     expect(Array.from(tok.encode('xyz a', { maxLength: 5 }).ids, Number)).toEqual([3, 2, 4, 1, 0]);
+    expect(tok.encode('xyz a').unknown).toEqual(['xyz']);
+    expect(tok.kind).toBe('tokenizer.json');
     expect(tok.decode([4, 5, 1, 0, 0])).toBe('a cat');
   });
 
@@ -149,5 +156,57 @@ describe('a word-level vocabulary (the nano model’s tokenizer)', () => {
   it('refuses an out-of-vocabulary word when the tokenizer has no unknown token', () => {
     const tok = T5Tokenizer.fromJson(wordLevel(false));
     expect(() => tok.encode('a blue circle', { maxLength: 6 })).toThrow(/'blue' is not in the vocabulary/);
+  });
+});
+
+describe('a SentencePiece model (spiece.model)', () => {
+  const bytes = syntheticT5SentencePiece({ vocabSize: 1000 });
+  const sp = T5Tokenizer.fromSentencePiece(bytes, 'text_encoder/spiece.model');
+
+  it('tokenises with the unigram model and appends EOS, pads to L', () => {
+    expect(sp.kind).toBe('sentencepiece');
+    expect(sp.tokenize('the dog  runs')).toEqual(['▁the', '▁dog', '▁runs']);
+    const t = sp.encode('the dog runs', { maxLength: 6 });
+    const pieces = Array.from(t.ids, Number).slice(0, 3);
+    expect(pieces.every((id) => id > 2)).toBe(true);
+    expect(Array.from(t.ids, Number).slice(3)).toEqual([T5_EOS_ID, T5_PAD_ID, T5_PAD_ID]);
+    expect(Array.from(t.mask)).toEqual([1, 1, 1, 1, 0, 0]);
+    expect(t.validLength).toBe(4);
+    expect(t.unknown).toEqual([]);
+  });
+
+  it('truncates to L − 1 pieces and keeps the EOS', () => {
+    const t = sp.encode('the dog runs over the river', { maxLength: 3 });
+    expect(Array.from(t.ids, Number)[2]).toBe(T5_EOS_ID);
+    expect(t.truncated).toBe(true);
+    expect(Array.from(sp.encode('', { maxLength: 2 }).ids, Number)).toEqual([T5_EOS_ID, T5_PAD_ID]);
+  });
+
+  it('reports runs of unknown characters as one unknown piece each', () => {
+    const t = sp.encode('the 你好 dog 🦊', { maxLength: 10 });
+    expect(t.unknown).toEqual(['你好', '🦊']);
+    expect(Array.from(t.ids, Number).filter((id) => id === 2)).toHaveLength(2);
+  });
+
+  it('decodes ids without special or unknown tokens', () => {
+    expect(sp.decode(sp.encode('the dog runs', { maxLength: 10 }).ids)).toBe('the dog runs');
+    // The ▁ piece before the unknown run stays a space.
+    expect(sp.decode(sp.encode('the 你好 dog', { maxLength: 10 }).ids)).toBe('the  dog');
+  });
+
+  it('rejects a model without T5’s <pad> = 0 and </s> = 1, naming the file', () => {
+    const m = decodeModelProto(bytes, 'x');
+    const [pad, eos] = m.pieces as [(typeof m.pieces)[0], (typeof m.pieces)[0]];
+    const swapped = encodeModelProto({ ...m, pieces: [eos, pad, ...m.pieces.slice(2)] });
+    expect(() => T5Tokenizer.fromSentencePiece(swapped, 'bad/spiece.model')).toThrow(
+      "bad/spiece.model: T5 tokenizer: '</s>' has id 0, the T5 vocabulary has it at 1",
+    );
+    const noPad = encodeModelProto({ ...m, pieces: [{ ...pad, piece: '<p>' }, ...m.pieces.slice(1)] });
+    expect(() => T5Tokenizer.fromSentencePiece(noPad, 'bad/spiece.model')).toThrow(
+      "bad/spiece.model: T5 tokenizer: the SentencePiece model has no '<pad>' piece",
+    );
+    expect(() => T5Tokenizer.fromSentencePiece(Uint8Array.of(0x0a, 0x05), 'bad/spiece.model')).toThrow(
+      /^bad\/spiece\.model: not a valid SentencePiece model/,
+    );
   });
 });
