@@ -5,14 +5,14 @@
  */
 import { isAbortError } from '../engine/cidl/abort';
 import type { BlockSet } from '../engine/blockset/load';
-import type { GeneratePreview } from '../engine/pipeline/generate';
+import type { GenerateParams, GeneratePreview } from '../engine/pipeline/generate';
 import { GenerateParamsError, resolveGenerateParams } from '../engine/pipeline/generate';
 import { decodedPreview, latentPreview } from '../engine/pipeline/preview-images';
-import type { PreviewSettings, RunParams } from '../protocol/run';
+import type { PreviewSettings } from '../protocol/run';
 import { RunFailure, type PreviewImages } from './server-ports';
 
 /** Decoded frames per preview: one per latent frame (the count latent previews had); undefined if unknown. */
-export function previewMaxFrames(blockSet: BlockSet, params: RunParams): number | undefined {
+export function previewMaxFrames(blockSet: BlockSet, params: GenerateParams): number | undefined {
   try {
     const p = resolveGenerateParams(blockSet, params);
     return Math.min(p.numFrames, p.latent.frames);

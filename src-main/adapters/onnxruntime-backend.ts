@@ -59,6 +59,9 @@ class OrtSession implements BackendSession {
         cause: e,
       });
     }
+    // The session keeps the last run's input Tensor objects; dropping their data here lets a released block's
+    // buffer be reused or freed (otherwise it stays alive until the session runs again or is released).
+    for (const t of Object.values(ortFeeds)) t.dispose();
     const out: Record<string, Tensor> = {};
     for (const [name, v] of Object.entries(result)) out[name] = fromOrt(name, this.label, v as ort.Tensor);
     return out;

@@ -66,7 +66,7 @@ export async function runEngineBench(opts: EngineBenchOptions): Promise<Record<s
     await convertStdit3({
       fs: host.fs,
       sha256: host.sha256,
-      checkpointPath: ckpt,
+      checkpoint: { files: [ckpt] },
       config,
       outDir: join(work, 'bs'),
       modelName: 'bench',

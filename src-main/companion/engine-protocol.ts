@@ -1,5 +1,6 @@
 /** Messages between the companion's main thread and its engine worker (structured-clone safe). */
-import type { PreviewSettings, RunParams } from '../../shared/protocol/run';
+import type { PreviewSettings } from '../../shared/protocol/run';
+import type { EffectiveRunParams } from './profiles';
 import type { RunFailureCode } from '../../shared/companion/server';
 import type { EngineEvent } from '../../shared/engine/telemetry';
 
@@ -13,7 +14,7 @@ export interface EngineWorkerData {
 
 /** Main thread → worker. */
 export type EngineWorkerRequest =
-  | { op: 'run'; runId: string; params: RunParams; preview: PreviewSettings | null }
+  | { op: 'run'; runId: string; params: EffectiveRunParams; preview: PreviewSettings | null }
   /** Cooperative cancel: the engine stops at its next block boundary (a worker is never terminated mid-run:
    * killing a thread inside an ONNX Runtime call aborts the whole process). */
   | { op: 'cancel'; runId: string };

@@ -15,20 +15,20 @@ import {
   type EngineRunner,
 } from '../../shared/companion/server';
 import type { BlockSet } from '../../shared/engine/blockset/load';
-import type { BudgetSpec } from '../../shared/engine/cidl/budget';
+import type { RequestBudgetSpec } from '../../shared/engine/cidl/budget';
 import { GenerateParamsError, resolveGenerateParams } from '../../shared/engine/pipeline/generate';
 import type { RunParams } from '../../shared/protocol/run';
 import type { EngineWorkerData, EngineWorkerMessage, EngineWorkerRequest } from './engine-protocol';
-import { applyProfileBudget } from './profiles';
+import { applyProfileLimit, type EffectiveRunParams } from './profiles';
 
 /** Options of {@link WorkerEngineRunner}. */
 export interface WorkerEngineRunnerOptions {
   blockSet: BlockSet;
   threads?: number;
-  /** The profile's limit applied to every run's CI-DL budget (null: none). */
-  limitBytes: number | null;
+  /** The profile's limit applied to every run (bytes null: none): on the whole process, or on block bytes. */
+  limit: { bytes: number | null; kind: 'process' | 'blocks' };
   /** Budget for runs that name none (`--memory-budget`). */
-  defaultBudget?: BudgetSpec | null;
+  defaultBudget?: RequestBudgetSpec | null;
   /** The bundled worker script (default: out/cli/companion-engine-worker.cjs). */
   workerScript?: string;
 }
@@ -72,8 +72,8 @@ export class WorkerEngineRunner implements EngineRunner {
   constructor(private readonly options: WorkerEngineRunnerOptions) {}
 
   /** What a run is actually given: the profile's limit applied to its budget. */
-  effectiveParams(params: RunParams): RunParams {
-    return applyProfileBudget(params, this.options.limitBytes, this.options.defaultBudget ?? null);
+  effectiveParams(params: RunParams): EffectiveRunParams {
+    return applyProfileLimit(params, this.options.limit, this.options.defaultBudget ?? null);
   }
 
   validate(params: RunParams): { ok: true } | { ok: false; field: string; message: string } {
@@ -97,7 +97,7 @@ export class WorkerEngineRunner implements EngineRunner {
     const wd: EngineWorkerData = {
       blockSetDir: this.options.blockSet.dir,
       threads: this.options.threads,
-      ...(this.options.limitBytes === null ? {} : { memoryLimitBytes: this.options.limitBytes }),
+      ...(this.options.limit.bytes === null ? {} : { memoryLimitBytes: this.options.limit.bytes }),
     };
     const worker = new Worker(script, { workerData: wd });
     this.worker = worker;

@@ -9,7 +9,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
 import { CompanionServer } from '../../shared/companion/server';
-import type { BudgetSpec } from '../../shared/engine/cidl/budget';
+import type { RequestBudgetSpec } from '../../shared/engine/cidl/budget';
 import { ENGINE_VERSION } from '../../shared/engine/version';
 import type { DeviceInfo } from '../../shared/protocol/device';
 import { SUPPORTED_VERSIONS } from '../../shared/protocol/handshake';
@@ -20,7 +20,7 @@ import { encodePng } from '../output/video-files';
 import { advertise, type Advertisement } from './advertise';
 import { blockSetBytes, largestBlockBytes, WorkerEngineRunner } from './engine-runner';
 import { FileModelStore } from './model-store';
-import { makeProfile, type DeviceProfile, type ProfileName } from './profiles';
+import { isFullSizeModel, makeProfile, type DeviceProfile, type ProfileName } from './profiles';
 import { FilePairingStore, FileRunStore, loadDeviceId } from './stores';
 import { listenWs, type WsTransport } from './ws-transport';
 
@@ -31,7 +31,9 @@ export interface CompanionHostOptions {
   port?: number;
   profile?: ProfileName;
   /** `--memory-budget`: caps every run's budget (bytes spec) or sets the default budget (other specs). */
-  memoryBudget?: BudgetSpec | null;
+  memoryBudget?: RequestBudgetSpec | null;
+  /** `--memory-limit`: a whole-process limit for every run (bytes; the phone profile sets 3.3 GB for full-size models). */
+  memoryLimitBytes?: number | null;
   /** A model directory or converted block set (default: the bundled model). */
   models?: string;
   dataDir?: string;
@@ -75,14 +77,18 @@ export async function startCompanionHost(options: CompanionHostOptions = {}): Pr
   const budget = options.memoryBudget ?? null;
   const profile = makeProfile(
     options.profile ?? 'desktop',
-    blockSetBytes(model.blockSet),
+    {
+      blockBytes: blockSetBytes(model.blockSet),
+      largestBlockBytes: largestBlockBytes(model.blockSet),
+      fullSize: isFullSizeModel(model.blockSet.manifest.stages.denoiser?.config),
+    },
     budget?.kind === 'bytes' ? budget.bytes : null,
-    largestBlockBytes(model.blockSet),
+    options.memoryLimitBytes ?? null,
   );
   const runner = new WorkerEngineRunner({
     blockSet: model.blockSet,
     threads: options.threads,
-    limitBytes: profile.limitBytes,
+    limit: { bytes: profile.limitBytes, kind: profile.limitKind },
     defaultBudget: budget !== null && budget.kind !== 'bytes' ? budget : null,
   });
   await runner.warm();

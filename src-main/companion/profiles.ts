@@ -1,10 +1,12 @@
 /**
  * Device profiles of the Node companion: what it says it is, and the memory limit it applies to CI-DL budgets.
  *
- * `iphone-15-pro` (simulated): the iPhone 15 Pro gives an app about 3.3 GB before jetsam. The real Open-Sora v1.2
- * stack the paper runs holds about {@link REAL_OPENSORA_BLOCK_BYTES} bytes of blocks (T5-XXL encoder 4.76 B
- * parameters, STDiT3-XL/2 1.12 B, the VAE 0.38 B, float32: 6.26 B × 4 ≈ 25.0 GB). A small model would never feel
- * 3.3 GB, so the limit is scaled to the model in use:
+ * `iphone-15-pro` (simulated): the iPhone 15 Pro gives an app about 3.3 GB before jetsam. With the full-size Open-Sora
+ * v1.2 (STDiT3-XL's depth and width: {@link isFullSizeModel}) that is what the companion process gets: a whole-process
+ * limit (`process` budgets, cidl/memory-limit.ts), no scaling. The real stack holds about
+ * {@link REAL_OPENSORA_BLOCK_BYTES} bytes of blocks (T5-XXL encoder 4.76 B parameters, STDiT3-XL/2 1.12 B, the VAE
+ * 0.38 B, float32: 6.26 B × 4 ≈ 25.0 GB). A small model would never feel 3.3 GB, so for it the limit is a block
+ * budget scaled to the model in use:
  *
  *     limitBytes = floor(modelBlockBytes × IPHONE_15_PRO_APP_LIMIT_BYTES / REAL_OPENSORA_BLOCK_BYTES)
  *
@@ -15,7 +17,7 @@
  * `desktop`: this machine as is (no limit; a target device). `gpu`: a CPU host labelled as the baseline reference
  * (role `baseline`; no GPU backend is used).
  */
-import type { BudgetSpec } from '../../shared/engine/cidl/budget';
+import type { BudgetSpec, RequestBudgetSpec } from '../../shared/engine/cidl/budget';
 import type { RunParams } from '../../shared/protocol/run';
 
 /** Per-app memory limit of an iPhone 15 Pro (8 GB RAM), bytes. */
@@ -36,7 +38,21 @@ export interface DeviceProfile {
   simulated: boolean;
   /** The per-app limit applied to budgets (null: none). */
   limitBytes: number | null;
+  /** `process`: the limit is on the whole process (full-size model); `blocks`: on each stage's block bytes. */
+  limitKind: 'process' | 'blocks';
 }
+
+/** Whether a denoiser config is the full-size STDiT3-XL/2 (28 pairs of width 1152), as the paper runs it. */
+export function isFullSizeModel(denoiserConfig: Record<string, unknown> | undefined): boolean {
+  const depth = denoiserConfig?.['depth'];
+  const width = denoiserConfig?.['hidden_size'];
+  return typeof depth === 'number' && typeof width === 'number' && depth >= 28 && width >= 1152;
+}
+
+/** The parameters a run is given once a profile's limit is applied (`process` budgets are host-side only). */
+export type EffectiveRunParams = Omit<RunParams, 'cidl'> & {
+  cidl?: Omit<NonNullable<RunParams['cidl']>, 'budget'> & { budget: BudgetSpec };
+};
 
 /**
  * The iPhone limit scaled to a model with `modelBlockBytes` of blocks (see the module comment), but never below
@@ -47,13 +63,29 @@ export function scaledIphoneLimit(modelBlockBytes: number, largestBlockBytes = 0
   return Math.max(1, scaled, Math.ceil(largestBlockBytes));
 }
 
-/** Builds a profile for the model in use. `memoryBudget` (`--memory-budget` as bytes) overrides the limit. */
+/** The model a profile is made for. */
+export interface ProfileModel {
+  /** Bytes of every block of every stage. */
+  blockBytes: number;
+  largestBlockBytes?: number;
+  /** Full-size Open-Sora v1.2 ({@link isFullSizeModel}): the phone's limit applies to the process unscaled. */
+  fullSize?: boolean;
+}
+
+/**
+ * Builds a profile for the model in use. `memoryBudgetBytes` (`--memory-budget` as bytes) overrides the block limit;
+ * `memoryLimitBytes` (`--memory-limit`) sets a whole-process limit on any profile.
+ */
 export function makeProfile(
   name: ProfileName,
-  modelBlockBytes: number,
+  model: ProfileModel,
   memoryBudgetBytes: number | null = null,
-  largestBlockBytes = 0,
+  memoryLimitBytes: number | null = null,
 ): DeviceProfile {
+  const blocks = (limit: number | null): Pick<DeviceProfile, 'limitBytes' | 'limitKind'> =>
+    memoryLimitBytes !== null
+      ? { limitBytes: memoryLimitBytes, limitKind: 'process' }
+      : { limitBytes: limit, limitKind: 'blocks' };
   switch (name) {
     case 'iphone-15-pro':
       return {
@@ -61,7 +93,9 @@ export function makeProfile(
         model: 'iphone-15-pro',
         role: 'target',
         simulated: true,
-        limitBytes: memoryBudgetBytes ?? scaledIphoneLimit(modelBlockBytes, largestBlockBytes),
+        ...(memoryBudgetBytes === null && memoryLimitBytes === null && model.fullSize
+          ? { limitBytes: IPHONE_15_PRO_APP_LIMIT_BYTES, limitKind: 'process' as const }
+          : blocks(memoryBudgetBytes ?? scaledIphoneLimit(model.blockBytes, model.largestBlockBytes ?? 0))),
       };
     case 'desktop':
       return {
@@ -69,7 +103,7 @@ export function makeProfile(
         model: `desktop-${process.platform}-${process.arch}`,
         role: 'target',
         simulated: false,
-        limitBytes: memoryBudgetBytes,
+        ...blocks(memoryBudgetBytes),
       };
     case 'gpu':
       return {
@@ -77,21 +111,41 @@ export function makeProfile(
         model: 'gpu-baseline-cpu-host',
         role: 'baseline',
         simulated: false,
-        limitBytes: memoryBudgetBytes,
+        ...blocks(memoryBudgetBytes),
       };
   }
 }
 
-/** Applies a profile's limit (and a default budget spec) to a run's parameters. */
+/**
+ * Applies a profile's limit (and a default budget spec) to a run's parameters. A `process` limit turns the budget
+ * into a `process` spec capped by what the run asked (an unlimited or `auto` request is not a cap); a block limit
+ * caps the block budget, as below.
+ */
+export function applyProfileLimit(
+  params: RunParams,
+  limit: { bytes: number | null; kind: DeviceProfile['limitKind'] },
+  defaultBudget: RequestBudgetSpec | null = null,
+): EffectiveRunParams {
+  if (limit.kind === 'blocks' || limit.bytes === null)
+    return applyProfileBudget(params, limit.bytes, defaultBudget);
+  const requested = params.cidl?.budget ?? defaultBudget ?? { kind: 'unlimited' as const };
+  const cap = requested.kind === 'unlimited' || requested.kind === 'auto' ? {} : { cap: requested };
+  return {
+    ...params,
+    cidl: { ...(params.cidl ?? {}), budget: { kind: 'process', limitBytes: limit.bytes, ...cap } },
+  };
+}
+
+/** Applies a block limit (and a default budget spec) to a run's parameters. */
 export function applyProfileBudget(
   params: RunParams,
   limitBytes: number | null,
-  defaultBudget: BudgetSpec | null = null,
+  defaultBudget: RequestBudgetSpec | null = null,
 ): RunParams {
   const requested = params.cidl?.budget ?? defaultBudget ?? { kind: 'unlimited' as const };
   if (limitBytes === null)
     return defaultBudget === null || params.cidl ? params : { ...params, cidl: { budget: requested } };
-  let budget: BudgetSpec = requested;
+  let budget: RequestBudgetSpec = requested;
   if (requested.kind === 'unlimited' || requested.kind === 'auto')
     budget = { kind: 'bytes', bytes: limitBytes };
   else if (requested.kind === 'bytes')

@@ -33,7 +33,7 @@ export async function syntheticBlockSet(
   await convertStdit3({
     fs,
     sha256,
-    checkpointPath: join(dir, 'model.safetensors'),
+    checkpoint: { files: [join(dir, 'model.safetensors')] },
     config,
     outDir: join(dir, 'blockset'),
     modelName: 'synthetic',

@@ -14,7 +14,7 @@ import {
   type PreviewImages,
 } from '../../../shared/companion/server-ports';
 import type { BlockSet } from '../../../shared/engine/blockset/load';
-import type { BudgetSpec } from '../../../shared/engine/cidl/budget';
+import type { RequestBudgetSpec } from '../../../shared/engine/cidl/budget';
 import {
   GenerateCaches,
   GenerateParamsError,
@@ -39,7 +39,7 @@ export interface PhoneEngineRunnerOptions {
   clock: Clock;
   probe?: MemoryProbe;
   /** Budget for runs that name none (read at each run: the settings screen changes it). */
-  defaultBudget: () => BudgetSpec | null;
+  defaultBudget: () => RequestBudgetSpec | null;
   encodePng?: (rgb: Uint8Array, width: number, height: number) => Uint8Array;
   observer?: RunObserver;
 }

@@ -1,13 +1,13 @@
 /** Settings: device name, default CI-DL memory budget, Core ML on/off. */
 import { useState } from 'react';
 import { ScrollView, Switch, Text, TextInput, View } from 'react-native';
-import type { BudgetSpec } from '../../../shared/engine/cidl/budget';
+import type { RequestBudgetSpec } from '../../../shared/engine/cidl/budget';
 import type { CompanionSnapshot, PhoneCompanion } from '../host/phone-companion';
 import { Button } from './Button';
 import { styles } from './styles';
 
 /** Budget choices offered on the phone (the studio can send any budget per run). */
-const BUDGETS: { label: string; budget: BudgetSpec | null }[] = [
+const BUDGETS: { label: string; budget: RequestBudgetSpec | null }[] = [
   { label: 'Auto (what iOS allows)', budget: { kind: 'auto' } },
   { label: '50 % of the blocks', budget: { kind: 'fraction', of: 0.5 } },
   { label: '20 % of the blocks', budget: { kind: 'fraction', of: 0.2 } },

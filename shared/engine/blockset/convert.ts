@@ -19,7 +19,8 @@ import {
   commitStage,
   discardStaging,
   newManifest,
-  openCheckpoint,
+  openStageCheckpoint,
+  type CheckpointSource,
   parseStageConfig,
   planStaging,
   streamBlocks,
@@ -38,8 +39,8 @@ export type ConvertProgress = StreamConvertProgress;
 export interface ConvertOptions {
   readonly fs: FileSystemPort;
   readonly sha256: Sha256;
-  /** The Open-Sora checkpoint (`model.safetensors`). */
-  readonly checkpointPath: string;
+  /** The Open-Sora checkpoint (`model.safetensors`, or any file / directory `CheckpointSource` takes). */
+  readonly checkpoint: CheckpointSource;
   /** The raw snake_case model config (config.json), stored verbatim in the manifest. */
   readonly config: unknown;
   /** The block-set directory to create; must not exist yet. */
@@ -69,21 +70,21 @@ const ROPE_KEY = 'rope.freqs';
 
 /** Converts an STDiT3 checkpoint into a block set (see the module comment); returns the manifest it wrote. */
 export async function convertStdit3(opts: ConvertOptions): Promise<ConvertResult> {
-  const { fs, sha256, checkpointPath, outDir } = opts;
+  const { fs, sha256, outDir } = opts;
   const cfg = parseStageConfig(stdit3ConfigFromJson, opts.config);
   if (await fs.exists(outDir))
     throw new BlockSetError(outDir, 'output directory already exists; remove it or choose another');
   const groups = stdit3WeightNames(cfg);
-  const ckpt = await openCheckpoint(fs, checkpointPath);
+  const ignore = new Set(opts.ignoreKeys ?? []);
+  const ckpt = await openStageCheckpoint(fs, opts.checkpoint, (name) => !ignore.has(name));
   const staging = planStaging(fs, outDir, 'denoiser', false);
   try {
-    const ignore = new Set(opts.ignoreKeys ?? []);
     validateCheckpoint({
-      label: checkpointPath,
+      label: ckpt.label,
       model: 'STDiT3',
       groups,
-      lookup: (name) => (ckpt.has(name) ? ckpt.info(name) : undefined),
-      names: ckpt.names(),
+      lookup: (name) => ckpt.headers.get(name),
+      names: ckpt.headers.keys(),
       // rope.freqs is computed when the checkpoint lacks it.
       missing: (name) => (name === ROPE_KEY ? null : `missing tensor "${name}"`),
       skip: (name) => ignore.has(name),
@@ -98,8 +99,8 @@ export async function convertStdit3(opts: ConvertOptions): Promise<ConvertResult
       groups,
       fileName: (id) => blockFileName(id, { prefix: 'pair', count: cfg.depth }),
       read: async (name, out, shape) => {
-        if (name === ROPE_KEY && !ckpt.has(ROPE_KEY)) out.set(ropeFreqs(hd));
-        else await ckpt.readFloat32Into(name, out, { expectShape: shape });
+        if (name === ROPE_KEY && !ckpt.headers.has(ROPE_KEY)) out.set(ropeFreqs(hd));
+        else await ckpt.set.readFloat32Into(name, out, { expectShape: shape });
       },
       onProgress: opts.onProgress,
       precision: opts.precision,
@@ -133,7 +134,7 @@ export async function convertStdit3(opts: ConvertOptions): Promise<ConvertResult
     await commitStage(fs, staging, manifest);
     return { outDir, manifest, bytes: written.bytes };
   } finally {
-    await ckpt.close();
+    await ckpt.set.close();
     await discardStaging(fs, staging);
   }
 }

@@ -9,7 +9,7 @@ import { SafetensorsError, parseSafetensors, type SafetensorsBuffer } from '../s
 import { HOST_LITTLE_ENDIAN } from '../safetensors/dtype';
 import type { BlockBufferPool } from './buffer-pool';
 import type { BlockEntry, BlockSetManifest } from './manifest';
-import { MANIFEST_FILE, parseManifest } from './manifest';
+import { CONVERTING_MARKER, MANIFEST_FILE, parseManifest } from './manifest';
 import { BlockSetError } from './errors';
 import { scaleKey, type WeightTensor } from './precision';
 
@@ -71,6 +71,11 @@ export class BlockSet {
     return b;
   }
 
+  /** Whether this BlockSet has already checked a block file's hash (`first-load` will not hash it again). */
+  isVerified(block: Pick<BlockEntry, 'file'>): boolean {
+    return this.verified.has(this.path(block.file));
+  }
+
   /** Absolute path of a file of this block set. */
   path(rel: string): string {
     return this.fs.join(this.dir, ...rel.split('/'));
@@ -79,6 +84,11 @@ export class BlockSet {
   /** Whether a file of this block set (relative, '/'-separated, e.g. `text/tokenizer.json`) exists. */
   hasFile(rel: string): Promise<boolean> {
     return this.fs.exists(this.path(rel));
+  }
+
+  /** Reads a non-block file of this block set as bytes (e.g. `text/spiece.model`). */
+  readBytes(rel: string): Promise<Uint8Array> {
+    return this.fs.readFile(this.path(rel));
   }
 
   /** Reads a non-block file of this block set as text (e.g. `text/tokenizer.json`). */
@@ -214,6 +224,11 @@ function storedTensor(st: SafetensorsBuffer, name: string): WeightTensor {
 /** Reads and validates `dir/manifest.json` and checks every block file exists with the manifest's size. */
 export async function openBlockSet(fs: FileSystemPort, sha256: Sha256, dir: string): Promise<BlockSet> {
   const manifestPath = fs.join(dir, MANIFEST_FILE);
+  if (await fs.exists(fs.join(dir, CONVERTING_MARKER)))
+    throw new BlockSetError(
+      dir,
+      'is a conversion that did not finish (it was interrupted); delete it and run `odsora convert` again',
+    );
   if (!(await fs.exists(manifestPath)))
     throw new BlockSetError(
       manifestPath,

@@ -15,6 +15,8 @@ export const BLOCKSET_VERSION = 1;
 export const BLOCKSET_FORMAT = 'odsora-blockset';
 /** The manifest's file name inside a block-set directory. */
 export const MANIFEST_FILE = 'manifest.json';
+/** Present while a multi-stage conversion is still writing the block set: such a directory does not open. */
+export const CONVERTING_MARKER = '.converting';
 
 /** Latent sizes a block's FLOP estimate was computed for (batch 1). */
 export const flopReferenceSchema = z.object({

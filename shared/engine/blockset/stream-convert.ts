@@ -9,7 +9,9 @@ import type { BlockBufferPool } from './buffer-pool';
 import { encodeHalf, quantizeInt8Rows, scaleKey, storageOf, type Precision } from './precision';
 import type { FileSystemPort, Sha256 } from '../ports';
 import { isFloatDtype } from '../safetensors/dtype';
-import { SafetensorsFile } from '../safetensors/reader';
+import { CheckpointError } from '../checkpoint/errors';
+import { CheckpointSet } from '../checkpoint/sharded';
+import { SafetensorsError } from '../safetensors/error';
 import { planSafetensors, type SafetensorsLayout, type WriteEntry } from '../safetensors/writer';
 import { ENGINE_VERSION } from '../version';
 import { BlockSetError } from './errors';
@@ -47,13 +49,64 @@ export function parseStageConfig<C>(parse: (json: unknown) => C, json: unknown):
   }
 }
 
-/** Opens a safetensors checkpoint, closing the reader again when its header is bad. */
-export async function openCheckpoint(fs: FileSystemPort, path: string): Promise<SafetensorsFile> {
-  const reader = await fs.open(path);
-  return SafetensorsFile.open(reader).catch(async (e: unknown) => {
-    await reader.close();
-    throw e;
-  });
+/**
+ * Where a stage's checkpoint is: explicit files (any mix of safetensors and PyTorch `.bin`, told by content; a key
+ * in two files is an error), or a Hugging Face checkpoint directory (`model.safetensors[.index.json]`,
+ * `pytorch_model.bin[.index.json]`: checkpoint/sharded.ts).
+ */
+export type CheckpointSource = { readonly files: readonly string[] } | { readonly dir: string };
+
+/** An opened stage checkpoint: the tensors and, for validation, every wanted tensor's header. */
+export interface StageCheckpoint {
+  readonly set: CheckpointSet;
+  /** Names the checkpoint in errors: the file, `N checkpoint files`, or the index / directory. */
+  readonly label: string;
+  readonly headers: ReadonlyMap<string, CheckpointTensor>;
+}
+
+/**
+ * Opens a stage's checkpoint and reads the headers of its wanted keys (`wanted` filters keys nobody reads, e.g. a
+ * full T5's decoder: with an index, shards holding only those are never opened).
+ */
+export async function openStageCheckpoint(
+  fs: FileSystemPort,
+  source: CheckpointSource,
+  wanted: (key: string) => boolean,
+): Promise<StageCheckpoint> {
+  let set: CheckpointSet;
+  try {
+    set =
+      'dir' in source
+        ? await CheckpointSet.openDirectory(fs, source.dir, { wanted })
+        : await CheckpointSet.openFiles(fs, source.files, { wanted });
+  } catch (e) {
+    throw asBlockSetError(e);
+  }
+  try {
+    const headers = new Map<string, CheckpointTensor>();
+    // Each problem names the file it is in (a sharded checkpoint has many).
+    for (const key of set.keys()) {
+      const at = await set.lookup(key);
+      if (at) headers.set(key, { dtype: at.info.dtype, shape: at.info.shape, file: at.file });
+    }
+    const label =
+      'dir' in source
+        ? set.name
+        : source.files.length === 1
+          ? (source.files[0] as string)
+          : `${source.files.length} checkpoint files`;
+    return { set, label, headers };
+  } catch (e) {
+    await set.close();
+    throw asBlockSetError(e);
+  }
+}
+
+/** A checkpoint reader's error (it names the file) as the BlockSetError every converter throws; others as is. */
+export function asBlockSetError(e: unknown): unknown {
+  if (!(e instanceof CheckpointError || e instanceof SafetensorsError)) return e;
+  const prefix = `${e.file}: `;
+  return new BlockSetError(e.file, e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message);
 }
 
 /** A checkpoint tensor's header as validation sees it. */

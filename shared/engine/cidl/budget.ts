@@ -3,12 +3,21 @@
  */
 import type { MemoryProbe } from '../ports';
 
-/** How much block memory a stage may hold: everything, a byte count, a share of the blocks, or what the device has. */
-export type BudgetSpec =
+/** How much block memory a stage may hold, as a request names it: everything, a byte count, a share of the blocks, or what the device has. */
+export type RequestBudgetSpec =
   | { readonly kind: 'unlimited' }
   | { readonly kind: 'bytes'; readonly bytes: number }
   | { readonly kind: 'fraction'; readonly of: number }
   | { readonly kind: 'auto'; readonly reserveBytes?: number };
+
+/**
+ * A request's budget, or what a whole-process memory limit leaves a stage (`process`, applied by a host: a device
+ * profile, `--memory-limit`): the limit minus what the process holds when the stage starts and the stage's working
+ * memory besides its blocks (cidl/memory-limit.ts), and no more than `cap` (a request's own budget) allows.
+ */
+export type BudgetSpec =
+  | RequestBudgetSpec
+  | { readonly kind: 'process'; readonly limitBytes: number; readonly cap?: RequestBudgetSpec };
 
 /**
  * Default headroom kept free by `auto`: room for one block's activations and the runtime's scratch. Callers that
@@ -51,7 +60,14 @@ export function formatBytes(bytes: number): string {
  */
 export async function resolveBudget(
   spec: BudgetSpec,
-  context: { totalBlockBytes: number; probe?: MemoryProbe },
+  context: {
+    totalBlockBytes: number;
+    probe?: MemoryProbe;
+    /** `process` only: the stage's memory besides its blocks (activations, widened weights, hash copies). */
+    workBytes?: number;
+    /** `process` only: what the process holds now, when known (else the probe's footprint). */
+    baseBytes?: number;
+  },
 ): Promise<number | null> {
   switch (spec.kind) {
     case 'unlimited':
@@ -74,6 +90,16 @@ export async function resolveBudget(
       const available = await context.probe.availableBytes();
       return Math.max(0, Math.floor(available - reserve));
     }
+    case 'process': {
+      if (!Number.isFinite(spec.limitBytes) || spec.limitBytes <= 0)
+        throw new Error(`invalid memory limit: ${spec.limitBytes} bytes`);
+      const base = context.baseBytes ?? (await context.probe?.footprintBytes());
+      if (base === undefined)
+        throw new Error(`a process memory limit needs a memory probe, and this host has none`);
+      const left = Math.max(0, Math.floor(spec.limitBytes - base - (context.workBytes ?? 0)));
+      const cap = spec.cap === undefined ? null : await resolveBudget(spec.cap, context);
+      return cap === null ? left : Math.min(left, cap);
+    }
   }
 }
 
@@ -93,9 +119,24 @@ const EXPECTED =
   "expected 'all' (or 'unlimited'), 'auto' (or 'auto:<reserve size>'), a percentage like '50%', " +
   "or a size like '512MiB', '1.5GB' or '123456' (bytes)";
 
-function parseSize(text: string, original: string): number {
+/** Parses a size: `3.3GB`, `512MiB`, `123456` (bytes); errors name `flag` and the text. */
+export function parseByteSize(text: string, flag: string): number {
+  const bytes = parseSize(
+    text.trim(),
+    text,
+    `invalid ${flag} '${text}': expected a size like '3.3GB', '512MiB' or '123456' (bytes)`,
+  );
+  if (bytes <= 0) throw new Error(`invalid ${flag} '${text}': must be at least 1 byte`);
+  return bytes;
+}
+
+function parseSize(
+  text: string,
+  original: string,
+  expected = `invalid budget '${original}': ${EXPECTED}`,
+): number {
   const match = /^(\d+(?:\.\d+)?|\.\d+)\s*([a-z]*)$/i.exec(text);
-  if (match === null) throw new Error(`invalid budget '${original}': ${EXPECTED}`);
+  if (match === null) throw new Error(expected);
   const value = Number(match[1]);
   const unitText = (match[2] ?? '').toLowerCase();
   if (unitText === '') {
@@ -113,7 +154,7 @@ function parseSize(text: string, original: string): number {
 }
 
 /** Parses a CLI/settings budget: `all`, `unlimited`, `auto`, `auto:512MiB`, `50%`, `512MiB`, `1.5GB`, `123456`. */
-export function parseBudget(text: string): BudgetSpec {
+export function parseBudget(text: string): RequestBudgetSpec {
   const t = text.trim();
   const lower = t.toLowerCase();
   if (lower === 'all' || lower === 'unlimited') return { kind: 'unlimited' };

@@ -11,6 +11,12 @@ import { stagePrecision } from '../blockset/manifest';
 import { weightRowsInto, type Precision, type WeightMap } from '../blockset/precision';
 import type { AbortSignalLike } from '../cidl/abort';
 import { BudgetError, resolveBudget } from '../cidl/budget';
+import {
+  budgetShortfall,
+  startStageMemory,
+  verifyCopyBytes,
+  type StageMemoryReport,
+} from '../cidl/memory-limit';
 import { planResidency, type Plan } from '../cidl/plan';
 import { BlockScheduler } from '../cidl/scheduler';
 import { gaussianNoise } from '../noise/gaussian';
@@ -19,6 +25,7 @@ import { sampleRectifiedFlow, type StepRecord, type StepState } from '../sampler
 import { validateLplOptions } from '../sampler/lpl';
 import { samplingTimesteps } from '../sampler/timesteps';
 import { stdit3ConfigFromJson, type Stdit3Config } from '../stdit3/config';
+import { denoiseStageWork } from '../stdit3/memory';
 import { Stdit3Model, type Stdit3State } from '../stdit3/model';
 import type { EventSink } from '../telemetry';
 import { floatTensor, type FloatTensor } from '../tensor';
@@ -36,6 +43,8 @@ export interface DenoiseContext {
   readonly models?: Stdit3ModelCache;
   /** Pooled block buffers (blockset/buffer-pool.ts); trimmed when the stage ends. */
   readonly memory?: BlockBufferPool;
+  /** Receives the stage's memory report; when given, the stage also measures its peak (probe.resetPeak). */
+  readonly onMemory?: (report: StageMemoryReport) => void;
   /** Observes every model call (verification and debugging). */
   readonly onModelCall?: (call: {
     step: number;
@@ -145,10 +154,26 @@ export async function runDenoise(ctx: DenoiseContext, job: DenoiseJob): Promise<
   emit({ type: 'stage.end', atMs: t1, stage: 'load', durationMs: t1 - t0 });
 
   // CI-DL plan over the denoiser's blocks.
+  const meter = await startStageMemory(ctx.probe, ctx.onMemory !== undefined);
   const entries = blockSet.denoiserBlocks();
   const blocks = entries.map((b) => ({ id: `denoiser/${b.id}`, bytes: b.bytes }));
   const totalBytes = blocks.reduce((s, b) => s + b.bytes, 0);
-  const budgetBytes = await resolveBudget(job.cidl.budget, { totalBlockBytes: totalBytes, probe: ctx.probe });
+  const verify = job.cidl.verify ?? 'first-load';
+  const work = denoiseStageWork(
+    cfg,
+    model.shape,
+    model.precision,
+    verifyCopyBytes(
+      entries.map((e) => ({ bytes: e.bytes, verified: blockSet.isVerified(e) })),
+      verify,
+    ),
+  );
+  const budgetBytes = await resolveBudget(job.cidl.budget, {
+    totalBlockBytes: totalBytes,
+    probe: ctx.probe,
+    workBytes: work.totalBytes,
+    baseBytes: meter.baseBytes ?? undefined,
+  });
   const plan = planResidency({
     blocks,
     budgetBytes,
@@ -156,9 +181,9 @@ export async function runDenoise(ctx: DenoiseContext, job: DenoiseJob): Promise<
     prefetch: job.cidl.prefetch ?? true,
     passes: job.steps,
   });
-  if (!plan.fits) throw new BudgetError('denoise', plan.reason ?? '');
+  if (!plan.fits)
+    throw new BudgetError('denoise', budgetShortfall(job.cidl.budget, plan, work, meter.baseBytes));
 
-  const verify = job.cidl.verify ?? 'first-load';
   const entryById = new Map(entries.map((e) => [`denoiser/${e.id}`, e]));
   const scheduler = new BlockScheduler<WeightMap>({
     blocks,
@@ -267,6 +292,7 @@ export async function runDenoise(ctx: DenoiseContext, job: DenoiseJob): Promise<
   }
   await scheduler.releaseAll(result.leapStep !== null ? 'leap' : 'end-of-run');
   ctx.memory?.trim();
+  if (ctx.onMemory) ctx.onMemory(await meter.report('denoise', work, plan));
   const tEnd = clock.nowMs();
   emit({ type: 'stage.end', atMs: tEnd, stage: 'denoise', durationMs: tEnd - tDenoise });
   return {

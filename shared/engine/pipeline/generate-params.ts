@@ -315,7 +315,7 @@ export function resolveGenerateParams(blockSet: BlockSet, params: GenerateParams
   const verify = cidl.verify ?? 'first-load';
   if (!['first-load', 'every-load', 'off'].includes(verify))
     bad('cidl.verify', `must be first-load, every-load or off, got ${JSON.stringify(verify)}`);
-  const budgetKinds = ['unlimited', 'bytes', 'fraction', 'auto'];
+  const budgetKinds = ['unlimited', 'bytes', 'fraction', 'auto', 'process'];
   if (!cidl.budget || !budgetKinds.includes((cidl.budget as { kind?: string }).kind ?? ''))
     bad('cidl.budget', `must be one of ${budgetKinds.join(', ')} (a BudgetSpec)`);
 

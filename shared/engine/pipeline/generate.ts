@@ -23,14 +23,16 @@ import type { AbortSignalLike } from '../cidl/abort';
 import { gaussianNoise } from '../noise/gaussian';
 import type { Clock, InferenceBackend, MemoryProbe } from '../ports';
 import { runTextStage, T5EncoderCache } from '../t5/text-stage';
-import { TEXT_TOKENIZER_FILE } from '../t5/text-manifest';
+import { TEXT_SPIECE_FILE, TEXT_TOKENIZER_FILE } from '../t5/text-manifest';
 import { T5Tokenizer } from '../t5/tokenizer';
 import type { EventSink } from '../telemetry';
 import type { FloatTensor } from '../tensor';
 import type { VaeConfig } from '../vae/config';
 import { decodeConfig, decodePrecision, runDecodeStage, toUint8Frames } from '../vae/decode-stage';
 import { VaeDecoderModel } from '../vae/model';
+import type { StageMemoryReport } from '../cidl/memory-limit';
 import { denoiserConfig, runDenoise, Stdit3ModelCache, type DenoiseResult } from './denoise';
+import { preflightJobMemory, refuseIfUnfit, type JobMemoryPreflight } from './memory-preflight';
 import { ctxPorts, Previewer, type GeneratePreviewOptions } from './generate-previews';
 import { resolveGenerateParams, type GenerateParams, type ResolvedGenerateParams } from './generate-params';
 
@@ -72,6 +74,17 @@ export class GenerateCaches {
       this.tokenizers.set(blockSet.dir, t);
     }
     return t;
+  }
+
+  /** Releases one stage's compiled sessions (their runtime arenas and the inputs they still hold). */
+  async releaseStage(stage: 'text' | 'denoise' | 'decode'): Promise<void> {
+    if (stage === 'text') await this.text.clear();
+    else if (stage === 'denoise') await this.denoiser.clear();
+    else {
+      const vae = [...this.vae.values()];
+      this.vae.clear();
+      for (const m of vae) await m.release();
+    }
   }
 
   /** Releases every compiled session. */
@@ -120,23 +133,38 @@ export interface GenerateResult {
   params: ResolvedGenerateParams;
   /** Wall times: load = tokenizer + denoiser graph compilation; text, denoise (sampling loop), decode; total. */
   timings: { loadMs: number; textMs: number; denoiseMs: number; decodeMs: number; totalMs: number };
+  /**
+   * Memory: the process limit (null unless the budget is `process`), the up-front preflight under it, and per stage
+   * the prediction next to the measured process peak (cidl/memory-limit.ts).
+   */
+  memory: {
+    limitBytes: number | null;
+    preflight: JobMemoryPreflight | null;
+    stages: StageMemoryReport[];
+  };
 }
 
-/** Builds the T5 tokenizer from the block set's `text/tokenizer.json`. */
+/**
+ * Builds the T5 tokenizer the block set carries: `text/tokenizer.json` (Hugging Face tokenizers) or, when the
+ * checkpoint came with only a SentencePiece model, `text/spiece.model`.
+ */
 export async function loadTokenizer(blockSet: BlockSet): Promise<T5Tokenizer> {
   const raw = (blockSet.manifest.stages as Record<string, unknown>)['text'] as
     { tokenizer?: unknown } | undefined;
   if (!raw)
     throw new Error(`${blockSet.dir}: the block set has no text stage (convert the T5 encoder into it)`);
-  if (raw.tokenizer !== TEXT_TOKENIZER_FILE || !(await blockSet.hasFile(TEXT_TOKENIZER_FILE)))
+  const file = raw.tokenizer;
+  if ((file !== TEXT_TOKENIZER_FILE && file !== TEXT_SPIECE_FILE) || !(await blockSet.hasFile(file)))
     throw new Error(
-      `${blockSet.dir}: the block set has no ${TEXT_TOKENIZER_FILE} (convert the model directory with text_encoder/tokenizer.json)`,
+      `${blockSet.dir}: the block set has no tokenizer (convert the model directory with text_encoder/tokenizer.json or spiece.model)`,
     );
+  if (file === TEXT_SPIECE_FILE)
+    return T5Tokenizer.fromSentencePiece(await blockSet.readBytes(file), blockSet.path(file));
   let json: unknown;
   try {
-    json = JSON.parse(await blockSet.readText(TEXT_TOKENIZER_FILE));
+    json = JSON.parse(await blockSet.readText(file));
   } catch (e) {
-    throw new Error(`${blockSet.path(TEXT_TOKENIZER_FILE)}: not valid JSON (${(e as Error).message})`);
+    throw new Error(`${blockSet.path(file)}: not valid JSON (${(e as Error).message})`);
   }
   return T5Tokenizer.fromJson(json);
 }
@@ -146,9 +174,23 @@ export async function generateVideo(ctx: GenerateContext, params: GenerateParams
   const { blockSet, clock } = ctx;
   const tStart = clock.nowMs();
   const p = resolveGenerateParams(blockSet, params);
+  // Under a process limit, refuse a job that cannot fit before any stage runs.
+  const preflight =
+    p.cidl.budget.kind === 'process' ? await preflightJobMemory(blockSet, p, ctx.probe) : null;
+  if (preflight) refuseIfUnfit(preflight);
+  const reports: StageMemoryReport[] = [];
+  const onMemory = (r: StageMemoryReport): void => void reports.push(r);
   const caches = ctx.caches ?? new GenerateCaches();
   // One buffer pool for the run's block loads: stages reuse block memory instead of waiting for the GC.
   const memory = new BlockBufferPool(ctx.probe?.reclaim?.bind(ctx.probe));
+  // After a stage its blocks go back to the OS (the pool's buffers, once nothing the stage ran still points at them)
+  // and, under a process limit, so do its compiled sessions: a session keeps its runtime's arena (hundreds of MB for
+  // int8 T5) and the last run's inputs, which the next stage's budget would otherwise have to pay for.
+  const settle = async (stage: 'text' | 'denoise' | 'decode'): Promise<void> => {
+    if (preflight) await caches.releaseStage(stage);
+    memory.trim();
+    ctx.probe?.reclaim?.();
+  };
   const previewer = ctx.previews ? new Previewer(ctx, ctx.previews, caches, p) : null;
   try {
     // Tokenise.
@@ -166,11 +208,12 @@ export async function generateVideo(ctx: GenerateContext, params: GenerateParams
     };
     const tText = clock.nowMs();
     const text = await runTextStage(
-      { ...ctxPorts(ctx), models: caches.text, memory },
+      { ...ctxPorts(ctx), models: caches.text, memory, onMemory },
       { ids: tok.ids, mask: tok.mask },
       stageOpts,
     );
     const textMs = clock.nowMs() - tText;
+    await settle('text');
     const den = denoiserConfig(blockSet);
     const yDims = text.y.dims;
     if (yDims[yDims.length - 1] !== den.captionChannels)
@@ -186,6 +229,7 @@ export async function generateVideo(ctx: GenerateContext, params: GenerateParams
         ...ctxPorts(ctx),
         models: caches.denoiser,
         memory,
+        onMemory,
         ...(previewer ? { afterStep: previewer.afterStep } : {}),
       },
       {
@@ -203,6 +247,8 @@ export async function generateVideo(ctx: GenerateContext, params: GenerateParams
       },
     );
 
+    await settle('denoise');
+
     // Decode.
     const tDecode = clock.nowMs();
     const video = await runDecodeStage(
@@ -210,11 +256,13 @@ export async function generateVideo(ctx: GenerateContext, params: GenerateParams
         ...ctxPorts(ctx),
         models: caches.vaeFor(ctx.backend, decodeConfig(blockSet), decodePrecision(blockSet)),
         memory,
+        onMemory,
       },
       denoise.z,
       { numFrames: p.numFrames, ...stageOpts },
     );
     const decodeMs = clock.nowMs() - tDecode;
+    await settle('decode');
     const u8 = toUint8Frames(video, { format: 'rgb' })[0];
     if (!u8) throw new Error('the decode stage returned an empty batch');
     await previewer?.afterFinalDecode(u8);
@@ -239,6 +287,11 @@ export async function generateVideo(ctx: GenerateContext, params: GenerateParams
         denoiseMs: denoise.timings.denoiseMs,
         decodeMs,
         totalMs: tEnd - tStart,
+      },
+      memory: {
+        limitBytes: p.cidl.budget.kind === 'process' ? p.cidl.budget.limitBytes : null,
+        preflight,
+        stages: reports,
       },
     };
   } finally {

@@ -129,6 +129,27 @@ export class SafetensorsStreamWriter {
     this.next++;
   }
 
+  /**
+   * Writes the next tensor's raw little-endian bytes from a sequence of chunks (bounded memory for tensors of any
+   * size); the chunks must add up to the planned size exactly.
+   */
+  async writeTensorChunks(name: string, chunks: Iterable<Uint8Array>): Promise<void> {
+    const e = this.layout.entries[this.next];
+    if (!e) throw new SafetensorsError(this.file, 'was written after the last planned tensor', name);
+    if (e.name !== name)
+      throw new SafetensorsError(this.file, `was written out of order (expected "${e.name}" next)`, name);
+    let written = 0;
+    for (const chunk of chunks) {
+      if (written + chunk.byteLength > e.byteLength)
+        throw new SafetensorsError(this.file, `chunks exceed the planned ${e.byteLength} bytes`, name);
+      if (chunk.byteLength > 0) await this.out.write(chunk);
+      written += chunk.byteLength;
+    }
+    if (written !== e.byteLength)
+      throw new SafetensorsError(this.file, `chunks hold ${written} bytes, planned ${e.byteLength}`, name);
+    this.next++;
+  }
+
   /** Checks every planned tensor was written and closes the writer. */
   async finish(): Promise<void> {
     const missing = this.layout.entries[this.next];

@@ -12,7 +12,8 @@ import {
   discardStaging,
   mergeStage,
   newManifest,
-  openCheckpoint,
+  openStageCheckpoint,
+  type CheckpointSource,
   parseStageConfig,
   planStaging,
   readTargetBlockSet,
@@ -23,13 +24,14 @@ import {
 import type { BlockBufferPool } from '../blockset/buffer-pool';
 import type { Precision } from '../blockset/precision';
 import type { FileSystemPort, Sha256 } from '../ports';
-import type { SafetensorsFile } from '../safetensors/reader';
+import { utf8Decode } from '../safetensors/utf8';
 import { t5ConfigFromJson, t5WeightNames, T5_EMBED_ALIAS, T5_EMBED_KEY } from './config';
 import { T5_MAX_LENGTH, T5Tokenizer } from './tokenizer';
 import {
   estimateT5Flops,
   parseTextStage,
   textFlopReference,
+  TEXT_SPIECE_FILE,
   TEXT_TOKENIZER_FILE,
   type TextBlockEntry,
   type TextStage,
@@ -42,11 +44,17 @@ export type T5ConvertProgress = StreamConvertProgress;
 export interface ConvertT5Options {
   readonly fs: FileSystemPort;
   readonly sha256: Sha256;
-  /** The checkpoint's safetensors files (one, or the shards of a sharded checkpoint, in any order). */
-  readonly checkpointPaths: readonly string[];
+  /**
+   * The checkpoint: explicit files (safetensors or PyTorch `.bin`, one or the shards, in any order) or a Hugging
+   * Face checkpoint directory (sharded with an index or single; DeepFloyd/t5-v1_1-xxl ships `.bin` shards).
+   */
+  readonly checkpoint: CheckpointSource;
   /** The Hugging Face T5Config JSON, stored verbatim in the manifest. */
   readonly config: unknown;
-  /** A `tokenizer.json` to copy into the block set as `text/tokenizer.json` (validated by building it). */
+  /**
+   * The tokenizer to carry in the block set (validated by building it first): a `tokenizer.json`
+   * (→ `text/tokenizer.json`) or a SentencePiece `spiece.model` (→ `text/spiece.model`).
+   */
   readonly tokenizerPath?: string;
   /**
    * The block-set directory: an existing block set (its manifest gains `stages.text`, other stages are kept;
@@ -81,21 +89,6 @@ export interface ConvertT5Result {
 
 const alwaysIgnored = (name: string): boolean => name.startsWith('decoder.') || name === 'lm_head.weight';
 
-/** Where each checkpoint key lives; throws on a key present in two shards. */
-function indexShards(
-  files: readonly { path: string; st: SafetensorsFile }[],
-): Map<string, { path: string; st: SafetensorsFile }> {
-  const where = new Map<string, { path: string; st: SafetensorsFile }>();
-  for (const f of files)
-    for (const name of f.st.names()) {
-      const prev = where.get(name);
-      if (prev)
-        throw new BlockSetError(f.path, `tensor "${name}" is also in ${prev.path}; shards must not overlap`);
-      where.set(name, f);
-    }
-  return where;
-}
-
 /** The checkpoint key the embedding is read from: `shared.weight`, else `encoder.embed_tokens.weight`. */
 function embedSource(where: ReadonlyMap<string, unknown>): string | null {
   if (where.has(T5_EMBED_KEY)) return T5_EMBED_KEY;
@@ -106,7 +99,8 @@ function embedSource(where: ReadonlyMap<string, unknown>): string | null {
 /** Converts a T5 encoder checkpoint into a block set's text stage (see the module comment). */
 export async function convertT5(opts: ConvertT5Options): Promise<ConvertT5Result> {
   const { fs, sha256, outDir } = opts;
-  if (opts.checkpointPaths.length === 0) throw new BlockSetError('checkpoint', 'no checkpoint files given');
+  if ('files' in opts.checkpoint && opts.checkpoint.files.length === 0)
+    throw new BlockSetError('checkpoint', 'no checkpoint files given');
   const cfg = parseStageConfig(t5ConfigFromJson, opts.config);
   const flopLength = opts.flopLength ?? T5_MAX_LENGTH;
 
@@ -125,44 +119,33 @@ export async function convertT5(opts: ConvertT5Options): Promise<ConvertT5Result
   }
 
   // Tokenizer first: cheap, and a bad file should fail before gigabytes are converted.
-  let tokenizerText: string | null = null;
-  if (opts.tokenizerPath !== undefined) {
-    tokenizerText = await fs.readText(opts.tokenizerPath);
-    try {
-      T5Tokenizer.fromJson(JSON.parse(tokenizerText));
-    } catch (e) {
-      throw new BlockSetError(opts.tokenizerPath, (e as Error).message);
-    }
-  }
+  const tokenizer = opts.tokenizerPath === undefined ? null : await readTokenizer(fs, opts.tokenizerPath);
 
-  const files: { path: string; st: SafetensorsFile }[] = [];
+  const ignore = new Set(opts.ignoreKeys ?? []);
+  // A full T5 checkpoint's decoder is never read: with an index, shards holding only decoder keys stay closed.
+  const ckpt = await openStageCheckpoint(
+    fs,
+    opts.checkpoint,
+    (name) => !ignore.has(name) && !alwaysIgnored(name),
+  );
   // Text files go to <tmp>/ (existing set: becomes outDir/text) or <tmp>/text/ (new set: <tmp> becomes outDir).
   const staging = planStaging(fs, outDir, 'text', existing !== null);
   try {
-    for (const path of opts.checkpointPaths) files.push({ path, st: await openCheckpoint(fs, path) });
-    const where = indexShards(files);
-    const label =
-      opts.checkpointPaths.length === 1
-        ? (opts.checkpointPaths[0] as string)
-        : `${opts.checkpointPaths.length} checkpoint shards`;
-    const ignore = new Set(opts.ignoreKeys ?? []);
     const groups = t5WeightNames(cfg);
+    const label = ckpt.label;
     validateCheckpoint({
       label,
       model: 'T5',
       groups,
-      lookup: (name) => {
-        const at = where.get(name);
-        return at && { ...at.st.info(name), file: at.path };
-      },
-      names: where.keys(),
+      lookup: (name) => ckpt.headers.get(name),
+      names: ckpt.headers.keys(),
       // The embedding may come as shared.weight or as its alias; both are checked when both are there.
       sourcesOf: (name) => (name === T5_EMBED_KEY ? [T5_EMBED_KEY, T5_EMBED_ALIAS] : [name]),
       missing: (name) =>
         name === T5_EMBED_KEY
           ? `missing tensor "${T5_EMBED_KEY}" (or its alias "${T5_EMBED_ALIAS}")`
           : `missing tensor "${name}"`,
-      skip: (name) => ignore.has(name) || alwaysIgnored(name),
+      skip: () => false,
       unexpected: 'not a T5 encoder key for this config; pass it as ignorable to skip it',
     });
     const written = await streamBlocks({
@@ -173,13 +156,13 @@ export async function convertT5(opts: ConvertT5Options): Promise<ConvertT5Result
       groups,
       fileName: (id) => blockFileName(id, { prefix: 'block', count: cfg.numLayers }),
       read: async (name, out, shape, block) => {
-        const source = name === T5_EMBED_KEY ? (embedSource(where) as string) : name;
-        const at = where.get(source);
+        const source = name === T5_EMBED_KEY ? (embedSource(ckpt.headers) as string) : name;
+        const at = ckpt.headers.get(source);
         if (!at) throw new BlockSetError(label, `missing tensor "${source}"`);
         try {
-          await at.st.readFloat32Into(source, out, { expectShape: shape });
+          await ckpt.set.readFloat32Into(source, out, { expectShape: shape });
         } catch (err) {
-          throw new BlockSetError(at.path, `tensor "${source}": ${(err as Error).message}`, block);
+          throw new BlockSetError(at.file ?? label, `tensor "${source}": ${(err as Error).message}`, block);
         }
       },
       onProgress: opts.onProgress,
@@ -196,12 +179,12 @@ export async function convertT5(opts: ConvertT5Options): Promise<ConvertT5Result
         plain: b.id === 'embed' ? flops.embed : b.id === 'final' ? flops.final : flops.block,
       },
     }));
-    if (tokenizerText !== null)
-      await fs.writeFile(fs.join(staging.stageDir, 'tokenizer.json'), tokenizerText);
+    if (tokenizer !== null)
+      await fs.writeFile(fs.join(staging.stageDir, tokenizer.file.slice('text/'.length)), tokenizer.bytes);
     const stageJson: TextStage = {
       arch: 't5-encoder',
       config: { ...(opts.config as Record<string, unknown>) },
-      tokenizer: tokenizerText !== null ? TEXT_TOKENIZER_FILE : null,
+      tokenizer: tokenizer?.file ?? null,
       precision: opts.precision ?? 'f32',
       blocks,
     };
@@ -212,7 +195,26 @@ export async function convertT5(opts: ConvertT5Options): Promise<ConvertT5Result
     await commitStage(fs, staging, manifestJson);
     return { outDir, stage, manifest: parseManifest(manifestJson, manifestPath), bytes: written.bytes };
   } finally {
-    for (const f of files) await f.st.close().catch(() => undefined);
+    await ckpt.set.close().catch(() => undefined);
     await discardStaging(fs, staging);
   }
+}
+
+/**
+ * Reads and validates a tokenizer file by building it: SentencePiece models by content (a `tokenizer.json` is a
+ * JSON object; anything else is tried as a `spiece.model`), so a mislabelled file still gets a clear error.
+ */
+async function readTokenizer(
+  fs: FileSystemPort,
+  path: string,
+): Promise<{ file: typeof TEXT_TOKENIZER_FILE | typeof TEXT_SPIECE_FILE; bytes: Uint8Array }> {
+  const bytes = await fs.readFile(path);
+  const json = bytes[0] === 0x7b; // '{'
+  try {
+    if (json) T5Tokenizer.fromJson(JSON.parse(utf8Decode(bytes) ?? ''));
+    else T5Tokenizer.fromSentencePiece(bytes, path);
+  } catch (e) {
+    throw new BlockSetError(path, (e as Error).message);
+  }
+  return { file: json ? TEXT_TOKENIZER_FILE : TEXT_SPIECE_FILE, bytes };
 }

@@ -8,8 +8,10 @@ import { BlockSetError } from '../blockset/errors';
 import { precisionSchema } from '../blockset/precision';
 import { t5ConfigFromJson, type T5Config } from './config';
 
-/** The tokenizer's path inside a block set, when the conversion was given one. */
+/** The tokenizer's path inside a block set, when the conversion was given a `tokenizer.json`. */
 export const TEXT_TOKENIZER_FILE = 'text/tokenizer.json';
+/** The tokenizer's path inside a block set, when the conversion was given only a SentencePiece `spiece.model`. */
+export const TEXT_SPIECE_FILE = 'text/spiece.model';
 
 /** One text-stage block file: the denoiser's entry shape with ids `embed`, `block.{i}` or `final`. */
 export const textBlockEntrySchema = blockEntrySchema.extend({
@@ -23,8 +25,8 @@ export const textStageSchema = z.object({
   arch: z.literal('t5-encoder'),
   /** The raw Hugging Face T5Config JSON. */
   config: z.record(z.string(), z.unknown()),
-  /** `text/tokenizer.json` when the block set carries the tokenizer, else null. */
-  tokenizer: z.literal(TEXT_TOKENIZER_FILE).nullable(),
+  /** `text/tokenizer.json` or `text/spiece.model` when the block set carries the tokenizer, else null. */
+  tokenizer: z.enum([TEXT_TOKENIZER_FILE, TEXT_SPIECE_FILE]).nullable(),
   /** How the weights are stored (blockset/precision.ts); absent in sets from before precisions: f32. */
   precision: precisionSchema.optional(),
   blocks: z.array(textBlockEntrySchema).min(1),

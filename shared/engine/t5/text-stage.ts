@@ -10,6 +10,12 @@ import type { Precision } from '../blockset/precision';
 import type { BlockSet } from '../blockset/load';
 import type { AbortSignalLike } from '../cidl/abort';
 import { BudgetError, resolveBudget, type BudgetSpec } from '../cidl/budget';
+import {
+  budgetShortfall,
+  startStageMemory,
+  verifyCopyBytes,
+  type StageMemoryReport,
+} from '../cidl/memory-limit';
 import { planResidency, type Plan, type RetentionPolicy } from '../cidl/plan';
 import { BlockScheduler } from '../cidl/scheduler';
 import type { VerifyPolicy } from '../pipeline/denoise-job';
@@ -17,6 +23,7 @@ import type { Clock, InferenceBackend, MemoryProbe } from '../ports';
 import type { EventSink } from '../telemetry';
 import type { FloatTensor } from '../tensor';
 import type { T5Config } from './config';
+import { textStageWork } from './memory';
 import { T5Encoder, type T5IntArray, type T5State, type T5WeightMap } from './model';
 import { textStageOf, type TextBlockEntry } from './text-manifest';
 
@@ -35,6 +42,8 @@ export interface TextStageContext {
   readonly memory?: BlockBufferPool;
   /** Observes each block's output (`embed`, `block.{i}`, `final`), e.g. for verification. */
   readonly onBlock?: (id: string, hidden: FloatTensor, afterAttn?: FloatTensor) => void;
+  /** Receives the stage's memory report; when given, the stage also measures its peak (probe.resetPeak). */
+  readonly onMemory?: (report: StageMemoryReport) => void;
 }
 
 /** The tokenised prompt(s): ids and mask, row-major [B, L] (B = `batch`, default 1). */
@@ -124,9 +133,25 @@ export async function runTextStage(
 
   const t0 = clock.nowMs();
   emit({ type: 'stage.start', atMs: t0, stage: 'text' });
+  const memory = await startStageMemory(ctx.probe, ctx.onMemory !== undefined);
   const blocks = entries.map((b) => ({ id: `text/${b.id}`, bytes: b.bytes }));
   const totalBytes = blocks.reduce((s, b) => s + b.bytes, 0);
-  const budgetBytes = await resolveBudget(opts.budget, { totalBlockBytes: totalBytes, probe: ctx.probe });
+  const verify = opts.verify ?? 'first-load';
+  const work = textStageWork(
+    cfg,
+    { batch, length },
+    precision,
+    verifyCopyBytes(
+      entries.map((e) => ({ bytes: e.bytes, verified: blockSet.isVerified(e) })),
+      verify,
+    ),
+  );
+  const budgetBytes = await resolveBudget(opts.budget, {
+    totalBlockBytes: totalBytes,
+    probe: ctx.probe,
+    workBytes: work.totalBytes,
+    baseBytes: memory.baseBytes ?? undefined,
+  });
   const plan = planResidency({
     blocks,
     budgetBytes,
@@ -134,8 +159,7 @@ export async function runTextStage(
     prefetch: opts.prefetch ?? true,
     passes: 1,
   });
-  if (!plan.fits) throw new BudgetError('text', plan.reason ?? '');
-  const verify = opts.verify ?? 'first-load';
+  if (!plan.fits) throw new BudgetError('text', budgetShortfall(opts.budget, plan, work, memory.baseBytes));
   const entryById = new Map<string, BlockEntry>(entries.map((e) => [`text/${e.id}`, e]));
   const scheduler = new BlockScheduler<T5WeightMap>({
     blocks,
@@ -192,6 +216,7 @@ export async function runTextStage(
   }
   const y = pass.y;
   if (!y) throw new Error('the text pass produced no output');
+  if (ctx.onMemory) ctx.onMemory(await memory.report('text', work, plan));
   const tEnd = clock.nowMs();
   emit({ type: 'stage.end', atMs: tEnd, stage: 'text', durationMs: tEnd - t0 });
   return {

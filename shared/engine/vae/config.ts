@@ -216,7 +216,7 @@ export interface VaeWeightGroup {
 }
 
 /** Keys of one temporal ResBlock (in → out channels) under `prefix`. */
-function temporalResBlock(prefix: string, cin: number, cout: number): VaeWeightSpec[] {
+export function temporalResBlock(prefix: string, cin: number, cout: number): VaeWeightSpec[] {
   const keys: VaeWeightSpec[] = [
     { name: `${prefix}.norm1.weight`, shape: [cin] },
     { name: `${prefix}.norm1.bias`, shape: [cin] },
@@ -230,7 +230,7 @@ function temporalResBlock(prefix: string, cin: number, cout: number): VaeWeightS
 }
 
 /** Keys of one diffusers ResnetBlock2D (in → out channels) under `prefix`. */
-function resnet2d(prefix: string, cin: number, cout: number): VaeWeightSpec[] {
+export function resnet2d(prefix: string, cin: number, cout: number): VaeWeightSpec[] {
   const keys: VaeWeightSpec[] = [
     { name: `${prefix}.norm1.weight`, shape: [cin] },
     { name: `${prefix}.norm1.bias`, shape: [cin] },

@@ -16,7 +16,8 @@ import {
   discardStaging,
   mergeStage,
   newManifest,
-  openCheckpoint,
+  openStageCheckpoint,
+  type CheckpointSource,
   parseStageConfig,
   planStaging,
   readTargetBlockSet,
@@ -27,6 +28,7 @@ import type { BlockBufferPool } from '../blockset/buffer-pool';
 import type { Precision } from '../blockset/precision';
 import type { FileSystemPort, Sha256 } from '../ports';
 import { vaeConfigFromJson, vaeWeightNames } from './config';
+import { decoderConfigJson } from './released-config';
 import {
   DECODE_ARCH,
   defaultVaeFlopReference,
@@ -39,9 +41,9 @@ import {
 export interface ConvertVaeOptions {
   readonly fs: FileSystemPort;
   readonly sha256: Sha256;
-  /** The VAE checkpoint (safetensors with the pipeline's key names). */
-  readonly checkpointPath: string;
-  /** The raw VAE config JSON (vae/config.ts), stored verbatim in the stage. */
+  /** The VAE checkpoint (the pipeline's key names; any file / directory `CheckpointSource` takes). */
+  readonly checkpoint: CheckpointSource;
+  /** The VAE config JSON: the released config.json (mapped, see released-config.ts) or vae/config.ts's layout. */
   readonly config: unknown;
   /** An existing block set to add the stage to, or a new directory. */
   readonly outDir: string;
@@ -76,8 +78,10 @@ export const VAE_ENCODER_KEY =
 
 /** Converts a VAE checkpoint into the decode stage of a block set (see the module comment). */
 export async function convertVae(opts: ConvertVaeOptions): Promise<ConvertVaeResult> {
-  const { fs, sha256, checkpointPath, outDir } = opts;
-  const cfg = parseStageConfig(vaeConfigFromJson, opts.config);
+  const { fs, sha256, outDir } = opts;
+  // The released config.json names its parts by type; the stage stores the decoder structure they stand for.
+  const configJson = parseStageConfig(decoderConfigJson, opts.config);
+  const cfg = parseStageConfig(vaeConfigFromJson, configJson);
   const target = await readTargetBlockSet(fs, outDir);
   const base = target?.manifest ?? null;
   if (
@@ -90,18 +94,23 @@ export async function convertVae(opts: ConvertVaeOptions): Promise<ConvertVaeRes
       'the block set already has a decode stage; remove it (stages.decode and decode/) first',
     );
   const groups = vaeWeightNames(cfg);
-  const ckpt = await openCheckpoint(fs, checkpointPath);
+  const ignore = new Set(opts.ignoreKeys ?? []);
+  // Encoder keys are never read (nor, in a sharded checkpoint, the shards that hold only them).
+  const ckpt = await openStageCheckpoint(
+    fs,
+    opts.checkpoint,
+    (name) => !VAE_ENCODER_KEY.test(name) && !ignore.has(name),
+  );
   const staging = planStaging(fs, outDir, 'decode', base !== null);
   try {
-    const ignore = new Set(opts.ignoreKeys ?? []);
     validateCheckpoint({
-      label: checkpointPath,
+      label: ckpt.label,
       model: 'VAE',
       groups,
-      lookup: (name) => (ckpt.has(name) ? ckpt.info(name) : undefined),
-      names: ckpt.names(),
+      lookup: (name) => ckpt.headers.get(name),
+      names: ckpt.headers.keys(),
       missing: (name, block) => `missing tensor "${name}" (block ${block})`,
-      skip: (name) => VAE_ENCODER_KEY.test(name) || ignore.has(name),
+      skip: () => false,
       unexpected: 'not a VAE decoder or encoder key for this config',
     });
     const written = await streamBlocks({
@@ -111,7 +120,7 @@ export async function convertVae(opts: ConvertVaeOptions): Promise<ConvertVaeRes
       dir: staging.stageDir,
       groups,
       fileName: (id) => blockFileName(id),
-      read: (name, out, shape) => ckpt.readFloat32Into(name, out, { expectShape: shape }),
+      read: (name, out, shape) => ckpt.set.readFloat32Into(name, out, { expectShape: shape }),
       onProgress: (p) => {
         if (p.type === 'block.done')
           opts.onProgress?.({ block: p.block, index: p.index, total: p.total, bytes: p.bytes });
@@ -128,7 +137,7 @@ export async function convertVae(opts: ConvertVaeOptions): Promise<ConvertVaeRes
     }));
     const stage: DecodeStage = {
       arch: DECODE_ARCH,
-      config: { ...(opts.config as Record<string, unknown>) },
+      config: { ...(configJson as Record<string, unknown>) },
       precision: opts.precision ?? 'f32',
       blocks,
     };
@@ -138,7 +147,7 @@ export async function convertVae(opts: ConvertVaeOptions): Promise<ConvertVaeRes
     await commitStage(fs, staging, manifest);
     return { outDir, stage, manifest, bytes: written.bytes };
   } finally {
-    await ckpt.close();
+    await ckpt.set.close();
     await discardStaging(fs, staging);
   }
 }

@@ -19,6 +19,12 @@ import { MANIFEST_FILE, stagePrecision } from '../blockset/manifest';
 import { weightToFloat32, type Precision } from '../blockset/precision';
 import type { AbortSignalLike } from '../cidl/abort';
 import { BudgetError, resolveBudget, type BudgetSpec } from '../cidl/budget';
+import {
+  budgetShortfall,
+  startStageMemory,
+  verifyCopyBytes,
+  type StageMemoryReport,
+} from '../cidl/memory-limit';
 import { planResidency, type Plan, type RetentionPolicy } from '../cidl/plan';
 import { BlockScheduler } from '../cidl/scheduler';
 import type { VerifyPolicy } from '../pipeline/denoise-job';
@@ -34,6 +40,7 @@ import {
   type VaeConfig,
 } from './config';
 import { readDecodeStage, type DecodeBlockEntry } from './decode-manifest';
+import { decodeStageWork } from './memory';
 import {
   VaeDecoderModel,
   denormalizeLatent,
@@ -57,6 +64,8 @@ export interface DecodeContext {
   readonly models?: VaeDecoderModel;
   /** Pooled block buffers (blockset/buffer-pool.ts); trimmed after each phase. */
   readonly memory?: BlockBufferPool;
+  /** Receives the stage's memory report; when given, the stage also measures its peak (probe.resetPeak). */
+  readonly onMemory?: (report: StageMemoryReport) => void;
 }
 
 /** Options of one decode. */
@@ -222,9 +231,26 @@ export async function runDecodeStage(
 
   const entries = stage.blocks.filter((b) => temporal || b.id.startsWith('spatial.'));
   const totalBytes = entries.reduce((s, b) => s + b.bytes, 0);
-  const budgetBytes = await resolveBudget(opts.budget, { totalBlockBytes: totalBytes, probe: ctx.probe });
   const verify = opts.verify ?? 'first-load';
   const precision = stagePrecision(stage);
+  const meter = await startStageMemory(ctx.probe, ctx.onMemory !== undefined);
+  const work = decodeStageWork(
+    cfg,
+    { batch: B, frames: T, height: H, width: W },
+    outFrames,
+    precision,
+    verifyCopyBytes(
+      entries.map((e) => ({ bytes: e.bytes, verified: blockSet.isVerified(e) })),
+      verify,
+    ),
+  );
+  const budgetBytes = await resolveBudget(opts.budget, {
+    totalBlockBytes: totalBytes,
+    probe: ctx.probe,
+    workBytes: work.totalBytes,
+    baseBytes: meter.baseBytes ?? undefined,
+  });
+  let blockPeakBytes = 0;
   const model = ctx.models ?? new VaeDecoderModel(ctx.backend, cfg, precision);
   if (model.precision !== precision)
     throw new Error(
@@ -235,7 +261,9 @@ export async function runDecodeStage(
     const blocks = phase.map((b) => ({ id: `decode/${b.id}`, bytes: b.bytes }));
     const byId = new Map(phase.map((b) => [`decode/${b.id}`, b]));
     const plan = phasePlan(phase, budgetBytes, passes, opts);
-    if (!plan.fits) throw new BudgetError('decode', plan.reason ?? '');
+    if (!plan.fits)
+      throw new BudgetError('decode', budgetShortfall(opts.budget, plan, work, meter.baseBytes));
+    blockPeakBytes = Math.max(blockPeakBytes, plan.predictedPeakBytes);
     const scheduler = new BlockScheduler<VaeWeights>({
       blocks,
       plan,
@@ -358,6 +386,8 @@ export async function runDecodeStage(
         cur = null;
       }
     });
+    if (ctx.onMemory)
+      ctx.onMemory(await meter.report('decode', work, { budgetBytes, predictedPeakBytes: blockPeakBytes }));
     const t1 = clock.nowMs();
     emit({ type: 'stage.end', atMs: t1, stage: 'decode', durationMs: t1 - t0 });
     return video;

@@ -11,7 +11,7 @@ import { resolve } from 'node:path';
 import { companionConsole } from '../companion-console';
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
-import { parseBudget, type BudgetSpec } from '../../../shared/engine/cidl/budget';
+import { parseBudget, parseByteSize, type RequestBudgetSpec } from '../../../shared/engine/cidl/budget';
 import { defaultDataDir, startCompanionHost } from '../../companion/host';
 import { PROFILE_NAMES, type ProfileName } from '../../companion/profiles';
 import { REPLAY_OPTIONS, runReplayCompanion, type ReplayFlags } from '../../companion/replay-cli';
@@ -21,7 +21,9 @@ interface CompanionFlags {
   port: number;
   host: string;
   profile: ProfileName;
-  memoryBudget?: BudgetSpec;
+  memoryBudget?: RequestBudgetSpec;
+  memoryLimit?: number;
+  model?: string;
   models?: string;
   data?: string;
   blocksets?: string;
@@ -38,9 +40,17 @@ const portArg = (v: string): number => {
   return n;
 };
 
-const budgetArg = (v: string): BudgetSpec => {
+const budgetArg = (v: string): RequestBudgetSpec => {
   try {
     return parseBudget(v);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+};
+
+const memoryLimitArg = (v: string): number => {
+  try {
+    return parseByteSize(v, '--memory-limit');
   } catch (e) {
     throw new InvalidArgumentError((e as Error).message);
   }
@@ -68,7 +78,13 @@ export function registerCompanion(program: Command): void {
       'CI-DL budget: bytes (512MiB) cap every run (and replace the profile limit); all, auto, 50% set the default',
       budgetArg,
     )
-    .option('--models <dir>', 'model directory or converted block set (default: the bundled Open-Sora Nano)')
+    .option(
+      '--memory-limit <size>',
+      'a whole-process memory limit for every run, e.g. 3.3GB (the iphone-15-pro profile sets 3.3GB itself for a full-size Open-Sora v1.2)',
+      memoryLimitArg,
+    )
+    .option('--model <dir>', 'model directory or converted block set (default: the bundled Open-Sora Nano)')
+    .option('--models <dir>', 'the same as --model')
     .option('--data <dir>', `event logs and pairing keys (default ${defaultDataDir()})`)
     .option(
       '--blocksets <dir>',
@@ -90,7 +106,11 @@ export function registerCompanion(program: Command): void {
         port: flags.port,
         profile: flags.profile,
         memoryBudget: flags.memoryBudget ?? null,
-        models: flags.models ? resolve(flags.models) : undefined,
+        memoryLimitBytes: flags.memoryLimit ?? null,
+        models:
+          (flags.model ?? flags.models) !== undefined
+            ? resolve((flags.model ?? flags.models) as string)
+            : undefined,
         dataDir: flags.data ? resolve(flags.data) : undefined,
         blockSetsDir: flags.blocksets ? resolve(flags.blocksets) : undefined,
         loopback: flags.loopback === true,
@@ -103,7 +123,11 @@ export function registerCompanion(program: Command): void {
         [
           `companion ${host.name} (${host.id}, profile ${host.profile.name}) listening on ws://${flags.host}:${host.port}/`,
           ...(host.profile.limitBytes !== null
-            ? [`memory limit applied to CI-DL budgets: ${host.profile.limitBytes} bytes`]
+            ? [
+                host.profile.limitKind === 'process'
+                  ? `memory limit for the whole process: ${host.profile.limitBytes} bytes (each stage's blocks get what it leaves)`
+                  : `memory limit applied to CI-DL budgets: ${host.profile.limitBytes} bytes`,
+              ]
             : []),
         ],
         host.pairingCode,

@@ -1,13 +1,20 @@
 /**
- * `odsora convert`: turns an Open-Sora STDiT3 checkpoint into a block set (one file per CI-DL block + manifest).
+ * `odsora convert`: a model directory (the released Open-Sora v1.2 checkpoints as downloaded, or the nano model) —
+ * or one STDiT3 checkpoint — into a block set (one file per CI-DL block + manifest), at the precision asked per
+ * stage, with progress (bytes, ETA) on stderr.
  */
 import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { convertStdit3 } from '../../../shared/engine/blockset/convert';
 import type { ConvertProgress } from '../../../shared/engine/blockset/convert';
+import { BlockBufferPool } from '../../../shared/engine/blockset/buffer-pool';
+import { parsePrecision, type Precision } from '../../../shared/engine/blockset/precision';
 import { NodeFileSystem, nodeSha256 } from '../../adapters/node-fs';
-import { convertModelDir } from '../../convert/model-dir';
+import { forceGc, peakRssBytes } from '../../adapters/node-memory-probe';
+import { convertModelDir, type StageName } from '../../convert/model-dir';
+import { ByteProgress } from '../progress';
 
 interface ConvertFlags {
   checkpoint?: string;
@@ -16,6 +23,7 @@ interface ConvertFlags {
   out: string;
   name?: string;
   ignoreKey?: string[];
+  precision?: Partial<Record<StageName, Precision>>;
   json?: boolean;
 }
 
@@ -31,6 +39,50 @@ export function modelConfigFromFile(json: unknown): unknown {
   return typeof nested === 'object' && nested !== null && 'depth' in nested ? nested : o;
 }
 
+/** Stage names `--precision` accepts, with the model-family aliases. */
+const STAGE_ALIASES: Readonly<Record<string, StageName>> = {
+  t5: 'text',
+  text: 'text',
+  stdit: 'denoiser',
+  denoiser: 'denoiser',
+  vae: 'decode',
+  decode: 'decode',
+};
+
+/**
+ * `--precision`: `f16` (every stage), or `t5=int8,stdit=f16,vae=f32` per stage (t5|text, stdit|denoiser,
+ * vae|decode; unnamed stages stay f32).
+ */
+export function parsePrecisionFlag(text: string): Partial<Record<StageName, Precision>> {
+  const parts = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  if (parts.length === 0) throw new InvalidArgumentError(`--precision is empty`);
+  const out: Partial<Record<StageName, Precision>> = {};
+  const parse = (v: string): Precision => {
+    try {
+      return parsePrecision(v);
+    } catch (e) {
+      throw new InvalidArgumentError(`--precision: ${(e as Error).message}`);
+    }
+  };
+  if (parts.length === 1 && !parts[0]!.includes('=')) {
+    const p = parse(parts[0]!);
+    return { text: p, denoiser: p, decode: p };
+  }
+  for (const part of parts) {
+    const [k, v, extra] = part.split('=').map((s) => s.trim());
+    const stage = STAGE_ALIASES[(k ?? '').toLowerCase()];
+    if (v === undefined || extra !== undefined || stage === undefined)
+      throw new InvalidArgumentError(
+        `--precision: '${part}' is not <stage>=<precision> (stages t5|text, stdit|denoiser, vae|decode)`,
+      );
+    out[stage] = parse(v);
+  }
+  return out;
+}
+
 const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
 /** Registers `odsora convert` on the program. */
@@ -38,40 +90,58 @@ export function registerConvert(program: Command): void {
   program
     .command('convert')
     .description(
-      'Convert an Open-Sora v1.2 STDiT3 checkpoint (model.safetensors, F32/F16/BF16) into a block set: one float32 ' +
-        'safetensors file per block (part1, pair-00.., part2) with SHA-256 hashes and a manifest.json. Streams ' +
-        'tensor by tensor, so memory stays bounded by the largest block.',
+      'Convert a model directory (stdit/, text_encoder/, vae/: the released Open-Sora v1.2 checkpoints as downloaded ' +
+        'from Hugging Face, or the nano model) into a block set: one safetensors file per CI-DL block with SHA-256 ' +
+        'hashes and a manifest.json. Reads safetensors and PyTorch .bin (sharded with an index, or single; F32, F16, ' +
+        'BF16), streams tensor by tensor through one reused block buffer, and only renames the result into place ' +
+        'when every stage converted.',
     )
-    .option('--checkpoint <model.safetensors>', 'the STDiT3 checkpoint (with --config)')
+    .option(
+      '--model-dir <dir>',
+      'a model directory with stdit/, text_encoder/ (T5 + tokenizer.json or spiece.model) and vae/: converts every stage found',
+    )
+    .option('--checkpoint <model.safetensors>', 'an STDiT3 checkpoint alone (with --config)')
     .option(
       '--config <config.json>',
       'the model config (config.json, or a fixture manifest with config.model)',
     )
-    .option(
-      '--model-dir <dir>',
-      'a model directory with stdit/, text_encoder/ (T5 + tokenizer.json) and vae/: converts every stage found',
-    )
     .requiredOption('--out <dir>', 'the block-set directory to create (must not exist)')
-    .option('--name <name>', "model name in the manifest (default: the checkpoint's folder name)")
-    .option('--ignore-key <key...>', 'checkpoint keys to skip instead of rejecting')
+    .option(
+      '--precision <spec>',
+      'weight storage per stage: f32 (default), f16 or int8 (weight-only, per output channel), e.g. t5=int8,stdit=f16,vae=f32 or one value for all (docs/precision.md)',
+      parsePrecisionFlag,
+    )
+    .option('--name <name>', "model name in the manifest (default: the model directory's name)")
+    .option('--ignore-key <key...>', 'checkpoint keys to skip instead of rejecting (with --checkpoint)')
     .option('--json', 'print the result as one JSON object on stdout instead of progress lines')
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
+        '  odsora convert --model-dir ~/models/opensora-v1.2 --out ~/blocksets/opensora-v1.2 --precision t5=int8\n' +
+        '  odsora convert --checkpoint stdit/model.safetensors --config stdit/config.json --out set',
+    )
     .action(async (flags: ConvertFlags) => {
       const outDir = resolve(flags.out);
+      const started = performance.now();
+      const progress = new ByteProgress((line) => void (flags.json || console.error(line)));
       if (flags.modelDir) {
-        const started = performance.now();
         const r = await convertModelDir({
           fs: new NodeFileSystem(),
           sha256: nodeSha256,
           modelDir: resolve(flags.modelDir),
           outDir,
           name: flags.name,
+          precision: flags.precision,
+          reclaim: forceGc() ?? undefined,
           log: (line) => void (flags.json || console.error(line)),
+          onProgress: (p) => progress.update(p.bytesDone, p.bytesTotal, `${p.stage}/${p.block}`),
         });
         const seconds = (performance.now() - started) / 1000;
-        if (flags.json) console.log(JSON.stringify({ ...r, seconds }));
+        if (!flags.json) progress.finish(r.bytes);
+        if (flags.json) console.log(JSON.stringify({ ...r, seconds, peakRssBytes: peakRssBytes() }));
         else
           console.log(
-            `wrote ${JSON.stringify(r.stages)} blocks, ${mib(r.bytes)}, to ${r.outDir} in ${seconds.toFixed(1)} s`,
+            `wrote ${JSON.stringify(r.stages)} blocks (${JSON.stringify(r.precision)}), ${mib(r.bytes)}, to ${r.outDir} in ${seconds.toFixed(1)} s`,
           );
         return;
       }
@@ -84,7 +154,6 @@ export function registerConvert(program: Command): void {
       } catch (e) {
         throw new Error(`${flags.config}: cannot read the config (${(e as Error).message})`);
       }
-      const started = performance.now();
       const onProgress = (p: ConvertProgress): void => {
         if (flags.json) return;
         if (p.type === 'validated')
@@ -97,11 +166,13 @@ export function registerConvert(program: Command): void {
       const result = await convertStdit3({
         fs: new NodeFileSystem(),
         sha256: nodeSha256,
-        checkpointPath,
+        checkpoint: { files: [checkpointPath] },
         config: modelConfigFromFile(configJson),
         outDir,
         modelName: flags.name ?? basename(dirname(checkpointPath)),
         ignoreKeys: flags.ignoreKey ?? [],
+        precision: flags.precision?.denoiser,
+        memory: new BlockBufferPool(forceGc() ?? undefined),
         onProgress,
       });
       const seconds = (performance.now() - started) / 1000;

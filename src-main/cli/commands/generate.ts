@@ -8,7 +8,12 @@ import { arch, cpus, platform, release } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
-import { parseBudget, type BudgetSpec } from '../../../shared/engine/cidl/budget';
+import {
+  parseBudget,
+  parseByteSize,
+  type BudgetSpec,
+  type RequestBudgetSpec,
+} from '../../../shared/engine/cidl/budget';
 import type { RetentionPolicy } from '../../../shared/engine/cidl/plan';
 import {
   GenerateCaches,
@@ -22,6 +27,7 @@ import {
 import { PYTHON_DYNAMIC_LPL, type LplMeasure, type LplOptions } from '../../../shared/engine/sampler/lpl';
 import type { EngineEvent } from '../../../shared/engine/telemetry';
 import { ENGINE_VERSION } from '../../../shared/engine/version';
+import { peakRssBytes } from '../../adapters/node-memory-probe';
 import { createNodeEngineHost } from '../../engine-host/node-engine';
 import { ensureBundledBlockSet, findRepoRoot, openModel, type ModelBlockSet } from '../../models/bundled';
 import { writeVideoFiles } from '../../output/video-files';
@@ -80,11 +86,19 @@ export function parseLplFlag(text: string): LplOptions {
   );
 }
 
-function parseBudgetFlag(text: string): BudgetSpec {
+function parseBudgetFlag(text: string): RequestBudgetSpec {
   try {
     return parseBudget(text);
   } catch (e) {
     throw new InvalidArgumentError(`--cidl-budget: ${(e as Error).message}`);
+  }
+}
+
+function parseMemoryLimitFlag(text: string): number {
+  try {
+    return parseByteSize(text, '--memory-limit');
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
   }
 }
 
@@ -109,7 +123,8 @@ interface GenerateFlags {
   fps?: number;
   lpl?: LplOptions;
   tdtm?: number;
-  cidlBudget?: BudgetSpec;
+  cidlBudget?: RequestBudgetSpec;
+  memoryLimit?: number;
   cidlPolicy?: RetentionPolicy;
   prefetch: boolean;
   promptStyle?: PromptStyle;
@@ -155,6 +170,11 @@ export function registerGenerate(program: Command): void {
       ]),
     )
     .option('--no-prefetch', 'CI-DL: do not load the next block while one computes')
+    .option(
+      '--memory-limit <size>',
+      'a whole-process memory limit, e.g. 3.3GB (an iPhone 15 Pro app): each stage gets what is left after the process and its working memory, and a job that cannot fit is refused up front (docs/memory.md)',
+      parseMemoryLimitFlag,
+    )
     .addOption(
       new Option('--prompt-style <style>', "prompt preparation (default: the model's, else python)").choices([
         'python',
@@ -215,7 +235,7 @@ async function runGenerateCommand(flags: GenerateFlags): Promise<void> {
       lpl: flags.lpl,
       tdtm: flags.tdtm !== undefined ? { mergeSteps: flags.tdtm } : undefined,
       cidl: {
-        budget: flags.cidlBudget ?? { kind: 'unlimited' },
+        budget: budgetOf(flags),
         policy: flags.cidlPolicy,
         prefetch: flags.prefetch,
       },
@@ -287,12 +307,27 @@ async function runGenerateCommand(flags: GenerateFlags): Promise<void> {
       console.log(
         `timings: load ${t.loadMs.toFixed(0)} ms, text ${t.textMs.toFixed(0)} ms, denoise ${t.denoiseMs.toFixed(0)} ms, decode ${t.decodeMs.toFixed(0)} ms, total ${t.totalMs.toFixed(0)} ms`,
       );
+      const gib = (b: number | null): string => (b === null ? '?' : `${(b / 2 ** 30).toFixed(2)} GiB`);
+      for (const m of result.memory.stages)
+        console.log(
+          `memory ${m.stage}: process peak ${gib(m.measuredPeakBytes)} (predicted ${gib(m.predictedPeakBytes)}: ` +
+            `${gib(m.baseBytes)} held + ${gib(m.blockPeakBytes)} blocks + ${gib(m.work.totalBytes)} working)` +
+            `${result.memory.limitBytes === null ? '' : ` of the ${gib(result.memory.limitBytes)} limit`}`,
+        );
     }
   } finally {
     process.off('SIGINT', onSigint);
     await caches.clear();
     await host.close();
   }
+}
+
+/** `--memory-limit` makes a process budget, capped by `--cidl-budget` when both are given. */
+function budgetOf(flags: GenerateFlags): BudgetSpec {
+  const asked = flags.cidlBudget ?? { kind: 'unlimited' as const };
+  if (flags.memoryLimit === undefined) return asked;
+  const cap = asked.kind === 'unlimited' || asked.kind === 'auto' ? {} : { cap: asked };
+  return { kind: 'process', limitBytes: flags.memoryLimit, ...cap };
 }
 
 /** The command-line flag behind a GenerateParams field (for error messages). */
@@ -308,7 +343,7 @@ function flagOf(field: string): string {
     fps: '--fps',
     lpl: '--lpl',
     'tdtm.mergeSteps': '--tdtm',
-    'cidl.budget': '--cidl-budget',
+    'cidl.budget': '--cidl-budget / --memory-limit',
     'cidl.policy': '--cidl-policy',
     promptStyle: '--prompt-style',
     aestheticScore: '--aesthetic-score',
@@ -396,6 +431,7 @@ function runRecord(a: {
       fps: r.params.fps,
       ...a.files,
     },
+    memory: memoryRecord(r),
     denoise: {
       timesteps: Array.from(r.denoise.timesteps),
       leapStep: r.denoise.leapStep,
@@ -418,5 +454,26 @@ function runRecord(a: {
       })),
     },
     events: a.events,
+  };
+}
+
+/**
+ * run.json's `memory`: the process limit, the up-front preflight, and per stage the prediction beside the measured
+ * process peak (VmHWM, reset at each stage's start), plus the run's peak (the largest of them and the final VmHWM).
+ */
+function memoryRecord(r: GenerateResult): Record<string, unknown> {
+  const final = peakRssBytes();
+  const measured = r.memory.stages.map((s) => s.measuredPeakBytes ?? 0);
+  return {
+    limitBytes: r.memory.limitBytes,
+    processPeakBytes: Math.max(final ?? 0, ...measured) || null,
+    stages: r.memory.stages.map((s) => ({
+      ...s,
+      predictionError:
+        s.predictedPeakBytes !== null && s.measuredPeakBytes !== null && s.measuredPeakBytes > 0
+          ? (s.predictedPeakBytes - s.measuredPeakBytes) / s.measuredPeakBytes
+          : null,
+    })),
+    preflight: r.memory.preflight,
   };
 }

@@ -8,10 +8,12 @@ import { registerLabelAgreement } from './label-agreement';
 import { registerLabelSheets } from './label-sheets';
 import { registerNanobench } from './nanobench';
 import { registerStudio } from './studio';
+import { registerSynthCheckpoint } from './synth-checkpoint';
 import { registerVerifyFixture } from './verify-fixture';
 
 /** Adds all subcommands to the program. */
 export function registerCommands(program: Command): void {
+  registerSynthCheckpoint(program);
   registerConvert(program);
   registerVerifyFixture(program);
   registerGenerate(program);

@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { createStudioServices } from '../../studio/services/index';
 import { startWebStudio, type WebStudio } from '../../studio/web-server';
@@ -12,6 +12,7 @@ interface StudioOptions {
   web?: boolean;
   port: number;
   rebuild?: boolean;
+  model?: string;
 }
 
 export function registerStudio(program: Command): void {
@@ -21,7 +22,12 @@ export function registerStudio(program: Command): void {
     .option('--web', 'serve the studio to a browser on 127.0.0.1 instead of opening Electron')
     .option('--port <n>', 'port for the web studio (0 picks a free one)', parsePort, 0)
     .option('--rebuild', 'rebuild the studio (out/main, out/preload, out/renderer) before starting')
+    .option(
+      '--model <dir>',
+      'the model the built-in device serves: a model directory or converted block set (default: the bundled Open-Sora Nano; a full-size Open-Sora v1.2 runs under the phone’s 3.3 GB process limit)',
+    )
     .action(async (options: StudioOptions) => {
+      if (options.model !== undefined) process.env['ODSORA_MODEL'] = resolve(options.model);
       process.exitCode = await runStudio(options);
     });
 }

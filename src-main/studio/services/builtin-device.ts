@@ -62,7 +62,8 @@ export function builtinDeviceProblem(modelDir: string, cliPath: string): string 
 export function startBuiltinDevice(opts: BuiltinDeviceOptions): BuiltinDevice {
   const log = opts.log ?? ((): void => undefined);
   const root = findRepoRoot() ?? process.cwd();
-  const modelDir = opts.modelDir ?? bundledModelDir();
+  // `odsora studio --model DIR` (or ODSORA_MODEL) serves another model, e.g. a converted full-size Open-Sora v1.2.
+  const modelDir = opts.modelDir ?? process.env['ODSORA_MODEL'] ?? bundledModelDir();
   const cliPath = opts.cliPath ?? join(root, 'out', 'cli', 'odsora.cjs');
   let state: BuiltinDeviceState = { status: 'starting' };
   let child: ChildProcess | null = null;

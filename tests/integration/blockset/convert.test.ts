@@ -41,7 +41,15 @@ const convert = (
   outDir = join(dir, 'set'),
   config: unknown = CONFIG,
   fsPort: FileSystemPort = fs,
-) => convertStdit3({ fs: fsPort, sha256: nodeSha256, checkpointPath, config, outDir, modelName: 'tiny' });
+) =>
+  convertStdit3({
+    fs: fsPort,
+    sha256: nodeSha256,
+    checkpoint: { files: [checkpointPath] },
+    config,
+    outDir,
+    modelName: 'tiny',
+  });
 
 /** Rewrites the fixture with some tensors changed (value null = dropped), as raw header entries + bytes. */
 async function variantCheckpoint(
@@ -167,7 +175,7 @@ describe('converting the tiny STDiT3 checkpoint', () => {
     await convertStdit3({
       fs,
       sha256: nodeSha256,
-      checkpointPath: extra,
+      checkpoint: { files: [extra] },
       config: CONFIG,
       outDir: join(dir, 'set'),
       modelName: 'tiny',

@@ -92,7 +92,7 @@ describe('convertT5 on the t5-tiny fixture', () => {
     const result = await convertT5({
       fs,
       sha256: nodeSha256,
-      checkpointPaths: [T5_CKPT],
+      checkpoint: { files: [T5_CKPT] },
       config: T5_CONFIG,
       outDir: out,
       tokenizerPath: TOKENIZER,
@@ -138,7 +138,7 @@ describe('convertT5 on the t5-tiny fixture', () => {
     const before = await convertStdit3({
       fs,
       sha256: nodeSha256,
-      checkpointPath: join(stdit, 'weights.safetensors'),
+      checkpoint: { files: [join(stdit, 'weights.safetensors')] },
       config: cfg,
       outDir: out,
       modelName: 'tiny',
@@ -146,7 +146,7 @@ describe('convertT5 on the t5-tiny fixture', () => {
     const result = await convertT5({
       fs,
       sha256: nodeSha256,
-      checkpointPaths: [T5_CKPT],
+      checkpoint: { files: [T5_CKPT] },
       config: T5_CONFIG,
       outDir: out,
     });
@@ -157,12 +157,12 @@ describe('convertT5 on the t5-tiny fixture', () => {
     expect(result.stage.tokenizer).toBeNull();
     expect(readdirSync(out).sort()).toEqual(['denoiser', 'manifest.json', 'text']);
     const again = await rejection(
-      convertT5({ fs, sha256: nodeSha256, checkpointPaths: [T5_CKPT], config: T5_CONFIG, outDir: out }),
+      convertT5({ fs, sha256: nodeSha256, checkpoint: { files: [T5_CKPT] }, config: T5_CONFIG, outDir: out }),
     );
     expect(again.message).toMatch(/already has a text stage/);
     await writeFile(join(dir, 'plain'), 'x');
     const notSet = await rejection(
-      convertT5({ fs, sha256: nodeSha256, checkpointPaths: [T5_CKPT], config: T5_CONFIG, outDir: dir }),
+      convertT5({ fs, sha256: nodeSha256, checkpoint: { files: [T5_CKPT] }, config: T5_CONFIG, outDir: dir }),
     );
     expect(notSet.message).toMatch(/not a block set/);
   });
@@ -194,7 +194,7 @@ describe('convertT5 on the t5-tiny fixture', () => {
       convertT5({
         fs,
         sha256: nodeSha256,
-        checkpointPaths: [bad],
+        checkpoint: { files: [bad] },
         config: T5_CONFIG,
         outDir: join(dir, 'o'),
       }),
@@ -209,17 +209,17 @@ describe('convertT5 on the t5-tiny fixture', () => {
       convertT5({
         fs,
         sha256: nodeSha256,
-        checkpointPaths: [a, b],
+        checkpoint: { files: [a, b] },
         config: T5_CONFIG,
         outDir: join(dir, 'o'),
       }),
     );
-    expect(overlap.message).toMatch(/is also in .*a.safetensors; shards must not overlap/);
+    expect(overlap.message).toMatch(/b.safetensors: holds tensor "encoder.* which .*a.safetensors holds too/);
     const cfgErr = await rejection(
       convertT5({
         fs,
         sha256: nodeSha256,
-        checkpointPaths: [T5_CKPT],
+        checkpoint: { files: [T5_CKPT] },
         config: { ...T5_CONFIG, feed_forward_proj: 'relu' },
         outDir: join(dir, 'o'),
       }),
@@ -269,7 +269,7 @@ describe('convertT5 streaming a sharded F16/BF16 checkpoint', () => {
 
     const { fs: counting, reads, wholeFiles } = countingFs(fs);
     const out = join(dir, 'set');
-    await convertT5({ fs: counting, sha256: nodeSha256, checkpointPaths: paths, config, outDir: out });
+    await convertT5({ fs: counting, sha256: nodeSha256, checkpoint: { files: paths }, config, outDir: out });
     expect(wholeFiles).toEqual([]);
     expect(reads.length).toBeGreaterThan(all.length);
     expect(Math.max(...reads)).toBeLessThanOrEqual(largestTensor);
@@ -298,7 +298,13 @@ describe('runTextStage', () => {
 
   it('runs embed, blocks and final once under CI-DL with stage-qualified telemetry', async () => {
     const out = join(dir, 'set');
-    await convertT5({ fs, sha256: nodeSha256, checkpointPaths: [T5_CKPT], config: T5_CONFIG, outDir: out });
+    await convertT5({
+      fs,
+      sha256: nodeSha256,
+      checkpoint: { files: [T5_CKPT] },
+      config: T5_CONFIG,
+      outDir: out,
+    });
     const blockSet = await openBlockSet(fs, nodeSha256, out);
     const L = 12;
     const ids = BigInt64Array.from({ length: L }, (_, i) => (i < 5 ? BigInt(10 + i) : i === 5 ? 1n : 0n));

@@ -110,7 +110,7 @@ describe('convertVae', () => {
     const result = await convertVae({
       fs: counting,
       sha256: nodeSha256,
-      checkpointPath: ck.path,
+      checkpoint: { files: [ck.path] },
       config: bigger,
       outDir: out,
     });
@@ -120,10 +120,10 @@ describe('convertVae', () => {
       (name.endsWith('post_quant_conv.weight') || name.endsWith('post_quant_conv.conv.weight') ? 2 : 4);
     const largest = Math.max(...ck.keys.map((k) => bytesOf(k.name)));
     const encoderBytes = ck.encoder.map((k) => ck.values.get(k.name)!.length * 4);
-    // Header reads (2), then one read per decode tensor; no encoder tensor is read.
-    expect(reads.length).toBe(2 + ck.keys.length);
-    expect(Math.max(...reads.slice(2))).toBeLessThanOrEqual(largest);
-    expect(reads.slice(2).reduce((a, b) => a + b, 0)).toBe(ck.keys.reduce((a, k) => a + bytesOf(k.name), 0));
+    // Format probe + header reads (3), then one read per decode tensor; no encoder tensor is read.
+    expect(reads.length).toBe(3 + ck.keys.length);
+    expect(Math.max(...reads.slice(3))).toBeLessThanOrEqual(largest);
+    expect(reads.slice(3).reduce((a, b) => a + b, 0)).toBe(ck.keys.reduce((a, k) => a + bytesOf(k.name), 0));
     expect(encoderBytes.some((b) => b > 0)).toBe(true);
 
     const set = await openBlockSet(fs, nodeSha256, out);
@@ -146,7 +146,13 @@ describe('convertVae', () => {
           : undefined,
     );
     const e = await rejection(
-      convertVae({ fs, sha256: nodeSha256, checkpointPath: ck.path, config: bigger, outDir: join(dir, 'x') }),
+      convertVae({
+        fs,
+        sha256: nodeSha256,
+        checkpoint: { files: [ck.path] },
+        config: bigger,
+        outDir: join(dir, 'x'),
+      }),
     );
     expect(e.message).toContain(ck.path);
     expect(e.message).toContain('missing tensor "temporal_vae.decoder.norm1.bias" (block temporal.stage0)');
@@ -159,7 +165,7 @@ describe('convertVae', () => {
       convertVae({
         fs,
         sha256: nodeSha256,
-        checkpointPath: (await syntheticCheckpoint(bigger)).path,
+        checkpoint: { files: [(await syntheticCheckpoint(bigger)).path] },
         config: { ...bigger, temporal_vae: null },
         outDir: join(dir, 'y'),
       }),
@@ -175,7 +181,7 @@ describe('convertVae', () => {
     await convertStdit3({
       fs,
       sha256: nodeSha256,
-      checkpointPath: join(STDIT, 'weights.safetensors'),
+      checkpoint: { files: [join(STDIT, 'weights.safetensors')] },
       config: stditCfg,
       outDir: setDir,
       modelName: 'tiny',
@@ -183,7 +189,7 @@ describe('convertVae', () => {
     await convertVae({
       fs,
       sha256: nodeSha256,
-      checkpointPath: join(VAE, 'weights.safetensors'),
+      checkpoint: { files: [join(VAE, 'weights.safetensors')] },
       config: CONFIG,
       outDir: setDir,
     });
@@ -194,7 +200,7 @@ describe('convertVae', () => {
       convertVae({
         fs,
         sha256: nodeSha256,
-        checkpointPath: join(VAE, 'weights.safetensors'),
+        checkpoint: { files: [join(VAE, 'weights.safetensors')] },
         config: CONFIG,
         outDir: setDir,
       }),
@@ -220,7 +226,7 @@ describe('decode stage under CI-DL', () => {
     await convertVae({
       fs,
       sha256: nodeSha256,
-      checkpointPath: join(VAE, 'weights.safetensors'),
+      checkpoint: { files: [join(VAE, 'weights.safetensors')] },
       config: CONFIG,
       outDir: out,
     });
@@ -264,7 +270,7 @@ describe('decode stage under CI-DL', () => {
     await convertVae({
       fs,
       sha256: nodeSha256,
-      checkpointPath: join(VAE, 'weights.safetensors'),
+      checkpoint: { files: [join(VAE, 'weights.safetensors')] },
       config: nano,
       outDir: out,
       ignoreKeys: temporalKeys,

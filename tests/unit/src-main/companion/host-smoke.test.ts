@@ -11,7 +11,13 @@ import {
   fitSize,
   latentPreview,
 } from '../../../../src-main/companion/engine-worker-preview';
-import { applyProfileBudget, makeProfile, scaledIphoneLimit } from '../../../../src-main/companion/profiles';
+import {
+  applyProfileBudget,
+  applyProfileLimit,
+  isFullSizeModel,
+  makeProfile,
+  scaledIphoneLimit,
+} from '../../../../src-main/companion/profiles';
 import { decodeBinaryFrame } from '../../../../shared/protocol/binary-frame';
 import { decodeDeviceText, type DeviceMessage } from '../../../../shared/protocol/index';
 import { fixtureModelDir } from '../../../helpers/fixture-model-dir';
@@ -19,15 +25,34 @@ import { fixtureModelDir } from '../../../helpers/fixture-model-dir';
 describe('profiles', () => {
   it('scales the iPhone limit to the model and caps budgets', () => {
     expect(scaledIphoneLimit(25_040_000_000)).toBe(3_300_000_000);
-    const p = makeProfile('iphone-15-pro', 1_000_000);
-    expect(p).toMatchObject({ simulated: true, role: 'target', limitBytes: 131_789 });
-    expect(makeProfile('gpu', 1).role).toBe('baseline');
+    const p = makeProfile('iphone-15-pro', { blockBytes: 1_000_000 });
+    expect(p).toMatchObject({ simulated: true, role: 'target', limitBytes: 131_789, limitKind: 'blocks' });
+    expect(makeProfile('gpu', { blockBytes: 1 }).role).toBe('baseline');
     const params = { prompt: 'a', seed: 1 };
     expect(applyProfileBudget(params, 1000).cidl?.budget).toEqual({ kind: 'bytes', bytes: 1000 });
     expect(
       applyProfileBudget({ ...params, cidl: { budget: { kind: 'bytes', bytes: 5000 } } }, 1000).cidl?.budget,
     ).toEqual({ kind: 'bytes', bytes: 1000 });
     expect(applyProfileBudget(params, null)).toEqual(params);
+    // A full-size Open-Sora v1.2 on the phone profile: the process gets the real 3.3 GB, unscaled.
+    const full = makeProfile('iphone-15-pro', { blockBytes: 25e9, fullSize: true });
+    expect(full).toMatchObject({ limitBytes: 3_300_000_000, limitKind: 'process' });
+    expect(applyProfileLimit(params, { bytes: full.limitBytes, kind: full.limitKind }).cidl?.budget).toEqual({
+      kind: 'process',
+      limitBytes: 3_300_000_000,
+    });
+    expect(
+      applyProfileLimit(
+        { ...params, cidl: { budget: { kind: 'bytes', bytes: 5000 } } },
+        { bytes: 3_300_000_000, kind: 'process' },
+      ).cidl?.budget,
+    ).toEqual({ kind: 'process', limitBytes: 3_300_000_000, cap: { kind: 'bytes', bytes: 5000 } });
+    expect(makeProfile('desktop', { blockBytes: 1 }, null, 2e9)).toMatchObject({
+      limitBytes: 2e9,
+      limitKind: 'process',
+    });
+    expect(isFullSizeModel({ depth: 28, hidden_size: 1152 })).toBe(true);
+    expect(isFullSizeModel({ depth: 2, hidden_size: 1152 })).toBe(false);
   });
 
   it('turns a latent into RGB preview frames', () => {
