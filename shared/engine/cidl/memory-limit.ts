@@ -19,6 +19,8 @@ import type { VerifyPolicy } from '../blockset/load';
 import type { MemoryProbe } from '../ports';
 import { formatBytes, type BudgetSpec } from './budget';
 import type { Plan } from './plan';
+import { simulateResidency, type BlockSpec } from './residency';
+import { storageOf, type Precision } from '../blockset/precision';
 
 /** A stage's memory besides its block weights, bytes, by cause. */
 export interface StageWork {
@@ -69,7 +71,7 @@ export interface StageMemoryReport {
   readonly budgetBytes: number | null;
   /** The CI-DL plan's peak of block bytes. */
   readonly blockPeakBytes: number;
-  /** base + blocks + work. */
+  /** base + blocks and working memory at the stage's worst moment (replayStagePeak). */
   readonly predictedPeakBytes: number | null;
   /** The process's measured peak during the stage (Linux: VmHWM reset at the stage's start); null when unknown. */
   readonly measuredPeakBytes: number | null;
@@ -84,6 +86,8 @@ export interface StageMemoryMeter {
     stage: StageMemoryReport['stage'],
     work: StageWork,
     plan: Pick<Plan, 'budgetBytes' | 'predictedPeakBytes'>,
+    /** Blocks + working memory at the stage's worst moment (replayStagePeak); default: their sums. */
+    replayedPeakBytes?: number,
   ): Promise<StageMemoryReport>;
 }
 
@@ -99,15 +103,16 @@ export async function startStageMemory(
   if (measure) probe?.resetPeak?.();
   return {
     baseBytes,
-    report: async (stage, work, plan) => {
+    report: async (stage, work, plan, replayed) => {
       const measured = measure ? ((await probe?.peakBytes?.()) ?? null) : null;
+      const above = replayed ?? plan.predictedPeakBytes + work.totalBytes;
       return {
         stage,
         baseBytes,
         work,
         budgetBytes: plan.budgetBytes,
         blockPeakBytes: plan.predictedPeakBytes,
-        predictedPeakBytes: baseBytes === null ? null : baseBytes + plan.predictedPeakBytes + work.totalBytes,
+        predictedPeakBytes: baseBytes === null ? null : baseBytes + above,
         measuredPeakBytes: measured,
       };
     },
@@ -132,4 +137,123 @@ export function budgetShortfall(
     `${formatBytes(work.activationBytes)} activations, ${formatBytes(work.widenBytes)} widened weights, ` +
     `${formatBytes(work.verifyBytes)} hash copy) ${formatBytes(plan.budgetBytes)} is left for blocks: ${reason}`
   );
+}
+
+/**
+ * The float32 bytes a session holds for a block stored below float32: its largest widened (DequantizeLinear /
+ * Cast) matrix, plus a third of the next — one widened matrix is live at a time and the runtime's arena keeps some
+ * slack beside it. Measured on ONNX Runtime 1.30 (CPU) with int8 T5-XXL layers: 1.1–1.4 × the largest matrix.
+ */
+export function widenBytesOf(
+  keys: readonly { readonly name: string; readonly shape: readonly number[] }[],
+  precision: Precision,
+): number {
+  if (precision === 'f32') return 0;
+  const sizes = keys
+    .filter((k) => storageOf(precision, k.name, k.shape) !== 'f32')
+    .map((k) => f32Bytes(...k.shape))
+    .sort((a, b) => b - a);
+  return (sizes[0] ?? 0) + (sizes[1] ?? 0) / 3;
+}
+
+/** The runtime session a block computes in, and the working set its arena keeps once it has run. */
+export interface BlockSession {
+  /** Blocks with the same key share one session (e.g. every T5 layer). */
+  readonly key: string;
+  /** Activations and scratch of its largest run. */
+  readonly activationBytes: number;
+  /** float32 copies of its f16/int8 weights made while it runs. */
+  readonly widenBytes: number;
+}
+
+/**
+ * A stage's working memory by where it lives: tensors the stage keeps throughout, and the session each block runs
+ * in (ONNX Runtime gives every session an arena that keeps its largest run's working set for as long as the session
+ * lives; a block computed in TypeScript has none).
+ */
+export interface StageSessions {
+  readonly heldBytes: number;
+  /** The session of a block by its local id (`block.3`, `pair.0`, `spatial.up.2`); null: no session. */
+  readonly sessionOf: (id: string) => BlockSession | null;
+}
+
+/** The StageWork of a stage's sessions over its blocks (every session counted once), plus a hash copy. */
+export function stageWorkOf(sessions: StageSessions, ids: readonly string[], verifyBytes: number): StageWork {
+  const seen = new Map<string, BlockSession>();
+  for (const id of ids) {
+    const s = sessions.sessionOf(id);
+    if (s) seen.set(s.key, s);
+  }
+  let act = sessions.heldBytes;
+  let widen = 0;
+  for (const s of seen.values()) {
+    act += s.activationBytes;
+    widen += s.widenBytes;
+  }
+  return stageWork(act, widen, verifyBytes);
+}
+
+/**
+ * The stage's peak of block bytes plus working memory, by replaying the scheduler's decisions (cidl/residency.ts):
+ * at every moment, the blocks counted then + the hash copy of the block being loaded (WebCrypto copies what it
+ * hashes) + the held tensors + the arenas of the sessions that have run so far (a block's own session counts from
+ * its first compute on) + `startBytes` (sessions an earlier phase left alive).
+ */
+export function replayStagePeak(
+  blocks: readonly BlockSpec[],
+  plan: Pick<Plan, 'retained' | 'prefetch' | 'budgetBytes' | 'predictedPeakBytes'>,
+  passes: number,
+  wrapPrefetch: boolean,
+  hashed: (id: string) => boolean,
+  sessions: StageSessions & { readonly localId: (id: string) => string },
+  startBytes = 0,
+): number {
+  const live = new Map<string, number>();
+  let arenas = 0;
+  let peak = 0;
+  simulateResidency(
+    {
+      blocks,
+      retained: new Set(plan.retained),
+      prefetch: plan.prefetch,
+      budgetBytes: plan.budgetBytes,
+      passes: Math.min(passes, 2),
+      wrapPrefetch: wrapPrefetch && passes > 1,
+    },
+    (m) => {
+      if (m.kind === 'compute') {
+        const s = sessions.sessionOf(sessions.localId(m.block.id));
+        if (s && !live.has(s.key)) {
+          live.set(s.key, s.activationBytes + s.widenBytes);
+          arenas += s.activationBytes + s.widenBytes;
+        }
+      }
+      const copying = m.kind === 'load' ? m.block : m.loading;
+      const copy = copying && hashed(copying.id) ? copying.bytes : 0;
+      peak = Math.max(peak, m.residentBytes + copy + arenas);
+    },
+  );
+  return Math.max(peak, plan.predictedPeakBytes) + sessions.heldBytes + startBytes;
+}
+
+/**
+ * Which blocks of a stage a run will hash under `policy` (decided before the stage runs: `first-load` hashes the
+ * blocks this process has not checked yet); ids may carry the stage prefix (`text/block.3`).
+ */
+export function hashedBlocks(
+  stagePrefix: string,
+  entries: readonly { readonly id: string; readonly verified: boolean }[],
+  policy: VerifyPolicy,
+): (id: string) => boolean {
+  const hashed = new Set(
+    entries
+      .filter((e) => policy === 'every-load' || (policy === 'first-load' && !e.verified))
+      .map((e) => e.id),
+  );
+  return (id) => hashed.has(id.startsWith(stagePrefix) ? id.slice(stagePrefix.length) : id);
+}
+
+/** Strips a stage prefix from a scheduler block id (`text/block.3` → `block.3`). */
+export function stageLocal(stagePrefix: string): (id: string) => string {
+  return (id) => (id.startsWith(stagePrefix) ? id.slice(stagePrefix.length) : id);
 }

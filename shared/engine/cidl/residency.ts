@@ -103,19 +103,34 @@ export interface ResidencySimulation {
   readonly loadedBytesPerPass: readonly number[];
 }
 
+/** A moment of the replay: a block is loaded on demand, or a block computes (while another may be loading). */
+export type ResidencyMoment =
+  | { readonly kind: 'load'; readonly block: BlockSpec; readonly residentBytes: number }
+  | {
+      readonly kind: 'compute';
+      readonly block: BlockSpec;
+      /** The block whose load was started for this compute to hide (null: none). */
+      readonly loading: BlockSpec | null;
+      readonly residentBytes: number;
+    };
+
 /**
  * Replays the scheduler's decisions without running anything: per block, load it if absent, prefetch the next
  * absent block if `prefetch` and it fits, compute, release it unless retained. Timing never changes these
  * decisions (a block counts from load start), so this is exact. Passes before the last wrap their prefetch.
+ * `observe` sees each on-demand load and each compute with the block bytes counted at that moment.
  */
-export function simulateResidency(input: {
-  blocks: readonly BlockSpec[];
-  retained: ReadonlySet<string>;
-  prefetch: boolean;
-  budgetBytes: number | null;
-  passes: number;
-  wrapPrefetch?: boolean;
-}): ResidencySimulation {
+export function simulateResidency(
+  input: {
+    blocks: readonly BlockSpec[];
+    retained: ReadonlySet<string>;
+    prefetch: boolean;
+    budgetBytes: number | null;
+    passes: number;
+    wrapPrefetch?: boolean;
+  },
+  observe?: (moment: ResidencyMoment) => void,
+): ResidencySimulation {
   const { blocks, retained, prefetch, passes } = input;
   const ledger = new ResidencyLedger(input.budgetBytes);
   const loadsPerPass: number[] = [];
@@ -130,7 +145,9 @@ export function simulateResidency(input: {
         ledger.add(block.id, block.bytes);
         loads++;
         loadedBytes += block.bytes;
+        observe?.({ kind: 'load', block, residentBytes: ledger.residentBytes });
       }
+      let loading: BlockSpec | null = null;
       if (prefetch) {
         const j = nextPrefetchIndex(blocks, i, (id) => ledger.has(id), wrap);
         const next = j === null ? undefined : blocks[j];
@@ -138,8 +155,10 @@ export function simulateResidency(input: {
           ledger.add(next.id, next.bytes);
           loads++;
           loadedBytes += next.bytes;
+          loading = next;
         }
       }
+      observe?.({ kind: 'compute', block, loading, residentBytes: ledger.residentBytes });
       if (!retained.has(block.id)) ledger.remove(block.id);
     }
     loadsPerPass.push(loads);

@@ -13,6 +13,10 @@ import type { AbortSignalLike } from '../cidl/abort';
 import { BudgetError, resolveBudget } from '../cidl/budget';
 import {
   budgetShortfall,
+  replayStagePeak,
+  stageLocal,
+  stageWorkOf,
+  hashedBlocks,
   startStageMemory,
   verifyCopyBytes,
   type StageMemoryReport,
@@ -25,7 +29,7 @@ import { sampleRectifiedFlow, type StepRecord, type StepState } from '../sampler
 import { validateLplOptions } from '../sampler/lpl';
 import { samplingTimesteps } from '../sampler/timesteps';
 import { stdit3ConfigFromJson, type Stdit3Config } from '../stdit3/config';
-import { denoiseStageWork } from '../stdit3/memory';
+import { denoiseSessions } from '../stdit3/memory';
 import { Stdit3Model, type Stdit3State } from '../stdit3/model';
 import type { EventSink } from '../telemetry';
 import { floatTensor, type FloatTensor } from '../tensor';
@@ -159,15 +163,14 @@ export async function runDenoise(ctx: DenoiseContext, job: DenoiseJob): Promise<
   const blocks = entries.map((b) => ({ id: `denoiser/${b.id}`, bytes: b.bytes }));
   const totalBytes = blocks.reduce((s, b) => s + b.bytes, 0);
   const verify = job.cidl.verify ?? 'first-load';
-  const work = denoiseStageWork(
-    cfg,
-    model.shape,
-    model.precision,
-    verifyCopyBytes(
-      entries.map((e) => ({ bytes: e.bytes, verified: blockSet.isVerified(e) })),
-      verify,
-    ),
+  const checked = entries.map((e) => ({ id: e.id, bytes: e.bytes, verified: blockSet.isVerified(e) }));
+  const sessions = denoiseSessions(cfg, model.shape, model.precision, { tdtm: job.tdtm.mergeSteps > 0 });
+  const work = stageWorkOf(
+    sessions,
+    entries.map((e) => e.id),
+    verifyCopyBytes(checked, verify),
   );
+  const extras = hashedBlocks('denoiser/', checked, verify);
   const budgetBytes = await resolveBudget(job.cidl.budget, {
     totalBlockBytes: totalBytes,
     probe: ctx.probe,
@@ -292,7 +295,18 @@ export async function runDenoise(ctx: DenoiseContext, job: DenoiseJob): Promise<
   }
   await scheduler.releaseAll(result.leapStep !== null ? 'leap' : 'end-of-run');
   ctx.memory?.trim();
-  if (ctx.onMemory) ctx.onMemory(await meter.report('denoise', work, plan));
+  if (ctx.onMemory)
+    ctx.onMemory(
+      await meter.report(
+        'denoise',
+        work,
+        plan,
+        replayStagePeak(blocks, plan, job.steps, true, extras, {
+          ...sessions,
+          localId: stageLocal('denoiser/'),
+        }),
+      ),
+    );
   const tEnd = clock.nowMs();
   emit({ type: 'stage.end', atMs: tEnd, stage: 'denoise', durationMs: tEnd - tDenoise });
   return {

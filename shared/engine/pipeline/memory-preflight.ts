@@ -8,15 +8,22 @@
 import type { BlockSet } from '../blockset/load';
 import { stagePrecision } from '../blockset/manifest';
 import { BudgetError, formatBytes, resolveBudget, type BudgetSpec } from '../cidl/budget';
-import { verifyCopyBytes, type StageWork } from '../cidl/memory-limit';
+import {
+  hashedBlocks,
+  replayStagePeak,
+  stageLocal,
+  stageWorkOf,
+  verifyCopyBytes,
+  type StageWork,
+} from '../cidl/memory-limit';
 import { planResidency } from '../cidl/plan';
 import type { MemoryProbe } from '../ports';
-import { denoiseStageWork } from '../stdit3/memory';
-import { textStageWork } from '../t5/memory';
+import { denoiseSessions } from '../stdit3/memory';
+import { textSessions } from '../t5/memory';
 import { textBlocks } from '../t5/text-stage';
 import { readDecodeStage } from '../vae/decode-manifest';
 import { decodeConfig, planDecodeStage } from '../vae/decode-stage';
-import { decodeStageWork } from '../vae/memory';
+import { decodeSessions } from '../vae/memory';
 import { denoiserConfig, denoiserPrecision } from './denoise';
 import type { ResolvedGenerateParams } from './generate-params';
 
@@ -30,7 +37,7 @@ export interface StagePreflight {
   readonly largestBlockBytes: number;
   /** The plan's peak of block bytes. */
   readonly blockPeakBytes: number;
-  /** base + blocks + work. */
+  /** base + blocks and working memory at the stage's worst moment (cidl/memory-limit.ts `replayStagePeak`). */
   readonly predictedPeakBytes: number;
   readonly fits: boolean;
   /** How many more bytes the stage would need to fit (0 when it fits). */
@@ -47,8 +54,8 @@ export interface JobMemoryPreflight {
   readonly fits: boolean;
 }
 
-const blocksOf = (list: readonly { bytes: number; file: string }[], blockSet: BlockSet) =>
-  list.map((b) => ({ bytes: b.bytes, verified: blockSet.isVerified(b) }));
+const checkedOf = (list: readonly { id: string; bytes: number; file: string }[], blockSet: BlockSet) =>
+  list.map((b) => ({ id: b.id, bytes: b.bytes, verified: blockSet.isVerified(b) }));
 
 /** Plans every stage of a job with resolved parameters `p` (see the module comment). */
 export async function preflightJobMemory(
@@ -69,6 +76,7 @@ export async function preflightJobMemory(
     largest: number,
     blockPeak: number,
     fits: boolean,
+    replayed = blockPeak + work.totalBytes,
   ): void => {
     stages.push({
       stage,
@@ -76,7 +84,7 @@ export async function preflightJobMemory(
       budgetBytes,
       largestBlockBytes: largest,
       blockPeakBytes: blockPeak,
-      predictedPeakBytes: baseBytes + blockPeak + work.totalBytes,
+      predictedPeakBytes: baseBytes + replayed,
       fits,
       shortfallBytes: fits || budgetBytes === null ? 0 : largest - budgetBytes,
     });
@@ -84,26 +92,38 @@ export async function preflightJobMemory(
   const largestOf = (list: readonly { bytes: number }[]): number => Math.max(0, ...list.map((b) => b.bytes));
 
   const text = textBlocks(blockSet.manifest);
-  const textWork = textStageWork(
-    text.config,
-    { batch: 1, length: p.captionLength },
-    text.precision,
-    verifyCopyBytes(blocksOf(text.blocks, blockSet), verify),
+  const textChecked = checkedOf(text.blocks, blockSet);
+  const textSess = textSessions(text.config, { batch: 1, length: p.captionLength }, text.precision);
+  const textWork = stageWorkOf(
+    textSess,
+    text.blocks.map((b) => b.id),
+    verifyCopyBytes(textChecked, verify),
   );
   const textTotal = text.blocks.reduce((s, b) => s + b.bytes, 0);
   const textBudget = await budgetFor(textTotal, textWork);
-  const textPlan = planResidency({
-    blocks: text.blocks.map((b) => ({ id: `text/${b.id}`, bytes: b.bytes })),
-    budgetBytes: textBudget,
-    policy,
-    prefetch,
-    passes: 1,
-  });
-  add('text', textWork, textBudget, largestOf(text.blocks), textPlan.predictedPeakBytes, textPlan.fits);
+  const textSpecs = text.blocks.map((b) => ({ id: `text/${b.id}`, bytes: b.bytes }));
+  const textPlan = planResidency({ blocks: textSpecs, budgetBytes: textBudget, policy, prefetch, passes: 1 });
+  const textExtras = hashedBlocks('text/', textChecked, verify);
+  add(
+    'text',
+    textWork,
+    textBudget,
+    largestOf(text.blocks),
+    textPlan.predictedPeakBytes,
+    textPlan.fits,
+    textPlan.fits
+      ? replayStagePeak(textSpecs, textPlan, 1, false, textExtras, {
+          ...textSess,
+          localId: stageLocal('text/'),
+        })
+      : undefined,
+  );
 
   const den = blockSet.denoiserBlocks();
-  const denWork = denoiseStageWork(
-    denoiserConfig(blockSet),
+  const denChecked = checkedOf(den, blockSet);
+  const denCfg = denoiserConfig(blockSet);
+  const denSess = denoiseSessions(
+    denCfg,
     {
       batch: 2,
       frames: p.latent.frames,
@@ -112,29 +132,56 @@ export async function preflightJobMemory(
       captionLength: p.captionLength,
     },
     denoiserPrecision(blockSet),
-    verifyCopyBytes(blocksOf(den, blockSet), verify),
+    { tdtm: p.tdtm.mergeSteps > 0 },
+  );
+  const denWork = stageWorkOf(
+    denSess,
+    den.map((b) => b.id),
+    verifyCopyBytes(denChecked, verify),
   );
   const denBudget = await budgetFor(
     den.reduce((s, b) => s + b.bytes, 0),
     denWork,
   );
+  const denSpecs = den.map((b) => ({ id: `denoiser/${b.id}`, bytes: b.bytes }));
   const denPlan = planResidency({
-    blocks: den.map((b) => ({ id: `denoiser/${b.id}`, bytes: b.bytes })),
+    blocks: denSpecs,
     budgetBytes: denBudget,
     policy,
     prefetch,
     passes: p.steps,
   });
-  add('denoise', denWork, denBudget, largestOf(den), denPlan.predictedPeakBytes, denPlan.fits);
+  const denExtras = hashedBlocks('denoiser/', denChecked, verify);
+  add(
+    'denoise',
+    denWork,
+    denBudget,
+    largestOf(den),
+    denPlan.predictedPeakBytes,
+    denPlan.fits,
+    denPlan.fits
+      ? replayStagePeak(denSpecs, denPlan, p.steps, true, denExtras, {
+          ...denSess,
+          localId: stageLocal('denoiser/'),
+        })
+      : undefined,
+  );
 
   const decode = readDecodeStage(blockSet.manifest, blockSet.dir);
-  const decWork = decodeStageWork(
+  const decSess = decodeSessions(
     decodeConfig(blockSet),
     { batch: 1, frames: p.latent.frames, height: p.latent.height, width: p.latent.width },
     p.numFrames,
     stagePrecision(decode.stage),
-    verifyCopyBytes(blocksOf(decode.stage.blocks, blockSet), verify),
   );
+  const decIds = decode.stage.blocks.map((b) => b.id);
+  const decWork = stageWorkOf(
+    decSess,
+    decIds,
+    verifyCopyBytes(checkedOf(decode.stage.blocks, blockSet), verify),
+  );
+  const arenas = (ids: readonly string[]): number =>
+    stageWorkOf({ heldBytes: 0, sessionOf: decSess.sessionOf }, ids, 0).totalBytes;
   const decBudget = await budgetFor(
     decode.stage.blocks.reduce((s, b) => s + b.bytes, 0),
     decWork,
@@ -144,7 +191,23 @@ export async function preflightJobMemory(
     policy,
     prefetch,
   });
-  add('decode', decWork, decBudget, largestOf(decode.stage.blocks), decPlan.predictedPeakBytes, decPlan.fits);
+  // Phase by phase (cidl/memory-limit.ts): sessions appear as their phase runs and live to the stage's end.
+  const temporal = decSess.heldBytes + arenas(decIds.filter((id) => id.startsWith('temporal.')));
+  add(
+    'decode',
+    decWork,
+    decBudget,
+    largestOf(decode.stage.blocks),
+    decPlan.predictedPeakBytes,
+    decPlan.fits,
+    decWork.verifyBytes +
+      Math.max(
+        (decPlan.temporal?.predictedPeakBytes ?? 0) + temporal,
+        decPlan.spatial.predictedPeakBytes +
+          temporal +
+          arenas(decIds.filter((id) => id.startsWith('spatial.'))),
+      ),
+  );
 
   return {
     limitBytes: spec.kind === 'process' ? spec.limitBytes : null,

@@ -12,6 +12,10 @@ import type { AbortSignalLike } from '../cidl/abort';
 import { BudgetError, resolveBudget, type BudgetSpec } from '../cidl/budget';
 import {
   budgetShortfall,
+  replayStagePeak,
+  stageLocal,
+  stageWorkOf,
+  hashedBlocks,
   startStageMemory,
   verifyCopyBytes,
   type StageMemoryReport,
@@ -23,7 +27,7 @@ import type { Clock, InferenceBackend, MemoryProbe } from '../ports';
 import type { EventSink } from '../telemetry';
 import type { FloatTensor } from '../tensor';
 import type { T5Config } from './config';
-import { textStageWork } from './memory';
+import { textSessions } from './memory';
 import { T5Encoder, type T5IntArray, type T5State, type T5WeightMap } from './model';
 import { textStageOf, type TextBlockEntry } from './text-manifest';
 
@@ -137,15 +141,14 @@ export async function runTextStage(
   const blocks = entries.map((b) => ({ id: `text/${b.id}`, bytes: b.bytes }));
   const totalBytes = blocks.reduce((s, b) => s + b.bytes, 0);
   const verify = opts.verify ?? 'first-load';
-  const work = textStageWork(
-    cfg,
-    { batch, length },
-    precision,
-    verifyCopyBytes(
-      entries.map((e) => ({ bytes: e.bytes, verified: blockSet.isVerified(e) })),
-      verify,
-    ),
+  const checked = entries.map((e) => ({ id: e.id, bytes: e.bytes, verified: blockSet.isVerified(e) }));
+  const sessions = textSessions(cfg, { batch, length }, precision);
+  const work = stageWorkOf(
+    sessions,
+    entries.map((e) => e.id),
+    verifyCopyBytes(checked, verify),
   );
+  const extras = hashedBlocks('text/', checked, verify);
   const budgetBytes = await resolveBudget(opts.budget, {
     totalBlockBytes: totalBytes,
     probe: ctx.probe,
@@ -216,7 +219,15 @@ export async function runTextStage(
   }
   const y = pass.y;
   if (!y) throw new Error('the text pass produced no output');
-  if (ctx.onMemory) ctx.onMemory(await memory.report('text', work, plan));
+  if (ctx.onMemory)
+    ctx.onMemory(
+      await memory.report(
+        'text',
+        work,
+        plan,
+        replayStagePeak(blocks, plan, 1, false, extras, { ...sessions, localId: stageLocal('text/') }),
+      ),
+    );
   const tEnd = clock.nowMs();
   emit({ type: 'stage.end', atMs: tEnd, stage: 'text', durationMs: tEnd - t0 });
   return {

@@ -21,6 +21,10 @@ import type { AbortSignalLike } from '../cidl/abort';
 import { BudgetError, resolveBudget, type BudgetSpec } from '../cidl/budget';
 import {
   budgetShortfall,
+  replayStagePeak,
+  stageLocal,
+  stageWorkOf,
+  hashedBlocks,
   startStageMemory,
   verifyCopyBytes,
   type StageMemoryReport,
@@ -40,7 +44,7 @@ import {
   type VaeConfig,
 } from './config';
 import { readDecodeStage, type DecodeBlockEntry } from './decode-manifest';
-import { decodeStageWork } from './memory';
+import { decodeSessions } from './memory';
 import {
   VaeDecoderModel,
   denormalizeLatent,
@@ -234,16 +238,21 @@ export async function runDecodeStage(
   const verify = opts.verify ?? 'first-load';
   const precision = stagePrecision(stage);
   const meter = await startStageMemory(ctx.probe, ctx.onMemory !== undefined);
-  const work = decodeStageWork(
-    cfg,
-    { batch: B, frames: T, height: H, width: W },
-    outFrames,
-    precision,
-    verifyCopyBytes(
-      entries.map((e) => ({ bytes: e.bytes, verified: blockSet.isVerified(e) })),
-      verify,
-    ),
+  const checked = entries.map((e) => ({ id: e.id, bytes: e.bytes, verified: blockSet.isVerified(e) }));
+  const sessions = decodeSessions(cfg, { batch: B, frames: T, height: H, width: W }, outFrames, precision);
+  const work = stageWorkOf(
+    sessions,
+    entries.map((e) => e.id),
+    verifyCopyBytes(checked, verify),
   );
+  const extras = hashedBlocks('decode/', checked, verify);
+  // The temporal phase's sessions stay alive through the spatial phase.
+  const temporalArenas = stageWorkOf(
+    { heldBytes: 0, sessionOf: sessions.sessionOf },
+    entries.filter((e) => e.id.startsWith('temporal.')).map((e) => e.id),
+    0,
+  ).totalBytes;
+  let replayedPeak = 0;
   const budgetBytes = await resolveBudget(opts.budget, {
     totalBlockBytes: totalBytes,
     probe: ctx.probe,
@@ -264,6 +273,19 @@ export async function runDecodeStage(
     if (!plan.fits)
       throw new BudgetError('decode', budgetShortfall(opts.budget, plan, work, meter.baseBytes));
     blockPeakBytes = Math.max(blockPeakBytes, plan.predictedPeakBytes);
+    const spatial = phase[0]?.id.startsWith('spatial.') === true;
+    replayedPeak = Math.max(
+      replayedPeak,
+      replayStagePeak(
+        blocks,
+        plan,
+        passes,
+        true,
+        extras,
+        { ...sessions, localId: stageLocal('decode/') },
+        spatial ? temporalArenas : 0,
+      ),
+    );
     const scheduler = new BlockScheduler<VaeWeights>({
       blocks,
       plan,
@@ -387,7 +409,9 @@ export async function runDecodeStage(
       }
     });
     if (ctx.onMemory)
-      ctx.onMemory(await meter.report('decode', work, { budgetBytes, predictedPeakBytes: blockPeakBytes }));
+      ctx.onMemory(
+        await meter.report('decode', work, { budgetBytes, predictedPeakBytes: blockPeakBytes }, replayedPeak),
+      );
     const t1 = clock.nowMs();
     emit({ type: 'stage.end', atMs: t1, stage: 'decode', durationMs: t1 - t0 });
     return video;
