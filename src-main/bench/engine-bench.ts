@@ -17,7 +17,7 @@ import type { EngineEvent } from '../../shared/engine/telemetry';
 import { ENGINE_VERSION } from '../../shared/engine/version';
 import { createNodeEngineHost, type NodeEngineHost, type OrtPlacement } from '../engine-host/node-engine';
 import { loadHiddenShare, percentile } from './trace-stats';
-import { writeSyntheticStdit3 } from './synthetic-checkpoint';
+import { writeSyntheticStdit3 } from '../synth/synth-checkpoint';
 
 /** Model sizes the bench knows (snake_case STDiT3 config overrides). */
 export const BENCH_PRESETS: Record<string, Record<string, unknown>> = {

@@ -18,7 +18,7 @@ import { TorchZipWriter } from '../../shared/engine/checkpoint/torch-writer';
 import type { FileSystemPort } from '../../shared/engine/ports';
 import { SafetensorsStreamWriter } from '../../shared/engine/safetensors/writer';
 import { stdit3ConfigFromJson, stdit3WeightNames } from '../../shared/engine/stdit3/config';
-import { t5ConfigFromJson, t5WeightNames, T5_EMBED_KEY } from '../../shared/engine/t5/config';
+import { t5ConfigFromJson, t5WeightNames } from '../../shared/engine/t5/config';
 import { syntheticT5SentencePiece } from '../../shared/engine/t5/sentencepiece/synthetic';
 import { numel } from '../../shared/engine/tensor';
 import { vaeConfigFromJson, vaeWeightNames } from '../../shared/engine/vae/config';
@@ -151,13 +151,14 @@ export async function writeSyntheticModelDir(o: SynthOptions): Promise<SynthResu
   return { outDir, parameters: { stdit, t5, vae, total: stdit + t5 + vae }, bytes: bytesTotal, files };
 }
 
-async function writeSafetensorsFile(
+/** Writes one safetensors file of synthetic tensors, streamed chunk by chunk. */
+export async function writeSafetensorsFile(
   fs: FileSystemPort,
   path: string,
   tensors: readonly SynthTensor[],
   dtype: SynthDtype,
   seed: number,
-  progress: (file: string, bytes: number) => void,
+  progress: (file: string, bytes: number) => void = () => undefined,
 ): Promise<void> {
   const out = await fs.createWriter(path);
   const w = await SafetensorsStreamWriter.begin(
@@ -202,5 +203,17 @@ async function writeTorchFile(
   await w.finish();
 }
 
-/** The T5 embedding key (for callers that check a synthetic directory). */
-export const SYNTH_T5_EMBED_KEY = T5_EMBED_KEY;
+/**
+ * A synthetic STDiT3 checkpoint (float32 safetensors with the real key layout) for the snake_case `config`; returns
+ * its number of parameters. Benchmarks and tests at sizes no fixture covers use it.
+ */
+export async function writeSyntheticStdit3(
+  fs: FileSystemPort,
+  path: string,
+  config: Record<string, unknown>,
+  seed: number,
+): Promise<number> {
+  const tensors = stdit3WeightNames(stdit3ConfigFromJson(config)).flatMap((g) => g.keys);
+  await writeSafetensorsFile(fs, path, tensors, 'F32', seed);
+  return count(tensors);
+}

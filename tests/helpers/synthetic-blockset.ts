@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { convertStdit3 } from '../../shared/engine/blockset/convert';
 import { openBlockSet, type BlockSet } from '../../shared/engine/blockset/load';
 import type { FileSystemPort, Sha256 } from '../../shared/engine/ports';
-import { writeSyntheticStdit3 } from '../../src-main/bench/synthetic-checkpoint';
+import { writeSyntheticStdit3 } from '../../src-main/synth/synth-checkpoint';
 
 /** A small but multi-block STDiT3 config (snake_case, as in config.json). */
 export const SMALL_CONFIG = {

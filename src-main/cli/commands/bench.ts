@@ -1,10 +1,14 @@
 /** `odsora bench <what>`: benchmark scripts that print numbers (JSON with --json). */
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import { availableParallelism } from 'node:os';
 import { BENCH_PRESETS, runEngineBench } from '../../bench/engine-bench';
 import { runProtocolBench } from '../../bench/protocol-bench';
-import { bundledModelDir } from '../../models/bundled';
+import { resolve } from 'node:path';
+import { parseByteSize } from '../../../shared/engine/cidl/budget';
+import { runScaleBench } from '../../bench/scale-bench';
+import { SYNTH_PRESETS, type SynthPreset } from '../../synth/presets';
+import { bundledModelDir, defaultCacheRoot } from '../../models/bundled';
 import { posInt } from '../arg-parsers';
 import { registerStudioBench } from './bench-studio';
 
@@ -58,6 +62,57 @@ export function registerBench(program: Command): void {
     );
   registerProtocolBench(bench);
   registerStudioBench(bench);
+  registerScaleBench(bench);
+}
+
+/** Registers `odsora bench scale`. */
+function registerScaleBench(bench: Command): void {
+  bench
+    .command('scale')
+    .description(
+      "The full-size Open-Sora v1.2 (6.36 B numbers, synthetic, created in the cache when missing): conversion time and peak RSS, generate under a 3.3 GB process limit per precision (bytes loaded, load hiding, step time, predicted vs measured peaks), the denoiser at 3.3 GB vs all resident, T5 float32 vs int8, a pair's FLOP/s vs the GEMM rate, and the projected time of a 30-step 51-frame 256×256 video",
+    )
+    .option('--json', 'print one JSON object')
+    .option(
+      '--cache <dir>',
+      'where the synthetic model and block sets live (default $ODSORA_CACHE or ~/.cache/odsora)',
+    )
+    .option('--limit <size>', 'the process memory limit', '3.3GB')
+    .option('--steps <n>', 'denoising steps per run (the first is warm-up)', posInt('--steps'), 4)
+    .option('--runs <n>', 'timed repetitions of each single measurement', posInt('--runs'), 3)
+    .option('--reconvert', 'convert again even when the block sets exist')
+    .option('--no-projection', 'skip the 256×256 projection')
+    .addOption(
+      new Option('--preset <name>', 'the synthetic model (a depth-cut one for a quick check)')
+        .choices([...SYNTH_PRESETS])
+        .default('opensora-v1.2'),
+    )
+    .action(
+      async (flags: {
+        json?: boolean;
+        cache?: string;
+        limit: string;
+        steps: number;
+        runs: number;
+        reconvert?: boolean;
+        projection: boolean;
+        preset: SynthPreset;
+      }) => {
+        const log = (line: string): void => void process.stderr.write(`bench scale: ${line}\n`);
+        const result = await runScaleBench({
+          cacheRoot: flags.cache ? resolve(flags.cache) : defaultCacheRoot(),
+          cliPath: process.argv[1] ?? '',
+          limitBytes: parseByteSize(flags.limit, '--limit'),
+          steps: flags.steps,
+          runs: flags.runs,
+          reconvert: flags.reconvert === true,
+          skipProjection: !flags.projection,
+          preset: flags.preset,
+          log,
+        });
+        console.log(JSON.stringify(result, null, 2));
+      },
+    );
 }
 
 /** Registers `odsora bench protocol`. */

@@ -11,7 +11,7 @@ import { convertStdit3 } from '../../../shared/engine/blockset/convert';
 import type { ConvertProgress } from '../../../shared/engine/blockset/convert';
 import { BlockBufferPool } from '../../../shared/engine/blockset/buffer-pool';
 import { parsePrecision, type Precision } from '../../../shared/engine/blockset/precision';
-import { NodeFileSystem, nodeSha256 } from '../../adapters/node-fs';
+import { NodeFileSystem, nodeSha256InPlace } from '../../adapters/node-fs';
 import { forceGc, peakRssBytes } from '../../adapters/node-memory-probe';
 import { convertModelDir, type StageName } from '../../convert/model-dir';
 import { ByteProgress } from '../progress';
@@ -127,7 +127,7 @@ export function registerConvert(program: Command): void {
       if (flags.modelDir) {
         const r = await convertModelDir({
           fs: new NodeFileSystem(),
-          sha256: nodeSha256,
+          sha256: nodeSha256InPlace,
           modelDir: resolve(flags.modelDir),
           outDir,
           name: flags.name,
@@ -165,7 +165,7 @@ export function registerConvert(program: Command): void {
       };
       const result = await convertStdit3({
         fs: new NodeFileSystem(),
-        sha256: nodeSha256,
+        sha256: nodeSha256InPlace,
         checkpoint: { files: [checkpointPath] },
         config: modelConfigFromFile(configJson),
         outDir,
