@@ -8,7 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CompanionClient, MemoryKeyStore } from '../../../src-main/devices/companion-client';
 import { synthTensors } from '../../../src-main/synth/synth-checkpoint';
+import { startCompanion, stopCompanion } from '../../helpers/companion-process';
+import { orDeath, record } from '../companion/run-helpers';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const cli = join(repoRoot, 'out', 'cli', 'odsora.cjs');
@@ -144,6 +147,45 @@ describe('opensora-v1.2-depth1: synthetic released layouts → convert → gener
         Math.abs(s.predictedPeakBytes - s.measuredPeakBytes) / s.measuredPeakBytes,
         s.stage,
       ).toBeLessThan(0.15);
+    }
+  });
+
+  it('a companion serves it under the same process limit, block events and all', async () => {
+    const proc = await startCompanion({
+      modelDir: set,
+      extraArgs: ['--memory-limit', '3.3GB'],
+      name: 'full width',
+    });
+    const client = new CompanionClient({
+      keyStore: new MemoryKeyStore(),
+      clientName: 'vitest',
+      requestTimeoutMs: 60_000,
+    });
+    try {
+      await client.connect('127.0.0.1', proc.port);
+      await client.pair((proc.ready.pairingCode ?? proc.latestPairingCode()) as string);
+      expect(client.device?.memory.limitBytes).toBe(LIMIT);
+      expect(proc.stderr()).toMatch(/memory limit for the whole process/);
+      const { runId } = await client.startRun(
+        { prompt: 'a red ball', seed: 3, steps: 2, numFrames: 17, heightPx: 64, widthPx: 64 },
+        { label: 'full width' },
+      );
+      const rec = await record(client, runId, 1);
+      const done = await orDeath(rec.sub.done, proc);
+      expect(done.event.type, proc.stderr().slice(-2000)).toBe('run.finished');
+      const loads = rec.events.filter((e) => e.event.type === 'block.load.start').map((e) => e.event);
+      // The residency lanes' data: every stage's blocks loaded under the budget the limit left.
+      for (const stage of ['text/', 'denoiser/', 'decode/'])
+        expect(
+          loads.some((e) => 'block' in e && e.block.startsWith(stage)),
+          stage,
+        ).toBe(true);
+      for (const e of loads)
+        if (e.type === 'block.load.start' && e.budgetBytes !== null)
+          expect(e.residentBytes).toBeLessThanOrEqual(e.budgetBytes);
+    } finally {
+      await client.close().catch(() => undefined);
+      await stopCompanion(proc);
     }
   });
 
