@@ -1,6 +1,6 @@
 import { weightToFloat32 } from '../../../shared/engine/blockset/precision';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -284,6 +284,67 @@ describe('convertT5 streaming a sharded F16/BF16 checkpoint', () => {
         expect(Array.from(t.data)).toEqual(Array.from(byName.get(name)!.values));
         expect(t.dims).toEqual([...byName.get(name)!.shape]);
       }
+  });
+});
+
+describe('convertT5 on a Hugging Face checkpoint directory', () => {
+  it("never opens the shard that holds only a full checkpoint's decoder, and names an index entry whose file is missing", async () => {
+    const encoder: RawTensor[] = fixture.names().map((name) => ({
+      name,
+      dtype: 'F32',
+      shape: fixture.info(name).shape,
+      values: fixture.readFloat32(name).data,
+    }));
+    const decoder: RawTensor[] = [
+      {
+        name: 'decoder.block.0.layer.0.SelfAttention.q.weight',
+        dtype: 'F32',
+        shape: [32, 32],
+        values: new Float32Array(1024),
+      },
+      { name: 'lm_head.weight', dtype: 'F32', shape: [128, 32], values: new Float32Array(4096) },
+    ];
+    const ckpt = join(dir, 'ckpt');
+    await mkdir(ckpt);
+    await writeFile(join(ckpt, 'model-00001-of-00002.safetensors'), encodeRaw(encoder));
+    await writeFile(join(ckpt, 'model-00002-of-00002.safetensors'), encodeRaw(decoder));
+    const weightMap: Record<string, string> = {};
+    for (const t of encoder) weightMap[t.name] = 'model-00001-of-00002.safetensors';
+    for (const t of decoder) weightMap[t.name] = 'model-00002-of-00002.safetensors';
+    const index = join(ckpt, 'model.safetensors.index.json');
+    await writeFile(index, JSON.stringify({ metadata: { total_size: 0 }, weight_map: weightMap }));
+    const opened: string[] = [];
+    const spy = Object.assign(Object.create(fs) as NodeFileSystem, {
+      open: (path: string) => (opened.push(path), fs.open(path)),
+    });
+    const out = join(dir, 'set');
+    await convertT5({
+      fs: spy,
+      sha256: nodeSha256,
+      checkpoint: { dir: ckpt },
+      config: T5_CONFIG,
+      outDir: out,
+    });
+    expect(opened.filter((p) => p.endsWith('.safetensors')).map((p) => p.slice(ckpt.length + 1))).toEqual([
+      'model-00001-of-00002.safetensors',
+    ]);
+    expect((await openBlockSet(fs, nodeSha256, out)).manifest.stages).toHaveProperty('text');
+
+    weightMap['encoder.final_layer_norm.weight'] = 'model-00003-of-00003.safetensors';
+    await writeFile(index, JSON.stringify({ weight_map: weightMap }));
+    const e = await rejection(
+      convertT5({
+        fs,
+        sha256: nodeSha256,
+        checkpoint: { dir: ckpt },
+        config: T5_CONFIG,
+        outDir: join(dir, 'o'),
+      }),
+    );
+    expect(e.message).toContain(index);
+    expect(e.message).toMatch(
+      /encoder\.final_layer_norm\.weight.*model-00003-of-00003\.safetensors.*does not exist/,
+    );
   });
 });
 
