@@ -77,6 +77,12 @@ export interface MemoryProbe {
   peakBytes?(): Promise<number | null>;
   /** Returns the memory of unreachable buffers to the OS now (Node: a forced GC). Optional. */
   reclaim?(): void;
+  /**
+   * Bytes the process will still grow by on its own before it is warm, which its footprint does not show yet (Node:
+   * the ONNX Runtime environment its first session creates, the JS engine's young generation reaching its working
+   * size). Process limits count it into every stage's base. Optional (0).
+   */
+  pendingGrowthBytes?(): number;
 }
 
 /** Monotonic time. */

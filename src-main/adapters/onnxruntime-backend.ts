@@ -5,6 +5,7 @@ import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import type { BackendSession, InferenceBackend } from '../../shared/engine/ports';
 import type { Tensor } from '../../shared/engine/tensor';
+import { noteRuntimeStarted } from './node-memory-probe';
 
 /** Options of the onnxruntime-node backend. */
 export interface OnnxRuntimeBackendOptions {
@@ -106,7 +107,9 @@ export class OnnxRuntimeBackend implements InferenceBackend {
 
   async createSession(model: Uint8Array, label: string): Promise<BackendSession> {
     try {
-      return new OrtSession(await ort.InferenceSession.create(model, this.sessionOptions), label);
+      const session = await ort.InferenceSession.create(model, this.sessionOptions);
+      noteRuntimeStarted();
+      return new OrtSession(session, label);
     } catch (e) {
       throw new Error(`${label}: cannot compile model: ${e instanceof Error ? e.message : String(e)}`, {
         cause: e,

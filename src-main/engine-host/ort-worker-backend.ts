@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import type { BackendSession, InferenceBackend } from '../../shared/engine/ports';
 import type { Tensor } from '../../shared/engine/tensor';
 import type { OrtWorkerRequest, OrtWorkerResponse } from './ort-worker-protocol';
+import { noteRuntimeStarted } from '../adapters/node-memory-probe';
 
 type Pending = { resolve: (msg: OrtWorkerResponse) => void; reject: (err: Error) => void };
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -82,6 +83,7 @@ export class OrtWorkerBackend implements InferenceBackend {
     const copy = model.slice();
     const reply = await this.call({ op: 'create', model: copy, label }, [copy.buffer as ArrayBuffer]);
     if (reply.op !== 'created') throw new Error(`unexpected reply ${reply.op}`);
+    noteRuntimeStarted();
     const session = reply.session;
     return {
       run: async (feeds: Readonly<Record<string, Tensor>>, outputs?: readonly string[]) => {

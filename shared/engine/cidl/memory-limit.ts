@@ -64,8 +64,10 @@ export function f32Bytes(...dims: number[]): number {
 /** What one stage is predicted to hold at its peak, and what was measured. */
 export interface StageMemoryReport {
   readonly stage: 'text' | 'denoise' | 'decode';
-  /** The process footprint when the stage started. */
+  /** The process footprint when the stage started, plus the growth still pending then ({@link processBase}). */
   readonly baseBytes: number | null;
+  /** The part of `baseBytes` the process had yet to grow by on its own (runtime start-up, JS heap); 0 when warm. */
+  readonly growthBytes: number;
   readonly work: StageWork;
   /** The stage's block budget (null: unlimited). */
   readonly budgetBytes: number | null;
@@ -79,8 +81,10 @@ export interface StageMemoryReport {
 
 /** The start of a stage's memory measurement: its base footprint, and the report at its end. */
 export interface StageMemoryMeter {
-  /** The process footprint when the stage started (null: no probe, or not measured). */
+  /** The process footprint when the stage started plus its pending growth (null: no probe). */
   readonly baseBytes: number | null;
+  /** The pending growth counted in `baseBytes`. */
+  readonly growthBytes: number;
   /** The stage's report, with the measured peak since the start (when the probe can tell). */
   report(
     stage: StageMemoryReport['stage'],
@@ -91,6 +95,22 @@ export interface StageMemoryMeter {
   ): Promise<StageMemoryReport>;
 }
 
+/** What a process holds now and what it will still grow by on its own (`MemoryProbe.pendingGrowthBytes`). */
+export interface ProcessBase {
+  readonly heldBytes: number;
+  readonly growthBytes: number;
+}
+
+/**
+ * The base a process limit plans a stage from: the footprint now, and the growth the host expects before the process
+ * is warm (a cold process creating its first runtime session grows by tens of MB that no stage's estimate covers).
+ */
+export async function processBase(probe: MemoryProbe): Promise<ProcessBase> {
+  const heldBytes = await probe.footprintBytes();
+  const growth = probe.pendingGrowthBytes?.() ?? 0;
+  return { heldBytes, growthBytes: Number.isFinite(growth) && growth > 0 ? Math.ceil(growth) : 0 };
+}
+
 /**
  * Starts measuring a stage: reads the footprint and resets the probe's peak. With `measure` false (a preview decode
  * inside another stage, which must not disturb that stage's peak) the footprint is still read, nothing is reset.
@@ -99,16 +119,20 @@ export async function startStageMemory(
   probe: MemoryProbe | undefined,
   measure: boolean,
 ): Promise<StageMemoryMeter> {
-  const baseBytes = probe ? await probe.footprintBytes() : null;
+  const base = probe ? await processBase(probe) : null;
+  const baseBytes = base === null ? null : base.heldBytes + base.growthBytes;
+  const growthBytes = base?.growthBytes ?? 0;
   if (measure) probe?.resetPeak?.();
   return {
     baseBytes,
+    growthBytes,
     report: async (stage, work, plan, replayed) => {
       const measured = measure ? ((await probe?.peakBytes?.()) ?? null) : null;
       const above = replayed ?? plan.predictedPeakBytes + work.totalBytes;
       return {
         stage,
         baseBytes,
+        growthBytes,
         work,
         budgetBytes: plan.budgetBytes,
         blockPeakBytes: plan.predictedPeakBytes,
@@ -128,10 +152,12 @@ export function budgetShortfall(
   plan: Pick<Plan, 'reason' | 'budgetBytes'>,
   work: StageWork,
   baseBytes: number | null,
+  growthBytes = 0,
 ): string {
   const reason = plan.reason ?? 'a block exceeds the budget';
   if (spec.kind !== 'process' || plan.budgetBytes === null) return reason;
-  const held = baseBytes === null ? '' : `${formatBytes(baseBytes)} already held, `;
+  const pending = growthBytes > 0 ? ` (${formatBytes(growthBytes)} of it start-up growth still to come)` : '';
+  const held = baseBytes === null ? '' : `${formatBytes(baseBytes)} already held${pending}, `;
   return (
     `under the ${formatBytes(spec.limitBytes)} process limit (${held}${formatBytes(work.totalBytes)} working memory: ` +
     `${formatBytes(work.activationBytes)} activations, ${formatBytes(work.widenBytes)} widened weights, ` +

@@ -185,7 +185,10 @@ export async function runDenoise(ctx: DenoiseContext, job: DenoiseJob): Promise<
     passes: job.steps,
   });
   if (!plan.fits)
-    throw new BudgetError('denoise', budgetShortfall(job.cidl.budget, plan, work, meter.baseBytes));
+    throw new BudgetError(
+      'denoise',
+      budgetShortfall(job.cidl.budget, plan, work, meter.baseBytes, meter.growthBytes),
+    );
 
   const entryById = new Map(entries.map((e) => [`denoiser/${e.id}`, e]));
   const scheduler = new BlockScheduler<WeightMap>({

@@ -10,6 +10,7 @@ import { stagePrecision } from '../blockset/manifest';
 import { BudgetError, formatBytes, resolveBudget, type BudgetSpec } from '../cidl/budget';
 import {
   hashedBlocks,
+  processBase,
   replayStagePeak,
   stageLocal,
   stageWorkOf,
@@ -48,8 +49,10 @@ export interface StagePreflight {
 export interface JobMemoryPreflight {
   /** The process limit (null: the budget is not a process limit). */
   readonly limitBytes: number | null;
-  /** The footprint the predictions start from (the process now). */
+  /** The footprint the predictions start from: the process now plus its pending growth. */
   readonly baseBytes: number;
+  /** The pending start-up growth counted in `baseBytes` (cidl/memory-limit.ts `processBase`). */
+  readonly growthBytes: number;
   readonly stages: readonly StagePreflight[];
   readonly fits: boolean;
 }
@@ -64,11 +67,17 @@ export async function preflightJobMemory(
   probe: MemoryProbe | undefined,
 ): Promise<JobMemoryPreflight> {
   const spec: BudgetSpec = p.cidl.budget;
-  const baseBytes = probe ? await probe.footprintBytes() : 0;
+  const base = probe ? await processBase(probe) : { heldBytes: 0, growthBytes: 0 };
+  const baseBytes = base.heldBytes + base.growthBytes;
   const { policy, prefetch, verify } = p.cidl;
   const stages: StagePreflight[] = [];
   const budgetFor = async (total: number, work: StageWork): Promise<number | null> =>
     resolveBudget(spec, { totalBlockBytes: total, probe, workBytes: work.totalBytes, baseBytes });
+  // A process limit's budget stops at 0; what the limit lacks is the rest too (what the process and work overrun).
+  const room = (budgetBytes: number, work: StageWork): number =>
+    spec.kind === 'process' && budgetBytes === 0
+      ? spec.limitBytes - baseBytes - work.totalBytes
+      : budgetBytes;
   const add = (
     stage: StagePreflight['stage'],
     work: StageWork,
@@ -86,7 +95,7 @@ export async function preflightJobMemory(
       blockPeakBytes: blockPeak,
       predictedPeakBytes: baseBytes + replayed,
       fits,
-      shortfallBytes: fits || budgetBytes === null ? 0 : largest - budgetBytes,
+      shortfallBytes: fits || budgetBytes === null ? 0 : largest - room(budgetBytes, work),
     });
   };
   const largestOf = (list: readonly { bytes: number }[]): number => Math.max(0, ...list.map((b) => b.bytes));
@@ -212,6 +221,7 @@ export async function preflightJobMemory(
   return {
     limitBytes: spec.kind === 'process' ? spec.limitBytes : null,
     baseBytes,
+    growthBytes: base.growthBytes,
     stages,
     fits: stages.every((s) => s.fits),
   };
@@ -222,10 +232,13 @@ export function refuseIfUnfit(pre: JobMemoryPreflight): void {
   const bad = pre.stages.find((s) => !s.fits);
   if (!bad) return;
   const limit = pre.limitBytes === null ? 'its budget' : `the ${formatBytes(pre.limitBytes)} process limit`;
+  const pending =
+    pre.growthBytes > 0 ? ` (${formatBytes(pre.growthBytes)} of it start-up growth still to come)` : '';
   throw new BudgetError(
     bad.stage,
     `under ${limit} the ${bad.stage} stage has ${formatBytes(bad.budgetBytes ?? 0)} for blocks ` +
-      `(after ${formatBytes(pre.baseBytes)} the process holds and ${formatBytes(bad.work.totalBytes)} working memory), ` +
+      `(after ${formatBytes(pre.baseBytes)} the process holds${pending} and ${formatBytes(bad.work.totalBytes)} ` +
+      `working memory), ` +
       `but its largest block is ${formatBytes(bad.largestBlockBytes)}: short by ${formatBytes(bad.shortfallBytes)}`,
   );
 }

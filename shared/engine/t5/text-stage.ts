@@ -162,7 +162,11 @@ export async function runTextStage(
     prefetch: opts.prefetch ?? true,
     passes: 1,
   });
-  if (!plan.fits) throw new BudgetError('text', budgetShortfall(opts.budget, plan, work, memory.baseBytes));
+  if (!plan.fits)
+    throw new BudgetError(
+      'text',
+      budgetShortfall(opts.budget, plan, work, memory.baseBytes, memory.growthBytes),
+    );
   const entryById = new Map<string, BlockEntry>(entries.map((e) => [`text/${e.id}`, e]));
   const scheduler = new BlockScheduler<T5WeightMap>({
     blocks,

@@ -271,7 +271,10 @@ export async function runDecodeStage(
     const byId = new Map(phase.map((b) => [`decode/${b.id}`, b]));
     const plan = phasePlan(phase, budgetBytes, passes, opts);
     if (!plan.fits)
-      throw new BudgetError('decode', budgetShortfall(opts.budget, plan, work, meter.baseBytes));
+      throw new BudgetError(
+        'decode',
+        budgetShortfall(opts.budget, plan, work, meter.baseBytes, meter.growthBytes),
+      );
     blockPeakBytes = Math.max(blockPeakBytes, plan.predictedPeakBytes);
     const spatial = phase[0]?.id.startsWith('spatial.') === true;
     replayedPeak = Math.max(

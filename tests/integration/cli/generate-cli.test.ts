@@ -181,4 +181,35 @@ describe('odsora generate', () => {
     expect(noModel.status).not.toBe(0);
     expect(noModel.stderr).toMatch(/--model .*nope: no such directory/);
   });
+
+  it('refuses a job under a process limit smaller than the process before any stage runs, short by what the limit lacks', () => {
+    const out = join(work, 'too-small');
+    const r = odsora([
+      'generate',
+      '--model',
+      modelDir,
+      '--prompt',
+      'a red ball',
+      '--seed',
+      '1',
+      '--steps',
+      '3',
+      '--memory-limit',
+      '40MB',
+      '--out',
+      out,
+    ]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).not.toMatch(/text: done/);
+    const m =
+      /under the .*\((\d+) B\) process limit the text stage has 0 B for blocks \(after .*\((\d+) B\) the process holds.*short by .*\((\d+) B\)/.exec(
+        r.stderr,
+      );
+    expect(m, r.stderr).not.toBeNull();
+    const [limit, held, short] = [Number(m?.[1]), Number(m?.[2]), Number(m?.[3])];
+    expect(limit).toBe(40_000_000);
+    // Raising the limit by the shortfall is what it takes: the process alone is over it, not just the block.
+    expect(short).toBeGreaterThan(held - limit);
+    expect(existsSync(join(out, 'run.json'))).toBe(false);
+  });
 });

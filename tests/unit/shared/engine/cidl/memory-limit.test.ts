@@ -67,6 +67,7 @@ describe('process memory limits', () => {
       predictedPeakBytes: 4100,
       measuredPeakBytes: 5000,
     });
+    expect(r.growthBytes).toBe(0);
     // Inside another stage (a preview decode) nothing is reset or measured.
     const quiet = await startStageMemory(p, false);
     expect(p.resets).toBe(1);
@@ -74,5 +75,27 @@ describe('process memory limits', () => {
       (await quiet.report('decode', stageWork(0, 0, 0), { budgetBytes: null, predictedPeakBytes: 0 }))
         .measuredPeakBytes,
     ).toBeNull();
+  });
+
+  it('count the growth a cold process still has ahead into the base, and say so in a refusal', async () => {
+    const cold = { ...probe(1000, 5000), pendingGrowthBytes: () => 250 };
+    const meter = await startStageMemory(cold, true);
+    expect(meter).toMatchObject({ baseBytes: 1250, growthBytes: 250 });
+    const r = await meter.report('text', stageWork(100, 0, 0), {
+      budgetBytes: 4000,
+      predictedPeakBytes: 3000,
+    });
+    expect(r).toMatchObject({ baseBytes: 1250, growthBytes: 250, predictedPeakBytes: 4350 });
+    // A probe that reports nonsense growth adds nothing.
+    const odd = await startStageMemory({ ...probe(1000), pendingGrowthBytes: () => Number.NaN }, false);
+    expect(odd).toMatchObject({ baseBytes: 1000, growthBytes: 0 });
+    const msg = budgetShortfall(
+      { kind: 'process', limitBytes: 3_300_000_000 },
+      { reason: 'block text/block.3 needs 772 MB', budgetBytes: 500_000_000 },
+      stageWork(100, 200, 300),
+      2_000_000_000,
+      30_000_000,
+    );
+    expect(msg).toMatch(/1\.9 GiB .* already held \(28\.6 MiB .* of it start-up growth still to come\)/);
   });
 });
