@@ -346,17 +346,7 @@ export async function runScaleBench(o: ScaleBenchOptions): Promise<Record<string
     o.log(`writing the synthetic ${preset} checkpoint into ${synthDir}`);
     const r = await runChild(
       o.cliPath,
-      [
-        'synth-checkpoint',
-        '--preset',
-        'opensora-v1.2',
-        '--dtype',
-        'bf16',
-        '--t5-format',
-        'bin',
-        '--out',
-        synthDir,
-      ],
+      ['synth-checkpoint', '--preset', preset, '--dtype', 'bf16', '--t5-format', 'bin', '--out', synthDir],
       o.log,
     );
     if (r.code !== 0)
