@@ -14,8 +14,6 @@
  * is the block-set id nanobench.json's `model.dir` ends with: labels describe particular pixels, so clips from
  * another model are refused.
  */
-import { readFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
 import { z } from 'zod';
 import {
   NANO_BACKGROUND_NAMES,
@@ -26,7 +24,7 @@ import {
   scorePrompt,
 } from '../../shared/metrics';
 import { readFinalVideo } from '../studio/services/run-frames';
-import { clipFolder } from './nanobench';
+import { BenchInputError, clipFolder, readJson, readNanobenchOut, zodMessage } from './nanobench-out';
 
 export const LABEL_ATTRIBUTES = ['colour', 'shape', 'motion', 'background'] as const;
 export type LabelAttribute = (typeof LABEL_ATTRIBUTES)[number];
@@ -76,80 +74,18 @@ const labelsSchema = z.object({
 
 export type LabelSet = z.infer<typeof labelsSchema>;
 
-/** One clip of a nanobench `--out` folder, as nanobench.json names it. */
-export const clipRefSchema = z.object({
-  setting: z.string(),
-  promptIndex: z.number().int(),
-  seed: z.number().int(),
-  prompt: z.string(),
-});
-export type ClipRef = z.infer<typeof clipRefSchema>;
-
-/** The slice of nanobench.json the label tools need. */
-const nanobenchSchema = z.object({
-  format: z.literal('odsora-nanobench'),
-  model: z.object({ dir: z.string() }),
-  prompts: z.array(z.string()),
-  clips: z.array(clipRefSchema),
-});
-
-/** A file that does not parse or validate: the message names the file and the field. */
-export class LabelInputError extends Error {
-  override name = 'LabelInputError';
-}
-
-/** `file: path.to[3].field: message` for the first issue of a failed parse. */
-export function zodMessage(file: string, error: z.ZodError): string {
-  const issue = error.issues[0]!;
-  const at =
-    issue.path.length > 0 ? issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)) : [];
-  return `${file}: ${at.join('').replace(/^\./, '') || '(top level)'}: ${issue.message}`;
-}
-
-/** Parses a JSON file; a missing or malformed file is a {@link LabelInputError} naming it. */
-export async function readJson(file: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    throw new LabelInputError(
-      `${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
-    );
-  }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (e) {
-    throw new LabelInputError(`${file}: not JSON (${(e as Error).message})`);
-  }
-}
-
 /** Reads and validates a labels file (every prompt must be a Nano vocabulary prompt). */
 export async function readLabelSet(file: string): Promise<LabelSet> {
   const parsed = labelsSchema.safeParse(await readJson(file));
-  if (!parsed.success) throw new LabelInputError(zodMessage(file, parsed.error));
+  if (!parsed.success) throw new BenchInputError(zodMessage(file, parsed.error));
   for (const [i, c] of parsed.data.clips.entries()) {
     try {
       parsePrompt(c.prompt);
     } catch (e) {
-      throw new LabelInputError(`${file}: clips[${i}].prompt: ${(e as Error).message}`);
+      throw new BenchInputError(`${file}: clips[${i}].prompt: ${(e as Error).message}`);
     }
   }
   return parsed.data;
-}
-
-/** A nanobench `--out` folder: its nanobench.json (validated), the block-set id of its model, and its clips. */
-export async function readNanobenchOut(
-  dir: string,
-): Promise<{ file: string; blockset: string; prompts: string[]; clips: ClipRef[] }> {
-  const file = join(dir, 'nanobench.json');
-  const bench = nanobenchSchema.safeParse(await readJson(file));
-  if (!bench.success) throw new LabelInputError(zodMessage(file, bench.error));
-  return {
-    file,
-    blockset: basename(bench.data.model.dir),
-    prompts: bench.data.prompts,
-    clips: bench.data.clips,
-  };
 }
 
 /** Agreement counts for one attribute in one setting (or over all of them). */
@@ -201,7 +137,7 @@ const empty = (): AgreementCounts => ({
 
 /**
  * Scores every labelled clip of a nanobench `--out` folder and counts agreement with the labels. Throws
- * {@link LabelInputError} naming what is wrong: a labels file or nanobench.json that does not validate, clips from
+ * {@link BenchInputError} naming what is wrong: a labels file or nanobench.json that does not validate, clips from
  * another block set, a prompt that differs from nanobench.json's, a clip folder without frames.
  */
 export async function labelAgreement(labelsFile: string, clipsDir: string): Promise<AgreementReport> {
@@ -210,7 +146,7 @@ export async function labelAgreement(labelsFile: string, clipsDir: string): Prom
   const benchFile = bench.file;
   const blockset = bench.blockset;
   if (set.source?.blockset !== undefined && set.source.blockset !== blockset)
-    throw new LabelInputError(
+    throw new BenchInputError(
       `${labelsFile} labels clips of block set ${set.source.blockset}; ${clipsDir} holds clips of ${blockset}`,
     );
   const report: AgreementReport = {
@@ -226,15 +162,15 @@ export async function labelAgreement(labelsFile: string, clipsDir: string): Prom
   for (const [i, c] of set.clips.entries()) {
     const benchPrompt = bench.prompts[c.promptIndex];
     if (benchPrompt !== c.prompt)
-      throw new LabelInputError(
+      throw new BenchInputError(
         `${labelsFile}: clips[${i}] is '${c.prompt}' but prompt ${c.promptIndex} of ${benchFile} is ` +
           (benchPrompt === undefined ? 'missing' : `'${benchPrompt}'`),
       );
     const clipDir = clipFolder(clipsDir, c.setting, c.promptIndex, c.seed);
     const video = await readFinalVideo(clipDir).catch((e: unknown) => {
-      throw new LabelInputError(`${clipDir}: ${(e as Error).message}`);
+      throw new BenchInputError(`${clipDir}: ${(e as Error).message}`);
     });
-    if (video === null) throw new LabelInputError(`${clipDir}: no frames (frames/0000.png …)`);
+    if (video === null) throw new BenchInputError(`${clipDir}: no frames (frames/0000.png …)`);
     const scores = scorePrompt(video, parsePrompt(c.prompt));
     for (const attribute of LABEL_ATTRIBUTES) {
       const person = c.labels[attribute];

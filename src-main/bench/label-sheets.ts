@@ -10,19 +10,16 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { encodeRgbPng } from '../../shared/media/png';
 import { readFinalVideo } from '../studio/services/run-frames';
-import { clipFolder } from './nanobench';
+import { LABEL_ATTRIBUTES, LABEL_WORDS, type LabelAttribute, type LabelSet } from './label-agreement';
 import {
-  LABEL_ATTRIBUTES,
-  LABEL_WORDS,
+  BenchInputError,
+  clipFolder,
   clipRefSchema,
-  type ClipRef,
   readJson,
   readNanobenchOut,
-  LabelInputError,
   zodMessage,
-  type LabelAttribute,
-  type LabelSet,
-} from './label-agreement';
+  type ClipRef,
+} from './nanobench-out';
 
 export interface SheetOptions {
   /** Folder written by `odsora nanobench --out`. */
@@ -115,14 +112,14 @@ async function drawSheet(clipDirs: string[], frames: readonly number[], size: nu
   fillRect(c, 0, 0, c.width, c.height, [90, 90, 90]);
   for (const [k, dir] of clipDirs.entries()) {
     const video = await readFinalVideo(dir);
-    if (video === null) throw new LabelInputError(`${dir}: no frames (frames/0000.png …)`);
+    if (video === null) throw new BenchInputError(`${dir}: no frames (frames/0000.png …)`);
     const x0 = GAP + (k % COLUMNS) * (cellW + GAP);
     const y0 = GAP + Math.floor(k / COLUMNS) * (size + GAP);
     drawNumber(c, k + 1, x0 + 2, y0 + Math.floor(size / 2) - 7);
     for (const [j, f] of frames.entries()) {
       const frame = video.frames[f];
       if (frame === undefined)
-        throw new LabelInputError(`${dir}: has ${video.frames.length} frames, no frame ${f}`);
+        throw new BenchInputError(`${dir}: has ${video.frames.length} frames, no frame ${f}`);
       for (let y = 0; y < size; y++)
         for (let x = 0; x < size; x++) {
           const sx = Math.floor((x * video.width) / size);
@@ -150,7 +147,7 @@ export async function makeLabelSheets(opts: SheetOptions): Promise<{ sheets: num
     .filter((c) => opts.settings === undefined || opts.settings.includes(c.setting))
     .filter((c) => opts.seeds === undefined || opts.seeds.includes(c.seed));
   if (clips.length === 0)
-    throw new LabelInputError(`${bench.file}: no clip matches the chosen settings and seeds`);
+    throw new BenchInputError(`${bench.file}: no clip matches the chosen settings and seeds`);
   const order = shuffled(clips, shuffleSeed);
   const sheets: ClipRef[][] = [];
   for (let i = 0; i < order.length; i += PER_SHEET) sheets.push(order.slice(i, i + PER_SHEET));
@@ -189,16 +186,16 @@ export async function collectLabels(
   attribute: LabelAttribute,
 ): Promise<LabelSet> {
   if (!LABEL_ATTRIBUTES.includes(attribute))
-    throw new LabelInputError(`unknown attribute '${String(attribute)}'`);
-  if (annotator.trim() === '') throw new LabelInputError('the annotator needs a name');
+    throw new BenchInputError(`unknown attribute '${String(attribute)}'`);
+  if (annotator.trim() === '') throw new BenchInputError('the annotator needs a name');
   const keyFile = join(sheetsDir, KEY_FILE);
   const answersFile = join(sheetsDir, ANSWERS_FILE);
   const read = async (f: string): Promise<string> =>
     readFile(f, 'utf8').catch((e: NodeJS.ErrnoException) => {
-      throw new LabelInputError(`${f}: cannot read (${e.code ?? e.message})`);
+      throw new BenchInputError(`${f}: cannot read (${e.code ?? e.message})`);
     });
   const key = keySchema.safeParse(await readJson(keyFile));
-  if (!key.success) throw new LabelInputError(zodMessage(keyFile, key.error));
+  if (!key.success) throw new BenchInputError(zodMessage(keyFile, key.error));
   const words = new Set([...LABEL_WORDS[attribute], 'unsure']);
   const answers = new Map<string, string>();
   let sheet: string | null = null;
@@ -211,14 +208,14 @@ export async function collectLabels(
     }
     const m = /^(\d+):\s*(.*)$/.exec(line);
     if (m === null || sheet === null)
-      throw new LabelInputError(
+      throw new BenchInputError(
         `${answersFile}:${n + 1}: expected 'sheet-NNN.png' or 'N: word', got '${line}'`,
       );
     const word = m[2]!.trim().toLowerCase().replace(/\s+/g, ' ');
     if (word === '')
-      throw new LabelInputError(`${answersFile}:${n + 1}: ${sheet} clip ${m[1]} has no answer`);
+      throw new BenchInputError(`${answersFile}:${n + 1}: ${sheet} clip ${m[1]} has no answer`);
     if (!words.has(word))
-      throw new LabelInputError(
+      throw new BenchInputError(
         `${answersFile}:${n + 1}: '${m[2]!.trim()}' is not a ${attribute} (one of ${[...words].join(', ')})`,
       );
     answers.set(`${sheet}#${m[1]}`, word);
@@ -228,7 +225,7 @@ export async function collectLabels(
     for (const [k, ref] of refs.entries()) {
       const word = answers.get(`${sheetName(i)}#${k + 1}`);
       if (word === undefined)
-        throw new LabelInputError(`${answersFile}: ${sheetName(i)} clip ${k + 1} has no answer`);
+        throw new BenchInputError(`${answersFile}: ${sheetName(i)} clip ${k + 1} has no answer`);
       clips.push({ ...ref, labels: { [attribute]: word } });
     }
   return {

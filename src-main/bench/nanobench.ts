@@ -3,10 +3,12 @@
  * shared/metrics. For every prompt × seed the baseline runs first; every other setting then runs from the
  * baseline's exact initial noise (`z0`), so PSNR / SSIM against the baseline isolate what the technique changed.
  * Each clip is scored on the Nano prompt vocabulary (colour, shape, motion, background), subject consistency,
- * temporal flicker and dynamic degree (see shared/metrics/README.md), and timed.
+ * temporal flicker and dynamic degree (see shared/metrics/README.md), and timed. `precision` converts the model at a
+ * lower weight precision first; `compareTo` also scores every clip against another run's (nanobench-compare.ts).
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import type { Precision } from '../../shared/engine/blockset/precision';
 import type { BudgetSpec } from '../../shared/engine/cidl/budget';
 import {
   GenerateCaches,
@@ -28,9 +30,26 @@ import {
   type AttributeScore,
   type Video,
 } from '../../shared/metrics';
+import type { StageName } from '../convert/model-dir';
 import { createNodeEngineHost } from '../engine-host/node-engine';
-import { BUNDLED_MODEL_NAME, bundledModelDir, ensureBundledBlockSet, openModel } from '../models/bundled';
+import {
+  blockSetPrecision,
+  BUNDLED_MODEL_NAME,
+  bundledModelDir,
+  ensureBundledBlockSet,
+  openModel,
+} from '../models/bundled';
 import { writeVideoFiles } from '../output/video-files';
+import { clipFolder } from './nanobench-out';
+import {
+  checkCompareModel,
+  compareClip,
+  comparisonRecord,
+  formatComparison,
+  openCompareRun,
+  type CompareScore,
+  type NanobenchComparison,
+} from './nanobench-compare';
 
 /**
  * The prompt suite: `tools/nano/data.py`'s `eval_prompts(24)` (the training run's eval set), 24 captions in which
@@ -168,6 +187,10 @@ export interface NanobenchOptions {
   warmup?: boolean;
   /** ONNX Runtime intra-op threads. */
   threads?: number;
+  /** Weight precision per stage of a model directory's conversion (default f32; cached per precision). */
+  precision?: Partial<Record<StageName, Precision>>;
+  /** Another run's `--out` folder: every clip is also compared with its clip of the same setting, prompt and seed. */
+  compareTo?: string;
   /** Progress lines. */
   log?: (line: string) => void;
 }
@@ -192,6 +215,8 @@ export interface NanobenchClip {
   dynamic: { dynamic: boolean; amount: number };
   /** Against the baseline clip of the same prompt and seed (the baseline itself: PSNR 99 = identical, SSIM 1). */
   vsBaseline: { psnr: number; ssim: number };
+  /** Against the `compareTo` run's clip of the same setting, prompt and seed (only with `compareTo`). */
+  vsCompare?: CompareScore;
   /** Wall time of generateVideo, and the pipeline's own stage timings. */
   wallMs: number;
   timings: GenerateResult['timings'];
@@ -229,7 +254,16 @@ export interface NanobenchSummaryRow {
 export interface NanobenchReport {
   format: 'odsora-nanobench';
   version: 1;
-  model: { name: string; dir: string; modelDir: string | null; isNano: boolean };
+  model: {
+    name: string;
+    dir: string;
+    modelDir: string | null;
+    /** sha256 over the model directory's files (null for a block set given directly). */
+    sourceSha256: string | null;
+    isNano: boolean;
+  };
+  /** How the block set stores each stage's weights (from its manifest). */
+  precision: Record<StageName, Precision>;
   steps: number;
   seeds: number[];
   prompts: string[];
@@ -241,6 +275,8 @@ export interface NanobenchReport {
     cidl: BudgetSpec;
   }[];
   summary: NanobenchSummaryRow[];
+  /** Only with `compareTo`: the other run and PSNR / SSIM against it per setting. */
+  compareTo?: NanobenchComparison;
   clips: NanobenchClip[];
   notes: string[];
 }
@@ -252,10 +288,6 @@ const toVideo = (r: GenerateResult): Video => ({
 });
 
 const avg = (xs: number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : Number.NaN);
-
-/** Where `--out` puts one clip: `<out>/<setting>/p<prompt index>-s<seed>/` (frames/, video.png, video.gif). */
-export const clipFolder = (outDir: string, setting: string, promptIndex: number, seed: number): string =>
-  join(outDir, setting, `p${promptIndex}-s${seed}`);
 
 /** Scores one clip (no reference needed except the baseline's frames for PSNR / SSIM). */
 export function scoreClip(
@@ -359,7 +391,8 @@ export function formatTable(report: NanobenchReport): string {
   const line = (cells: string[]): string =>
     cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [
-    `nanobench: ${report.model.name} (${report.model.dir}), ${report.steps} steps, ${report.prompts.length} prompt(s) × ${report.seeds.length} seed(s)`,
+    `nanobench: ${report.model.name} (${report.model.dir}), ${report.steps} steps, ${report.prompts.length} prompt(s) × ${report.seeds.length} seed(s), ` +
+      `weights t5=${report.precision.text},stdit=${report.precision.denoiser},vae=${report.precision.decode}`,
     line(head),
     line(widths.map((w) => '-'.repeat(w))),
     ...rows.map(line),
@@ -367,6 +400,7 @@ export function formatTable(report: NanobenchReport): string {
     'adherence columns: fraction of clips right; subj/flicker: mean score (1 = best); dynamic: fraction of moving clips;',
     'PSNR/SSIM: against the baseline from the same z0 (identical = 99 dB cap / 1); calls: model passes (CFG pair = 1);',
     '×base: mean wall time / baseline; denoise ×: baseline denoise time / this setting.',
+    ...(report.compareTo ? formatComparison(report.compareTo) : []),
     ...report.notes.map((n) => `note: ${n}`),
   ].join('\n');
 }
@@ -402,14 +436,20 @@ export async function runNanobench(opts: NanobenchOptions = {}): Promise<Nanoben
     ...chosen.filter((s) => s.name !== 'baseline'),
   ];
 
+  // The other run is checked before anything is converted or generated (its model once ours is open).
+  const compare = opts.compareTo
+    ? await openCompareRun(opts.compareTo, { steps, prompts, seeds, settings: settings.map((s) => s.name) })
+    : null;
+
   const host = await createNodeEngineHost({ threads: opts.threads });
   const caches = new GenerateCaches();
   try {
     let model;
-    if (opts.model) model = await openModel(host, opts.model, { log: (l) => log(`model: ${l}`) });
+    const modelOpts = { log: (l: string): void => log(`model: ${l}`), precision: opts.precision };
+    if (opts.model) model = await openModel(host, opts.model, modelOpts);
     else {
       try {
-        model = await ensureBundledBlockSet(host, { log: (l) => log(`model: ${l}`) });
+        model = await ensureBundledBlockSet(host, modelOpts);
       } catch (e) {
         throw new Error(
           `nanobench needs Open-Sora Nano: ${(e as Error).message} (looked for ${bundledModelDir()})`,
@@ -417,6 +457,7 @@ export async function runNanobench(opts: NanobenchOptions = {}): Promise<Nanoben
       }
     }
     const name = model.blockSet.manifest.model.name;
+    if (compare) checkCompareModel(compare, name, model.sourceSha256);
     const isNano =
       name.includes('nano') ||
       (model.modelDir ?? '').includes(BUNDLED_MODEL_NAME) ||
@@ -473,8 +514,13 @@ export async function runNanobench(opts: NanobenchOptions = {}): Promise<Nanoben
           const video = toVideo(r);
           if (!base) base = { video, z0: r.z0 };
           const scored = scoreClip(video, base.video, prompt);
+          // Read before this run writes its own clip: `--out` may be the compared folder itself.
+          const vsCompare = compare
+            ? await compareClip(compare, video, s.name, promptIndex, seed)
+            : undefined;
           const clip: NanobenchClip = {
             ...scored,
+            ...(vsCompare ? { vsCompare } : {}),
             setting: s.name,
             promptIndex,
             seed,
@@ -485,7 +531,8 @@ export async function runNanobench(opts: NanobenchOptions = {}): Promise<Nanoben
           };
           clips.push(clip);
           log(
-            `[${clips.length}/${total}] ${s.name} p${promptIndex} s${seed}: adherence ${scored.adherenceMean.toFixed(2)}, PSNR ${scored.vsBaseline.psnr.toFixed(1)} dB, ${wallMs.toFixed(0)} ms`,
+            `[${clips.length}/${total}] ${s.name} p${promptIndex} s${seed}: adherence ${scored.adherenceMean.toFixed(2)}, PSNR ${scored.vsBaseline.psnr.toFixed(1)} dB` +
+              `${vsCompare ? `, vs compared ${vsCompare.psnr.toFixed(1)} dB` : ''}, ${wallMs.toFixed(0)} ms`,
           );
           if (opts.out)
             await writeVideoFiles(
@@ -499,12 +546,20 @@ export async function runNanobench(opts: NanobenchOptions = {}): Promise<Nanoben
     const report: NanobenchReport = {
       format: 'odsora-nanobench',
       version: 1,
-      model: { name, dir: model.blockSet.dir, modelDir: model.modelDir, isNano },
+      model: {
+        name,
+        dir: model.blockSet.dir,
+        modelDir: model.modelDir,
+        sourceSha256: model.sourceSha256,
+        isNano,
+      },
+      precision: blockSetPrecision(model.blockSet),
       steps,
       seeds,
       prompts,
       settings: settings.map((s) => ({ name: s.name, description: s.description, ...s.configure(steps) })),
       summary: summarize(clips, settings),
+      ...(compare ? { compareTo: comparisonRecord(compare, clips) } : {}),
       clips,
       notes,
     };

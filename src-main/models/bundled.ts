@@ -1,9 +1,10 @@
 /**
  * The bundled model and model directories: a model directory (`stdit/`, `text_encoder/`, `vae/`, as
  * tools/nano/export.py writes it) is converted into a block set once and cached under
- * `<cache root>/blocksets/<sha256 of the model files>/`, where the cache root is `$ODSORA_CACHE` or
- * `~/.cache/odsora`. Later calls find the cache by the same hash and only check that its manifest opens; a cache
- * that does not open is converted again.
+ * `<cache root>/blocksets/<sha256 of the model files>/` (float32; a set stored at a lower precision adds it to the
+ * key, `<sha256>-text-int8-denoiser-f32-decode-f32`, so sets of one model at different precisions never collide),
+ * where the cache root is `$ODSORA_CACHE` or `~/.cache/odsora`. Later calls find the cache by the same key and only
+ * check that its manifest opens; a cache that does not open is converted again.
  *
  * The bundled model is Open-Sora Nano at `models/opensora-nano/` in the repository (found by walking up from this
  * file to the repository's package.json).
@@ -13,9 +14,10 @@ import { readdir, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { openBlockSet, type BlockSet } from '../../shared/engine/blockset/load';
-import { BLOCKSET_FORMAT, MANIFEST_FILE } from '../../shared/engine/blockset/manifest';
+import { BLOCKSET_FORMAT, MANIFEST_FILE, stagePrecision } from '../../shared/engine/blockset/manifest';
+import type { Precision } from '../../shared/engine/blockset/precision';
 import type { FileSystemPort, Sha256 } from '../../shared/engine/ports';
-import { convertModelDir } from '../convert/model-dir';
+import { convertModelDir, type StageName } from '../convert/model-dir';
 
 /** The bundled model's directory name under `models/`. */
 export const BUNDLED_MODEL_NAME = 'opensora-nano';
@@ -34,6 +36,8 @@ export interface ModelCacheOptions {
   cacheRoot?: string;
   /** Progress lines (conversion). */
   log?: (line: string) => void;
+  /** Storage precision per stage of a model directory's conversion (default f32 everywhere). */
+  precision?: Partial<Record<StageName, Precision>>;
 }
 
 /** An opened block set and where it came from. */
@@ -104,6 +108,25 @@ export async function modelDirSha256(host: ModelHost, modelDir: string): Promise
   return host.sha256(new TextEncoder().encode(lines.sort().join('\n')));
 }
 
+/** The stages of a block set, in cache-key order. */
+const STAGES: readonly StageName[] = ['text', 'denoiser', 'decode'];
+
+/**
+ * The cache directory name of a model directory's block set: the model's hash alone for float32 (as before
+ * precisions existed, so existing caches stay valid), else the hash and every stage's precision.
+ */
+export function blockSetCacheKey(sha: string, precision: Partial<Record<StageName, Precision>> = {}): string {
+  const parts = STAGES.map((s) => [s, precision[s] ?? 'f32'] as const);
+  return parts.every(([, p]) => p === 'f32') ? sha : [sha, ...parts.flat()].join('-');
+}
+
+/** A block set's storage precision per stage, from its manifest (f32 for a stage it lacks or predating precisions). */
+export function blockSetPrecision(blockSet: BlockSet): Record<StageName, Precision> {
+  const stages = blockSet.manifest.stages as Record<string, { precision?: Precision } | undefined>;
+  const of = (s: StageName): Precision => stagePrecision(stages[s] ?? {});
+  return { text: of('text'), denoiser: of('denoiser'), decode: of('decode') };
+}
+
 /** Whether `dir` is a model directory (has stdit/config.json). */
 export function isModelDir(dir: string): boolean {
   return existsSync(join(dir, 'stdit', 'config.json'));
@@ -131,7 +154,11 @@ export async function ensureModelBlockSet(
     throw new Error(`${dir}: not a model directory (needs stdit/config.json + model.safetensors)`);
   const log = opts.log ?? ((): void => undefined);
   const sha = await modelDirSha256(host, dir);
-  const outDir = join(opts.cacheRoot ?? defaultCacheRoot(), 'blocksets', sha);
+  const outDir = join(
+    opts.cacheRoot ?? defaultCacheRoot(),
+    'blocksets',
+    blockSetCacheKey(sha, opts.precision),
+  );
   if (existsSync(outDir)) {
     try {
       return {
@@ -148,7 +175,14 @@ export async function ensureModelBlockSet(
   log(`converting ${dir} into ${outDir} (first use)`);
   await host.fs.mkdirp(dirname(outDir));
   try {
-    await convertModelDir({ fs: host.fs, sha256: host.sha256, modelDir: dir, outDir, log });
+    await convertModelDir({
+      fs: host.fs,
+      sha256: host.sha256,
+      modelDir: dir,
+      outDir,
+      precision: opts.precision,
+      log,
+    });
   } catch (e) {
     // Another process may have converted the same model meanwhile: use its result if it opens.
     if (!existsSync(outDir)) throw e;
@@ -180,7 +214,10 @@ export async function ensureBundledBlockSet(
   return ensureModelBlockSet(host, dir, opts);
 }
 
-/** Opens `--model DIR`: a converted block set as is, a model directory through the cache. */
+/**
+ * Opens `--model DIR`: a converted block set as is, a model directory through the cache (at `opts.precision`). A
+ * block set's precision is fixed when it is converted, so asking it for another one is an error.
+ */
 export async function openModel(
   host: ModelHost,
   dir: string,
@@ -189,13 +226,18 @@ export async function openModel(
   const abs = resolve(dir);
   if (!existsSync(abs)) throw new Error(`--model ${dir}: no such directory`);
   if (isModelDir(abs)) return ensureModelBlockSet(host, abs, opts);
-  if (isBlockSetDir(abs))
-    return {
-      blockSet: await openBlockSet(host.fs, host.sha256, abs),
-      modelDir: null,
-      sourceSha256: null,
-      converted: false,
-    };
+  if (isBlockSetDir(abs)) {
+    const blockSet = await openBlockSet(host.fs, host.sha256, abs);
+    const stored = blockSetPrecision(blockSet);
+    const wrong = STAGES.filter((s) => opts.precision?.[s] !== undefined && opts.precision[s] !== stored[s]);
+    if (wrong.length > 0)
+      throw new Error(
+        `--model ${dir} is a converted block set stored as ${STAGES.map((s) => `${s}=${stored[s]}`).join(',')}; ` +
+          `the precision asked for ${wrong.map((s) => `${s}=${opts.precision?.[s]}`).join(',')} needs a model directory ` +
+          '(or a block set converted with `odsora convert --precision`)',
+      );
+    return { blockSet, modelDir: null, sourceSha256: null, converted: false };
+  }
   throw new Error(
     `--model ${dir}: neither a model directory (stdit/config.json) nor a converted block set (manifest.json with format "${BLOCKSET_FORMAT}")`,
   );

@@ -1,7 +1,8 @@
 /** `odsora label-agreement`: nanobench's adherence scorers against a person's labels of the same clips. */
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
-import { formatAgreement, labelAgreement, LabelInputError } from '../../bench/label-agreement';
+import { formatAgreement, labelAgreement } from '../../bench/label-agreement';
+import { BenchInputError } from '../../bench/nanobench-out';
 
 /** Registers `odsora label-agreement`. */
 export function registerLabelAgreement(program: Command): void {
@@ -21,7 +22,7 @@ export function registerLabelAgreement(program: Command): void {
         const report = await labelAgreement(resolve(flags.labels), resolve(flags.clips));
         console.log(flags.json ? JSON.stringify(report, null, 2) : formatAgreement(report));
       } catch (e) {
-        if (!(e instanceof LabelInputError)) throw e;
+        if (!(e instanceof BenchInputError)) throw e;
         console.error(`odsora label-agreement: ${e.message}`);
         process.exitCode = 1;
       }

@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { LABEL_ATTRIBUTES, LabelInputError, type LabelAttribute } from '../../bench/label-agreement';
+import { LABEL_ATTRIBUTES, type LabelAttribute } from '../../bench/label-agreement';
+import { BenchInputError } from '../../bench/nanobench-out';
 import { collectLabels, makeLabelSheets } from '../../bench/label-sheets';
 import { nonNegIntList, posInt } from '../arg-parsers';
 
@@ -17,7 +18,7 @@ async function reportErrors(run: () => Promise<void>): Promise<void> {
   try {
     await run();
   } catch (e) {
-    if (!(e instanceof LabelInputError)) throw e;
+    if (!(e instanceof BenchInputError)) throw e;
     console.error(`odsora label-sheets: ${e.message}`);
     process.exitCode = 1;
   }

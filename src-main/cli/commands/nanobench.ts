@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
+import type { Precision } from '../../../shared/engine/blockset/precision';
 import { parsePrompt } from '../../../shared/metrics';
 import {
   formatTable,
@@ -12,7 +13,9 @@ import {
   resolveSettings,
   runNanobench,
 } from '../../bench/nanobench';
+import type { StageName } from '../../convert/model-dir';
 import { finite, posInt } from '../arg-parsers';
+import { parsePrecisionFlag } from './convert';
 
 /** `--prompts N|all` → a count of suite prompts. */
 export function parsePromptCount(v: string): number {
@@ -60,6 +63,8 @@ interface NanobenchFlags {
   out?: string;
   warmup: boolean;
   threads?: number;
+  precision?: Partial<Record<StageName, Precision>>;
+  compareTo?: string;
 }
 
 /** Registers `odsora nanobench`. */
@@ -104,6 +109,15 @@ export function registerNanobench(program: Command): void {
     )
     .option('--no-warmup', 'skip the untimed warm-up generation per setting')
     .option('--threads <n>', 'ONNX Runtime intra-op threads (default: all cores)', posInt('--threads'))
+    .option(
+      '--precision <spec>',
+      "weight storage of the model directory's conversion, as for convert: f32 (default), f16 or int8 for every stage, or per stage, e.g. t5=int8,stdit=f16 (cached per precision; docs/precision.md)",
+      parsePrecisionFlag,
+    )
+    .option(
+      '--compare-to <dir>',
+      "another run's --out folder: PSNR / SSIM of every clip against its clip of the same setting, prompt and seed (median and min per setting)",
+    )
     .action(async (flags: NanobenchFlags) => {
       const log = flags.json
         ? undefined
@@ -119,6 +133,8 @@ export function registerNanobench(program: Command): void {
         out: flags.out,
         warmup: flags.warmup,
         threads: flags.threads,
+        precision: flags.precision,
+        compareTo: flags.compareTo,
         log,
       });
       console.log(flags.json ? JSON.stringify(report, null, 2) : formatTable(report));
