@@ -185,7 +185,7 @@ describe('opensora-v1.2-depth1: synthetic released layouts → convert → gener
           expect(e.residentBytes).toBeLessThanOrEqual(e.budgetBytes);
     } finally {
       await client.close().catch(() => undefined);
-      await stopCompanion(proc);
+      await stopCompanion(proc, { keepModels: true }); // the block set is this file's, removed with `work`
     }
   });
 
