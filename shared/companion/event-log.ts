@@ -207,6 +207,9 @@ export class EventLog<E> {
     if (this.writing !== null) return;
     this.writing = this.drain().finally(() => {
       this.writing = null;
+      // An append that came after the write loop ended but before this ran found the writer busy: write it now
+      // (after a failed write, the next append or flush retries instead).
+      if (this.persistError === null && this.persisted < this.entries.length) this.startWriting();
     });
   }
 

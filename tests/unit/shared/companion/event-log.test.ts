@@ -147,6 +147,21 @@ describe('event log', () => {
     expect(log.subscriberCount).toBe(1);
   });
 
+  it('writes an event appended while the previous write settles (it used to wait for the next append)', async () => {
+    const store = new ManualStore();
+    const log = new EventLog<RunEvent>('r-1', { store });
+    // The append lands after the write loop has ended but before the writer is marked idle.
+    log.subscribe(1, (e) => {
+      if (e.seq === 1) queueMicrotask(() => log.append(step(2)));
+    });
+    log.append(step(1));
+    await store.settle();
+    await new Promise((r) => setTimeout(r, 0));
+    await store.settle();
+    expect(log.visibleSeq).toBe(2);
+    expect(store.lines.get('r-1')).toHaveLength(2);
+  });
+
   it('a listener that appends during delivery still sees every event once, in order', () => {
     const log = new EventLog<RunEvent>('r-1');
     const got: number[] = [];
