@@ -1,5 +1,5 @@
 /**
- * What every host's EngineRunner does around `generateVideo` (the Node engine worker, the iPhone app's in-process
+ * What every host's EngineRunner does around `generateVideo` (the Node companion's engine process, the iPhone app's in-process
  * runner): how many decoded frames a preview carries, preview images in the requested size and format, and the wire
  * failure code of an engine error.
  */

@@ -19,6 +19,7 @@ import { EventLog } from './event-log';
 import { encodePreviewFrames } from './frames';
 import { describe } from './replies';
 import {
+  DEFAULT_CANCEL_DEADLINE_MS,
   RunFailure,
   type CompanionServerOptions,
   type EngineJob,
@@ -41,6 +42,8 @@ export interface RunRecord {
   interruptReason: 'shutdown' | null;
   result: EngineRunResult | null;
   previews: Map<number, Uint8Array[]>;
+  /** Unschedules the cancel deadline of the running run (null: none armed). */
+  deadline: (() => void) | null;
 }
 
 /** One run as the `runs` reply lists it. */
@@ -120,6 +123,7 @@ export class RunQueue {
       interruptReason: null,
       result: null,
       previews: new Map(),
+      deadline: null,
     };
     this.runs.set(runId, rec);
     const position = this.queue.length + (this.active === null ? 0 : 1);
@@ -128,7 +132,10 @@ export class RunQueue {
     return { runId, position };
   }
 
-  /** Cancels a run that has not ended: a queued one ends now, the running one is aborted. */
+  /**
+   * Cancels a run that has not ended: a queued one ends now; the running one is aborted, and if its engine has not
+   * stopped by the cancel deadline the run ends anyway and the engine is terminated (cancel always wins).
+   */
   cancel(rec: RunRecord, byClientId: string | null): void {
     const index = this.queue.indexOf(rec);
     if (index >= 0) {
@@ -137,7 +144,29 @@ export class RunQueue {
     } else if (rec === this.active) {
       rec.cancelledBy ??= byClientId;
       rec.abort?.abort(new Error('cancelled'));
+      this.armDeadline(rec);
     }
+  }
+
+  private armDeadline(rec: RunRecord): void {
+    const schedule = this.options.schedule;
+    if (schedule === undefined || rec.deadline !== null) return;
+    const ms = this.options.cancelDeadlineMs ?? DEFAULT_CANCEL_DEADLINE_MS;
+    rec.deadline = schedule(ms, () => void this.deadlineReached(rec, ms));
+  }
+
+  /** The engine did not stop in time: end the run now and terminate the engine (the next run gets a fresh one). */
+  private async deadlineReached(rec: RunRecord, ms: number): Promise<void> {
+    rec.deadline = null;
+    if (rec !== this.active || rec.log.sealed) return;
+    const runner = this.options.runner;
+    this.log(
+      `run ${rec.runId}: the engine did not stop within ${ms} ms; the run ends now` +
+        (runner.terminate ? ' and the engine is terminated' : ' (the next run waits for the engine)'),
+    );
+    this.appendTerminal(rec, this.abortedEvent(rec));
+    await rec.log.flush().catch((error: unknown) => this.log(`run ${rec.runId}: ${describe(error)}`));
+    await runner.terminate?.().catch((error: unknown) => this.log(`engine terminate: ${describe(error)}`));
   }
 
   /** Queued runs and the running one end with `run.interrupted` (`shutdown`); every log is flushed. */
@@ -148,6 +177,7 @@ export class RunQueue {
     if (active !== null) {
       active.interruptReason = 'shutdown';
       active.abort?.abort(new Error('shutdown'));
+      this.armDeadline(active);
       await this.activeDone;
     }
     await Promise.all([...this.runs.values()].map((r) => r.log.flush().catch(() => undefined)));
@@ -162,6 +192,8 @@ export class RunQueue {
     this.activeDone = this.execute(rec)
       .catch((error: unknown) => this.log(`run ${rec.runId}: ${describe(error)}`))
       .finally(() => {
+        rec.deadline?.();
+        rec.deadline = null;
         rec.abort = null;
         rec.params = null;
         this.active = null;
@@ -333,6 +365,7 @@ export class RunQueue {
         interruptReason: null,
         result: null,
         previews: new Map(),
+        deadline: null,
       };
       for (let from = 1; from <= log.visibleSeq; from += MAX_EVENTS_PER_READ)
         for (const e of log.read(from, MAX_EVENTS_PER_READ)) rec.state = runStateAfter(e.event) ?? rec.state;

@@ -71,12 +71,29 @@ export class RunFailure extends Error {
   }
 }
 
+/**
+ * A runner's answer to parameters before a run is accepted: `invalid-params` (`field` names the bad one, dotted,
+ * relative to `params`; '' for the whole) or `job-too-large` (the job cannot fit this device's memory; the message
+ * gives the numbers).
+ */
+export type RunVerdict =
+  { ok: true } | { ok: false; code?: 'invalid-params' | 'job-too-large'; field: string; message: string };
+
 /** Runs engine jobs, one at a time (the server never calls `run` while another is in flight). */
 export interface EngineRunner {
-  /** Checks parameters before a run is accepted (`field` names the bad one, dotted, relative to `params`). */
-  validate?(params: RunParams): { ok: true } | { ok: false; field: string; message: string };
+  /** Checks parameters, and whether the job fits the device, before a run is accepted. */
+  validate?(params: RunParams): RunVerdict | Promise<RunVerdict>;
   run(job: EngineJob): Promise<EngineRunResult>;
+  /**
+   * Stops the engine now, whatever it is doing: the run in flight settles (rejects) and the next run starts on a
+   * fresh engine. Called when a cancelled run has not stopped by the cancel deadline. Without it a cancelled run
+   * still ends at the deadline, but the next run waits until the engine returns.
+   */
+  terminate?(): Promise<void>;
 }
+
+/** Schedules `fn` after `ms` milliseconds (a host's timer); returns a function that unschedules it. */
+export type Schedule = (ms: number, fn: () => void) => () => void;
 
 /** A run's metadata, kept beside its event log. */
 export interface StoredRunMeta {
@@ -113,6 +130,13 @@ export interface CompanionServerOptions {
   log?: (line: string) => void;
   /** Most runs waiting behind the running one (default 16). */
   maxQueuedRuns?: number;
+  /** The host's timer, for the cancel deadline (without it a cancelled run ends when its engine stops). */
+  schedule?: Schedule;
+  /**
+   * How long a cancelled (or shut-down) run's engine may take to stop before the run ends anyway and the engine is
+   * terminated (default {@link DEFAULT_CANCEL_DEADLINE_MS}).
+   */
+  cancelDeadlineMs?: number;
   /** Finished runs whose final frames stay in memory for `frames.get` (default 4). */
   keepFramesOfRuns?: number;
   /** Previews per run whose binary frames are kept for replays (default 8). */
@@ -128,6 +152,9 @@ export interface CompanionServerOptions {
   /** A pushed block set was installed. */
   onBlockSetInstalled?: (record: InstalledBlockSetRecord) => void;
 }
+
+/** Default cancel deadline, ms: `run.cancel` always ends the run within this. */
+export const DEFAULT_CANCEL_DEADLINE_MS = 2000;
 
 /** Close codes the server uses. */
 export const CLOSE_CODES = { normal: 1000, goingAway: 1001, tooBig: 1009, helloReject: 4001 } as const;

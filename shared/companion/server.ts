@@ -29,7 +29,7 @@ import { ModelSyncReceiver } from './model-sync';
 import { PairingManager, type PairedKeyRecord } from './pairing';
 import { describe, ref } from './replies';
 import { RunQueue } from './run-queue';
-import { CLOSE_CODES, type CompanionServerOptions, type Connection, type EngineRunner } from './server-ports';
+import { CLOSE_CODES, type CompanionServerOptions, type Connection, type RunVerdict } from './server-ports';
 import { newSession, SessionAuth, type Replier, type Session } from './session';
 import { subscribeToRun, unsubscribe } from './subscriptions';
 
@@ -283,9 +283,40 @@ export class CompanionServer {
   // Runs
 
   private async onRunStart(session: Session, m: ClientMessageOf<'run.start'>): Promise<void> {
+    if (this.refuseRunStart(session, m)) return;
+    let verdict: RunVerdict = { ok: true };
+    try {
+      verdict = (await this.options.runner.validate?.(m.params)) ?? { ok: true };
+    } catch (error) {
+      verdict = { ok: false, field: '', message: describe(error) };
+    }
+    if (!verdict.ok) {
+      this.send(
+        session,
+        protocolError(verdict.code ?? 'invalid-params', `params: ${verdict.message}`, {
+          ...ref(m.id),
+          path: verdict.field === '' ? 'params' : `params.${verdict.field}`,
+        }),
+      );
+      return;
+    }
+    // The check may have awaited (a memory probe): the queue can have filled or the device begun to stop meanwhile.
+    if (this.refuseRunStart(session, m)) return;
+    const { runId, position } = await this.runs.enqueue(
+      session.clientId ?? 'unknown',
+      m.params,
+      m.preview,
+      m.label,
+    );
+    this.send(session, { type: 'run.accepted', ...ref(m.id), runId, queuePosition: position });
+    this.runs.pump();
+  }
+
+  /** Refuses a run.start when the device is stopping or the queue is full (true: refused). */
+  private refuseRunStart(session: Session, m: ClientMessageOf<'run.start'>): boolean {
     if (this.shuttingDown) {
       this.send(session, protocolError('queue-full', 'the device is shutting down', ref(m.id)));
-      return;
+      return true;
     }
     const maxQueued = this.options.maxQueuedRuns ?? 16;
     if (this.runs.queuedCount >= maxQueued) {
@@ -296,32 +327,9 @@ export class CompanionServer {
           retryAfterMs: 1000,
         }),
       );
-      return;
+      return true;
     }
-    let verdict: ReturnType<NonNullable<EngineRunner['validate']>> = { ok: true };
-    try {
-      verdict = this.options.runner.validate?.(m.params) ?? { ok: true };
-    } catch (error) {
-      verdict = { ok: false, field: '', message: describe(error) };
-    }
-    if (!verdict.ok) {
-      this.send(
-        session,
-        protocolError('invalid-params', `params: ${verdict.message}`, {
-          ...ref(m.id),
-          path: verdict.field === '' ? 'params' : `params.${verdict.field}`,
-        }),
-      );
-      return;
-    }
-    const { runId, position } = await this.runs.enqueue(
-      session.clientId ?? 'unknown',
-      m.params,
-      m.preview,
-      m.label,
-    );
-    this.send(session, { type: 'run.accepted', ...ref(m.id), runId, queuePosition: position });
-    this.runs.pump();
+    return false;
   }
 
   private onRunCancel(session: Session, m: ClientMessageOf<'run.cancel'>): void {

@@ -1,10 +1,10 @@
-/** Messages between the companion's main thread and its engine worker (structured-clone safe). */
+/** Messages between the companion and its engine process (engine-worker.ts; IPC with `advanced` serialization). */
 import type { PreviewSettings } from '../../shared/protocol/run';
 import type { EffectiveRunParams } from './profiles';
 import type { RunFailureCode } from '../../shared/companion/server';
 import type { EngineEvent } from '../../shared/engine/telemetry';
 
-/** What the worker is started with. */
+/** What the engine process is started with (JSON, its first argument). */
 export interface EngineWorkerData {
   /** A converted block set directory (the main thread converts a model directory first). */
   blockSetDir: string;
@@ -12,16 +12,17 @@ export interface EngineWorkerData {
   memoryLimitBytes?: number;
 }
 
-/** Main thread → worker. */
+/** Companion → engine process. */
 export type EngineWorkerRequest =
   | { op: 'run'; runId: string; params: EffectiveRunParams; preview: PreviewSettings | null }
-  /** Cooperative cancel: the engine stops at its next block boundary (a worker is never terminated mid-run:
-   * killing a thread inside an ONNX Runtime call aborts the whole process). */
+  /** Cooperative cancel: the engine stops at its next block boundary (the runner kills the process when that takes
+   * longer than the cancel deadline). */
   | { op: 'cancel'; runId: string };
 
-/** Worker → main thread. */
+/** Engine process → companion. */
 export type EngineWorkerMessage =
-  | { op: 'ready'; backendName: string }
+  /** The engine is up; `rssBytes`: its resident memory then (runtime loaded, block set open). */
+  | { op: 'ready'; backendName: string; rssBytes: number }
   | { op: 'start-failed'; message: string }
   | { op: 'event'; event: EngineEvent }
   | {

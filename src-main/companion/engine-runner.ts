@@ -1,23 +1,34 @@
 /**
- * EngineRunner of the Node companion: each run executes `generateVideo` in a worker thread
- * (engine-worker.ts, bundled as out/cli/companion-engine-worker.cjs) that owns ONNX Runtime, so the event loop
- * serving sockets and mDNS never blocks on the engine. Cancelling a run terminates the worker at once (the engine
- * is free immediately); the next run starts a fresh one. Parameters are validated on the main thread against the
- * opened block set with `resolveGenerateParams` before a run is accepted.
+ * EngineRunner of the Node companion. Each run executes `generateVideo` in a child process (engine-worker.ts, bundled
+ * as out/cli/companion-engine-worker.cjs, started with `fork` and kept between runs) that owns ONNX Runtime, so the
+ * event loop serving sockets and mDNS never blocks on the engine, and the engine can always be stopped.
+ *
+ * - Before a run is accepted (`validate`, on this side): its parameters are resolved against the opened block set
+ *   (`invalid-params` naming the field), then admission control (shared/companion/admission.ts) plans its memory
+ *   against what the device can give the engine process — the profile's limit (the simulated iPhone's 3.3 GB
+ *   per-app limit, `--memory-limit`) or this machine's available memory — and refuses a job that cannot fit
+ *   (`job-too-large`, with the numbers).
+ * - Cancel: the engine is asked to stop at its next block boundary; if the run has not ended by the server's cancel
+ *   deadline, the server ends it (`run.cancelled`) and calls {@link WorkerEngineRunner.terminate}, which kills the
+ *   process. The next run starts a fresh one.
+ * - A crashed or killed engine process fails its run as `engine-crashed` (`run.interrupted`); the companion lives on.
  */
-import { existsSync } from 'node:fs';
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { admitJob, type EngineMemory } from '../../shared/companion/admission';
 import {
   RunFailure,
   type EngineJob,
   type EngineRunResult,
   type EngineRunner,
+  type RunVerdict,
 } from '../../shared/companion/server';
 import type { BlockSet } from '../../shared/engine/blockset/load';
 import type { RequestBudgetSpec } from '../../shared/engine/cidl/budget';
 import { GenerateParamsError, resolveGenerateParams } from '../../shared/engine/pipeline/generate';
 import type { RunParams } from '../../shared/protocol/run';
+import { NodeMemoryProbe } from '../adapters/node-memory-probe';
 import type { EngineWorkerData, EngineWorkerMessage, EngineWorkerRequest } from './engine-protocol';
 import { applyProfileLimit, type EffectiveRunParams } from './profiles';
 
@@ -29,6 +40,11 @@ export interface WorkerEngineRunnerOptions {
   limit: { bytes: number | null; kind: 'process' | 'blocks' };
   /** Budget for runs that name none (`--memory-budget`). */
   defaultBudget?: RequestBudgetSpec | null;
+  /**
+   * What the engine process may hold, for admission control: bytes (the profile's device limit) and how to say it;
+   * bytes null: this machine's available memory.
+   */
+  capacity: { bytes: number | null; what: string };
   /** The bundled worker script (default: out/cli/companion-engine-worker.cjs). */
   workerScript?: string;
 }
@@ -63,10 +79,23 @@ export function defaultEngineWorkerScript(): string {
   return join(__dirname, '..', '..', 'out', 'cli', 'companion-engine-worker.cjs');
 }
 
-/** Runs jobs in a worker thread, one at a time. */
+/** Resident bytes of a process, from /proc (Linux); null elsewhere or when it is gone. */
+function processRssBytes(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Runs jobs in a child process, one at a time. */
 export class WorkerEngineRunner implements EngineRunner {
-  private worker: Worker | null = null;
-  private ready: Promise<Worker> | null = null;
+  private engine: ChildProcess | null = null;
+  private ready: Promise<ChildProcess> | null = null;
+  /** The engine's resident bytes when it was last ready (where /proc cannot say). */
+  private readyRssBytes = 0;
   backendName = 'onnxruntime-node';
 
   constructor(private readonly options: WorkerEngineRunnerOptions) {}
@@ -76,22 +105,32 @@ export class WorkerEngineRunner implements EngineRunner {
     return applyProfileLimit(params, this.options.limit, this.options.defaultBudget ?? null);
   }
 
-  validate(params: RunParams): { ok: true } | { ok: false; field: string; message: string } {
+  async validate(params: RunParams): Promise<RunVerdict> {
+    let resolved;
     try {
-      resolveGenerateParams(this.options.blockSet, this.effectiveParams(params));
-      return { ok: true };
+      resolved = resolveGenerateParams(this.options.blockSet, this.effectiveParams(params));
     } catch (e) {
       if (e instanceof GenerateParamsError) return { ok: false, field: e.field, message: e.message };
       return { ok: false, field: '', message: (e as Error).message };
     }
+    return admitJob(this.options.blockSet, resolved, await this.engineMemory());
   }
 
-  /** Starts the worker ahead of the first run (loads ONNX Runtime). */
+  /** What the engine process holds now and may hold at most (see the module comment). */
+  async engineMemory(): Promise<EngineMemory> {
+    const baseBytes = processRssBytes(this.engine?.pid) ?? this.readyRssBytes;
+    const { bytes, what } = this.options.capacity;
+    if (bytes !== null) return { capacityBytes: bytes, baseBytes, what };
+    const available = await new NodeMemoryProbe().availableBytes();
+    return { capacityBytes: baseBytes + available, baseBytes, what };
+  }
+
+  /** Starts the engine ahead of the first run (loads ONNX Runtime and opens the block set). */
   async warm(): Promise<void> {
     await this.start();
   }
 
-  private start(): Promise<Worker> {
+  private start(): Promise<ChildProcess> {
     if (this.ready) return this.ready;
     const script = this.options.workerScript ?? defaultEngineWorkerScript();
     const wd: EngineWorkerData = {
@@ -99,37 +138,39 @@ export class WorkerEngineRunner implements EngineRunner {
       threads: this.options.threads,
       ...(this.options.limit.bytes === null ? {} : { memoryLimitBytes: this.options.limit.bytes }),
     };
-    const worker = new Worker(script, { workerData: wd });
-    this.worker = worker;
-    this.ready = new Promise<Worker>((resolve, reject) => {
+    // No inherited execArgv (a test runner's loader flags); stdout/stderr go where the companion's go.
+    const engine = fork(script, [JSON.stringify(wd)], { serialization: 'advanced', execArgv: [] });
+    this.engine = engine;
+    this.ready = new Promise<ChildProcess>((resolve, reject) => {
       const onMessage = (m: EngineWorkerMessage): void => {
         if (m.op === 'ready') {
           this.backendName = m.backendName;
-          worker.off('message', onMessage);
-          resolve(worker);
+          this.readyRssBytes = m.rssBytes;
+          engine.off('message', onMessage);
+          resolve(engine);
         } else if (m.op === 'start-failed') reject(new RunFailure('engine-error', m.message));
       };
-      worker.on('message', onMessage);
-      worker.once('error', (e) => reject(new RunFailure('engine-crashed', e.message)));
-      worker.once('exit', (code) =>
-        reject(new RunFailure('engine-crashed', `engine worker exited (${code})`)),
+      engine.on('message', onMessage);
+      engine.once('error', (e) => reject(new RunFailure('engine-crashed', e.message)));
+      engine.once('exit', (code, signal) =>
+        reject(new RunFailure('engine-crashed', `engine process exited (${signal ?? code})`)),
       );
     });
-    this.ready.catch(() => this.discard(worker));
+    this.ready.catch(() => this.discard(engine));
     return this.ready;
   }
 
-  private discard(worker: Worker): void {
-    if (this.worker === worker) {
-      this.worker = null;
+  private discard(engine: ChildProcess): void {
+    if (this.engine === engine) {
+      this.engine = null;
       this.ready = null;
     }
-    void worker.terminate();
+    if (engine.exitCode === null && engine.signalCode === null) engine.kill('SIGKILL');
   }
 
   async run(job: EngineJob): Promise<EngineRunResult> {
-    const worker = await this.start();
-    const result = this.runOn(worker, job);
+    const engine = await this.start();
+    const result = this.runOn(engine, job);
     this.inFlight = {
       runId: job.runId,
       done: result.then(
@@ -140,15 +181,15 @@ export class WorkerEngineRunner implements EngineRunner {
     return result;
   }
 
-  /** The run the worker is busy with, so close() can cancel it and wait instead of killing a busy thread. */
+  /** The run the engine is busy with, so close() can cancel it and wait instead of killing it at once. */
   private inFlight: { runId: string; done: Promise<void> } | null = null;
 
-  private runOn(worker: Worker, job: EngineJob): Promise<EngineRunResult> {
+  private runOn(engine: ChildProcess, job: EngineJob): Promise<EngineRunResult> {
     return new Promise<EngineRunResult>((resolve, reject) => {
       const cleanup = (): void => {
-        worker.off('message', onMessage);
-        worker.off('error', onError);
-        worker.off('exit', onExit);
+        engine.off('message', onMessage);
+        engine.off('error', onError);
+        engine.off('exit', onExit);
         job.signal.removeEventListener('abort', onAbort);
       };
       const onMessage = (m: EngineWorkerMessage): void => {
@@ -184,23 +225,23 @@ export class WorkerEngineRunner implements EngineRunner {
       };
       const onError = (e: Error): void => {
         cleanup();
-        this.discard(worker);
-        reject(new RunFailure('engine-crashed', `engine worker crashed: ${e.message}`));
+        this.discard(engine);
+        reject(new RunFailure('engine-crashed', `engine process failed: ${e.message}`));
       };
-      const onExit = (code: number): void => {
+      const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
         cleanup();
-        this.discard(worker);
-        reject(new RunFailure('engine-crashed', `engine worker exited (${code})`));
+        this.discard(engine);
+        reject(new RunFailure('engine-crashed', `engine process exited (${signal ?? code})`));
       };
-      // Cooperative: the worker stops at its next block boundary and answers 'cancelled' (or 'done'/'error' if it
-      // finished first). Terminating the worker instead would kill a thread inside ONNX Runtime and abort the process.
+      // Cooperative first: the engine stops at its next block boundary and answers 'cancelled' (or 'done'/'error'
+      // if it finished first); the server's cancel deadline calls terminate() when that takes too long.
       const onAbort = (): void => {
         const cancel: EngineWorkerRequest = { op: 'cancel', runId: job.runId };
-        worker.postMessage(cancel);
+        engine.send(cancel);
       };
-      worker.on('message', onMessage);
-      worker.on('error', onError);
-      worker.on('exit', onExit);
+      engine.on('message', onMessage);
+      engine.on('error', onError);
+      engine.on('exit', onExit);
       if (job.signal.aborted) {
         cleanup();
         reject(Object.assign(new Error('run cancelled'), { name: 'AbortError' }));
@@ -213,21 +254,31 @@ export class WorkerEngineRunner implements EngineRunner {
         params: this.effectiveParams(job.params),
         preview: job.preview,
       };
-      worker.postMessage(req);
+      engine.send(req);
     });
   }
 
-  /** Stops the worker. */
+  /** Kills the engine process now (the run in flight fails, the next run starts a fresh engine). */
+  async terminate(): Promise<void> {
+    const engine = this.engine;
+    if (engine === null) return;
+    const exited = new Promise<void>((resolve) => {
+      if (engine.exitCode !== null || engine.signalCode !== null) resolve();
+      else engine.once('exit', () => resolve());
+    });
+    this.discard(engine);
+    await exited;
+  }
+
+  /** Stops the engine: a run in flight is cancelled and given 10 s to stop, then the process is killed. */
   async close(): Promise<void> {
-    const w = this.worker;
-    this.worker = null;
-    this.ready = null;
+    const engine = this.engine;
     const busy = this.inFlight;
-    if (w && busy) {
+    if (engine && busy) {
       const cancel: EngineWorkerRequest = { op: 'cancel', runId: busy.runId };
-      w.postMessage(cancel);
+      engine.send(cancel);
       await Promise.race([busy.done, new Promise((r) => setTimeout(r, 10_000))]);
     }
-    if (w) await w.terminate();
+    await this.terminate();
   }
 }

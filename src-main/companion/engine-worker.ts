@@ -1,8 +1,11 @@
 /**
- * The companion's engine worker (bundled as out/cli/companion-engine-worker.cjs): owns an ONNX Runtime host
- * (node-engine, inline in this thread) and the opened block set, runs `generateVideo` for each request and posts
- * events, previews and the final frames back. The main thread's event loop (sockets, mDNS) never blocks on the
- * engine; cancelling a run aborts it cooperatively at the next block boundary (see engine-protocol.ts).
+ * The companion's engine process (bundled as out/cli/companion-engine-worker.cjs, started by engine-runner.ts with
+ * `fork`): owns an ONNX Runtime host (node-engine, inline) and the opened block set, runs `generateVideo` for each
+ * request and sends events, previews and the final frames back over the IPC channel. A separate process rather
+ * than a worker thread so that the companion can always stop it: killing a thread inside an ONNX Runtime call
+ * aborts the whole process, killing a child process does not. Cancelling a run aborts it cooperatively at the next
+ * block boundary; the runner kills the process when that takes longer than the cancel deadline. The process exits
+ * when its parent goes away.
  *
  * Previews are decoded: after every `everySteps`-th step the engine decodes x̂0 (the clean-sample estimate) through
  * the VAE — one frame per latent frame, evenly spaced over the video (`maxFrames` = latent frames), under what the
@@ -12,7 +15,6 @@
  * `fallback`). A preview decode is awaited before the next step, so previews slow the run by their cost; they never
  * change its result.
  */
-import { parentPort, workerData } from 'node:worker_threads';
 import { openBlockSet } from '../../shared/engine/blockset/load';
 import { engineRunFailure, previewMaxFrames } from '../../shared/companion/engine-job';
 import type { RunFailure } from '../../shared/companion/server-ports';
@@ -23,10 +25,13 @@ import { encodePng } from '../output/video-files';
 import type { EngineWorkerData, EngineWorkerMessage, EngineWorkerRequest } from './engine-protocol';
 import { decodedPreview, latentPreview } from './engine-worker-preview';
 
-const port = parentPort;
-if (port === null) throw new Error('engine-worker must run in a worker thread');
-const data = workerData as EngineWorkerData;
-const post = (m: EngineWorkerMessage, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
+const send = process.send?.bind(process);
+if (send === undefined)
+  throw new Error('engine-worker must run as a child process with an IPC channel (fork)');
+const data = JSON.parse(process.argv[2] ?? '{}') as EngineWorkerData;
+const post = (m: EngineWorkerMessage): void => void send(m);
+// The companion went away (or closed the channel): nothing is left to run for.
+process.on('disconnect', () => process.exit(0));
 
 /** The worker message of one engine preview, in the requested size and format. */
 function previewMessage(p: GeneratePreview, settings: PreviewSettings): EngineWorkerMessage {
@@ -56,9 +61,9 @@ async function main(): Promise<void> {
   });
   const blockSet = await openBlockSet(host.fs, host.sha256, data.blockSetDir);
   const caches = new GenerateCaches();
-  post({ op: 'ready', backendName: host.backend.name });
+  post({ op: 'ready', backendName: host.backend.name, rssBytes: process.memoryUsage().rss });
   let current: { runId: string; controller: AbortController } | null = null;
-  port!.on('message', (req: EngineWorkerRequest) => {
+  process.on('message', (req: EngineWorkerRequest) => {
     if (req.op === 'cancel') {
       if (current?.runId === req.runId) current.controller.abort();
       return;
@@ -95,18 +100,15 @@ async function main(): Promise<void> {
       })
       .then(
         (r) =>
-          post(
-            {
-              op: 'done',
-              width: r.frames.width,
-              height: r.frames.height,
-              fps: r.params.fps,
-              stepsRun: r.denoise.steps.length,
-              frames: r.frames.frames,
-              timings: r.timings,
-            },
-            r.frames.frames.map((f) => f.buffer as ArrayBuffer),
-          ),
+          post({
+            op: 'done',
+            width: r.frames.width,
+            height: r.frames.height,
+            fps: r.params.fps,
+            stepsRun: r.denoise.steps.length,
+            frames: r.frames.frames,
+            timings: r.timings,
+          }),
         (e: unknown) => {
           const failure = engineRunFailure(e);
           if (failure.name === 'AbortError') post({ op: 'cancelled', runId });

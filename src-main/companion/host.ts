@@ -20,7 +20,13 @@ import { encodePng } from '../output/video-files';
 import { advertise, type Advertisement } from './advertise';
 import { blockSetBytes, largestBlockBytes, WorkerEngineRunner } from './engine-runner';
 import { FileModelStore } from './model-store';
-import { isFullSizeModel, makeProfile, type DeviceProfile, type ProfileName } from './profiles';
+import {
+  engineCapacity,
+  isFullSizeModel,
+  makeProfile,
+  type DeviceProfile,
+  type ProfileName,
+} from './profiles';
 import { FilePairingStore, FileRunStore, loadDeviceId } from './stores';
 import { listenWs, type WsTransport } from './ws-transport';
 
@@ -43,6 +49,8 @@ export interface CompanionHostOptions {
   /** Advertise on loopback (tests); false: no advertisement at all when `advertise` is false. */
   loopback?: boolean;
   advertise?: boolean;
+  /** How long a cancelled run's engine may take to stop before it is killed (default 2000 ms; tests). */
+  cancelDeadlineMs?: number;
   threads?: number;
   log?: (line: string) => void;
   onPairingCode?: (code: string, expiresInMs: number) => void;
@@ -90,6 +98,7 @@ export async function startCompanionHost(options: CompanionHostOptions = {}): Pr
     threads: options.threads,
     limit: { bytes: profile.limitBytes, kind: profile.limitKind },
     defaultBudget: budget !== null && budget.kind !== 'bytes' ? budget : null,
+    capacity: engineCapacity(profile),
   });
   await runner.warm();
   const id = await loadDeviceId(dataDir, () => `dev-${randomBytes(6).toString('hex')}`);
@@ -141,6 +150,11 @@ export async function startCompanionHost(options: CompanionHostOptions = {}): Pr
     sha256: nodeSha256,
     onPairingCode: options.onPairingCode,
     encodePng,
+    schedule: (ms, fn) => {
+      const t = setTimeout(fn, ms);
+      return () => clearTimeout(t);
+    },
+    ...(options.cancelDeadlineMs === undefined ? {} : { cancelDeadlineMs: options.cancelDeadlineMs }),
     log,
   });
   let transport: WsTransport | null = null;

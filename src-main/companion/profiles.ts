@@ -152,3 +152,22 @@ export function applyProfileBudget(
     budget = { kind: 'bytes', bytes: Math.min(requested.bytes, limitBytes) };
   return { ...params, cidl: { ...(params.cidl ?? {}), budget } };
 }
+
+/**
+ * What a profile's device can give its engine process, for admission control (shared/companion/admission.ts): a
+ * whole-process limit as is; the simulated iPhone's per-app limit when its limit is a (scaled) block budget — a
+ * job the phone could not hold is refused even on a small model; bytes null: the machine's available memory.
+ */
+export function engineCapacity(profile: DeviceProfile): { bytes: number | null; what: string } {
+  if (profile.limitKind === 'process' && profile.limitBytes !== null)
+    return {
+      bytes: profile.limitBytes,
+      what:
+        profile.name === 'iphone-15-pro' && profile.limitBytes === IPHONE_15_PRO_APP_LIMIT_BYTES
+          ? "the iPhone 15 Pro's per-app limit"
+          : 'the memory limit',
+    };
+  if (profile.name === 'iphone-15-pro')
+    return { bytes: IPHONE_15_PRO_APP_LIMIT_BYTES, what: "the iPhone 15 Pro's per-app limit" };
+  return { bytes: null, what: "this machine's available memory" };
+}

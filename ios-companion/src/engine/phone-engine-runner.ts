@@ -1,10 +1,12 @@
 /**
  * The app's EngineRunner: `generateVideo` in the JavaScript thread. onnxruntime-react-native runs each session on a
  * native thread and resolves a promise, so sockets, Bonjour and the screens stay responsive while a block computes
- * (the Node host needs a worker thread for that; the phone does not). Runs use the installed block set chosen in
- * settings; one that names no CI-DL budget gets the settings' default budget. An observer sees every event and
- * preview (the run screen).
+ * (the Node host runs its engine in a child process for that; the phone does not). Runs use the installed block
+ * set chosen in settings; one that names no CI-DL budget gets the settings' default budget. An observer sees every
+ * event and preview (the run screen). The engine cannot be killed here: a cancelled run ends at the server's cancel
+ * deadline, and the next run waits until the engine has returned.
  */
+import { admitJob } from '../../../shared/companion/admission';
 import { engineRunFailure, previewImages, previewMaxFrames } from '../../../shared/companion/engine-job';
 import {
   RunFailure,
@@ -12,6 +14,7 @@ import {
   type EngineRunResult,
   type EngineRunner,
   type PreviewImages,
+  type RunVerdict,
 } from '../../../shared/companion/server-ports';
 import type { BlockSet } from '../../../shared/engine/blockset/load';
 import type { RequestBudgetSpec } from '../../../shared/engine/cidl/budget';
@@ -78,20 +81,33 @@ export class PhoneEngineRunner implements EngineRunner {
     return { ...params, cidl: { ...(params.cidl ?? {}), budget } };
   }
 
-  validate(params: RunParams): { ok: true } | { ok: false; field: string; message: string } {
-    if (this.blockSet === null)
+  /**
+   * Resolves the parameters against the installed block set, then admission control (shared/companion/admission.ts)
+   * against what iOS lets this app hold: its footprint now plus `os_proc_available_memory`.
+   */
+  async validate(params: RunParams): Promise<RunVerdict> {
+    const blockSet = this.blockSet;
+    if (blockSet === null)
       return {
         ok: false,
         field: '',
         message: 'no model is installed on this phone: push one from the studio',
       };
+    let resolved;
     try {
-      resolveGenerateParams(this.blockSet, this.effectiveParams(params));
-      return { ok: true };
+      resolved = resolveGenerateParams(blockSet, this.effectiveParams(params));
     } catch (e) {
       if (e instanceof GenerateParamsError) return { ok: false, field: e.field, message: e.message };
       return { ok: false, field: '', message: (e as Error).message };
     }
+    const probe = this.options.probe;
+    if (probe === undefined) return { ok: true };
+    const [baseBytes, available] = await Promise.all([probe.footprintBytes(), probe.availableBytes()]);
+    return admitJob(blockSet, resolved, {
+      capacityBytes: baseBytes + available,
+      baseBytes,
+      what: 'what iOS lets this app hold (its footprint + os_proc_available_memory)',
+    });
   }
 
   run(job: EngineJob): Promise<EngineRunResult> {

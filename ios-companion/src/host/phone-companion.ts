@@ -252,6 +252,11 @@ export async function startPhoneCompanion(
       store.update({ pairingCode: { code, expiresAtMs: ports.epochMs() + expiresInMs } }),
     onBlockSetInstalled: () => void openActive().catch((e: unknown) => log(`model: ${String(e)}`)),
     ...(ports.encodePng ? { encodePng: ports.encodePng } : {}),
+    // The cancel deadline: the run ends on time; the phone's engine cannot be killed, so the next run waits for it.
+    schedule: (ms, fn) => {
+      const t = setTimeout(fn, ms);
+      return () => clearTimeout(t);
+    },
     log,
   });
   // The paired list and the shown code, as the server holds them (a used, expired or locked-out code is gone).

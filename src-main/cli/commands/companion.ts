@@ -1,6 +1,6 @@
 /**
  * `odsora companion`: runs this machine as a companion device (src-main/companion): advertises `_odsora._tcp`,
- * serves the wire protocol (docs/protocol.md) over WebSockets and runs the engine in a worker thread. Prints the
+ * serves the wire protocol (docs/protocol.md) over WebSockets and runs the engine in a child process. Prints the
  * pairing code and the listening address on stderr; with `--json`, a JSON line `{port, id, name, pairingCode}` on
  * stdout at start-up and `{event: "pairing-code", pairingCode, expiresInMs}` for each later code. Stops cleanly on
  * SIGINT / SIGTERM (running runs end with `run.interrupted`, reason `shutdown`). Block sets the studio pushes
@@ -12,6 +12,7 @@ import { companionConsole } from '../companion-console';
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
 import { parseBudget, parseByteSize, type RequestBudgetSpec } from '../../../shared/engine/cidl/budget';
+import { DEFAULT_CANCEL_DEADLINE_MS } from '../../../shared/companion/server-ports';
 import { defaultDataDir, startCompanionHost } from '../../companion/host';
 import { PROFILE_NAMES, type ProfileName } from '../../companion/profiles';
 import { REPLAY_OPTIONS, runReplayCompanion, type ReplayFlags } from '../../companion/replay-cli';
@@ -30,6 +31,7 @@ interface CompanionFlags {
   loopback?: boolean;
   advertise: boolean;
   threads?: number;
+  cancelDeadline?: number;
   json?: boolean;
 }
 
@@ -59,6 +61,13 @@ const memoryLimitArg = (v: string): number => {
 const threadsArg = (v: string): number => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`--threads must be ≥ 1, got '${v}'`);
+  return n;
+};
+
+const deadlineArg = (v: string): number => {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isInteger(n) || n < 0 || n > 600_000)
+    throw new InvalidArgumentError(`--cancel-deadline must be milliseconds in 0..600000, got '${v}'`);
   return n;
 };
 
@@ -93,6 +102,11 @@ export function registerCompanion(program: Command): void {
     .option('--loopback', 'advertise on loopback only (tests, one machine)')
     .option('--no-advertise', 'do not advertise over Bonjour')
     .option('--threads <n>', 'ONNX Runtime intra-op threads', threadsArg)
+    .option(
+      '--cancel-deadline <ms>',
+      `how long a cancelled run's engine may take to stop before the run ends anyway and the engine process is killed (default ${DEFAULT_CANCEL_DEADLINE_MS})`,
+      deadlineArg,
+    )
     .option('--json', 'print {port, id, name, pairingCode} as one JSON line on stdout')
     .addOption(REPLAY_OPTIONS.log)
     .addOption(REPLAY_OPTIONS.rate)
@@ -116,6 +130,7 @@ export function registerCompanion(program: Command): void {
         loopback: flags.loopback === true,
         advertise: flags.advertise,
         threads: flags.threads,
+        ...(flags.cancelDeadline === undefined ? {} : { cancelDeadlineMs: flags.cancelDeadline }),
         log: io.log,
         onPairingCode: io.onPairingCode,
       });

@@ -4,7 +4,7 @@ import { RunFailure } from '../../../../shared/companion/server';
 import { computeAuthProof } from '../../../../shared/protocol/auth';
 import { decodeBinaryFrame } from '../../../../shared/protocol/binary-frame';
 
-import { hmac, Client, setup, pairedClient, flush } from './server-harness';
+import { hmac, Client, FakeRunner, setup, pairedClient, flush } from './server-harness';
 
 describe('CompanionServer handshake and access', () => {
   it('welcomes a v1 client and sends a challenge', async () => {
@@ -192,6 +192,72 @@ describe('CompanionServer runs', () => {
     expect((await c.waitFor('error', (e) => e.ref === 6)).code).toBe('run-finished');
     c.send({ type: 'run.cancel', id: 7, runId: 'nope' });
     expect((await c.waitFor('error', (e) => e.ref === 7)).code).toBe('unknown-run');
+  });
+
+  it('ends a cancelled run whose engine is stuck at the cancel deadline, terminating the engine', async () => {
+    const timer = (ms: number, fn: () => void): (() => void) => {
+      const t = setTimeout(fn, ms);
+      return () => clearTimeout(t);
+    };
+    // Terminable: terminate() frees the stuck run, as killing the engine process does.
+    const runner = new FakeRunner();
+    let terminated = 0;
+    const terminable = Object.assign(runner, {
+      terminate: async (): Promise<void> => {
+        terminated++;
+        runner.gated = false;
+        runner.release();
+      },
+    });
+    const { server, code } = await setup({
+      runner: terminable,
+      extra: { schedule: timer, cancelDeadlineMs: 50 },
+    });
+    runner.gated = true;
+    const c = await pairedClient(server, code);
+    c.send({ type: 'run.start', id: 1, params: { prompt: 'a', seed: 1, steps: 5 }, preview: null });
+    c.send({ type: 'run.start', id: 2, params: { prompt: 'b', seed: 1, steps: 1 }, preview: null });
+    const r1 = (await c.waitFor('run.accepted', (m) => m.ref === 1)).runId;
+    const r2 = (await c.waitFor('run.accepted', (m) => m.ref === 2)).runId;
+    for (const r of [r1, r2]) c.send({ type: 'run.subscribe', runId: r, fromSeq: 1 });
+    await c.waitFor('run.event', (m) => m.runId === r1 && m.event.type === 'run.started');
+    const t0 = Date.now();
+    c.send({ type: 'run.cancel', id: 3, runId: r1 });
+    await c.waitFor('run.event', (m) => m.runId === r1 && m.event.type === 'run.cancelled');
+    expect(Date.now() - t0).toBeLessThan(1000);
+    // The next run gets the (fresh) engine and finishes; the cancelled log ends with its terminal event.
+    await c.waitFor('run.event', (m) => m.runId === r2 && m.event.type === 'run.finished');
+    expect(terminated).toBe(1);
+    expect(
+      c
+        .events(r1)
+        .map((e) => e.type)
+        .at(-1),
+    ).toBe('run.cancelled');
+  });
+
+  it('without a terminable engine, still ends the run at the deadline; the next run waits for the engine', async () => {
+    const timer = (ms: number, fn: () => void): (() => void) => {
+      const t = setTimeout(fn, ms);
+      return () => clearTimeout(t);
+    };
+    const { server, code, runner } = await setup({ extra: { schedule: timer, cancelDeadlineMs: 50 } });
+    runner.gated = true;
+    const c = await pairedClient(server, code);
+    c.send({ type: 'run.start', id: 1, params: { prompt: 'a', seed: 1, steps: 5 }, preview: null });
+    c.send({ type: 'run.start', id: 2, params: { prompt: 'b', seed: 1, steps: 1 }, preview: null });
+    const r1 = (await c.waitFor('run.accepted', (m) => m.ref === 1)).runId;
+    const r2 = (await c.waitFor('run.accepted', (m) => m.ref === 2)).runId;
+    for (const r of [r1, r2]) c.send({ type: 'run.subscribe', runId: r, fromSeq: 1 });
+    await c.waitFor('run.event', (m) => m.runId === r1 && m.event.type === 'run.started');
+    c.send({ type: 'run.cancel', id: 3, runId: r1 });
+    await c.waitFor('run.event', (m) => m.runId === r1 && m.event.type === 'run.cancelled');
+    await flush();
+    expect(runner.started).toEqual([r1]);
+    runner.gated = false;
+    runner.release();
+    await c.waitFor('run.event', (m) => m.runId === r2 && m.event.type === 'run.finished');
+    expect(c.events(r1).filter((e) => e.type === 'run.cancelled')).toHaveLength(1);
   });
 
   it('reports an engine failure as run.failed', async () => {
