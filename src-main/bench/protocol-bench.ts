@@ -10,11 +10,8 @@
  *   (run-level events are stamped by the server, engine events by the engine) as the base one-way latency, which
  *   is estimated as half the median JSON ping round trip. Latency = (recv - atMs) - min + rtt/2.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import { CompanionClient, MemoryKeyStore, type SeqEvent } from '../devices/companion-client';
+import { startCompanionChild } from './companion-child';
 
 /** Options of {@link runProtocolBench}. */
 export interface ProtocolBenchOptions {
@@ -68,40 +65,14 @@ export async function runProtocolBench(opts: ProtocolBenchOptions): Promise<Prot
   const steps = opts.steps ?? 40;
   const runs = opts.runs ?? 3;
   const replays = opts.replays ?? 5;
-  const cli = resolve(opts.cliPath ?? join('out', 'cli', 'odsora.cjs'));
-  const data = mkdtempSync(join(tmpdir(), 'odsora-protocol-bench-'));
-  const child = spawn(
-    process.execPath,
-    [
-      cli,
-      'companion',
-      '--json',
-      '--port',
-      '0',
-      '--no-advertise',
-      '--models',
-      resolve(opts.models),
-      '--data',
-      data,
-      '--profile',
-      opts.profile ?? 'desktop',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ODSORA_CACHE: join(data, 'cache') } },
-  );
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr = (stderr + c).slice(-20_000)));
+  const companion = await startCompanionChild({
+    models: opts.models,
+    ...(opts.cliPath === undefined ? {} : { cliPath: opts.cliPath }),
+    profile: opts.profile ?? 'desktop',
+  });
   const client = new CompanionClient({ keyStore: new MemoryKeyStore(), clientName: 'protocol bench' });
   try {
-    const ready = await new Promise<{ port: number; pairingCode: string }>((res, rej) => {
-      let buf = '';
-      child.stdout.setEncoding('utf8').on('data', (c: string) => {
-        buf += c;
-        const line = buf.split('\n').find((l) => l.trim().startsWith('{') && l.includes('"port"'));
-        if (line) res(JSON.parse(line) as { port: number; pairingCode: string });
-      });
-      child.once('exit', (code) => rej(new Error(`odsora companion exited (${code}): ${stderr}`)));
-      setTimeout(() => rej(new Error(`odsora companion did not start: ${stderr}`)), 120_000).unref();
-    });
+    const ready = companion;
     await client.connect('127.0.0.1', ready.port);
     await client.pair(ready.pairingCode);
 
@@ -213,15 +184,6 @@ export async function runProtocolBench(opts: ProtocolBenchOptions): Promise<Prot
     };
   } finally {
     await client.close().catch(() => undefined);
-    child.kill('SIGTERM');
-    await new Promise((r) => {
-      if (child.exitCode !== null || child.signalCode !== null) r(null);
-      else child.once('exit', r);
-      setTimeout(() => {
-        child.kill('SIGKILL');
-        r(null);
-      }, 5000).unref();
-    });
-    rmSync(data, { recursive: true, force: true });
+    await companion.stop();
   }
 }

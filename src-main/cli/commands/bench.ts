@@ -4,6 +4,7 @@ import { InvalidArgumentError, Option } from 'commander';
 import { availableParallelism } from 'node:os';
 import { BENCH_PRESETS, runEngineBench } from '../../bench/engine-bench';
 import { runProtocolBench } from '../../bench/protocol-bench';
+import { runProtocolFuzzBench } from '../../bench/protocol-fuzz';
 import { resolve } from 'node:path';
 import { parseByteSize } from '../../../shared/engine/cidl/budget';
 import { runScaleBench } from '../../bench/scale-bench';
@@ -127,12 +128,42 @@ function registerProtocolBench(bench: Command): void {
     .option('--steps <n>', 'denoising steps per run', posInt('--steps'), 40)
     .option('--runs <n>', 'live runs to time', posInt('--runs'), 3)
     .option('--profile <name>', 'companion profile: iphone-15-pro, desktop, gpu', 'desktop')
+    .option(
+      '--fuzz <frames>',
+      'instead: send this many random, mutated and oversized frames from raw connections in every session stage (before hello, greeted, authenticated) while a paired client pings; report typed errors, closes, crashes, the companion RSS (start/peak/end) and ping p50/p95; exit 1 unless every frame was answered or cleanly closed',
+      posInt('--fuzz'),
+    )
+    .option('--connections <n>', 'with --fuzz: raw connections per session stage', posInt('--connections'), 2)
+    .option('--seed <n>', 'with --fuzz: generator seed', posInt('--seed'))
     .action(
-      async (flags: { json?: boolean; models?: string; steps: number; runs: number; profile: string }) => {
+      async (flags: {
+        json?: boolean;
+        models?: string;
+        steps: number;
+        runs: number;
+        profile: string;
+        fuzz?: number;
+        connections: number;
+        seed?: number;
+      }) => {
         if (!['iphone-15-pro', 'desktop', 'gpu'].includes(flags.profile))
           throw new InvalidArgumentError(
             `--profile must be iphone-15-pro, desktop or gpu, got '${flags.profile}'`,
           );
+        if (flags.fuzz !== undefined) {
+          const report = await runProtocolFuzzBench({
+            frames: flags.fuzz,
+            models: flags.models ?? bundledModelDir(),
+            cliPath: process.argv[1],
+            profile: flags.profile as 'iphone-15-pro' | 'desktop' | 'gpu',
+            connectionsPerStage: flags.connections,
+            ...(flags.seed === undefined ? {} : { seed: flags.seed }),
+            log: (line) => void process.stderr.write(`bench protocol --fuzz: ${line}\n`),
+          });
+          console.log(JSON.stringify(report, null, 2));
+          if (report['passed'] !== true) process.exitCode = 1;
+          return;
+        }
         const result = await runProtocolBench({
           models: flags.models ?? bundledModelDir(),
           steps: flags.steps,

@@ -1,0 +1,641 @@
+/**
+ * Protocol fuzzing against a real companion (`odsora bench protocol --fuzz N`, and the 10,200-frame test in
+ * tests/integration/companion/fuzz.test.ts): random and mutated frames from raw WebSocket clients in every session
+ * stage (before hello, greeted, authenticated), several connections at once — bad JSON, wrong types, huge but
+ * bounded payloads, over-1 MiB frames, unknown types, extra keys, non-objects, deep nesting, truncated and
+ * corrupted binary headers. Every frame must be answered by exactly one typed `error` (or a `hello.reject`), or
+ * the connection closed cleanly (then a new one takes its place); nothing else may come back. Meanwhile a
+ * well-behaved paired client pings every 20 ms; its round trips and failures are counted. The generator is
+ * deterministic for a seed.
+ */
+import { createHmac } from 'node:crypto';
+import { cpus } from 'node:os';
+import { WebSocket } from 'ws';
+import { CompanionClient, MemoryKeyStore } from '../devices/companion-client';
+import type { KeyStore } from '../devices/key-store';
+import { bytesToHex, computeAuthProof } from '../../shared/protocol/auth';
+import { decodeBinaryFrame, encodeBinaryFrame } from '../../shared/protocol/binary-frame';
+import { decodeClientText, decodeDeviceText } from '../../shared/protocol/parse';
+import { startCompanionChild } from './companion-child';
+
+// ---------------------------------------------------------------------------------------------------------------
+// Deterministic generator
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+let rand = mulberry32(0x0d50a);
+const int = (n: number): number => Math.floor(rand() * n);
+const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
+const hex = (n: number): string => Array.from({ length: n }, () => '0123456789abcdef'[int(16)]).join('');
+
+/** Restarts the generator at `seed` (the same seed gives the same frames). */
+export function seedFuzz(seed: number): void {
+  rand = mulberry32(seed);
+}
+
+const templates = (): Record<string, unknown>[] => [
+  { type: 'hello', protocolVersion: 1, clientId: 'fuzzer', clientName: 'fuzzer' },
+  { type: 'ping', nonce: 1 },
+  { type: 'pong', nonce: 2 },
+  { type: 'device.info.get', id: 1 },
+  { type: 'pair.start', id: 2 },
+  { type: 'pair.request', id: 3, code: '123456' },
+  { type: 'auth.response', id: 4, keyId: `k-${hex(16)}`, clientNonce: hex(32), mac: hex(64) },
+  {
+    type: 'run.start',
+    id: 5,
+    params: {
+      prompt: 'x',
+      seed: 1,
+      steps: 2,
+      lpl: { mode: 'fixed', leapStep: 1 },
+      cidl: { budget: { kind: 'fraction', of: 0.5 } },
+      timesteps: { ratioTime: 'app' },
+    },
+    preview: { everySteps: 1, maxEdgePx: 32, format: 'png' },
+    label: 'fuzz',
+  },
+  { type: 'run.cancel', id: 6, runId: 'r-1' },
+  { type: 'run.subscribe', id: 7, runId: 'r-1', fromSeq: 1 },
+  { type: 'run.unsubscribe', id: 8, runId: 'r-1' },
+  { type: 'runs.get', id: 9 },
+  { type: 'frames.get', id: 10, runId: 'r-1', from: 0, count: 1, format: 'png' },
+  {
+    type: 'blockset.offer',
+    id: 11,
+    transferId: 't-1',
+    name: 'bs',
+    manifestSha256: hex(64),
+    files: [{ path: 'a/b.bin', bytes: 10, sha256: hex(64) }],
+  },
+  {
+    type: 'blockset.chunk',
+    id: 12,
+    transferId: 't-1',
+    path: 'a/b.bin',
+    offset: 0,
+    bytes: 10,
+    sha256: hex(64),
+    chunkSeq: 0,
+  },
+];
+
+const wrongValues = (): unknown[] => [
+  null,
+  true,
+  -1,
+  0.5,
+  1e300,
+  -0,
+  Number.MAX_SAFE_INTEGER + 2,
+  '',
+  'x'.repeat(1 + int(300)),
+  '\ud800',
+  [],
+  [1, 'a', null],
+  {},
+  { type: 'ping' },
+  hex(64).toUpperCase(),
+  '../../etc/passwd',
+];
+
+/** Every path to a value inside `v`. */
+function paths(
+  v: unknown,
+  prefix: (string | number)[] = [],
+  out: (string | number)[][] = [],
+): (string | number)[][] {
+  if (v !== null && typeof v === 'object') {
+    for (const [k, child] of Object.entries(v as Record<string, unknown>)) {
+      const p = [...prefix, Array.isArray(v) ? Number(k) : k];
+      out.push(p);
+      paths(child, p, out);
+    }
+  }
+  return out;
+}
+
+function setPath(
+  root: Record<string, unknown>,
+  path: (string | number)[],
+  value: unknown,
+  remove = false,
+): void {
+  let o = root as Record<string | number, unknown>;
+  for (const k of path.slice(0, -1)) o = o[k] as Record<string | number, unknown>;
+  const last = path[path.length - 1]!;
+  if (remove) delete o[last];
+  else o[last] = value;
+}
+
+/** One fuzz frame: what kind of damage, and the text or binary data sent. */
+export type FuzzFrame = { kind: string; data: string | Uint8Array };
+
+function mutatedText(): FuzzFrame {
+  const base = pick(templates());
+  switch (int(12)) {
+    case 0:
+    case 1:
+    case 2: {
+      const ps = paths(base);
+      const p = pick(ps);
+      setPath(base, p, pick(wrongValues()));
+      return { kind: 'wrong-type', data: JSON.stringify(base) };
+    }
+    case 3: {
+      const ps = paths(base).filter((p) => p.length > 0);
+      setPath(base, pick(ps), undefined, true);
+      return { kind: 'missing-field', data: JSON.stringify(base) };
+    }
+    case 4: {
+      // The top level or any nested object gets a key the schema does not have (objects are strict).
+      const objects: Record<string, unknown>[] = [base];
+      const walk = (v: unknown): void => {
+        if (v === null || typeof v !== 'object') return;
+        if (!Array.isArray(v)) objects.push(v as Record<string, unknown>);
+        for (const c of Object.values(v as Record<string, unknown>)) walk(c);
+      };
+      for (const c of Object.values(base)) walk(c);
+      pick(objects)[`extra${int(100)}`] = pick(wrongValues());
+      return { kind: 'extra-key', data: JSON.stringify(base) };
+    }
+    case 5:
+      base['type'] = pick([
+        '',
+        'hello2',
+        'run.start ',
+        'RUN.START',
+        'ping.pong',
+        'x'.repeat(500),
+        `t${int(1e9)}`,
+      ]);
+      return { kind: 'unknown-type', data: JSON.stringify(base) };
+    case 6: {
+      const s = JSON.stringify(base);
+      return { kind: 'truncated-json', data: s.slice(0, int(s.length)) };
+    }
+    case 7: {
+      const s = JSON.stringify(base).split('');
+      for (let i = 0; i < 1 + int(4); i++) s[int(s.length)] = String.fromCharCode(int(0x250));
+      return { kind: 'flipped-json', data: s.join('') };
+    }
+    case 8:
+      return {
+        kind: 'garbage',
+        data: Array.from({ length: int(200) }, () => String.fromCharCode(int(0xffff))).join(''),
+      };
+    case 9:
+      return {
+        kind: 'non-object',
+        data: pick([
+          '1',
+          '"hello"',
+          'null',
+          'true',
+          '[]',
+          '[{"type":"ping","nonce":1}]',
+          '{}',
+          '-0',
+          '1e999',
+        ]),
+      };
+    case 10: {
+      const depth = 100 + int(3000);
+      return { kind: 'deep-nesting', data: '['.repeat(depth) + ']'.repeat(depth) };
+    }
+    default: {
+      // Large but bounded: over the schema's limits, below the 1 MiB frame limit.
+      const which = int(4);
+      if (which === 0)
+        return {
+          kind: 'huge-field',
+          data: JSON.stringify({
+            ...templates()[7],
+            params: { prompt: 'p'.repeat(4001 + int(200_000)), seed: 1 },
+          }),
+        };
+      if (which === 1)
+        return {
+          kind: 'huge-field',
+          data: JSON.stringify({ ...templates()[0], clientName: 'n'.repeat(129 + int(100_000)) }),
+        };
+      if (which === 2) {
+        const files = Array.from({ length: 4097 }, (_, i) => ({
+          path: `f${i}`,
+          bytes: 1,
+          sha256: 'a'.repeat(64),
+        }));
+        return { kind: 'huge-array', data: JSON.stringify({ ...templates()[13], files }) };
+      }
+      return {
+        kind: 'huge-field',
+        data: JSON.stringify({ type: 'ping', nonce: 1, pad: 'z'.repeat(int(500_000)) }),
+      };
+    }
+  }
+}
+
+function oversizeText(): FuzzFrame {
+  return {
+    kind: 'over-1MiB',
+    data: JSON.stringify({ type: 'ping', nonce: 1, pad: 'x'.repeat(1024 * 1024 + int(4096)) }),
+  };
+}
+
+function mutatedBinary(): FuzzFrame {
+  const valid = encodeBinaryFrame({
+    kind: 'image-rgb8',
+    purpose: 'preview',
+    streamId: 'r-1',
+    seq: 1,
+    index: 0,
+    dims: [2, 3, 3],
+    payload: new Uint8Array(18),
+  });
+  switch (int(7)) {
+    case 0:
+      return { kind: 'bin-truncated-header', data: valid.slice(0, int(40)) };
+    case 1:
+      return { kind: 'bin-truncated-payload', data: valid.slice(0, 40 + int(valid.length - 40)) };
+    case 2: {
+      const b = new Uint8Array(valid);
+      for (let i = 0; i < 1 + int(3); i++) b[int(40)] = int(256);
+      return { kind: 'bin-flipped-header', data: b };
+    }
+    case 3: {
+      const b = new Uint8Array(valid);
+      const k = int(4);
+      b[k] = (b[k] ?? 0) ^ 0xff;
+      return { kind: 'bin-bad-magic', data: b };
+    }
+    case 4:
+      return { kind: 'bin-random', data: Uint8Array.from({ length: int(256) }, () => int(256)) };
+    case 5: {
+      const b = new Uint8Array(valid);
+      new DataView(b.buffer).setUint32(16, 0xffffffff, true); // a payload far past the frame
+      return { kind: 'bin-huge-length', data: b };
+    }
+    default: {
+      const b = new Uint8Array(valid.length + 1 + int(16));
+      b.set(valid);
+      return { kind: 'bin-trailing', data: b };
+    }
+  }
+}
+
+/**
+ * The `i`-th frame: every 997th an over-1 MiB text frame, else a mutated text (3 in 4) or binary frame, always one
+ * the protocol's own parsers reject (so each must be answered by exactly one error, or a clean close).
+ */
+export function makeFuzzFrame(i: number): FuzzFrame {
+  if (i % 997 === 0) return oversizeText();
+  for (;;) {
+    const f = int(4) === 0 ? mutatedBinary() : mutatedText();
+    // Only frames the protocol's own parsers reject: each must get exactly one error.
+    if (typeof f.data === 'string' && decodeClientText(f.data).ok) continue;
+    if (typeof f.data !== 'string' && decodeBinaryFrame(f.data).ok) continue;
+    return f;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Raw connections in each session stage
+
+/** How far a raw connection gets before it starts sending fuzz. */
+export type FuzzStage = 'connected' | 'greeted' | 'authenticated';
+/** Every stage, in the order fuzz connections cycle through them. */
+export const FUZZ_STAGES: readonly FuzzStage[] = ['connected', 'greeted', 'authenticated'];
+/** Close codes that count as a clean refusal (normal, going away, policy, too big, hello reject). */
+export const CLEAN_CLOSE_CODES: ReadonlySet<number> = new Set([1000, 1001, 1008, 1009, 4001]);
+
+interface Raw {
+  ws: WebSocket;
+  replies: number;
+  closed: { code: number } | null;
+  invalidReplies: number;
+  ready: boolean;
+}
+
+/** Where raw connections go, and who they are once authenticated (the paired client's id and key). */
+export interface FuzzTarget {
+  host: string;
+  port: number;
+  /** The paired client's id: an authenticated raw connection says it, with its key. */
+  clientId: string;
+  keys: KeyStore;
+}
+
+async function openRaw(t: FuzzTarget, stage: FuzzStage, codes: Map<string, number>): Promise<Raw> {
+  const ws = new WebSocket(`ws://${t.host}:${t.port}/`, { maxPayload: 64 * 1024 * 1024 });
+  const raw: Raw = { ws, replies: 0, closed: null, invalidReplies: 0, ready: false };
+  const inbox: Record<string, unknown>[] = [];
+  let wake: (() => void) | null = null;
+  ws.on('message', (data, isBinary) => {
+    if (isBinary) return;
+    const text = String(data);
+    if (!decodeDeviceText(text).ok) raw.invalidReplies++;
+    let m: Record<string, unknown>;
+    try {
+      m = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      raw.invalidReplies++;
+      return;
+    }
+    if (raw.ready) {
+      if (m['type'] === 'error' || m['type'] === 'hello.reject') {
+        raw.replies++;
+        const key = m['type'] === 'error' ? String(m['code']) : 'hello.reject';
+        codes.set(key, (codes.get(key) ?? 0) + 1);
+      } else if (m['type'] !== 'pong' && m['type'] !== 'ping') raw.invalidReplies++;
+    } else {
+      inbox.push(m);
+      wake?.();
+    }
+  });
+  ws.on('close', (code) => {
+    raw.closed = { code };
+    wake?.();
+  });
+  ws.on('error', () => undefined);
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('close', () => reject(new Error('raw connect failed')));
+  });
+  const next = async (type: string): Promise<Record<string, unknown>> => {
+    for (;;) {
+      const i = inbox.findIndex((m) => m['type'] === type);
+      if (i >= 0) return inbox.splice(i, 1)[0]!;
+      if (raw.closed) throw new Error(`closed (${raw.closed.code}) while waiting for ${type}`);
+      await new Promise<void>((r) => (wake = r));
+    }
+  };
+  if (stage !== 'connected') {
+    ws.send(JSON.stringify({ type: 'hello', protocolVersion: 1, clientId: t.clientId, clientName: 'fuzz' }));
+    const welcome = await next('welcome');
+    const challenge = await next('auth.challenge');
+    if (stage === 'authenticated') {
+      const deviceId = (welcome['device'] as { id: string }).id;
+      const rec = await t.keys.get(deviceId);
+      if (!rec) throw new Error(`no pairing key for ${deviceId}: pair the client first`);
+      const clientNonce = bytesToHex(Uint8Array.from({ length: 16 }, () => int(256)));
+      const transcript = { deviceId, keyId: rec.keyId, deviceNonce: String(challenge['nonce']), clientNonce };
+      const hmac = (k: Uint8Array, m: Uint8Array): Promise<Uint8Array> =>
+        Promise.resolve(new Uint8Array(createHmac('sha256', k).update(m).digest()));
+      const mac = await computeAuthProof(hmac, rec.key, 'client', transcript);
+      ws.send(JSON.stringify({ type: 'auth.response', id: 1, keyId: rec.keyId, clientNonce, mac }));
+      await next('auth.ok');
+    }
+  }
+  raw.ready = true;
+  return raw;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The run
+
+/** Options of {@link runProtocolFuzz}. */
+export interface ProtocolFuzzOptions {
+  target: FuzzTarget;
+  /** The well-behaved client (paired, connected): it pings throughout. */
+  client: CompanionClient;
+  /** Frames to send in all. */
+  frames: number;
+  /** Raw connections per stage, fuzzing at once (default 2). */
+  connectionsPerStage?: number;
+  /** Generator seed (default 0x0d50a). */
+  seed?: number;
+  /** Frames a connection sends before it waits for their answers (default 100). */
+  batch?: number;
+  /** Whether the device process still runs (checked after every batch). */
+  alive?: () => boolean;
+  /** The device's resident bytes now (sampled every 100 ms), when the caller can read them. */
+  rssBytes?: () => number | null;
+  /** Called every 10,000 frames. */
+  onProgress?: (sent: number) => void;
+}
+
+/** What a fuzz run saw. */
+export interface ProtocolFuzzSummary {
+  sent: number;
+  answeredByError: number;
+  answeredByClose: number;
+  /** Frames neither answered nor explained by a close within 30 s (must be 0). */
+  unanswered: number;
+  /** Close codes outside {@link CLEAN_CLOSE_CODES} (must be empty). */
+  badCloses: number[];
+  /** Device messages that failed validation or were not an error/hello.reject/ping/pong (must be 0). */
+  invalidReplies: number;
+  reconnects: number;
+  /** The device process died (must be false). */
+  crashed: boolean;
+  codes: Record<string, number>;
+  kinds: Record<string, number>;
+  ping: { count: number; failures: number; p50Ms: number; p95Ms: number; maxMs: number };
+  rss: { startBytes: number | null; peakBytes: number | null; endBytes: number | null };
+  seconds: number;
+}
+
+const quantile = (sorted: readonly number[], q: number): number =>
+  sorted.length === 0
+    ? Number.NaN
+    : sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+
+/** Runs the fuzz (see the module comment) and returns what it saw; it asserts nothing. */
+export async function runProtocolFuzz(o: ProtocolFuzzOptions): Promise<ProtocolFuzzSummary> {
+  seedFuzz(o.seed ?? 0x0d50a);
+  const t0 = performance.now();
+  const batch = o.batch ?? 100;
+  const codes = new Map<string, number>();
+  const kinds = new Map<string, number>();
+  const rssStart = o.rssBytes?.() ?? null;
+  let rssPeak = rssStart;
+  const sampler = setInterval(() => {
+    const r = o.rssBytes?.() ?? null;
+    if (r !== null) rssPeak = Math.max(rssPeak ?? 0, r);
+  }, 100);
+
+  const rtts: number[] = [];
+  let pingFailures = 0;
+  let stopPinging = false;
+  const pinger = (async () => {
+    while (!stopPinging) {
+      try {
+        rtts.push(await o.client.ping());
+      } catch {
+        pingFailures++;
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+
+  let next = 0;
+  let answeredByError = 0;
+  let answeredByClose = 0;
+  let unanswered = 0;
+  let invalidReplies = 0;
+  let reconnects = 0;
+  let crashed = false;
+  const badCloses: number[] = [];
+  const worker = async (stage: FuzzStage): Promise<void> => {
+    let raw = await openRaw(o.target, stage, codes);
+    while (next < o.frames && !crashed) {
+      const before = raw.replies;
+      let sent = 0;
+      for (let i = 0; i < batch && next < o.frames; i++) {
+        if (raw.closed || raw.ws.readyState !== WebSocket.OPEN) break;
+        const f = makeFuzzFrame(next++);
+        kinds.set(f.kind, (kinds.get(f.kind) ?? 0) + 1);
+        raw.ws.send(f.data, { binary: typeof f.data !== 'string' });
+        sent++;
+        if (next % 10_000 === 0) o.onProgress?.(next);
+      }
+      // One answer per frame, or a close.
+      const end = Date.now() + 30_000;
+      while (raw.replies - before < sent && !raw.closed && Date.now() < end)
+        await new Promise((r) => setTimeout(r, 5));
+      const answered = Math.min(raw.replies - before, sent);
+      answeredByError += answered;
+      if (answered < sent) {
+        await new Promise((r) => setTimeout(r, 200));
+        if (raw.closed) {
+          if (!CLEAN_CLOSE_CODES.has(raw.closed.code)) badCloses.push(raw.closed.code);
+          answeredByClose += sent - answered;
+        } else unanswered += sent - answered;
+      }
+      if (raw.closed || answered < sent) {
+        invalidReplies += raw.invalidReplies;
+        raw.ws.terminate();
+        if (o.alive && !o.alive()) {
+          crashed = true;
+          break;
+        }
+        raw = await openRaw(o.target, stage, codes);
+        reconnects++;
+      }
+      if (o.alive && !o.alive()) crashed = true;
+    }
+    invalidReplies += raw.invalidReplies;
+    raw.ws.close();
+  };
+  const per = o.connectionsPerStage ?? 2;
+  try {
+    await Promise.all(FUZZ_STAGES.flatMap((s) => Array.from({ length: per }, () => worker(s))));
+  } finally {
+    stopPinging = true;
+    await pinger;
+    clearInterval(sampler);
+  }
+  rtts.sort((a, b) => a - b);
+  const round = (x: number): number => Math.round(x * 1000) / 1000;
+  return {
+    sent: next,
+    answeredByError,
+    answeredByClose,
+    unanswered,
+    badCloses,
+    invalidReplies,
+    reconnects,
+    crashed,
+    codes: Object.fromEntries(codes),
+    kinds: Object.fromEntries(kinds),
+    ping: {
+      count: rtts.length,
+      failures: pingFailures,
+      p50Ms: round(quantile(rtts, 0.5)),
+      p95Ms: round(quantile(rtts, 0.95)),
+      maxMs: round(rtts[rtts.length - 1] ?? Number.NaN),
+    },
+    rss: { startBytes: rssStart, peakBytes: rssPeak, endBytes: o.rssBytes?.() ?? null },
+    seconds: round((performance.now() - t0) / 1000),
+  };
+}
+
+/** Whether a summary passes: every frame answered or cleanly closed, no crash, the good client never failed. */
+export function fuzzPassed(s: ProtocolFuzzSummary): boolean {
+  return (
+    !s.crashed &&
+    s.unanswered === 0 &&
+    s.answeredByError + s.answeredByClose === s.sent &&
+    s.badCloses.length === 0 &&
+    s.invalidReplies === 0 &&
+    s.ping.failures === 0
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// `odsora bench protocol --fuzz N`
+
+/** Options of {@link runProtocolFuzzBench}. */
+export interface ProtocolFuzzBenchOptions {
+  frames: number;
+  models: string;
+  cliPath?: string;
+  profile?: 'iphone-15-pro' | 'desktop' | 'gpu';
+  connectionsPerStage?: number;
+  seed?: number;
+  log?: (line: string) => void;
+}
+
+/** Starts a companion process, pairs a well-behaved client, fuzzes it, and reports (JSON-able). */
+export async function runProtocolFuzzBench(o: ProtocolFuzzBenchOptions): Promise<Record<string, unknown>> {
+  const companion = await startCompanionChild({
+    models: o.models,
+    ...(o.cliPath === undefined ? {} : { cliPath: o.cliPath }),
+    profile: o.profile ?? 'desktop',
+  });
+  const keys = new MemoryKeyStore();
+  const clientId = 'fuzz-bench-client';
+  const client = new CompanionClient({
+    keyStore: keys,
+    clientId,
+    clientName: 'fuzz bench',
+    requestTimeoutMs: 10_000,
+  });
+  try {
+    await client.connect('127.0.0.1', companion.port);
+    await client.pair(companion.pairingCode);
+    const summary = await runProtocolFuzz({
+      target: { host: '127.0.0.1', port: companion.port, clientId, keys },
+      client,
+      frames: o.frames,
+      ...(o.connectionsPerStage === undefined ? {} : { connectionsPerStage: o.connectionsPerStage }),
+      ...(o.seed === undefined ? {} : { seed: o.seed }),
+      alive: () => companion.alive(),
+      rssBytes: () => companion.rssBytes(),
+      onProgress: (sent) => o.log?.(`${sent} frames sent`),
+    });
+    // After the storm: the device still answers the good client.
+    let servedAfter = false;
+    try {
+      await client.ping();
+      await client.deviceInfo();
+      servedAfter = true;
+    } catch {
+      servedAfter = false;
+    }
+    return {
+      format: 'odsora-bench-protocol-fuzz',
+      version: 1,
+      createdAt: new Date().toISOString(),
+      machine: { cpu: cpus()[0]?.model.trim() ?? 'unknown', cores: cpus().length, node: process.version },
+      profile: o.profile ?? 'desktop',
+      connections: FUZZ_STAGES.length * (o.connectionsPerStage ?? 2),
+      seed: o.seed ?? 0x0d50a,
+      passed: fuzzPassed(summary) && servedAfter && companion.alive(),
+      servedAfter,
+      ...summary,
+      ...(fuzzPassed(summary) ? {} : { companionStderrTail: companion.stderr().slice(-2000) }),
+    };
+  } finally {
+    await client.close().catch(() => undefined);
+    await companion.stop();
+  }
+}
