@@ -1,8 +1,12 @@
 /**
  * The append-only event log of one run. Sequence numbers are gapless from 1. With a store, an event becomes
  * visible (to `read` and to subscribers) only once the store has it: nothing a client has seen can be lost by a
- * device crash, so a restarted device never re-uses a seq a client already holds.
+ * device crash, so a restarted device never re-uses a seq a client already holds. Reading a stored log back after
+ * a crash (torn last line, damaged lines) is event-log-recovery.ts.
  */
+import { entryLine, needsRewrite, recoverLog, type RecoveryReport } from './event-log-recovery';
+
+export type { RecoveryReport } from './event-log-recovery';
 
 /** One log entry. */
 export interface LogEntry<E> {
@@ -12,10 +16,12 @@ export interface LogEntry<E> {
 
 /** Persistence port: one text line per entry (no newlines inside a line). Hosts keep these on disk. */
 export interface EventLogStore {
-  /** Appends lines to the run's log, in order; resolves once they are durable. */
+  /** Appends lines to the run's log, each followed by `\n`, in order; resolves once they are durable. */
   appendLines(runId: string, lines: readonly string[]): Promise<void>;
-  /** Every line of the run's log, in order ([] when it has none). A torn last line may be present. */
-  readAll(runId: string): Promise<string[]>;
+  /** The run's whole stored log ('' when it has none); after a crash it may end in a torn line (no `\n`). */
+  readText(runId: string): Promise<string>;
+  /** Replaces the run's log with `lines` (each followed by `\n`) atomically and durably (recovery's repair). */
+  replaceLines(runId: string, lines: readonly string[]): Promise<void>;
 }
 
 /** Why a log operation was refused. */
@@ -58,16 +64,6 @@ interface Subscriber<E> {
   closed: boolean;
 }
 
-/** What `restore` found in a stored log. */
-export interface RestoreReport {
-  /** Entries restored. */
-  entries: number;
-  /** Lines that did not parse (a torn write) or repeated a seq already restored (a retried batch). */
-  skippedLines: number;
-  /** True when a seq gap stopped the restore early (entries after it were dropped). */
-  gap: boolean;
-}
-
 /** The append-only log of one run. */
 export class EventLog<E> {
   private readonly entries: LogEntry<E>[] = [];
@@ -84,40 +80,26 @@ export class EventLog<E> {
   ) {}
 
   /**
-   * Rebuilds a log from its store (device restart). Entries must carry seq 1, 2, 3...; a torn or repeated line is
-   * skipped, a gap ends the restore. `parseEvent` validates each event (return null to skip the line).
+   * Rebuilds a log from its store (device restart): see event-log-recovery.ts. When recovery cut or replaced
+   * anything, the stored log is rewritten to the recovered entries before this resolves (a failed rewrite
+   * rejects: appending after a torn line would glue the next entry onto it). `parseEvent` validates each event
+   * (null: unreadable); `lostEntry` makes the stand-in kept at the seq of an unreadable entry.
    */
   static async restore<E>(
     runId: string,
     options: EventLogOptions<E> & { store: EventLogStore },
     parseEvent: (json: unknown) => E | null,
-  ): Promise<{ log: EventLog<E>; report: RestoreReport }> {
+    lostEntry: (seq: number, previous: E | null) => E,
+  ): Promise<{ log: EventLog<E>; report: RecoveryReport }> {
+    const isTerminal = options.isTerminal ?? (() => false);
+    const text = await options.store.readText(runId);
+    const { entries, report } = recoverLog(text, parseEvent, isTerminal, lostEntry);
+    if (needsRewrite(report)) await options.store.replaceLines(runId, entries.map(entryLine));
     const log = new EventLog<E>(runId, options);
-    const report: RestoreReport = { entries: 0, skippedLines: 0, gap: false };
-    for (const line of await options.store.readAll(runId)) {
-      let raw: unknown;
-      try {
-        raw = JSON.parse(line);
-      } catch {
-        report.skippedLines += 1;
-        continue;
-      }
-      const seq = (raw as { seq?: unknown } | null)?.seq;
-      const event = typeof seq === 'number' ? parseEvent((raw as { event?: unknown }).event) : null;
-      if (typeof seq !== 'number' || event === null || seq <= log.entries.length) {
-        report.skippedLines += 1;
-        continue;
-      }
-      if (seq !== log.entries.length + 1) {
-        report.gap = true;
-        break;
-      }
-      log.entries.push({ seq, event });
-      if (log.sealedAt === 0 && options.isTerminal?.(event)) log.sealedAt = seq;
-      if (log.sealedAt !== 0) break;
-    }
-    log.visible = log.persisted = log.entries.length;
-    report.entries = log.entries.length;
+    for (const entry of entries) log.entries.push(entry);
+    const last = entries.at(-1);
+    if (last !== undefined && isTerminal(last.event)) log.sealedAt = last.seq;
+    log.visible = log.persisted = entries.length;
     return { log, report };
   }
 
@@ -218,9 +200,7 @@ export class EventLog<E> {
     if (store === undefined) return;
     while (this.persisted < this.entries.length) {
       const upTo = this.entries.length;
-      const lines = this.entries
-        .slice(this.persisted, upTo)
-        .map((e) => JSON.stringify({ seq: e.seq, event: e.event }));
+      const lines = this.entries.slice(this.persisted, upTo).map(entryLine);
       try {
         await store.appendLines(this.runId, lines);
       } catch (error) {

@@ -16,6 +16,7 @@ import {
   type RunState,
 } from '../protocol/run';
 import { EventLog } from './event-log';
+import { describeRecovery } from './event-log-recovery';
 import { encodePreviewFrames } from './frames';
 import { describe } from './replies';
 import {
@@ -25,6 +26,7 @@ import {
   type EngineJob,
   type EngineRunResult,
   type PreviewImages,
+  type RunStore,
   type StoredRunMeta,
 } from './server-ports';
 
@@ -330,50 +332,60 @@ export class RunQueue {
   }
 
   /**
-   * Restores stored run logs: a run whose log has no terminal event (the device stopped mid-run) gets
-   * `run.interrupted` (`device-restarted`) with the next seq.
+   * Restores stored run logs (event-log-recovery.ts: a torn last line is cut, an unreadable entry is kept as
+   * `event.lost`, and the log is rewritten; what was dropped and why is logged). A run whose log has no terminal
+   * event (the device stopped mid-run) gets `run.interrupted` (`device-restarted`) with the next seq. A run whose
+   * log cannot be read or repaired is left out (and logged); the others are restored.
    */
   async restore(): Promise<void> {
     const store = this.options.runStore;
     if (store === undefined) return;
     for (const meta of await store.listRuns()) {
-      const { log, report } = await EventLog.restore<RunEvent>(
-        meta.runId,
-        {
-          store,
-          isTerminal: isTerminalRunEvent,
-          onError: (error) => this.log(`run ${meta.runId}: event log: ${describe(error)}`),
-        },
-        (json) => {
-          const r = runEventSchema.safeParse(json);
-          return r.success ? r.data : null;
-        },
-      );
-      if (report.skippedLines > 0 || report.gap)
-        this.log(
-          `run ${meta.runId}: restore skipped ${report.skippedLines} lines${report.gap ? ', stopped at a gap' : ''}`,
-        );
-      if (log.headSeq === 0) continue;
-      const rec: RunRecord = {
-        ...meta,
-        log,
-        state: 'queued',
-        params: null,
-        preview: null,
-        abort: null,
-        cancelledBy: null,
-        interruptReason: null,
-        result: null,
-        previews: new Map(),
-        deadline: null,
-      };
-      for (let from = 1; from <= log.visibleSeq; from += MAX_EVENTS_PER_READ)
-        for (const e of log.read(from, MAX_EVENTS_PER_READ)) rec.state = runStateAfter(e.event) ?? rec.state;
-      this.runs.set(meta.runId, rec);
-      if (!log.sealed) {
-        this.append(rec, this.interrupted('device-restarted'));
-        await log.flush().catch((error: unknown) => this.log(`run ${meta.runId}: ${describe(error)}`));
+      try {
+        await this.restoreRun(store, meta);
+      } catch (error) {
+        this.log(`run ${meta.runId}: event log not restored: ${describe(error)}`);
       }
+    }
+  }
+
+  private async restoreRun(store: RunStore, meta: StoredRunMeta): Promise<void> {
+    const { log, report } = await EventLog.restore<RunEvent>(
+      meta.runId,
+      {
+        store,
+        isTerminal: isTerminalRunEvent,
+        onError: (error) => this.log(`run ${meta.runId}: event log: ${describe(error)}`),
+      },
+      (json) => {
+        const r = runEventSchema.safeParse(json);
+        return r.success ? r.data : null;
+      },
+      (_seq, previous) => ({ type: 'event.lost', atMs: previous?.atMs ?? 0 }),
+    );
+    const repaired = describeRecovery(report);
+    if (repaired !== '')
+      this.log(`run ${meta.runId}: event log recovered with ${report.entries} entries: ${repaired}`);
+    if (log.headSeq === 0) return;
+    const rec: RunRecord = {
+      ...meta,
+      log,
+      state: 'queued',
+      params: null,
+      preview: null,
+      abort: null,
+      cancelledBy: null,
+      interruptReason: null,
+      result: null,
+      previews: new Map(),
+      deadline: null,
+    };
+    for (let from = 1; from <= log.visibleSeq; from += MAX_EVENTS_PER_READ)
+      for (const e of log.read(from, MAX_EVENTS_PER_READ)) rec.state = runStateAfter(e.event) ?? rec.state;
+    this.runs.set(meta.runId, rec);
+    if (!log.sealed) {
+      this.append(rec, this.interrupted('device-restarted'));
+      await log.flush().catch((error: unknown) => this.log(`run ${meta.runId}: ${describe(error)}`));
     }
   }
 

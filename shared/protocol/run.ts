@@ -151,6 +151,11 @@ export const runLevelEventSchemas = [
     atMs: z.number(),
     reason: z.enum(['device-restarted', 'engine-crashed', 'shutdown']),
   }),
+  /**
+   * Stands in for an entry the device stored but could not read back after a restart (its storage was damaged):
+   * the content is gone, the seq is never given to another event. `atMs` is the entry's before it (0 for none).
+   */
+  z.strictObject({ type: z.literal('event.lost'), atMs: z.number() }),
 ] as const;
 
 /** Anything in a run's event log: an engine event or a run-level event. */
@@ -159,7 +164,7 @@ export const runEventSchema = z.discriminatedUnion('type', [...engineEventSchema
 /** Anything in a run's event log. */
 export type RunEvent = z.infer<typeof runEventSchema>;
 /** A run-level event. */
-export type RunLevelEvent = Extract<RunEvent, { type: `run.${string}` | 'preview.ready' }>;
+export type RunLevelEvent = Extract<RunEvent, { type: `run.${string}` | 'preview.ready' | 'event.lost' }>;
 
 /** Run-level events after which a log takes no more events. */
 export const TERMINAL_RUN_EVENT_TYPES = [

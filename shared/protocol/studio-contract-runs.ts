@@ -42,6 +42,23 @@ export const runSummarySchema = z.strictObject({
 /** One run in history. */
 export type RunSummary = z.infer<typeof runSummarySchema>;
 
+/** A folder under `runs/` that history cannot show as a run (run.json missing, cut short, out of range), and why. */
+export const unreadableRunSchema = z.strictObject({
+  /** The folder's name under `runs/`. */
+  folder: z.string().min(1).max(255),
+  /** Why it cannot be read, naming the file and field. */
+  reason: z.string().min(1).max(1024),
+});
+
+/** A run folder history cannot show. */
+export type UnreadableRun = z.infer<typeof unreadableRunSchema>;
+
+/** Result of `runs.list`: the runs, newest first, and the folders that cannot be read as runs. */
+export const runsListResultSchema = z.strictObject({
+  runs: z.array(runSummarySchema),
+  unreadable: z.array(unreadableRunSchema),
+});
+
 /** `{ runId }`: the argument of the commands about one run. */
 export const runRefSchema = z.strictObject({ runId: studioRunIdSchema });
 
@@ -78,6 +95,8 @@ export const runDetailSchema = z.strictObject({
   wallMs: z.number().nonnegative().nullable(),
   /** Highest resident block bytes seen in the run's block events (null when it has none). */
   peakResidentBytes: bytes.nullable(),
+  /** What was skipped reading the stored events (unreadable or cut-short lines); null when they were intact. */
+  eventLogProblem: unreadableRunSchema.shape.reason.nullable(),
 });
 
 /** Result of `runs.get`. */

@@ -23,6 +23,7 @@ import {
   runRefSchema,
   runResultSchema,
   runSummarySchema,
+  runsListResultSchema,
   runsStartArgsSchema,
   studioRunIdSchema,
 } from './studio-contract-runs';
@@ -31,9 +32,10 @@ export * from './studio-contract-runs';
 
 /**
  * Version of this contract; bump when a command's args or result change incompatibly. 2: `app.info` gained
- * `gitCommit`; history, baseline, compare, preflight and report commands added.
+ * `gitCommit`; history, baseline, compare, preflight and report commands added. 3: `runs.list` lists unreadable
+ * run folders, `runs.get` says what was skipped in a run's stored events.
  */
-export const STUDIO_CONTRACT_VERSION = 2;
+export const STUDIO_CONTRACT_VERSION = 3;
 
 /** `app.info` takes no arguments; unknown keys are rejected so a typo is an error, not a silent no-op. */
 export const appInfoArgsSchema = z.strictObject({});
@@ -178,7 +180,7 @@ export const studioContract = {
   },
   'devices.forget': { args: deviceRefSchema, result: z.strictObject({ forgotten: z.boolean() }) },
   'devices.setBaseline': { args: deviceRefSchema, result: deviceResultSchema },
-  'runs.list': { args: z.strictObject({}), result: z.strictObject({ runs: z.array(runSummarySchema) }) },
+  'runs.list': { args: z.strictObject({}), result: runsListResultSchema },
   'runs.start': { args: runsStartArgsSchema, result: runResultSchema },
   'runs.cancel': { args: runRefSchema, result: runResultSchema },
   'runs.get': { args: runRefSchema, result: runDetailSchema },
@@ -224,7 +226,7 @@ export interface StudioApi {
   forgetDevice(args: StudioArgs<'devices.forget'>): Promise<StudioResult<'devices.forget'>>;
   /** `devices.setBaseline`: choose the device that runs baselines. */
   setBaselineDevice(args: StudioArgs<'devices.setBaseline'>): Promise<StudioResult<'devices.setBaseline'>>;
-  /** `runs.list`: every run folder, newest first. */
+  /** `runs.list`: every run folder, newest first, and the folders that cannot be read as runs (with why). */
   listRuns(args?: StudioArgs<'runs.list'>): Promise<StudioResult<'runs.list'>>;
   /** `runs.start`: start a run on a paired device. */
   startRun(args: StudioArgs<'runs.start'>): Promise<StudioResult<'runs.start'>>;

@@ -1,7 +1,7 @@
 /**
  * File stores of the Node companion under its data directory: one JSON-lines event log per run
- * (`runs/<runId>.log`, appended with fsync), run metadata (`runs/<runId>.json`) and the paired keys
- * (`pairing-keys.json`, mode 0600, rewritten atomically).
+ * (`runs/<runId>.log`, appended with fsync; a failed append is cut back, a repair replaces it atomically), run
+ * metadata (`runs/<runId>.json`) and the paired keys (`pairing-keys.json`, mode 0600, rewritten atomically).
  */
 import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, readdir, rename, writeFile } from 'node:fs/promises';
@@ -27,17 +27,37 @@ export class FileRunStore implements RunStore {
     await mkdir(this.dir, { recursive: true });
     const fh = await open(runPath(this.dir, runId, '.log'), 'a');
     try {
-      await fh.appendFile(lines.map((l) => `${l}\n`).join(''));
-      await fh.datasync();
+      const before = (await fh.stat()).size;
+      try {
+        await fh.appendFile(lines.map((l) => `${l}\n`).join(''));
+        await fh.datasync();
+      } catch (error) {
+        // Leave no half line behind: the retry would be glued onto it.
+        await fh.truncate(before).catch(() => undefined);
+        throw error;
+      }
     } finally {
       await fh.close();
     }
   }
 
-  async readAll(runId: string): Promise<string[]> {
+  async readText(runId: string): Promise<string> {
     const path = runPath(this.dir, runId, '.log');
-    if (!existsSync(path)) return [];
-    return (await readFile(path, 'utf8')).split('\n').filter((l) => l !== '');
+    if (!existsSync(path)) return '';
+    return readFile(path, 'utf8');
+  }
+
+  async replaceLines(runId: string, lines: readonly string[]): Promise<void> {
+    const path = runPath(this.dir, runId, '.log');
+    const tmp = `${path}.tmp`;
+    const fh = await open(tmp, 'w');
+    try {
+      await fh.writeFile(lines.map((l) => `${l}\n`).join(''));
+      await fh.datasync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
   }
 
   async listRuns(): Promise<StoredRunMeta[]> {

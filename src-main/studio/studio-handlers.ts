@@ -69,7 +69,7 @@ export function createStudioHandlers(host: StudioHostInfo, services?: StudioHand
     'devices.requestPairingCode': async ({ deviceId }) => need().hub.requestPairingCode(deviceId),
     'devices.forget': async ({ deviceId }) => ({ forgotten: await need().hub.forget(deviceId) }),
     'devices.setBaseline': async ({ deviceId }) => ({ device: await need().hub.setBaseline(deviceId) }),
-    'runs.list': async () => ({ runs: need().runs.list() }),
+    'runs.list': async () => ({ runs: need().runs.list(), unreadable: need().runs.unreadable() }),
     'runs.start': async ({ deviceId, params, preview, label }) => ({
       run: await need().runs.start(deviceId, params, {
         ...(preview !== undefined ? { preview } : {}),

@@ -1,9 +1,10 @@
 // History: every run folder, newest first; reopen (Live run in read-only replay), delete, run again with the same
-// parameters, pick two to compare. Runs the studio stopped following (restart, lost device) are marked.
+// parameters, pick two to compare. Runs the studio stopped following (restart, lost device) are marked; folders
+// that cannot be read as runs are listed with why, and a run whose stored events had damage says what was skipped.
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import type { RunParams } from '../../shared/protocol/run';
-import type { RunSummary } from '../../shared/protocol/studio-contract';
+import type { RunSummary, UnreadableRun } from '../../shared/protocol/studio-contract';
 import { navigate } from '../routes';
 import { errorText, formatBytes, formatWhen } from '../studio/format';
 import { runQuery, runsQuery, studioKeys } from '../studio/queries';
@@ -36,9 +37,33 @@ function RunSettings({ runId }: { runId: string }) {
   const detail = useQuery({ ...runQuery(api, runId), staleTime: Infinity });
   if (detail.data === undefined) return null;
   return (
-    <p className="run-settings muted">
-      “{detail.data.params.prompt}” · {settingsLine(detail.data.params)}
-    </p>
+    <>
+      <p className="run-settings muted">
+        “{detail.data.params.prompt}” · {settingsLine(detail.data.params)}
+      </p>
+      {detail.data.eventLogProblem !== null && (
+        <p className="run-settings error" data-testid="history-event-log-problem">
+          {detail.data.eventLogProblem}
+        </p>
+      )}
+    </>
+  );
+}
+
+/** Run folders history cannot show as runs, each with why (they are left on disk as they are). */
+function UnreadableRuns({ folders }: { folders: UnreadableRun[] }) {
+  return (
+    <section className="history-unreadable" aria-labelledby="history-unreadable-title">
+      <h2 id="history-unreadable-title">Run folders that cannot be read</h2>
+      <p className="muted">Left on disk as they are, under the studio’s runs folder.</p>
+      <ul>
+        {folders.map((u) => (
+          <li key={u.folder} data-testid="history-unreadable" data-folder={u.folder}>
+            <strong>{u.folder}</strong>: <span className="error">{u.reason}</span>
+          </li>
+        ))}
+      </ul>
+    </section>
   );
 }
 
@@ -127,6 +152,7 @@ export function HistoryScreen() {
   const runs = useQuery(runsQuery(api));
   const [selected, setSelected] = useState<string[]>([]);
   const list = runs.data?.runs ?? [];
+  const unreadable = runs.data?.unreadable ?? [];
   const select = (runId: string, on: boolean): void =>
     setSelected((prev) =>
       on ? [...prev.filter((id) => id !== runId), runId].slice(-2) : prev.filter((id) => id !== runId),
@@ -149,7 +175,9 @@ export function HistoryScreen() {
       </div>
       {runs.isPending && <p className="muted">Loading runs…</p>}
       {runs.isError && <p className="error">{errorText(runs.error)}</p>}
-      {runs.isSuccess && list.length === 0 && <p className="muted">No runs yet.</p>}
+      {runs.isSuccess && list.length === 0 && (
+        <p className="muted">{unreadable.length === 0 ? 'No runs yet.' : 'No readable runs.'}</p>
+      )}
       {list.length > 0 && (
         <table className="history">
           <thead>
@@ -173,6 +201,7 @@ export function HistoryScreen() {
           </tbody>
         </table>
       )}
+      {unreadable.length > 0 && <UnreadableRuns folders={unreadable} />}
     </section>
   );
 }

@@ -41,6 +41,8 @@ export interface StartStudioOptions {
   readyTimeoutMs?: number;
   /** Extra environment for the studio. */
   env?: Record<string, string>;
+  /** Fills the studio's data folder before it starts (e.g. run folders history should find). */
+  prepare?: (dataDir: string) => void | Promise<void>;
 }
 
 /** Parses the lines `odsora studio --web` prints (see describeWebStudio) into its two URLs. */
@@ -57,6 +59,7 @@ export async function startStudioProcess(opts: StartStudioOptions = {}): Promise
   const home = mkdtempSync(join(tmpdir(), 'odsora-e2e-home-'));
   const dataDir = join(home, 'studio-data');
   for (const dir of ['config', 'data', 'cache', 'state']) mkdirSync(join(home, dir));
+  await opts.prepare?.(dataDir);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     HOME: home,

@@ -1,7 +1,8 @@
 /**
  * The app's small stores on react-native-fs, under its data folder (Library/odsora): one JSON-lines event log per
- * run (`runs/<runId>.log`) with its metadata (`runs/<runId>.json`), the paired keys (`pairing-keys.json`, replaced
- * through a temporary file), the device id and the settings (validated with zod on every read).
+ * run (`runs/<runId>.log`, replaced through a temporary file when recovery repairs it) with its metadata
+ * (`runs/<runId>.json`), the paired keys (`pairing-keys.json`, replaced through a temporary file), the device id
+ * and the settings (validated with zod on every read).
  */
 import { z } from 'zod';
 import type { PairedKeyRecord, PairingStore } from '../../../shared/companion/pairing';
@@ -55,10 +56,18 @@ export class RnfsRunStore implements RunStore {
     await this.fs.appendFile(runPath(this.dir, runId, '.log'), lines.map((l) => `${l}\n`).join(''), 'utf8');
   }
 
-  async readAll(runId: string): Promise<string[]> {
+  async readText(runId: string): Promise<string> {
     const path = runPath(this.dir, runId, '.log');
-    if (!(await this.fs.exists(path))) return [];
-    return (await this.fs.readFile(path, 'utf8')).split('\n').filter((l) => l !== '');
+    // A repair the app died in, between removing the log and moving its replacement in: finish it first, or the
+    // next append would start a new log beside it.
+    if (!(await this.fs.exists(path)) && (await this.fs.exists(`${path}.tmp`)))
+      await this.fs.moveFile(`${path}.tmp`, path);
+    return (await this.fs.exists(path)) ? this.fs.readFile(path, 'utf8') : '';
+  }
+
+  async replaceLines(runId: string, lines: readonly string[]): Promise<void> {
+    await mkdirp(this.fs, this.dir);
+    await replaceFile(this.fs, runPath(this.dir, runId, '.log'), lines.map((l) => `${l}\n`).join(''));
   }
 
   async listRuns(): Promise<StoredRunMeta[]> {

@@ -93,7 +93,7 @@ export async function createStudioServices(opts: StudioServicesOptions): Promise
     });
     builtin = b;
   }
-  const history = new RunHistory(runs);
+  const history = new RunHistory(runs, log);
   const gitCommit =
     opts.gitCommit !== undefined ? opts.gitCommit : readGitCommit(findRepoRoot() ?? process.cwd());
   const host: StudioHostInfo = { ...opts, gitCommit };

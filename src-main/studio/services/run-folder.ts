@@ -11,32 +11,46 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { runParamsSchema, runStateSchema, previewSettingsSchema } from '../../../shared/protocol/run';
 import type { RunEvent } from '../../../shared/protocol/run';
-import { runInterruptionSchema } from '../../../shared/protocol/studio-contract';
+import {
+  describeIssues,
+  runDetailSchema,
+  runEventsResultSchema,
+  runInterruptionSchema,
+  runSummarySchema,
+  unreadableRunSchema,
+} from '../../../shared/protocol/studio-contract';
 
 /** The `format` tag of run.json. */
 export const RUN_FOLDER_FORMAT = 'odsora-studio-run';
 /** The version of run.json this code writes (and the newest it reads). */
 export const RUN_FOLDER_VERSION = 2;
 
+// Every field the studio contract shows takes its schema from the contract, so a run.json that loads is one
+// `runs.list` and `runs.get` can answer with (a 300-character label is refused here, with its reason).
+const summary = runSummarySchema.shape;
+const detail = runDetailSchema.shape;
+/** Longest reason kept for an unreadable run folder or event log (the contract's limit). */
+const REASON_CHARS = unreadableRunSchema.shape.reason.maxLength ?? 1024;
+
 const runFileFields = {
   format: z.literal(RUN_FOLDER_FORMAT),
-  runId: z.string().min(1),
-  deviceRunId: z.string().min(1),
+  runId: summary.runId,
+  deviceRunId: summary.deviceRunId,
   device: z.object({
-    id: z.string().min(1),
+    id: summary.deviceId,
     deviceId: z.string().nullable(),
-    name: z.string(),
-    model: z.string(),
+    name: detail.device.shape.name,
+    model: detail.device.shape.model,
     role: z.enum(['target', 'baseline']),
-    simulated: z.boolean(),
-    engineVersion: z.string().nullable(),
+    simulated: detail.device.shape.simulated,
+    engineVersion: detail.device.shape.engineVersion,
   }),
   params: runParamsSchema,
   preview: previewSettingsSchema.nullable(),
-  label: z.string().nullable(),
-  createdAtEpochMs: z.number(),
+  label: summary.label,
+  createdAtEpochMs: summary.createdAtEpochMs,
   state: runStateSchema,
-  lastSeq: z.number().int().nonnegative(),
+  lastSeq: summary.lastSeq,
   endedAtEpochMs: z.number().nullable(),
   interruption: runInterruptionSchema.nullable(),
 };
@@ -46,9 +60,9 @@ export const runFileSchema = z.object({
   ...runFileFields,
   version: z.literal(RUN_FOLDER_VERSION),
   /** This run is the baseline made for that run. */
-  baselineOf: z.string().min(1).nullable(),
+  baselineOf: detail.baselineOf,
   /** The baseline run made for this run. */
-  baselineRunId: z.string().min(1).nullable(),
+  baselineRunId: detail.baselineRunId,
   /** What the device said about itself when the run started (provenance for reports). */
   deviceDetails: z
     .object({
@@ -69,19 +83,50 @@ const runFileV1Schema = z.object({ ...runFileFields, version: z.literal(1) });
 /** run.json. */
 export type RunFile = z.infer<typeof runFileSchema>;
 
-/** Reads a run folder's run.json (upgrading version 1), or null when it is missing, unreadable or foreign. */
-export async function readRunFile(dir: string): Promise<RunFile | null> {
+/** A run.json read: the file, or why the folder cannot be listed as a run. */
+export type RunFileRead = { ok: true; file: RunFile } | { ok: false; reason: string };
+
+/**
+ * Reads a run folder's run.json (upgrading version 1) and checks it against the contract; when it cannot be used,
+ * says why (missing, cut short, from a newer studio, a field out of range).
+ */
+export async function loadRunFile(dir: string): Promise<RunFileRead> {
+  const refuse = (reason: string): RunFileRead => ({ ok: false, reason: reason.slice(0, REASON_CHARS) });
+  let text: string;
+  try {
+    text = await readFile(join(dir, 'run.json'), 'utf8');
+  } catch (e) {
+    const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
+    return refuse(missing ? 'run.json is missing' : `run.json cannot be read: ${String(e)}`);
+  }
   let raw: unknown;
   try {
-    raw = JSON.parse(await readFile(join(dir, 'run.json'), 'utf8'));
-  } catch {
-    return null;
+    raw = JSON.parse(text);
+  } catch (e) {
+    return refuse(`run.json is not valid JSON (cut short?): ${(e as Error).message}`);
   }
+  const head = raw as { format?: unknown; version?: unknown } | null;
+  if (typeof head !== 'object' || head === null || head.format !== RUN_FOLDER_FORMAT)
+    return refuse(`run.json is not a studio run (its format is not "${RUN_FOLDER_FORMAT}")`);
+  if (typeof head.version === 'number' && head.version > RUN_FOLDER_VERSION)
+    return refuse(
+      `run.json is version ${head.version}; this studio reads up to version ${RUN_FOLDER_VERSION} (update the studio)`,
+    );
   const parsed = runFileSchema.safeParse(raw);
-  if (parsed.success) return parsed.data;
+  if (parsed.success) return { ok: true, file: parsed.data };
   const v1 = runFileV1Schema.safeParse(raw);
-  if (!v1.success) return null;
-  return { ...v1.data, version: RUN_FOLDER_VERSION, baselineOf: null, baselineRunId: null };
+  if (v1.success)
+    return {
+      ok: true,
+      file: { ...v1.data, version: RUN_FOLDER_VERSION, baselineOf: null, baselineRunId: null },
+    };
+  return refuse(`run.json: ${describeIssues(head.version === 1 ? v1.error : parsed.error)}`);
+}
+
+/** Reads a run folder's run.json (upgrading version 1), or null when it is missing, unreadable or foreign. */
+export async function readRunFile(dir: string): Promise<RunFile | null> {
+  const read = await loadRunFile(dir);
+  return read.ok ? read.file : null;
 }
 
 /** Writes run.json atomically. */
@@ -97,24 +142,63 @@ export interface StoredEvent {
   event: RunEvent;
 }
 
-/** Reads events.jsonl (a torn last line, from a crash mid-write, is skipped). */
-export async function readEvents(dir: string): Promise<StoredEvent[]> {
+/** One stored event as the contract's `runs.events` carries it. */
+const storedEventSchema = runEventsResultSchema.shape.events.element;
+
+/** events.jsonl read back: the readable events in seq order, and what was wrong with the file (null: nothing). */
+export interface EventLogRead {
+  events: StoredEvent[];
+  problem: string | null;
+}
+
+/**
+ * Reads events.jsonl. A line that is not a valid event (damage), repeats a seq or is out of order is skipped and
+ * the rest is kept; a last line with no newline is skipped (`live`: it is being written; otherwise the studio
+ * stopped while writing it). `problem` says what was skipped.
+ */
+export async function readEventLog(dir: string, opts: { live?: boolean } = {}): Promise<EventLogRead> {
   let text: string;
   try {
     text = await readFile(join(dir, 'events.jsonl'), 'utf8');
   } catch {
-    return [];
+    return { events: [], problem: null };
   }
-  const out: StoredEvent[] = [];
-  for (const line of text.split('\n')) {
+  const lines = text.split('\n');
+  const tail = lines.pop() ?? '';
+  const events: StoredEvent[] = [];
+  const unreadable: number[] = [];
+  let repeated = 0;
+  for (const [i, line] of lines.entries()) {
     if (line.trim() === '') continue;
+    let parsed: StoredEvent | null = null;
     try {
-      out.push(JSON.parse(line) as StoredEvent);
+      const r = storedEventSchema.safeParse(JSON.parse(line));
+      if (r.success) parsed = r.data;
     } catch {
-      break;
+      parsed = null;
     }
+    if (parsed === null) unreadable.push(i + 1);
+    else if (parsed.seq <= (events.at(-1)?.seq ?? 0)) repeated += 1;
+    else events.push(parsed);
   }
-  return out;
+  const parts: string[] = [];
+  if (unreadable.length > 0)
+    parts.push(
+      `${unreadable.length} unreadable line${unreadable.length === 1 ? '' : 's'} skipped (line ${unreadable.slice(0, 8).join(', ')}${unreadable.length > 8 ? ', …' : ''})`,
+    );
+  if (repeated > 0)
+    parts.push(`${repeated} repeated or out-of-order line${repeated === 1 ? '' : 's'} skipped`);
+  if (tail.trim() !== '' && opts.live !== true)
+    parts.push('the last line was cut short (the studio stopped while writing it)');
+  return {
+    events,
+    problem: parts.length === 0 ? null : `events.jsonl: ${parts.join('; ')}`.slice(0, REASON_CHARS),
+  };
+}
+
+/** The readable events of events.jsonl (see {@link readEventLog}). */
+export async function readEvents(dir: string): Promise<StoredEvent[]> {
+  return (await readEventLog(dir)).events;
 }
 
 /** Appends lines to events.jsonl in order; `flush` waits for everything appended so far. */

@@ -7,17 +7,33 @@ import type { Video } from '../../../shared/metrics/video';
 import type { CompareResult, RunDetail } from '../../../shared/protocol/studio-contract';
 import { measureRun, ratio, type RunMeasures } from '../../../shared/report/measures';
 import { StudioServiceError } from './errors';
-import { readEvents, type StoredEvent } from './run-folder';
+import { readEventLog, type EventLogRead, type StoredEvent } from './run-folder';
 import { readFinalVideo, readFramePage, type FrameSet, type StoredFramePage } from './run-frames';
 import type { RunService } from './run-service';
 
 /** Reads run folders through the run service (which knows which runs exist and which are live). */
 export class RunHistory {
-  constructor(private readonly runs: RunService) {}
+  /** Runs whose damaged event log was already logged. */
+  private readonly reported = new Set<string>();
 
-  /** The stored events of a run (the whole log). */
+  constructor(
+    private readonly runs: RunService,
+    private readonly log?: (line: string) => void,
+  ) {}
+
+  /** The stored events of a run (the whole log; lines that cannot be read are skipped, logged once per run). */
   async events(runId: string): Promise<StoredEvent[]> {
-    return readEvents(this.runs.runDir(runId));
+    return (await this.eventLog(runId)).events;
+  }
+
+  /** The stored events of a run and what was skipped reading them. */
+  private async eventLog(runId: string): Promise<EventLogRead> {
+    const read = await readEventLog(this.runs.runDir(runId), { live: this.runs.isLive(runId) });
+    if (read.problem !== null && !this.reported.has(runId)) {
+      this.reported.add(runId);
+      this.log?.(`run ${runId}: ${read.problem}`);
+    }
+    return read;
   }
 
   /** The measurements of a run's log. */
@@ -29,7 +45,8 @@ export class RunHistory {
   async detail(runId: string): Promise<RunDetail> {
     const run = this.runs.get(runId);
     const file = this.runs.file(runId);
-    const m = await this.measures(runId);
+    const stored = await this.eventLog(runId);
+    const m = measureRun(stored.events);
     return {
       run,
       params: file.params,
@@ -44,6 +61,7 @@ export class RunHistory {
       baselineRunId: file.baselineRunId,
       wallMs: m.wallMs,
       peakResidentBytes: m.peakResidentBytes,
+      eventLogProblem: stored.problem,
     };
   }
 

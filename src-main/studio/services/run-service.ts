@@ -12,7 +12,7 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PreviewSettings, RunParams } from '../../../shared/protocol/run';
 import { isTerminalRunEvent, runStateAfter } from '../../../shared/protocol/run';
-import type { RunSummary, StudioEvent } from '../../../shared/protocol/studio-contract';
+import type { RunSummary, StudioEvent, UnreadableRun } from '../../../shared/protocol/studio-contract';
 import type {
   CompanionClient,
   PreviewFrame,
@@ -25,7 +25,7 @@ import {
   EventAppender,
   RUN_FOLDER_FORMAT,
   RUN_FOLDER_VERSION,
-  readRunFile,
+  loadRunFile,
   writeRunFile,
   type RunFile,
 } from './run-folder';
@@ -66,6 +66,7 @@ interface Active {
 export class RunService {
   private readonly active = new Map<string, Active>();
   private readonly known = new Map<string, RunFile>();
+  private readonly unreadableRuns: UnreadableRun[] = [];
   private closed = false;
 
   private constructor(private readonly opts: RunServiceOptions) {}
@@ -75,14 +76,30 @@ export class RunService {
     return join(this.opts.dataDir, 'runs');
   }
 
-  /** Opens the run folders, marking runs that a previous studio left unfinished as interrupted. */
+  /**
+   * Opens the run folders, marking runs that a previous studio left unfinished as interrupted. A folder whose
+   * run.json cannot be used (missing, cut short, from a newer studio, a field the contract refuses) is listed as
+   * unreadable with the reason, and logged; it is left as it is.
+   */
   static async open(opts: RunServiceOptions): Promise<RunService> {
     const service = new RunService(opts);
     await mkdir(service.runsDir, { recursive: true });
-    for (const name of await readdir(service.runsDir)) {
+    const folders = await readdir(service.runsDir, { withFileTypes: true });
+    for (const name of folders
+      .filter((f) => f.isDirectory())
+      .map((f) => f.name)
+      .sort()) {
       const dir = join(service.runsDir, name);
-      const file = await readRunFile(dir);
-      if (!file || file.runId !== name) continue;
+      const read = await loadRunFile(dir);
+      if (!read.ok || read.file.runId !== name) {
+        const reason = read.ok
+          ? `run.json belongs to run ${read.file.runId}, not to its folder`
+          : read.reason;
+        service.unreadableRuns.push({ folder: name, reason });
+        opts.log?.(`run folder ${name} is not listed: ${reason}`);
+        continue;
+      }
+      const file = read.file;
       if (file.endedAtEpochMs === null && file.interruption === null) {
         file.interruption = { reason: 'studio-restarted', atEpochMs: Date.now() };
         file.state = 'interrupted';
@@ -91,6 +108,11 @@ export class RunService {
       service.known.set(file.runId, file);
     }
     return service;
+  }
+
+  /** The run folders that could not be read when the service opened, by folder name. */
+  unreadable(): UnreadableRun[] {
+    return this.unreadableRuns.map((u) => ({ ...u }));
   }
 
   /** Every run, newest first. */

@@ -2,7 +2,7 @@
 // writes, resume truncation, native hashing, commit/replace and delete; the run and pairing stores; settings
 // validation.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -114,7 +114,16 @@ describe('the app run, pairing and settings stores', () => {
     await runs.saveRun({ runId: 'r-a', clientId: 'c1' });
     await runs.appendLines('r-a', ['{"seq":1}', '{"seq":2}']);
     await runs.appendLines('r-a', ['{"seq":3}']);
-    expect(await runs.readAll('r-a')).toEqual(['{"seq":1}', '{"seq":2}', '{"seq":3}']);
+    expect(await runs.readText('r-a')).toBe('{"seq":1}\n{"seq":2}\n{"seq":3}\n');
+    expect(await runs.readText('r-none')).toBe('');
+    await runs.replaceLines('r-a', ['{"seq":1}']);
+    expect(await runs.readText('r-a')).toBe('{"seq":1}\n');
+    // A repair the app died in (the log removed, its replacement not yet moved in) is finished before reading.
+    const log = join(dir, 'runs', 'r-a.log');
+    renameSync(log, `${log}.tmp`);
+    expect(await runs.readText('r-a')).toBe('{"seq":1}\n');
+    await runs.appendLines('r-a', ['{"seq":2}']);
+    expect(readFileSync(log, 'utf8')).toBe('{"seq":1}\n{"seq":2}\n');
     writeFileSync(join(dir, 'runs', 'r-c.json'), '{"runId":');
     expect(await runs.listRuns()).toEqual([
       { runId: 'r-a', clientId: 'c1' },

@@ -5,6 +5,7 @@ import {
   type EventLogStore,
   type LogEntry,
 } from '../../../../shared/companion/event-log';
+import { needsRewrite } from '../../../../shared/companion/event-log-recovery';
 import { isTerminalRunEvent, runEventSchema, type RunEvent } from '../../../../shared/protocol/run';
 
 const step = (i: number): RunEvent => ({ type: 'step.start', atMs: i, step: i, t: 1000 - i, merged: false });
@@ -25,7 +26,9 @@ const parseEvent = (json: unknown): RunEvent | null => {
 
 /** An in-memory store whose writes resolve when the test says so. */
 class ManualStore implements EventLogStore {
-  readonly lines = new Map<string, string[]>();
+  readonly text = new Map<string, string>();
+  readonly replaced: string[] = [];
+  failReplace = false;
   private pending: {
     runId: string;
     lines: readonly string[];
@@ -35,14 +38,23 @@ class ManualStore implements EventLogStore {
   appendLines(runId: string, lines: readonly string[]): Promise<void> {
     return new Promise((resolve, reject) => this.pending.push({ runId, lines, resolve, reject }));
   }
-  async readAll(runId: string): Promise<string[]> {
-    return [...(this.lines.get(runId) ?? [])];
+  async readText(runId: string): Promise<string> {
+    return this.text.get(runId) ?? '';
+  }
+  async replaceLines(runId: string, lines: readonly string[]): Promise<void> {
+    if (this.failReplace) throw new Error('read-only file system');
+    this.replaced.push(runId);
+    this.text.set(runId, lines.map((l) => `${l}\n`).join(''));
+  }
+  /** The complete stored lines of a run. */
+  lines(runId: string): string[] {
+    return (this.text.get(runId) ?? '').split('\n').slice(0, -1);
   }
   /** Completes every pending write (durably). */
   async settle(): Promise<void> {
     while (this.pending.length > 0) {
       for (const w of this.pending.splice(0)) {
-        this.lines.set(w.runId, [...(this.lines.get(w.runId) ?? []), ...w.lines]);
+        this.text.set(w.runId, (this.text.get(w.runId) ?? '') + w.lines.map((l) => `${l}\n`).join(''));
         w.resolve();
       }
       await new Promise((r) => setTimeout(r, 0));
@@ -55,6 +67,15 @@ class ManualStore implements EventLogStore {
     return this.pending.length;
   }
 }
+
+const lostEntry = (_seq: number, previous: RunEvent | null): RunEvent => ({
+  type: 'event.lost',
+  atMs: previous?.atMs ?? 0,
+});
+
+/** Restores a run's log from `store` as the companion does after a restart. */
+const restore = (store: EventLogStore, runId: string) =>
+  EventLog.restore<RunEvent>(runId, { store, isTerminal: isTerminalRunEvent }, parseEvent, lostEntry);
 
 const seqs = (entries: LogEntry<RunEvent>[]) => entries.map((e) => e.seq);
 
@@ -159,7 +180,7 @@ describe('event log', () => {
     await new Promise((r) => setTimeout(r, 0));
     await store.settle();
     expect(log.visibleSeq).toBe(2);
-    expect(store.lines.get('r-1')).toHaveLength(2);
+    expect(store.lines('r-1')).toHaveLength(2);
   });
 
   it('a listener that appends during delivery still sees every event once, in order', () => {
@@ -193,27 +214,67 @@ describe('event log persistence', () => {
     await store.settle();
     await log.flush();
     expect(got).toEqual([1, 2, 3]);
-    expect(store.lines.get('r-1')!.map((l) => JSON.parse(l).seq)).toEqual([1, 2, 3]);
+    expect(store.lines('r-1').map((l) => JSON.parse(l).seq)).toEqual([1, 2, 3]);
   });
 
-  it('restores a stored log after a restart, skipping a torn last line', async () => {
+  it('restores a stored log after a restart, cutting a torn last line so the next entry starts a line', async () => {
     const store = new ManualStore();
     const log = new EventLog<RunEvent>('r-1', { store, isTerminal: isTerminalRunEvent });
     for (let i = 0; i < 4; i++) log.append(step(i));
     await store.settle();
-    store.lines.get('r-1')!.push('{"seq":5,"event":{"type":"st'); // the process died mid-write
-    const { log: restored, report } = await EventLog.restore(
-      'r-1',
-      { store, isTerminal: isTerminalRunEvent },
-      parseEvent,
-    );
-    expect(report).toEqual({ entries: 4, skippedLines: 1, gap: false });
+    store.text.set('r-1', store.text.get('r-1')! + '{"seq":5,"event":{"type":"st'); // the process died mid-write
+    const { log: restored, report } = await restore(store, 'r-1');
+    expect(report).toMatchObject({ entries: 4, tornTailChars: 28, lostSeqs: [], unreadableLines: 0 });
     expect(restored.read(1).map((e) => e.event)).toEqual(log.read(1).map((e) => e.event));
+    expect(store.text.get('r-1')!.endsWith('\n')).toBe(true);
     // The host marks the run interrupted: it gets the next seq, never one a client already saw.
-    const next = restored.append({ type: 'run.interrupted', atMs: 0, reason: 'device-restarted' });
-    expect(next).toBe(5);
+    const interrupted: RunEvent = { type: 'run.interrupted', atMs: 7, reason: 'device-restarted' };
+    expect(restored.append(interrupted)).toBe(5);
     await store.settle();
     expect(restored.sealed).toBe(true);
+    // The next restart reads the same five entries (the interrupted event was not glued onto the torn line).
+    const again = await restore(store, 'r-1');
+    expect(again.log.read(1)).toEqual(restored.read(1));
+    expect(again.log.read(5)[0]!.event).toEqual(interrupted);
+    expect(again.log.sealed).toBe(true);
+    expect(store.replaced).toEqual(['r-1']);
+  });
+
+  it('keeps every readable entry after an unreadable middle line, and its seq as event.lost', async () => {
+    const store = new ManualStore();
+    const log = new EventLog<RunEvent>('r-1', { store, isTerminal: isTerminalRunEvent });
+    for (let i = 0; i < 5; i++) log.append(step(i));
+    log.append(finished);
+    await store.settle();
+    const lines = store.lines('r-1');
+    lines[2] = lines[2]!.replace('"type"', '"ty\u0000e'); // damage on disk
+    store.text.set('r-1', lines.map((l) => `${l}\n`).join(''));
+    const { log: restored, report } = await restore(store, 'r-1');
+    expect(report).toMatchObject({ entries: 6, lostSeqs: [3], unreadableLines: 1 });
+    expect(restored.sealed).toBe(true);
+    const entries = restored.read(1);
+    expect(entries.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(entries[2]!.event).toEqual({ type: 'event.lost', atMs: 1 });
+    expect(entries.filter((e) => e.seq !== 3)).toEqual(log.read(1).filter((e) => e.seq !== 3));
+    expect(() => restored.append(step(9))).toThrow(EventLogError);
+    // Restarting again changes nothing: the stand-in was written where the damaged line was.
+    const again = await restore(store, 'r-1');
+    expect(again.log.read(1)).toEqual(entries);
+    expect(needsRewrite(again.report)).toBe(false);
+  });
+
+  it('gives unreadable last lines their own seqs, so the next event never reuses one', async () => {
+    const store = new ManualStore();
+    const log = new EventLog<RunEvent>('r-1', { store, isTerminal: isTerminalRunEvent });
+    for (let i = 0; i < 4; i++) log.append(step(i));
+    await store.settle();
+    const lines = store.lines('r-1');
+    // Seq 3 and 4 were shown to clients; then the disk damaged the newline between them and their text.
+    lines.splice(2, 2, `${lines[2]!.slice(0, -3)}###${lines[3]!}`.replace('"step"', '"st#p"'));
+    store.text.set('r-1', lines.map((l) => `${l}\n`).join(''));
+    const { log: restored, report } = await restore(store, 'r-1');
+    expect(report).toMatchObject({ entries: 4, lostSeqs: [3, 4], unreadableLines: 1 });
+    expect(restored.append({ type: 'run.interrupted', atMs: 0, reason: 'device-restarted' })).toBe(5);
   });
 
   it('retries after a failed write, and restore drops the duplicated lines', async () => {
@@ -228,10 +289,17 @@ describe('event log persistence', () => {
     await store.settle();
     await flushing;
     expect(log.visibleSeq).toBe(1);
-    store.lines.get('r-1')!.unshift(store.lines.get('r-1')![0]!); // a partial first attempt that did land
-    const { report, log: restored } = await EventLog.restore('r-1', { store }, parseEvent);
-    expect(report).toMatchObject({ entries: 1, skippedLines: 1 });
+    store.text.set('r-1', store.text.get('r-1')!.repeat(2)); // a partial first attempt that did land
+    const { report, log: restored } = await restore(store, 'r-1');
+    expect(report).toMatchObject({ entries: 1, duplicateLines: 1, lostSeqs: [] });
     expect(restored.headSeq).toBe(1);
+  });
+
+  it('does not restore a log it cannot repair (the next append would land after a torn line)', async () => {
+    const store = new ManualStore();
+    store.text.set('r-1', `${JSON.stringify({ seq: 1, event: step(1) })}\n{"seq":2,"ev`);
+    store.failReplace = true;
+    await expect(restore(store, 'r-1')).rejects.toThrow(/read-only/);
   });
 
   it('flush rejects with a typed error while the store keeps failing', async () => {
@@ -243,15 +311,15 @@ describe('event log persistence', () => {
     await expect(flushing).rejects.toMatchObject({ code: 'persist-failed' });
   });
 
-  it('stops a restore at a gap in the stored seqs', async () => {
+  it('keeps entries after lines that were cut out, marking the missing seqs lost', async () => {
     const store = new ManualStore();
-    store.lines.set(
+    store.text.set(
       'r-2',
-      [1, 2, 4].map((seq) => JSON.stringify({ seq, event: step(seq) })),
+      [1, 2, 4, 5].map((seq) => `${JSON.stringify({ seq, event: step(seq) })}\n`).join(''),
     );
-    const { log, report } = await EventLog.restore('r-2', { store }, parseEvent);
-    expect(report).toEqual({ entries: 2, skippedLines: 0, gap: true });
-    expect(log.headSeq).toBe(2);
+    const { log, report } = await restore(store, 'r-2');
+    expect(report).toMatchObject({ entries: 5, lostSeqs: [3, 4] });
+    expect(log.read(5)[0]!.event).toEqual(step(5));
   });
 });
 

@@ -39,8 +39,11 @@ export class MemoryRunStore implements RunStore {
   async appendLines(runId: string, lines: readonly string[]): Promise<void> {
     this.lines.set(runId, [...(this.lines.get(runId) ?? []), ...lines]);
   }
-  async readAll(runId: string): Promise<string[]> {
-    return [...(this.lines.get(runId) ?? [])];
+  async readText(runId: string): Promise<string> {
+    return (this.lines.get(runId) ?? []).map((l) => `${l}\n`).join('');
+  }
+  async replaceLines(runId: string, lines: readonly string[]): Promise<void> {
+    this.lines.set(runId, [...lines]);
   }
   async listRuns(): Promise<StoredRunMeta[]> {
     return [...this.metas];

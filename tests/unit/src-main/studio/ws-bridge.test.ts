@@ -66,7 +66,7 @@ function fakeStudio() {
   const handlers: StudioHandlers = {
     ...real,
     'devices.list': async () => ({ devices: [device] }),
-    'runs.list': async () => ({ runs: [run] }),
+    'runs.list': async () => ({ runs: [run], unreadable: [] }),
     'devices.pair': async () => {
       mutations.push('devices.pair');
       return { device: { ...device, status: 'paired' } };
@@ -490,7 +490,7 @@ describe('web studio WebSocket bridge', () => {
       const api = createStudioClient(client.transport);
       // Sent before the socket is open: queued, then delivered.
       expect(await api.appInfo()).toMatchObject({ appVersion: '1.2.3', platform: 'web' });
-      expect(await api.listRuns()).toEqual({ runs: [run] });
+      expect(await api.listRuns()).toEqual({ runs: [run], unreadable: [] });
       await expect(api.pairDevice({ deviceId: 'builtin', code: '12' })).rejects.toMatchObject({
         error: { code: 'bad-args' },
       });

@@ -147,7 +147,7 @@ export class FakeStudio {
       case 'devices.list':
         return { devices: this.devices };
       case 'runs.list':
-        return { runs: [...this.runs.values()].map((r) => r.summary).reverse() };
+        return { runs: [...this.runs.values()].map((r) => r.summary).reverse(), unreadable: [] };
       case 'runs.get': {
         const run = this.mustRun(String(args.runId));
         const done = run.summary.state === 'finished';
@@ -165,6 +165,7 @@ export class FakeStudio {
           baselineRunId: run.baselineRunId,
           wallMs: done ? run.recorded.wallMs : null,
           peakResidentBytes: null,
+          eventLogProblem: null,
         };
       }
       case 'runs.events': {
