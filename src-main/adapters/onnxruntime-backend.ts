@@ -1,10 +1,20 @@
 /**
- * The Node host's InferenceBackend on onnxruntime-node (CPU). The only file in src-main that imports the runtime.
+ * The Node host's InferenceBackend on onnxruntime-node: the CPU provider, or Core ML / CUDA with the CPU taking the
+ * nodes they cannot (execution-provider.ts; it and this file are the only ones in src-main that import the runtime).
+ * Open it with {@link openOnnxRuntimeBackend}, which checks that the provider asked for is really there.
  */
 import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
+import type { ExecutionProviderName } from '../../shared/engine/execution-provider';
 import type { BackendSession, InferenceBackend } from '../../shared/engine/ports';
 import type { Tensor } from '../../shared/engine/tensor';
+import { GraphBuilder } from '../../shared/engine/onnx/graph-builder';
+import {
+  ExecutionProviderUnavailableError,
+  ortExecutionProviders,
+  platformRefusal,
+  providerLoadFailure,
+} from './execution-provider';
 import { noteRuntimeStarted } from './node-memory-probe';
 
 /** Options of the onnxruntime-node backend. */
@@ -17,6 +27,46 @@ export interface OnnxRuntimeBackendOptions {
   spinning?: boolean;
   /** Threads per operator (intra-op); defaults to os.availableParallelism(). */
   intraOpThreads?: number;
+  /** Execution provider (default `cpu`); check it with {@link openOnnxRuntimeBackend}. */
+  ep?: ExecutionProviderName;
+}
+
+/** A one-node graph, enough to make ONNX Runtime load a provider. */
+function probeModel(): Uint8Array {
+  const b = new GraphBuilder('ep-probe');
+  const x = b.input('x', [1, 4]);
+  b.output(b.add(x, x), 'y', [1, 4]);
+  return b.build();
+}
+
+/**
+ * Checks that `ep` can be used here: the platform allows it and ONNX Runtime loads it (a session of a one-node
+ * graph with that provider alone, run once). Throws {@link ExecutionProviderUnavailableError} saying why and how to
+ * get it.
+ */
+export async function assertExecutionProvider(ep: ExecutionProviderName): Promise<void> {
+  if (ep === 'cpu') return;
+  const refusal = platformRefusal(ep);
+  if (refusal !== null) throw new ExecutionProviderUnavailableError(ep, refusal);
+  let session: ort.InferenceSession | null = null;
+  try {
+    session = await ort.InferenceSession.create(probeModel(), {
+      executionProviders: ortExecutionProviders(ep).filter((p) => p !== 'cpu'),
+    });
+    await session.run({ x: new ort.Tensor('float32', new Float32Array(4), [1, 4]) });
+  } catch (e) {
+    throw providerLoadFailure(ep, e instanceof Error ? e.message : String(e));
+  } finally {
+    await session?.release();
+  }
+}
+
+/** Opens the backend after checking that its execution provider loads here (throws saying how to get it). */
+export async function openOnnxRuntimeBackend(
+  options: OnnxRuntimeBackendOptions = {},
+): Promise<OnnxRuntimeBackend> {
+  await assertExecutionProvider(options.ep ?? 'cpu');
+  return new OnnxRuntimeBackend(options);
 }
 
 function toOrt(t: Tensor): ort.Tensor {
@@ -73,16 +123,19 @@ class OrtSession implements BackendSession {
   }
 }
 
-/** The onnxruntime-node CPU backend: graph optimization 'all', sequential execution, configurable threads. */
+/** The onnxruntime-node backend: graph optimization 'all', sequential execution, configurable threads. */
 export class OnnxRuntimeBackend implements InferenceBackend {
-  /** e.g. `onnxruntime-node 1.30.0 (cpu, 8 threads)`. */
+  /** e.g. `onnxruntime-node 1.30.0 (cpu, 8 threads)`, `onnxruntime-node 1.30.0 (cuda+cpu, 8 threads)`. */
   readonly name: string;
+  /** The execution provider asked for. */
+  readonly ep: ExecutionProviderName;
   private readonly sessionOptions: ort.InferenceSession.SessionOptions;
 
   constructor(options: OnnxRuntimeBackendOptions = {}) {
     const intraOpNumThreads = options.intraOpThreads ?? availableParallelism();
+    this.ep = options.ep ?? 'cpu';
     this.sessionOptions = {
-      executionProviders: ['cpu'],
+      executionProviders: ortExecutionProviders(this.ep),
       graphOptimizationLevel: 'all',
       executionMode: 'sequential',
       intraOpNumThreads,
@@ -108,7 +161,7 @@ export class OnnxRuntimeBackend implements InferenceBackend {
         },
       },
     };
-    this.name = `onnxruntime-node ${ort.env.versions.node ?? ort.env.versions.common} (cpu, ${intraOpNumThreads} threads)`;
+    this.name = `onnxruntime-node ${ort.env.versions.node ?? ort.env.versions.common} (${this.ep === 'cpu' ? 'cpu' : `${this.ep}+cpu`}, ${intraOpNumThreads} threads)`;
   }
 
   async createSession(model: Uint8Array, label: string): Promise<BackendSession> {

@@ -1,4 +1,5 @@
 /** Messages between the companion and its engine process (engine-worker.ts; IPC with `advanced` serialization). */
+import type { ExecutionProviderName } from '../../shared/engine/execution-provider';
 import type { PreviewSettings } from '../../shared/protocol/run';
 import type { EffectiveRunParams } from './profiles';
 import type { RunFailureCode } from '../../shared/companion/server';
@@ -9,6 +10,7 @@ export interface EngineWorkerData {
   /** A converted block set directory (the main thread converts a model directory first). */
   blockSetDir: string;
   threads?: number;
+  ep?: ExecutionProviderName;
   memoryLimitBytes?: number;
 }
 

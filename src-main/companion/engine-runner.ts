@@ -27,6 +27,7 @@ import {
 import type { BlockSet } from '../../shared/engine/blockset/load';
 import type { RequestBudgetSpec } from '../../shared/engine/cidl/budget';
 import { GenerateParamsError, resolveGenerateParams } from '../../shared/engine/pipeline/generate';
+import type { ExecutionProviderName } from '../../shared/engine/execution-provider';
 import type { RunParams } from '../../shared/protocol/run';
 import { NodeMemoryProbe } from '../adapters/node-memory-probe';
 import type { EngineWorkerData, EngineWorkerMessage, EngineWorkerRequest } from './engine-protocol';
@@ -36,6 +37,8 @@ import { applyProfileLimit, type EffectiveRunParams } from './profiles';
 export interface WorkerEngineRunnerOptions {
   blockSet: BlockSet;
   threads?: number;
+  /** ONNX Runtime execution provider (default `cpu`); the engine fails to start, saying why, when it is missing. */
+  ep?: ExecutionProviderName;
   /** The profile's limit applied to every run (bytes null: none): on the whole process, or on block bytes. */
   limit: { bytes: number | null; kind: 'process' | 'blocks' };
   /** Budget for runs that name none (`--memory-budget`). */
@@ -136,6 +139,7 @@ export class WorkerEngineRunner implements EngineRunner {
     const wd: EngineWorkerData = {
       blockSetDir: this.options.blockSet.dir,
       threads: this.options.threads,
+      ...(this.options.ep === undefined ? {} : { ep: this.options.ep }),
       ...(this.options.limit.bytes === null ? {} : { memoryLimitBytes: this.options.limit.bytes }),
     };
     // No inherited execArgv (a test runner's loader flags); stdout/stderr go where the companion's go.

@@ -57,6 +57,7 @@ async function main(): Promise<void> {
   const host = await createNodeEngineHost({
     placement: 'inline',
     threads: data.threads,
+    ep: data.ep,
     memoryLimitBytes: data.memoryLimitBytes,
   });
   const blockSet = await openBlockSet(host.fs, host.sha256, data.blockSetDir);

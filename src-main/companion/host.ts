@@ -10,6 +10,7 @@ import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
 import { CompanionServer } from '../../shared/companion/server';
 import type { RequestBudgetSpec } from '../../shared/engine/cidl/budget';
+import type { ExecutionProviderName } from '../../shared/engine/execution-provider';
 import { ENGINE_VERSION } from '../../shared/engine/version';
 import type { DeviceInfo } from '../../shared/protocol/device';
 import { SUPPORTED_VERSIONS } from '../../shared/protocol/handshake';
@@ -21,6 +22,7 @@ import { advertise, type Advertisement } from './advertise';
 import { blockSetBytes, largestBlockBytes, WorkerEngineRunner } from './engine-runner';
 import { FileModelStore } from './model-store';
 import {
+  defaultExecutionProvider,
   engineCapacity,
   isFullSizeModel,
   makeProfile,
@@ -52,6 +54,8 @@ export interface CompanionHostOptions {
   /** How long a cancelled run's engine may take to stop before it is killed (default 2000 ms; tests). */
   cancelDeadlineMs?: number;
   threads?: number;
+  /** ONNX Runtime execution provider (default: the profile's, {@link defaultExecutionProvider}). */
+  ep?: ExecutionProviderName;
   log?: (line: string) => void;
   onPairingCode?: (code: string, expiresInMs: number) => void;
 }
@@ -83,6 +87,7 @@ export async function startCompanionHost(options: CompanionHostOptions = {}): Pr
     ? await openModel(modelHost, options.models, cacheOpts)
     : await ensureBundledBlockSet(modelHost, cacheOpts);
   const budget = options.memoryBudget ?? null;
+  const ep = options.ep ?? defaultExecutionProvider(options.profile ?? 'desktop');
   const profile = makeProfile(
     options.profile ?? 'desktop',
     {
@@ -92,15 +97,23 @@ export async function startCompanionHost(options: CompanionHostOptions = {}): Pr
     },
     budget?.kind === 'bytes' ? budget.bytes : null,
     options.memoryLimitBytes ?? null,
+    ep,
   );
   const runner = new WorkerEngineRunner({
     blockSet: model.blockSet,
     threads: options.threads,
+    ep,
     limit: { bytes: profile.limitBytes, kind: profile.limitKind },
     defaultBudget: budget !== null && budget.kind !== 'bytes' ? budget : null,
     capacity: engineCapacity(profile),
   });
-  await runner.warm();
+  await runner.warm().catch((e: unknown) => {
+    // A provider the profile chose (not --ep) names the profile, so the user knows where it came from.
+    if (options.ep !== undefined || ep === 'cpu') throw e;
+    throw new Error(`--profile ${profile.name} runs on --ep ${ep} by default: ${(e as Error).message}`, {
+      cause: e,
+    });
+  });
   const id = await loadDeviceId(dataDir, () => `dev-${randomBytes(6).toString('hex')}`);
   const name = (options.name ?? `odsora companion on ${hostname()}`).slice(0, 128) || 'odsora companion';
   const probe = new NodeMemoryProbe(profile.limitBytes ?? undefined);

@@ -14,10 +14,12 @@
  * streams its blocks under CI-DL exactly as the full model would on the phone. Runs that ask for no budget, an
  * unlimited one or `auto` get `{ kind: 'bytes', bytes: limitBytes }`; an explicit byte budget is capped at it.
  *
- * `desktop`: this machine as is (no limit; a target device). `gpu`: a CPU host labelled as the baseline reference
- * (role `baseline`; no GPU backend is used).
+ * `desktop`: this machine as is (no limit; a target device). `gpu`: the baseline reference (role `baseline`) on this
+ * machine's accelerator: ONNX Runtime's CUDA provider (Core ML on macOS) unless `--ep` says otherwise; the device's
+ * model names the provider (`gpu-baseline-cuda`, `gpu-baseline-cpu`), so a baseline is what it says.
  */
 import type { BudgetSpec, RequestBudgetSpec } from '../../shared/engine/cidl/budget';
+import type { ExecutionProviderName } from '../../shared/engine/execution-provider';
 import type { RunParams } from '../../shared/protocol/run';
 
 /** Per-app memory limit of an iPhone 15 Pro (8 GB RAM), bytes. */
@@ -63,6 +65,15 @@ export function scaledIphoneLimit(modelBlockBytes: number, largestBlockBytes = 0
   return Math.max(1, scaled, Math.ceil(largestBlockBytes));
 }
 
+/** The execution provider a profile runs on when `--ep` is not given: the `gpu` profile's is the accelerator. */
+export function defaultExecutionProvider(
+  name: ProfileName,
+  platform: string = process.platform,
+): ExecutionProviderName {
+  if (name !== 'gpu') return 'cpu';
+  return platform === 'darwin' ? 'coreml' : 'cuda';
+}
+
 /** The model a profile is made for. */
 export interface ProfileModel {
   /** Bytes of every block of every stage. */
@@ -81,6 +92,7 @@ export function makeProfile(
   model: ProfileModel,
   memoryBudgetBytes: number | null = null,
   memoryLimitBytes: number | null = null,
+  ep: ExecutionProviderName = defaultExecutionProvider(name),
 ): DeviceProfile {
   const blocks = (limit: number | null): Pick<DeviceProfile, 'limitBytes' | 'limitKind'> =>
     memoryLimitBytes !== null
@@ -108,7 +120,7 @@ export function makeProfile(
     case 'gpu':
       return {
         name,
-        model: 'gpu-baseline-cpu-host',
+        model: `gpu-baseline-${ep}`,
         role: 'baseline',
         simulated: false,
         ...blocks(memoryBudgetBytes),

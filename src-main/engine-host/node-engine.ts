@@ -5,7 +5,8 @@
 import type { Clock, FileSystemPort, InferenceBackend, MemoryProbe, Sha256 } from '../../shared/engine/ports';
 import { NodeFileSystem, nodeSha256 } from '../adapters/node-fs';
 import { NodeMemoryProbe, nodeClock } from '../adapters/node-memory-probe';
-import { OnnxRuntimeBackend } from '../adapters/onnxruntime-backend';
+import { openOnnxRuntimeBackend } from '../adapters/onnxruntime-backend';
+import type { ExecutionProviderName } from '../../shared/engine/execution-provider';
 import { startOrtWorkerBackend } from './ort-worker-backend';
 
 /** Where ONNX Runtime runs relative to the engine thread. */
@@ -16,6 +17,8 @@ export interface NodeEngineHostOptions {
   placement?: OrtPlacement;
   /** ONNX Runtime intra-op threads (default: all cores). */
   threads?: number;
+  /** ONNX Runtime execution provider (default `cpu`); opening fails, saying how to get it, when it is missing. */
+  ep?: ExecutionProviderName;
   /** Per-app memory limit to report through the probe (simulated devices). */
   memoryLimitBytes?: number;
 }
@@ -42,9 +45,9 @@ export async function createNodeEngineHost(options: NodeEngineHostOptions = {}):
     placement,
   };
   if (placement === 'worker') {
-    const backend = await startOrtWorkerBackend({ intraOpThreads: options.threads });
+    const backend = await startOrtWorkerBackend({ intraOpThreads: options.threads, ep: options.ep });
     return { ...common, backend, close: () => backend.close() };
   }
-  const backend = new OnnxRuntimeBackend({ intraOpThreads: options.threads });
+  const backend = await openOnnxRuntimeBackend({ intraOpThreads: options.threads, ep: options.ep });
   return { ...common, backend, close: async () => undefined };
 }

@@ -11,7 +11,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BackendSession, InferenceBackend } from '../../shared/engine/ports';
 import type { Tensor } from '../../shared/engine/tensor';
-import type { OrtWorkerRequest, OrtWorkerResponse } from './ort-worker-protocol';
+import type { ExecutionProviderName } from '../../shared/engine/execution-provider';
+import type { OrtWorkerData, OrtWorkerRequest, OrtWorkerResponse } from './ort-worker-protocol';
 import { noteRuntimeStarted } from '../adapters/node-memory-probe';
 
 type Pending = { resolve: (msg: OrtWorkerResponse) => void; reject: (err: Error) => void };
@@ -21,6 +22,8 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 export interface OrtWorkerBackendOptions {
   /** ONNX Runtime intra-op threads (default: all cores). */
   intraOpThreads?: number;
+  /** Execution provider (default `cpu`). */
+  ep?: ExecutionProviderName;
   /** Path of the bundled worker script (default: out/cli/ort-worker.cjs next to this bundle). */
   workerScript?: string;
 }
@@ -30,12 +33,17 @@ export async function startOrtWorkerBackend(
   options: OrtWorkerBackendOptions = {},
 ): Promise<OrtWorkerBackend> {
   const script = options.workerScript ?? defaultWorkerScript();
-  const worker = new Worker(script, { workerData: { intraOpThreads: options.intraOpThreads } });
+  const workerData: OrtWorkerData = { intraOpThreads: options.intraOpThreads, ep: options.ep };
+  const worker = new Worker(script, { workerData });
   const name = await new Promise<string>((resolve, reject) => {
-    worker.once('message', (msg: OrtWorkerResponse) =>
-      msg.op === 'ready' ? resolve(msg.backendName) : reject(new Error('ort worker did not start')),
-    );
+    worker.once('message', (msg: OrtWorkerResponse) => {
+      if (msg.op === 'ready') resolve(msg.backendName);
+      else reject(new Error(msg.op === 'start-failed' ? msg.message : 'ort worker did not start'));
+    });
     worker.once('error', reject);
+  }).catch(async (e: unknown) => {
+    await worker.terminate();
+    throw e;
   });
   return new OrtWorkerBackend(worker, name);
 }
@@ -51,7 +59,7 @@ export class OrtWorkerBackend implements InferenceBackend {
     readonly name: string,
   ) {
     worker.on('message', (msg: OrtWorkerResponse) => {
-      if (msg.op === 'ready') return;
+      if (msg.op === 'ready' || msg.op === 'start-failed') return;
       const p = this.pending.get(msg.id);
       if (!p) return;
       this.pending.delete(msg.id);

@@ -1,5 +1,12 @@
 /** Messages between the engine thread and the ONNX Runtime worker (see ort-worker-backend.ts). */
+import type { ExecutionProviderName } from '../../shared/engine/execution-provider';
 import type { Tensor } from '../../shared/engine/tensor';
+
+/** What the worker is started with (`workerData`). */
+export interface OrtWorkerData {
+  intraOpThreads?: number;
+  ep?: ExecutionProviderName;
+}
 
 /** Engine thread → ORT worker. */
 export type OrtWorkerRequest =
@@ -10,6 +17,7 @@ export type OrtWorkerRequest =
 /** ORT worker → engine thread. */
 export type OrtWorkerResponse =
   | { op: 'ready'; backendName: string }
+  | { op: 'start-failed'; message: string }
   | { op: 'created'; id: number; session: number }
   | { op: 'result'; id: number; outputs: Record<string, Tensor> }
   | { op: 'released'; id: number }

@@ -4,29 +4,33 @@
  * block computes. Weights arrive in SharedArrayBuffers (no copy); activations are copied; outputs are transferred.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { BackendSession } from '../../shared/engine/ports';
+import type { BackendSession, InferenceBackend } from '../../shared/engine/ports';
 import type { Tensor } from '../../shared/engine/tensor';
-import { OnnxRuntimeBackend } from '../adapters/onnxruntime-backend';
-import type { OrtWorkerRequest, OrtWorkerResponse } from './ort-worker-protocol';
+import { openOnnxRuntimeBackend } from '../adapters/onnxruntime-backend';
+import type { OrtWorkerData, OrtWorkerRequest, OrtWorkerResponse } from './ort-worker-protocol';
 
 const port = parentPort;
 if (!port) throw new Error('ort-worker must run in a worker thread');
 
-const options = (workerData ?? {}) as { intraOpThreads?: number };
-const backend = new OnnxRuntimeBackend({ intraOpThreads: options.intraOpThreads });
+const options = (workerData ?? {}) as OrtWorkerData;
 const sessions = new Map<number, BackendSession>();
 let nextSession = 1;
 
 const send = (msg: OrtWorkerResponse, transfer: ArrayBuffer[] = []): void => port.postMessage(msg, transfer);
 
-port.on('message', (msg: OrtWorkerRequest) => {
-  void handle(msg).catch((err: unknown) =>
-    send({ op: 'error', id: msg.id, message: err instanceof Error ? err.message : String(err) }),
-  );
-});
-send({ op: 'ready', backendName: backend.name });
+void openOnnxRuntimeBackend({ intraOpThreads: options.intraOpThreads, ep: options.ep }).then(
+  (backend) => {
+    port.on('message', (msg: OrtWorkerRequest) => {
+      void handle(backend, msg).catch((err: unknown) =>
+        send({ op: 'error', id: msg.id, message: err instanceof Error ? err.message : String(err) }),
+      );
+    });
+    send({ op: 'ready', backendName: backend.name });
+  },
+  (err: unknown) => send({ op: 'start-failed', message: err instanceof Error ? err.message : String(err) }),
+);
 
-async function handle(msg: OrtWorkerRequest): Promise<void> {
+async function handle(backend: InferenceBackend, msg: OrtWorkerRequest): Promise<void> {
   switch (msg.op) {
     case 'create': {
       const session = await backend.createSession(msg.model, msg.label);

@@ -6,6 +6,7 @@
  * is created again on CPU alone. What actually happened is counted and named in `name` (device info) and in
  * `placement()` (the run screen).
  */
+import { COREML_SESSION_FLAGS } from '../../../shared/engine/execution-provider';
 import type { BackendSession, InferenceBackend } from '../../../shared/engine/ports';
 import type { Tensor } from '../../../shared/engine/tensor';
 
@@ -40,9 +41,6 @@ export interface OrtModuleLike {
     new (type: 'int8', data: Int8Array, dims: readonly number[]): OrtTensorLike;
   };
 }
-
-/** Core ML flags: build ML Program models (the format that covers LayerNorm, Gelu, large MatMuls...). */
-export const COREML_FLAG_CREATE_MLPROGRAM = 0x010;
 
 /** Where sessions were placed so far. */
 export interface OrtPlacement {
@@ -149,9 +147,7 @@ export class OrtBackend implements InferenceBackend {
 
   private sessionOptions(coreml: boolean): OrtSessionOptions {
     return {
-      executionProviders: coreml
-        ? [{ name: 'coreml', coreMlFlags: COREML_FLAG_CREATE_MLPROGRAM }, 'cpu']
-        : ['cpu'],
+      executionProviders: coreml ? [{ name: 'coreml', coreMlFlags: COREML_SESSION_FLAGS }, 'cpu'] : ['cpu'],
       graphOptimizationLevel: 'all',
       executionMode: 'sequential',
     };

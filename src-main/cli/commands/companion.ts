@@ -13,6 +13,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
 import { parseBudget, parseByteSize, type RequestBudgetSpec } from '../../../shared/engine/cidl/budget';
 import { DEFAULT_CANCEL_DEADLINE_MS } from '../../../shared/companion/server-ports';
+import { EXECUTION_PROVIDERS, type ExecutionProviderName } from '../../../shared/engine/execution-provider';
 import { defaultDataDir, startCompanionHost } from '../../companion/host';
 import { PROFILE_NAMES, type ProfileName } from '../../companion/profiles';
 import { REPLAY_OPTIONS, runReplayCompanion, type ReplayFlags } from '../../companion/replay-cli';
@@ -31,6 +32,7 @@ interface CompanionFlags {
   loopback?: boolean;
   advertise: boolean;
   threads?: number;
+  ep?: ExecutionProviderName;
   cancelDeadline?: number;
   json?: boolean;
 }
@@ -102,6 +104,12 @@ export function registerCompanion(program: Command): void {
     .option('--loopback', 'advertise on loopback only (tests, one machine)')
     .option('--no-advertise', 'do not advertise over Bonjour')
     .option('--threads <n>', 'ONNX Runtime intra-op threads', threadsArg)
+    .addOption(
+      new Option(
+        '--ep <provider>',
+        'ONNX Runtime execution provider (default: cpu; the gpu profile: cuda, or coreml on macOS); a missing provider stops the companion with how to install it',
+      ).choices([...EXECUTION_PROVIDERS]),
+    )
     .option(
       '--cancel-deadline <ms>',
       `how long a cancelled run's engine may take to stop before the run ends anyway and the engine process is killed (default ${DEFAULT_CANCEL_DEADLINE_MS})`,
@@ -130,6 +138,7 @@ export function registerCompanion(program: Command): void {
         loopback: flags.loopback === true,
         advertise: flags.advertise,
         threads: flags.threads,
+        ...(flags.ep === undefined ? {} : { ep: flags.ep }),
         ...(flags.cancelDeadline === undefined ? {} : { cancelDeadlineMs: flags.cancelDeadline }),
         log: io.log,
         onPairingCode: io.onPairingCode,

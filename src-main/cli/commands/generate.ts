@@ -2,6 +2,7 @@
  * `odsora generate`: text → video with the whole pipeline (shared/engine/pipeline/generate.ts) on the bundled
  * Open-Sora Nano (or `--model DIR`), writing PNG frames, an APNG, a GIF and a versioned `run.json`.
  */
+import { EXECUTION_PROVIDERS, type ExecutionProviderName } from '../../../shared/engine/execution-provider';
 import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { arch, cpus, platform, release } from 'node:os';
@@ -131,6 +132,7 @@ interface GenerateFlags {
   aestheticScore?: number | null;
   model?: string;
   threads?: number;
+  ep?: ExecutionProviderName;
   ortWorker?: boolean;
   json?: boolean;
 }
@@ -188,6 +190,14 @@ export function registerGenerate(program: Command): void {
       'a model directory (stdit/, text_encoder/, vae/) or a converted block set (default: the bundled Open-Sora Nano)',
     )
     .option('--threads <n>', 'ONNX Runtime intra-op threads (default: all cores)', posInt('--threads'))
+    .addOption(
+      new Option(
+        '--ep <provider>',
+        'ONNX Runtime execution provider: cpu, coreml (macOS), cuda (Linux x64, CUDA provider installed); a missing one is an error saying how to get it',
+      )
+        .choices([...EXECUTION_PROVIDERS])
+        .default('cpu'),
+    )
     .option('--ort-worker', 'run ONNX Runtime in a worker thread')
     .option('--json', 'no progress; print one JSON summary on stdout')
     .action(async (flags: GenerateFlags) => {
@@ -204,6 +214,7 @@ async function runGenerateCommand(flags: GenerateFlags): Promise<void> {
   const host = await createNodeEngineHost({
     placement: flags.ortWorker ? 'worker' : 'inline',
     threads: flags.threads,
+    ep: flags.ep,
   });
   const abort = new AbortController();
   const onSigint = (): void => {

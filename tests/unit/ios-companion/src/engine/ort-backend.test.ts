@@ -45,7 +45,8 @@ describe('the app ONNX Runtime backend', () => {
     expect(backend.name).toBe('ort-test (coreml+cpu requested)');
     const s = await backend.createSession(addGraph(), 'add');
     sessions.push(s);
-    expect(seen).toEqual([[{ name: 'coreml', coreMlFlags: 0x010 }, 'cpu']]);
+    // ML Program + static input shapes (COREML_SESSION_FLAGS).
+    expect(seen).toEqual([[{ name: 'coreml', coreMlFlags: 0x018 }, 'cpu']]);
     const out = await s.run({
       a: floatTensor([3], Float32Array.of(1, 2, 3)),
       b: floatTensor([3], Float32Array.of(10, 20, 30)),
