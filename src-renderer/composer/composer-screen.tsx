@@ -6,6 +6,7 @@ import { navigate } from '../routes';
 import { errorText, formatBytes } from '../studio/format';
 import { devicesQuery, preflightQuery, runQuery, studioKeys } from '../studio/queries';
 import { useStudio } from '../studio/studio-context';
+import { deviceDistinctions, deviceLabel } from '../devices/device-labels';
 import { buildRunParams, DEFAULT_FORM, formFromParams, PRESETS, type ComposerForm } from './composer-model';
 import { TechniqueFields } from './technique-fields';
 import { KnobField, NumberKnob, optionalNumber, shown } from './knob-field';
@@ -76,7 +77,9 @@ function ComposerForm({ rerunOf }: { rerunOf: string | null }) {
     setPrefilled(rerunOf);
     setForm(formFromParams(rerun.data.params, rerun.data.preview));
   }, [rerun.data, rerunOf, prefilled]);
-  const paired = (devices.data?.devices ?? []).filter((d) => d.status === 'paired');
+  const listed = devices.data?.devices ?? [];
+  const distinctions = deviceDistinctions(listed);
+  const paired = listed.filter((d) => d.status === 'paired');
   const chosen = paired.find((d) => d.id === deviceId) ?? paired.find((d) => !d.baseline) ?? paired[0];
   const result = useMemo(() => buildRunParams(form), [form]);
   const start = useMutation({
@@ -207,7 +210,7 @@ function ComposerForm({ rerunOf }: { rerunOf: string | null }) {
             {paired.length === 0 && <option value="">No paired device</option>}
             {paired.map((d) => (
               <option key={d.id} value={d.id}>
-                {d.name} ({d.model}){d.baseline ? ' · baseline' : ''}
+                {deviceLabel(d, distinctions.get(d.id))} ({d.model}){d.baseline ? ' · baseline' : ''}
               </option>
             ))}
           </select>
