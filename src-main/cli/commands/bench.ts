@@ -11,12 +11,17 @@ import { SYNTH_PRESETS, type SynthPreset } from '../../synth/presets';
 import { bundledModelDir, defaultCacheRoot } from '../../models/bundled';
 import { posInt } from '../arg-parsers';
 import { registerStudioBench } from './bench-studio';
+import { examples } from '../help';
 
 /** Registers `odsora bench`. */
 export function registerBench(program: Command): void {
   const bench = program
     .command('bench')
-    .description('Benchmarks that print numbers (use --json for machine-readable output)');
+    .description('Benchmarks that print numbers (use --json for machine-readable output)')
+    .addHelpText(
+      'after',
+      examples([{ what: 'every engine measurement, as JSON', args: 'bench engine --json' }]),
+    );
   bench
     .command('engine')
     .description(
@@ -42,6 +47,12 @@ export function registerBench(program: Command): void {
       availableParallelism(),
     )
     .option('--no-torch', 'skip the PyTorch comparison')
+    .addHelpText(
+      'after',
+      examples([
+        { what: 'the engine benchmark as JSON (results: docs/benchmarks/)', args: 'bench engine --json' },
+      ]),
+    )
     .action(
       async (flags: {
         json?: boolean;
@@ -87,6 +98,16 @@ function registerScaleBench(bench: Command): void {
         .choices([...SYNTH_PRESETS])
         .default('opensora-v1.2'),
     )
+    .addHelpText(
+      'after',
+      examples([
+        {
+          what: 'a quick check on a depth-cut synthetic model',
+          args: 'bench scale --preset opensora-v1.2-depth2 --steps 2 --runs 1',
+        },
+        { what: 'the full-size model under 3.3 GB, as JSON', args: 'bench scale --json' },
+      ]),
+    )
     .action(
       async (flags: {
         json?: boolean;
@@ -127,6 +148,10 @@ function registerProtocolBench(bench: Command): void {
     .option('--steps <n>', 'denoising steps per run', posInt('--steps'), 40)
     .option('--runs <n>', 'live runs to time', posInt('--runs'), 3)
     .option('--profile <name>', 'companion profile: iphone-15-pro, desktop, gpu', 'desktop')
+    .addHelpText(
+      'after',
+      examples([{ what: 'a real companion over loopback, as JSON', args: 'bench protocol --json' }]),
+    )
     .action(
       async (flags: { json?: boolean; models?: string; steps: number; runs: number; profile: string }) => {
         if (!['iphone-15-pro', 'desktop', 'gpu'].includes(flags.profile))

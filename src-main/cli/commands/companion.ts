@@ -16,6 +16,7 @@ import { parseBudget, parseByteSize, type RequestBudgetSpec } from '../../../sha
 import { defaultDataDir, startCompanionHost, type CompanionHost } from '../../companion/host';
 import { PROFILE_NAMES, type ProfileName } from '../../companion/profiles';
 import { REPLAY_OPTIONS, runReplayCompanion, type ReplayFlags } from '../../companion/replay-cli';
+import { examples } from '../help';
 
 interface CompanionFlags {
   name?: string;
@@ -105,6 +106,23 @@ export function registerCompanion(program: Command): void {
     .addOption(REPLAY_OPTIONS.log)
     .addOption(REPLAY_OPTIONS.rate)
     .addOption(REPLAY_OPTIONS.count)
+    .addHelpText(
+      'after',
+      examples([
+        {
+          what: 'a companion for a studio on this machine (found over Bonjour; reachable from here only)',
+          args: 'companion --name lab-phone',
+        },
+        {
+          what: 'a companion other machines on your network can reach (see the README for the trade-off)',
+          args: 'companion --name lab-phone --host 0.0.0.0 --port 7400',
+        },
+        {
+          what: 'a simulated iPhone 15 Pro running a full-size model under 3.3 GB',
+          args: 'companion --profile iphone-15-pro --model ~/blocksets/opensora-v1.2',
+        },
+      ]),
+    )
     .action(async (flags: CompanionFlags & ReplayFlags) => {
       if (flags.replay !== undefined) return runReplayCompanion({ ...flags, replay: flags.replay });
       const io = companionConsole(flags.json === true);
