@@ -1,5 +1,5 @@
 /**
- * Linear Proportional Leap (LPL, spec section 6.3; paper-notes section 1). At the leap step i the sampler uses the
+ * Linear Proportional Leap (LPL, spec section 6.3; the On-device Sora paper). At the leap step i the sampler uses the
  * guided velocity it just computed to jump straight to t = 0 (`z + v·t_i/1000`) and stops.
  *
  * - `fixed`: the iPhone app's rule, leap at one step index (`numLpltarget`, default index 15: LPL 16/30).
