@@ -46,8 +46,9 @@ export interface CompanionHostOptions {
   /** Where pushed block sets are staged and installed (model sync; default `<dataDir>/blocksets`). */
   blockSetsDir?: string;
   cacheRoot?: string;
-  /** Advertise on loopback (tests); false: no advertisement at all when `advertise` is false. */
+  /** Keep the announcement on the loopback interface (tests); a companion listening on loopback always does. */
   loopback?: boolean;
+  /** False: no announcement at all. */
   advertise?: boolean;
   /** How long a cancelled run's engine may take to stop before it is killed (default 2000 ms; tests). */
   cancelDeadlineMs?: number;
@@ -65,6 +66,8 @@ export interface CompanionHost {
   readonly server: CompanionServer;
   /** The code shown at start-up (clients may ask for a fresh one with pair.start). */
   readonly pairingCode: string;
+  /** What the Bonjour announcement names (null: not advertised). */
+  readonly advertised: { addresses: readonly string[]; loopbackOnly: boolean } | null;
   close(): Promise<void>;
 }
 
@@ -165,6 +168,7 @@ export async function startCompanionHost(options: CompanionHostOptions = {}): Pr
     );
     if (options.advertise ?? true)
       ad = advertise(await deviceInfo(), transport.port, {
+        listenHost: transport.host,
         loopback: options.loopback,
         onError: (e) => log(`mdns: ${(e as Error)?.message ?? String(e)}`),
       });
@@ -182,6 +186,7 @@ export async function startCompanionHost(options: CompanionHostOptions = {}): Pr
     profile,
     server,
     pairingCode: shown?.code ?? '',
+    advertised: ad === null ? null : { addresses: ad.addresses, loopbackOnly: ad.loopbackOnly },
     close: async () => {
       if (closed) return;
       closed = true;
