@@ -79,6 +79,7 @@ export class CompanionServer {
       epochMs: options.epochMs,
       store: options.pairingStore,
       limits: options.pairingLimits,
+      log: options.log,
     });
     let modelSync: ModelSyncReceiver | null = null;
     if (options.modelStore !== undefined) {

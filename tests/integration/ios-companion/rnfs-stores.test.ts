@@ -153,6 +153,17 @@ describe('the app run, pairing and settings stores', () => {
     await expect(store.list()).rejects.toThrow(/pairing-keys\.json: not a pairing-key file/);
   });
 
+  it('keeps the pairing lockout across launches', async () => {
+    const dir = tempDir();
+    const store = new RnfsPairingStore(nodeRnfs(), dir);
+    expect(await store.loadLockout()).toBeNull();
+    const lockout = { failures: 0, lockouts: 2, lockedUntilEpochMs: 1_800_000_000_000 };
+    await store.saveLockout(lockout);
+    expect(await new RnfsPairingStore(nodeRnfs(), dir).loadLockout()).toEqual(lockout);
+    writeFileSync(join(dir, 'pairing-lockout.json'), '{"failures":-1}');
+    await expect(store.loadLockout()).rejects.toThrow(/pairing-lockout\.json: not a pairing lockout/);
+  });
+
   it('validates settings on save and on load', async () => {
     const dir = tempDir();
     const store = new RnfsSettingsStore(nodeRnfs(), dir);
