@@ -134,6 +134,14 @@ export class CompanionServer {
     return this.blockSets.removeInstalled(name);
   }
 
+  /**
+   * Removes the staging of abandoned model pushes (`modelSyncLimits.abandonedPushMs`); a long-running host calls it
+   * every `SWEEP_ABANDONED_PUSHES_EVERY_MS`. Resolves with how many were removed.
+   */
+  sweepAbandonedPushes(): Promise<number> {
+    return this.blockSets.sweepAbandoned();
+  }
+
   /** Number of open connections. */
   get connectionCount(): number {
     return this.sessions.size;

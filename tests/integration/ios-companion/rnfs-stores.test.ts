@@ -2,7 +2,15 @@
 // writes, resume truncation, native hashing, commit/replace and delete; the run and pairing stores; settings
 // validation.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -81,6 +89,28 @@ describe('the app model store on react-native-fs', () => {
     await fs.mkdirp(join(root, 'torn'));
     writeFileSync(join(root, 'torn', 'odsora-sync.json'), '{"name":"torn"');
     expect(await new RnfsModelStore(rnfs, root).listInstalled()).toEqual([]);
+  });
+});
+
+describe('the app model store: abandoned pushes', () => {
+  it('removes staging no write touched for the idle time, except a transfer open now', async () => {
+    const root = join(tempDir(), 'blocksets');
+    const store = new RnfsModelStore(nodeRnfs(), root);
+    const open = { name: 'open', manifestSha256: 'c'.repeat(64) };
+    const fresh = { name: 'fresh', manifestSha256: 'd'.repeat(64) };
+    for (const k of [key, open, fresh]) await store.write(k, 'stdit/x.bin', 0, Uint8Array.of(1, 2, 3));
+    await new RnfsFileSystem(nodeRnfs()).mkdirp(join(root, '.replaced-nano-x'));
+    // An hour passes for two of them.
+    const anHourAgo = Date.now() / 1000 - 3600;
+    for (const k of [key, open])
+      for (const p of ['stdit/x.bin', 'stdit', '.'])
+        utimesSync(join(root, '.staging', `${k.name}.${k.manifestSha256}`, p), anHourAgo, anHourAgo);
+    expect(await store.sweepStaging(3_000_000, [open])).toEqual([key]);
+    expect(readdirSync(join(root, '.staging')).sort()).toEqual([
+      `fresh.${'d'.repeat(64)}`,
+      `open.${'c'.repeat(64)}`,
+    ]);
+    expect(readdirSync(root)).not.toContain('.replaced-nano-x');
   });
 });
 
