@@ -8,6 +8,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
+import { SWEEP_ABANDONED_PUSHES_EVERY_MS } from '../../shared/companion/model-sync';
 import { CompanionServer } from '../../shared/companion/server';
 import type { RequestBudgetSpec } from '../../shared/engine/cidl/budget';
 import { ENGINE_VERSION } from '../../shared/engine/version';
@@ -178,6 +179,8 @@ export async function startCompanionHost(options: CompanionHostOptions = {}): Pr
     throw e;
   }
   const shown = server.startPairing();
+  const sweeping = setInterval(() => void server.sweepAbandonedPushes(), SWEEP_ABANDONED_PUSHES_EVERY_MS);
+  sweeping.unref();
   let closed = false;
   return {
     port: transport.port,
@@ -190,6 +193,7 @@ export async function startCompanionHost(options: CompanionHostOptions = {}): Pr
     close: async () => {
       if (closed) return;
       closed = true;
+      clearInterval(sweeping);
       await server.shutdown();
       await ad?.stop().catch(() => undefined);
       await transport?.close();
