@@ -37,6 +37,7 @@ const STUDIO_CODE_OF_DEVICE_ERROR: Readonly<Record<ErrorCode, StudioServiceError
   'unknown-key': 'unavailable',
   'auth-failed': 'unavailable',
   'invalid-params': 'bad-request',
+  'job-too-large': 'bad-request',
   'queue-full': 'unavailable',
   'unknown-run': 'not-found',
   'run-finished': 'conflict',

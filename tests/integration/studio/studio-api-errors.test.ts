@@ -39,4 +39,22 @@ describe('studio API errors', () => {
       /^runs\.start: the device refused: .*heightPx/,
     );
   });
+
+  it('answers a job the device cannot fit in memory (job-too-large) with 400 bad-request, not retryable', async () => {
+    // The built-in phone's per-app limit is far below 1024 frames at 2048×2048 on any model.
+    const params = {
+      prompt: 'a red ball',
+      seed: 1,
+      steps: 2,
+      numFrames: 1024,
+      heightPx: 2048,
+      widthPx: 2048,
+    };
+    const reply = await studio.api('runs.start', { deviceId: 'builtin', params });
+    expect(reply.status).toBe(400);
+    expect(reply.body).toMatchObject({ ok: false, error: { code: 'bad-request', retryable: false } });
+    expect((reply.body as { error: { message: string } }).error.message).toMatch(
+      /^runs\.start: the device refused: .*needs at least .* per-app limit .*\[job-too-large\]$/,
+    );
+  });
 });
