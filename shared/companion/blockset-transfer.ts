@@ -88,6 +88,11 @@ export class BlockSetTransfers {
     return this.modelSync === null ? false : this.modelSync.removeInstalled(name);
   }
 
+  /** Removes the staging of abandoned pushes; how many (0 without model sync). */
+  async sweepAbandoned(): Promise<number> {
+    return this.modelSync === null ? 0 : this.modelSync.sweepAbandoned();
+  }
+
   /** The host's device info with synced block sets merged in. */
   withBlockSets(info: DeviceInfo): DeviceInfo {
     if (this.modelSync === null) return info;

@@ -59,7 +59,19 @@ export interface ModelStore {
   availableBytes?(): Promise<number | null>;
   /** Deletes an installed set (a device's delete button); false when none of that name is installed. */
   remove?(name: string): Promise<boolean>;
+  /**
+   * Removes the staging areas of abandoned pushes: those no write touched for `idleMs` or more (by the store's own
+   * clock, e.g. file times), except `keep` (transfers open now); returns the keys removed. A store without it keeps
+   * staging until a commit of the same name supersedes it.
+   */
+  sweepStaging?(idleMs: number, keep: readonly StagingKey[]): Promise<StagingKey[]>;
 }
+
+/**
+ * The record a device writes into each installed set (what was pushed, with the hashes); reserved, so an offer that
+ * names it is refused.
+ */
+export const SYNC_RECORD_FILE = 'odsora-sync.json';
 
 const PATH_SEGMENT = /^[A-Za-z0-9._-]+$/;
 
@@ -81,13 +93,34 @@ export class MemoryModelStore implements ModelStore {
   readonly installed = new Map<string, { record: InstalledBlockSetRecord; files: Map<string, Uint8Array> }>();
   /** Free bytes reported (null: unknown). */
   free: number | null = null;
+  private readonly touched = new Map<string, { key: StagingKey; atMs: number }>();
 
-  constructor(private readonly hash: Sha256) {}
+  constructor(
+    private readonly hash: Sha256,
+    /** The clock staging idleness is measured by. */
+    private readonly nowMs: () => number = () => Date.now(),
+  ) {}
 
   private area(key: StagingKey): Map<string, Uint8Array> {
     let a = this.staged.get(keyId(key));
     if (a === undefined) this.staged.set(keyId(key), (a = new Map()));
+    this.touched.set(keyId(key), {
+      key: { name: key.name, manifestSha256: key.manifestSha256 },
+      atMs: this.nowMs(),
+    });
     return a;
+  }
+
+  async sweepStaging(idleMs: number, keep: readonly StagingKey[]): Promise<StagingKey[]> {
+    const kept = new Set(keep.map(keyId));
+    const removed: StagingKey[] = [];
+    for (const [id, t] of this.touched) {
+      if (kept.has(id) || this.nowMs() - t.atMs < idleMs || !this.staged.has(id)) continue;
+      this.staged.delete(id);
+      this.touched.delete(id);
+      removed.push(t.key);
+    }
+    return removed;
   }
 
   private check(path: string): void {

@@ -9,6 +9,8 @@
  *   whose last chunk lands is hashed whole: a mismatch resets that file to 0 (`blockset-hash-mismatch`).
  * - Once every file is verified, `manifest.json` must parse (`parseManifest`) and name only offered files with the
  *   offered sizes and hashes; then the store commits the set atomically into its installed block sets.
+ * - An offer naming `odsora-sync.json` (the device's own record of an installed set) is refused at once. The
+ *   staging of a push no write touched for `abandonedPushMs` is removed: at start, at each offer, on a host sweep.
  *
  * Storage is a port (`ModelStore`); the Node host keeps it on disk, tests and simulated devices in memory
  * (`MemoryModelStore`). All store operations of one receiver run one at a time, in arrival order, so a stale
@@ -25,6 +27,7 @@ import type { ClientMessageOf, DeviceMessageOf } from '../protocol/messages';
 import {
   isSafeBlockSetPath,
   keyId,
+  SYNC_RECORD_FILE,
   type BlockSetFileRecord,
   type InstalledBlockSetRecord,
   type ModelStore,
@@ -34,6 +37,7 @@ import {
 export {
   isSafeBlockSetPath,
   MemoryModelStore,
+  SYNC_RECORD_FILE,
   type BlockSetFileRecord,
   type InstalledBlockSetRecord,
   type ModelStore,
@@ -48,6 +52,11 @@ export interface ModelSyncLimits {
   maxSetBytes: number;
   /** Largest `manifest.json` (default 16 MiB). */
   maxManifestBytes: number;
+  /**
+   * A push whose staging no write touched for this long is abandoned: its staging area is removed (at start, at
+   * each offer, and when the host sweeps). Default 24 h, so a push can still resume the next day.
+   */
+  abandonedPushMs: number;
 }
 
 /** Default size limits. */
@@ -55,7 +64,11 @@ export const DEFAULT_MODEL_SYNC_LIMITS: ModelSyncLimits = {
   maxFileBytes: 8 * 1024 ** 3,
   maxSetBytes: 32 * 1024 ** 3,
   maxManifestBytes: 16 * 1024 ** 2,
+  abandonedPushMs: 24 * 3_600_000,
 };
+
+/** How often a long-running host calls `sweepAbandoned` (an idle device gets no offers that would sweep). */
+export const SWEEP_ABANDONED_PUSHES_EVERY_MS = 3_600_000;
 
 /** A refused offer or chunk, with its wire code. `expectedOffset`: where the device wants the next chunk. */
 export class ModelSyncError extends Error {
@@ -126,11 +139,40 @@ export class ModelSyncReceiver {
     this.limits = { ...DEFAULT_MODEL_SYNC_LIMITS, ...options.limits };
   }
 
-  /** Loads the installed sets. */
+  /** Loads the installed sets and removes the staging of abandoned pushes. */
   static async create(options: ModelSyncReceiverOptions): Promise<ModelSyncReceiver> {
     const r = new ModelSyncReceiver(options);
     r.installed = await options.store.listInstalled();
+    await r.sweepAbandoned();
     return r;
+  }
+
+  /**
+   * Removes the staging areas of pushes no write touched for `abandonedPushMs` (never one a connection has open);
+   * returns how many. Runs at start and at each offer; hosts call it now and then for a device left idle.
+   */
+  sweepAbandoned(): Promise<number> {
+    return this.serial(() => this.sweepLocked([]));
+  }
+
+  private async sweepLocked(keep: readonly StagingKey[]): Promise<number> {
+    const sweep = this.options.store.sweepStaging?.bind(this.options.store);
+    if (sweep === undefined) return 0;
+    const open = [...this.transfers.values()].filter((t) => !t.installed).map((t) => t.key);
+    let removed: StagingKey[];
+    try {
+      removed = await sweep(this.limits.abandonedPushMs, [...open, ...keep]);
+    } catch (e) {
+      this.options.log?.(
+        `model sync: cannot remove abandoned pushes: ${e instanceof Error ? e.message : String(e)}`,
+      );
+      return 0;
+    }
+    for (const k of removed)
+      this.options.log?.(
+        `model sync: removed the staging of an abandoned push of ${k.name} (manifest ${k.manifestSha256.slice(0, 12)}…): no write for ${Math.round(this.limits.abandonedPushMs / 60_000)} min`,
+      );
+    return removed.length;
   }
 
   /** Installed sets and sets being received (`complete: false`), for device info. */
@@ -270,6 +312,12 @@ export class ModelSyncReceiver {
             path: `files.${i}.path`,
           },
         );
+      if (f.path === SYNC_RECORD_FILE)
+        throw new ModelSyncError(
+          'bad-message',
+          `files.${i}.path ${SYNC_RECORD_FILE} is reserved: the device writes it into each installed set`,
+          { path: `files.${i}.path` },
+        );
       if (seen.has(f.path))
         throw new ModelSyncError('bad-message', `${f.path} is offered twice`, { path: `files.${i}.path` });
       seen.add(f.path);
@@ -320,6 +368,7 @@ export class ModelSyncReceiver {
     // One transfer per owner; one owner per staged set.
     for (const [id, t] of this.transfers)
       if (t.owner === owner || keyId(t.key) === keyId(key)) this.transfers.delete(id);
+    await this.sweepLocked([key]);
 
     const already = this.installed.find((r) => r.name === m.name && r.manifestSha256 === m.manifestSha256);
     const transfer: Transfer = {

@@ -4,6 +4,7 @@
  * challenge-response. Wrong codes are rate-limited per device (not per connection: reconnecting does not reset
  * the count). Randomness, HMAC, the clock and the key records' persistence are injected.
  */
+import { z } from 'zod';
 import type { Clock } from '../engine/ports';
 import {
   bytesToHex,
@@ -30,11 +31,29 @@ export interface PairedKeyRecord {
   pairedAtEpochMs: number;
 }
 
-/** Persistence port for key records (hosts keep them in a file only the app can read). */
+/** The stored wrong-code state ({@link PairingLockoutRecord}), checked when a host reads it back. */
+export const pairingLockoutSchema = z.strictObject({
+  failures: z.number().int().nonnegative(),
+  lockouts: z.number().int().nonnegative(),
+  lockedUntilEpochMs: z.number().nonnegative(),
+});
+
+/**
+ * The wrong-code state, kept across restarts so that restarting the device does not lift a lockout: `failures`
+ * (wrong codes since the last lockout or success), `lockouts` (since the last success; each doubles the next) and
+ * `lockedUntilEpochMs` (wall clock when the current lockout ends; 0: none).
+ */
+export type PairingLockoutRecord = z.infer<typeof pairingLockoutSchema>;
+
+/** Persistence port for key records (hosts keep them in a file only the app can read) and the lockout. */
 export interface PairingStore {
   list(): Promise<PairedKeyRecord[]>;
   put(record: PairedKeyRecord): Promise<void>;
   remove(keyId: string): Promise<void>;
+  /** The stored wrong-code state (null: none). A store without it forgets lockouts on restart. */
+  loadLockout?(): Promise<PairingLockoutRecord | null>;
+  /** Replaces the stored wrong-code state; resolves once it is durable. */
+  saveLockout?(record: PairingLockoutRecord): Promise<void>;
 }
 
 /** Rate-limit and expiry settings. */
@@ -84,6 +103,8 @@ export interface PairingOptions {
   epochMs?: () => number;
   store?: PairingStore;
   limits?: Partial<PairingLimits>;
+  /** Diagnostics (a lockout that could not be stored). */
+  log?: (line: string) => void;
 }
 
 /** A uniformly random code of {@link PAIRING_CODE_DIGITS} digits (rejection sampling: no modulo bias). */
@@ -106,15 +127,30 @@ export class PairingManager {
   private failures = 0;
   private lockouts = 0;
   private lockedUntilMs = 0;
+  private saving: Promise<void> = Promise.resolve();
 
   private constructor(private readonly options: PairingOptions) {
     this.limits = { ...DEFAULT_PAIRING_LIMITS, ...options.limits };
   }
 
-  /** Creates a manager and loads the stored key records. */
+  /** Creates a manager and loads the stored key records and wrong-code state (a lockout survives a restart). */
   static async create(options: PairingOptions): Promise<PairingManager> {
     const manager = new PairingManager(options);
     for (const r of (await options.store?.list()) ?? []) manager.records.set(r.keyId, r);
+    const lockout = await Promise.resolve(options.store?.loadLockout?.())
+      .then((r) => r ?? null)
+      .catch((e: unknown) => {
+        options.log?.(`pairing: the stored lockout is unreadable, starting without one: ${String(e)}`);
+        return null;
+      });
+    if (lockout !== null) {
+      manager.failures = lockout.failures;
+      manager.lockouts = lockout.lockouts;
+      // Remaining time by the wall clock (the monotonic one restarted), never more than the longest lockout.
+      const remaining = options.epochMs === undefined ? 0 : lockout.lockedUntilEpochMs - options.epochMs();
+      if (remaining > 0)
+        manager.lockedUntilMs = options.clock.nowMs() + Math.min(remaining, manager.limits.maxLockoutMs);
+    }
     return manager;
   }
 
@@ -177,6 +213,7 @@ export class PairingManager {
         );
         this.lockedUntilMs = now + lockMs;
         this.code = null;
+        await this.saveLockout();
         return {
           ok: false,
           code: 'pairing-locked',
@@ -184,6 +221,7 @@ export class PairingManager {
           retryAfterMs: lockMs,
         };
       }
+      await this.saveLockout();
       return {
         ok: false,
         code: 'pairing-code-invalid',
@@ -191,8 +229,10 @@ export class PairingManager {
       };
     }
     this.code = null;
+    const hadFailures = this.failures > 0 || this.lockouts > 0;
     this.failures = 0;
     this.lockouts = 0;
+    if (hadFailures) await this.saveLockout();
     const record: PairedKeyRecord = {
       keyId: `k-${bytesToHex(this.randomBytes(8))}`,
       key: bytesToHex(this.randomBytes(PAIRING_KEY_BYTES)),
@@ -245,6 +285,27 @@ export class PairingManager {
   async revoke(keyId: string): Promise<void> {
     await this.options.store?.remove(keyId);
     this.records.delete(keyId);
+  }
+
+  /** Stores the wrong-code state (in call order); a failure is logged, the lockout still holds in memory. */
+  private saveLockout(): Promise<void> {
+    const save = this.options.store?.saveLockout?.bind(this.options.store);
+    if (save === undefined) return Promise.resolve();
+    const remaining = this.lockoutRemainingMs();
+    const record: PairingLockoutRecord = {
+      failures: this.failures,
+      lockouts: this.lockouts,
+      lockedUntilEpochMs:
+        remaining > 0 && this.options.epochMs !== undefined ? this.options.epochMs() + remaining : 0,
+    };
+    this.saving = this.saving
+      .then(() => save(record))
+      .catch((e: unknown) =>
+        this.options.log?.(
+          `pairing: cannot store the lockout: ${e instanceof Error ? e.message : String(e)}`,
+        ),
+      );
+    return this.saving;
   }
 
   private randomBytes(length: number): Uint8Array {

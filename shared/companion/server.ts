@@ -79,6 +79,7 @@ export class CompanionServer {
       epochMs: options.epochMs,
       store: options.pairingStore,
       limits: options.pairingLimits,
+      log: options.log,
     });
     let modelSync: ModelSyncReceiver | null = null;
     if (options.modelStore !== undefined) {
@@ -131,6 +132,14 @@ export class CompanionServer {
   /** Deletes a block set pushed to this device (a device's delete button); false when none of that name. */
   deleteBlockSet(name: string): Promise<boolean> {
     return this.blockSets.removeInstalled(name);
+  }
+
+  /**
+   * Removes the staging of abandoned model pushes (`modelSyncLimits.abandonedPushMs`); a long-running host calls it
+   * every `SWEEP_ABANDONED_PUSHES_EVERY_MS`. Resolves with how many were removed.
+   */
+  sweepAbandonedPushes(): Promise<number> {
+    return this.blockSets.sweepAbandoned();
   }
 
   /** Number of open connections. */

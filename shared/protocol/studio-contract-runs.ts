@@ -4,6 +4,7 @@
  * `studio-contract.ts`.
  */
 import { z } from 'zod';
+import { MAX_LISTED_VOCABULARY, MAX_UNKNOWN_WORDS, MAX_WORD_CHARS } from '../engine/t5/prompt-vocabulary';
 import { previewSettingsSchema, runEventSchema, runParamsSchema, runStateSchema } from './run';
 
 /** A studio run id (also its folder name under `runs/`). */
@@ -190,6 +191,16 @@ export const preflightResultSchema = z.strictObject({
   blocks: nonNegInt,
   /** What was assumed, in words. */
   notes: z.array(z.string().max(1024)).max(32),
+  /**
+   * The prompt checked against the device model's vocabulary (shared/engine/t5/prompt-vocabulary.ts); absent when
+   * the studio has no copy of that model's tokenizer to check with.
+   */
+  prompt: z
+    .strictObject({
+      unknownWords: z.array(z.string().max(MAX_WORD_CHARS)).max(MAX_UNKNOWN_WORDS),
+      vocabulary: z.array(z.string().max(MAX_WORD_CHARS)).max(MAX_LISTED_VOCABULARY).nullable(),
+    })
+    .optional(),
 });
 
 /** Result of `devices.preflight`. */

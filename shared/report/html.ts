@@ -15,6 +15,7 @@ import {
   residencyChartSvg,
   stepChartSvg,
 } from './svg';
+import { describeLpl, lplStepOfLeapStep } from '../engine/sampler/lpl';
 
 /** The report's CSP: inline styles and data: images only; no script, no network, no frames, no forms. */
 export const REPORT_CSP = [
@@ -52,12 +53,6 @@ function roleOf(i: number): string {
 
 function describeParams(r: ReportRun): string {
   const p = r.params;
-  const lpl =
-    p.lpl === undefined || p.lpl.mode === 'off'
-      ? 'off'
-      : p.lpl.mode === 'fixed'
-        ? `leap at step ${p.lpl.leapStep}`
-        : 'dynamic';
   const budget = p.cidl?.budget;
   const cidl =
     budget === undefined
@@ -67,7 +62,7 @@ function describeParams(r: ReportRun): string {
         : budget.kind === 'fraction'
           ? `${(budget.of * 100).toFixed(0)} % of the blocks`
           : budget.kind;
-  return `LPL ${lpl}; TDTM merge steps ${p.tdtm?.mergeSteps ?? 0}; CI-DL ${cidl}`;
+  return `${describeLpl(p.lpl, p.steps ?? null)}; TDTM merge steps ${p.tdtm?.mergeSteps ?? 0}; CI-DL ${cidl}`;
 }
 
 function provenanceSection(input: ReportInput): string {
@@ -132,7 +127,9 @@ function summaryTable(input: ReportInput): string {
     ) +
     line('wall time', (r) => fmt(r.measures.wallMs === null ? null : r.measures.wallMs / 1000, 2, ' s')) +
     line('steps run', (r) => String(r.measures.steps.length)) +
-    line('LPL leap', (r) => (r.measures.leapStep === null ? '—' : `step ${r.measures.leapStep}`)) +
+    line('LPL leap', (r) =>
+      r.measures.leapStep === null ? '—' : `step ${lplStepOfLeapStep(r.measures.leapStep)}`,
+    ) +
     line('merged steps', (r) => String(r.measures.mergedSteps.length)) +
     line('peak resident blocks', (r) =>
       r.measures.peakResidentBytes === null ? '—' : mib(r.measures.peakResidentBytes),

@@ -4,6 +4,7 @@
  * bytes over time against the budget, the phase breakdown, and per-frame quality lines.
  */
 import type { PhaseMeasure, ResidencyPoint, StepMeasure } from './measures';
+import { lplStepOfLeapStep } from '../engine/sampler/lpl';
 
 /** Escapes text for HTML and SVG content and attribute values. */
 export function escapeXml(text: string): string {
@@ -97,7 +98,7 @@ export function stepChartSvg(steps: readonly StepMeasure[], title = 'Per-step la
       (lx > PAD.left + PLOT_W - 120
         ? `<text x="${n(lx - 4)}" y="${PAD.top + 12}" font-size="11" text-anchor="end" fill="${COLOURS.leap}">`
         : `<text x="${n(lx + 4)}" y="${PAD.top + 12}" font-size="11" fill="${COLOURS.leap}">`) +
-      `LPL leap (step ${steps[leap]!.step})</text>`;
+      `LPL leap (step ${lplStepOfLeapStep(steps[leap]!.step)})</text>`;
   }
   const points = steps.flatMap((s, i) =>
     s.cosine === null ? [] : [`${n(x(i) + bw / 2)},${n(yc(s.cosine))}`],

@@ -12,7 +12,7 @@ import { BudgetError, type BudgetSpec } from '../../shared/engine/cidl/budget';
 import { gaussianNoise } from '../../shared/engine/noise/gaussian';
 import { runDenoise, Stdit3ModelCache, type DenoiseResult } from '../../shared/engine/pipeline/denoise';
 import type { DenoiseJob } from '../../shared/engine/pipeline/denoise-job';
-import type { LplOptions } from '../../shared/engine/sampler/lpl';
+import { describeLpl, type LplOptions } from '../../shared/engine/sampler/lpl';
 import type { EngineEvent } from '../../shared/engine/telemetry';
 import { ENGINE_VERSION } from '../../shared/engine/version';
 import { createNodeEngineHost, type NodeEngineHost, type OrtPlacement } from '../engine-host/node-engine';
@@ -45,7 +45,7 @@ export interface EngineBenchOptions {
   steps: number;
   /** Interleaved rounds of every measurement (the machine's speed drifts). */
   rounds: number;
-  /** Steps of the LPL comparison (paper: 30, leap at 15). */
+  /** Steps of the LPL comparison (paper: 30, LPL 16/30: the leap index 15). */
   lplSteps: number;
   threads: number;
   torch: boolean;
@@ -117,7 +117,9 @@ export async function runEngineBench(opts: EngineBenchOptions): Promise<Record<s
     }
 
     const leapAt = Math.floor(opts.lplSteps / 2);
-    opts.log(`LPL: ${opts.lplSteps}/${opts.lplSteps} vs leap at step ${leapAt} (${rounds} rounds)`);
+    opts.log(
+      `${describeLpl({ mode: 'fixed', leapStep: leapAt }, opts.lplSteps)} vs ${opts.lplSteps}/${opts.lplSteps} (${rounds} rounds)`,
+    );
     const leapLpl: LplOptions = { mode: 'fixed', leapStep: leapAt };
     const fullMs: number[] = [];
     const leapMs: number[] = [];

@@ -107,7 +107,7 @@ export const NANOBENCH_SETTINGS: readonly NanobenchSetting[] = Object.freeze<Nan
   },
   {
     name: 'lpl16',
-    description: 'LPL fixed: leap at step ⌊K/2⌋ (15 of 30: 16 model passes)',
+    description: 'LPL ⌊K/2⌋+1/K: the step after the first half leaps (LPL 16/30: 16 model passes)',
     configure: (k) => ({
       lpl: { mode: 'fixed', leapStep: half(k) },
       tdtm: { mergeSteps: 0 },

@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { ENGINE_VERSION } from '../../shared/engine/version';
 import { registerCommands } from './commands';
+import { configureOdsoraHelp } from './help';
 
 const program = new Command();
 program
@@ -13,6 +14,7 @@ program
   .version(ENGINE_VERSION, '-v, --version')
   .showHelpAfterError()
   .exitOverride();
+configureOdsoraHelp(program);
 
 registerCommands(program);
 

@@ -8,6 +8,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
+import { SWEEP_ABANDONED_PUSHES_EVERY_MS } from '../../shared/companion/model-sync';
 import { CompanionServer } from '../../shared/companion/server';
 import type { RequestBudgetSpec } from '../../shared/engine/cidl/budget';
 import type { ExecutionProviderName } from '../../shared/engine/execution-provider';
@@ -48,8 +49,9 @@ export interface CompanionHostOptions {
   /** Where pushed block sets are staged and installed (model sync; default `<dataDir>/blocksets`). */
   blockSetsDir?: string;
   cacheRoot?: string;
-  /** Advertise on loopback (tests); false: no advertisement at all when `advertise` is false. */
+  /** Keep the announcement on the loopback interface (tests); a companion listening on loopback always does. */
   loopback?: boolean;
+  /** False: no announcement at all. */
   advertise?: boolean;
   /** How long a cancelled run's engine may take to stop before it is killed (default 2000 ms; tests). */
   cancelDeadlineMs?: number;
@@ -69,6 +71,8 @@ export interface CompanionHost {
   readonly server: CompanionServer;
   /** The code shown at start-up (clients may ask for a fresh one with pair.start). */
   readonly pairingCode: string;
+  /** What the Bonjour announcement names (null: not advertised). */
+  readonly advertised: { addresses: readonly string[]; loopbackOnly: boolean } | null;
   close(): Promise<void>;
 }
 
@@ -178,6 +182,7 @@ export async function startCompanionHost(options: CompanionHostOptions = {}): Pr
     );
     if (options.advertise ?? true)
       ad = advertise(await deviceInfo(), transport.port, {
+        listenHost: transport.host,
         loopback: options.loopback,
         onError: (e) => log(`mdns: ${(e as Error)?.message ?? String(e)}`),
       });
@@ -187,6 +192,8 @@ export async function startCompanionHost(options: CompanionHostOptions = {}): Pr
     throw e;
   }
   const shown = server.startPairing();
+  const sweeping = setInterval(() => void server.sweepAbandonedPushes(), SWEEP_ABANDONED_PUSHES_EVERY_MS);
+  sweeping.unref();
   let closed = false;
   return {
     port: transport.port,
@@ -195,9 +202,11 @@ export async function startCompanionHost(options: CompanionHostOptions = {}): Pr
     profile,
     server,
     pairingCode: shown?.code ?? '',
+    advertised: ad === null ? null : { addresses: ad.addresses, loopbackOnly: ad.loopbackOnly },
     close: async () => {
       if (closed) return;
       closed = true;
+      clearInterval(sweeping);
       await server.shutdown();
       await ad?.stop().catch(() => undefined);
       await transport?.close();

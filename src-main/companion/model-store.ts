@@ -5,7 +5,8 @@
  *   <root>/<name>/                         an installed block set (manifest.json + block files), openable with
  *                                          `odsora companion --models <root>/<name>` or `odsora run --model …`
  *   <root>/<name>/odsora-sync.json         what was pushed: name, model, manifestSha256, bytes, files + sha256
- *   <root>/.staging/<name>.<sha256>/       a transfer being received (kept across disconnects and restarts)
+ *   <root>/.staging/<name>.<sha256>/       a transfer being received (kept across disconnects and restarts;
+ *                                          removed once abandoned: ModelSyncLimits.abandonedPushMs)
  *   <root>/.replaced-*                     an older set being removed after a replace
  *
  * Commit is a rename of the staging folder into place (atomic on one file system); a replaced set is renamed
@@ -28,13 +29,13 @@ import {
 import { dirname, join, resolve, sep } from 'node:path';
 import {
   isSafeBlockSetPath,
+  SYNC_RECORD_FILE,
   type InstalledBlockSetRecord,
   type ModelStore,
   type StagingKey,
 } from '../../shared/companion/model-sync';
 
-/** The record file written into each installed set. */
-export const SYNC_RECORD_FILE = 'odsora-sync.json';
+export { SYNC_RECORD_FILE } from '../../shared/companion/model-sync';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const SHA = /^[0-9a-f]{64}$/;
@@ -159,6 +160,27 @@ export class FileModelStore implements ModelStore {
     return out;
   }
 
+  async sweepStaging(idleMs: number, keep: readonly StagingKey[]): Promise<StagingKey[]> {
+    const removed: StagingKey[] = [];
+    const kept = new Set(keep.map((k) => this.stagingDir(k)));
+    const now = Date.now();
+    for (const entry of existsSync(this.staging)
+      ? await readdir(this.staging, { withFileTypes: true })
+      : []) {
+      const dot = entry.name.lastIndexOf('.');
+      const key = { name: entry.name.slice(0, dot), manifestSha256: entry.name.slice(dot + 1) };
+      if (!entry.isDirectory() || !NAME.test(key.name) || !SHA.test(key.manifestSha256)) continue;
+      const dir = this.stagingDir(key);
+      if (kept.has(dir) || now - (await newestWriteMs(dir)) < idleMs) continue;
+      await rm(dir, { recursive: true, force: true });
+      removed.push(key);
+    }
+    // A set moved aside by a replace the process died in.
+    for (const name of existsSync(this.root) ? await readdir(this.root) : [])
+      if (name.startsWith('.replaced-')) await rm(join(this.root, name), { recursive: true, force: true });
+    return removed;
+  }
+
   async availableBytes(): Promise<number | null> {
     try {
       await mkdir(this.root, { recursive: true });
@@ -168,4 +190,14 @@ export class FileModelStore implements ModelStore {
       return null;
     }
   }
+}
+
+/** The latest modification time (ms since the epoch) of a folder and everything in it. */
+async function newestWriteMs(dir: string): Promise<number> {
+  let newest = (await stat(dir)).mtimeMs;
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? await newestWriteMs(path) : (await stat(path)).mtimeMs);
+  }
+  return newest;
 }

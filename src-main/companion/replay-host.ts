@@ -103,6 +103,7 @@ export async function startReplayCompanion(options: ReplayCompanionOptions): Pro
     );
     if (options.advertise ?? true)
       ad = advertise(deviceInfo(), transport.port, {
+        listenHost: transport.host,
         loopback: options.loopback,
         onError: (e) => log(`mdns: ${(e as Error)?.message ?? String(e)}`),
       });

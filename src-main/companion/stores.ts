@@ -1,12 +1,18 @@
 /**
  * File stores of the Node companion under its data directory: one JSON-lines event log per run
  * (`runs/<runId>.log`, appended with fsync; a failed append is cut back, a repair replaces it atomically), run
- * metadata (`runs/<runId>.json`) and the paired keys (`pairing-keys.json`, mode 0600, rewritten atomically).
+ * metadata (`runs/<runId>.json`), the paired keys (`pairing-keys.json`, mode 0600, rewritten atomically) and the
+ * pairing lockout (`pairing-lockout.json`, so a restart does not lift it).
  */
 import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, readdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { PairedKeyRecord, PairingStore } from '../../shared/companion/pairing';
+import {
+  pairingLockoutSchema,
+  type PairedKeyRecord,
+  type PairingLockoutRecord,
+  type PairingStore,
+} from '../../shared/companion/pairing';
 import type { RunStore, StoredRunMeta } from '../../shared/companion/server';
 
 const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -95,11 +101,34 @@ export class FileRunStore implements RunStore {
   }
 }
 
-/** Paired keys in `<data>/pairing-keys.json` (secret: mode 0600). */
+/** Paired keys in `<data>/pairing-keys.json` (secret: mode 0600), the wrong-code state in `pairing-lockout.json`. */
 export class FilePairingStore implements PairingStore {
   private readonly path: string;
+  private readonly lockoutPath: string;
   constructor(private readonly dataDir: string) {
     this.path = join(dataDir, 'pairing-keys.json');
+    this.lockoutPath = join(dataDir, 'pairing-lockout.json');
+  }
+
+  async loadLockout(): Promise<PairingLockoutRecord | null> {
+    if (!existsSync(this.lockoutPath)) return null;
+    const parsed = pairingLockoutSchema.safeParse(JSON.parse(await readFile(this.lockoutPath, 'utf8')));
+    if (!parsed.success)
+      throw new Error(`${this.lockoutPath}: not a pairing lockout (${parsed.error.message})`);
+    return parsed.data;
+  }
+
+  async saveLockout(record: PairingLockoutRecord): Promise<void> {
+    await mkdir(this.dataDir, { recursive: true, mode: 0o700 });
+    const tmp = `${this.lockoutPath}.tmp`;
+    const fh = await open(tmp, 'w');
+    try {
+      await fh.writeFile(JSON.stringify(record));
+      await fh.datasync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, this.lockoutPath);
   }
 
   async list(): Promise<PairedKeyRecord[]> {

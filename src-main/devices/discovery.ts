@@ -4,8 +4,8 @@
  * An announcement with a bad TXT record is ignored with a reason (reported through `onIgnored`), never a crash.
  *
  * On a machine where mDNS must stay on loopback, pass `{ interface: '127.0.0.1', bind: '0.0.0.0' }` as
- * `mdns` (docs: machine notes). The advertised addresses are then the host's non-loopback ones; connect to
- * 127.0.0.1 by `port` in that case.
+ * `mdns`. A companion announces only the addresses it listens on (src-main/companion/advertise.ts): one on
+ * loopback announces 127.0.0.1, on the loopback interface.
  */
 import { Bonjour, type Browser, type Service } from 'bonjour-service';
 import { z } from 'zod';

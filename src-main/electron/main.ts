@@ -16,6 +16,7 @@ import {
   parseReportPath,
   reportHeaders,
   resolveStaticPath,
+  servableFile,
 } from '../studio/static-assets';
 
 /** The built renderer is served from `odsora://studio/` rather than file://, so it gets a real origin and CSP. */
@@ -126,19 +127,21 @@ function serveRendererProtocol(services: StudioServices): void {
     const report = url.host === APP_HOST ? parseReportPath(url.pathname) : null;
     if (report !== null) {
       const path = services.reports.filePath(report.reportId, report.name);
-      if (path === null) return new Response('Not found', { status: 404 });
+      const served = path === null ? null : await servableFile(services.reports.reportsDir, path);
+      if (served === null) return new Response('Not found', { status: 404 });
       try {
-        return new Response(await readFile(path), { headers: reportHeaders(path) });
+        return new Response(await readFile(served.path), { headers: reportHeaders(served.path) });
       } catch {
         return new Response('Not found', { status: 404 });
       }
     }
     const file = url.host === APP_HOST ? resolveStaticPath(rendererDir, url.pathname) : null;
-    if (file === null) return new Response('Not found', { status: 404 });
+    const served = file === null ? null : await servableFile(rendererDir, file);
+    if (served === null) return new Response('Not found', { status: 404 });
     try {
-      const body = await readFile(file);
+      const body = await readFile(served.path);
       return new Response(body, {
-        headers: { ...STATIC_SECURITY_HEADERS, 'Content-Type': contentTypeFor(file) },
+        headers: { ...STATIC_SECURITY_HEADERS, 'Content-Type': contentTypeFor(served.path) },
       });
     } catch {
       return new Response('Not found', { status: 404 });

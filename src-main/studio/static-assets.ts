@@ -1,5 +1,6 @@
 // Serving the built renderer safely, shared by the Electron protocol handler and the web server: one CSP, one
 // content-type table and one path check, so both hosts give the page the same rules.
+import { realpath, stat } from 'node:fs/promises';
 import { extname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { REPORT_CSP } from '../../shared/report/html';
 
@@ -99,4 +100,29 @@ export function resolveStaticPath(root: string, urlPath: string): string | null 
   if (inside === '' || inside.startsWith('..') || isAbsolute(inside) || inside.split(sep).includes('..'))
     return null;
   return file;
+}
+
+/** True when `path` is `root` itself or lies inside it (both absolute, already resolved). */
+function isInside(root: string, path: string): boolean {
+  const inside = relative(root, path);
+  return inside !== '' && !isAbsolute(inside) && inside.split(sep)[0] !== '..';
+}
+
+/**
+ * The file to serve for `file` (a path {@link resolveStaticPath} or a report service made under `root`): its real
+ * path and size when, with every symbolic link resolved (the file's and its folders'), it is a regular file inside
+ * `root`'s real path; null otherwise. So a link placed in the served folder cannot serve what lies outside it.
+ */
+export async function servableFile(
+  root: string,
+  file: string,
+): Promise<{ path: string; bytes: number } | null> {
+  try {
+    const [realRoot, realFile] = await Promise.all([realpath(root), realpath(file)]);
+    if (!isInside(realRoot, realFile)) return null;
+    const info = await stat(realFile);
+    return info.isFile() ? { path: realFile, bytes: info.size } : null;
+  } catch {
+    return null;
+  }
 }

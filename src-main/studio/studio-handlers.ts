@@ -11,9 +11,10 @@ import {
   type StudioReply,
   type StudioResult,
 } from '../../shared/protocol/studio-contract';
+import { DeviceError } from '../devices/client-errors';
 import { startBaseline } from './services/baseline';
 import type { DeviceHub } from './services/device-hub';
-import { StudioServiceError } from './services/errors';
+import { StudioServiceError, studioErrorOfDevice } from './services/errors';
 import { preflight, type PreflightOptions } from './services/preflight';
 import type { ReportService } from './services/reports';
 import type { RunHistory } from './services/run-history';
@@ -109,8 +110,9 @@ export function createStudioDispatch(handlers: StudioHandlers): StudioDispatch {
       const handler = handlers[command] as (a: unknown) => Promise<unknown>;
       raw = await handler(args.args);
     } catch (err) {
-      if (err instanceof StudioServiceError)
-        return { ok: false, error: studioError(err.code, `${command}: ${err.message}`, err.retryable) };
+      const known = err instanceof DeviceError ? studioErrorOfDevice(err) : err;
+      if (known instanceof StudioServiceError)
+        return { ok: false, error: studioError(known.code, `${command}: ${known.message}`, known.retryable) };
       const message = err instanceof Error ? err.message : String(err);
       return { ok: false, error: studioError('internal', `${command} failed: ${message}`, true) };
     }

@@ -5,7 +5,6 @@
 // mirror of the bridge: pushed events and read-only commands, nothing that changes the studio.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -24,6 +23,7 @@ import {
   parseReportPath,
   reportHeaders,
   resolveStaticPath,
+  servableFile,
 } from './static-assets';
 import { createStudioDispatch, createStudioHandlers, type StudioDispatch } from './studio-handlers';
 import { createWsBridge, refuseUpgrade, type WsBridgeLimits } from './ws-bridge';
@@ -51,7 +51,12 @@ export interface WebStudioOptions {
    * server tells it the URLs to hand out. The reports token is a third per-launch token: it opens report files
    * only, so a report link that is shared does not give control of the studio.
    */
-  reports?: { filePath(reportId: string, name: string): string | null; setHost(host: ReportHost): void };
+  reports?: {
+    /** The folder report files are served from (nothing outside it is, symbolic links resolved). */
+    readonly reportsDir: string;
+    filePath(reportId: string, name: string): string | null;
+    setHost(host: ReportHost): void;
+  };
 }
 
 export interface WebStudio {
@@ -171,15 +176,16 @@ export async function startWebStudio(options: WebStudioOptions): Promise<WebStud
     if (tokens.length !== 1 || !matches(tokens[0], reportsTokenBytes))
       return sendText(res, 401, 'Missing or wrong report token');
     const parts = parseReportPath(url.pathname);
-    const file = parts && options.reports ? options.reports.filePath(parts.reportId, parts.name) : null;
-    const info = file === null ? null : await stat(file).catch(() => null);
-    if (file === null || info === null || !info.isFile()) return sendText(res, 404, 'Not found');
-    res.writeHead(200, { ...reportHeaders(file), 'Content-Length': String(info.size) });
+    const reports = options.reports;
+    const file = parts && reports ? reports.filePath(parts.reportId, parts.name) : null;
+    const served = file === null || !reports ? null : await servableFile(reports.reportsDir, file);
+    if (served === null) return sendText(res, 404, 'Not found');
+    res.writeHead(200, { ...reportHeaders(served.path), 'Content-Length': String(served.bytes) });
     if (req.method === 'HEAD') {
       res.end();
       return;
     }
-    await pipeFile(res, file);
+    await pipeFile(res, served.path);
   };
 
   const handleApi = async (req: IncomingMessage, res: ServerResponse, rawCommand: string): Promise<void> => {
@@ -284,12 +290,12 @@ async function serveStatic(
     return sendText(res, 405, 'Method not allowed');
   }
   const file = resolveStaticPath(staticDir, pathname);
-  const info = file === null ? null : await stat(file).catch(() => null);
-  if (file === null || info === null || !info.isFile()) return sendText(res, 404, 'Not found');
+  const served = file === null ? null : await servableFile(staticDir, file);
+  if (served === null) return sendText(res, 404, 'Not found');
   res.writeHead(200, {
     ...STATIC_SECURITY_HEADERS,
-    'Content-Type': contentTypeFor(file),
-    'Content-Length': String(info.size),
+    'Content-Type': contentTypeFor(served.path),
+    'Content-Length': String(served.bytes),
     // index.html changes with each build; hashed assets could be cached, but a local tool gains nothing from it.
     'Cache-Control': 'no-cache',
   });
@@ -297,7 +303,7 @@ async function serveStatic(
     res.end();
     return;
   }
-  await pipeFile(res, file);
+  await pipeFile(res, served.path);
 }
 
 /** Streams a file into the response. */

@@ -2,7 +2,14 @@
 // engine would otherwise reject after the job was sent (a leap step past the last step, more merged steps than
 // steps, previews every more steps than the run has).
 import { parseBudget } from '../../shared/engine/cidl/budget';
-import { validateLplOptions, type LplOptions } from '../../shared/engine/sampler/lpl';
+import {
+  describeLpl,
+  leapStepOfLplStep,
+  lplStepOfLeapStep,
+  PAPER_LPL_STEP,
+  validateLplOptions,
+  type LplOptions,
+} from '../../shared/engine/sampler/lpl';
 import { runParamsSchema, type PreviewSettings, type RunParams } from '../../shared/protocol/run';
 import { describeIssues } from '../../shared/protocol/studio-contract';
 
@@ -20,7 +27,8 @@ export interface ComposerForm {
   heightPx: number | null;
   widthPx: number | null;
   lplMode: LplMode;
-  leapStep: number;
+  /** The fixed leap as people count it: LPL lplStep/steps, the step that leaps counted from 1. */
+  lplStep: number;
   minimumSteps: number;
   tolerance: number;
   patience: number;
@@ -51,7 +59,7 @@ export const DEFAULT_FORM: ComposerForm = {
   heightPx: null,
   widthPx: null,
   lplMode: 'fixed',
-  leapStep: 15,
+  lplStep: PAPER_LPL_STEP,
   minimumSteps: 14,
   tolerance: 1e-3,
   patience: 3,
@@ -69,12 +77,12 @@ export const PRESETS: readonly Preset[] = [
     id: 'paper',
     label: 'Paper defaults',
     explain:
-      'The paper’s iPhone setting: 30 steps, LPL leaps at step 15, TDTM merges the first 15 steps, CI-DL on within the device’s memory (auto budget).',
+      'The paper’s iPhone setting: 30 steps, LPL 16/30 (step 16 leaps), TDTM merges the first 15 steps, CI-DL on within the device’s memory (auto budget).',
     apply: (f) => ({
       ...f,
       steps: 30,
       lplMode: 'fixed',
-      leapStep: 15,
+      lplStep: PAPER_LPL_STEP,
       tdtmSteps: 15,
       cidlEnabled: true,
       cidlBudget: 'auto',
@@ -91,12 +99,12 @@ export const PRESETS: readonly Preset[] = [
     id: 'demo',
     label: 'Demo',
     explain:
-      'Fast and visible on stage: 20 steps, leap at 10, TDTM on the first 10, CI-DL at a 50 % budget so blocks visibly load and release, a preview every 2 steps.',
+      'Fast and visible on stage: 20 steps, LPL 10/20, TDTM on the first 10, CI-DL at a 50 % budget so blocks visibly load and release, a preview every 2 steps.',
     apply: (f) => ({
       ...f,
       steps: 20,
       lplMode: 'fixed',
-      leapStep: 10,
+      lplStep: 10,
       tdtmSteps: 10,
       cidlEnabled: true,
       cidlBudget: '50%',
@@ -120,7 +128,7 @@ function lplOf(form: ComposerForm): LplOptions {
     case 'off':
       return { mode: 'off' };
     case 'fixed':
-      return { mode: 'fixed', leapStep: form.leapStep };
+      return { mode: 'fixed', leapStep: leapStepOfLplStep(form.lplStep) };
     case 'dynamic':
       return {
         mode: 'dynamic',
@@ -132,6 +140,13 @@ function lplOf(form: ComposerForm): LplOptions {
   }
 }
 
+/** The fixed leap in words as the form stands: `LPL 16/30` (`LPL ?/30` while the step is being typed). */
+export function lplLabel(form: ComposerForm): string {
+  const steps = Number.isInteger(form.steps) ? String(form.steps) : '?';
+  if (!Number.isInteger(form.lplStep)) return `LPL ?/${steps}`;
+  return describeLpl({ mode: 'fixed', leapStep: leapStepOfLplStep(form.lplStep) }, Number(steps) || null);
+}
+
 /** Builds the run parameters from the form, refusing impossible combinations with the reason. */
 export function buildRunParams(form: ComposerForm): ComposerResult {
   let budget;
@@ -139,6 +154,18 @@ export function buildRunParams(form: ComposerForm): ComposerResult {
     budget = form.cidlEnabled ? parseBudget(form.cidlBudget) : ({ kind: 'unlimited' } as const);
   } catch (err) {
     return fail('cidl.budget', err instanceof Error ? err.message : String(err));
+  }
+  // People count the leap from 1 (LPL N/steps); say so in those terms before the engine's 0-based check.
+  if (
+    form.lplMode === 'fixed' &&
+    Number.isInteger(form.steps) &&
+    form.steps >= 1 &&
+    !(Number.isInteger(form.lplStep) && form.lplStep >= 1 && form.lplStep <= form.steps)
+  ) {
+    return fail(
+      'lpl',
+      `LPL: the step that leaps is counted from 1 and must be 1..${form.steps} in a ${form.steps}-step run (LPL N/${form.steps}), got ${form.lplStep}`,
+    );
   }
   const raw: RunParams = {
     prompt: form.prompt.trim(),
@@ -212,7 +239,7 @@ export function formFromParams(params: RunParams, preview: PreviewSettings | nul
     heightPx: params.heightPx ?? null,
     widthPx: params.widthPx ?? null,
     lplMode: lpl.mode,
-    leapStep: lpl.mode === 'fixed' ? lpl.leapStep : DEFAULT_FORM.leapStep,
+    lplStep: lpl.mode === 'fixed' ? lplStepOfLeapStep(lpl.leapStep) : DEFAULT_FORM.lplStep,
     minimumSteps: lpl.mode === 'dynamic' ? lpl.minimumSteps : DEFAULT_FORM.minimumSteps,
     tolerance: lpl.mode === 'dynamic' ? lpl.tolerance : DEFAULT_FORM.tolerance,
     patience: lpl.mode === 'dynamic' ? lpl.patience : DEFAULT_FORM.patience,

@@ -6,9 +6,11 @@ import { navigate } from '../routes';
 import { errorText, formatBytes } from '../studio/format';
 import { devicesQuery, preflightQuery, runQuery, studioKeys } from '../studio/queries';
 import { useStudio } from '../studio/studio-context';
+import { deviceDistinctions, deviceLabel } from '../devices/device-labels';
 import { buildRunParams, DEFAULT_FORM, formFromParams, PRESETS, type ComposerForm } from './composer-model';
 import { TechniqueFields } from './technique-fields';
 import { KnobField, NumberKnob, optionalNumber, shown } from './knob-field';
+import { PromptWords, replaceFirstUnknown } from './prompt-words';
 
 function Preflight({ deviceId, result }: { deviceId: string; result: ReturnType<typeof buildRunParams> }) {
   const { api } = useStudio();
@@ -76,9 +78,17 @@ function ComposerForm({ rerunOf }: { rerunOf: string | null }) {
     setPrefilled(rerunOf);
     setForm(formFromParams(rerun.data.params, rerun.data.preview));
   }, [rerun.data, rerunOf, prefilled]);
-  const paired = (devices.data?.devices ?? []).filter((d) => d.status === 'paired');
+  const listed = devices.data?.devices ?? [];
+  const distinctions = deviceDistinctions(listed);
+  const paired = listed.filter((d) => d.status === 'paired');
   const chosen = paired.find((d) => d.id === deviceId) ?? paired.find((d) => !d.baseline) ?? paired[0];
   const result = useMemo(() => buildRunParams(form), [form]);
+  // The prompt is checked even while another field is invalid (the memory preflight waits for a valid form).
+  const promptParams = result.ok
+    ? result.params
+    : form.prompt.trim() !== ''
+      ? { prompt: form.prompt.trim(), seed: 0 }
+      : null;
   const start = useMutation({
     mutationFn: async () => {
       if (!result.ok) throw new Error(result.reason);
@@ -132,6 +142,13 @@ function ComposerForm({ rerunOf }: { rerunOf: string | null }) {
             onChange={(e) => set({ prompt: e.target.value })}
           />
         </KnobField>
+        {chosen !== undefined && promptParams !== null && (
+          <PromptWords
+            deviceId={chosen.id}
+            params={promptParams}
+            onReplace={(unknown, known) => set({ prompt: replaceFirstUnknown(form.prompt, unknown, known) })}
+          />
+        )}
         <NumberKnob
           form={form}
           set={set}
@@ -207,7 +224,7 @@ function ComposerForm({ rerunOf }: { rerunOf: string | null }) {
             {paired.length === 0 && <option value="">No paired device</option>}
             {paired.map((d) => (
               <option key={d.id} value={d.id}>
-                {d.name} ({d.model}){d.baseline ? ' · baseline' : ''}
+                {deviceLabel(d, distinctions.get(d.id))} ({d.model}){d.baseline ? ' · baseline' : ''}
               </option>
             ))}
           </select>

@@ -3,7 +3,15 @@ import type { ReactNode } from 'react';
 import type { ComposerForm } from './composer-model';
 
 /** A label, the control, and one or two lines saying what the knob does. */
-export function KnobField({ label, help, children }: { label: string; help: string; children: ReactNode }) {
+export function KnobField({
+  label,
+  help,
+  children,
+}: {
+  label: ReactNode;
+  help: string;
+  children: ReactNode;
+}) {
   return (
     <label className="knob">
       <span className="knob-label">{label}</span>
@@ -47,7 +55,7 @@ export function NumberKnob({
   form: ComposerForm;
   set: (patch: Partial<ComposerForm>) => void;
   field: NumberField;
-  label: string;
+  label: ReactNode;
   help: string;
   testId: string;
   min?: number;

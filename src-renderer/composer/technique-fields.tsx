@@ -1,5 +1,5 @@
 // The composer's technique knobs: LPL (off / fixed / dynamic), TDTM, CI-DL and previews.
-import type { ComposerForm } from './composer-model';
+import { lplLabel, type ComposerForm } from './composer-model';
 import { KnobField, NumberKnob, numberValue, shown } from './knob-field';
 
 /** LPL, TDTM, CI-DL and preview fields. */
@@ -31,11 +31,15 @@ export function TechniqueFields({
         <NumberKnob
           form={form}
           set={set}
-          field="leapStep"
+          field="lplStep"
           testId="lpl-step"
-          label="Leap step"
-          help="0-based step index that takes the leap; must be below the step count (the paper: 15 of 30)."
-          min={0}
+          label={
+            <>
+              Leap at step (<span data-testid="lpl-label">{lplLabel(form)}</span>)
+            </>
+          }
+          help="Counted from 1: this step leaps, so this many of the steps run the model. LPL 16/30 is the paper’s setting, the same as odsora generate --lpl fixed:16 --steps 30."
+          min={1}
         />
       )}
       {form.lplMode === 'dynamic' && (

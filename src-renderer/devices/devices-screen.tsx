@@ -6,6 +6,7 @@ import type { StudioDevice } from '../../shared/protocol/studio-contract';
 import { errorText } from '../studio/format';
 import { devicesQuery, studioKeys } from '../studio/queries';
 import { useStudio } from '../studio/studio-context';
+import { deviceDistinctions, deviceLabel } from './device-labels';
 
 function yesNo(v: boolean | null): string {
   return v === null ? 'not known yet' : v ? 'yes' : 'no';
@@ -31,7 +32,7 @@ function Diagnostics({ device }: { device: StudioDevice }) {
   );
 }
 
-function DeviceRow({ device }: { device: StudioDevice }) {
+function DeviceRow({ device, distinction }: { device: StudioDevice; distinction: string | null }) {
   const { api, readOnly } = useStudio();
   const client = useQueryClient();
   const [code, setCode] = useState('');
@@ -69,7 +70,13 @@ function DeviceRow({ device }: { device: StudioDevice }) {
     >
       <header>
         <h2>
-          {device.name} {device.baseline && <span className="badge">baseline device</span>}
+          {device.name}{' '}
+          {distinction !== null && (
+            <span className="device-distinction" data-testid="device-distinction">
+              {distinction}
+            </span>
+          )}{' '}
+          {device.baseline && <span className="badge">baseline device</span>}
         </h2>
         <p className="muted">
           {device.model} · {device.role}
@@ -100,7 +107,7 @@ function DeviceRow({ device }: { device: StudioDevice }) {
                 inputMode="numeric"
                 autoComplete="one-time-code"
                 placeholder="code"
-                aria-label={`Pairing code for ${device.name}`}
+                aria-label={`Pairing code for ${deviceLabel(device, distinction)}`}
                 value={code}
                 onChange={(e) => setCode(e.target.value.replace(/\D/g, ''))}
               />
@@ -197,6 +204,7 @@ export function DevicesScreen() {
   const { api, readOnly } = useStudio();
   const devices = useQuery(devicesQuery(api));
   const list = devices.data?.devices ?? [];
+  const distinctions = deviceDistinctions(list);
   return (
     <section className="screen" aria-labelledby="screen-devices">
       <header className="screen-header">
@@ -210,7 +218,7 @@ export function DevicesScreen() {
       {devices.isSuccess && list.length === 0 && <p className="muted">No device found yet.</p>}
       <div className="device-list">
         {list.map((d) => (
-          <DeviceRow key={d.id} device={d} />
+          <DeviceRow key={d.id} device={d} distinction={distinctions.get(d.id) ?? null} />
         ))}
       </div>
       {!readOnly && <ManualAdd />}

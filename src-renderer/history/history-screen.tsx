@@ -9,6 +9,7 @@ import { navigate } from '../routes';
 import { errorText, formatBytes, formatWhen } from '../studio/format';
 import { runQuery, runsQuery, studioKeys } from '../studio/queries';
 import { useStudio } from '../studio/studio-context';
+import { describeLpl } from '../../shared/engine/sampler/lpl';
 
 function isInterrupted(run: RunSummary): boolean {
   return run.interruption !== null || run.state === 'interrupted';
@@ -16,9 +17,7 @@ function isInterrupted(run: RunSummary): boolean {
 
 /** One line on what a run asked for: prompt, seed and the technique settings. */
 export function settingsLine(params: RunParams): string {
-  const lpl = params.lpl ?? { mode: 'off' };
-  const lplText =
-    lpl.mode === 'fixed' ? `LPL at ${lpl.leapStep}` : lpl.mode === 'dynamic' ? 'LPL dynamic' : 'LPL off';
+  const lplText = describeLpl(params.lpl, params.steps ?? null);
   const tdtm = params.tdtm?.mergeSteps ?? 0;
   const budget = params.cidl?.budget;
   const cidl =

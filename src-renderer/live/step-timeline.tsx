@@ -4,6 +4,7 @@ import { useState } from 'react';
 import type { RunStore } from './run-store';
 import type { RunView } from './run-fold';
 import { fitCanvas, useCanvasView } from './canvas-view';
+import { lplStepOfLeapStep } from '../../shared/engine/sampler/lpl';
 
 const COLORS = {
   plain: '#5b8def',
@@ -25,7 +26,7 @@ export function drawnSteps(view: RunView): number {
 export function timelineSummary(view: RunView, totalSteps: number | null): string {
   const done = drawnSteps(view);
   const parts = [`${done}${totalSteps !== null ? ` of ${totalSteps}` : ''} steps run`];
-  parts.push(view.leapStep !== null ? `LPL leap at step ${view.leapStep}` : 'no leap');
+  parts.push(view.leapStep !== null ? `LPL leap at step ${lplStepOfLeapStep(view.leapStep)}` : 'no leap');
   const merged = view.mergedSteps;
   parts.push(
     merged.length > 0
@@ -91,7 +92,7 @@ function draw(
     ctx.setLineDash([]);
     ctx.fillStyle = COLORS.leap;
     ctx.font = '11px system-ui, sans-serif';
-    ctx.fillText(`leap @ ${view.leapStep}`, Math.min(x + 4, w - 70), pad.t + 10);
+    ctx.fillText(`leap @ ${lplStepOfLeapStep(view.leapStep)}`, Math.min(x + 4, w - 70), pad.t + 10);
   }
   ctx.fillStyle = COLORS.text;
   ctx.font = '10px system-ui, sans-serif';

@@ -1,6 +1,6 @@
 /**
  * Runs the real Node companion host (`odsora companion`, the BUILT command line out/cli/odsora.cjs) as a child
- * process on loopback: `--json --port 0 --loopback --models <fixture model dir> --data <dir> --profile
+ * process on loopback: `--json --port 0 [--loopback] --models <fixture model dir> --data <dir> --profile
  * iphone-15-pro`. Reads the JSON line it prints first ({port, id, name, pairingCode}), keeps later stdout lines
  * (new pairing codes) and stderr for diagnostics, and kills it on teardown.
  */
@@ -54,6 +54,8 @@ export interface StartCompanionOptions {
   profile?: 'iphone-15-pro' | 'desktop' | 'gpu';
   name?: string;
   extraArgs?: string[];
+  /** Pass `--loopback` (default true); false starts it as a person would, announcing wherever `--host` says. */
+  loopback?: boolean;
   /** How long to wait for the JSON line (default 60 s). */
   readyTimeoutMs?: number;
 }
@@ -102,7 +104,7 @@ export async function startCompanion(opts: StartCompanionOptions = {}): Promise<
     '--json',
     '--port',
     '0',
-    '--loopback',
+    ...(opts.loopback === false ? [] : ['--loopback']),
     '--models',
     modelDir,
     '--data',

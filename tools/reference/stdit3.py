@@ -1,6 +1,6 @@
 """Independent PyTorch reference of Open-Sora v1.2 STDiT3 (+ On-device Sora TDTM) and the RFLOW sampler.
 
-Written from /work/shared/docs/opensora-v1.2-spec.md (sections 2-6), not from the authors' code. Parameter and buffer
+Written from the Open-Sora v1.2 spec (sections 2-6; see Sources in docs/architecture.md), not from the authors' code. Parameter and buffer
 names match the released state dict exactly, so `load_state_dict(sd, strict=True)` works on Open-Sora checkpoints.
 
 Plain torch ops only (softmax attention, no flash/xformers); float32 by default; runs on torch 1.13 (Debian) and later.

@@ -6,7 +6,10 @@
  * delete a model, a fresh pairing code, change settings).
  */
 import { CompanionServer } from '../../../shared/companion/server';
-import type { InstalledBlockSetRecord } from '../../../shared/companion/model-sync';
+import {
+  SWEEP_ABANDONED_PUSHES_EVERY_MS,
+  type InstalledBlockSetRecord,
+} from '../../../shared/companion/model-sync';
 import type { RandomBytes } from '../../../shared/companion/pairing';
 import { openBlockSet, type BlockSet } from '../../../shared/engine/blockset/load';
 import type { Clock, InferenceBackend, MemoryProbe } from '../../../shared/engine/ports';
@@ -302,6 +305,7 @@ export async function startPhoneCompanion(
     store.update({ memory: await readProbe(), backend: backend.name });
   }
 
+  const sweeping = setInterval(() => void server.sweepAbandonedPushes(), SWEEP_ABANDONED_PUSHES_EVERY_MS);
   let closed = false;
   return {
     store,
@@ -336,6 +340,7 @@ export async function startPhoneCompanion(
     close: async () => {
       if (closed) return;
       closed = true;
+      clearInterval(sweeping);
       await server.shutdown();
       await ad?.stop().catch(() => undefined);
       await listener.close();

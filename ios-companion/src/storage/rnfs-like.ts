@@ -9,6 +9,8 @@ export interface RnfsDirItem {
   name: string;
   path: string;
   size: number;
+  /** Last modification (react-native-fs gives it on iOS and Android). */
+  mtime?: Date | undefined;
   isFile(): boolean;
   isDirectory(): boolean;
 }

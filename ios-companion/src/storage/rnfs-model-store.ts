@@ -4,7 +4,8 @@
  *
  *   <root>/<name>/                    an installed block set (manifest.json + block files) the engine opens
  *   <root>/<name>/odsora-sync.json    what was pushed: name, model, manifestSha256, bytes, files + sha256
- *   <root>/.staging/<name>.<sha256>/  a transfer being received (kept across disconnects and launches)
+ *   <root>/.staging/<name>.<sha256>/  a transfer being received (kept across disconnects and launches; removed
+ *                                     once abandoned: ModelSyncLimits.abandonedPushMs)
  *
  * Commit moves the staging folder into place (a replaced set is moved aside first, then removed). Hashes of staged
  * files are computed natively (react-native-fs `hash`), never by pulling gigabytes through JavaScript. The app adds
@@ -13,15 +14,15 @@
 import { z } from 'zod';
 import {
   isSafeBlockSetPath,
+  SYNC_RECORD_FILE,
   type InstalledBlockSetRecord,
   type ModelStore,
   type StagingKey,
 } from '../../../shared/companion/model-sync';
 import { fromBase64, mkdirp, readRange, removePath, toBase64, RNFS_IO_CHUNK_BYTES } from './rnfs-file-system';
-import { dirnameOf, joinPath, type RnfsLike } from './rnfs-like';
+import { dirnameOf, joinPath, type RnfsDirItem, type RnfsLike } from './rnfs-like';
 
-/** The record file written into each installed set. */
-export const SYNC_RECORD_FILE = 'odsora-sync.json';
+export { SYNC_RECORD_FILE } from '../../../shared/companion/model-sync';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const SHA = /^[0-9a-f]{64}$/;
@@ -159,6 +160,36 @@ export class RnfsModelStore implements ModelStore {
       }
     }
     return out;
+  }
+
+  async sweepStaging(idleMs: number, keep: readonly StagingKey[]): Promise<StagingKey[]> {
+    const removed: StagingKey[] = [];
+    const kept = new Set(keep.map((k) => this.stagingDir(k)));
+    const now = Date.now();
+    for (const item of (await this.fs.exists(this.staging)) ? await this.fs.readDir(this.staging) : []) {
+      const dot = item.name.lastIndexOf('.');
+      const key = { name: item.name.slice(0, dot), manifestSha256: item.name.slice(dot + 1) };
+      if (!item.isDirectory() || !NAME.test(key.name) || !SHA.test(key.manifestSha256)) continue;
+      const dir = this.stagingDir(key);
+      if (kept.has(dir) || now - (await this.newestWriteMs(item)) < idleMs) continue;
+      await removePath(this.fs, dir);
+      removed.push(key);
+    }
+    // A set moved aside by a replace the app died in.
+    for (const item of (await this.fs.exists(this.root)) ? await this.fs.readDir(this.root) : [])
+      if (item.name.startsWith('.replaced-')) await removePath(this.fs, item.path);
+    return removed;
+  }
+
+  /** The latest modification time of a folder and everything in it (0 where the platform gives none). */
+  private async newestWriteMs(dir: RnfsDirItem): Promise<number> {
+    let newest = dir.mtime?.getTime() ?? 0;
+    for (const item of await this.fs.readDir(dir.path))
+      newest = Math.max(
+        newest,
+        item.isDirectory() ? await this.newestWriteMs(item) : (item.mtime?.getTime() ?? 0),
+      );
+    return newest;
   }
 
   async availableBytes(): Promise<number | null> {

@@ -1,11 +1,16 @@
 /**
  * The app's small stores on react-native-fs, under its data folder (Library/odsora): one JSON-lines event log per
  * run (`runs/<runId>.log`, replaced through a temporary file when recovery repairs it) with its metadata
- * (`runs/<runId>.json`), the paired keys (`pairing-keys.json`, replaced through a temporary file), the device id
- * and the settings (validated with zod on every read).
+ * (`runs/<runId>.json`), the paired keys and the pairing lockout (`pairing-keys.json`, `pairing-lockout.json`,
+ * replaced through a temporary file), the device id and the settings (validated with zod on every read).
  */
 import { z } from 'zod';
-import type { PairedKeyRecord, PairingStore } from '../../../shared/companion/pairing';
+import {
+  pairingLockoutSchema,
+  type PairedKeyRecord,
+  type PairingLockoutRecord,
+  type PairingStore,
+} from '../../../shared/companion/pairing';
 import type { RunStore, StoredRunMeta } from '../../../shared/companion/server-ports';
 import { budgetSchema } from '../../../shared/protocol/run';
 import { mkdirp, removePath } from './rnfs-file-system';
@@ -110,9 +115,13 @@ const pairedKeySchema = z.object({
   pairedAtEpochMs: z.number(),
 });
 
-/** Paired keys in `<data>/pairing-keys.json`; `onChange` fires after every change (the status screen listens). */
+/**
+ * Paired keys in `<data>/pairing-keys.json` and the wrong-code state in `pairing-lockout.json`; `onChange` fires after
+ * every change of the keys (the status screen listens).
+ */
 export class RnfsPairingStore implements PairingStore {
   private readonly path: string;
+  private readonly lockoutPath: string;
   onChange: (() => void) | null = null;
 
   constructor(
@@ -120,6 +129,21 @@ export class RnfsPairingStore implements PairingStore {
     private readonly dataDir: string,
   ) {
     this.path = joinPath(dataDir, 'pairing-keys.json');
+    this.lockoutPath = joinPath(dataDir, 'pairing-lockout.json');
+  }
+
+  async loadLockout(): Promise<PairingLockoutRecord | null> {
+    const text = await readReplaced(this.fs, this.lockoutPath);
+    if (text === null) return null;
+    const parsed = pairingLockoutSchema.safeParse(JSON.parse(text));
+    if (!parsed.success)
+      throw new Error(`${this.lockoutPath}: not a pairing lockout (${parsed.error.message})`);
+    return parsed.data;
+  }
+
+  async saveLockout(record: PairingLockoutRecord): Promise<void> {
+    await mkdirp(this.fs, this.dataDir);
+    await replaceFile(this.fs, this.lockoutPath, JSON.stringify(record));
   }
 
   async list(): Promise<PairedKeyRecord[]> {

@@ -1,8 +1,8 @@
 /**
- * Linear Proportional Leap (LPL, spec section 6.3; paper-notes section 1). At the leap step i the sampler uses the
+ * Linear Proportional Leap (LPL, spec section 6.3; the On-device Sora paper). At the leap step i the sampler uses the
  * guided velocity it just computed to jump straight to t = 0 (`z + v·t_i/1000`) and stops.
  *
- * - `fixed`: the iPhone app's rule, leap at one step index (`numLpltarget`, default 15 of 30).
+ * - `fixed`: the iPhone app's rule, leap at one step index (`numLpltarget`, default index 15: LPL 16/30).
  * - `dynamic`: the authors' Python rule (`RFLOW.compute_cosine_simularity`), reproduced exactly: best_cos starts at
  *   0; from step `minimumSteps` on (and only once a previous velocity exists) a cosine c > best + tolerance sets
  *   best = c and refills the patience, anything else uses up one unit; when the patience hits 0 the sampler leaps
@@ -18,12 +18,15 @@ import type { FloatTensor } from '../tensor';
 /** Where the dynamic rule measures the cosine between consecutive guided velocities. */
 export type LplMeasure = 'whole' | 'reference-slice';
 
-/** LPL settings. Python's adaptive rule is {@link PYTHON_DYNAMIC_LPL}; the app's is `{ mode: 'fixed', leapStep: 15 }`. */
+/**
+ * LPL settings. Python's adaptive rule is {@link PYTHON_DYNAMIC_LPL}; the app's is `{ mode: 'fixed', leapStep: 15 }`
+ * (LPL 16/30: see {@link leapStepOfLplStep} for how people count the leap).
+ */
 export type LplOptions =
   | { mode: 'off' }
   | {
       mode: 'fixed';
-      /** Step index (0-based) at which to leap; must be below the step count. */
+      /** Step index (0-based) at which to leap; must be below the step count. People count it from 1: LPL N/S. */
       leapStep: number;
     }
   | {
@@ -37,6 +40,35 @@ export type LplOptions =
       /** 'whole': cosine over the whole velocity tensor; 'reference-slice': Python's row-mean on v[0,0,0]. */
       measure: LplMeasure;
     };
+
+/**
+ * How a fixed leap is counted wherever a person reads or types it: `odsora generate --lpl fixed:N`, the composer,
+ * run reports, history, the model card and the benchmarks. **LPL N/S** means the leap is taken at step N of S,
+ * counting from 1: N of the S steps run the model, and step N's velocity carries the latent straight to t = 0 (the
+ * paper's "16/30": 16 model passes of 30). The engine and the wire protocol hold the same step as a 0-based index,
+ * `leapStep = N − 1`; these two functions are the only conversion.
+ */
+export function leapStepOfLplStep(n: number): number {
+  return n - 1;
+}
+
+/** The step a person counts (from 1) for the engine's 0-based `leapStep`: see {@link leapStepOfLplStep}. */
+export function lplStepOfLeapStep(leapStep: number): number {
+  return leapStep + 1;
+}
+
+/** The paper's and the iPhone app's fixed leap for 30 steps: LPL 16/30 (`leapStep` 15, the app's `numLpltarget`). */
+export const PAPER_LPL_STEP = 16;
+
+/**
+ * LPL settings in words: `LPL off`, `LPL 16/30` (fixed; `LPL 16` when the step count is not known), `LPL dynamic`.
+ */
+export function describeLpl(options: LplOptions | undefined, steps?: number | null): string {
+  if (options === undefined || options.mode === 'off') return 'LPL off';
+  if (options.mode === 'dynamic') return 'LPL dynamic';
+  const n = lplStepOfLeapStep(options.leapStep);
+  return steps === undefined || steps === null ? `LPL ${n}` : `LPL ${n}/${steps}`;
+}
 
 /** The authors' Python adaptive rule with its hard-coded constants. */
 export const PYTHON_DYNAMIC_LPL: Readonly<Extract<LplOptions, { mode: 'dynamic' }>> = Object.freeze({
@@ -72,7 +104,8 @@ export function validateLplOptions(options: LplOptions, steps?: number): LplOpti
       }
       if (steps !== undefined && leapStep >= steps) {
         throw new LplOptionsError(
-          `LPL fixed: leapStep ${leapStep} is not a step of a ${steps}-step run (steps are 0..${steps - 1})`,
+          `LPL fixed: leapStep ${leapStep} is not a step of a ${steps}-step run (steps are 0..${steps - 1}): ` +
+            `LPL ${lplStepOfLeapStep(leapStep)}/${steps} would leap past the last step`,
         );
       }
       return options;

@@ -111,7 +111,11 @@ class SentencePieceBackend implements TokenizerBackend {
 
 /** The T5 SentencePiece tokenizer. */
 export class T5Tokenizer {
-  private constructor(private readonly backend: TokenizerBackend) {}
+  private constructor(
+    private readonly backend: TokenizerBackend,
+    /** The words of a word-level vocabulary (the nano model's), specials left out; null for subword vocabularies. */
+    readonly vocabularyWords: readonly string[] | null = null,
+  ) {}
 
   /** Builds the tokenizer from a parsed `tokenizer.json`; throws a clear error when it is not one. */
   static fromJson(tokenizerJson: unknown): T5Tokenizer {
@@ -141,7 +145,7 @@ export class T5Tokenizer {
         : typeof m['unk_id'] === 'number'
           ? m['unk_id']
           : undefined;
-    return new T5Tokenizer(new JsonBackend(tok, unkId));
+    return new T5Tokenizer(new JsonBackend(tok, unkId), wordLevelVocabulary(tokenizerJson, m));
   }
 
   /**
@@ -245,4 +249,22 @@ function formatFixed1(x: number): string {
     return (even / 10).toFixed(1);
   }
   return x.toFixed(1);
+}
+
+/** A WordLevel model's words in id order, without the special tokens (`added_tokens` marked special). */
+function wordLevelVocabulary(json: object, model: Record<string, unknown>): string[] | null {
+  const vocab = model['vocab'];
+  if (model['type'] !== 'WordLevel' || typeof vocab !== 'object' || vocab === null) return null;
+  const added = (json as { added_tokens?: unknown }).added_tokens;
+  const special = new Set(
+    Array.isArray(added)
+      ? added
+          .filter((t): t is { content: string; special: true } => t?.special === true)
+          .map((t) => t.content)
+      : [],
+  );
+  return Object.entries(vocab as Record<string, unknown>)
+    .filter(([word, id]) => typeof id === 'number' && !special.has(word))
+    .sort(([, a], [, b]) => (a as number) - (b as number))
+    .map(([word]) => word);
 }

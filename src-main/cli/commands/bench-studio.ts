@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { runStudioBench } from '../../bench/studio-bench';
 import { posInt } from '../arg-parsers';
 import { findProjectRoot } from './studio';
+import { examples } from '../help';
 
 /** Registers `odsora bench studio` under `bench`. */
 export function registerStudioBench(bench: Command): void {
@@ -21,6 +22,15 @@ export function registerStudioBench(bench: Command): void {
       'steps of the recorded nano run that is replayed (330 steps log about 10,600 engine events; a shorter log repeats)',
       posInt('--record-steps'),
       330,
+    )
+    .addHelpText(
+      'after',
+      examples([
+        {
+          what: 'the web studio in Chromium while a companion streams 10,000 events',
+          args: 'bench studio --json',
+        },
+      ]),
     )
     .action(
       async (flags: { json?: boolean; events: number; rate: number; runs: number; recordSteps: number }) => {

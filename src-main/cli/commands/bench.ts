@@ -12,12 +12,17 @@ import { SYNTH_PRESETS, type SynthPreset } from '../../synth/presets';
 import { bundledModelDir, defaultCacheRoot } from '../../models/bundled';
 import { posInt } from '../arg-parsers';
 import { registerStudioBench } from './bench-studio';
+import { examples } from '../help';
 
 /** Registers `odsora bench`. */
 export function registerBench(program: Command): void {
   const bench = program
     .command('bench')
-    .description('Benchmarks that print numbers (use --json for machine-readable output)');
+    .description('Benchmarks that print numbers (use --json for machine-readable output)')
+    .addHelpText(
+      'after',
+      examples([{ what: 'every engine measurement, as JSON', args: 'bench engine --json' }]),
+    );
   bench
     .command('engine')
     .description(
@@ -43,6 +48,12 @@ export function registerBench(program: Command): void {
       availableParallelism(),
     )
     .option('--no-torch', 'skip the PyTorch comparison')
+    .addHelpText(
+      'after',
+      examples([
+        { what: 'the engine benchmark as JSON (results: docs/benchmarks/)', args: 'bench engine --json' },
+      ]),
+    )
     .action(
       async (flags: {
         json?: boolean;
@@ -87,6 +98,16 @@ function registerScaleBench(bench: Command): void {
       new Option('--preset <name>', 'the synthetic model (a depth-cut one for a quick check)')
         .choices([...SYNTH_PRESETS])
         .default('opensora-v1.2'),
+    )
+    .addHelpText(
+      'after',
+      examples([
+        {
+          what: 'a quick check on a depth-cut synthetic model',
+          args: 'bench scale --preset opensora-v1.2-depth2 --steps 2 --runs 1',
+        },
+        { what: 'the full-size model under 3.3 GB, as JSON', args: 'bench scale --json' },
+      ]),
     )
     .action(
       async (flags: {
@@ -135,6 +156,16 @@ function registerProtocolBench(bench: Command): void {
     )
     .option('--connections <n>', 'with --fuzz: raw connections per session stage', posInt('--connections'), 2)
     .option('--seed <n>', 'with --fuzz: generator seed', posInt('--seed'))
+    .addHelpText(
+      'after',
+      examples([
+        { what: 'a real companion over loopback, as JSON', args: 'bench protocol --json' },
+        {
+          what: '100,000 fuzz frames against a companion, as JSON',
+          args: 'bench protocol --fuzz 100000 --json',
+        },
+      ]),
+    )
     .action(
       async (flags: {
         json?: boolean;

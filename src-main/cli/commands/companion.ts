@@ -1,8 +1,9 @@
 /**
  * `odsora companion`: runs this machine as a companion device (src-main/companion): advertises `_odsora._tcp`,
  * serves the wire protocol (docs/protocol.md) over WebSockets and runs the engine in a child process. Prints the
- * pairing code and the listening address on stderr; with `--json`, a JSON line `{port, id, name, pairingCode}` on
- * stdout at start-up and `{event: "pairing-code", pairingCode, expiresInMs}` for each later code. Stops cleanly on
+ * pairing code and the listening and announced addresses on stderr; with `--json`, a JSON line `{port, id, name,
+ * pairingCode, addresses}` on stdout at start-up and `{event: "pairing-code", pairingCode, expiresInMs}` for each
+ * later code. Stops cleanly on
  * SIGINT / SIGTERM (running runs end with `run.interrupted`, reason `shutdown`). Block sets the studio pushes
  * (model sync) are installed under `--blocksets` (default `<data>/blocksets/<name>`); start the companion with
  * `--models <that folder>` to run them.
@@ -14,9 +15,10 @@ import { InvalidArgumentError, Option } from 'commander';
 import { parseBudget, parseByteSize, type RequestBudgetSpec } from '../../../shared/engine/cidl/budget';
 import { DEFAULT_CANCEL_DEADLINE_MS } from '../../../shared/companion/server-ports';
 import { EXECUTION_PROVIDERS, type ExecutionProviderName } from '../../../shared/engine/execution-provider';
-import { defaultDataDir, startCompanionHost } from '../../companion/host';
+import { defaultDataDir, startCompanionHost, type CompanionHost } from '../../companion/host';
 import { PROFILE_NAMES, type ProfileName } from '../../companion/profiles';
 import { REPLAY_OPTIONS, runReplayCompanion, type ReplayFlags } from '../../companion/replay-cli';
+import { examples } from '../help';
 
 interface CompanionFlags {
   name?: string;
@@ -80,7 +82,11 @@ export function registerCompanion(program: Command): void {
     .description('run this machine as a companion device: pairable, drivable and watchable by the studio')
     .option('--name <name>', 'device name shown to the studio')
     .option('--port <n>', 'WebSocket port (0 = any free port)', portArg, 0)
-    .option('--host <addr>', 'address to listen on', '127.0.0.1')
+    .option(
+      '--host <addr>',
+      'address to listen on: 127.0.0.1 = this machine only (announced as 127.0.0.1, on loopback); 0.0.0.0 = reachable from the network, e.g. a phone (announced with the machine’s addresses; anyone on the network can connect and ask for a pairing code)',
+      '127.0.0.1',
+    )
     .addOption(
       new Option('--profile <profile>', 'device profile').choices([...PROFILE_NAMES]).default('desktop'),
     )
@@ -101,7 +107,10 @@ export function registerCompanion(program: Command): void {
       '--blocksets <dir>',
       'where block sets pushed by the studio (model sync) go (default <data>/blocksets)',
     )
-    .option('--loopback', 'advertise on loopback only (tests, one machine)')
+    .option(
+      '--loopback',
+      'keep the Bonjour announcement on the loopback interface whatever --host is (tests)',
+    )
     .option('--no-advertise', 'do not advertise over Bonjour')
     .option('--threads <n>', 'ONNX Runtime intra-op threads', threadsArg)
     .addOption(
@@ -115,10 +124,31 @@ export function registerCompanion(program: Command): void {
       `how long a cancelled run's engine may take to stop before the run ends anyway and the engine process is killed (default ${DEFAULT_CANCEL_DEADLINE_MS})`,
       deadlineArg,
     )
-    .option('--json', 'print {port, id, name, pairingCode} as one JSON line on stdout')
+    .option('--json', 'print {port, id, name, pairingCode, addresses} as one JSON line on stdout')
     .addOption(REPLAY_OPTIONS.log)
     .addOption(REPLAY_OPTIONS.rate)
     .addOption(REPLAY_OPTIONS.count)
+    .addHelpText(
+      'after',
+      examples([
+        {
+          what: 'a companion for a studio on this machine (found over Bonjour; reachable from here only)',
+          args: 'companion --name lab-phone',
+        },
+        {
+          what: 'a companion other machines on your network can reach (see the README for the trade-off)',
+          args: 'companion --name lab-phone --host 0.0.0.0 --port 7400',
+        },
+        {
+          what: "the baseline host on this machine's GPU (CUDA; Core ML on macOS): see the README for installing the provider",
+          args: 'companion --profile gpu --name lab-gpu',
+        },
+        {
+          what: 'a simulated iPhone 15 Pro running a full-size model under 3.3 GB',
+          args: 'companion --profile iphone-15-pro --model ~/blocksets/opensora-v1.2',
+        },
+      ]),
+    )
     .action(async (flags: CompanionFlags & ReplayFlags) => {
       if (flags.replay !== undefined) return runReplayCompanion({ ...flags, replay: flags.replay });
       const io = companionConsole(flags.json === true);
@@ -146,6 +176,7 @@ export function registerCompanion(program: Command): void {
       io.started(
         [
           `companion ${host.name} (${host.id}, profile ${host.profile.name}) listening on ws://${flags.host}:${host.port}/`,
+          announcedLine(host.advertised, host.port),
           ...(host.profile.limitBytes !== null
             ? [
                 host.profile.limitKind === 'process'
@@ -155,8 +186,24 @@ export function registerCompanion(program: Command): void {
             : []),
         ],
         host.pairingCode,
-        { port: host.port, id: host.id, name: host.name, pairingCode: host.pairingCode },
+        {
+          port: host.port,
+          id: host.id,
+          name: host.name,
+          pairingCode: host.pairingCode,
+          addresses: host.advertised?.addresses ?? [],
+        },
       );
       await io.runUntilSignal(() => host.close());
     });
+}
+
+/** Where the announcement says the companion is, and who can reach it. */
+function announcedLine(advertised: CompanionHost['advertised'], port: number): string {
+  if (advertised === null)
+    return 'not announced over Bonjour (--no-advertise): add it in the studio by address';
+  const at = advertised.addresses.map((a) => `${a.includes(':') ? `[${a}]` : a}:${port}`).join(', ');
+  return advertised.loopbackOnly
+    ? `announced over Bonjour as ${at}: reachable from this machine only (--host 0.0.0.0 for a phone)`
+    : `announced over Bonjour as ${at}: reachable from the network`;
 }

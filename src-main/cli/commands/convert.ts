@@ -15,6 +15,7 @@ import { NodeFileSystem, nodeSha256InPlace } from '../../adapters/node-fs';
 import { forceGc, peakRssBytes } from '../../adapters/node-memory-probe';
 import { convertModelDir, type StageName } from '../../convert/model-dir';
 import { ByteProgress } from '../progress';
+import { examples } from '../help';
 
 interface ConvertFlags {
   checkpoint?: string;
@@ -116,9 +117,16 @@ export function registerConvert(program: Command): void {
     .option('--json', 'print the result as one JSON object on stdout instead of progress lines')
     .addHelpText(
       'after',
-      '\nExamples:\n' +
-        '  odsora convert --model-dir ~/models/opensora-v1.2 --out ~/blocksets/opensora-v1.2 --precision t5=int8\n' +
-        '  odsora convert --checkpoint stdit/model.safetensors --config stdit/config.json --out set',
+      examples([
+        {
+          what: 'the three Hugging Face repos side by side in model/ → one block set, T5 stored as int8',
+          args: 'convert --model-dir model --out ~/blocksets/opensora-v1.2 --precision t5=int8',
+        },
+        {
+          what: 'an STDiT3 checkpoint alone, with its config',
+          args: 'convert --checkpoint stdit/model.safetensors --config stdit/config.json --out set',
+        },
+      ]),
     )
     .action(async (flags: ConvertFlags) => {
       const outDir = resolve(flags.out);

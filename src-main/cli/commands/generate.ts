@@ -4,6 +4,7 @@
  */
 import { EXECUTION_PROVIDERS, type ExecutionProviderName } from '../../../shared/engine/execution-provider';
 import { execFileSync } from 'node:child_process';
+import { randomInt } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { arch, cpus, platform, release } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -25,28 +26,43 @@ import {
   type GenerateResult,
   type PromptStyle,
 } from '../../../shared/engine/pipeline/generate';
-import { PYTHON_DYNAMIC_LPL, type LplMeasure, type LplOptions } from '../../../shared/engine/sampler/lpl';
+import {
+  describeLpl,
+  leapStepOfLplStep,
+  lplStepOfLeapStep,
+  PAPER_LPL_STEP,
+  PYTHON_DYNAMIC_LPL,
+  type LplMeasure,
+  type LplOptions,
+} from '../../../shared/engine/sampler/lpl';
 import type { EngineEvent } from '../../../shared/engine/telemetry';
 import { ENGINE_VERSION } from '../../../shared/engine/version';
+import { promptVocabulary, unknownWordsWarning } from '../../../shared/engine/t5/prompt-vocabulary';
 import { peakRssBytes } from '../../adapters/node-memory-probe';
 import { createNodeEngineHost } from '../../engine-host/node-engine';
 import { ensureBundledBlockSet, findRepoRoot, openModel, type ModelBlockSet } from '../../models/bundled';
 import { writeVideoFiles } from '../../output/video-files';
 import { finite, nonNegInt, posInt } from '../arg-parsers';
+import { examples } from '../help';
 
 /** The run record's format tag and version. */
 export const RUN_FORMAT = 'odsora-run';
 export const RUN_VERSION = 1;
 
-/** `--lpl off | fixed[:N] | dynamic[:min=14,tol=1e-3,patience=3,measure=whole|slice]`. */
+/**
+ * `--lpl off | fixed[:N] | dynamic[:min=14,tol=1e-3,patience=3,measure=whole|slice]`. `fixed:N` is LPL N/steps:
+ * the leap at step N counted from 1 (shared/engine/sampler/lpl.ts); `fixed` alone is the paper's 16.
+ */
 export function parseLplFlag(text: string): LplOptions {
   const t = text.trim().toLowerCase();
   if (t === 'off' || t === 'none') return { mode: 'off' };
   if (t === 'fixed' || t.startsWith('fixed:')) {
-    const n = t === 'fixed' ? 15 : Number(t.slice('fixed:'.length));
-    if (!Number.isInteger(n) || n < 0)
-      throw new InvalidArgumentError(`--lpl fixed:N needs a step index N ≥ 0, got '${text}'`);
-    return { mode: 'fixed', leapStep: n };
+    const n = t === 'fixed' ? PAPER_LPL_STEP : Number(t.slice('fixed:'.length));
+    if (!Number.isInteger(n) || n < 1)
+      throw new InvalidArgumentError(
+        `--lpl fixed:N needs the step that leaps, counted from 1 (fixed:16 with 30 steps is LPL 16/30), got '${text}'`,
+      );
+    return { mode: 'fixed', leapStep: leapStepOfLplStep(n) };
   }
   if (t === 'dynamic' || t.startsWith('dynamic:')) {
     const o = { ...PYTHON_DYNAMIC_LPL } as Extract<LplOptions, { mode: 'dynamic' }>;
@@ -114,7 +130,8 @@ function parseAesthetic(text: string): number | null {
 
 interface GenerateFlags {
   prompt: string;
-  seed: number;
+  /** Absent: a random seed, printed and recorded. */
+  seed?: number;
   out: string;
   steps?: number;
   cfg?: number;
@@ -145,7 +162,11 @@ export function registerGenerate(program: Command): void {
       'Generate a video from a prompt with the whole pipeline (T5 → STDiT3 with LPL/TDTM/CI-DL → VAE); writes frames/NNNN.png, video.png (APNG), video.gif and run.json into --out',
     )
     .requiredOption('--prompt <text>', 'the prompt')
-    .requiredOption('--seed <n>', 'noise seed (integer ≥ 0)', nonNegInt('--seed'))
+    .option(
+      '--seed <n>',
+      'noise seed (integer ≥ 0; default: a random one, printed and recorded in run.json)',
+      nonNegInt('--seed'),
+    )
     .requiredOption('--out <dir>', 'output directory (created; files in it are overwritten)')
     .option('--steps <n>', "sampling steps (default: the model's, else 30)", posInt('--steps'))
     .option('--cfg <scale>', "classifier-free guidance scale (default: the model's, else 7)", finite('--cfg'))
@@ -155,7 +176,7 @@ export function registerGenerate(program: Command): void {
     .option('--fps <n>', "fps conditioning and playback (default: the model's)", finite('--fps', true))
     .option(
       '--lpl <mode>',
-      'Linear Proportional Leap: off | fixed:N | dynamic[:min=14,tol=1e-3,patience=3,measure=whole|slice]',
+      'Linear Proportional Leap: off | fixed:N (LPL N/steps: leap at step N, counted from 1, so N steps run the model; fixed = fixed:16, the paper’s 16/30) | dynamic[:min=14,tol=1e-3,patience=3,measure=whole|slice]',
       parseLplFlag,
     )
     .option('--tdtm <n>', 'TDTM: merge frames in the first N steps (0 = off)', nonNegInt('--tdtm'))
@@ -200,6 +221,23 @@ export function registerGenerate(program: Command): void {
     )
     .option('--ort-worker', 'run ONNX Runtime in a worker thread')
     .option('--json', 'no progress; print one JSON summary on stdout')
+    .addHelpText(
+      'after',
+      examples([
+        {
+          what: 'a clip from the bundled Open-Sora Nano (no --seed: a random one, printed and kept in run.json)',
+          args: 'generate --prompt "a red circle moving right on a black background" --out out/red-circle',
+        },
+        {
+          what: 'the paper’s iPhone setting: 30 steps, LPL 16/30, TDTM on the first 15 steps, CI-DL at half the blocks',
+          args: 'generate --prompt "a blue square growing on a white background" --seed 42 --steps 30 --lpl fixed:16 --tdtm 15 --cidl-budget 50% --out out/paper',
+        },
+        {
+          what: 'a converted full-size Open-Sora v1.2 inside an iPhone 15 Pro’s 3.3 GB',
+          args: 'generate --model ~/blocksets/opensora-v1.2 --prompt "a red panda eating bamboo" --seed 42 --frames 17 --height 64 --width 64 --memory-limit 3.3GB --out out/panda',
+        },
+      ]),
+    )
     .action(async (flags: GenerateFlags) => {
       await runGenerateCommand(flags);
     });
@@ -234,9 +272,11 @@ async function runGenerateCommand(flags: GenerateFlags): Promise<void> {
       `model: ${model.blockSet.manifest.model.name} (${model.blockSet.dir}${model.converted ? ', converted now' : ''})`,
     );
 
+    const seed = flags.seed ?? randomSeed();
+    if (flags.seed === undefined) say(`seed: ${seed} (random; --seed ${seed} repeats this run)`);
     const params: GenerateParams = {
       prompt: flags.prompt,
-      seed: flags.seed,
+      seed,
       steps: flags.steps,
       cfgScale: flags.cfg,
       numFrames: flags.frames,
@@ -266,12 +306,19 @@ async function runGenerateCommand(flags: GenerateFlags): Promise<void> {
         );
     };
     // Resolve once up front to show the step count (and fail on bad params before any work).
+    let resolved: ReturnType<typeof resolveGenerateParams>;
     try {
-      totalSteps = resolveGenerateParams(model.blockSet, params).steps;
+      resolved = resolveGenerateParams(model.blockSet, params);
     } catch (e) {
       if (e instanceof GenerateParamsError) throw new Error(`${flagOf(e.field)}: ${e.message}`);
       throw e;
     }
+    totalSteps = resolved.steps;
+    say(`${resolved.steps} steps, ${describeLpl(resolved.lpl, resolved.steps)}`);
+    // Words the model does not know steer nothing: say so before the run, not after it.
+    const vocabulary = promptVocabulary(await caches.tokenizerFor(model.blockSet), resolved.preparedPrompt);
+    const unknownWarning = unknownWordsWarning(vocabulary);
+    if (unknownWarning !== null) console.error(`warning: ${unknownWarning}`);
     const result = await generateVideo(
       {
         blockSet: model.blockSet,
@@ -294,6 +341,7 @@ async function runGenerateCommand(flags: GenerateFlags): Promise<void> {
       backendName: host.backend.name,
       modelMs,
       argv: process.argv.slice(2),
+      seedChosen: flags.seed === undefined ? 'random' : 'given',
     });
     await writeFile(join(outDir, 'run.json'), `${JSON.stringify(run, null, 2)}\n`);
     const summary = {
@@ -303,17 +351,22 @@ async function runGenerateCommand(flags: GenerateFlags): Promise<void> {
       size: [result.frames.width, result.frames.height],
       gif: files.gif,
       timings: result.timings,
+      seed,
+      lpl: describeLpl(result.params.lpl, result.params.steps),
       leapStep: result.denoise.leapStep,
+      unknownWords: vocabulary.unknownWords,
     };
-    if (result.tokens.unknown.length > 0)
-      console.error(
-        `warning: the model's vocabulary lacks ${result.tokens.unknown.map((w) => `'${w}'`).join(', ')}; encoded as the unknown token`,
-      );
     if (quiet) console.log(JSON.stringify(summary, null, 2));
     else {
       const t = result.timings;
       console.log(
         `wrote ${files.frames.length} frames (${result.frames.width}×${result.frames.height}), video.png, video.gif (×${files.gif.scale}) and run.json to ${outDir}`,
+      );
+      console.log(
+        `seed ${seed}${flags.seed === undefined ? ' (random)' : ''}; ${describeLpl(result.params.lpl, result.params.steps)}` +
+          (result.denoise.leapStep === null
+            ? ''
+            : `: leapt at step ${lplStepOfLeapStep(result.denoise.leapStep)}`),
       );
       console.log(
         `timings: load ${t.loadMs.toFixed(0)} ms, text ${t.textMs.toFixed(0)} ms, denoise ${t.denoiseMs.toFixed(0)} ms, decode ${t.decodeMs.toFixed(0)} ms, total ${t.totalMs.toFixed(0)} ms`,
@@ -331,6 +384,11 @@ async function runGenerateCommand(flags: GenerateFlags): Promise<void> {
     await caches.clear();
     await host.close();
   }
+}
+
+/** The seed of a run without `--seed`: random, below 2^31 so it is short to type back. */
+function randomSeed(): number {
+  return randomInt(0, 2 ** 31);
 }
 
 /** `--memory-limit` makes a process budget, capped by `--cidl-budget` when both are given. */
@@ -389,6 +447,8 @@ function runRecord(a: {
   backendName: string;
   modelMs: number;
   argv: string[];
+  /** Whether `params.seed` came from `--seed` or was drawn because none was given. */
+  seedChosen: 'given' | 'random';
 }): Record<string, unknown> {
   const { result: r, model } = a;
   const manifest = model.blockSet.manifest;
@@ -405,6 +465,7 @@ function runRecord(a: {
     version: RUN_VERSION,
     createdAt: new Date().toISOString(),
     argv: a.argv,
+    seedChosen: a.seedChosen,
     params: r.params,
     provenance: {
       engineVersion: ENGINE_VERSION,

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { formatAgreement, labelAgreement } from '../../bench/label-agreement';
 import { BenchInputError } from '../../bench/nanobench-out';
+import { examples } from '../help';
 
 /** Registers `odsora label-agreement`. */
 export function registerLabelAgreement(program: Command): void {
@@ -17,6 +18,15 @@ export function registerLabelAgreement(program: Command): void {
       'the folder `odsora nanobench --out` wrote (nanobench.json + <setting>/p<i>-s<seed>/)',
     )
     .option('--json', 'print one JSON object instead of tables')
+    .addHelpText(
+      'after',
+      examples([
+        {
+          what: 'the scorers against a person’s shape labels',
+          args: 'label-agreement --labels docs/benchmarks/labels/nano-v4-shapes-a.json --clips out/nanobench',
+        },
+      ]),
+    )
     .action(async (flags: { labels: string; clips: string; json?: boolean }) => {
       try {
         const report = await labelAgreement(resolve(flags.labels), resolve(flags.clips));

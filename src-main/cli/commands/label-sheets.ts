@@ -7,6 +7,7 @@ import { LABEL_ATTRIBUTES, type LabelAttribute } from '../../bench/label-agreeme
 import { BenchInputError } from '../../bench/nanobench-out';
 import { collectLabels, makeLabelSheets } from '../../bench/label-sheets';
 import { nonNegIntList, posInt } from '../arg-parsers';
+import { examples } from '../help';
 
 const attributeArg = (v: string): LabelAttribute => {
   if (!(LABEL_ATTRIBUTES as readonly string[]).includes(v))
@@ -30,6 +31,15 @@ export function registerLabelSheets(program: Command): void {
     .command('label-sheets')
     .description(
       'Blind contact sheets of nanobench clips for a person to label, and their answers as a labels file',
+    )
+    .addHelpText(
+      'after',
+      examples([
+        {
+          what: 'sheets, then the answers as labels',
+          args: 'label-sheets make --clips out/nanobench --out out/sheets',
+        },
+      ]),
     );
   cmd
     .command('make')
@@ -45,6 +55,15 @@ export function registerLabelSheets(program: Command): void {
     .option('--shuffle-seed <n>', 'seed of the shuffle', posInt('--shuffle-seed'), 1)
     .option('--frames <list>', 'frame indices shown per clip', nonNegIntList('--frames'), [2, 7, 12])
     .option('--size <px>', 'size each frame is drawn at', posInt('--size'), 72)
+    .addHelpText(
+      'after',
+      examples([
+        {
+          what: 'blind sheets of the clips nanobench --out wrote',
+          args: 'label-sheets make --clips out/nanobench --out out/sheets',
+        },
+      ]),
+    )
     .action(
       async (f: {
         clips: string;
@@ -71,6 +90,15 @@ export function registerLabelSheets(program: Command): void {
     .requiredOption('--annotator <name>', 'who labelled')
     .requiredOption('--out <file>', 'labels file to write')
     .option('--attribute <name>', `what was labelled: ${LABEL_ATTRIBUTES.join(', ')}`, attributeArg, 'shape')
+    .addHelpText(
+      'after',
+      examples([
+        {
+          what: 'answers.txt filled in → a labels file',
+          args: 'label-sheets collect --sheets out/sheets --annotator ana --out out/ana-shape.json',
+        },
+      ]),
+    )
     .action(async (f: { sheets: string; annotator: string; out: string; attribute: LabelAttribute }) =>
       reportErrors(async () => {
         const labels = await collectLabels(resolve(f.sheets), f.annotator, f.attribute);

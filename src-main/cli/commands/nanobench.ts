@@ -16,6 +16,7 @@ import {
 import type { StageName } from '../../convert/model-dir';
 import { finite, posInt } from '../arg-parsers';
 import { parsePrecisionFlag } from './convert';
+import { examples } from '../help';
 
 /** `--prompts N|all` → a count of suite prompts. */
 export function parsePromptCount(v: string): number {
@@ -117,6 +118,16 @@ export function registerNanobench(program: Command): void {
     .option(
       '--compare-to <dir>',
       "another run's --out folder: PSNR / SSIM of every clip against its clip of the same setting, prompt and seed (median and min per setting)",
+    )
+    .addHelpText(
+      'after',
+      examples([
+        { what: 'the whole prompt suite, every setting, one seed', args: 'nanobench' },
+        {
+          what: 'four prompts, two seeds, clips written for label-sheets, as JSON',
+          args: 'nanobench --prompts 4 --seeds 2 --out out/nanobench --json',
+        },
+      ]),
     )
     .action(async (flags: NanobenchFlags) => {
       const log = flags.json

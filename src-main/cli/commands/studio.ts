@@ -7,6 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { createStudioServices } from '../../studio/services/index';
 import { startWebStudio, type WebStudio } from '../../studio/web-server';
+import { examples } from '../help';
 
 interface StudioOptions {
   web?: boolean;
@@ -25,6 +26,16 @@ export function registerStudio(program: Command): void {
     .option(
       '--model <dir>',
       'the model the built-in device serves: a model directory or converted block set (default: the bundled Open-Sora Nano; a full-size Open-Sora v1.2 runs under the phone’s 3.3 GB process limit)',
+    )
+    .addHelpText(
+      'after',
+      examples([
+        { what: 'the studio (Electron, or the browser page where there is none)', args: 'studio' },
+        {
+          what: 'the web studio on a fixed port: open the printed link yourself',
+          args: 'studio --web --port 5178',
+        },
+      ]),
     )
     .action(async (options: StudioOptions) => {
       if (options.model !== undefined) process.env['ODSORA_MODEL'] = resolve(options.model);

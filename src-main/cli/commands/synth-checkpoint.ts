@@ -13,6 +13,7 @@ import type { SynthDtype } from '../../synth/random-weights';
 import { writeSyntheticModelDir } from '../../synth/synth-checkpoint';
 import { posInt } from '../arg-parsers';
 import { ByteProgress } from '../progress';
+import { examples } from '../help';
 
 interface SynthFlags {
   preset: SynthPreset;
@@ -57,9 +58,20 @@ export function registerSynthCheckpoint(program: Command): void {
     .addHelpText(
       'after',
       '\nPresets: opensora-v1.2 (the real 6.36 B numbers: 25 GB in f32, 12.7 GB in bf16), opensora-v1.2-depth2 and\n' +
-        'opensora-v1.2-depth1 (real widths, 2 / 1 layers: for tests).\n\nExamples:\n' +
-        '  odsora synth-checkpoint --preset opensora-v1.2 --out ~/.cache/odsora/synth/opensora-v1.2\n' +
-        '  odsora synth-checkpoint --preset opensora-v1.2-depth1 --dtype f32 --t5-format safetensors --out /tmp/d1',
+        'opensora-v1.2-depth1 (real widths, 2 / 1 layers: for tests).',
+    )
+    .addHelpText(
+      'after',
+      examples([
+        {
+          what: 'the full-size Open-Sora v1.2 with random weights (bf16) where the benchmarks look for it',
+          args: 'synth-checkpoint --preset opensora-v1.2 --out ~/.cache/odsora/synth/opensora-v1.2',
+        },
+        {
+          what: 'a one-layer model with real widths in f32, T5 as safetensors (tests)',
+          args: 'synth-checkpoint --preset opensora-v1.2-depth1 --dtype f32 --t5-format safetensors --out /tmp/d1',
+        },
+      ]),
     )
     .action(async (flags: SynthFlags) => {
       const out = resolve(flags.out);

@@ -8,6 +8,7 @@ import { readFixtureManifest } from '../../fixtures/fixture-files';
 import { verifyStdit3Fixture, type FixtureReport } from '../../fixtures/stdit3-fixture';
 import { verifyT5Fixture } from '../../fixtures/t5-fixture';
 import { verifyVaeFixture } from '../../fixtures/vae-fixture';
+import { examples } from '../help';
 
 /** Registers `odsora verify-fixture`. */
 export function registerVerifyFixture(program: Command): void {
@@ -23,6 +24,19 @@ export function registerVerifyFixture(program: Command): void {
       '--precision <p>',
       'convert the weights to f32 (default), f16 or int8 first, and hold the outputs to that precision’s documented tolerance (docs/precision.md)',
       parsePrecisionFlag,
+    )
+    .addHelpText(
+      'after',
+      examples([
+        {
+          what: 'the STDiT3 golden fixture through the engine (exit 1 past its tolerance)',
+          args: 'verify-fixture tests/fixtures/opensora-tiny',
+        },
+        {
+          what: 'the same on f16 weights, as JSON',
+          args: 'verify-fixture tests/fixtures/opensora-tiny --precision f16 --json',
+        },
+      ]),
     )
     .action(async (dir: string, flags: { json?: boolean; ortWorker?: boolean; precision?: Precision }) => {
       const root = resolve(dir);

@@ -1,7 +1,9 @@
 /**
  * The built-in device: `odsora companion --profile iphone-15-pro` on 127.0.0.1 with the bundled model, started as a
  * child process of the studio (so an engine crash cannot take the studio down, and the studio talks to it only
- * through the wire protocol like any other device). Its state lives in `<studio data>/builtin-device`, so its device
+ * through the wire protocol like any other device). It is private to its studio: started with `--no-advertise`, so
+ * another studio on the same machine never lists it (it would show a second built-in device it cannot pair with:
+ * only its own studio reads the pairing code from the child's output). Its state lives in `<studio data>/builtin-device`, so its device
  * id and the pairing survive restarts. The pairing code it prints is handed to the hub, which pairs with it on its
  * own; a missing model or CLI becomes a clear `error` state instead of a crash.
  *
@@ -115,7 +117,8 @@ export function startBuiltinDevice(opts: BuiltinDeviceOptions): BuiltinDevice {
       '127.0.0.1',
       '--port',
       '0',
-      '--loopback',
+      // Private to this studio: another studio on the machine must not list (and fail to pair with) it.
+      '--no-advertise',
       '--models',
       modelDir,
       '--data',

@@ -8,6 +8,9 @@
  * it was made from, not the per-block sizes. When a block set converted from that model is in a local cache
  * (always the case for the built-in device), its manifest gives the exact sizes; otherwise the device's total is
  * split into equal blocks in the STDiT3 layout, and `notes` says so.
+ *
+ * The prompt: checked against the vocabulary of the same local copy (prompt-check.ts), so the composer can warn
+ * about words the model does not know before the run.
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -21,6 +24,7 @@ import type { RunParams } from '../../../shared/protocol/run';
 import type { PreflightResult } from '../../../shared/protocol/studio-contract';
 import { applyProfileBudget } from '../../companion/profiles';
 import { defaultCacheRoot } from '../../models/bundled';
+import { checkPromptOnDevice } from './prompt-check';
 
 /** Blocks assumed when no manifest is at hand: STDiT3's part1, 28 spatial-temporal pairs and part2. */
 export const ASSUMED_DENOISER_BLOCKS = 30;
@@ -145,6 +149,9 @@ export async function preflight(
     }
   }
   notes.push('block weights only: activations and the runtime come on top');
+  const prompt = await checkPromptOnDevice(info, params, opts.cacheRoots ?? [defaultCacheRoot()]);
+  if (prompt === null)
+    notes.push(`prompt not checked against ${set.model}'s vocabulary: no local copy of the model`);
   return {
     budgetBytes,
     predictedPeakBytes: plan.predictedPeakBytes,
@@ -153,5 +160,6 @@ export async function preflight(
     fits,
     blocks: blocks.length,
     notes,
+    ...(prompt !== null ? { prompt } : {}),
   };
 }

@@ -126,7 +126,7 @@ describe('odsora generate', () => {
       '--steps',
       '4',
       '--lpl',
-      'fixed:2',
+      'fixed:3',
       '--tdtm',
       '2',
       '--cidl-budget',
@@ -140,7 +140,9 @@ describe('odsora generate', () => {
     ]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).not.toMatch(/step \d/);
-    const summary = JSON.parse(r.stdout) as { leapStep: number; frames: number };
+    const summary = JSON.parse(r.stdout) as { leapStep: number; lpl: string; frames: number };
+    // fixed:3 is LPL 3/4: the third step leaps (the engine's 0-based leapStep 2).
+    expect(summary.lpl).toBe('LPL 3/4');
     expect(summary.leapStep).toBe(2);
     const run = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as {
       params: Record<string, unknown>;
@@ -150,6 +152,109 @@ describe('odsora generate', () => {
       tdtm: { mergeSteps: 2 },
       cidl: { budget: { kind: 'fraction', of: 0.5 }, policy: 'largest-first', prefetch: false },
     });
+  });
+
+  it('without --seed draws a seed, prints it, records it, and --seed with it repeats the run', () => {
+    const out = join(work, 'random-seed');
+    const r = odsora([
+      'generate',
+      '--model',
+      modelDir,
+      '--prompt',
+      'a red ball',
+      '--steps',
+      '2',
+      '--out',
+      out,
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    const printed = /seed: (\d+) \(random; --seed (\d+) repeats this run\)/.exec(r.stderr);
+    expect(printed, r.stderr).not.toBeNull();
+    const seed = Number(printed![1]);
+    expect(Number(printed![2])).toBe(seed);
+    expect(r.stdout).toContain(`seed ${seed} (random)`);
+    const run = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as {
+      seedChosen: string;
+      params: { seed: number };
+    };
+    expect(run).toMatchObject({ seedChosen: 'random', params: { seed } });
+
+    const again = join(work, 'random-seed-again');
+    const r2 = odsora([
+      'generate',
+      '--model',
+      modelDir,
+      '--prompt',
+      'a red ball',
+      '--steps',
+      '2',
+      '--seed',
+      String(seed),
+      '--out',
+      again,
+    ]);
+    expect(r2.status, r2.stderr).toBe(0);
+    expect(r2.stderr).not.toMatch(/random/);
+    expect(JSON.parse(readFileSync(join(again, 'run.json'), 'utf8'))).toMatchObject({ seedChosen: 'given' });
+    for (const frame of ['0000.png', '0007.png'])
+      expect(
+        readFileSync(join(again, 'frames', frame)).equals(readFileSync(join(out, 'frames', frame))),
+      ).toBe(true);
+  });
+
+  it('--lpl fixed:N leaps at step N counted from 1, as "LPL N/steps" reads', () => {
+    const out = join(work, 'lpl');
+    const r = odsora([
+      ...['generate', '--model', modelDir, '--prompt', 'a red ball', '--seed', '3', '--steps', '4'],
+      ...['--lpl', 'fixed:3', '--out', out],
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/4 steps, LPL 3\/4/);
+    expect(r.stderr).toMatch(/step 3\/4 .*leap → t=0/);
+    expect(r.stderr).not.toMatch(/step 4\/4/);
+    expect(r.stdout).toMatch(/LPL 3\/4: leapt at step 3/);
+    const run = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as {
+      timings: { steps: { step: number; leapt: boolean }[] };
+    };
+    // Three steps ran the model; the third leapt.
+    expect(run.timings.steps.map((s) => s.leapt)).toEqual([false, false, true]);
+
+    const base = ['generate', '--model', modelDir, '--prompt', 'x', '--seed', '1', '--steps', '4'];
+    const zero = odsora([...base, '--lpl', 'fixed:0', '--out', join(work, 'lpl0')]);
+    expect(zero.status).not.toBe(0);
+    expect(zero.stderr).toMatch(/--lpl fixed:N needs the step that leaps, counted from 1/);
+    const past = odsora([...base, '--lpl', 'fixed:5', '--out', join(work, 'lpl5')]);
+    expect(past.status).not.toBe(0);
+    expect(past.stderr).toMatch(/--lpl: .*LPL 5\/4 would leap past the last step/);
+  });
+
+  it('warns about words the model does not know before the run starts, listing the words it knows', () => {
+    // The bundled Open-Sora Nano: a word-level vocabulary of 22 words.
+    const out = join(work, 'unknown-words');
+    const r = odsora([
+      ...['generate', '--prompt', 'a purple elephant moving left on a black background', '--seed', '1'],
+      ...['--steps', '2', '--out', out],
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    const warning = r.stderr.indexOf("warning: the model's vocabulary lacks 'elephant'");
+    expect(warning, r.stderr).toBeGreaterThanOrEqual(0);
+    expect(r.stderr).toMatch(
+      /Words it knows: a on background moving red green blue yellow purple white circle/,
+    );
+    // Before any stage ran.
+    expect(warning).toBeLessThan(r.stderr.indexOf('text: …'));
+    const run = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as {
+      tokens: { unknownWords: string[] };
+    };
+    expect(run.tokens.unknownWords).toEqual(['elephant']);
+
+    const known = odsora([
+      ...['generate', '--prompt', 'a purple circle moving left on a black background', '--seed', '1'],
+      ...['--steps', '1', '--json', '--out', join(work, 'known-words')],
+    ]);
+    expect(known.status, known.stderr).toBe(0);
+    expect(known.stderr).not.toMatch(/vocabulary lacks/);
+    expect(JSON.parse(known.stdout)).toMatchObject({ unknownWords: [] });
   });
 
   it('rejects bad flags naming the flag', () => {

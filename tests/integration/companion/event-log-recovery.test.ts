@@ -27,7 +27,7 @@ async function restart(from: CompanionProcess): Promise<CompanionProcess> {
 
 /** Everything a new subscriber from seq 1 receives. */
 async function replay(keys: MemoryKeyStore, proc: CompanionProcess, runId: string): Promise<SeqEvent[]> {
-  const client = new CompanionClient({ keyStore: keys });
+  const client = new CompanionClient({ keyStore: keys, requestTimeoutMs: 30_000 });
   clients.push(client);
   await client.connect(HOST, proc.port);
   const all = await record(client, runId, 1);

@@ -80,6 +80,34 @@ describe('odsora companion --ep', () => {
     );
   });
 
+  it.skipIf(process.platform === 'darwin')(
+    'odsora generate --ep coreml off macOS is refused the same way',
+    () => {
+      const out = mkdtempSync(join(tmpdir(), 'odsora-ep-gen-'));
+      dirs.push(out);
+      const r = spawnSync(
+        process.execPath,
+        [
+          CLI_PATH,
+          'generate',
+          '--prompt',
+          'a red circle',
+          '--seed',
+          '1',
+          '--steps',
+          '2',
+          '--ep',
+          'coreml',
+          '--out',
+          out,
+        ],
+        { cwd: REPO_ROOT, encoding: 'utf8', timeout: 60_000 },
+      );
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain('Core ML is only available on macOS');
+    },
+  );
+
   it('an unknown provider is refused by the option parser', () => {
     const r = companionRefusal(['--ep', 'tpu']);
     expect(r.status).not.toBe(0);

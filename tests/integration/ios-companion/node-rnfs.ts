@@ -60,6 +60,7 @@ export function nodeRnfs(): RnfsLike & { calls: Record<string, number> } {
           name,
           path: join(p, name),
           size: s.size,
+          mtime: s.mtime,
           isFile: () => s.isFile(),
           isDirectory: () => s.isDirectory(),
         });

@@ -2,7 +2,15 @@
 // writes, resume truncation, native hashing, commit/replace and delete; the run and pairing stores; settings
 // validation.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -84,6 +92,28 @@ describe('the app model store on react-native-fs', () => {
   });
 });
 
+describe('the app model store: abandoned pushes', () => {
+  it('removes staging no write touched for the idle time, except a transfer open now', async () => {
+    const root = join(tempDir(), 'blocksets');
+    const store = new RnfsModelStore(nodeRnfs(), root);
+    const open = { name: 'open', manifestSha256: 'c'.repeat(64) };
+    const fresh = { name: 'fresh', manifestSha256: 'd'.repeat(64) };
+    for (const k of [key, open, fresh]) await store.write(k, 'stdit/x.bin', 0, Uint8Array.of(1, 2, 3));
+    await new RnfsFileSystem(nodeRnfs()).mkdirp(join(root, '.replaced-nano-x'));
+    // An hour passes for two of them.
+    const anHourAgo = Date.now() / 1000 - 3600;
+    for (const k of [key, open])
+      for (const p of ['stdit/x.bin', 'stdit', '.'])
+        utimesSync(join(root, '.staging', `${k.name}.${k.manifestSha256}`, p), anHourAgo, anHourAgo);
+    expect(await store.sweepStaging(3_000_000, [open])).toEqual([key]);
+    expect(readdirSync(join(root, '.staging')).sort()).toEqual([
+      `fresh.${'d'.repeat(64)}`,
+      `open.${'c'.repeat(64)}`,
+    ]);
+    expect(readdirSync(root)).not.toContain('.replaced-nano-x');
+  });
+});
+
 describe('the app file system port on react-native-fs', () => {
   it('reads ranges across bridge-sized pieces and refuses short reads with the file name', async () => {
     const dir = tempDir();
@@ -151,6 +181,17 @@ describe('the app run, pairing and settings stores', () => {
     expect(changes).toBe(3);
     writeFileSync(join(dir, 'pairing-keys.json'), '{"keys":[{"keyId":1}]}');
     await expect(store.list()).rejects.toThrow(/pairing-keys\.json: not a pairing-key file/);
+  });
+
+  it('keeps the pairing lockout across launches', async () => {
+    const dir = tempDir();
+    const store = new RnfsPairingStore(nodeRnfs(), dir);
+    expect(await store.loadLockout()).toBeNull();
+    const lockout = { failures: 0, lockouts: 2, lockedUntilEpochMs: 1_800_000_000_000 };
+    await store.saveLockout(lockout);
+    expect(await new RnfsPairingStore(nodeRnfs(), dir).loadLockout()).toEqual(lockout);
+    writeFileSync(join(dir, 'pairing-lockout.json'), '{"failures":-1}');
+    await expect(store.loadLockout()).rejects.toThrow(/pairing-lockout\.json: not a pairing lockout/);
   });
 
   it('validates settings on save and on load', async () => {

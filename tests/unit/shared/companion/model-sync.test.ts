@@ -199,6 +199,43 @@ describe('ModelSyncReceiver', () => {
     expect(done?.installed).toBe(true);
   });
 
+  it('removes the staging of a push abandoned longer than abandonedPushMs, never an open one', async () => {
+    let now = 0;
+    const store = new MemoryModelStore(sha256, () => now);
+    const rx = await ModelSyncReceiver.create({ store, sha256, limits: { abandonedPushMs: 1000 } });
+    const set = blockSet();
+    const other = blockSet({ blockBytes: 10 });
+    const [a, b] = [{}, {}];
+    await rx.offer(a, offerOf(set, 't-a'));
+    await send(
+      rx,
+      a,
+      't-a',
+      'denoiser/part1.safetensors',
+      set.get('denoiser/part1.safetensors')!,
+      0,
+      100,
+      300,
+    );
+    await rx.offer(b, offerOf(other, 't-b', { name: 'other' }));
+    now = 5000;
+    // Both idle, but both open: nothing goes.
+    expect(await rx.sweepAbandoned()).toBe(0);
+    rx.release(a);
+    expect(await rx.sweepAbandoned()).toBe(1);
+    const again = await rx.offer(a, offerOf(set, 't-a2'));
+    expect(again.files.find((f) => f.path === 'denoiser/part1.safetensors')?.receivedBytes).toBe(0);
+  });
+
+  it('refuses an offer that names the device record file, at the offer', async () => {
+    const { rx, store } = await setup();
+    const set = blockSet();
+    set.set('odsora-sync.json', utf8('{}'));
+    const e = await expectSyncError(rx.offer({}, offerOf(set)), 'bad-message');
+    expect(e.extra.path).toBe('files.3.path');
+    expect(store.staged.size).toBe(0);
+  });
+
   it('a second offer of the same set takes it over from another connection', async () => {
     const { rx } = await setup();
     const set = blockSet();

@@ -38,6 +38,9 @@ describe('HTML report', () => {
     expect(html).toContain('c'.repeat(40));
     expect(html).toContain('ab'.repeat(32));
     expect(html).toContain('seed 42');
+    // The run asked for leapStep 2 of 4: people read it as LPL 3/4, the leap at step 3.
+    expect(html).toContain('LPL 3/4; TDTM merge steps');
+    expect(html).toMatch(/<td>LPL leap<\/td><td>step 3<\/td>/);
   });
 
   it('says when the baseline could not keep every block resident', () => {
@@ -70,7 +73,7 @@ describe('charts', () => {
   it('marks the leap and merged steps on the step chart', () => {
     const run = sampleInput().runs[0]!;
     const svg = stepChartSvg(run.measures.steps);
-    expect(svg).toContain('LPL leap (step 2)');
+    expect(svg).toContain('LPL leap (step 3)'); // the engine's step index 2: the third step
     expect(svg).toContain('fill="#f58518"'); // the merged step's bar
     expect((svg.match(/<title>step \d+: /g) ?? []).length).toBe(4); // one bar per step
     expect(svg).toContain('<polyline'); // the cosine curve

@@ -190,6 +190,7 @@ describe('web studio report files', () => {
       host: '127.0.0.1',
       staticDir: join(dir, 'renderer'),
       reports: {
+        reportsDir: join(dir, 'reports'),
         filePath: (id, name) =>
           id === reportId && ['report.html', 'steps.csv'].includes(name)
             ? join(dir, 'reports', id, name)

@@ -3,6 +3,7 @@ import {
   buildRunParams,
   DEFAULT_FORM,
   formFromParams,
+  lplLabel,
   PRESETS,
   type ComposerForm,
 } from '../../../../src-renderer/composer/composer-model';
@@ -46,21 +47,27 @@ describe('composer presets', () => {
     expect(r.ok).toBe(true);
     if (!r.ok) return;
     expect(r.params.steps).toBeLessThan(30);
-    expect(r.params.lpl).toEqual({ mode: 'fixed', leapStep: 10 });
+    expect(r.params.lpl).toEqual({ mode: 'fixed', leapStep: 9 }); // LPL 10/20
     expect(r.params.cidl?.budget).toEqual({ kind: 'fraction', of: 0.5 });
     expect(r.preview?.everySteps).toBe(2);
   });
 });
 
 describe('composer validation', () => {
-  it('refuses a leap step at or past the step count, naming the step range', () => {
-    const r = buildRunParams({ ...DEFAULT_FORM, steps: 30, lplMode: 'fixed', leapStep: 30 });
-    expect(r).toMatchObject({ ok: false, field: 'lpl' });
-    if (!r.ok) expect(r.reason).toMatch(/leapStep 30 is not a step of a 30-step run/);
+  it('counts the leap step from 1, as LPL N/steps: 30 of 30 leaps at the last step, 31 and 0 are refused', () => {
+    const last = buildRunParams({ ...DEFAULT_FORM, steps: 30, lplMode: 'fixed', lplStep: 30 });
+    expect(last.ok && last.params.lpl).toEqual({ mode: 'fixed', leapStep: 29 });
+    for (const lplStep of [31, 0]) {
+      const r = buildRunParams({ ...DEFAULT_FORM, steps: 30, lplMode: 'fixed', lplStep });
+      expect(r).toMatchObject({ ok: false, field: 'lpl' });
+      if (!r.ok) expect(r.reason).toMatch(/counted from 1 and must be 1\.\.30 .*\(LPL N\/30\), got/);
+    }
+    expect(lplLabel({ ...DEFAULT_FORM, steps: 30, lplStep: 16 })).toBe('LPL 16/30');
+    expect(lplLabel({ ...DEFAULT_FORM, steps: 20, lplStep: Number.NaN })).toBe('LPL ?/20');
   });
 
   it('refuses more TDTM merge steps than steps', () => {
-    const r = buildRunParams({ ...DEFAULT_FORM, steps: 20, leapStep: 10, tdtmSteps: 21 });
+    const r = buildRunParams({ ...DEFAULT_FORM, steps: 20, lplStep: 10, tdtmSteps: 21 });
     expect(r).toMatchObject({ ok: false, field: 'tdtm.mergeSteps' });
     if (!r.ok) expect(r.reason).toMatch(/21.*exceed.*20/);
   });

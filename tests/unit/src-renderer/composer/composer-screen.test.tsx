@@ -39,7 +39,8 @@ describe('Composer', () => {
     fireEvent.click(screen.getByTestId('preset-paper'));
     expect(value('steps-input')).toBe('30');
     expect(value('lpl-mode')).toBe('fixed');
-    expect(value('lpl-step')).toBe('15');
+    expect(value('lpl-step')).toBe('16');
+    expect(screen.getByTestId('lpl-label').textContent).toBe('LPL 16/30');
     expect(value('tdtm-steps')).toBe('15');
     expect((screen.getByTestId('cidl-enabled') as HTMLInputElement).checked).toBe(true);
     fireEvent.click(screen.getByTestId('preset-demo'));
@@ -47,16 +48,45 @@ describe('Composer', () => {
     expect(value('cidl-budget')).toBe('50%');
   });
 
+  it('marks the prompt words the device model does not know and offers the ones it knows', async () => {
+    const studio = new FakeStudio();
+    const vocabulary = ['a', 'on', 'background', 'moving', 'red', 'circle', 'square', 'left', 'black'];
+    studio.overrides['devices.preflight'] = ({ params }) => ({
+      budgetBytes: null,
+      predictedPeakBytes: 1000,
+      totalBlockBytes: 4000,
+      availableBytes: 1 << 30,
+      fits: true,
+      blocks: 30,
+      notes: [],
+      prompt: {
+        unknownWords: [...new Set(params.prompt.toLowerCase().split(/\s+/))].filter(
+          (w) => !vocabulary.includes(w),
+        ),
+        vocabulary,
+      },
+    });
+    renderWithStudio(<ComposerScreen rerunOf={null} />, studio);
+    fireEvent.change(screen.getByTestId('prompt-input'), {
+      target: { value: 'a red Elephant moving left on a black background' },
+    });
+    const warning = await screen.findByTestId('prompt-warning');
+    expect(warning.textContent).toMatch(/does not know elephant: each becomes its unknown token/);
+    expect(screen.getAllByTestId('unknown-word').map((m) => m.textContent)).toEqual(['Elephant']);
+    // The known words are offered; one click puts one in place of the unknown word.
+    await act(async () => fireEvent.click(screen.getByRole('button', { name: 'circle' })));
+    expect(value('prompt-input')).toBe('a red circle moving left on a black background');
+    await waitFor(() => expect(screen.queryByTestId('prompt-warning')).toBeNull());
+  });
+
   it('refuses an impossible combination with the reason and does not let it be sent', async () => {
     const studio = new FakeStudio();
     fakePreflight(studio);
     renderWithStudio(<ComposerScreen rerunOf={null} />, studio);
-    fireEvent.change(screen.getByTestId('lpl-step'), { target: { value: '30' } });
-    expect(screen.getByTestId('composer-error').textContent).toMatch(
-      /leapStep 30 is not a step of a 30-step run/,
-    );
+    fireEvent.change(screen.getByTestId('lpl-step'), { target: { value: '31' } });
+    expect(screen.getByTestId('composer-error').textContent).toMatch(/must be 1\.\.30 in a 30-step run/);
     expect((screen.getByTestId('start-run') as HTMLButtonElement).disabled).toBe(true);
-    fireEvent.change(screen.getByTestId('lpl-step'), { target: { value: '15' } });
+    fireEvent.change(screen.getByTestId('lpl-step'), { target: { value: '16' } });
     fireEvent.change(screen.getByTestId('tdtm-steps'), { target: { value: '31' } });
     expect(screen.getByTestId('composer-error').textContent).toMatch(
       /TDTM merge steps \(31\) exceed the step count 30/,

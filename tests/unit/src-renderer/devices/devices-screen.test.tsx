@@ -78,6 +78,47 @@ describe('Devices', () => {
     expect(diag.textContent).toContain('ECONNREFUSED');
   });
 
+  it('tells devices with the same name apart by where they are and the end of their id', async () => {
+    const studio = new FakeStudio();
+    const twin = (id: string, deviceId: string, host: string) =>
+      fakeDevice({
+        id,
+        deviceId,
+        name: 'lab-phone',
+        host,
+        port: 7400,
+        status: 'connected',
+        sources: { builtin: false, discovered: true, manual: false },
+      });
+    studio.devices = [
+      fakeDevice({ name: 'Built-in iPhone 15 Pro (simulated)', deviceId: 'dev-0a1b2c3d4e5f' }),
+      twin('dev-111111aaaaaa', 'dev-111111aaaaaa', '192.168.1.20'),
+      twin('dev-222222bbbbbb', 'dev-222222bbbbbb', '192.168.1.31'),
+      fakeDevice({
+        id: 'dev-333333cccccc',
+        deviceId: 'dev-333333cccccc',
+        name: 'Built-in iPhone 15 Pro (simulated)',
+        sources: { builtin: false, discovered: true, manual: false },
+        status: 'connected',
+      }),
+    ];
+    renderWithStudio(<DevicesScreen />, studio);
+    await waitFor(() => expect(screen.getAllByTestId('device-row')).toHaveLength(4));
+    const shown = screen
+      .getAllByTestId('device-row')
+      .map((r) => within(r).queryByTestId('device-distinction')?.textContent ?? null);
+    expect(shown).toEqual([
+      'built in · id …3d4e5f',
+      '192.168.1.20:7400 · id …aaaaaa',
+      '192.168.1.31:7400 · id …bbbbbb',
+      '127.0.0.1:4100 · id …cccccc',
+    ]);
+    // A name nobody else has stays as it is.
+    act(() => studio.push({ type: 'devices.changed', devices: [phone()] }));
+    await waitFor(() => expect(screen.getAllByTestId('device-row')).toHaveLength(1));
+    expect(screen.queryByTestId('device-distinction')).toBeNull();
+  });
+
   it('adds a manual host:port and rejects a bad host before sending', async () => {
     const studio = new FakeStudio();
     studio.overrides['devices.addManual'] = ({ host, port }) => ({

@@ -30,7 +30,7 @@ describe('History', () => {
     ]);
     expect(within(rows[0] as HTMLElement).getByText(/device-lost/)).toBeTruthy();
     // Each row says what the run asked for (read with runs.get).
-    await within(rows[1] as HTMLElement).findByText(/30 steps · LPL at 15 · TDTM 15 · CI-DL 50 % · seed 1/);
+    await within(rows[1] as HTMLElement).findByText(/30 steps · LPL 16\/30 · TDTM 15 · CI-DL 50 % · seed 1/);
 
     fireEvent.click(within(rows[1] as HTMLElement).getByTestId('history-open'));
     expect(window.location.hash).toBe('#/live/done');

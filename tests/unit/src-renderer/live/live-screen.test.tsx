@@ -20,7 +20,7 @@ describe('Live run on a recorded paper-defaults run', () => {
     await waitFor(() => expect(timeline.getAttribute('data-steps-drawn')).toBe(String(stepEnds)));
     expect(timeline.getAttribute('data-leap-step')).toBe('15');
     expect(timeline.getAttribute('data-merged-steps')).toBe('15');
-    expect(screen.getByText(/LPL leap at step 15/)).toBeTruthy();
+    expect(screen.getByText(/LPL leap at step 16/)).toBeTruthy(); // LPL 16/30: the engine index 15
     const lanes = screen.getByTestId('residency-lanes');
     expect(lanes.getAttribute('data-lanes')).toBe(String(blocks.size));
     await waitFor(() => expect(screen.getByTestId('run-state').getAttribute('data-state')).toBe('finished'));

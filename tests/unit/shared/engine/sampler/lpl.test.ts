@@ -2,8 +2,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  describeLpl,
+  leapStepOfLplStep,
   LplController,
   LplOptionsError,
+  lplStepOfLeapStep,
+  PAPER_LPL_STEP,
   PYTHON_DYNAMIC_LPL,
   referenceSliceCosine,
   validateLplOptions,
@@ -217,5 +221,21 @@ describe('LplController', () => {
       expect(Math.abs(c.bestCosine - tr.best_cos_after)).toBeLessThanOrEqual(1e-5);
     }
     expect(c.leapStep).toBe(4);
+  });
+});
+
+describe('how people count a fixed leap (LPL N/S)', () => {
+  it('is the step counted from 1, one more than the engine index', () => {
+    expect(leapStepOfLplStep(PAPER_LPL_STEP)).toBe(15); // the app's numLpltarget
+    expect(lplStepOfLeapStep(15)).toBe(16);
+    for (const n of [1, 2, 16, 30]) expect(lplStepOfLeapStep(leapStepOfLplStep(n))).toBe(n);
+  });
+
+  it('reads LPL off, LPL 16/30, LPL 16 and LPL dynamic', () => {
+    expect(describeLpl(undefined, 30)).toBe('LPL off');
+    expect(describeLpl({ mode: 'off' })).toBe('LPL off');
+    expect(describeLpl({ mode: 'fixed', leapStep: 15 }, 30)).toBe('LPL 16/30');
+    expect(describeLpl({ mode: 'fixed', leapStep: 15 }, null)).toBe('LPL 16');
+    expect(describeLpl(PYTHON_DYNAMIC_LPL, 30)).toBe('LPL dynamic');
   });
 });
