@@ -21,7 +21,7 @@ import { binaryFrameProtocolError, decodeBinaryFrame } from '../protocol/binary-
 import type { DeviceInfo } from '../protocol/device';
 import { protocolError, type ErrorMessage } from '../protocol/errors';
 import type { ClientMessage, ClientMessageOf, DeviceMessage } from '../protocol/messages';
-import { encodeMessage, parseClientMessage, parseJsonText } from '../protocol/parse';
+import { encodeMessage, parseClientMessage, parseJsonText, requestIdOf } from '../protocol/parse';
 import { checkAccess } from './access';
 import { BlockSetTransfers } from './blockset-transfer';
 import { sendFinalFrames } from './frames';
@@ -184,11 +184,28 @@ export class CompanionServer {
       this.send(session, json.error);
       return;
     }
+    try {
+      await this.onJson(session, json.json);
+    } catch (error) {
+      // Every error to a request carries its ref, this one too.
+      this.log(`session ${session.id}: internal error: ${describe(error)}`);
+      this.send(
+        session,
+        protocolError(
+          'internal',
+          'the device hit an internal error; it keeps serving',
+          ref(requestIdOf(json.json)),
+        ),
+      );
+    }
+  }
+
+  private async onJson(session: Session, json: unknown): Promise<void> {
     if (session.stage === 'connected') {
-      await this.auth.onFirstMessage(session, json.json);
+      await this.auth.onFirstMessage(session, json);
       return;
     }
-    const parsed = parseClientMessage(json.json);
+    const parsed = parseClientMessage(json);
     if (!parsed.ok) {
       this.send(session, parsed.error);
       return;

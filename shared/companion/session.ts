@@ -83,6 +83,8 @@ export class SessionAuth {
       this.send(session, outcome.error);
       return;
     }
+    // Read the device info first: if that fails the session stays before hello, so the client may send it again.
+    const device = await this.deps.deviceInfo();
     session.stage = 'greeted';
     session.clientId = outcome.hello.clientId;
     session.clientName = outcome.hello.clientName;
@@ -91,7 +93,7 @@ export class SessionAuth {
       type: 'welcome',
       protocolVersion: outcome.protocolVersion,
       sessionId: session.id,
-      device: await this.deps.deviceInfo(),
+      device,
     });
     this.send(session, { type: 'auth.challenge', nonce: session.nonce });
   }

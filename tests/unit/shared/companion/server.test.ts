@@ -4,7 +4,7 @@ import { RunFailure } from '../../../../shared/companion/server';
 import { computeAuthProof } from '../../../../shared/protocol/auth';
 import { decodeBinaryFrame } from '../../../../shared/protocol/binary-frame';
 
-import { hmac, Client, setup, pairedClient, flush } from './server-harness';
+import { device, hmac, Client, setup, pairedClient, flush } from './server-harness';
 
 describe('CompanionServer handshake and access', () => {
   it('welcomes a v1 client and sends a challenge', async () => {
@@ -26,6 +26,36 @@ describe('CompanionServer handshake and access', () => {
     const c0 = new Client(server);
     c0.send({ type: 'hello', protocolVersion: 0, clientId: 'x', clientName: 'x' });
     expect((await c0.waitFor('hello.reject')).reason).toBe('version-too-old');
+  });
+
+  it('answers a request sent before hello with handshake-required carrying its ref', async () => {
+    const { server } = await setup();
+    const c = new Client(server);
+    c.send({ type: 'device.info.get', id: 7 });
+    expect(await c.waitFor('error')).toMatchObject({ code: 'handshake-required', ref: 7 });
+    c.send({ type: 'runs.get', id: 8 });
+    expect(await c.waitFor('error', (e) => e.ref === 8)).toMatchObject({ code: 'handshake-required' });
+  });
+
+  it('answers a request that hits an internal error with its ref, and keeps serving', async () => {
+    let broken = false;
+    const { server } = await setup({
+      extra: {
+        deviceInfo: () => {
+          if (broken) throw new Error('probe failed');
+          return device;
+        },
+      },
+    });
+    const c = new Client(server);
+    broken = true;
+    c.send({ type: 'hello', protocolVersion: 1, clientId: 'a', clientName: 'b' });
+    expect(await c.waitFor('error')).toMatchObject({ code: 'internal', retryable: true });
+    broken = false;
+    await c.hello();
+    broken = true;
+    c.send({ type: 'device.info.get', id: 9 });
+    expect(await c.waitFor('error', (e) => e.ref === 9)).toMatchObject({ code: 'internal' });
   });
 
   it('requires hello first and refuses a second one', async () => {

@@ -56,6 +56,13 @@ describe('version negotiation', () => {
     });
   });
 
+  it('gives the handshake-required error of a request its ref', () => {
+    expect(negotiateHello({ type: 'runs.get', id: 12 })).toMatchObject({
+      kind: 'error',
+      error: { code: 'handshake-required', ref: 12 },
+    });
+  });
+
   it('answers a malformed hello with the bad field', () => {
     expect(
       negotiateHello({ type: 'hello', protocolVersion: 1, clientId: '', clientName: 'x' }),
