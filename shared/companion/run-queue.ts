@@ -257,7 +257,7 @@ export class RunQueue {
     }
     this.append(rec, {
       type: 'preview.ready',
-      atMs: this.now(),
+      atMs: images.atMs ?? this.now(),
       step,
       frames: count,
       width: images.width,

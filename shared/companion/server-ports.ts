@@ -30,6 +30,12 @@ export interface PreviewImages {
   format: ImageFormat;
   /** One payload per frame: `image-rgb8` (height·width·3 bytes) or a PNG file. */
   frames: Uint8Array[];
+  /**
+   * When the engine made them, on the clock of its events (default: when `emitPreview` is called). A runner whose
+   * engine runs elsewhere (a worker thread) passes it, so `preview.ready` is not stamped later than the events
+   * the engine emitted after it.
+   */
+  atMs?: number;
 }
 
 /** What an engine run returns: the final video as 8-bit interleaved RGB frames. */

@@ -27,6 +27,8 @@ export type EngineWorkerMessage =
   | {
       op: 'preview';
       step: number;
+      /** When the worker made it (the engine clock of its events), for the `preview.ready` event's `atMs`. */
+      atMs: number;
       width: number;
       height: number;
       format: 'image-rgb8' | 'png';

@@ -157,7 +157,13 @@ export class WorkerEngineRunner implements EngineRunner {
             job.emit(m.event);
             return;
           case 'preview':
-            job.emitPreview(m.step, { width: m.width, height: m.height, format: m.format, frames: m.frames });
+            job.emitPreview(m.step, {
+              width: m.width,
+              height: m.height,
+              format: m.format,
+              frames: m.frames,
+              atMs: m.atMs,
+            });
             return;
           case 'done':
             cleanup();

@@ -29,13 +29,14 @@ const data = workerData as EngineWorkerData;
 const post = (m: EngineWorkerMessage, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
 
 /** The worker message of one engine preview, in the requested size and format. */
-function previewMessage(p: GeneratePreview, settings: PreviewSettings): EngineWorkerMessage {
+function previewMessage(p: GeneratePreview, settings: PreviewSettings, atMs: number): EngineWorkerMessage {
   const img = p.frames
     ? decodedPreview(p.frames, settings.maxEdgePx)
     : latentPreview({ dims: p.x0.dims.slice(1), data: p.x0.data }, settings.maxEdgePx);
   return {
     op: 'preview',
     step: p.step,
+    atMs,
     width: img.width,
     height: img.height,
     format: settings.format,
@@ -83,7 +84,7 @@ async function main(): Promise<void> {
                 everySteps: preview.everySteps,
                 decode: 'vae' as const,
                 maxFrames: previewMaxFrames(blockSet, req.params),
-                onPreview: (p: GeneratePreview) => post(previewMessage(p, preview)),
+                onPreview: (p: GeneratePreview) => post(previewMessage(p, preview, host.clock.nowMs())),
               },
             }
           : {}),
