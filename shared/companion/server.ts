@@ -18,7 +18,7 @@
  */
 import { bytesToHex } from '../protocol/auth';
 import { binaryFrameProtocolError, decodeBinaryFrame } from '../protocol/binary-frame';
-import type { DeviceInfo } from '../protocol/device';
+import { deviceInfoForVersion, type DeviceInfo } from '../protocol/device';
 import { protocolError, type ErrorMessage } from '../protocol/errors';
 import type { ClientMessage, ClientMessageOf, DeviceMessage } from '../protocol/messages';
 import { encodeMessage, parseClientMessage, parseJsonText, requestIdOf } from '../protocol/parse';
@@ -256,7 +256,7 @@ export class CompanionServer {
         this.send(session, {
           type: 'device.info',
           ...ref(m.id),
-          device: await this.deviceInfo(),
+          device: deviceInfoForVersion(await this.deviceInfo(), session.protocolVersion),
         });
         return;
       case 'pair.start':

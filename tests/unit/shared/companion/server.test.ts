@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { RunFailure } from '../../../../shared/companion/server';
 import { computeAuthProof } from '../../../../shared/protocol/auth';
 import { decodeBinaryFrame } from '../../../../shared/protocol/binary-frame';
+import { PROTOCOL_VERSION } from '../../../../shared/protocol/limits';
+import { deviceInfo as sampleDeviceInfo } from '../protocol/samples';
 
 import { device, hmac, Client, setup, pairedClient, flush } from './server-harness';
 
@@ -19,7 +21,13 @@ describe('CompanionServer handshake and access', () => {
   it('rejects too-new and too-old versions and closes with 4001', async () => {
     const { server } = await setup();
     const c = new Client(server);
-    c.send({ type: 'hello', protocolVersion: 2, clientId: 'x', clientName: 'x', future: true });
+    c.send({
+      type: 'hello',
+      protocolVersion: PROTOCOL_VERSION + 1,
+      clientId: 'x',
+      clientName: 'x',
+      future: true,
+    });
     const r = await c.waitFor('hello.reject');
     expect(r.reason).toBe('version-too-new');
     expect(c.closed?.code).toBe(4001);
@@ -56,6 +64,21 @@ describe('CompanionServer handshake and access', () => {
     broken = true;
     c.send({ type: 'device.info.get', id: 9 });
     expect(await c.waitFor('error', (e) => e.ref === 9)).toMatchObject({ code: 'internal' });
+  });
+
+  it('sends device info with runModel to a version-2 session and without it to a version-1 session', async () => {
+    const runModel = sampleDeviceInfo.runModel!;
+    const { server } = await setup({ extra: { deviceInfo: () => ({ ...device, runModel }) } });
+    const v2 = new Client(server);
+    await v2.hello(2);
+    expect((await v2.waitFor('welcome')).device.runModel).toEqual(runModel);
+    v2.send({ type: 'device.info.get', id: 1 });
+    expect((await v2.waitFor('device.info')).device.runModel).toEqual(runModel);
+    const v1 = new Client(server);
+    await v1.hello(1);
+    expect('runModel' in (await v1.waitFor('welcome')).device).toBe(false);
+    v1.send({ type: 'device.info.get', id: 1 });
+    expect(Object.keys((await v1.waitFor('device.info')).device)).toEqual(Object.keys(device));
   });
 
   it('requires hello first and refuses a second one', async () => {
