@@ -19,6 +19,7 @@ import { EventLog } from './event-log';
 import { encodePreviewFrames } from './frames';
 import { describe } from './replies';
 import {
+  DEFAULT_RUN_LIMITS,
   RunFailure,
   type CompanionServerOptions,
   type EngineJob,
@@ -250,7 +251,7 @@ export class RunQueue {
       return;
     }
     rec.previews.set(seq, encoded);
-    const keep = this.options.keepPreviewsPerRun ?? 8;
+    const keep = this.options.keepPreviewsPerRun ?? DEFAULT_RUN_LIMITS.keepPreviewsPerRun;
     for (const key of rec.previews.keys()) {
       if (rec.previews.size <= keep) break;
       rec.previews.delete(key);
@@ -268,7 +269,7 @@ export class RunQueue {
 
   private keepFrames(rec: RunRecord): void {
     this.framesKept.push(rec.runId);
-    const keep = this.options.keepFramesOfRuns ?? 4;
+    const keep = this.options.keepFramesOfRuns ?? DEFAULT_RUN_LIMITS.keepFramesOfRuns;
     while (this.framesKept.length > keep) {
       const old = this.runs.get(this.framesKept.shift()!);
       if (old) {

@@ -29,7 +29,13 @@ import { ModelSyncReceiver } from './model-sync';
 import { PairingManager, type PairedKeyRecord } from './pairing';
 import { describe, ref } from './replies';
 import { RunQueue } from './run-queue';
-import { CLOSE_CODES, type CompanionServerOptions, type Connection, type EngineRunner } from './server-ports';
+import {
+  CLOSE_CODES,
+  DEFAULT_RUN_LIMITS,
+  type CompanionServerOptions,
+  type Connection,
+  type EngineRunner,
+} from './server-ports';
 import { newSession, SessionAuth, type Replier, type Session } from './session';
 import { subscribeToRun, unsubscribe } from './subscriptions';
 
@@ -304,7 +310,7 @@ export class CompanionServer {
       this.send(session, protocolError('queue-full', 'the device is shutting down', ref(m.id)));
       return;
     }
-    const maxQueued = this.options.maxQueuedRuns ?? 16;
+    const maxQueued = this.options.maxQueuedRuns ?? DEFAULT_RUN_LIMITS.maxQueuedRuns;
     if (this.runs.queuedCount >= maxQueued) {
       this.send(
         session,
