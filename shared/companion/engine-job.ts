@@ -1,15 +1,35 @@
 /**
  * What every host's EngineRunner does around `generateVideo` (the Node companion's engine process, the iPhone app's in-process
- * runner): how many decoded frames a preview carries, preview images in the requested size and format, and the wire
- * failure code of an engine error.
+ * runner): how many decoded frames a preview carries, preview images in the requested size and format, the wire
+ * failure code of an engine error, and the `runModel` a host publishes for the block set its runs use.
  */
 import { isAbortError } from '../engine/cidl/abort';
 import type { BlockSet } from '../engine/blockset/load';
 import type { GenerateParams, GeneratePreview } from '../engine/pipeline/generate';
-import { GenerateParamsError, resolveGenerateParams } from '../engine/pipeline/generate';
+import { GenerateParamsError, modelRunDefaults, resolveGenerateParams } from '../engine/pipeline/generate';
 import { decodedPreview, latentPreview } from '../engine/pipeline/preview-images';
+import { spatialFactorOf } from '../engine/vae/config';
+import { decodeConfig } from '../engine/vae/decode-stage';
+import type { RunModel } from '../protocol/device';
 import type { PreviewSettings } from '../protocol/run';
 import { RunFailure, type PreviewImages } from './server-ports';
+
+/**
+ * The device info's `runModel` for the block set a host's runs use, listed in `blockSets` as `name`: its run
+ * defaults and the VAE's spatial factor. Null when the set cannot generate (no VAE decoder, a malformed sampling
+ * config): such a device refuses every run anyway.
+ */
+export function describeRunModel(blockSet: BlockSet, name: string): RunModel | null {
+  try {
+    return {
+      blockSet: name,
+      defaults: modelRunDefaults(blockSet),
+      spatialFactor: spatialFactorOf(decodeConfig(blockSet)),
+    };
+  } catch {
+    return null;
+  }
+}
 
 /** Decoded frames per preview: one per latent frame (the count latent previews had); undefined if unknown. */
 export function previewMaxFrames(blockSet: BlockSet, params: GenerateParams): number | undefined {

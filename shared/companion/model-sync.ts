@@ -498,6 +498,10 @@ export class ModelSyncReceiver {
       const manifest = parseManifest(json, MANIFEST_FILE);
       modelName = manifest.model.name;
       for (const [stageName, stage] of Object.entries(manifest.stages as Record<string, unknown>)) {
+        // The text stage names its tokenizer file besides its blocks: the set does not open without it.
+        const tokenizer = (stage as { tokenizer?: unknown } | undefined)?.tokenizer;
+        if (typeof tokenizer === 'string' && !t.files.has(tokenizer))
+          return reject(`stage ${stageName} names its tokenizer ${tokenizer}, which was not offered`);
         const blocks = (stage as { blocks?: unknown } | undefined)?.blocks;
         if (!Array.isArray(blocks)) continue;
         for (const b of blocks as { file?: unknown; bytes?: unknown; sha256?: unknown }[]) {

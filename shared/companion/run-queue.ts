@@ -21,6 +21,7 @@ import { encodePreviewFrames } from './frames';
 import { describe } from './replies';
 import {
   DEFAULT_CANCEL_DEADLINE_MS,
+  DEFAULT_RUN_LIMITS,
   RunFailure,
   type CompanionServerOptions,
   type EngineJob,
@@ -284,14 +285,14 @@ export class RunQueue {
       return;
     }
     rec.previews.set(seq, encoded);
-    const keep = this.options.keepPreviewsPerRun ?? 8;
+    const keep = this.options.keepPreviewsPerRun ?? DEFAULT_RUN_LIMITS.keepPreviewsPerRun;
     for (const key of rec.previews.keys()) {
       if (rec.previews.size <= keep) break;
       rec.previews.delete(key);
     }
     this.append(rec, {
       type: 'preview.ready',
-      atMs: this.now(),
+      atMs: images.atMs ?? this.now(),
       step,
       frames: count,
       width: images.width,
@@ -302,7 +303,7 @@ export class RunQueue {
 
   private keepFrames(rec: RunRecord): void {
     this.framesKept.push(rec.runId);
-    const keep = this.options.keepFramesOfRuns ?? 4;
+    const keep = this.options.keepFramesOfRuns ?? DEFAULT_RUN_LIMITS.keepFramesOfRuns;
     while (this.framesKept.length > keep) {
       const old = this.runs.get(this.framesKept.shift()!);
       if (old) {

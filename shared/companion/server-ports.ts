@@ -30,6 +30,12 @@ export interface PreviewImages {
   format: ImageFormat;
   /** One payload per frame: `image-rgb8` (height·width·3 bytes) or a PNG file. */
   frames: Uint8Array[];
+  /**
+   * When the engine made them, on the clock of its events (default: when `emitPreview` is called). A runner whose
+   * engine runs elsewhere (a worker thread) passes it, so `preview.ready` is not stamped later than the events
+   * the engine emitted after it.
+   */
+  atMs?: number;
 }
 
 /** What an engine run returns: the final video as 8-bit interleaved RGB frames. */
@@ -110,6 +116,16 @@ export interface RunStore extends EventLogStore {
   saveRun(meta: StoredRunMeta): Promise<void>;
 }
 
+/** What a server keeps and queues when its options say nothing (docs/protocol.md states these numbers). */
+export const DEFAULT_RUN_LIMITS = Object.freeze({
+  /** Runs waiting behind the running one; one more gets `queue-full`. */
+  maxQueuedRuns: 16,
+  /** Finished runs whose final frames stay for `frames.get`. */
+  keepFramesOfRuns: 4,
+  /** Previews per run whose binary frames stay for replays. */
+  keepPreviewsPerRun: 8,
+});
+
 /** Everything a host injects. */
 export interface CompanionServerOptions {
   /** The device info sent in `welcome` and `device.info` (read each time: memory changes). */
@@ -128,7 +144,7 @@ export interface CompanionServerOptions {
   onPairingCode?: (code: string, expiresInMs: number) => void;
   /** Diagnostics (never client-controlled text without a prefix). */
   log?: (line: string) => void;
-  /** Most runs waiting behind the running one (default 16). */
+  /** Most runs waiting behind the running one (default {@link DEFAULT_RUN_LIMITS}). */
   maxQueuedRuns?: number;
   /** The host's timer, for the cancel deadline (without it a cancelled run ends when its engine stops). */
   schedule?: Schedule;
@@ -137,9 +153,9 @@ export interface CompanionServerOptions {
    * terminated (default {@link DEFAULT_CANCEL_DEADLINE_MS}).
    */
   cancelDeadlineMs?: number;
-  /** Finished runs whose final frames stay in memory for `frames.get` (default 4). */
+  /** Finished runs whose final frames stay in memory for `frames.get` (default {@link DEFAULT_RUN_LIMITS}). */
   keepFramesOfRuns?: number;
-  /** Previews per run whose binary frames are kept for replays (default 8). */
+  /** Previews per run whose binary frames are kept for replays (default {@link DEFAULT_RUN_LIMITS}). */
   keepPreviewsPerRun?: number;
   /** Encodes an RGB frame as PNG (for `frames.get` with format `png`; without it png requests are refused). */
   encodePng?: (rgb: Uint8Array, width: number, height: number) => Uint8Array;

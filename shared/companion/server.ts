@@ -18,10 +18,10 @@
  */
 import { bytesToHex } from '../protocol/auth';
 import { binaryFrameProtocolError, decodeBinaryFrame } from '../protocol/binary-frame';
-import type { DeviceInfo } from '../protocol/device';
+import { deviceInfoForVersion, type DeviceInfo } from '../protocol/device';
 import { protocolError, type ErrorMessage } from '../protocol/errors';
 import type { ClientMessage, ClientMessageOf, DeviceMessage } from '../protocol/messages';
-import { encodeMessage, parseClientMessage, parseJsonText } from '../protocol/parse';
+import { encodeMessage, parseClientMessage, parseJsonText, requestIdOf } from '../protocol/parse';
 import { checkAccess } from './access';
 import { BlockSetTransfers } from './blockset-transfer';
 import { sendFinalFrames } from './frames';
@@ -29,7 +29,14 @@ import { ModelSyncReceiver } from './model-sync';
 import { PairingManager, type PairedKeyRecord } from './pairing';
 import { describe, ref } from './replies';
 import { RunQueue } from './run-queue';
-import { CLOSE_CODES, type CompanionServerOptions, type Connection, type RunVerdict } from './server-ports';
+import {
+  CLOSE_CODES,
+  DEFAULT_RUN_LIMITS,
+  type CompanionServerOptions,
+  type Connection,
+  type EngineRunner,
+  type RunVerdict,
+} from './server-ports';
 import { newSession, SessionAuth, type Replier, type Session } from './session';
 import { subscribeToRun, unsubscribe } from './subscriptions';
 
@@ -193,11 +200,28 @@ export class CompanionServer {
       this.send(session, json.error);
       return;
     }
+    try {
+      await this.onJson(session, json.json);
+    } catch (error) {
+      // Every error to a request carries its ref, this one too.
+      this.log(`session ${session.id}: internal error: ${describe(error)}`);
+      this.send(
+        session,
+        protocolError(
+          'internal',
+          'the device hit an internal error; it keeps serving',
+          ref(requestIdOf(json.json)),
+        ),
+      );
+    }
+  }
+
+  private async onJson(session: Session, json: unknown): Promise<void> {
     if (session.stage === 'connected') {
-      await this.auth.onFirstMessage(session, json.json);
+      await this.auth.onFirstMessage(session, json);
       return;
     }
-    const parsed = parseClientMessage(json.json);
+    const parsed = parseClientMessage(json);
     if (!parsed.ok) {
       this.send(session, parsed.error);
       return;
@@ -248,7 +272,7 @@ export class CompanionServer {
         this.send(session, {
           type: 'device.info',
           ...ref(m.id),
-          device: await this.deviceInfo(),
+          device: deviceInfoForVersion(await this.deviceInfo(), session.protocolVersion),
         });
         return;
       case 'pair.start':
@@ -327,7 +351,7 @@ export class CompanionServer {
       this.send(session, protocolError('queue-full', 'the device is shutting down', ref(m.id)));
       return true;
     }
-    const maxQueued = this.options.maxQueuedRuns ?? 16;
+    const maxQueued = this.options.maxQueuedRuns ?? DEFAULT_RUN_LIMITS.maxQueuedRuns;
     if (this.runs.queuedCount >= maxQueued) {
       this.send(
         session,

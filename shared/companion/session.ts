@@ -3,7 +3,7 @@
  * speaks for, the open challenge, its run subscriptions and a model-sync chunk awaiting its binary frame — and
  * the handshake, pairing and challenge-response handlers that move it through those stages.
  */
-import type { DeviceInfo } from '../protocol/device';
+import { deviceInfoForVersion, type DeviceInfo } from '../protocol/device';
 import type { ErrorMessage } from '../protocol/errors';
 import { protocolError } from '../protocol/errors';
 import { negotiateHello, SUPPORTED_VERSIONS } from '../protocol/handshake';
@@ -20,6 +20,8 @@ export interface Session {
   id: string;
   conn: Connection;
   stage: SessionStage;
+  /** The version the session speaks (the client's, from `hello`; 0 before it). */
+  protocolVersion: number;
   clientId: string | null;
   clientName: string | null;
   nonce: string | null;
@@ -36,6 +38,7 @@ export function newSession(id: string, conn: Connection): Session {
     id,
     conn,
     stage: 'connected',
+    protocolVersion: 0,
     clientId: null,
     clientName: null,
     nonce: null,
@@ -83,7 +86,10 @@ export class SessionAuth {
       this.send(session, outcome.error);
       return;
     }
+    // Read the device info first: if that fails the session stays before hello, so the client may send it again.
+    const device = deviceInfoForVersion(await this.deps.deviceInfo(), outcome.protocolVersion);
     session.stage = 'greeted';
+    session.protocolVersion = outcome.protocolVersion;
     session.clientId = outcome.hello.clientId;
     session.clientName = outcome.hello.clientName;
     session.nonce = this.deps.pairing.newChallenge();
@@ -91,7 +97,7 @@ export class SessionAuth {
       type: 'welcome',
       protocolVersion: outcome.protocolVersion,
       sessionId: session.id,
-      device: await this.deps.deviceInfo(),
+      device,
     });
     this.send(session, { type: 'auth.challenge', nonce: session.nonce });
   }

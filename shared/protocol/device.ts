@@ -2,6 +2,7 @@
  * What a device says about itself: the only thing an unpaired connection may read.
  */
 import { z } from 'zod';
+import { runDefaultsSchema } from './run';
 
 const nonNegInt = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 
@@ -21,6 +22,22 @@ export const installedBlockSetSchema = z.strictObject({
 
 /** An installed block set. */
 export type InstalledBlockSet = z.infer<typeof installedBlockSetSchema>;
+
+/**
+ * The model a device's runs use (protocol version 2): its name in `blockSets`, what absent `params` fields become
+ * on it, and the multiple `heightPx` and `widthPx` must be of (the VAE's spatial factor).
+ */
+export const runModelSchema = z.strictObject({
+  blockSet: z.string().min(1).max(128),
+  defaults: runDefaultsSchema,
+  spatialFactor: z.number().int().min(1).max(4096),
+});
+
+/** The model a device's runs use. */
+export type RunModel = z.infer<typeof runModelSchema>;
+
+/** The protocol version that added `runModel` to device info: a device leaves it out of older sessions. */
+export const RUN_MODEL_SINCE_VERSION = 2;
 
 /**
  * Device info. `role`: `target` is a device under study (a phone, or the simulated phone), `baseline` the
@@ -43,7 +60,16 @@ export const deviceInfoSchema = z.strictObject({
   thermalState: z.enum(['nominal', 'fair', 'serious', 'critical']).nullable(),
   backends: z.array(z.string().min(1).max(128)).max(16),
   blockSets: z.array(installedBlockSetSchema).max(256),
+  /** Version 2 on (absent in a version-1 session); null when the device has no model to run. */
+  runModel: runModelSchema.nullable().optional(),
 });
 
 /** Device info. */
 export type DeviceInfo = z.infer<typeof deviceInfoSchema>;
+
+/** Device info as a session of `protocolVersion` is sent it (fields added by later versions left out). */
+export function deviceInfoForVersion(info: DeviceInfo, protocolVersion: number): DeviceInfo {
+  if (protocolVersion >= RUN_MODEL_SINCE_VERSION) return info;
+  const { runModel: _later, ...v1 } = info;
+  return v1;
+}

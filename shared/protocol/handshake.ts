@@ -57,11 +57,16 @@ export function negotiateHello(json: unknown, range: VersionRange = SUPPORTED_VE
   }
   const parsed: ParseResult<unknown> = parseClientMessage(json);
   if (!parsed.ok) return { kind: 'error', error: parsed.error };
-  const message = parsed.message as { type: string };
+  const message = parsed.message as { type: string; id?: number };
   if (message.type !== 'hello') {
+    // A request sent too early is still a request: its error carries `ref` like every other.
     return {
       kind: 'error',
-      error: protocolError('handshake-required', `the first message must be hello, got ${message.type}`),
+      error: protocolError(
+        'handshake-required',
+        `the first message must be hello, got ${message.type}`,
+        message.id === undefined ? {} : { ref: message.id },
+      ),
     };
   }
   const hello = message as ClientMessageOf<'hello'>;

@@ -2,8 +2,11 @@
  * Protocol version and the hard limits both ends enforce (docs/protocol.md, "Versioning" and "Limits").
  */
 
-/** The wire protocol version this build speaks. Bump on any incompatible change to a message or the frame header. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * The wire protocol version this build speaks. Bump on any incompatible change to a message or the frame header,
+ * and on any added message or field (objects are strict). 2: device info's `runModel`.
+ */
+export const PROTOCOL_VERSION = 2;
 
 /** The oldest protocol version a device built from this code still serves. */
 export const MIN_PROTOCOL_VERSION = 1;

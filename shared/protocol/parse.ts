@@ -46,6 +46,16 @@ function refOf(raw: Record<string, unknown>): number | undefined {
   return typeof id === 'number' && Number.isSafeInteger(id) && id >= 0 ? id : undefined;
 }
 
+/**
+ * The `id` of a received JSON value when it is a valid request id (an error answering it carries it as `ref`),
+ * else undefined: also for a value that is not an object or a message whose `id` is not a valid id.
+ */
+export function requestIdOf(json: unknown): number | undefined {
+  return json !== null && typeof json === 'object' && !Array.isArray(json)
+    ? refOf(json as Record<string, unknown>)
+    : undefined;
+}
+
 function parseWith<M>(json: unknown, schemas: ReadonlyMap<string, z.ZodType>, side: string): ParseResult<M> {
   if (json === null || typeof json !== 'object' || Array.isArray(json)) {
     return {

@@ -3,7 +3,7 @@
  * and what a run's event log holds (engine telemetry plus run-level events).
  */
 import { z } from 'zod';
-import type { GenerateParams } from '../engine/pipeline/generate';
+import type { GenerateParams, ModelRunDefaults } from '../engine/pipeline/generate';
 import { engineEventSchemas, type Same } from './engine-events';
 import { MAX_PROMPT_CHARS } from './limits';
 
@@ -47,6 +47,12 @@ export const cidlSchema = z.strictObject({
   verify: z.enum(['first-load', 'every-load', 'off']).optional(),
 });
 
+/** The timestep transform's ratio: Python's frame-count rule, the app's, or a fixed ratio. */
+export const ratioTimeSchema = z.union([z.literal('python'), z.literal('app'), z.number().gt(0)]);
+
+/** How the prompt is prepared before tokenisation. */
+export const promptStyleSchema = z.enum(['python', 'app', 'none']);
+
 /**
  * The engine parameters of one run. Absent fields take the model's defaults (generate.ts). The initial-noise tensor
  * `z0` is not sendable: runs are reproduced from `seed` (the noise generator is portable).
@@ -63,19 +69,46 @@ export const runParamsSchema = z.strictObject({
   lpl: lplSchema.optional(),
   tdtm: z.strictObject({ mergeSteps: z.number().int().nonnegative().max(1000) }).optional(),
   cidl: cidlSchema.optional(),
-  promptStyle: z.enum(['python', 'app', 'none']).optional(),
+  promptStyle: promptStyleSchema.optional(),
   aestheticScore: z.number().nullable().optional(),
   timesteps: z
     .strictObject({
       discrete: z.boolean().optional(),
       transform: z.boolean().optional(),
-      ratioTime: z.union([z.literal('python'), z.literal('app'), z.number().gt(0)]).optional(),
+      ratioTime: ratioTimeSchema.optional(),
     })
     .optional(),
 });
 
 /** The engine parameters of one run. */
 export type RunParams = z.infer<typeof runParamsSchema>;
+
+/**
+ * What each model-dependent `params` field is on a device's model when a run leaves it out (device info
+ * `runModel.defaults`, protocol version 2): every field present, with the ranges a request may send.
+ */
+export const runDefaultsSchema = runParamsSchema
+  .pick({
+    steps: true,
+    cfgScale: true,
+    numFrames: true,
+    heightPx: true,
+    widthPx: true,
+    fps: true,
+    promptStyle: true,
+    aestheticScore: true,
+  })
+  .required()
+  .extend({
+    timesteps: z.strictObject({ discrete: z.boolean(), transform: z.boolean(), ratioTime: ratioTimeSchema }),
+  });
+
+/** A model's run defaults. */
+export type RunDefaults = z.infer<typeof runDefaultsSchema>;
+
+// The engine's defaults are exactly what the wire carries.
+const defaultsInSync: Same<RunDefaults, ModelRunDefaults> = true;
+void defaultsInSync;
 
 // Every sendable parameter set is a valid GenerateParams (a renamed or retyped engine field fails here).
 const runParamsFitEngine: RunParams extends GenerateParams ? true : false = true;

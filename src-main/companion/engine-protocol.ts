@@ -11,6 +11,11 @@ export interface EngineWorkerData {
   blockSetDir: string;
   threads?: number;
   ep?: ExecutionProviderName;
+  /**
+   * The companion's `performance.timeOrigin`: the engine process reads its clock on the companion's time line, so
+   * engine events and the companion's own (`run.started`, …) share one clock in a run's log.
+   */
+  timeOriginMs: number;
   memoryLimitBytes?: number;
 }
 
@@ -30,6 +35,8 @@ export type EngineWorkerMessage =
   | {
       op: 'preview';
       step: number;
+      /** When the worker made it (the engine clock of its events), for the `preview.ready` event's `atMs`. */
+      atMs: number;
       width: number;
       height: number;
       format: 'image-rgb8' | 'png';

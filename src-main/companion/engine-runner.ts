@@ -139,6 +139,7 @@ export class WorkerEngineRunner implements EngineRunner {
     const wd: EngineWorkerData = {
       blockSetDir: this.options.blockSet.dir,
       threads: this.options.threads,
+      timeOriginMs: performance.timeOrigin,
       ...(this.options.ep === undefined ? {} : { ep: this.options.ep }),
       ...(this.options.limit.bytes === null ? {} : { memoryLimitBytes: this.options.limit.bytes }),
     };
@@ -202,7 +203,13 @@ export class WorkerEngineRunner implements EngineRunner {
             job.emit(m.event);
             return;
           case 'preview':
-            job.emitPreview(m.step, { width: m.width, height: m.height, format: m.format, frames: m.frames });
+            job.emitPreview(m.step, {
+              width: m.width,
+              height: m.height,
+              format: m.format,
+              frames: m.frames,
+              atMs: m.atMs,
+            });
             return;
           case 'done':
             cleanup();

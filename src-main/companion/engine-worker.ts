@@ -30,17 +30,20 @@ if (send === undefined)
   throw new Error('engine-worker must run as a child process with an IPC channel (fork)');
 const data = JSON.parse(process.argv[2] ?? '{}') as EngineWorkerData;
 const post = (m: EngineWorkerMessage): void => void send(m);
+/** The companion's clock (its performance.now()), read in this process. */
+const clock = { nowMs: (): number => performance.timeOrigin - data.timeOriginMs + performance.now() };
 // The companion went away (or closed the channel): nothing is left to run for.
 process.on('disconnect', () => process.exit(0));
 
 /** The worker message of one engine preview, in the requested size and format. */
-function previewMessage(p: GeneratePreview, settings: PreviewSettings): EngineWorkerMessage {
+function previewMessage(p: GeneratePreview, settings: PreviewSettings, atMs: number): EngineWorkerMessage {
   const img = p.frames
     ? decodedPreview(p.frames, settings.maxEdgePx)
     : latentPreview({ dims: p.x0.dims.slice(1), data: p.x0.data }, settings.maxEdgePx);
   return {
     op: 'preview',
     step: p.step,
+    atMs,
     width: img.width,
     height: img.height,
     format: settings.format,
@@ -78,7 +81,7 @@ async function main(): Promise<void> {
       {
         blockSet,
         backend: host.backend,
-        clock: host.clock,
+        clock,
         probe: host.probe,
         caches,
         signal: controller.signal,
@@ -89,7 +92,7 @@ async function main(): Promise<void> {
                 everySteps: preview.everySteps,
                 decode: 'vae' as const,
                 maxFrames: previewMaxFrames(blockSet, req.params),
-                onPreview: (p: GeneratePreview) => post(previewMessage(p, preview)),
+                onPreview: (p: GeneratePreview) => post(previewMessage(p, preview, clock.nowMs())),
               },
             }
           : {}),

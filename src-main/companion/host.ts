@@ -9,6 +9,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
 import { SWEEP_ABANDONED_PUSHES_EVERY_MS } from '../../shared/companion/model-sync';
+import { describeRunModel } from '../../shared/companion/engine-job';
 import { CompanionServer } from '../../shared/companion/server';
 import type { RequestBudgetSpec } from '../../shared/engine/cidl/budget';
 import type { ExecutionProviderName } from '../../shared/engine/execution-provider';
@@ -124,6 +125,9 @@ export async function startCompanionHost(options: CompanionHostOptions = {}): Pr
   const modelName = String(
     (model.blockSet.manifest as { model?: { name?: unknown } }).model?.name ?? 'model',
   );
+  const setName = modelName.slice(0, 128) || 'model';
+  // Runs always use the model opened here (a pushed set is listed, not run).
+  const runModel = describeRunModel(model.blockSet, setName);
   const deviceInfo = async (): Promise<DeviceInfo> => {
     let available: number | null = null;
     try {
@@ -145,13 +149,14 @@ export async function startCompanionHost(options: CompanionHostOptions = {}): Pr
       backends: [runner.backendName.slice(0, 128)],
       blockSets: [
         {
-          name: modelName.slice(0, 128) || 'model',
-          model: modelName.slice(0, 128) || 'model',
+          name: setName,
+          model: setName,
           bytes: blockSetBytes(model.blockSet),
           manifestSha256: model.sourceSha256 ?? '0'.repeat(64),
           complete: true,
         },
       ],
+      runModel,
     };
   };
   const server = await CompanionServer.create({

@@ -81,6 +81,7 @@ export async function startReplayCompanion(options: ReplayCompanionOptions): Pro
     thermalState: null,
     backends: [runner.backendName],
     blockSets: [],
+    runModel: null,
   });
   const server = await CompanionServer.create({
     deviceInfo,

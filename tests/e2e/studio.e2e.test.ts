@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROTOCOL_VERSION } from '../../shared/protocol/limits';
 import { launchChromium, newStudioContext, saveViewScreenshot } from '../helpers/studio-browser';
 import {
   bridgeCallFromPage,
@@ -98,7 +99,7 @@ describe('the studio in Chromium (web mode, built-in device)', () => {
     await diagnostics.waitFor({ timeout: 10_000 });
     const facts = await diagnostics.innerText();
     expect(facts).toMatch(/Port reachable\s+yes/);
-    expect(facts).toMatch(/Protocol version\s+1/);
+    expect(facts).toMatch(new RegExp(`Protocol version\\s+${PROTOCOL_VERSION}\\b`));
     expect(facts).toMatch(/Paired\s+yes/);
     // The simulated phone is also the baseline machine here: baselines run on it with the techniques off.
     await row.getByTestId('set-baseline').click();

@@ -5,6 +5,7 @@
  * screens draw (status, current run, installed models, settings) and the actions they take (forget a studio,
  * delete a model, a fresh pairing code, change settings).
  */
+import { describeRunModel } from '../../../shared/companion/engine-job';
 import { CompanionServer } from '../../../shared/companion/server';
 import {
   SWEEP_ABANDONED_PUSHES_EVERY_MS,
@@ -15,7 +16,7 @@ import { openBlockSet, type BlockSet } from '../../../shared/engine/blockset/loa
 import type { Clock, InferenceBackend, MemoryProbe } from '../../../shared/engine/ports';
 import { ENGINE_VERSION } from '../../../shared/engine/version';
 import { bytesToHex } from '../../../shared/protocol/auth';
-import type { DeviceInfo } from '../../../shared/protocol/device';
+import type { DeviceInfo, RunModel } from '../../../shared/protocol/device';
 import { SUPPORTED_VERSIONS } from '../../../shared/protocol/handshake';
 import { PhoneEngineRunner } from '../engine/phone-engine-runner';
 import { RnfsFileSystem } from '../storage/rnfs-file-system';
@@ -190,6 +191,8 @@ export async function startPhoneCompanion(
   });
 
   let installed: InstalledBlockSetRecord[] = [];
+  // The set runs use, as device info's runModel tells clients (null: no model opened).
+  let runModel: RunModel | null = null;
   const openActive = async (): Promise<void> => {
     installed = await modelStore.listInstalled();
     const wanted = installed.find((r) => r.name === settings.activeModel) ?? installed[0] ?? null;
@@ -202,6 +205,7 @@ export async function startPhoneCompanion(
         modelError = `${wanted.name}: ${(e as Error).message}`;
       }
     if (runner.model?.dir !== blockSet?.dir) await runner.useBlockSet(blockSet);
+    runModel = blockSet !== null && wanted !== null ? describeRunModel(blockSet, wanted.name) : null;
     store.update({
       modelError,
       models: installed.map((r) => ({
@@ -237,6 +241,7 @@ export async function startPhoneCompanion(
         manifestSha256: r.manifestSha256,
         complete: true,
       })),
+      runModel,
     };
   };
 

@@ -6,7 +6,7 @@ import type { BlockSet } from '../blockset/load';
 import type { BudgetSpec } from '../cidl/budget';
 import type { RetentionPolicy } from '../cidl/plan';
 import { validateNoiseSeed } from '../noise/gaussian';
-import { validateLplOptions, type LplOptions } from '../sampler/lpl';
+import { LplOptionsError, validateLplOptions, type LplOptions } from '../sampler/lpl';
 import type { RatioTime } from '../sampler/timesteps';
 import type { Stdit3Config } from '../stdit3/config';
 import { textBlocks } from '../t5/text-stage';
@@ -127,6 +127,55 @@ export const OPENSORA_SAMPLING_DEFAULTS = {
   fps: 24,
 } as const;
 
+/** The aesthetic score a run's prompt preparation gets with no `aestheticScore` param. */
+const PYTHON_AESTHETIC_SCORE = 6.5;
+
+/**
+ * What each model-dependent parameter of a run is when the request leaves it out: the model's sampling config,
+ * else Open-Sora v1.2's defaults. Devices publish this (device info `runModel.defaults`) so a client can learn it.
+ */
+export interface ModelRunDefaults {
+  steps: number;
+  cfgScale: number;
+  numFrames: number;
+  heightPx: number;
+  widthPx: number;
+  fps: number;
+  promptStyle: PromptStyle;
+  /** For `promptStyle` above (a request naming another style gets that style's default). */
+  aestheticScore: number | null;
+  timesteps: { discrete: boolean; transform: boolean; ratioTime: RatioTime };
+}
+
+/** The aesthetic score of prompt style `style` when the request names none. */
+function defaultAestheticScore(style: PromptStyle, model: SamplingDefaults): number | null {
+  if (style === 'none') return null;
+  if (model.aestheticScore !== undefined) return model.aestheticScore;
+  return style === 'python' ? PYTHON_AESTHETIC_SCORE : null;
+}
+
+/** The parameters a run gets on `blockSet` where it names none (throws naming a malformed sampling key). */
+export function modelRunDefaults(blockSet: BlockSet): ModelRunDefaults {
+  const model = samplingDefaults(blockSet);
+  const fallback = OPENSORA_SAMPLING_DEFAULTS;
+  const promptStyle = model.promptStyle ?? 'python';
+  return {
+    steps: model.steps ?? fallback.steps,
+    cfgScale: model.cfgScale ?? fallback.cfgScale,
+    numFrames: model.numFrames ?? fallback.numFrames,
+    heightPx: model.heightPx ?? fallback.heightPx,
+    widthPx: model.widthPx ?? fallback.widthPx,
+    fps: model.fps ?? fallback.fps,
+    promptStyle,
+    aestheticScore: defaultAestheticScore(promptStyle, model),
+    timesteps: {
+      discrete: model.discrete ?? fallback.discrete,
+      transform: model.transform ?? fallback.transform,
+      ratioTime: 'python',
+    },
+  };
+}
+
 /** Reads the block set's sampling defaults; a malformed value throws naming its key. */
 export function samplingDefaults(blockSet: BlockSet): SamplingDefaults {
   const stage = blockSet.manifest.stages.denoiser;
@@ -205,7 +254,8 @@ export function resolveGenerateParams(blockSet: BlockSet, params: GenerateParams
   if (params === null || typeof params !== 'object') bad('params', 'must be an object');
   if ((params as { prompt_style?: unknown }).prompt_style !== undefined)
     bad('prompt_style', 'is not a field: use promptStyle');
-  const defaults = samplingDefaults(blockSet);
+  const model = samplingDefaults(blockSet);
+  const defaults = modelRunDefaults(blockSet);
   const den: Stdit3Config = denoiserConfig(blockSet);
   let vae: VaeConfig;
   try {
@@ -223,23 +273,14 @@ export function resolveGenerateParams(blockSet: BlockSet, params: GenerateParams
   } catch (e) {
     bad('seed', `is invalid: ${(e as Error).message}`);
   }
-  const steps = checkPosInt('steps', params.steps ?? defaults.steps ?? OPENSORA_SAMPLING_DEFAULTS.steps);
-  const cfgScale = params.cfgScale ?? defaults.cfgScale ?? OPENSORA_SAMPLING_DEFAULTS.cfgScale;
+  const steps = checkPosInt('steps', params.steps ?? defaults.steps);
+  const cfgScale = params.cfgScale ?? defaults.cfgScale;
   if (typeof cfgScale !== 'number' || !Number.isFinite(cfgScale))
     bad('cfgScale', `must be a finite number, got ${JSON.stringify(cfgScale)}`);
-  const numFrames = checkPosInt(
-    'numFrames',
-    params.numFrames ?? defaults.numFrames ?? OPENSORA_SAMPLING_DEFAULTS.numFrames,
-  );
-  const heightPx = checkPosInt(
-    'heightPx',
-    params.heightPx ?? defaults.heightPx ?? OPENSORA_SAMPLING_DEFAULTS.heightPx,
-  );
-  const widthPx = checkPosInt(
-    'widthPx',
-    params.widthPx ?? defaults.widthPx ?? OPENSORA_SAMPLING_DEFAULTS.widthPx,
-  );
-  const fps = params.fps ?? defaults.fps ?? OPENSORA_SAMPLING_DEFAULTS.fps;
+  const numFrames = checkPosInt('numFrames', params.numFrames ?? defaults.numFrames);
+  const heightPx = checkPosInt('heightPx', params.heightPx ?? defaults.heightPx);
+  const widthPx = checkPosInt('widthPx', params.widthPx ?? defaults.widthPx);
+  const fps = params.fps ?? defaults.fps;
   if (typeof fps !== 'number' || !Number.isFinite(fps) || fps <= 0)
     bad('fps', `must be a positive number, got ${JSON.stringify(fps)}`);
 
@@ -274,7 +315,12 @@ export function resolveGenerateParams(blockSet: BlockSet, params: GenerateParams
   try {
     validateLplOptions(lpl, steps);
   } catch (e) {
-    bad('lpl', `is invalid: ${(e as Error).message}`);
+    // Name the option itself (`lpl.leapStep`), so a client can point at the field to fix.
+    const field = e instanceof LplOptionsError ? e.field : '';
+    bad(
+      field === '' ? 'lpl' : field === 'steps' ? 'steps' : `lpl.${field}`,
+      `is invalid: ${(e as Error).message}`,
+    );
   }
   const mergeSteps = params.tdtm?.mergeSteps ?? 0;
   if (typeof mergeSteps !== 'number' || !Number.isInteger(mergeSteps) || mergeSteps < 0)
@@ -286,11 +332,11 @@ export function resolveGenerateParams(blockSet: BlockSet, params: GenerateParams
       `needs at least 2 latent frames to merge; ${numFrames} frames give ${latentFrames}`,
     );
   const ts = params.timesteps ?? {};
-  const discrete = ts.discrete ?? defaults.discrete ?? OPENSORA_SAMPLING_DEFAULTS.discrete;
-  const transform = ts.transform ?? defaults.transform ?? OPENSORA_SAMPLING_DEFAULTS.transform;
+  const discrete = ts.discrete ?? defaults.timesteps.discrete;
+  const transform = ts.transform ?? defaults.timesteps.transform;
   if (typeof discrete !== 'boolean') bad('timesteps.discrete', 'must be a boolean');
   if (typeof transform !== 'boolean') bad('timesteps.transform', 'must be a boolean');
-  const ratioTime: RatioTime = ts.ratioTime ?? 'python';
+  const ratioTime: RatioTime = ts.ratioTime ?? defaults.timesteps.ratioTime;
   if (
     ratioTime !== 'python' &&
     ratioTime !== 'app' &&
@@ -320,13 +366,11 @@ export function resolveGenerateParams(blockSet: BlockSet, params: GenerateParams
     bad('cidl.budget', `must be one of ${budgetKinds.join(', ')} (a BudgetSpec)`);
 
   // Prompt preparation.
-  const promptStyle = params.promptStyle ?? defaults.promptStyle ?? 'python';
+  const promptStyle = params.promptStyle ?? defaults.promptStyle;
   if (promptStyle !== 'python' && promptStyle !== 'app' && promptStyle !== 'none')
     bad('promptStyle', `must be python, app or none, got ${JSON.stringify(promptStyle)}`);
-  let aestheticScore: number | null;
-  if (params.aestheticScore !== undefined) aestheticScore = params.aestheticScore;
-  else if (defaults.aestheticScore !== undefined) aestheticScore = defaults.aestheticScore;
-  else aestheticScore = promptStyle === 'python' ? 6.5 : null;
+  let aestheticScore =
+    params.aestheticScore !== undefined ? params.aestheticScore : defaultAestheticScore(promptStyle, model);
   if (aestheticScore !== null && (typeof aestheticScore !== 'number' || !Number.isFinite(aestheticScore)))
     bad('aestheticScore', `must be a finite number or null, got ${JSON.stringify(aestheticScore)}`);
   if (promptStyle === 'none' && aestheticScore !== null) {

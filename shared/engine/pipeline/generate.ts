@@ -38,10 +38,12 @@ import { resolveGenerateParams, type GenerateParams, type ResolvedGenerateParams
 
 export {
   GenerateParamsError,
+  modelRunDefaults,
   OPENSORA_SAMPLING_DEFAULTS,
   resolveGenerateParams,
   samplingDefaults,
   type GenerateParams,
+  type ModelRunDefaults,
   type PromptStyle,
   type ResolvedGenerateParams,
   type SamplingDefaults,

@@ -79,9 +79,15 @@ export const PYTHON_DYNAMIC_LPL: Readonly<Extract<LplOptions, { mode: 'dynamic' 
   measure: 'reference-slice',
 });
 
-/** Thrown for invalid LPL options; `message` says which field and why. */
+/** Thrown for invalid LPL options; `message` says why, `field` names the option (`leapStep`; '' for the whole). */
 export class LplOptionsError extends Error {
   override readonly name = 'LplOptionsError';
+  constructor(
+    message: string,
+    readonly field: string = '',
+  ) {
+    super(message);
+  }
 }
 
 /** Checks LPL options (and, given the step count, that a fixed leap step exists); returns them or throws. */
@@ -90,7 +96,7 @@ export function validateLplOptions(options: LplOptions, steps?: number): LplOpti
     throw new LplOptionsError('LPL: options must be an object');
   const mode = (options as { mode?: unknown }).mode;
   if (steps !== undefined && (!Number.isInteger(steps) || steps < 1)) {
-    throw new LplOptionsError(`LPL: the step count must be a positive integer, got ${steps}`);
+    throw new LplOptionsError(`LPL: the step count must be a positive integer, got ${steps}`, 'steps');
   }
   switch (options.mode) {
     case 'off':
@@ -100,12 +106,14 @@ export function validateLplOptions(options: LplOptions, steps?: number): LplOpti
       if (!Number.isInteger(leapStep) || leapStep < 0) {
         throw new LplOptionsError(
           `LPL fixed: leapStep must be a non-negative integer step index, got ${leapStep}`,
+          'leapStep',
         );
       }
       if (steps !== undefined && leapStep >= steps) {
         throw new LplOptionsError(
           `LPL fixed: leapStep ${leapStep} is not a step of a ${steps}-step run (steps are 0..${steps - 1}): ` +
             `LPL ${lplStepOfLeapStep(leapStep)}/${steps} would leap past the last step`,
+          'leapStep',
         );
       }
       return options;
@@ -115,21 +123,25 @@ export function validateLplOptions(options: LplOptions, steps?: number): LplOpti
       if (!Number.isInteger(minimumSteps) || minimumSteps < 0) {
         throw new LplOptionsError(
           `LPL dynamic: minimumSteps must be a non-negative integer step index (Python: 14), got ${minimumSteps}`,
+          'minimumSteps',
         );
       }
       if (typeof tolerance !== 'number' || !Number.isFinite(tolerance) || tolerance < 0) {
         throw new LplOptionsError(
           `LPL dynamic: tolerance must be a finite number ≥ 0 (Python 1e-3, paper 1e-4), got ${tolerance}`,
+          'tolerance',
         );
       }
       if (!Number.isInteger(patience) || patience < 1) {
         throw new LplOptionsError(
           `LPL dynamic: patience must be an integer ≥ 1 (Python: 3), got ${patience}`,
+          'patience',
         );
       }
       if (measure !== 'whole' && measure !== 'reference-slice') {
         throw new LplOptionsError(
           `LPL dynamic: measure must be 'whole' or 'reference-slice', got ${JSON.stringify(measure)}`,
+          'measure',
         );
       }
       return options;
@@ -137,6 +149,7 @@ export function validateLplOptions(options: LplOptions, steps?: number): LplOpti
     default:
       throw new LplOptionsError(
         `LPL: unknown mode ${JSON.stringify(mode)} (expected 'off', 'fixed' or 'dynamic')`,
+        'mode',
       );
   }
 }

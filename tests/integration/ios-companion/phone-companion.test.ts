@@ -21,7 +21,7 @@ import {
   type SeqEvent,
 } from '../../../src-main/devices/companion-client';
 import { deviceFromService } from '../../../src-main/devices/discovery';
-import { fixtureModelDir } from '../../helpers/fixture-model-dir';
+import { FIXTURE_SAMPLING, fixtureModelDir } from '../../helpers/fixture-model-dir';
 import {
   expectGaplessLog,
   nanoParams,
@@ -102,6 +102,26 @@ describe('the phone companion over its own WebSocket server', () => {
     });
     const listed = info.blockSets.find((b) => b.name === 'fixture-nano');
     expect(listed).toMatchObject({ model: 'fixture-nano', complete: true });
+    // Runs use the pushed model: a client learns what absent params become on it (the fixture's sampling config).
+    expect(info.runModel).toEqual({
+      blockSet: 'fixture-nano',
+      defaults: {
+        steps: FIXTURE_SAMPLING.num_sampling_steps,
+        cfgScale: FIXTURE_SAMPLING.cfg_scale,
+        numFrames: FIXTURE_SAMPLING.num_frames,
+        heightPx: FIXTURE_SAMPLING.height,
+        widthPx: FIXTURE_SAMPLING.width,
+        fps: FIXTURE_SAMPLING.fps,
+        promptStyle: 'python',
+        aestheticScore: 6.5,
+        timesteps: {
+          discrete: FIXTURE_SAMPLING.use_discrete_timesteps,
+          transform: FIXTURE_SAMPLING.use_timestep_transform,
+          ratioTime: 'python',
+        },
+      },
+      spatialFactor: 8,
+    });
     expect(listed!.manifestSha256).toMatch(/^[0-9a-f]{64}$/);
     const models = phone.store.get().models;
     expect(models).toEqual([

@@ -10,6 +10,7 @@ import { createStudioServices, type StudioServices } from '../../../src-main/stu
 import { CLI_PATH, ensureCliBuilt } from '../../helpers/companion-process';
 import { fixtureModelDir } from '../../helpers/fixture-model-dir';
 import { until } from '../companion/run-helpers';
+import { PROTOCOL_VERSION } from '../../../shared/protocol/limits';
 
 let dataDir: string;
 let modelDir: string;
@@ -61,7 +62,7 @@ describe('built-in device', () => {
       host: '127.0.0.1',
       status: 'paired',
       sources: { builtin: true, manual: false },
-      diagnostics: { portReachable: true, paired: true, protocolVersion: 1, lastError: null },
+      diagnostics: { portReachable: true, paired: true, protocolVersion: PROTOCOL_VERSION, lastError: null },
     });
     expect(devices[0]!.deviceId).toMatch(/^dev-/);
     expect(pushed.some((e) => e.type === 'devices.changed')).toBe(true);

@@ -14,6 +14,7 @@ import { RunService } from '../../../src-main/studio/services/run-service';
 import type { StudioDevice, StudioEvent } from '../../../shared/protocol/studio-contract';
 import { startCompanion, stopCompanion, type CompanionProcess } from '../../helpers/companion-process';
 import { expectGaplessLog, orDeath, until } from '../companion/run-helpers';
+import { PROTOCOL_VERSION } from '../../../shared/protocol/limits';
 
 const HOST = '127.0.0.1';
 const LOOPBACK_MDNS = { interface: '127.0.0.1', bind: '0.0.0.0' };
@@ -85,7 +86,7 @@ describe('device hub over loopback', () => {
       diagnostics: {
         seenOverMdns: true,
         portReachable: true,
-        protocolVersion: 1,
+        protocolVersion: PROTOCOL_VERSION,
         paired: false,
         lastError: null,
       },

@@ -3,8 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { RunFailure } from '../../../../shared/companion/server';
 import { computeAuthProof } from '../../../../shared/protocol/auth';
 import { decodeBinaryFrame } from '../../../../shared/protocol/binary-frame';
+import { PROTOCOL_VERSION } from '../../../../shared/protocol/limits';
+import { deviceInfo as sampleDeviceInfo } from '../protocol/samples';
 
-import { hmac, Client, FakeRunner, setup, pairedClient, flush } from './server-harness';
+import { device, hmac, Client, FakeRunner, setup, pairedClient, flush } from './server-harness';
 
 describe('CompanionServer handshake and access', () => {
   it('welcomes a v1 client and sends a challenge', async () => {
@@ -19,13 +21,64 @@ describe('CompanionServer handshake and access', () => {
   it('rejects too-new and too-old versions and closes with 4001', async () => {
     const { server } = await setup();
     const c = new Client(server);
-    c.send({ type: 'hello', protocolVersion: 2, clientId: 'x', clientName: 'x', future: true });
+    c.send({
+      type: 'hello',
+      protocolVersion: PROTOCOL_VERSION + 1,
+      clientId: 'x',
+      clientName: 'x',
+      future: true,
+    });
     const r = await c.waitFor('hello.reject');
     expect(r.reason).toBe('version-too-new');
     expect(c.closed?.code).toBe(4001);
     const c0 = new Client(server);
     c0.send({ type: 'hello', protocolVersion: 0, clientId: 'x', clientName: 'x' });
     expect((await c0.waitFor('hello.reject')).reason).toBe('version-too-old');
+  });
+
+  it('answers a request sent before hello with handshake-required carrying its ref', async () => {
+    const { server } = await setup();
+    const c = new Client(server);
+    c.send({ type: 'device.info.get', id: 7 });
+    expect(await c.waitFor('error')).toMatchObject({ code: 'handshake-required', ref: 7 });
+    c.send({ type: 'runs.get', id: 8 });
+    expect(await c.waitFor('error', (e) => e.ref === 8)).toMatchObject({ code: 'handshake-required' });
+  });
+
+  it('answers a request that hits an internal error with its ref, and keeps serving', async () => {
+    let broken = false;
+    const { server } = await setup({
+      extra: {
+        deviceInfo: () => {
+          if (broken) throw new Error('probe failed');
+          return device;
+        },
+      },
+    });
+    const c = new Client(server);
+    broken = true;
+    c.send({ type: 'hello', protocolVersion: 1, clientId: 'a', clientName: 'b' });
+    expect(await c.waitFor('error')).toMatchObject({ code: 'internal', retryable: true });
+    broken = false;
+    await c.hello();
+    broken = true;
+    c.send({ type: 'device.info.get', id: 9 });
+    expect(await c.waitFor('error', (e) => e.ref === 9)).toMatchObject({ code: 'internal' });
+  });
+
+  it('sends device info with runModel to a version-2 session and without it to a version-1 session', async () => {
+    const runModel = sampleDeviceInfo.runModel!;
+    const { server } = await setup({ extra: { deviceInfo: () => ({ ...device, runModel }) } });
+    const v2 = new Client(server);
+    await v2.hello(2);
+    expect((await v2.waitFor('welcome')).device.runModel).toEqual(runModel);
+    v2.send({ type: 'device.info.get', id: 1 });
+    expect((await v2.waitFor('device.info')).device.runModel).toEqual(runModel);
+    const v1 = new Client(server);
+    await v1.hello(1);
+    expect('runModel' in (await v1.waitFor('welcome')).device).toBe(false);
+    v1.send({ type: 'device.info.get', id: 1 });
+    expect(Object.keys((await v1.waitFor('device.info')).device)).toEqual(Object.keys(device));
   });
 
   it('requires hello first and refuses a second one', async () => {

@@ -11,13 +11,18 @@ const hello = {
 };
 
 describe('version negotiation', () => {
-  it('protocol version 1 is the first version and this build serves it', () => {
-    expect(PROTOCOL_VERSION).toBe(1);
+  it('this build speaks version 2 and still serves version 1', () => {
+    expect(PROTOCOL_VERSION).toBe(2);
+    expect(MIN_PROTOCOL_VERSION).toBe(1);
     expect(SUPPORTED_VERSIONS).toEqual({ min: MIN_PROTOCOL_VERSION, max: PROTOCOL_VERSION });
   });
 
   it('accepts a hello in the served range and speaks the client version', () => {
-    expect(negotiateHello(hello)).toEqual({ kind: 'accept', hello, protocolVersion: 1 });
+    expect(negotiateHello(hello)).toEqual({ kind: 'accept', hello, protocolVersion: PROTOCOL_VERSION });
+    expect(negotiateHello({ ...hello, protocolVersion: 1 })).toMatchObject({
+      kind: 'accept',
+      protocolVersion: 1,
+    });
     const range = { min: 1, max: 3 };
     expect(negotiateHello({ ...hello, protocolVersion: 2 }, range)).toMatchObject({
       kind: 'accept',
@@ -53,6 +58,13 @@ describe('version negotiation', () => {
     expect(negotiateHello({ type: 'ping', nonce: 1 })).toMatchObject({
       kind: 'error',
       error: { code: 'handshake-required' },
+    });
+  });
+
+  it('gives the handshake-required error of a request its ref', () => {
+    expect(negotiateHello({ type: 'runs.get', id: 12 })).toMatchObject({
+      kind: 'error',
+      error: { code: 'handshake-required', ref: 12 },
     });
   });
 

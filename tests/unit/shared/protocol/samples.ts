@@ -14,13 +14,28 @@ export const deviceInfo: DeviceInfo = {
   simulated: true,
   platform: 'node',
   engineVersion: '0.1.0',
-  protocol: { min: 1, max: 1 },
+  protocol: { min: 1, max: 2 },
   memory: { limitBytes: 3_000_000_000, availableBytes: 1_500_000_000 },
   thermalState: 'nominal',
   backends: ['onnxruntime-node 1.30.0 (cpu)'],
   blockSets: [
     { name: 'nano', model: 'opensora-nano', bytes: 1234, manifestSha256: hex(32, 'b'), complete: true },
   ],
+  runModel: {
+    blockSet: 'nano',
+    defaults: {
+      steps: 30,
+      cfgScale: 7,
+      numFrames: 16,
+      heightPx: 32,
+      widthPx: 32,
+      fps: 24,
+      promptStyle: 'python',
+      aestheticScore: null,
+      timesteps: { discrete: true, transform: false, ratioTime: 'python' },
+    },
+    spatialFactor: 8,
+  },
 };
 
 /** Every EngineEvent variant. */

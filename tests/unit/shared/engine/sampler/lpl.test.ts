@@ -84,6 +84,21 @@ describe('validateLplOptions', () => {
     expect(() => validateLplOptions(options as LplOptions, steps)).toThrow(message);
   });
 
+  it.each([
+    [{ mode: 'fixed', leapStep: 30 }, 'leapStep'],
+    [{ ...PYTHON_DYNAMIC_LPL, patience: 0 }, 'patience'],
+    [{ mode: 'adaptive' }, 'mode'],
+  ])('names the bad option of %j', (options, field) => {
+    let thrown: unknown;
+    try {
+      validateLplOptions(options as LplOptions, 30);
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(LplOptionsError);
+    expect((thrown as LplOptionsError).field).toBe(field);
+  });
+
   it('the controller validates too', () => {
     expect(() => new LplController({ mode: 'fixed', leapStep: 6 }, 6)).toThrow(/leapStep 6/);
   });
