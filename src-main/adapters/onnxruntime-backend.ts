@@ -3,7 +3,9 @@
  * nodes they cannot (execution-provider.ts; it and this file are the only ones in src-main that import the runtime).
  * Open it with {@link openOnnxRuntimeBackend}, which checks that the provider asked for is really there.
  */
-import { availableParallelism } from 'node:os';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { ExecutionProviderName } from '../../shared/engine/execution-provider';
 import type { BackendSession, InferenceBackend } from '../../shared/engine/ports';
@@ -174,5 +176,31 @@ export class OnnxRuntimeBackend implements InferenceBackend {
         cause: e,
       });
     }
+  }
+}
+
+/** Graph optimization levels of ONNX Runtime's session options. */
+export type OrtOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
+
+/**
+ * The model ONNX Runtime actually executes: a CPU session for `model` at optimization `level` writes its optimized
+ * graph (`optimizedModelFilePath`), returned as bytes. `basic` is what runs before execution providers claim nodes
+ * (ORT's Level-1 rewrites, MatMul + Add → Gemm among them), so it is the graph the Core ML EP is offered on a
+ * phone; `extended` / `all` add CPU-only fusions.
+ */
+export async function ortOptimizedModel(model: Uint8Array, level: OrtOptimizationLevel): Promise<Uint8Array> {
+  const dir = await mkdtemp(join(tmpdir(), 'odsora-ort-opt-'));
+  try {
+    const path = join(dir, 'optimized.onnx');
+    const session = await ort.InferenceSession.create(model, {
+      executionProviders: ['cpu'],
+      graphOptimizationLevel: level,
+      optimizedModelFilePath: path,
+      intraOpNumThreads: 1,
+    });
+    await session.release();
+    return new Uint8Array(await readFile(path));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 }

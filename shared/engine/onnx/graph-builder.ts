@@ -2,7 +2,12 @@
  * A small builder for static-shape ONNX graphs (opset 17). Values are referred to by name (plain strings); every
  * op method appends one node and returns its output name(s). Small constants (shapes, scalars, LayerNorm ones and
  * zeros) become initializers, deduplicated by content; weights stay graph inputs (see shared/engine/README.md).
+ *
+ * Every value has a static shape and element type: each appended node's outputs are computed by the op's ONNX rule
+ * (shape-inference.ts) — a node whose inputs do not fit, or an output declared with other dims, is an error naming
+ * the graph, the node and the shapes — and `build()` writes them all as value_info.
  */
+import { inferShapes, type ElemType, type TensorShape } from './shape-inference';
 import {
   encodeModel,
   OnnxDataType,
@@ -16,8 +21,8 @@ import {
 /** The name of a value (graph input, initializer or node output) in the graph being built. */
 export type Value = string;
 
-/** Element types a graph input or output may have (`float16` and `int8` only for stored weights). */
-export type ElemType = 'float32' | 'int64' | 'float16' | 'int8';
+/** Element types a value may have (`float16` and `int8` only for stored weights). */
+export type { ElemType, TensorShape };
 
 /** Node attributes by name; build values with `int`, `float` and `ints`. */
 export type Attrs = Readonly<Record<string, AttributeValue>>;
@@ -44,6 +49,8 @@ export class GraphBuilder {
   private readonly outputs: ValueInfoInit[] = [];
   private readonly constCache = new Map<string, Value>();
   private readonly names = new Set<string>();
+  private readonly shapes = new Map<Value, TensorShape>();
+  private readonly constInts = new Map<Value, readonly number[]>();
   private counter = 0;
 
   constructor(private readonly name: string) {}
@@ -62,28 +69,83 @@ export class GraphBuilder {
     return name;
   }
 
+  /** The static element type and dims of a value of this graph. */
+  shape(v: Value): TensorShape {
+    const s = this.shapes.get(v);
+    if (s === undefined) throw new Error(`graph ${this.name}: unknown value '${v}'`);
+    return s;
+  }
+
   /** Declares a graph input with a static shape. */
   input(name: string, dims: readonly number[], type: ElemType = 'float32'): Value {
     this.inputs.push({ name: this.claim(name), elemType: elemTypeId[type], dims });
+    this.shapes.set(name, { type, dims: [...dims] });
     return name;
   }
 
-  /** Declares `value` as graph output `name` (adding an Identity when the names differ). */
+  /**
+   * Declares `value` as graph output `name` (adding an Identity when the names differ); `dims` and `type` must be
+   * the value's own (a mismatch is an error naming both).
+   */
   output(value: Value, name: string, dims: readonly number[], type: ElemType = 'float32'): void {
-    if (value !== name) this.nodes.push({ opType: 'Identity', inputs: [value], outputs: [this.claim(name)] });
+    const s = this.shape(value);
+    if (s.dims.join() !== dims.join() || s.type !== type)
+      throw new Error(
+        `graph ${this.name}: output '${name}' is declared ${type} [${dims.join(', ')}] but '${value}' is ${s.type} [${s.dims.join(', ')}]`,
+      );
+    if (value !== name) {
+      this.nodes.push({ opType: 'Identity', inputs: [value], outputs: [this.claim(name)] });
+      this.shapes.set(name, s);
+    }
     this.outputs.push({ name, elemType: elemTypeId[type], dims });
   }
 
-  /** Appends a node with any op type; returns its `nOutputs` output names. */
-  nodeN(opType: string, inputs: readonly Value[], nOutputs: number, attributes?: Attrs): Value[] {
+  /**
+   * Appends a node with any op type; returns its `nOutputs` output names. Output shapes come from the op's ONNX
+   * rule (shape-inference.ts) or, for an op without one, from `outShapes`, which is required then.
+   */
+  nodeN(
+    opType: string,
+    inputs: readonly Value[],
+    nOutputs: number,
+    attributes?: Attrs,
+    outShapes?: readonly TensorShape[],
+  ): Value[] {
+    const nodeName = `${opType}_${this.nodes.length}`;
+    let shapes: readonly TensorShape[];
+    try {
+      const inShapes = inputs.map((v) => this.shape(v));
+      shapes =
+        outShapes ??
+        inferShapes(
+          {
+            opType,
+            inputs: inShapes,
+            attrs: attributes ?? {},
+            constInts: (i) => this.constInts.get(inputs[i] ?? ''),
+          },
+          nOutputs,
+        );
+      if (shapes.length !== nOutputs)
+        throw new Error(`${shapes.length} output shapes for ${nOutputs} outputs`);
+    } catch (e) {
+      const ins = inputs.map((v) => {
+        const s = this.shapes.get(v);
+        return s ? `${v}: ${s.type} [${s.dims.join(', ')}]` : `${v}: unknown`;
+      });
+      throw new Error(
+        `graph ${this.name}: node ${nodeName} (${opType}) on ${ins.join(', ')}: ${(e as Error).message}`,
+      );
+    }
     const outputs = Array.from({ length: nOutputs }, () => this.fresh(opType.toLowerCase()));
-    this.nodes.push({ opType, inputs, outputs, attributes, name: `${opType}_${this.nodes.length}` });
+    outputs.forEach((o, i) => this.shapes.set(o, shapes[i] as TensorShape));
+    this.nodes.push({ opType, inputs, outputs, attributes, name: nodeName });
     return outputs;
   }
 
-  /** Appends a single-output node. */
-  node(opType: string, inputs: readonly Value[], attributes?: Attrs): Value {
-    return this.nodeN(opType, inputs, 1, attributes)[0] as Value;
+  /** Appends a single-output node (see `nodeN` for its shape). */
+  node(opType: string, inputs: readonly Value[], attributes?: Attrs, outShape?: TensorShape): Value {
+    return this.nodeN(opType, inputs, 1, attributes, outShape ? [outShape] : undefined)[0] as Value;
   }
 
   private constant(dataType: OnnxDataTypeId, dims: readonly number[], data: TensorProtoInit['data']): Value {
@@ -93,6 +155,13 @@ export class GraphBuilder {
     const name = this.fresh('const');
     this.initializers.push({ name, dataType, dims, data });
     this.constCache.set(key, name);
+    const type: ElemType = dataType === OnnxDataType.INT64 ? 'int64' : 'float32';
+    this.shapes.set(name, { type, dims: [...dims] });
+    if (data instanceof BigInt64Array)
+      this.constInts.set(
+        name,
+        Array.from(data, (v) => Number(v)),
+      );
     return name;
   }
 
@@ -219,9 +288,17 @@ export class GraphBuilder {
     return this.mul(x, this.node('Sigmoid', [z]));
   }
 
-  /** Serializes the graph as an ONNX ModelProto (ir_version 8, opset 17). */
+  /** Serializes the graph as an ONNX ModelProto (ir_version 8, opset 17), with value_info for every node output. */
   build(): Uint8Array {
     if (this.outputs.length === 0) throw new Error(`graph ${this.name} has no outputs`);
+    const graphOutputs = new Set(this.outputs.map((o) => o.name));
+    const valueInfo: ValueInfoInit[] = [];
+    for (const n of this.nodes)
+      for (const o of n.outputs) {
+        if (graphOutputs.has(o)) continue;
+        const s = this.shape(o);
+        valueInfo.push({ name: o, elemType: elemTypeId[s.type], dims: s.dims });
+      }
     return encodeModel({
       graph: {
         name: this.name,
@@ -229,6 +306,7 @@ export class GraphBuilder {
         initializers: this.initializers,
         inputs: this.inputs,
         outputs: this.outputs,
+        valueInfo,
       },
     });
   }

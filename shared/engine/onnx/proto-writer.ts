@@ -51,6 +51,8 @@ export interface GraphProtoInit {
   initializers: readonly TensorProtoInit[];
   inputs: readonly ValueInfoInit[];
   outputs: readonly ValueInfoInit[];
+  /** Shapes of intermediate values (GraphProto.value_info). */
+  valueInfo?: readonly ValueInfoInit[];
 }
 
 /** A ModelProto: ir_version 8, one opset import (ai.onnx, default 17). */
@@ -228,13 +230,14 @@ function writeValueInfo(m: ProtoBuffer, v: ValueInfoInit): void {
   );
 }
 
-// GraphProto: node=1, name=2, initializer=5, input=11, output=12.
+// GraphProto: node=1, name=2, initializer=5, input=11, output=12, value_info=13.
 function writeGraph(m: ProtoBuffer, g: GraphProtoInit): void {
   for (const n of g.nodes) m.message(1, (x) => writeNode(x, n));
   m.string(2, g.name);
   for (const t of g.initializers) m.message(5, (x) => writeTensor(x, t));
   for (const v of g.inputs) m.message(11, (x) => writeValueInfo(x, v));
   for (const v of g.outputs) m.message(12, (x) => writeValueInfo(x, v));
+  for (const v of g.valueInfo ?? []) m.message(13, (x) => writeValueInfo(x, v));
 }
 
 /** Serializes a ModelProto (ir_version 8, opset_import ai.onnx `opsetVersion`, default 17). */

@@ -12,13 +12,7 @@ import type { Stdit3Config } from '../stdit3/config';
 import { textBlocks } from '../t5/text-stage';
 import { preparePrompt } from '../t5/tokenizer';
 import type { FloatTensor } from '../tensor';
-import {
-  latentChannelsOf,
-  latentFramesFor,
-  spatialFactorOf,
-  timeFactorOf,
-  type VaeConfig,
-} from '../vae/config';
+import { latentChannelsOf, latentOf, spatialFactorOf, timeFactorOf, type VaeConfig } from '../vae/config';
 import { decodeConfig } from '../vae/decode-stage';
 import { denoiserConfig } from './denoise';
 import type { VerifyPolicy } from './denoise-job';
@@ -302,13 +296,8 @@ export function resolveGenerateParams(blockSet: BlockSet, params: GenerateParams
     throw new Error(
       `${blockSet.dir}: the VAE's latent has ${channels} channels but the denoiser takes ${den.inChannels}`,
     );
-  const latentFrames = vae.temporal ? latentFramesFor(numFrames, vae.microFrameSize, timeFactor) : numFrames;
-  const latent = {
-    channels,
-    frames: latentFrames,
-    height: heightPx / spatialFactor,
-    width: widthPx / spatialFactor,
-  };
+  const latent = { channels, ...latentOf(vae, numFrames, heightPx, widthPx) };
+  const latentFrames = latent.frames;
 
   // Sampler knobs.
   const lpl: LplOptions = params.lpl ?? { mode: 'off' };

@@ -417,6 +417,21 @@ export function latentFramesFor(numFrames: number, microFrameSize = 17, timeFact
   return t;
 }
 
+/** The latent [T, H, W] of a `numFrames` × `heightPx` × `widthPx` video (sizes already checked divisible). */
+export function latentOf(
+  cfg: VaeConfig,
+  numFrames: number,
+  heightPx: number,
+  widthPx: number,
+): { frames: number; height: number; width: number } {
+  const f = spatialFactorOf(cfg);
+  return {
+    frames: cfg.temporal ? latentFramesFor(numFrames, cfg.microFrameSize, timeFactorOf(cfg)) : numFrames,
+    height: heightPx / f,
+    width: widthPx / f,
+  };
+}
+
 /**
  * The temporal chunks for a latent of `latentFrames` frames decoded to `numFrames` frames (spec 7.3): chunks of
  * ceil(microFrameSize/factor) latents, num_frames = min(microFrameSize, left), the counter dropping by

@@ -4,6 +4,7 @@ import { registerBench } from './bench';
 import { registerCompanion } from './companion';
 import { registerConvert } from './convert';
 import { registerGenerate } from './generate';
+import { registerGraphs } from './graphs';
 import { registerLabelAgreement } from './label-agreement';
 import { registerLabelSheets } from './label-sheets';
 import { registerNanobench } from './nanobench';
@@ -16,6 +17,7 @@ export function registerCommands(program: Command): void {
   registerSynthCheckpoint(program);
   registerConvert(program);
   registerVerifyFixture(program);
+  registerGraphs(program);
   registerGenerate(program);
   registerNanobench(program);
   registerLabelAgreement(program);
