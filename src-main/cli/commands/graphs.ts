@@ -5,6 +5,7 @@
  * Open-Sora Nano) or a `synth-checkpoint` preset's configs (`--preset`: no weights needed, graphs are built from
  * the configs); its size comes from `--frames/--height/--width` (default the model's sampling defaults).
  */
+import { examples } from '../help';
 import { Option, type Command } from 'commander';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -165,6 +166,19 @@ export function registerGraphs(program: Command): void {
       'also check the graph ONNX Runtime runs after its basic optimizations (MatMul+Add → Gemm)',
     )
     .option('--json', 'print one JSON object')
+    .addHelpText(
+      'after',
+      examples([
+        {
+          what: "the bundled Open-Sora Nano's graphs at its default job",
+          args: 'check-graphs --target coreml',
+        },
+        {
+          what: 'the full-size model shapes (configs only, no weights), 51 frames at 256×256, also after ORT optimizations',
+          args: 'check-graphs --target coreml --preset opensora-v1.2 --frames 51 --height 256 --width 256 --ort-optimized',
+        },
+      ]),
+    )
     .action(async (flags: JobFlags & { ortOptimized?: boolean; json?: boolean }) => {
       const job = await loadJob({ ...flags, target: 'coreml' });
       const rows: { graph: JobGraph; report: CoremlGraphReport; ortOptimized?: CoremlGraphReport }[] = [];
@@ -232,15 +246,29 @@ export function registerGraphs(program: Command): void {
           .choices([...GRAPH_TARGETS])
           .default('cpu'),
       ),
-  ).action(async (flags: JobFlags & { out: string }) => {
-    const job = await loadJob(flags);
-    const out = resolve(flags.out);
-    await mkdir(out, { recursive: true });
-    console.log(`${job.model}: ${describeJob(job)}, target ${flags.target}`);
-    for (const g of job.graphs) {
-      const bytes = g.build();
-      await writeFile(join(out, `${g.id}.onnx`), bytes);
-      console.log(`${g.id}.onnx  ${bytes.length} bytes`);
-    }
-  });
+  )
+    .addHelpText(
+      'after',
+      examples([
+        {
+          what: "every graph of the bundled model's default job, for Netron",
+          args: 'export-graphs --out out/graphs',
+        },
+        {
+          what: 'a converted model at 17 frames of 64×64, the Core ML variants',
+          args: 'export-graphs --model ~/blocksets/opensora-v1.2 --frames 17 --height 64 --width 64 --target coreml --out out/graphs-coreml',
+        },
+      ]),
+    )
+    .action(async (flags: JobFlags & { out: string }) => {
+      const job = await loadJob(flags);
+      const out = resolve(flags.out);
+      await mkdir(out, { recursive: true });
+      console.log(`${job.model}: ${describeJob(job)}, target ${flags.target}`);
+      for (const g of job.graphs) {
+        const bytes = g.build();
+        await writeFile(join(out, `${g.id}.onnx`), bytes);
+        console.log(`${g.id}.onnx  ${bytes.length} bytes`);
+      }
+    });
 }
