@@ -73,7 +73,7 @@ function Comparison({ runA, runB }: { runA: string; runB: string }) {
   const { api } = useStudio();
   const a = useQuery(runQuery(api, runA));
   const b = useQuery(runQuery(api, runB));
-  useRunStore(runA); // keeps the run details fresh while either run is live (run.updated invalidates them)
+  const storeA = useRunStore(runA); // keeps the run details fresh while either run is live (run.updated …)
   useRunStore(runB);
   const bothDone = a.data?.run.state === 'finished' && b.data?.run.state === 'finished';
   const result = useQuery({ ...compareQuery(api, runA, runB), enabled: bothDone });
@@ -86,7 +86,8 @@ function Comparison({ runA, runB }: { runA: string; runB: string }) {
     enabled: bothDone,
   });
   const [frameIndex, setFrameIndex] = useState(0);
-  const fps = a.data?.params.fps ?? 8;
+  // The frame rate the video has (run.finished), else the one asked for.
+  const fps = storeA?.view.finished?.fps ?? a.data?.params.fps ?? 8;
   return (
     <div data-testid="compare-view" className="compare-view" data-ready={String(result.isSuccess)}>
       <RunStatus runId={runA} label="A" />
@@ -108,7 +109,7 @@ function Comparison({ runA, runB }: { runA: string; runB: string }) {
         />
       )}
       {result.data !== undefined && <PerFrameChart result={result.data} />}
-      {bothDone && <ExportPanel runIds={[runA, runB]} fps={fps} />}
+      {bothDone && <ExportPanel runIds={[runA, runB]} />}
     </div>
   );
 }

@@ -164,10 +164,7 @@ export function LiveScreen({ runId }: { runId: string | null }) {
       {detail.isError && <p className="error">{errorText(detail.error)}</p>}
       <RunPanels runId={id} store={store} detail={detail.data} replaying={replay.playing} />
       {detail.data?.run.state === 'finished' && (
-        <ExportPanel
-          runIds={detail.data.baselineRunId !== null ? [id, detail.data.baselineRunId] : [id]}
-          fps={detail.data.params.fps ?? 8}
-        />
+        <ExportPanel runIds={detail.data.baselineRunId !== null ? [id, detail.data.baselineRunId] : [id]} />
       )}
     </section>
   );
