@@ -71,6 +71,7 @@ export function createStudioClient(transport: StudioTransport): StudioApi {
     compareRuns: (args) => call('runs.compare', args),
     preflightRun: (args) => call('devices.preflight', args),
     exportReport: (args) => call('reports.export', args),
+    putReportVideo: (args) => call('reports.putVideo', args),
   };
 }
 

@@ -211,7 +211,15 @@ export const reportFormatSchema = z.enum(['html', 'json', 'csv', 'gif', 'pdf']);
 /** A report file format. */
 export type ReportFormat = z.infer<typeof reportFormatSchema>;
 
-/** Arguments of `reports.export`: `[run]` or `[run, baseline]`, and the formats wanted (each at most once). */
+/** A report id, also the name of its folder: `<UTC yyyymmddThhmmss>-<8 hex>`. */
+export const reportIdSchema = z
+  .string()
+  .regex(/^[0-9]{8}T[0-9]{6}-[0-9a-f]{8}$/, 'must be a report id such as 20261207T063000-0123abcd');
+
+/**
+ * Arguments of `reports.export`: `[run]` or `[run, baseline]`, the formats wanted (each at most once) and, to add
+ * them to the folder of an earlier export of the same runs, its `reportId` (default: a new folder).
+ */
 export const reportExportArgsSchema = z.strictObject({
   runIds: z.union([z.tuple([studioRunIdSchema]), z.tuple([studioRunIdSchema, studioRunIdSchema])]),
   formats: z
@@ -219,20 +227,51 @@ export const reportExportArgsSchema = z.strictObject({
     .min(1)
     .max(5)
     .refine((f) => new Set(f).size === f.length, 'must not repeat a format'),
+  reportId: reportIdSchema.optional(),
 });
 
-/** Result of `reports.export`: the report folder and each file with the URL the renderer opens it at. */
+/** One file of a report folder, with the URL the renderer opens it at (`mp4`: the video the renderer encoded). */
+export const reportFileSchema = z.strictObject({
+  format: z.union([reportFormatSchema, z.literal('mp4')]),
+  name: z.string().min(1).max(128),
+  path: z.string(),
+  bytes: nonNegInt,
+  url: z.string(),
+});
+
+/** Result of `reports.export`: the report's id and folder, and each file written. */
 export const reportExportResultSchema = z.strictObject({
+  reportId: reportIdSchema,
   dir: z.string(),
-  files: z.array(
-    z.strictObject({
-      format: reportFormatSchema,
-      name: z.string().min(1).max(128),
-      path: z.string(),
-      bytes: nonNegInt,
-      url: z.string(),
-    }),
-  ),
+  files: z.array(reportFileSchema),
+});
+
+/** The most base64 characters one `reports.putVideo` call carries (its message stays under the bridge's limit). */
+export const REPORT_VIDEO_CHUNK_CHARS = 128 * 1024;
+/** The largest video a report folder takes. */
+export const REPORT_VIDEO_MAX_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Arguments of `reports.putVideo`: a piece of the MP4 the renderer encoded (WebCodecs lives there), written into
+ * the report folder of the same runs as `video.mp4`. Pieces are sent in order: `offset` is the number of bytes
+ * sent before (0 starts the file again); `done` on the last one. Without `reportId` (first piece only) a new
+ * report folder is made.
+ */
+export const reportPutVideoArgsSchema = z.strictObject({
+  runIds: reportExportArgsSchema.shape.runIds,
+  reportId: reportIdSchema.nullable(),
+  offset: nonNegInt.max(REPORT_VIDEO_MAX_BYTES),
+  data: z
+    .string()
+    .max(REPORT_VIDEO_CHUNK_CHARS)
+    .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64'),
+  done: z.boolean(),
+});
+
+/** Result of `reports.putVideo`: the report id (for the next piece) and, after the last piece, the file. */
+export const reportPutVideoResultSchema = z.strictObject({
+  reportId: reportIdSchema,
+  file: reportFileSchema.nullable(),
 });
 
 /** Result of `reports.export`. */

@@ -15,6 +15,8 @@ import {
   preflightResultSchema,
   reportExportArgsSchema,
   reportExportResultSchema,
+  reportPutVideoArgsSchema,
+  reportPutVideoResultSchema,
   runDetailSchema,
   runEventsArgsSchema,
   runEventsResultSchema,
@@ -33,7 +35,8 @@ export * from './studio-contract-runs';
 /**
  * Version of this contract; bump when a command's args or result change incompatibly. 2: `app.info` gained
  * `gitCommit`; history, baseline, compare, preflight and report commands added. 3: `runs.list` lists unreadable
- * run folders, `runs.get` says what was skipped in a run's stored events.
+ * run folders, `runs.get` says what was skipped in a run's stored events; `reports.export` names its report
+ * (`reportId`) and can add to an earlier one; `reports.putVideo` added.
  */
 export const STUDIO_CONTRACT_VERSION = 3;
 
@@ -191,6 +194,7 @@ export const studioContract = {
   'runs.compare': { args: compareArgsSchema, result: compareResultSchema },
   'devices.preflight': { args: preflightArgsSchema, result: preflightResultSchema },
   'reports.export': { args: reportExportArgsSchema, result: reportExportResultSchema },
+  'reports.putVideo': { args: reportPutVideoArgsSchema, result: reportPutVideoResultSchema },
 } as const;
 
 /** The name of a contract command, e.g. `app.info`. */
@@ -248,6 +252,8 @@ export interface StudioApi {
   preflightRun(args: StudioArgs<'devices.preflight'>): Promise<StudioResult<'devices.preflight'>>;
   /** `reports.export`: write a report folder (HTML, JSON, CSV, GIF, PDF) for a run and its baseline. */
   exportReport(args: StudioArgs<'reports.export'>): Promise<StudioResult<'reports.export'>>;
+  /** `reports.putVideo`: a piece of the renderer's MP4, written into the report folder as `video.mp4`. */
+  putReportVideo(args: StudioArgs<'reports.putVideo'>): Promise<StudioResult<'reports.putVideo'>>;
 }
 
 /** The preload's bridge: the commands plus the pushed-event channel. */
@@ -276,6 +282,7 @@ export const studioMethodNames = {
   'runs.compare': 'compareRuns',
   'devices.preflight': 'preflightRun',
   'reports.export': 'exportReport',
+  'reports.putVideo': 'putReportVideo',
 } as const satisfies Record<StudioCommand, keyof StudioApi>;
 
 /** The Electron IPC channel of a command; the preload and main both derive it from the command name. */

@@ -13,6 +13,8 @@ import {
   mib,
   phaseChartSvg,
   residencyChartSvg,
+  sharedResidencyAxes,
+  sharedStepAxes,
   stepChartSvg,
 } from './svg';
 import { describeLpl, lplStepOfLeapStep } from '../engine/sampler/lpl';
@@ -208,9 +210,14 @@ function framesSection(input: ReportInput): string {
 }
 
 function chartsSection(input: ReportInput): string {
+  // Runs compared share their axes: the same bar height or curve height means the same in each chart.
+  const stepAxes = sharedStepAxes(input.runs.map((r) => r.measures.steps));
+  const residencyAxes = sharedResidencyAxes(
+    input.runs.map((r) => ({ points: r.measures.residency, budgetBytes: r.measures.budgetBytes })),
+  );
   let html = '<h2>Timeline</h2>';
   input.runs.forEach((r, i) => {
-    html += stepChartSvg(r.measures.steps, `Per-step latency and cosine — ${roleOf(i)}`);
+    html += stepChartSvg(r.measures.steps, `Per-step latency and cosine — ${roleOf(i)}`, stepAxes);
   });
   html += '<h2>Block residency</h2>';
   input.runs.forEach((r, i) => {
@@ -218,6 +225,7 @@ function chartsSection(input: ReportInput): string {
       r.measures.residency,
       r.measures.budgetBytes,
       `Resident block memory — ${roleOf(i)}`,
+      residencyAxes,
     );
   });
   html += '<h2>Phases</h2>';

@@ -6,3 +6,4 @@ export * from './measures';
 export * from './model';
 export * from './html';
 export * from './svg';
+export * from './axes';

@@ -3,6 +3,7 @@
  * per-step latency with the LPL leap and TDTM-merged steps marked and the cosine-similarity curve, resident block
  * bytes over time against the budget, the phase breakdown, and per-frame quality lines.
  */
+import { axisBytes, budgetOnScale, latencyAxisTop, memoryAxisTop } from './axes';
 import type { PhaseMeasure, ResidencyPoint, StepMeasure } from './measures';
 import { lplStepOfLeapStep } from '../engine/sampler/lpl';
 
@@ -67,30 +68,55 @@ function empty(title: string, why: string): string {
   );
 }
 
+/** The axes a step chart shares with the charts of the runs it is compared with (default: its own). */
+export interface StepAxes {
+  /** Top of the latency axis (ms). */
+  latencyTopMs: number;
+  /** The first and last step of the x axis. */
+  firstStep: number;
+  lastStep: number;
+}
+
+/** Axes that fit every run in `runs` (one shared scale for runs compared). */
+export function sharedStepAxes(runs: readonly (readonly StepMeasure[])[]): StepAxes | null {
+  const all = runs.flat();
+  if (all.length === 0) return null;
+  return {
+    latencyTopMs: latencyAxisTop(runs.map((r) => r.map((s) => s.latencyMs))),
+    firstStep: Math.min(...all.map((s) => s.step)),
+    lastStep: Math.max(...all.map((s) => s.step)),
+  };
+}
+
 /**
  * Latency per denoising step as bars (merged steps orange), a red line and label at the LPL leap, and the cosine
- * similarity between consecutive steps' outputs as a green line on the right axis.
+ * similarity between consecutive steps' outputs as a green line on the right axis. `axes`: shared with the runs it
+ * is compared with.
  */
-export function stepChartSvg(steps: readonly StepMeasure[], title = 'Per-step latency and cosine'): string {
-  if (steps.length === 0) return empty(title, 'no denoising steps in this run');
-  const maxLat = Math.max(...steps.map((s) => s.latencyMs), 1);
-  const bw = PLOT_W / steps.length;
-  const x = (i: number): number => PAD.left + i * bw;
-  const y = (ms: number): number => PAD.top + PLOT_H - (ms / maxLat) * PLOT_H;
+export function stepChartSvg(
+  steps: readonly StepMeasure[],
+  title = 'Per-step latency and cosine',
+  axes: StepAxes | null = sharedStepAxes([steps]),
+): string {
+  if (steps.length === 0 || axes === null) return empty(title, 'no denoising steps in this run');
+  const maxLat = axes.latencyTopMs;
+  const bw = PLOT_W / Math.max(1, axes.lastStep - axes.firstStep + 1);
+  const x = (step: number): number => PAD.left + (step - axes.firstStep) * bw;
+  const y = (ms: number): number => PAD.top + PLOT_H - (Math.min(ms, maxLat) / maxLat) * PLOT_H;
   const cosines = steps.map((s) => s.cosine).filter((c): c is number => c !== null);
   const cosMin = cosines.length > 0 ? Math.min(...cosines, 0.9) : 0;
   const yc = (c: number): number => PAD.top + PLOT_H - ((c - cosMin) / (1 - cosMin || 1)) * PLOT_H;
   let body = '';
-  steps.forEach((s, i) => {
+  steps.forEach((s) => {
     const fill = s.merged ? COLOURS.merged : COLOURS.step;
     body +=
-      `<rect x="${n(x(i) + bw * 0.1)}" y="${n(y(s.latencyMs))}" width="${n(bw * 0.8)}" ` +
+      `<rect x="${n(x(s.step) + bw * 0.1)}" y="${n(y(s.latencyMs))}" width="${n(bw * 0.8)}" ` +
       `height="${n(PAD.top + PLOT_H - y(s.latencyMs))}" fill="${fill}"><title>step ${s.step}: ` +
       `${s.latencyMs.toFixed(1)} ms${s.merged ? ', merged' : ''}${s.leapt ? ', leap' : ''}</title></rect>`;
   });
   const leap = steps.findIndex((s) => s.leapt);
   if (leap >= 0) {
-    const lx = x(leap) + bw / 2;
+    const lx = x(steps[leap]!.step) + bw / 2;
     body +=
       `<line x1="${n(lx)}" y1="${PAD.top}" x2="${n(lx)}" y2="${PAD.top + PLOT_H}" stroke="${COLOURS.leap}" ` +
       `stroke-width="2" stroke-dasharray="4 3"/>` +
@@ -100,8 +126,8 @@ export function stepChartSvg(steps: readonly StepMeasure[], title = 'Per-step la
         : `<text x="${n(lx + 4)}" y="${PAD.top + 12}" font-size="11" fill="${COLOURS.leap}">`) +
       `LPL leap (step ${lplStepOfLeapStep(steps[leap]!.step)})</text>`;
   }
-  const points = steps.flatMap((s, i) =>
-    s.cosine === null ? [] : [`${n(x(i) + bw / 2)},${n(yc(s.cosine))}`],
+  const points = steps.flatMap((s) =>
+    s.cosine === null ? [] : [`${n(x(s.step) + bw / 2)},${n(yc(s.cosine))}`],
   );
   if (points.length > 1)
     body += `<polyline points="${points.join(' ')}" fill="none" stroke="${COLOURS.cosine}" stroke-width="2"/>`;
@@ -110,26 +136,53 @@ export function stepChartSvg(steps: readonly StepMeasure[], title = 'Per-step la
     axisLabel(PAD.left - 6, PAD.top + PLOT_H, '0 ms') +
     axisLabel(W - PAD.right + 6, PAD.top + 8, 'cos 1', 'start') +
     axisLabel(W - PAD.right + 6, PAD.top + PLOT_H, `cos ${cosMin.toFixed(2)}`, 'start') +
-    axisLabel(PAD.left, H - 22, `step ${steps[0]!.step}`, 'start') +
-    axisLabel(W - PAD.right, H - 22, `step ${steps.at(-1)!.step}`) +
+    axisLabel(PAD.left, H - 22, `step ${axes.firstStep}`, 'start') +
+    axisLabel(W - PAD.right, H - 22, `step ${axes.lastStep}`) +
     `<text x="${PAD.left}" y="${H - 6}" font-size="10">` +
     `<tspan fill="${COLOURS.step}">■ step</tspan> <tspan fill="${COLOURS.merged}">■ TDTM merged</tspan> ` +
     `<tspan fill="${COLOURS.leap}">┆ LPL leap</tspan> <tspan fill="${COLOURS.cosine}">— cosine</tspan></text>`;
   return frame(title, `${title}: ${steps.length} steps`, body);
 }
 
-/** Resident block bytes over time as a step line, with the budget as a dashed line. */
+/** The axes a residency chart shares with the charts of the runs it is compared with (default: its own). */
+export interface ResidencyAxes {
+  /** Top of the byte axis (the curves; the budget only when on scale: see `memoryAxisTop`). */
+  topBytes: number;
+  /** Length of the time axis (ms from each run's first point). */
+  spanMs: number;
+}
+
+/** Axes that fit every run in `runs`: the highest curve (and a budget on scale) and the longest run. */
+export function sharedResidencyAxes(
+  runs: readonly { points: readonly ResidencyPoint[]; budgetBytes: number | null }[],
+): ResidencyAxes {
+  const peaks = runs.map((r) => r.points.reduce((m, p) => Math.max(m, p.residentBytes), 0));
+  const spans = runs.map((r) => (r.points.length > 0 ? r.points.at(-1)!.atMs - r.points[0]!.atMs : 0));
+  return {
+    topBytes: memoryAxisTop(
+      peaks,
+      runs.map((r) => r.budgetBytes),
+    ),
+    spanMs: Math.max(1, ...spans),
+  };
+}
+
+/**
+ * Resident block bytes over time as a step line, with the budget as a dashed line, or, when the budget is far above
+ * the curves (off scale), as a labelled marker at the top edge. `axes`: shared with the runs it is compared with.
+ */
 export function residencyChartSvg(
   points: readonly ResidencyPoint[],
   budgetBytes: number | null,
   title = 'Resident block memory over time',
+  axes: ResidencyAxes = sharedResidencyAxes([{ points, budgetBytes }]),
 ): string {
   if (points.length === 0) return empty(title, 'no block residency events in this run');
   const t0 = points[0]!.atMs;
-  const t1 = Math.max(points.at(-1)!.atMs, t0 + 1);
-  const top = Math.max(...points.map((p) => p.residentBytes), budgetBytes ?? 0, 1);
-  const x = (t: number): number => PAD.left + ((t - t0) / (t1 - t0)) * PLOT_W;
-  const y = (b: number): number => PAD.top + PLOT_H - (b / top) * PLOT_H;
+  const span = axes.spanMs;
+  const top = axes.topBytes;
+  const x = (t: number): number => PAD.left + ((t - t0) / span) * PLOT_W;
+  const y = (b: number): number => PAD.top + PLOT_H - (Math.min(b, top) / top) * PLOT_H;
   // At most ~2 buckets per horizontal pixel, each drawn at its highest and last value: long runs stay small
   // and no peak is lost.
   const step = Math.max(1, Math.ceil(points.length / (PLOT_W * 2)));
@@ -140,16 +193,25 @@ export function residencyChartSvg(
     d += ` H${n(x(bucket[0]!.atMs))} V${n(y(high))} V${n(y(bucket.at(-1)!.residentBytes))}`;
   }
   let body = `<path d="${d}" fill="none" stroke="${COLOURS.resident}" stroke-width="1.5"/>`;
-  if (budgetBytes !== null)
+  if (budgetBytes !== null && budgetOnScale(budgetBytes, top))
     body +=
       `<line x1="${PAD.left}" y1="${n(y(budgetBytes))}" x2="${PAD.left + PLOT_W}" y2="${n(y(budgetBytes))}" ` +
       `stroke="${COLOURS.budget}" stroke-dasharray="6 4"/>` +
-      axisLabel(PAD.left + PLOT_W - 4, y(budgetBytes) - 4, `budget ${mib(budgetBytes)}`);
+      axisLabel(PAD.left + PLOT_W - 4, y(budgetBytes) - 4, `budget ${axisBytes(budgetBytes)}`);
+  else if (budgetBytes !== null) {
+    // Off scale: an arrow at the top right edge pointing up, labelled with the budget.
+    const ax = PAD.left + PLOT_W - 8;
+    body +=
+      `<path data-budget-marker="off-scale" d="M${n(ax - 5)},${PAD.top + 9} L${n(ax)},${PAD.top + 2} ` +
+      `L${n(ax + 5)},${PAD.top + 9} Z" fill="${COLOURS.budget}"/>` +
+      `<text x="${n(ax - 9)}" y="${PAD.top + 10}" font-size="10" text-anchor="end" fill="${COLOURS.budget}">` +
+      `budget ${escapeXml(axisBytes(budgetBytes))}, off scale ↑</text>`;
+  }
   body +=
-    axisLabel(PAD.left - 6, PAD.top + 8, mib(top)) +
+    axisLabel(PAD.left - 6, PAD.top + 8, axisBytes(top)) +
     axisLabel(PAD.left - 6, PAD.top + PLOT_H, '0') +
     axisLabel(PAD.left, H - 22, '0 s', 'start') +
-    axisLabel(W - PAD.right, H - 22, `${((t1 - t0) / 1000).toFixed(2)} s`) +
+    axisLabel(W - PAD.right, H - 22, `${(span / 1000).toFixed(2)} s`) +
     `<text x="${PAD.left}" y="${H - 6}" font-size="10"><tspan fill="${COLOURS.resident}">— resident</tspan> ` +
     `<tspan fill="${COLOURS.budget}">- - budget</tspan></text>`;
   return frame(title, `${title}: peak ${mib(Math.max(...points.map((p) => p.residentBytes)))}`, body);

@@ -38,6 +38,7 @@ const api: StudioBridge = {
   compareRuns: (args) => call('studio:runs.compare', args),
   preflightRun: (args) => call('studio:devices.preflight', args),
   exportReport: (args) => call('studio:reports.export', args),
+  putReportVideo: (args) => call('studio:reports.putVideo', args),
   onEvent: (listener) => {
     // Hand the page the event only, never the IpcRendererEvent (it would expose `sender`).
     const forward = (_event: unknown, payload: StudioEvent): void => listener(payload);

@@ -89,7 +89,9 @@ export function createStudioHandlers(host: StudioHostInfo, services?: StudioHand
       const { client } = need().hub.pairedClient(deviceId);
       return preflight(await client.deviceInfo(), params, need().preflight ?? {});
     },
-    'reports.export': async ({ runIds, formats }) => need().reports.export(runIds, formats),
+    'reports.export': async ({ runIds, formats, reportId }) =>
+      need().reports.export(runIds, formats, reportId),
+    'reports.putVideo': async (args) => need().reports.putVideo(args),
   };
 }
 

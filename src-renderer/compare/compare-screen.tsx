@@ -8,12 +8,14 @@ import { navigate } from '../routes';
 import { errorText } from '../studio/format';
 import { compareQuery, framesQuery, runQuery, runsQuery, studioKeys } from '../studio/queries';
 import { useRunStore, useStudio } from '../studio/studio-context';
+import { BaselineChoiceNote, useBaselineChoice } from './baseline-choice';
 import { CompareMetrics, PerFrameChart } from './compare-metrics';
 import { FramePlayer } from './frame-player';
 
-function StartBaseline({ runId }: { runId: string }) {
+function StartBaseline({ runId, runDeviceId }: { runId: string; runDeviceId: string }) {
   const { api, readOnly } = useStudio();
   const client = useQueryClient();
+  const choice = useBaselineChoice(runDeviceId);
   const start = useMutation({
     mutationFn: () => api.startBaseline({ runId }),
     onSuccess: ({ run }) => {
@@ -25,10 +27,11 @@ function StartBaseline({ runId }: { runId: string }) {
     <div className="card">
       <h2>No baseline yet</h2>
       <p>
-        Runs the same prompt, seed (the same initial noise), steps, CFG and size on the baseline device with
-        LPL, TDTM and CI-DL off, then compares the two.
+        Runs the same prompt, seed (the same initial noise), steps, CFG and size with LPL, TDTM and CI-DL off,
+        then compares the two.
       </p>
-      {!readOnly && (
+      {choice !== null && <BaselineChoiceNote choice={choice} />}
+      {!readOnly && choice?.ok === true && (
         <button
           type="button"
           className="primary"
@@ -36,7 +39,7 @@ function StartBaseline({ runId }: { runId: string }) {
           disabled={start.isPending}
           onClick={() => start.mutate()}
         >
-          Run baseline
+          Run baseline on {choice.device.name}
         </button>
       )}
       {start.isError && (
@@ -70,7 +73,7 @@ function Comparison({ runA, runB }: { runA: string; runB: string }) {
   const { api } = useStudio();
   const a = useQuery(runQuery(api, runA));
   const b = useQuery(runQuery(api, runB));
-  useRunStore(runA); // keeps the run details fresh while either run is live (run.updated invalidates them)
+  const storeA = useRunStore(runA); // keeps the run details fresh while either run is live (run.updated …)
   useRunStore(runB);
   const bothDone = a.data?.run.state === 'finished' && b.data?.run.state === 'finished';
   const result = useQuery({ ...compareQuery(api, runA, runB), enabled: bothDone });
@@ -83,7 +86,8 @@ function Comparison({ runA, runB }: { runA: string; runB: string }) {
     enabled: bothDone,
   });
   const [frameIndex, setFrameIndex] = useState(0);
-  const fps = a.data?.params.fps ?? 8;
+  // The frame rate the video has (run.finished), else the one asked for.
+  const fps = storeA?.view.finished?.fps ?? a.data?.params.fps ?? 8;
   return (
     <div data-testid="compare-view" className="compare-view" data-ready={String(result.isSuccess)}>
       <RunStatus runId={runA} label="A" />
@@ -105,7 +109,7 @@ function Comparison({ runA, runB }: { runA: string; runB: string }) {
         />
       )}
       {result.data !== undefined && <PerFrameChart result={result.data} />}
-      {bothDone && <ExportPanel runIds={[runA, runB]} fps={fps} />}
+      {bothDone && <ExportPanel runIds={[runA, runB]} />}
     </div>
   );
 }
@@ -162,7 +166,9 @@ export function CompareScreen({ runA, runB }: { runA: string | null; runB: strin
       </header>
       <RunPicker runA={a} runB={b} />
       {a === null && <p className="muted">No run yet: start one from the Composer.</p>}
-      {a !== null && b === null && detailA.isSuccess && <StartBaseline runId={a} />}
+      {a !== null && b === null && detailA.isSuccess && (
+        <StartBaseline runId={a} runDeviceId={detailA.data.run.deviceId} />
+      )}
       {a !== null && b !== null && <Comparison runA={a} runB={b} />}
     </section>
   );

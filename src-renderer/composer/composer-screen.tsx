@@ -2,6 +2,7 @@
 // before sending, and the device's memory preflight.
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useMemo, useState } from 'react';
+import { BaselineChoiceNote, useBaselineChoice } from '../compare/baseline-choice';
 import { navigate } from '../routes';
 import { errorText, formatBytes } from '../studio/format';
 import { devicesQuery, preflightQuery, runQuery, studioKeys } from '../studio/queries';
@@ -100,6 +101,27 @@ function ComposerForm({ rerunOf }: { rerunOf: string | null }) {
       navigate(['live', run.runId]);
     },
   });
+  const baselineChoice = useBaselineChoice(chosen?.id ?? null);
+  // Run + baseline in one action: the run, then its baseline (queued behind it when the same device runs both),
+  // then the comparison. Should the baseline not start, Compare opens on the run and says why.
+  const startBoth = useMutation({
+    mutationFn: async (): Promise<[string, string | null]> => {
+      if (!result.ok) throw new Error(result.reason);
+      if (chosen === undefined) throw new Error('No paired device: pair one on the Devices screen first');
+      const { run } = await api.startRun({
+        deviceId: chosen.id,
+        params: result.params,
+        preview: result.preview,
+      });
+      const baseline = await api.startBaseline({ runId: run.runId }).catch(() => null);
+      return [run.runId, baseline?.run.runId ?? null];
+    },
+    onSuccess: ([runId, baselineId]) => {
+      void client.invalidateQueries({ queryKey: studioKeys.runs });
+      navigate(['compare', runId, ...(baselineId === null ? [] : [baselineId])]);
+    },
+  });
+  const busy = start.isPending || startBoth.isPending;
   const set = (patch: Partial<ComposerForm>): void => setForm((f) => ({ ...f, ...patch }));
 
   return (
@@ -236,18 +258,30 @@ function ComposerForm({ rerunOf }: { rerunOf: string | null }) {
         </p>
       )}
       {chosen !== undefined && <Preflight deviceId={chosen.id} result={result} />}
-      <button
-        type="button"
-        className="primary"
-        data-testid="start-run"
-        disabled={!result.ok || chosen === undefined || start.isPending}
-        onClick={() => start.mutate()}
-      >
-        {start.isPending ? 'Starting…' : 'Start run'}
-      </button>
-      {start.isError && (
+      {chosen !== undefined && baselineChoice !== null && <BaselineChoiceNote choice={baselineChoice} />}
+      <div className="start-buttons">
+        <button
+          type="button"
+          className="primary"
+          data-testid="start-run"
+          disabled={!result.ok || chosen === undefined || busy}
+          onClick={() => start.mutate()}
+        >
+          {start.isPending ? 'Starting…' : 'Start run'}
+        </button>
+        <button
+          type="button"
+          data-testid="start-run-baseline"
+          title="Starts the run and its baseline (the same job with the techniques off), then compares them"
+          disabled={!result.ok || chosen === undefined || baselineChoice?.ok !== true || busy}
+          onClick={() => startBoth.mutate()}
+        >
+          {startBoth.isPending ? 'Starting…' : 'Start run + baseline'}
+        </button>
+      </div>
+      {(start.isError || startBoth.isError) && (
         <p className="error" role="alert">
-          {errorText(start.error)}
+          {errorText(start.error ?? startBoth.error)}
         </p>
       )}
     </section>

@@ -1,5 +1,6 @@
-// MP4 in the renderer: the run's final frames drawn onto a canvas (scaled up with nearest-neighbour so a 32 px
-// clip stays crisp), encoded with WebCodecs (H.264, else VP9) and muxed by mediabunny. Where the page has no
+// MP4 in the renderer: the final frames of a run, or of a run and its baseline side by side (A | B), each under a
+// label band naming it, drawn onto a canvas (scaled up with nearest-neighbour so a 32 px clip stays crisp), encoded
+// with WebCodecs (H.264, else VP9) at the video's own fps and muxed by mediabunny. Where the page has no
 // VideoEncoder the caller falls back to the GIF that `reports.export` writes.
 import {
   BufferTarget,
@@ -11,8 +12,13 @@ import {
 } from 'mediabunny';
 import type { FrameImages } from '../studio/queries';
 
-/** Output edge at least this (H.264 wants even sizes; tiny clips are upscaled for viewing). */
+/** Each side's picture edge at least this (H.264 wants even sizes; tiny clips are upscaled for viewing). */
 const MIN_EDGE_PX = 256;
+/** Height of the label band above the pictures, and the gap between the two sides. */
+const LABEL_BAND_PX = 28;
+const GAP_PX = 8;
+const BACKGROUND = '#0b0d12';
+const LABEL_COLOUR = '#ffffff';
 
 function loadImage(url: string): Promise<HTMLImageElement> {
   return new Promise((resolve, reject) => {
@@ -23,6 +29,12 @@ function loadImage(url: string): Promise<HTMLImageElement> {
   });
 }
 
+/** One side of the video: a run's final frames and the label drawn above them. */
+export interface VideoSide {
+  label: string;
+  frames: FrameImages['frames'];
+}
+
 /** An encoded video: the bytes and what they hold. */
 export interface EncodedVideo {
   blob: Blob;
@@ -30,15 +42,42 @@ export interface EncodedVideo {
   width: number;
   height: number;
   frames: number;
+  fps: number;
 }
 
-/** Encodes `frames` at `fps` into an MP4; throws when neither H.264 nor VP9 can be encoded here. */
-export async function encodeMp4(frames: FrameImages['frames'], fps: number): Promise<EncodedVideo> {
-  const first = frames[0];
+/** Where each side's picture lies in the video (CSS pixels of the canvas), for the encoder and for tests. */
+export interface VideoLayout {
+  width: number;
+  height: number;
+  pictures: { x: number; y: number; width: number; height: number }[];
+}
+
+/** The layout of `sides` (all the size of the first side's first frame) under a label band. */
+export function videoLayout(frameWidth: number, frameHeight: number, sides: number): VideoLayout {
+  const scale = Math.max(1, Math.ceil(MIN_EDGE_PX / Math.max(frameWidth, frameHeight)));
+  const w = frameWidth * scale;
+  const h = frameHeight * scale;
+  const width = Math.ceil((w * sides + GAP_PX * (sides - 1)) / 2) * 2;
+  const height = Math.ceil((h + LABEL_BAND_PX) / 2) * 2;
+  const pictures = Array.from({ length: sides }, (_, i) => ({
+    x: i * (w + GAP_PX),
+    y: LABEL_BAND_PX,
+    width: w,
+    height: h,
+  }));
+  return { width, height, pictures };
+}
+
+/**
+ * Encodes `sides` (one run, or a run and its baseline) side by side at `fps` into an MP4, each side labelled; as
+ * many frames as the longest side (a shorter side holds its last frame). Throws when neither H.264 nor VP9 can be
+ * encoded here.
+ */
+export async function encodeMp4(sides: readonly VideoSide[], fps: number): Promise<EncodedVideo> {
+  const first = sides[0]?.frames[0];
   if (first === undefined) throw new Error('the run has no final frames to encode');
-  const scale = Math.max(1, Math.ceil(MIN_EDGE_PX / Math.max(first.width, first.height)));
-  const width = Math.ceil((first.width * scale) / 2) * 2;
-  const height = Math.ceil((first.height * scale) / 2) * 2;
+  const layout = videoLayout(first.width, first.height, sides.length);
+  const { width, height } = layout;
   let codec: 'avc' | 'vp9' | null = null;
   for (const c of ['avc', 'vp9'] as const) {
     if (await canEncodeVideo(c, { width, height })) {
@@ -52,19 +91,29 @@ export async function encodeMp4(frames: FrameImages['frames'], fps: number): Pro
   canvas.height = height;
   const ctx = canvas.getContext('2d');
   if (ctx === null) throw new Error('no 2D canvas to draw the frames on');
-  ctx.imageSmoothingEnabled = false;
   const output = new Output({ format: new Mp4OutputFormat(), target: new BufferTarget() });
   const source = new CanvasSource(canvas, { codec, quality: QUALITY_HIGH });
   output.addVideoTrack(source, { frameRate: fps });
   await output.start();
-  for (let i = 0; i < frames.length; i++) {
-    const frame = frames[i];
-    if (frame === undefined) continue;
-    ctx.drawImage(await loadImage(frame.url), 0, 0, width, height);
+  const count = Math.max(...sides.map((s) => s.frames.length));
+  for (let i = 0; i < count; i++) {
+    ctx.fillStyle = BACKGROUND;
+    ctx.fillRect(0, 0, width, height);
+    ctx.imageSmoothingEnabled = false;
+    for (let k = 0; k < sides.length; k++) {
+      const side = sides[k]!;
+      const box = layout.pictures[k]!;
+      const frame = side.frames[Math.min(i, side.frames.length - 1)];
+      if (frame !== undefined) ctx.drawImage(await loadImage(frame.url), box.x, box.y, box.width, box.height);
+      ctx.fillStyle = LABEL_COLOUR;
+      ctx.font = `bold ${LABEL_BAND_PX - 10}px system-ui, sans-serif`;
+      ctx.textBaseline = 'middle';
+      ctx.fillText(side.label, box.x + 6, LABEL_BAND_PX / 2, box.width - 12);
+    }
     await source.add(i / fps, 1 / fps);
   }
   await output.finalize();
   const buffer = output.target.buffer;
   if (buffer === null) throw new Error('the muxer produced no file');
-  return { blob: new Blob([buffer], { type: 'video/mp4' }), codec, width, height, frames: frames.length };
+  return { blob: new Blob([buffer], { type: 'video/mp4' }), codec, width, height, frames: count, fps };
 }

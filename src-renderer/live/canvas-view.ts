@@ -39,8 +39,15 @@ function context(canvas: HTMLCanvasElement): CanvasRenderingContext2D | null {
   }
 }
 
-/** A ref for a canvas that `draw` keeps current with `store`. */
-export function useCanvasView(store: RunStore | null, draw: CanvasDraw): RefObject<HTMLCanvasElement | null> {
+/**
+ * A ref for a canvas that `draw` keeps current with `store`; a change of `redrawKey` (something drawn that is not in
+ * the store, e.g. an axis shared with another run) draws it again.
+ */
+export function useCanvasView(
+  store: RunStore | null,
+  draw: CanvasDraw,
+  redrawKey: string | number = '',
+): RefObject<HTMLCanvasElement | null> {
   const ref = useRef<HTMLCanvasElement | null>(null);
   const drawRef = useRef(draw);
   drawRef.current = draw;
@@ -60,6 +67,6 @@ export function useCanvasView(store: RunStore | null, draw: CanvasDraw): RefObje
       unsubscribe();
       observer?.disconnect();
     };
-  }, [store]);
+  }, [store, redrawKey]);
   return ref;
 }

@@ -3,6 +3,7 @@
 // costs about what a frame early in it does. The time axis keeps headroom and doubles when the run
 // outgrows it (one full repaint each time: amortised O(1) per event); a finished run is repainted once to fit.
 import type { LaneKind, RunView } from './run-fold';
+import { budgetOnScale, memoryAxisTop } from '../../shared/report/axes';
 import { formatBytes } from '../studio/format';
 
 const KIND_COLORS: Record<LaneKind, string> = {
@@ -45,8 +46,17 @@ export class LanesPainter {
   /** Rectangles and line pieces drawn so far (a test bounds them per event). */
   shapes = 0;
 
-  /** Brings the canvas up to date with `view`. */
-  paint(canvas: HTMLCanvasElement, ctx: CanvasRenderingContext2D | null, view: RunView): void {
+  /**
+   * Brings the canvas up to date with `view`. `sharedPeakBytes`: when runs are shown side by side, the highest
+   * resident bytes of all of them (one byte axis for all). The byte axis fits the curve, not the budget: a budget far
+   * above it (see `memoryAxisTop`) is not drawn as a line but named as off scale.
+   */
+  paint(
+    canvas: HTMLCanvasElement,
+    ctx: CanvasRenderingContext2D | null,
+    view: RunView,
+    sharedPeakBytes = 0,
+  ): void {
     canvas.setAttribute('data-lanes', String(view.lanes.length));
     canvas.setAttribute('data-events-drawn', String(view.blockEvents));
     canvas.setAttribute(
@@ -54,13 +64,21 @@ export class LanesPainter {
       `Residency lanes: ${view.lanes.length} blocks, ${formatBytes(view.residentBytes)} resident` +
         (view.budgetBytes !== null ? ` of a ${formatBytes(view.budgetBytes)} budget` : ''),
     );
+    const maxBytes = memoryAxisTop([view.peakResidentBytes, sharedPeakBytes], [view.budgetBytes]);
+    canvas.setAttribute('data-bytes-top', String(maxBytes));
+    canvas.setAttribute(
+      'data-budget',
+      view.budgetBytes === null
+        ? 'none'
+        : budgetOnScale(view.budgetBytes, maxBytes)
+          ? 'on-scale'
+          : 'off-scale',
+    );
     if (ctx === null || view.firstAtMs === null || view.lastAtMs === null) return;
     const w = canvas.clientWidth || 600;
     const h = canvas.clientHeight || 300;
     const ended = view.state !== null && view.state !== 'queued' && view.state !== 'running';
     const used = Math.max(1, view.lastAtMs - view.firstAtMs);
-    let maxBytes = view.peakResidentBytes;
-    if (view.budgetBytes !== null && view.budgetBytes > maxBytes) maxBytes = view.budgetBytes;
     const l = this.layout;
     const stale =
       l === null ||
@@ -161,14 +179,14 @@ export class LanesPainter {
     const l = this.layout as Layout;
     const top = l.h * (1 - MEMORY_SHARE) + 4;
     const mh = l.h - top - 2;
-    const y = (bytes: number): number => top + mh - (bytes / l.maxBytes) * mh;
+    const y = (bytes: number): number => top + mh - (Math.min(bytes, l.maxBytes) / l.maxBytes) * mh;
     ctx.lineWidth = 1.2;
     for (; this.memCursor < view.memory.length; this.memCursor++) {
       const p = view.memory[this.memCursor];
       if (p === undefined) continue;
       const px = this.x(p.atMs);
       this.segment(ctx, RESIDENT_LINE, [], this.tailX, y(this.prevResident), px, y(p.residentBytes));
-      if (this.prevBudget !== null || p.budgetBytes !== null) {
+      if (this.budgetDrawn(this.prevBudget) || this.budgetDrawn(p.budgetBytes)) {
         const from = y(this.prevBudget ?? p.budgetBytes ?? 0);
         this.segment(ctx, BUDGET_LINE, [5, 4], this.tailX, from, px, y(p.budgetBytes ?? 0));
       }
@@ -179,7 +197,7 @@ export class LanesPainter {
     const nx = this.x(now);
     if (nx > this.tailX) {
       this.segment(ctx, RESIDENT_LINE, [], this.tailX, y(this.prevResident), nx, null);
-      if (this.prevBudget !== null) {
+      if (this.prevBudget !== null && this.budgetDrawn(this.prevBudget)) {
         this.segment(ctx, BUDGET_LINE, [5, 4], this.tailX, y(this.prevBudget), nx, null);
       }
       this.tailX = nx;
@@ -188,7 +206,17 @@ export class LanesPainter {
     ctx.fillStyle = '#cbd5e1';
     ctx.font = '10px system-ui, sans-serif';
     ctx.fillText(`resident ${formatBytes(view.residentBytes)}`, 2, top + 10);
-    if (view.budgetBytes !== null) ctx.fillText(`budget ${formatBytes(view.budgetBytes)}`, 2, top + 22);
+    if (view.budgetBytes !== null)
+      ctx.fillText(
+        `budget ${formatBytes(view.budgetBytes)}${this.budgetDrawn(view.budgetBytes) ? '' : ' ↑ off scale'}`,
+        2,
+        top + 22,
+      );
+  }
+
+  /** Whether a budget is on the byte axis (drawn as a line); a budget far above the curve is off scale. */
+  private budgetDrawn(budgetBytes: number | null): boolean {
+    return budgetBytes !== null && budgetOnScale(budgetBytes, (this.layout as Layout).maxBytes);
   }
 
   /** A horizontal piece from (x0, y0) to (x1, y0), then up or down to `y1` (null: none). */

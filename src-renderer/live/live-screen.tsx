@@ -33,23 +33,34 @@ export function elapsedMs(store: RunStore | null): number | null {
   return v.firstAtMs !== null && v.lastAtMs !== null ? v.lastAtMs - v.firstAtMs : null;
 }
 
-/** The run's views (shared by Live run and Presentation). */
+/** The run's views; `replaying` while a replay plays into `store`. */
 export function RunPanels({
   runId,
   store,
   detail,
+  replaying = false,
 }: {
   runId: string;
   store: RunStore | null;
   detail?: RunDetail;
+  replaying?: boolean;
 }) {
   const view = store?.view;
+  const recorded = detail?.run.state;
+  const endedAs = recorded !== undefined && TERMINAL.includes(recorded) ? recorded : null;
   return (
     <div className="run-panels">
       <StepTimeline store={store} totalSteps={detail?.params.steps ?? null} />
       <ResidencyLanes store={store} />
       <div className="run-panels-row">
-        {view !== undefined && <PhaseBreakdown view={view} stamp={view.phasesVersion + view.stepsVersion} />}
+        {view !== undefined && (
+          <PhaseBreakdown
+            view={view}
+            stamp={view.phasesVersion + view.stepsVersion}
+            replaying={replaying}
+            endedAs={endedAs}
+          />
+        )}
         <PreviewFrames runId={runId} previews={view?.previews ?? []} finished={view?.state === 'finished'} />
       </div>
     </div>
@@ -151,12 +162,9 @@ export function LiveScreen({ runId }: { runId: string | null }) {
         </div>
       )}
       {detail.isError && <p className="error">{errorText(detail.error)}</p>}
-      <RunPanels runId={id} store={store} detail={detail.data} />
+      <RunPanels runId={id} store={store} detail={detail.data} replaying={replay.playing} />
       {detail.data?.run.state === 'finished' && (
-        <ExportPanel
-          runIds={detail.data.baselineRunId !== null ? [id, detail.data.baselineRunId] : [id]}
-          fps={detail.data.params.fps ?? 8}
-        />
+        <ExportPanel runIds={detail.data.baselineRunId !== null ? [id, detail.data.baselineRunId] : [id]} />
       )}
     </section>
   );

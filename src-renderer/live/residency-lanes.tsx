@@ -7,20 +7,33 @@ import { useCanvasView } from './canvas-view';
 import { LanesPainter } from './lanes-painter';
 import type { RunStore } from './run-store';
 
-/** The residency lanes of a run. */
-export function ResidencyLanes({ store }: { store: RunStore | null }) {
+/**
+ * The residency lanes of a run; `sharedPeakBytes`, when runs are shown side by side, is the highest resident bytes of
+ * all of them (one byte axis for all).
+ */
+export function ResidencyLanes({
+  store,
+  sharedPeakBytes = 0,
+}: {
+  store: RunStore | null;
+  sharedPeakBytes?: number;
+}) {
   // One painter per canvas and run: it remembers what it already drew.
   const [painter] = useState(() => new Map<RunStore, LanesPainter>());
-  const ref = useCanvasView(store, (canvas, ctx, view) => {
-    if (store === null) return;
-    let p = painter.get(store);
-    if (p === undefined) {
-      painter.clear();
-      p = new LanesPainter();
-      painter.set(store, p);
-    }
-    p.paint(canvas, ctx, view);
-  });
+  const ref = useCanvasView(
+    store,
+    (canvas, ctx, view) => {
+      if (store === null) return;
+      let p = painter.get(store);
+      if (p === undefined) {
+        painter.clear();
+        p = new LanesPainter();
+        painter.set(store, p);
+      }
+      p.paint(canvas, ctx, view, sharedPeakBytes);
+    },
+    sharedPeakBytes,
+  );
   const view = store?.view;
   return (
     <figure className="viz">

@@ -10,6 +10,17 @@ export type Phase = 'load' | 'text' | 'denoise' | 'decode';
 /** The four phases in pipeline order. */
 export const PHASES: readonly Phase[] = ['load', 'text', 'denoise', 'decode'];
 
+/**
+ * One phase of a run: `startMs` once it started, `durationMs` once it ended. `stoppedBy` names the terminal state
+ * that ended the run while the phase was open (cancelled, failed, interrupted): the phase did not finish, and its
+ * `durationMs` is the engine time it ran until the run's last engine event.
+ */
+export interface PhaseSpan {
+  startMs: number | null;
+  durationMs: number | null;
+  stoppedBy: Exclude<RunState, 'queued' | 'running' | 'finished'> | null;
+}
+
 /** One denoising step as the timeline draws it. */
 export interface StepPoint {
   step: number;
@@ -80,7 +91,7 @@ export interface RunView {
   leapStep: number | null;
   mergedSteps: number[];
   /** Duration of each phase (ms) once it ended; `startMs` while it runs. */
-  phases: Record<Phase, { startMs: number | null; durationMs: number | null }>;
+  phases: Record<Phase, PhaseSpan>;
   lanes: BlockLane[];
   laneIndex: Map<string, number>;
   /** Block events folded into the lanes (what `data-events-drawn` reports once drawn). */
@@ -116,10 +127,10 @@ export function emptyRunView(): RunView {
     leapStep: null,
     mergedSteps: [],
     phases: {
-      load: { startMs: null, durationMs: null },
-      text: { startMs: null, durationMs: null },
-      denoise: { startMs: null, durationMs: null },
-      decode: { startMs: null, durationMs: null },
+      load: { startMs: null, durationMs: null, stoppedBy: null },
+      text: { startMs: null, durationMs: null, stoppedBy: null },
+      denoise: { startMs: null, durationMs: null, stoppedBy: null },
+      decode: { startMs: null, durationMs: null, stoppedBy: null },
     },
     lanes: [],
     laneIndex: new Map(),
@@ -170,6 +181,22 @@ function memory(view: RunView, atMs: number, residentBytes: number, budgetBytes:
   view.memory.push({ atMs, residentBytes, budgetBytes });
 }
 
+/**
+ * Closes the phases still open when the run ended without finishing: no `stage.end` will come for them, so each
+ * keeps the engine time it ran and says what stopped it (otherwise it would read "running" forever). Four phases:
+ * O(1).
+ */
+function stopOpenPhases(view: RunView, by: NonNullable<PhaseSpan['stoppedBy']>): void {
+  for (const phase of PHASES) {
+    view.work++;
+    const p = view.phases[phase];
+    if (p.startMs === null || p.durationMs !== null) continue;
+    p.durationMs = Math.max(0, (view.lastAtMs ?? p.startMs) - p.startMs);
+    p.stoppedBy = by;
+    view.phasesVersion++;
+  }
+}
+
 const RUN_LEVEL = new Set(['run.queued', 'run.started', 'run.finished', 'run.failed', 'run.cancelled']);
 
 /**
@@ -215,13 +242,16 @@ export function foldEvent(view: RunView, seq: number, event: RunEvent): boolean 
     case 'run.failed':
       view.state = 'failed';
       view.failure = `${event.code}: ${event.message}`;
+      stopOpenPhases(view, 'failed');
       break;
     case 'run.cancelled':
       view.state = 'cancelled';
+      stopOpenPhases(view, 'cancelled');
       break;
     case 'run.interrupted':
       view.state = 'interrupted';
       view.failure = `interrupted: ${event.reason}`;
+      stopOpenPhases(view, 'interrupted');
       break;
     case 'stage.start':
       view.phases[event.stage].startMs = atMs;

@@ -3,6 +3,7 @@
 import { useState } from 'react';
 import type { RunStore } from './run-store';
 import type { RunView } from './run-fold';
+import { latencyAxisTop } from '../../shared/report/axes';
 import { fitCanvas, useCanvasView } from './canvas-view';
 import { lplStepOfLeapStep } from '../../shared/engine/sampler/lpl';
 
@@ -20,6 +21,13 @@ export function drawnSteps(view: RunView): number {
   let n = 0;
   for (const s of view.steps) if (s !== undefined && s.latencyMs !== null) n++;
   return n;
+}
+
+/** The slowest measured step of a run (0 before any): what its latency axis must reach. */
+export function maxStepLatency(view: RunView): number {
+  let max = 0;
+  for (const s of view.steps) if (s?.latencyMs != null && s.latencyMs > max) max = s.latencyMs;
+  return max;
 }
 
 /** A sentence for screen readers and tests: what the timeline shows. */
@@ -41,20 +49,21 @@ function draw(
   ctx: CanvasRenderingContext2D | null,
   view: RunView,
   total: number | null,
+  latencyTopMs: number | null,
 ) {
   const drawn = drawnSteps(view);
   canvas.setAttribute('data-steps-drawn', String(drawn));
   canvas.setAttribute('data-leap-step', view.leapStep === null ? '' : String(view.leapStep));
   canvas.setAttribute('data-merged-steps', String(view.mergedSteps.length));
   canvas.setAttribute('aria-label', `Step timeline: ${timelineSummary(view, total)}`);
+  const maxLatency = latencyAxisTop([[maxStepLatency(view), latencyTopMs ?? 0]]);
+  canvas.setAttribute('data-latency-top-ms', String(maxLatency));
   const { w, h } = fitCanvas(canvas, ctx);
   if (ctx === null) return;
   const slots = Math.max(total ?? 0, view.steps.length, 1);
   const pad = { l: 36, r: 8, t: 14, b: 18 };
   const pw = w - pad.l - pad.r;
   const ph = h - pad.t - pad.b;
-  let maxLatency = 1;
-  for (const s of view.steps) if (s?.latencyMs != null && s.latencyMs > maxLatency) maxLatency = s.latencyMs;
   const slot = pw / slots;
   const barW = Math.max(1, slot * 0.75);
   for (const s of view.steps) {
@@ -102,17 +111,34 @@ function draw(
   ctx.fillText(`${slots - 1}`, w - pad.r - 14, h - 4);
 }
 
-/** The step timeline of a run; `totalSteps` (from the run's parameters) sizes the x axis before steps arrive. */
-export function StepTimeline({ store, totalSteps }: { store: RunStore | null; totalSteps: number | null }) {
-  // Block events do not change the timeline: redraw only when a step (or the size) changed.
+/**
+ * The step timeline of a run; `totalSteps` (from the run's parameters) sizes the x axis before steps arrive;
+ * `latencyTopMs`, when runs are shown side by side, is the slowest step of all of them (one latency axis for all).
+ */
+export function StepTimeline({
+  store,
+  totalSteps,
+  latencyTopMs = null,
+}: {
+  store: RunStore | null;
+  totalSteps: number | null;
+  latencyTopMs?: number | null;
+}) {
+  // Block events do not change the timeline: redraw only when a step, the shared axis or the size changed.
   const [drawn] = useState(() => ({ key: '', store: null as RunStore | null }));
-  const ref = useCanvasView(store, (canvas, ctx, view) => {
-    const key = `${view.stepsVersion}:${totalSteps}:${canvas.clientWidth}x${canvas.clientHeight}`;
-    if (key === drawn.key && store === drawn.store) return;
-    drawn.key = key;
-    drawn.store = store;
-    draw(canvas, ctx, view, totalSteps);
-  });
+  const ref = useCanvasView(
+    store,
+    (canvas, ctx, view) => {
+      const key =
+        `${view.stepsVersion}:${totalSteps}:${latencyTopMs}:` +
+        `${canvas.clientWidth}x${canvas.clientHeight}`;
+      if (key === drawn.key && store === drawn.store) return;
+      drawn.key = key;
+      drawn.store = store;
+      draw(canvas, ctx, view, totalSteps, latencyTopMs);
+    },
+    latencyTopMs ?? '',
+  );
   return (
     <figure className="viz">
       <figcaption>

@@ -3,30 +3,47 @@
 import { useQuery } from '@tanstack/react-query';
 import { useEffect, useRef } from 'react';
 import type { RunDetail } from '../../shared/protocol/studio-contract';
+import { latencyAxisTop } from '../../shared/report/axes';
 import { elapsedMs } from '../live/live-screen';
 import { PreviewFrames } from '../live/preview-frames';
 import { ResidencyLanes } from '../live/residency-lanes';
 import type { RunStore } from '../live/run-store';
-import { drawnSteps, StepTimeline } from '../live/step-timeline';
+import { drawnSteps, maxStepLatency, StepTimeline } from '../live/step-timeline';
 import { formatBytes, formatMs, formatNumber } from '../studio/format';
 import { compareQuery, runQuery, runsQuery } from '../studio/queries';
 import { useRunStore, useStudio } from '../studio/studio-context';
 
-function Side(props: { title: string; runId: string; store: RunStore | null; detail?: RunDetail }) {
-  const { title, runId, store, detail } = props;
+/** The axes both sides share, so the same bar or curve height means the same on each. */
+interface SharedAxes {
+  latencyTopMs: number;
+  peakBytes: number;
+}
+
+function Side(props: {
+  title: string;
+  runId: string;
+  store: RunStore | null;
+  detail?: RunDetail;
+  axes: SharedAxes;
+}) {
+  const { title, runId, store, detail, axes } = props;
   return (
     <div className="pres-side">
       <h2>
         {title} <span className="muted">{detail?.device.name ?? ''}</span>
       </h2>
-      <StepTimeline store={store} totalSteps={detail?.params.steps ?? null} />
+      <StepTimeline
+        store={store}
+        totalSteps={detail?.params.steps ?? null}
+        latencyTopMs={axes.latencyTopMs}
+      />
       <div className="pres-side-row">
         <PreviewFrames
           runId={runId}
           previews={store?.view.previews ?? []}
           finished={store?.view.state === 'finished'}
         />
-        <ResidencyLanes store={store} />
+        <ResidencyLanes store={store} sharedPeakBytes={axes.peakBytes} />
       </div>
     </div>
   );
@@ -90,6 +107,13 @@ export function PresentationScreen({ runId }: { runId: string | null }) {
   const peak = store?.view.peakResidentBytes ?? null;
   const basePeak = baseStore?.view.peakResidentBytes ?? null;
   const memory = peak !== null && peak > 0 ? formatBytes(peak) : '—';
+  const axes: SharedAxes = {
+    latencyTopMs: latencyAxisTop([
+      [store !== null ? maxStepLatency(store.view) : 0],
+      [baseStore !== null ? maxStepLatency(baseStore.view) : 0],
+    ]),
+    peakBytes: Math.max(peak ?? 0, basePeak ?? 0),
+  };
   const ratio =
     compared.data?.memory.ratio ??
     (peak !== null && basePeak !== null && basePeak > 0 ? peak / basePeak : null);
@@ -129,9 +153,9 @@ export function PresentationScreen({ runId }: { runId: string | null }) {
         <p className="big-note">Waiting for a run…</p>
       ) : (
         <div className="pres-sides">
-          <Side title="On device" runId={mainId} store={store} detail={main.data} />
+          <Side title="On device" runId={mainId} store={store} detail={main.data} axes={axes} />
           {baselineId !== null ? (
-            <Side title="Baseline" runId={baselineId} store={baseStore} detail={baseline.data} />
+            <Side title="Baseline" runId={baselineId} store={baseStore} detail={baseline.data} axes={axes} />
           ) : (
             <div className="pres-side">
               <h2>Baseline</h2>

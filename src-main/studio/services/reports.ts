@@ -9,10 +9,17 @@
  * `odsora://studio/reports/<id>/<name>`; without a host, a file URL.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { ReportExportResult, ReportFormat } from '../../../shared/protocol/studio-contract';
+import {
+  REPORT_VIDEO_MAX_BYTES,
+  reportIdSchema,
+  type ReportExportResult,
+  type ReportFormat,
+  type StudioArgs,
+  type StudioResult,
+} from '../../../shared/protocol/studio-contract';
 import {
   buildFramesCsv,
   buildReportHtml,
@@ -28,9 +35,7 @@ import { decodePngRgb, readFramePngs } from './run-frames';
 import type { RunHistory } from './run-history';
 import type { RunService } from './run-service';
 
-/** A report id (also its folder name). */
-export const REPORT_ID = /^[0-9]{8}T[0-9]{6}-[0-9a-f]{8}$/;
-/** The file names a report folder may hold. */
+/** The file names a report folder may hold (`video.mp4`: encoded by the renderer, `reports.putVideo`). */
 export const REPORT_FILE_NAMES = [
   'report.html',
   'report.json',
@@ -38,7 +43,11 @@ export const REPORT_FILE_NAMES = [
   'frames.csv',
   'frames.gif',
   'report.pdf',
+  'video.mp4',
 ] as const;
+/** The video's name in the report folder, and the name it has while its pieces arrive. */
+const VIDEO_NAME = 'video.mp4';
+const VIDEO_PART = 'video.mp4.part';
 
 /** What the host adds: file URLs the renderer can open, and a printer. */
 export interface ReportHost {
@@ -73,7 +82,11 @@ export class ReportService {
 
   /** The path of a report file, or null when the id or name is not one this service writes. */
   filePath(reportId: string, name: string): string | null {
-    if (!REPORT_ID.test(reportId) || !(REPORT_FILE_NAMES as readonly string[]).includes(name)) return null;
+    if (
+      !reportIdSchema.safeParse(reportId).success ||
+      !(REPORT_FILE_NAMES as readonly string[]).includes(name)
+    )
+      return null;
     return join(this.reportsDir, reportId, name);
   }
 
@@ -128,8 +141,39 @@ export class ReportService {
     };
   }
 
-  /** Writes the report folder with the formats asked for. */
-  async export(runIds: readonly string[], formats: readonly ReportFormat[]): Promise<ReportExportResult> {
+  /**
+   * The folder of report `reportId` (it must exist), or a new one when `reportId` is undefined. A report folder
+   * holds the exports of one set of runs: `runs.json` names them, and adding to a folder of other runs is refused.
+   */
+  private async folder(
+    runIds: readonly string[],
+    reportId: string | undefined,
+  ): Promise<{ reportId: string; dir: string }> {
+    const runsFile = (dir: string): string => join(dir, 'runs.json');
+    if (reportId === undefined) {
+      const id = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomBytes(4).toString('hex')}`;
+      const dir = join(this.reportsDir, id);
+      await mkdir(dir, { recursive: true });
+      await writeFile(runsFile(dir), JSON.stringify(runIds));
+      return { reportId: id, dir };
+    }
+    const dir = join(this.reportsDir, reportId);
+    const held = await readFile(runsFile(dir), 'utf8').catch(() => null);
+    if (held === null) throw new StudioServiceError('not-found', `report ${reportId} does not exist`);
+    if (held !== JSON.stringify(runIds))
+      throw new StudioServiceError(
+        'bad-request',
+        `report ${reportId} holds runs ${held}, not ${JSON.stringify(runIds)}: export these into a new report`,
+      );
+    return { reportId, dir };
+  }
+
+  /** Writes the report folder with the formats asked for (into report `reportId` when given). */
+  async export(
+    runIds: readonly string[],
+    formats: readonly ReportFormat[],
+    into?: string,
+  ): Promise<ReportExportResult> {
     const printToPdf = this.host.printToPdf;
     if (formats.includes('pdf') && printToPdf === undefined)
       throw new StudioServiceError(
@@ -137,9 +181,7 @@ export class ReportService {
         'pdf: this studio cannot print here (web mode); open the HTML report and print it from the browser',
       );
     const input = await this.input(runIds);
-    const reportId = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomBytes(4).toString('hex')}`;
-    const dir = join(this.reportsDir, reportId);
-    await mkdir(dir, { recursive: true });
+    const { reportId, dir } = await this.folder(runIds, into);
     const files: ReportExportResult['files'] = [];
     const put = async (format: ReportFormat, name: string, data: string | Uint8Array): Promise<string> => {
       const path = join(dir, name);
@@ -171,7 +213,43 @@ export class ReportService {
       }
       await put('pdf', 'report.pdf', await printToPdf(htmlPath));
     }
-    return { dir, files };
+    return { reportId, dir, files };
+  }
+
+  /**
+   * `reports.putVideo`: appends a piece of the renderer's MP4 to `video.mp4.part` in the report folder and, after
+   * the last piece, renames it `video.mp4`. Pieces must arrive in order (`offset` = bytes already sent).
+   */
+  async putVideo(args: StudioArgs<'reports.putVideo'>): Promise<StudioResult<'reports.putVideo'>> {
+    for (const runId of args.runIds) this.opts.runs.get(runId); // unknown-run for a run that does not exist
+    if (args.reportId === null && args.offset !== 0)
+      throw new StudioServiceError('bad-request', 'offset: a new report starts at offset 0');
+    const { reportId, dir } = await this.folder(args.runIds, args.reportId ?? undefined);
+    const part = join(dir, VIDEO_PART);
+    const data = Buffer.from(args.data, 'base64');
+    if (args.offset === 0) await writeFile(part, data);
+    else {
+      const have = (await stat(part).catch(() => null))?.size ?? 0;
+      if (have !== args.offset)
+        throw new StudioServiceError(
+          'bad-request',
+          `offset: ${VIDEO_NAME} has ${have} bytes so far, not ${args.offset}; send it again from offset 0`,
+        );
+      if (have + data.byteLength > REPORT_VIDEO_MAX_BYTES)
+        throw new StudioServiceError(
+          'bad-request',
+          `${VIDEO_NAME} would exceed ${REPORT_VIDEO_MAX_BYTES} bytes`,
+        );
+      await appendFile(part, data);
+    }
+    if (!args.done) return { reportId, file: null };
+    const path = join(dir, VIDEO_NAME);
+    await rename(part, path);
+    const bytes = (await stat(path)).size;
+    return {
+      reportId,
+      file: { format: 'mp4', name: VIDEO_NAME, path, bytes, url: this.host.url(reportId, VIDEO_NAME, path) },
+    };
   }
 }
 

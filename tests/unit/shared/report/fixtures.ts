@@ -5,9 +5,10 @@ import { measureRun, type SeqRunEvent } from '../../../../shared/report/measures
 import type { ReportInput, ReportRun } from '../../../../shared/report/model';
 
 /** A 4-step log: two blocks streamed under a budget, step 1 merged, the leap at step 2, then decode. */
-export function sampleLog(opts: { latencyMs?: number; peak?: number } = {}): SeqRunEvent[] {
+export function sampleLog(opts: { latencyMs?: number; peak?: number; budget?: number } = {}): SeqRunEvent[] {
   const lat = opts.latencyMs ?? 100;
   const peak = opts.peak ?? 300;
+  const budget = opts.budget ?? 400;
   const events: RunEvent[] = [
     { type: 'run.queued', atMs: 1000, position: 0 },
     { type: 'run.started', atMs: 1001 },
@@ -17,7 +18,7 @@ export function sampleLog(opts: { latencyMs?: number; peak?: number } = {}): Seq
       type: 'plan',
       atMs: 1053,
       stage: 'denoise',
-      budgetBytes: 400,
+      budgetBytes: budget,
       totalBlockBytes: 500,
       predictedPeakBytes: peak,
       retained: [],
@@ -30,7 +31,7 @@ export function sampleLog(opts: { latencyMs?: number; peak?: number } = {}): Seq
       block: 'denoiser/part1',
       bytes: 200,
       residentBytes: 200,
-      budgetBytes: 400,
+      budgetBytes: budget,
     },
     {
       type: 'block.load.end',
@@ -38,7 +39,7 @@ export function sampleLog(opts: { latencyMs?: number; peak?: number } = {}): Seq
       block: 'denoiser/part1',
       bytes: 200,
       residentBytes: 200,
-      budgetBytes: 400,
+      budgetBytes: budget,
     },
     { type: 'block.compute.start', atMs: 1071, block: 'denoiser/part1', step: 0, variant: 'plain' },
     {
@@ -47,7 +48,7 @@ export function sampleLog(opts: { latencyMs?: number; peak?: number } = {}): Seq
       block: 'denoiser/part2',
       bytes: peak - 200,
       residentBytes: peak,
-      budgetBytes: 400,
+      budgetBytes: budget,
     },
     { type: 'block.compute.end', atMs: 1091, block: 'denoiser/part1', step: 0, variant: 'plain' },
     {
@@ -56,7 +57,7 @@ export function sampleLog(opts: { latencyMs?: number; peak?: number } = {}): Seq
       block: 'denoiser/part1',
       bytes: 200,
       residentBytes: peak - 200,
-      budgetBytes: 400,
+      budgetBytes: budget,
       reason: 'not-retained',
     },
   ];

@@ -12,6 +12,7 @@ afterEach(() => {
 
 function fakeReports(studio: FakeStudio) {
   studio.overrides['reports.export'] = ({ formats }) => ({
+    reportId: '20261207T063000-0123abcd',
     dir: '/tmp/reports/r1',
     files: formats.map((format: ReportFormat) => ({
       format,
@@ -27,16 +28,17 @@ describe('Export', () => {
   it('exports each format for the run and its baseline and links the files', async () => {
     const studio = new FakeStudio();
     fakeReports(studio);
-    renderWithStudio(<ExportPanel runIds={['run-a', 'run-b']} fps={8} />, studio);
+    renderWithStudio(<ExportPanel runIds={['run-a', 'run-b']} />, studio);
     await act(async () => fireEvent.click(screen.getByTestId('export-html')));
     const link = await screen.findByTestId('export-result');
     expect(link.getAttribute('data-format')).toBe('html');
     expect(link.getAttribute('href')).toBe('/reports/r1/report.html?token=t');
     await act(async () => fireEvent.click(screen.getByTestId('export-csv')));
     await waitFor(() => expect(screen.getAllByTestId('export-result')).toHaveLength(2));
+    // One report folder: the second export adds to the folder the first made.
     expect(studio.callsOf('reports.export')).toEqual([
       { runIds: ['run-a', 'run-b'], formats: ['html'] },
-      { runIds: ['run-a', 'run-b'], formats: ['csv'] },
+      { runIds: ['run-a', 'run-b'], formats: ['csv'], reportId: '20261207T063000-0123abcd' },
     ]);
   });
 
@@ -44,7 +46,7 @@ describe('Export', () => {
     const studio = new FakeStudio();
     fakeReports(studio);
     const open = vi.spyOn(window, 'open').mockImplementation(() => null);
-    renderWithStudio(<ExportPanel runIds={['run-a']} fps={8} />, studio);
+    renderWithStudio(<ExportPanel runIds={['run-a']} />, studio);
     await waitFor(() => expect(studio.callsOf('app.info')).toHaveLength(1));
     await act(async () => fireEvent.click(screen.getByTestId('export-pdf')));
     await waitFor(() =>
@@ -57,7 +59,7 @@ describe('Export', () => {
     const studio = new FakeStudio();
     fakeReports(studio);
     expect(typeof (globalThis as { VideoEncoder?: unknown }).VideoEncoder).toBe('undefined');
-    renderWithStudio(<ExportPanel runIds={['run-a']} fps={8} />, studio);
+    renderWithStudio(<ExportPanel runIds={['run-a']} />, studio);
     await act(async () => fireEvent.click(screen.getByTestId('export-video')));
     const link = await screen.findByTestId('export-result');
     expect(link.getAttribute('data-format')).toBe('gif');
@@ -65,7 +67,7 @@ describe('Export', () => {
   });
 
   it('shows no export buttons on the read-only mirror', () => {
-    renderWithStudio(<ExportPanel runIds={['run-a']} fps={8} />, new FakeStudio(), { readOnly: true });
+    renderWithStudio(<ExportPanel runIds={['run-a']} />, new FakeStudio(), { readOnly: true });
     expect(screen.queryByTestId('export-html')).toBeNull();
     expect(screen.queryByTestId('export-video')).toBeNull();
   });

@@ -56,6 +56,37 @@ describe('run fold on a recorded paper-defaults run', () => {
   });
 });
 
+describe('run fold of a run that ends in the middle of a phase', () => {
+  const run = recordedRun('paper-defaults');
+  // The log up to the middle of denoising (text and load done, denoise started, no stage.end for it).
+  const denoiseEnd = run.events.findIndex(
+    ({ event }) => event.type === 'stage.end' && event.stage === 'denoise',
+  );
+  const cut = run.events.slice(0, denoiseEnd - 40);
+  const lastEngineAt = cut.at(-1)!.event.atMs;
+
+  it.each(['cancelled', 'failed', 'interrupted'] as const)(
+    'closes the open phase when the run is %s: it ran until the last engine event and says what stopped it',
+    (state) => {
+      const terminal: RunEvent =
+        state === 'cancelled'
+          ? { type: 'run.cancelled', atMs: 0, byClientId: null }
+          : state === 'failed'
+            ? { type: 'run.failed', atMs: 0, code: 'engine-error', message: 'boom' }
+            : { type: 'run.interrupted', atMs: 0, reason: 'engine-crashed' };
+      const view = foldAll([...cut, { seq: cut.at(-1)!.seq + 1, event: terminal }]);
+      expect(view.state).toBe(state);
+      const denoise = view.phases.denoise;
+      expect(denoise.stoppedBy).toBe(state);
+      expect(denoise.durationMs).toBeCloseTo(lastEngineAt - denoise.startMs!, 6);
+      // Phases that ended before keep their own durations; phases never started stay unstarted.
+      expect(view.phases.text.stoppedBy).toBeNull();
+      expect(view.phases.text.durationMs).not.toBeNull();
+      expect(view.phases.decode).toEqual({ startMs: null, durationMs: null, stoppedBy: null });
+    },
+  );
+});
+
 /** A synthetic CI-DL run: `blocks` blocks per step, each loaded, computed and released. */
 function* syntheticRun(steps: number, blocks: number): Generator<RunEvent> {
   let at = 0;

@@ -29,6 +29,32 @@ describe('Presentation', () => {
     expect(theirs?.getAttribute('data-steps-drawn')).toBe('30');
   });
 
+  it('draws both sides on shared axes: one latency axis and one byte axis for the run and its baseline', async () => {
+    const studio = new FakeStudio();
+    studio.addRun('run-a', paper, undefined, { baselineRunId: 'run-b' });
+    studio.addRun('run-b', baseline, undefined, { baselineOf: 'run-a' });
+    renderWithStudio(<PresentationScreen runId="run-a" />, studio);
+    // What the recorded logs say: the slowest step and the highest resident bytes of either run.
+    const slowest = (r: typeof paper): number =>
+      Math.max(...r.events.map(({ event }) => (event.type === 'step.end' ? event.latencyMs : 0)));
+    const peak = (r: typeof paper): number =>
+      Math.max(...r.events.map(({ event }) => ('residentBytes' in event ? event.residentBytes : 0)));
+    const latencyTop = String(Math.max(slowest(paper), slowest(baseline)));
+    const bytesTop = Math.max(peak(paper), peak(baseline));
+    expect(slowest(paper)).not.toBe(slowest(baseline)); // else the test could not tell shared from own axes
+    expect(peak(paper)).not.toBe(peak(baseline));
+    await waitFor(() => {
+      const timelines = screen.getAllByTestId('step-timeline');
+      expect(timelines.map((t) => t.getAttribute('data-latency-top-ms'))).toEqual([latencyTop, latencyTop]);
+      const lanes = screen.getAllByTestId('residency-lanes');
+      const [a, b] = lanes.map((l) => Number(l.getAttribute('data-bytes-top')));
+      expect(a).toBe(b);
+      // The axis fits the higher curve (or the budget when it is close above it).
+      expect(a).toBeGreaterThanOrEqual(bytesTop);
+      expect(a).toBeLessThanOrEqual(bytesTop * 1.5);
+    });
+  });
+
   it('says a baseline is missing rather than showing empty numbers as results', async () => {
     const studio = new FakeStudio();
     studio.addRun('solo', paper, 200);

@@ -136,6 +136,40 @@ describe('ReportService', () => {
     expect(reports.filePath('../runs', 'report.html')).toBeNull();
   });
 
+  it('adds later exports and the renderer’s video, sent in pieces, to the same report folder', async () => {
+    const first = await reports.export(['target', 'base'], ['html']);
+    const more = await reports.export(['target', 'base'], ['json'], first.reportId);
+    expect(more.dir).toBe(first.dir);
+    const video = Buffer.from('....ftypisom a stand-in for the renderer’s MP4 bytes');
+    const pieces = [video.subarray(0, 12), video.subarray(12)];
+    const args = { runIds: ['target', 'base'] as [string, string], reportId: first.reportId };
+    const sent = await reports.putVideo({
+      ...args,
+      offset: 0,
+      data: pieces[0]!.toString('base64'),
+      done: false,
+    });
+    expect(sent).toEqual({ reportId: first.reportId, file: null });
+    // A piece out of order is refused, naming what the folder holds, and nothing is lost.
+    await expect(
+      reports.putVideo({ ...args, offset: 5, data: pieces[1]!.toString('base64'), done: true }),
+    ).rejects.toThrow(/video.mp4 has 12 bytes so far, not 5/);
+    const done = await reports.putVideo({
+      ...args,
+      offset: 12,
+      data: pieces[1]!.toString('base64'),
+      done: true,
+    });
+    expect(done.file).toMatchObject({ format: 'mp4', name: 'video.mp4', bytes: video.length });
+    expect(readFileSync(join(first.dir, 'video.mp4')).equals(video)).toBe(true);
+    expect(reports.filePath(first.reportId, 'video.mp4')).toBe(join(first.dir, 'video.mp4'));
+    // A folder holds one set of runs; a missing one is named.
+    await expect(reports.export(['odd'], ['json'], first.reportId)).rejects.toThrow(/holds runs/);
+    await expect(reports.export(['odd'], ['json'], '20000101T000000-00000000')).rejects.toThrow(
+      /report 20000101T000000-00000000 does not exist/,
+    );
+  });
+
   it('inserts a GIF comment extension in 255-byte sub-blocks before the trailer', () => {
     const gif = new Uint8Array([0x47, 0x49, 0x46, 0x3b]);
     const out = withGifComment(gif, 'x'.repeat(300));

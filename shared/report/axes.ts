@@ -1,0 +1,35 @@
+/**
+ * The axes of the charts that put runs side by side (the report, Presentation): two runs compared share one
+ * latency axis, one step range, one byte axis and one time axis, so a bar or a curve means the same in both. The
+ * byte axis is scaled to the curves, not to the budget: a budget far above them (a 22 GiB budget over a 9 MiB
+ * curve) would flatten them, so it is left off the axis and drawn as a labelled marker instead.
+ */
+
+/** A budget up to this multiple of the highest curve is drawn on the byte axis; above it, as a marker. */
+export const BUDGET_ON_SCALE_FACTOR = 1.5;
+
+/** The top of a byte axis: the highest curve, raised to the budget when the budget is on scale; at least 1. */
+export function memoryAxisTop(peakBytes: readonly number[], budgetBytes: readonly (number | null)[]): number {
+  const peak = Math.max(1, ...peakBytes.filter(Number.isFinite));
+  let top = peak;
+  for (const b of budgetBytes) if (b !== null && b > top && b <= peak * BUDGET_ON_SCALE_FACTOR) top = b;
+  return top;
+}
+
+/** Whether a budget is drawn as a line on a byte axis reaching `topBytes` (else: an off-scale marker). */
+export function budgetOnScale(budgetBytes: number, topBytes: number): boolean {
+  return budgetBytes <= topBytes;
+}
+
+/** The top of a latency axis shared by runs: the slowest step of any of them; at least 1 ms. */
+export function latencyAxisTop(latenciesMs: readonly (readonly number[])[]): number {
+  let top = 1;
+  for (const run of latenciesMs) for (const ms of run) if (Number.isFinite(ms) && ms > top) top = ms;
+  return top;
+}
+
+/** Bytes for an axis label: MiB below 1 GiB, GiB above, one decimal. */
+export function axisBytes(bytes: number): string {
+  const gib = 1024 * 1024 * 1024;
+  return bytes >= gib ? `${(bytes / gib).toFixed(1)} GiB` : `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
