@@ -2,6 +2,10 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
+import reactHooks from 'eslint-plugin-react-hooks';
+import pluginQuery from '@tanstack/eslint-plugin-query';
+import { importX } from 'eslint-plugin-import-x';
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 
 const nodeBuiltins = [
   'assert',
@@ -192,6 +196,51 @@ export default tseslint.config(
                 'Portable app code: React Native imports belong in ios-companion/src/native, screens or app.',
             },
           ],
+        },
+      ],
+    },
+  },
+  {
+    // React's rules of hooks in both React rooms (the studio's renderer and the iPhone app's screens).
+    files: ['src-renderer/**/*.{ts,tsx}', 'ios-companion/src/**/*.{ts,tsx}'],
+    plugins: { 'react-hooks': reactHooks },
+    rules: {
+      'react-hooks/rules-of-hooks': 'error',
+      'react-hooks/exhaustive-deps': 'error',
+    },
+  },
+  // TanStack Query's own rules where the studio uses it.
+  ...pluginQuery.configs['flat/recommended'].map((c) => ({ ...c, files: ['src-renderer/**/*.{ts,tsx}'] })),
+  {
+    // Promises that are neither awaited nor handled, and promises passed where nothing waits for them (type-aware).
+    files: ['shared/**/*.ts', 'src-main/**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false } }],
+    },
+  },
+  {
+    // No import cycles anywhere in the product; the composition roots in src-main/{companion,devices,studio} never
+    // reach into the command line.
+    files: [
+      'shared/**/*.ts',
+      'src-main/**/*.ts',
+      'src-renderer/**/*.{ts,tsx}',
+      'ios-companion/src/**/*.{ts,tsx}',
+    ],
+    plugins: { 'import-x': importX },
+    settings: { 'import-x/resolver-next': [createTypeScriptImportResolver({ alwaysTryTypes: true })] },
+    rules: {
+      'import-x/no-cycle': ['error', { ignoreExternal: true }],
+      'import-x/no-restricted-paths': [
+        'error',
+        {
+          zones: ['companion', 'devices', 'studio'].map((room) => ({
+            target: `./src-main/${room}`,
+            from: './src-main/cli',
+            message: 'src-main/{companion,devices,studio} never import the command line (src-main/cli).',
+          })),
         },
       ],
     },

@@ -6,8 +6,8 @@ import { encodeBinaryFrame, type BinaryFrame } from '../protocol/binary-frame';
 import { protocolError } from '../protocol/errors';
 import type { ClientMessageOf } from '../protocol/messages';
 import { ref } from './replies';
-import type { RunRecord } from './run-queue';
-import type { PreviewImages } from './server-ports';
+import type { RunState } from '../protocol/run';
+import type { EngineRunResult, PreviewImages } from './server-ports';
 import type { Replier, Session } from './session';
 
 /** Encodes one step's preview images as the binary frames that follow its `preview.ready` event (may throw). */
@@ -25,11 +25,18 @@ export function encodePreviewFrames(runId: string, seq: number, images: PreviewI
   );
 }
 
+/** What `frames.get` reads of a run (the run queue's record has it). */
+export interface FinalFramesSource {
+  readonly runId: string;
+  readonly state: RunState;
+  readonly result: EngineRunResult | null;
+}
+
 /** Answers `frames.get`: the `frames` header, then one binary frame per final frame asked for. */
 export function sendFinalFrames(
   replier: Replier,
   session: Session,
-  rec: RunRecord | undefined,
+  rec: FinalFramesSource | undefined,
   m: ClientMessageOf<'frames.get'>,
   encodePng: ((rgb: Uint8Array, width: number, height: number) => Uint8Array) | undefined,
 ): void {

@@ -34,7 +34,6 @@ import {
   DEFAULT_RUN_LIMITS,
   type CompanionServerOptions,
   type Connection,
-  type EngineRunner,
   type RunVerdict,
 } from './server-ports';
 import { newSession, SessionAuth, type Replier, type Session } from './session';

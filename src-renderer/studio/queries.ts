@@ -86,6 +86,7 @@ export async function fetchAllFrames(
 
 /** `runs.frames` of one kind; `stamp` changes when new frames exist (a preview seq, the run's last seq). */
 export const framesQuery = (api: StudioApi, runId: string, which: 'final' | 'preview', stamp: number) =>
+  // eslint-disable-next-line @tanstack/query/exhaustive-deps -- the API client is the host port, not an input of the data
   queryOptions({
     queryKey: studioKeys.frames(runId, which, stamp),
     queryFn: () => fetchAllFrames(api, runId, which, stamp),

@@ -14,9 +14,12 @@
  * previews on or off. The preview decodes' telemetry stays out of `ctx.emit` (the run's stages stay in order); each
  * preview reports its own cost instead.
  */
-import { isAbortError } from '../cidl/abort';
+import type { BlockSet } from '../blockset/load';
+import type { Precision } from '../blockset/precision';
+import { isAbortError, type AbortSignalLike } from '../cidl/abort';
+import type { Clock, InferenceBackend, MemoryProbe } from '../ports';
 import type { StepRecord, StepState } from '../sampler/rectified-flow';
-import type { EngineEvent } from '../telemetry';
+import type { EngineEvent, EventSink } from '../telemetry';
 import type { FloatTensor } from '../tensor';
 import {
   decodeConfig,
@@ -26,8 +29,24 @@ import {
   toUint8Frames,
   type Uint8Frames,
 } from '../vae/decode-stage';
-import type { GenerateCaches, GenerateContext } from './generate';
+import type { VaeConfig } from '../vae/config';
+import type { VaeDecoderModel } from '../vae/model';
 import { bad, checkPosInt, type ResolvedGenerateParams } from './generate-params';
+
+/** The host ports of a generation: {@link GenerateContext} without its caches and preview options. */
+export interface GeneratePorts {
+  readonly blockSet: BlockSet;
+  readonly backend: InferenceBackend;
+  readonly clock: Clock;
+  readonly emit: EventSink;
+  readonly probe?: MemoryProbe;
+  readonly signal?: AbortSignalLike;
+}
+
+/** What preview decodes take from the generation's caches (GenerateCaches has it). */
+export interface PreviewCaches {
+  vaeFor(backend: InferenceBackend, cfg: VaeConfig, precision?: Precision): VaeDecoderModel;
+}
 
 /** Previews during denoising (a host concern, not a generation parameter: they never change the result). */
 export interface GeneratePreviewOptions {
@@ -94,9 +113,9 @@ export class Previewer {
   private broken: string | null = null;
 
   constructor(
-    private readonly ctx: GenerateContext,
+    private readonly ctx: GeneratePorts,
     private readonly opts: GeneratePreviewOptions,
-    private readonly caches: GenerateCaches,
+    private readonly caches: PreviewCaches,
     private readonly p: ResolvedGenerateParams,
   ) {
     checkPreviewOptions(opts);
@@ -211,7 +230,7 @@ export class Previewer {
 }
 
 /** The context's host ports, without the caches and preview options. */
-export function ctxPorts(ctx: GenerateContext): Omit<GenerateContext, 'caches' | 'previews'> {
+export function ctxPorts(ctx: GeneratePorts): GeneratePorts {
   return {
     blockSet: ctx.blockSet,
     backend: ctx.backend,

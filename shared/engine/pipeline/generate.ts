@@ -19,13 +19,11 @@
 import { BlockBufferPool } from '../blockset/buffer-pool';
 import type { BlockSet } from '../blockset/load';
 import type { Precision } from '../blockset/precision';
-import type { AbortSignalLike } from '../cidl/abort';
 import { gaussianNoise } from '../noise/gaussian';
-import type { Clock, InferenceBackend, MemoryProbe } from '../ports';
+import type { InferenceBackend } from '../ports';
 import { runTextStage, T5EncoderCache } from '../t5/text-stage';
 import { TEXT_SPIECE_FILE, TEXT_TOKENIZER_FILE } from '../t5/text-manifest';
 import { T5Tokenizer } from '../t5/tokenizer';
-import type { EventSink } from '../telemetry';
 import type { FloatTensor } from '../tensor';
 import type { VaeConfig } from '../vae/config';
 import { decodeConfig, decodePrecision, runDecodeStage, toUint8Frames } from '../vae/decode-stage';
@@ -33,7 +31,7 @@ import { VaeDecoderModel } from '../vae/model';
 import type { StageMemoryReport } from '../cidl/memory-limit';
 import { denoiserConfig, runDenoise, Stdit3ModelCache, type DenoiseResult } from './denoise';
 import { preflightJobMemory, refuseIfUnfit, type JobMemoryPreflight } from './memory-preflight';
-import { ctxPorts, Previewer, type GeneratePreviewOptions } from './generate-previews';
+import { ctxPorts, Previewer, type GeneratePorts, type GeneratePreviewOptions } from './generate-previews';
 import { resolveGenerateParams, type GenerateParams, type ResolvedGenerateParams } from './generate-params';
 
 export {
@@ -100,14 +98,8 @@ export class GenerateCaches {
   }
 }
 
-/** What a generation needs from its host. */
-export interface GenerateContext {
-  readonly blockSet: BlockSet;
-  readonly backend: InferenceBackend;
-  readonly clock: Clock;
-  readonly emit: EventSink;
-  readonly probe?: MemoryProbe;
-  readonly signal?: AbortSignalLike;
+/** What a generation needs from its host: the ports, and optionally caches and previews. */
+export interface GenerateContext extends GeneratePorts {
   /** Reuse compiled sessions across calls (otherwise compiled and released per call). */
   readonly caches?: GenerateCaches;
   /** Previews during denoising (see generate-previews.ts). */

@@ -17,7 +17,7 @@ import { DEFAULT_CANCEL_DEADLINE_MS } from '../../../shared/companion/server-por
 import { EXECUTION_PROVIDERS, type ExecutionProviderName } from '../../../shared/engine/execution-provider';
 import { defaultDataDir, startCompanionHost, type CompanionHost } from '../../companion/host';
 import { PROFILE_NAMES, type ProfileName } from '../../companion/profiles';
-import { REPLAY_OPTIONS, runReplayCompanion, type ReplayFlags } from '../../companion/replay-cli';
+import { REPLAY_OPTIONS, runReplayCompanion, type ReplayFlags } from '../replay-cli';
 import { examples } from '../help';
 
 interface CompanionFlags {

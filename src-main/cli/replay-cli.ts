@@ -4,9 +4,9 @@
  * and `--json` flags.
  */
 import { resolve } from 'node:path';
-import { companionConsole } from '../cli/companion-console';
+import { companionConsole } from './companion-console';
 import { InvalidArgumentError, Option } from 'commander';
-import { startReplayCompanion } from './replay-host';
+import { startReplayCompanion } from '../companion/replay-host';
 
 /** The flags the replay mode reads. */
 export interface ReplayFlags {
