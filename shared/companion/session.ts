@@ -94,6 +94,7 @@ export class SessionAuth {
       device: await this.deps.deviceInfo(),
     });
     this.send(session, { type: 'auth.challenge', nonce: session.nonce });
+    session.conn.sessionProgress?.('hello');
   }
 
   onPairStart(session: Session, m: ClientMessageOf<'pair.start'>): void {
@@ -104,6 +105,7 @@ export class SessionAuth {
     }
     this.deps.options.onPairingCode?.(r.code, r.expiresInMs);
     this.send(session, { type: 'pair.pending', ...ref(m.id), digits: 6, expiresInMs: r.expiresInMs });
+    session.conn.sessionProgress?.('pair-start');
   }
 
   async onPairRequest(session: Session, m: ClientMessageOf<'pair.request'>): Promise<void> {
@@ -116,6 +118,7 @@ export class SessionAuth {
       return;
     }
     session.stage = 'authenticated';
+    session.conn.sessionProgress?.('authenticated');
     this.send(session, {
       type: 'pair.ok',
       ...ref(m.id),
@@ -143,6 +146,7 @@ export class SessionAuth {
     }
     session.stage = 'authenticated';
     session.nonce = null; // one proof per challenge
+    session.conn.sessionProgress?.('authenticated');
     this.send(session, { type: 'auth.ok', ...ref(m.id), keyId: r.record.keyId, deviceMac: r.deviceMac });
   }
 }
