@@ -22,6 +22,8 @@ export interface Session {
   stage: SessionStage;
   clientId: string | null;
   clientName: string | null;
+  /** The pairing key this session paired or authenticated with (forgetting the key closes the session). */
+  keyId: string | null;
   nonce: string | null;
   subscriptions: Map<string, Subscription>;
   /** The chunk whose binary frame comes next (`rejected`: its header was refused, drop the frame). */
@@ -38,6 +40,7 @@ export function newSession(id: string, conn: Connection): Session {
     stage: 'connected',
     clientId: null,
     clientName: null,
+    keyId: null,
     nonce: null,
     subscriptions: new Map(),
     chunk: null,
@@ -118,6 +121,7 @@ export class SessionAuth {
       return;
     }
     session.stage = 'authenticated';
+    session.keyId = r.record.keyId;
     session.conn.sessionProgress?.('authenticated');
     this.send(session, {
       type: 'pair.ok',
@@ -139,12 +143,14 @@ export class SessionAuth {
       deviceNonce: nonce,
       clientNonce: m.clientNonce,
       mac: m.mac,
+      clientId: session.clientId,
     });
     if (!r.ok) {
       this.send(session, refusal(r, m.id));
       return;
     }
     session.stage = 'authenticated';
+    session.keyId = r.record.keyId;
     session.nonce = null; // one proof per challenge
     session.conn.sessionProgress?.('authenticated');
     this.send(session, { type: 'auth.ok', ...ref(m.id), keyId: r.record.keyId, deviceMac: r.deviceMac });

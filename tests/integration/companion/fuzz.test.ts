@@ -365,7 +365,13 @@ async function openRaw(stage: Stage, codes: Map<string, number>): Promise<Raw> {
   };
   if (stage !== 'connected') {
     ws.send(
-      JSON.stringify({ type: 'hello', protocolVersion: 1, clientId: `fuzz-${stage}`, clientName: 'fuzz' }),
+      JSON.stringify({
+        type: 'hello',
+        protocolVersion: 1,
+        // The key is bound to the clientId it was paired under (the well-behaved client's).
+        clientId: stage === 'authenticated' ? good.clientId : `fuzz-${stage}`,
+        clientName: 'fuzz',
+      }),
     );
     const welcome = await next('welcome');
     const challenge = await next('auth.challenge');
