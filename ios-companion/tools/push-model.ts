@@ -4,6 +4,7 @@
  * of src-main/devices, resumable), pairing first when this computer holds no key for the phone. Runs on the
  * studio's computer (Node), never in the app. Keys are kept in `~/.config/odsora/push-keys.json` (mode 0600).
  */
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
@@ -18,13 +19,31 @@ const recordSchema = z.object({
   deviceId: z.string(),
   keyId: z.string(),
   key: z.string().regex(/^[0-9a-f]{64}$/),
+  /** The clientId the key was paired under (a device accepts the key only from a session that said hello with it). */
+  clientId: z.string().optional(),
 });
+type StoredRecord = z.infer<typeof recordSchema>;
 
-/** Pairing keys in a JSON file (0600), one per device. */
+/**
+ * Pairing keys in a JSON file (0600), one per device, each with the clientId it was paired under: one clientId for
+ * the whole file, made when the first key is stored. A key stored without one (an older file) is never offered: it
+ * would be refused, so the tool pairs again.
+ */
 export class FileKeyStore implements KeyStore {
+  private id: string | null = null;
+
   constructor(private readonly path: string) {}
 
-  private async all(): Promise<PairingRecord[]> {
+  /** The clientId this file's keys are paired under (a new one while it holds none). */
+  async clientId(): Promise<string> {
+    if (this.id === null) {
+      const stored = (await this.all()).find((r) => r.clientId !== undefined)?.clientId;
+      this.id = stored ?? `push-model-${randomUUID()}`;
+    }
+    return this.id;
+  }
+
+  private async all(): Promise<StoredRecord[]> {
     if (!existsSync(this.path)) return [];
     const parsed = z.array(recordSchema).safeParse(JSON.parse(await readFile(this.path, 'utf8')));
     if (!parsed.success)
@@ -33,18 +52,23 @@ export class FileKeyStore implements KeyStore {
   }
 
   async get(deviceId: string): Promise<PairingRecord | null> {
-    return (await this.all()).find((r) => r.deviceId === deviceId) ?? null;
+    const clientId = await this.clientId();
+    return (await this.all()).find((r) => r.deviceId === deviceId && r.clientId === clientId) ?? null;
   }
 
   async set(record: PairingRecord): Promise<void> {
-    await this.write([...(await this.all()).filter((r) => r.deviceId !== record.deviceId), record]);
+    const clientId = await this.clientId();
+    await this.write([
+      ...(await this.all()).filter((r) => r.deviceId !== record.deviceId),
+      { ...record, clientId },
+    ]);
   }
 
   async delete(deviceId: string): Promise<void> {
     await this.write((await this.all()).filter((r) => r.deviceId !== deviceId));
   }
 
-  private async write(records: PairingRecord[]): Promise<void> {
+  private async write(records: StoredRecord[]): Promise<void> {
     await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
     await writeFile(`${this.path}.tmp`, JSON.stringify(records), { mode: 0o600 });
     await rename(`${this.path}.tmp`, this.path);
@@ -57,7 +81,8 @@ export interface PushModelOptions {
   port: number;
   setDir: string;
   name?: string;
-  keys: KeyStore;
+  /** Where the keys are kept, with the clientId they were paired under (hello says it). */
+  keys: KeyStore & { clientId(): Promise<string> };
   /** Asks for the code the phone shows (after `pair.start`). */
   askCode: () => Promise<string>;
   log: (line: string) => void;
@@ -67,6 +92,7 @@ export interface PushModelOptions {
 export async function pushModel(o: PushModelOptions): Promise<void> {
   const client = new CompanionClient({
     keyStore: o.keys,
+    clientId: await o.keys.clientId(),
     clientName: 'odsora push-model',
     requestTimeoutMs: 60_000,
   });

@@ -252,13 +252,17 @@ export class PairingManager {
 
   /**
    * Verifies `auth.response` against the session's challenge; on success returns the record and the device's own
-   * proof for `auth.ok`.
+   * proof for `auth.ok`. A key is bound to the `clientId` it was paired under: a session that said `hello` with
+   * another id is refused even with a valid proof, so one studio's key never acts (or has runs attributed) as
+   * another studio.
    */
   async verifyAuth(response: {
     keyId: string;
     deviceNonce: string;
     clientNonce: string;
     mac: string;
+    /** The session's `hello.clientId`. */
+    clientId: string | null;
   }): Promise<{ ok: true; record: PairedKeyRecord; deviceMac: string } | PairingRefusal> {
     const record = this.records.get(response.keyId);
     if (record === undefined)
@@ -272,6 +276,12 @@ export class PairingManager {
     const want = await computeAuthProof(this.options.hmac, record.key, 'client', transcript);
     if (!constantTimeEqual(want, response.mac))
       return { ok: false, code: 'auth-failed', message: 'the key proof does not match' };
+    if (record.clientId !== response.clientId)
+      return {
+        ok: false,
+        code: 'auth-failed',
+        message: `key ${record.keyId} was paired by another studio (another clientId): say hello with the clientId it was paired under, or pair again`,
+      };
     const deviceMac = await computeAuthProof(this.options.hmac, record.key, 'device', transcript);
     return { ok: true, record, deviceMac };
   }

@@ -21,7 +21,15 @@ export interface Connection {
   close(code: number, reason: string): void;
   onMessage(handler: (data: string | Uint8Array) => void): void;
   onClose(handler: () => void): void;
+  /**
+   * The session moved on: the transport re-arms its deadlines and, once authenticated, lifts its message and
+   * unsent-bytes limits (shared/companion/connection-guard.ts). Optional: in-memory connections have none.
+   */
+  sessionProgress?(step: SessionProgress): void;
 }
+
+/** Steps of a session the transport hears about: `hello` accepted, a pairing code shown, paired or authenticated. */
+export type SessionProgress = 'hello' | 'pair-start' | 'authenticated';
 
 /** Preview images the engine produced for one step, already in the requested format and size. */
 export interface PreviewImages {
@@ -173,4 +181,11 @@ export interface CompanionServerOptions {
 export const DEFAULT_CANCEL_DEADLINE_MS = 2000;
 
 /** Close codes the server uses. */
-export const CLOSE_CODES = { normal: 1000, goingAway: 1001, tooBig: 1009, helloReject: 4001 } as const;
+export const CLOSE_CODES = {
+  normal: 1000,
+  goingAway: 1001,
+  policyViolation: 1008,
+  tooBig: 1009,
+  tryAgainLater: 1013,
+  helloReject: 4001,
+} as const;

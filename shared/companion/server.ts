@@ -122,15 +122,14 @@ export class CompanionServer {
   }
 
   /**
-   * Forgets a paired studio (a device's "forget" button): its key stops working and its authenticated sessions
-   * are closed (1000); it must pair again. False when no such key is paired.
+   * Forgets a paired studio (a device's "forget" button): its key stops working and the sessions that paired or
+   * authenticated with that key are closed (1000); it must pair again. False when no such key is paired.
    */
   async forgetClient(keyId: string): Promise<boolean> {
-    const record = this.pairing.keyRecords().find((r) => r.keyId === keyId);
-    if (record === undefined) return false;
+    if (!this.pairing.keyRecords().some((r) => r.keyId === keyId)) return false;
     await this.pairing.revoke(keyId);
     for (const s of [...this.sessions])
-      if (s.stage === 'authenticated' && s.clientId === record.clientId)
+      if (s.keyId === keyId)
         this.closeSession(s, CLOSE_CODES.normal, 'the device forgot this studio: pair again');
     return true;
   }

@@ -24,6 +24,8 @@ export interface Session {
   protocolVersion: number;
   clientId: string | null;
   clientName: string | null;
+  /** The pairing key this session paired or authenticated with (forgetting the key closes the session). */
+  keyId: string | null;
   nonce: string | null;
   subscriptions: Map<string, Subscription>;
   /** The chunk whose binary frame comes next (`rejected`: its header was refused, drop the frame). */
@@ -41,6 +43,7 @@ export function newSession(id: string, conn: Connection): Session {
     protocolVersion: 0,
     clientId: null,
     clientName: null,
+    keyId: null,
     nonce: null,
     subscriptions: new Map(),
     chunk: null,
@@ -100,6 +103,7 @@ export class SessionAuth {
       device,
     });
     this.send(session, { type: 'auth.challenge', nonce: session.nonce });
+    session.conn.sessionProgress?.('hello');
   }
 
   onPairStart(session: Session, m: ClientMessageOf<'pair.start'>): void {
@@ -110,6 +114,7 @@ export class SessionAuth {
     }
     this.deps.options.onPairingCode?.(r.code, r.expiresInMs);
     this.send(session, { type: 'pair.pending', ...ref(m.id), digits: 6, expiresInMs: r.expiresInMs });
+    session.conn.sessionProgress?.('pair-start');
   }
 
   async onPairRequest(session: Session, m: ClientMessageOf<'pair.request'>): Promise<void> {
@@ -122,6 +127,8 @@ export class SessionAuth {
       return;
     }
     session.stage = 'authenticated';
+    session.keyId = r.record.keyId;
+    session.conn.sessionProgress?.('authenticated');
     this.send(session, {
       type: 'pair.ok',
       ...ref(m.id),
@@ -142,13 +149,16 @@ export class SessionAuth {
       deviceNonce: nonce,
       clientNonce: m.clientNonce,
       mac: m.mac,
+      clientId: session.clientId,
     });
     if (!r.ok) {
       this.send(session, refusal(r, m.id));
       return;
     }
     session.stage = 'authenticated';
+    session.keyId = r.record.keyId;
     session.nonce = null; // one proof per challenge
+    session.conn.sessionProgress?.('authenticated');
     this.send(session, { type: 'auth.ok', ...ref(m.id), keyId: r.record.keyId, deviceMac: r.deviceMac });
   }
 }

@@ -313,8 +313,8 @@ export function makeFuzzFrame(i: number): FuzzFrame {
 export type FuzzStage = 'connected' | 'greeted' | 'authenticated';
 /** Every stage, in the order fuzz connections cycle through them. */
 export const FUZZ_STAGES: readonly FuzzStage[] = ['connected', 'greeted', 'authenticated'];
-/** Close codes that count as a clean refusal (normal, going away, policy, too big, hello reject). */
-export const CLEAN_CLOSE_CODES: ReadonlySet<number> = new Set([1000, 1001, 1008, 1009, 4001]);
+/** Close codes that count as a clean refusal (normal, going away, policy or deadline, too big, connection cap, hello reject; docs/protocol.md). */
+export const CLEAN_CLOSE_CODES: ReadonlySet<number> = new Set([1000, 1001, 1008, 1009, 1013, 4001]);
 
 interface Raw {
   ws: WebSocket;

@@ -15,6 +15,7 @@ import type { RequestBudgetSpec } from '../../shared/engine/cidl/budget';
 import type { ExecutionProviderName } from '../../shared/engine/execution-provider';
 import { ENGINE_VERSION } from '../../shared/engine/version';
 import type { DeviceInfo } from '../../shared/protocol/device';
+import type { ConnectionLimits } from '../../shared/protocol/limits';
 import { SUPPORTED_VERSIONS } from '../../shared/protocol/handshake';
 import { NodeFileSystem, nodeSha256 } from '../adapters/node-fs';
 import { NodeMemoryProbe, nodeClock } from '../adapters/node-memory-probe';
@@ -61,6 +62,8 @@ export interface CompanionHostOptions {
   ep?: ExecutionProviderName;
   log?: (line: string) => void;
   onPairingCode?: (code: string, expiresInMs: number) => void;
+  /** Overrides of the protocol's connection limits (tests). */
+  connectionLimits?: Partial<ConnectionLimits>;
 }
 
 /** A running companion. */
@@ -182,8 +185,14 @@ export async function startCompanionHost(options: CompanionHostOptions = {}): Pr
   let transport: WsTransport | null = null;
   let ad: Advertisement | null = null;
   try {
-    transport = await listenWs({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 }, (c) =>
-      server.accept(c),
+    transport = await listenWs(
+      {
+        host: options.host ?? '127.0.0.1',
+        port: options.port ?? 0,
+        log,
+        ...(options.connectionLimits ? { limits: options.connectionLimits } : {}),
+      },
+      (c) => server.accept(c),
     );
     if (options.advertise ?? true)
       ad = advertise(await deviceInfo(), transport.port, {

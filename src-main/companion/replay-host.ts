@@ -99,7 +99,7 @@ export async function startReplayCompanion(options: ReplayCompanionOptions): Pro
   let transport: WsTransport | null = null;
   let ad: Advertisement | null = null;
   try {
-    transport = await listenWs({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 }, (c) =>
+    transport = await listenWs({ host: options.host ?? '127.0.0.1', port: options.port ?? 0, log }, (c) =>
       server.accept(c),
     );
     if (options.advertise ?? true)

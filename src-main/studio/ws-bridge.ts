@@ -2,7 +2,10 @@
 // args }` and answers `{ id, ok, result | error }` (studio-contract.ts); every StudioEvent the services emit is
 // pushed as `{ event }`. The web server authenticates the upgrade (token, Host, Origin) and hands the socket here
 // with its role; this module enforces the role, the frame size, the rate and the in-flight limits, and turns
-// anything malformed into a typed error envelope instead of an exception.
+// anything malformed into a typed error envelope instead of an exception. Control and mirror connections count
+// against separate quotas, so whoever holds the mirror link can never take the owner's slots: a connection over
+// its role's quota takes the place of that role's longest-idle connection (closed with 1013), so a control page
+// always gets in.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
@@ -31,8 +34,16 @@ export interface WsBridgeLimits {
   maxInFlight: number;
   /** Unsent bytes a connection may queue before it is dropped as too slow for the event stream (default 16 MiB). */
   maxBufferedBytes: number;
-  /** Open connections at once, control and mirror together; more are refused with 503 (default 32). */
-  maxConnections: number;
+  /**
+   * Open control connections (the studio token) at once (default 16). One more takes the place of the control
+   * connection idle the longest: the owner always gets in.
+   */
+  maxControlConnections: number;
+  /**
+   * Open mirror connections (the read-only link) at once, counted apart from control (default 16). One more takes
+   * the place of the mirror connection idle the longest.
+   */
+  maxMirrorConnections: number;
   /** Interval of keep-alive pings; a connection that missed the previous pong is dropped (default 30 s, 0 = off). */
   pingIntervalMs: number;
 }
@@ -43,7 +54,8 @@ export const DEFAULT_WS_BRIDGE_LIMITS: Readonly<WsBridgeLimits> = {
   rateBurst: 200,
   maxInFlight: 64,
   maxBufferedBytes: 16 * 1024 * 1024,
-  maxConnections: 32,
+  maxControlConnections: 16,
+  maxMirrorConnections: 16,
   pingIntervalMs: 30_000,
 };
 
@@ -80,6 +92,8 @@ interface Peer {
   refusedInARow: number;
   inFlight: number;
   alive: boolean;
+  /** When the connection opened or last sent a frame (performance.now()): the longest idle gives way. */
+  activeAt: number;
 }
 
 /** Builds the bridge; attach it to an http server's `upgrade` event through {@link WsBridge.accept}. */
@@ -128,6 +142,7 @@ export function createWsBridge(options: WsBridgeOptions): WsBridge {
   };
 
   const onMessage = (peer: Peer, data: RawData, isBinary: boolean): void => {
+    peer.activeAt = performance.now();
     const allowed = takeToken(peer);
     if (allowed) peer.refusedInARow = 0;
     else if (++peer.refusedInARow > limits.rateBurst) {
@@ -199,21 +214,26 @@ export function createWsBridge(options: WsBridgeOptions): WsBridge {
       : null;
   pinger?.unref();
 
+  /** Closes the longest-idle connection of `role` while that role's quota is full (it no longer counts). */
+  const makeRoomFor = (role: StudioBridgeRole): void => {
+    const quota = role === 'control' ? limits.maxControlConnections : limits.maxMirrorConnections;
+    for (;;) {
+      const same = [...peers].filter((p) => p.role === role);
+      if (same.length < quota) return;
+      const idlest = same.reduce((a, b) => (b.activeAt < a.activeAt ? b : a));
+      peers.delete(idlest);
+      displace(idlest.ws, `replaced by a newer ${role} connection (at most ${quota})`);
+    }
+  };
+
   return {
     accept(req, socket, head, role) {
       if (closed) {
         socket.destroy();
         return;
       }
-      if (peers.size >= limits.maxConnections) {
-        return refuseUpgrade(
-          socket,
-          503,
-          'Service Unavailable',
-          studioError('unavailable', 'Too many studio connections', true),
-        );
-      }
       wss.handleUpgrade(req, socket, head, (ws) => {
+        makeRoomFor(role);
         const peer: Peer = {
           ws,
           role,
@@ -222,6 +242,7 @@ export function createWsBridge(options: WsBridgeOptions): WsBridge {
           refusedInARow: 0,
           inFlight: 0,
           alive: true,
+          activeAt: performance.now(),
         };
         peers.add(peer);
         // Protocol violations (oversized frame: 1009, bad opcode: 1002): ws closes the socket itself.
@@ -265,6 +286,14 @@ export function createWsBridge(options: WsBridgeOptions): WsBridge {
       wss.close();
     },
   };
+}
+
+/** Closes a displaced connection (1013), dropping its socket if the page does not answer the close promptly. */
+function displace(ws: WebSocket, reason: string): void {
+  const force = setTimeout(() => ws.terminate(), 1000);
+  force.unref();
+  ws.once('close', () => clearTimeout(force));
+  ws.close(BRIDGE_CLOSE.tryAgainLater, reason);
 }
 
 /** Refuses an upgrade with a plain HTTP answer carrying the typed error, then drops the socket. */

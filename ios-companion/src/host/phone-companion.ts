@@ -17,6 +17,7 @@ import type { Clock, InferenceBackend, MemoryProbe } from '../../../shared/engin
 import { ENGINE_VERSION } from '../../../shared/engine/version';
 import { bytesToHex } from '../../../shared/protocol/auth';
 import type { DeviceInfo, RunModel } from '../../../shared/protocol/device';
+import type { ConnectionLimits } from '../../../shared/protocol/limits';
 import { SUPPORTED_VERSIONS } from '../../../shared/protocol/handshake';
 import { PhoneEngineRunner } from '../engine/phone-engine-runner';
 import { RnfsFileSystem } from '../storage/rnfs-file-system';
@@ -80,6 +81,8 @@ export interface PhoneCompanionPorts {
 export interface PhoneCompanionOptions {
   host?: string;
   port?: number;
+  /** Overrides of the protocol's connection limits (tests). */
+  connectionLimits?: Partial<ConnectionLimits>;
 }
 
 /** One installed block set, as the models screen lists it. */
@@ -281,7 +284,12 @@ export async function startPhoneCompanion(
   try {
     listener = await listenWebSocket(
       ports.tcp,
-      { host: options.host ?? '0.0.0.0', port: options.port ?? 0, log },
+      {
+        host: options.host ?? '0.0.0.0',
+        port: options.port ?? 0,
+        log,
+        ...(options.connectionLimits ? { limits: options.connectionLimits } : {}),
+      },
       (c) => server.accept(c),
     );
   } catch (e) {

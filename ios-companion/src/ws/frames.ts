@@ -21,8 +21,10 @@ export const WS_CLOSE = {
   noStatus: 1005,
   abnormal: 1006,
   invalidData: 1007,
+  policyViolation: 1008,
   tooBig: 1009,
   internalError: 1011,
+  tryAgainLater: 1013,
 } as const;
 
 /** Longest close reason, UTF-8 bytes (a control frame holds 125 bytes, 2 of them the code). */

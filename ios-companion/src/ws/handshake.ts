@@ -6,12 +6,13 @@
 import { sha1 } from '@noble/hashes/legacy.js';
 import { fromByteArray, toByteArray } from 'base64-js';
 import { utf8Decode, utf8Encode } from '../../../shared/engine/safetensors/utf8';
+import { DEFAULT_CONNECTION_LIMITS } from '../../../shared/protocol/limits';
 
 /** The GUID RFC 6455 appends to the client's key. */
 export const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
-/** Longest request head accepted (request line + headers), bytes. */
-export const MAX_HANDSHAKE_BYTES = 16 * 1024;
+/** Longest request head accepted by default (request line + headers), bytes. */
+export const MAX_HANDSHAKE_BYTES = DEFAULT_CONNECTION_LIMITS.maxUpgradeRequestBytes;
 
 /** `Sec-WebSocket-Accept` for a client key. */
 export function acceptKey(clientKey: string): string {
@@ -32,12 +33,17 @@ function findHeadEnd(buf: Uint8Array): number {
   return -1;
 }
 
-function reject(status: number, text: string, reason: string, extra = ''): HandshakeResult {
+/** A plain HTTP error answer (`extra`: more header lines, each ending in CRLF). */
+export function httpError(status: number, text: string, reason: string, extra = ''): Uint8Array {
   const body = `${reason}\n`;
   const head =
     `HTTP/1.1 ${status} ${text}\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n` +
     `${extra}Content-Length: ${utf8Encode(body).length}\r\n\r\n`;
-  return { kind: 'reject', status, reason, response: utf8Encode(head + body) };
+  return utf8Encode(head + body);
+}
+
+function reject(status: number, text: string, reason: string, extra = ''): HandshakeResult {
+  return { kind: 'reject', status, reason, response: httpError(status, text, reason, extra) };
 }
 
 function hasToken(value: string | undefined, token: string): boolean {
@@ -47,16 +53,16 @@ function hasToken(value: string | undefined, token: string): boolean {
     .includes(token);
 }
 
-/** Reads the upgrade request from the bytes received so far. */
-export function readHandshake(buf: Uint8Array): HandshakeResult {
+/** Reads the upgrade request from the bytes received so far (a head over `maxBytes` is refused with 431). */
+export function readHandshake(buf: Uint8Array, maxBytes = MAX_HANDSHAKE_BYTES): HandshakeResult {
   const end = findHeadEnd(buf);
   if (end < 0) {
-    if (buf.length > MAX_HANDSHAKE_BYTES)
-      return reject(431, 'Request Header Fields Too Large', `request head over ${MAX_HANDSHAKE_BYTES} bytes`);
+    if (buf.length > maxBytes)
+      return reject(431, 'Request Header Fields Too Large', `request head over ${maxBytes} bytes`);
     return { kind: 'incomplete' };
   }
-  if (end > MAX_HANDSHAKE_BYTES)
-    return reject(431, 'Request Header Fields Too Large', `request head over ${MAX_HANDSHAKE_BYTES} bytes`);
+  if (end > maxBytes)
+    return reject(431, 'Request Header Fields Too Large', `request head over ${maxBytes} bytes`);
   const text = utf8Decode(buf.subarray(0, end - 4));
   if (text === null) return reject(400, 'Bad Request', 'request head is not valid UTF-8');
   const [requestLine = '', ...lines] = text.split('\r\n');

@@ -46,6 +46,8 @@ interface FrameHeader {
 
 /** The parser. Not reusable after it threw. */
 export class FrameParser {
+  /** Largest message from now on (a server raises it once the client is authenticated). */
+  maxMessageBytes: number;
   private chunks: Uint8Array[] = [];
   private buffered = 0;
   private frame: FrameHeader | null = null;
@@ -54,8 +56,9 @@ export class FrameParser {
   private fragmentOpcode: number | null = null;
   private readonly requireMask: boolean;
 
-  constructor(private readonly options: FrameParserOptions) {
+  constructor(options: FrameParserOptions) {
     this.requireMask = options.requireMask ?? true;
+    this.maxMessageBytes = options.maxMessageBytes;
   }
 
   /** Feeds bytes; returns the events they complete, in order. */
@@ -151,10 +154,10 @@ export class FrameParser {
           WS_CLOSE.protocolError,
           'new data frame before the fragmented message ended',
         );
-      if (this.fragmentBytes + length > this.options.maxMessageBytes)
+      if (this.fragmentBytes + length > this.maxMessageBytes)
         throw new WsProtocolError(
           WS_CLOSE.tooBig,
-          `message of ${this.fragmentBytes + length} bytes is over the limit of ${this.options.maxMessageBytes}`,
+          `message of ${this.fragmentBytes + length} bytes is over the limit of ${this.maxMessageBytes}`,
         );
     }
     this.consume(headerBytes);

@@ -5,7 +5,10 @@
 
 /** One accepted TCP connection. */
 export interface TcpSocketLike {
-  write(data: Uint8Array): boolean;
+  /** `callback` runs once the bytes left user memory (handed to the OS), or with the error that lost them. */
+  write(data: Uint8Array, encoding?: undefined, callback?: (error?: Error | null) => void): boolean;
+  /** The peer's address (per-address connection caps). */
+  readonly remoteAddress?: string | undefined;
   end(): unknown;
   destroy(): unknown;
   on(event: 'data', listener: (data: Uint8Array | string) => void): unknown;

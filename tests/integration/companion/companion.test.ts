@@ -37,6 +37,8 @@ const clients: CompanionClient[] = [];
 function newClient(opts: ConstructorParameters<typeof CompanionClient>[0] = {}): CompanionClient {
   const c = new CompanionClient({
     keyStore: keys,
+    // One studio: the keys in `keys` are bound to the clientId they were paired under.
+    clientId: 'vitest-studio',
     clientName: 'vitest studio',
     requestTimeoutMs: 30_000,
     ...opts,

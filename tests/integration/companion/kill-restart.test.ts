@@ -64,7 +64,7 @@ describe('companion process killed mid-run', () => {
     });
 
     // A fresh subscriber reads the same log.
-    const fresh = new CompanionClient({ keyStore: keys });
+    const fresh = new CompanionClient({ keyStore: keys, clientId: client.clientId });
     await fresh.connect(HOST, second.port);
     const all = await record(fresh, runId, 1);
     await all.sub.done;

@@ -125,7 +125,7 @@ describe('the app killed mid-run', () => {
       state: 'interrupted',
       headSeq: events.length,
     });
-    const fresh = new CompanionClient({ keyStore: keys });
+    const fresh = new CompanionClient({ keyStore: keys, clientId: client.clientId });
     clients.push(fresh);
     await fresh.connect(HOST, second.port);
     const all = await record(fresh, runId, 1);

@@ -44,6 +44,8 @@ let setDir: string;
 function newClient(opts: ConstructorParameters<typeof CompanionClient>[0] = {}): CompanionClient {
   const c = new CompanionClient({
     keyStore: keys,
+    // One studio: the keys in `keys` are bound to the clientId they were paired under.
+    clientId: 'vitest-studio',
     clientName: 'vitest studio',
     requestTimeoutMs: 30_000,
     ...opts,
@@ -312,7 +314,7 @@ describe('the phone companion over its own WebSocket server', () => {
 
   it('forgets a studio from the phone: its session closes and its key no longer authenticates', async () => {
     const ownKeys = new MemoryKeyStore();
-    const c = newClient({ keyStore: ownKeys, clientName: 'studio to forget' });
+    const c = newClient({ keyStore: ownKeys, clientId: 'studio-to-forget', clientName: 'studio to forget' });
     await c.connect(HOST, phone.port);
     phone.newPairingCode();
     await c.pair(code());
@@ -336,7 +338,11 @@ describe('the phone companion over its own WebSocket server', () => {
     await phone.forget(entry!.keyId);
     await closed;
     expect(phone.store.get().paired.some((p) => p.keyId === entry!.keyId)).toBe(false);
-    const again = newClient({ keyStore: ownKeys, clientName: 'studio to forget' });
+    const again = newClient({
+      keyStore: ownKeys,
+      clientId: 'studio-to-forget',
+      clientName: 'studio to forget',
+    });
     await expect(again.connect(HOST, phone.port)).rejects.toMatchObject({ code: 'unknown-key' });
     expect(again.authenticated).toBe(false);
   });

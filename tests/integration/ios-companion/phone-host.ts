@@ -17,6 +17,7 @@ import {
 import type { RnfsLike } from '../../../ios-companion/src/storage/rnfs-like';
 import type { TcpModuleLike } from '../../../ios-companion/src/ws/socket-types';
 import type { DeviceInfo } from '../../../shared/protocol/device';
+import type { ConnectionLimits } from '../../../shared/protocol/limits';
 import { nodeRnfs } from './node-rnfs';
 
 /** onnxruntime-node, seen through the app's runtime interface. */
@@ -58,6 +59,8 @@ export interface StartPhoneOptions {
   tcp?: TcpModuleLike;
   rnfs?: RnfsLike;
   log?: (line: string) => void;
+  /** Overrides of the protocol's connection limits. */
+  connectionLimits?: Partial<ConnectionLimits>;
 }
 
 /** Starts the phone companion on 127.0.0.1 with the given folders. */
@@ -84,6 +87,10 @@ export function startPhone(dirs: PhoneDirs, opts: StartPhoneOptions = {}): Promi
       defaultName: 'Test iPhone',
       ...(log ? { log } : {}),
     },
-    { host: '127.0.0.1', port: 0 },
+    {
+      host: '127.0.0.1',
+      port: 0,
+      ...(opts.connectionLimits ? { connectionLimits: opts.connectionLimits } : {}),
+    },
   );
 }

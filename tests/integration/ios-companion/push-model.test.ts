@@ -1,7 +1,7 @@
 // The push-model tool (ios-companion/tools/push-model.ts, run on the studio's computer) against the app's companion
 // on Node: it pairs with the code the phone shows, keeps the key in its file, pushes a converted block set, and a
 // second push reuses the key and sends nothing.
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -64,5 +64,14 @@ describe('push-model', () => {
     expect(asked).toBe(1); // the stored key authenticated
     expect(lines.some((l) => l.startsWith('installed nano-tool'))).toBe(true);
     expect(lines.some((l) => /^\d+%/.test(l) && !l.startsWith('100%'))).toBe(false); // nothing re-sent
+
+    // A key file from before keys were bound to a clientId: its key is not offered (the phone would refuse it
+    // under a new id); the tool pairs again and keeps the new key with its clientId.
+    const stored = JSON.parse(readFileSync(keysPath, 'utf8')) as Record<string, unknown>[];
+    expect(stored.every((r) => typeof r['clientId'] === 'string')).toBe(true);
+    writeFileSync(keysPath, JSON.stringify(stored.map(({ clientId: _, ...r }) => r)));
+    await run();
+    expect(asked).toBe(2);
+    expect(lines.some((l) => l === 'paired')).toBe(true);
   }, 120_000);
 });

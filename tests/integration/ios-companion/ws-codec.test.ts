@@ -19,7 +19,10 @@ afterEach(async () => {
   await Promise.all(listeners.splice(0).map((l) => l.close()));
 });
 
-/** An echo server: every message comes back as it arrived (text as text, binary as binary). */
+/**
+ * An echo server: every message comes back as it arrived (text as text, binary as binary). The codec alone: no
+ * companion behind it to authenticate a session, so no connection limits (connection-limits.test.ts has those).
+ */
 async function echoServer(opts: { maxMessageBytes?: number } = {}): Promise<{
   listener: WebSocketListener;
   accepted: Connection[];
@@ -27,7 +30,7 @@ async function echoServer(opts: { maxMessageBytes?: number } = {}): Promise<{
   const accepted: Connection[] = [];
   const listener = await listenWebSocket(
     net,
-    { host: '127.0.0.1', port: 0, closeTimeoutMs: 500, ...opts },
+    { host: '127.0.0.1', port: 0, closeTimeoutMs: 500, limits: null, ...opts },
     (c) => {
       accepted.push(c);
       c.onMessage((m) => (typeof m === 'string' ? c.sendText(m) : c.sendBinary(m)));

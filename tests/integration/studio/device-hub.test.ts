@@ -204,7 +204,15 @@ describe('run service', () => {
     expect(pushedSeqs).toEqual(stored.map((e) => e.seq));
 
     // The device's own log, replayed from seq 1 on a second connection with the same key.
-    const replay = new CompanionClient({ keyStore: new FileKeyStore(dataDir), requestTimeoutMs: 30_000 });
+    // The studio's key is bound to the studio's clientId (devices.json): the second connection says hello with it.
+    const { clientId } = JSON.parse(readFileSync(join(dataDir, 'devices.json'), 'utf8')) as {
+      clientId: string;
+    };
+    const replay = new CompanionClient({
+      keyStore: new FileKeyStore(dataDir),
+      clientId,
+      requestTimeoutMs: 30_000,
+    });
     try {
       const r = await replay.connect(HOST, proc.port);
       expect(r.authenticated).toBe(true);

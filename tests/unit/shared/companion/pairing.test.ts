@@ -148,7 +148,13 @@ describe('challenge-response', () => {
       .update(`odsora-auth-v1 client\ndev-1\n${record.keyId}\n${deviceNonce}\n${clientNonce}`, 'utf8')
       .digest('hex');
     expect(mac).toBe(spelled);
-    const r = await pairing.verifyAuth({ keyId: record.keyId, deviceNonce, clientNonce, mac });
+    const r = await pairing.verifyAuth({
+      keyId: record.keyId,
+      deviceNonce,
+      clientNonce,
+      mac,
+      clientId: client.clientId,
+    });
     if (!r.ok) throw new Error(r.message);
     expect(r.deviceMac).toBe(await computeAuthProof(hmac, record.key, 'device', t));
     expect(r.deviceMac).not.toBe(mac);
@@ -158,7 +164,7 @@ describe('challenge-response', () => {
     const { pairing, record } = await paired();
     const deviceNonce = pairing.newChallenge();
     const clientNonce = 'cd'.repeat(16);
-    const t = { deviceId: 'dev-1', keyId: record.keyId, deviceNonce, clientNonce };
+    const t = { deviceId: 'dev-1', keyId: record.keyId, deviceNonce, clientNonce, clientId: client.clientId };
     const good = await computeAuthProof(hmac, record.key, 'client', t);
     const flip = (good[0] === '0' ? '1' : '0') + good.slice(1);
     expect(await pairing.verifyAuth({ ...t, mac: flip })).toMatchObject({ ok: false, code: 'auth-failed' });
@@ -173,11 +179,29 @@ describe('challenge-response', () => {
     });
   });
 
+  it('binds a key to the clientId it was paired under: a right proof under another id is refused', async () => {
+    const { pairing, record } = await paired();
+    expect(record.clientId).toBe(client.clientId);
+    const deviceNonce = pairing.newChallenge();
+    const t = { deviceId: 'dev-1', keyId: record.keyId, deviceNonce, clientNonce: 'ef'.repeat(16) };
+    const mac = await computeAuthProof(hmac, record.key, 'client', t);
+    const refused = await pairing.verifyAuth({ ...t, mac, clientId: 'studio-2' });
+    expect(refused).toMatchObject({ ok: false, code: 'auth-failed' });
+    if (!refused.ok) expect(refused.message).toMatch(/clientId/);
+    expect((await pairing.verifyAuth({ ...t, mac, clientId: client.clientId })).ok).toBe(true);
+  });
+
   it('keys survive a restart through the store, and a revoked key no longer authenticates', async () => {
     const { store, record, clock } = await paired();
     const again = await PairingManager.create({ deviceId: 'dev-1', random: nodeRandom, hmac, clock, store });
     const deviceNonce = again.newChallenge();
-    const t = { deviceId: 'dev-1', keyId: record.keyId, deviceNonce, clientNonce: '00'.repeat(16) };
+    const t = {
+      deviceId: 'dev-1',
+      keyId: record.keyId,
+      deviceNonce,
+      clientNonce: '00'.repeat(16),
+      clientId: client.clientId,
+    };
     const mac = await computeAuthProof(hmac, record.key, 'client', t);
     expect((await again.verifyAuth({ ...t, mac })).ok).toBe(true);
     await again.revoke(record.keyId);

@@ -427,21 +427,50 @@ describe('web studio WebSocket bridge', () => {
     expect(await q.call('app.info')).toMatchObject({ ok: true });
   });
 
-  it('refuses connections beyond the limit with 503', async () => {
-    const s = await start({ maxConnections: 2 });
+  it('keeps the owner in however many mirror connections the mirror link opens (mirrors have their own quota)', async () => {
+    const s = await start();
     try {
-      const a = await control(s);
-      await mirror(s);
-      expect(await upgradeStatus(bridgeUrl(s, `token=${s.token}`))).toBe(503);
-      const closed = a.closed();
-      a.close();
-      await closed;
-      const deadline = Date.now() + 5000;
-      let status = 0;
-      while (status !== 101 && Date.now() < deadline) {
-        status = await upgradeStatus(bridgeUrl(s, `token=${s.token}`));
+      const mirrors: Peer[] = [];
+      const codes: number[] = [];
+      for (let i = 0; i < 40; i++) {
+        const m = await mirror(s);
+        m.ws.on('close', (code) => codes.push(code));
+        mirrors.push(m);
       }
-      expect(status).toBe(101);
+      // Each mirror over the quota took the place of the longest-idle one.
+      await mirrors[0]!.until(() => codes.length === 40 - 16, 'the displaced mirrors to close');
+      expect(new Set(codes)).toEqual(new Set([1013]));
+      expect(mirrors.slice(40 - 16).every((m) => m.ws.readyState === WebSocket.OPEN)).toBe(true);
+      // The owner still gets in and is served, as often as it connects.
+      for (let i = 0; i < 3; i++)
+        expect(await (await control(s)).call('app.info')).toMatchObject({ ok: true });
+      expect(mirrors.slice(40 - 16).every((m) => m.ws.readyState === WebSocket.OPEN)).toBe(true);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('over a quota, replaces the longest-idle connection of the same role (1013), never one of the other role', async () => {
+    const s = await start({ maxControlConnections: 2, maxMirrorConnections: 2 });
+    try {
+      const c1 = await control(s);
+      const c2 = await control(s);
+      const m1 = await mirror(s);
+      const m2 = await mirror(s);
+      await c1.call('app.info'); // c2 is now the idle one
+      const c2Closed = c2.closed();
+      const c3 = await control(s);
+      expect(await c2Closed).toBe(1013);
+      expect(await c3.call('app.info')).toMatchObject({ ok: true });
+      expect(await c1.call('app.info')).toMatchObject({ ok: true });
+      expect([m1, m2].every((m) => m.ws.readyState === WebSocket.OPEN)).toBe(true);
+
+      await m1.call('runs.list'); // m2 is now the idle one
+      const m2Closed = m2.closed();
+      const m3 = await mirror(s);
+      expect(await m2Closed).toBe(1013);
+      expect(await m3.call('runs.list')).toMatchObject({ ok: true });
+      expect([c1, c3, m1].every((p) => p.ws.readyState === WebSocket.OPEN)).toBe(true);
     } finally {
       await s.close();
     }
