@@ -1,10 +1,12 @@
 /**
- * The Node host's InferenceBackend on onnxruntime-node (CPU). The only file in src-main that imports the runtime.
+ * The Node host's InferenceBackend on onnxruntime-node (CPU, or Core ML first on macOS). The only file in src-main
+ * that imports the runtime.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import type { GraphTarget } from '../../shared/engine/onnx/graph-target';
 import type { BackendSession, InferenceBackend } from '../../shared/engine/ports';
 import type { Tensor } from '../../shared/engine/tensor';
 import { noteRuntimeStarted } from './node-memory-probe';
@@ -19,7 +21,29 @@ export interface OnnxRuntimeBackendOptions {
   spinning?: boolean;
   /** Threads per operator (intra-op); defaults to os.availableParallelism(). */
   intraOpThreads?: number;
+  /**
+   * Execution provider (default `cpu`). `coreml` (macOS builds of onnxruntime-node) puts the Core ML EP first, in
+   * ML Program format with static input shapes, and the CPU EP after it for the nodes Core ML refuses.
+   */
+  ep?: 'cpu' | 'coreml';
+  /**
+   * The graphs the stages build (onnx/graph-target.ts); default `coreml` with the Core ML EP, else `cpu`. Tests and
+   * benches set `coreml` to run the Core ML graphs on the CPU EP.
+   */
+  graphTarget?: GraphTarget;
 }
+
+/** Core ML EP flags: ML Program format (COREML_FLAG_CREATE_MLPROGRAM) and static input shapes only. */
+const COREML_FLAGS = 0x010 | 0x008;
+
+/**
+ * Session config entries for `coreml` graphs: ORT's Level-1 MatMulAddFusion would fuse each linear layer's
+ * MatMul + Add back into a Gemm whose B and C are not constant initializers, which the Core ML EP refuses
+ * (`optimization.disable_specified_optimizers`, onnxruntime_session_options_config_keys.h).
+ */
+export const COREML_GRAPH_SESSION_CONFIG = {
+  optimization: { disable_specified_optimizers: 'MatMulAddFusion' },
+};
 
 function toOrt(t: Tensor): ort.Tensor {
   // Shares the typed array: no copy.
@@ -75,16 +99,22 @@ class OrtSession implements BackendSession {
   }
 }
 
-/** The onnxruntime-node CPU backend: graph optimization 'all', sequential execution, configurable threads. */
+/**
+ * The onnxruntime-node backend: CPU EP (or Core ML first), graph optimization 'all', sequential execution,
+ * configurable threads; graphs for `graphTarget` (see the options).
+ */
 export class OnnxRuntimeBackend implements InferenceBackend {
-  /** e.g. `onnxruntime-node 1.30.0 (cpu, 8 threads)`. */
+  /** e.g. `onnxruntime-node 1.30.0 (cpu, 8 threads)`, `(coreml+cpu, 8 threads, coreml graphs)`. */
   readonly name: string;
+  readonly graphTarget: GraphTarget;
   private readonly sessionOptions: ort.InferenceSession.SessionOptions;
 
   constructor(options: OnnxRuntimeBackendOptions = {}) {
     const intraOpNumThreads = options.intraOpThreads ?? availableParallelism();
+    const ep = options.ep ?? 'cpu';
+    this.graphTarget = options.graphTarget ?? (ep === 'coreml' ? 'coreml' : 'cpu');
     this.sessionOptions = {
-      executionProviders: ['cpu'],
+      executionProviders: ep === 'coreml' ? [{ name: 'coreml', coreMlFlags: COREML_FLAGS }, 'cpu'] : ['cpu'],
       graphOptimizationLevel: 'all',
       executionMode: 'sequential',
       intraOpNumThreads,
@@ -108,9 +138,13 @@ export class OnnxRuntimeBackend implements InferenceBackend {
           intra_op: { allow_spinning: options.spinning ? '1' : '0' },
           force_spinning_stop: '1',
         },
+        ...(this.graphTarget === 'coreml' ? COREML_GRAPH_SESSION_CONFIG : {}),
       },
     };
-    this.name = `onnxruntime-node ${ort.env.versions.node ?? ort.env.versions.common} (cpu, ${intraOpNumThreads} threads)`;
+    const where = ep === 'coreml' ? 'coreml+cpu' : 'cpu';
+    const graphs =
+      this.graphTarget === (ep === 'coreml' ? 'coreml' : 'cpu') ? '' : `, ${this.graphTarget} graphs`;
+    this.name = `onnxruntime-node ${ort.env.versions.node ?? ort.env.versions.common} (${where}, ${intraOpNumThreads} threads${graphs})`;
   }
 
   async createSession(model: Uint8Array, label: string): Promise<BackendSession> {
@@ -133,9 +167,14 @@ export type OrtOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
  * The model ONNX Runtime actually executes: a CPU session for `model` at optimization `level` writes its optimized
  * graph (`optimizedModelFilePath`), returned as bytes. `basic` is what runs before execution providers claim nodes
  * (ORT's Level-1 rewrites, MatMul + Add → Gemm among them), so it is the graph the Core ML EP is offered on a
- * phone; `extended` / `all` add CPU-only fusions.
+ * phone; `extended` / `all` add CPU-only fusions. `graphTarget: 'coreml'` sets the backend's session config for
+ * Core ML graphs (MatMulAddFusion off).
  */
-export async function ortOptimizedModel(model: Uint8Array, level: OrtOptimizationLevel): Promise<Uint8Array> {
+export async function ortOptimizedModel(
+  model: Uint8Array,
+  level: OrtOptimizationLevel,
+  opts: { graphTarget?: GraphTarget } = {},
+): Promise<Uint8Array> {
   const dir = await mkdtemp(join(tmpdir(), 'odsora-ort-opt-'));
   try {
     const path = join(dir, 'optimized.onnx');
@@ -144,6 +183,7 @@ export async function ortOptimizedModel(model: Uint8Array, level: OrtOptimizatio
       graphOptimizationLevel: level,
       optimizedModelFilePath: path,
       intraOpNumThreads: 1,
+      ...(opts.graphTarget === 'coreml' ? { extra: COREML_GRAPH_SESSION_CONFIG } : {}),
     });
     await session.release();
     return new Uint8Array(await readFile(path));

@@ -2,6 +2,7 @@
  * The Node host's composition of engine ports: files, hashing, clock, memory probe and an inference backend
  * (ONNX Runtime in a worker thread by default; `inline` runs it on this thread, for comparison).
  */
+import type { GraphTarget } from '../../shared/engine/onnx/graph-target';
 import type { Clock, FileSystemPort, InferenceBackend, MemoryProbe, Sha256 } from '../../shared/engine/ports';
 import { NodeFileSystem, nodeSha256 } from '../adapters/node-fs';
 import { NodeMemoryProbe, nodeClock } from '../adapters/node-memory-probe';
@@ -16,6 +17,8 @@ export interface NodeEngineHostOptions {
   placement?: OrtPlacement;
   /** ONNX Runtime intra-op threads (default: all cores). */
   threads?: number;
+  /** The graphs the stages build (default cpu): `coreml` runs the Core ML graphs on the CPU EP. */
+  graphTarget?: GraphTarget;
   /** Per-app memory limit to report through the probe (simulated devices). */
   memoryLimitBytes?: number;
 }
@@ -42,9 +45,15 @@ export async function createNodeEngineHost(options: NodeEngineHostOptions = {}):
     placement,
   };
   if (placement === 'worker') {
-    const backend = await startOrtWorkerBackend({ intraOpThreads: options.threads });
+    const backend = await startOrtWorkerBackend({
+      intraOpThreads: options.threads,
+      graphTarget: options.graphTarget,
+    });
     return { ...common, backend, close: () => backend.close() };
   }
-  const backend = new OnnxRuntimeBackend({ intraOpThreads: options.threads });
+  const backend = new OnnxRuntimeBackend({
+    intraOpThreads: options.threads,
+    graphTarget: options.graphTarget,
+  });
   return { ...common, backend, close: async () => undefined };
 }

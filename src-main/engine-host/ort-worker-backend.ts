@@ -9,6 +9,7 @@
 import { Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { GraphTarget } from '../../shared/engine/onnx/graph-target';
 import type { BackendSession, InferenceBackend } from '../../shared/engine/ports';
 import type { Tensor } from '../../shared/engine/tensor';
 import type { OrtWorkerRequest, OrtWorkerResponse } from './ort-worker-protocol';
@@ -21,6 +22,8 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 export interface OrtWorkerBackendOptions {
   /** ONNX Runtime intra-op threads (default: all cores). */
   intraOpThreads?: number;
+  /** The graphs the stages build (default cpu; see OnnxRuntimeBackendOptions.graphTarget). */
+  graphTarget?: GraphTarget;
   /** Path of the bundled worker script (default: out/cli/ort-worker.cjs next to this bundle). */
   workerScript?: string;
 }
@@ -30,14 +33,15 @@ export async function startOrtWorkerBackend(
   options: OrtWorkerBackendOptions = {},
 ): Promise<OrtWorkerBackend> {
   const script = options.workerScript ?? defaultWorkerScript();
-  const worker = new Worker(script, { workerData: { intraOpThreads: options.intraOpThreads } });
+  const graphTarget = options.graphTarget ?? 'cpu';
+  const worker = new Worker(script, { workerData: { intraOpThreads: options.intraOpThreads, graphTarget } });
   const name = await new Promise<string>((resolve, reject) => {
     worker.once('message', (msg: OrtWorkerResponse) =>
       msg.op === 'ready' ? resolve(msg.backendName) : reject(new Error('ort worker did not start')),
     );
     worker.once('error', reject);
   });
-  return new OrtWorkerBackend(worker, name);
+  return new OrtWorkerBackend(worker, name, graphTarget);
 }
 
 /** The engine-thread side of the ORT worker. Call `close()` when done. */
@@ -49,6 +53,7 @@ export class OrtWorkerBackend implements InferenceBackend {
   constructor(
     private readonly worker: Worker,
     readonly name: string,
+    readonly graphTarget: GraphTarget = 'cpu',
   ) {
     worker.on('message', (msg: OrtWorkerResponse) => {
       if (msg.op === 'ready') return;

@@ -4,6 +4,7 @@
  * block computes. Weights arrive in SharedArrayBuffers (no copy); activations are copied; outputs are transferred.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import type { GraphTarget } from '../../shared/engine/onnx/graph-target';
 import type { BackendSession } from '../../shared/engine/ports';
 import type { Tensor } from '../../shared/engine/tensor';
 import { OnnxRuntimeBackend } from '../adapters/onnxruntime-backend';
@@ -12,8 +13,11 @@ import type { OrtWorkerRequest, OrtWorkerResponse } from './ort-worker-protocol'
 const port = parentPort;
 if (!port) throw new Error('ort-worker must run in a worker thread');
 
-const options = (workerData ?? {}) as { intraOpThreads?: number };
-const backend = new OnnxRuntimeBackend({ intraOpThreads: options.intraOpThreads });
+const options = (workerData ?? {}) as { intraOpThreads?: number; graphTarget?: GraphTarget };
+const backend = new OnnxRuntimeBackend({
+  intraOpThreads: options.intraOpThreads,
+  graphTarget: options.graphTarget,
+});
 const sessions = new Map<number, BackendSession>();
 let nextSession = 1;
 
