@@ -2,6 +2,7 @@
  * Execution providers a host may ask ONNX Runtime for, and the Core ML provider's flags. One definition for the
  * Node companion (`odsora companion --ep`), `odsora generate --ep` and the iPhone app.
  */
+import type { GraphTarget } from './onnx/graph-target';
 
 /** Execution providers the hosts know: `cpu` (everywhere), `coreml` (macOS, iOS), `cuda` (Linux, Windows). */
 export const EXECUTION_PROVIDERS = ['cpu', 'coreml', 'cuda'] as const;
@@ -28,6 +29,14 @@ export const COREML_FLAGS = {
  */
 export const COREML_SESSION_FLAGS =
   COREML_FLAGS.CREATE_MLPROGRAM | COREML_FLAGS.ONLY_ALLOW_STATIC_INPUT_SHAPES;
+
+/**
+ * The graph variant a provider runs (onnx/graph-target.ts): the Core ML graphs with Core ML, else today's; `override`
+ * (tests, benches: the Core ML graphs on the CPU) wins.
+ */
+export function graphTargetOf(ep: ExecutionProviderName, override?: GraphTarget): GraphTarget {
+  return override ?? (ep === 'coreml' ? 'coreml' : 'cpu');
+}
 
 /** Parses an execution provider's name (CLI flags, settings files); throws naming the allowed ones. */
 export function parseExecutionProvider(v: string, what = '--ep'): ExecutionProviderName {

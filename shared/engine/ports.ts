@@ -2,6 +2,7 @@
  * Ports the hosts inject into the engine (docs/architecture.md). The engine never touches files, clocks, memory
  * or the inference runtime directly: Node, the iPhone and tests each provide these.
  */
+import type { GraphTarget } from './onnx/graph-target';
 import type { Tensor } from './tensor';
 
 /** One compiled graph, ready to run. Weights are ordinary inputs, so one session serves every block of a shape. */
@@ -16,6 +17,11 @@ export interface BackendSession {
 export interface InferenceBackend {
   /** Human-readable name and placement, e.g. `onnxruntime-node 1.30.0 (cpu)`; reported in telemetry. */
   readonly name: string;
+  /**
+   * The graphs this backend should be given (onnx/graph-target.ts): `coreml` where sessions run on ORT's Core ML
+   * EP. Absent: `cpu`. The stages build every graph for `graphTarget ?? 'cpu'`.
+   */
+  readonly graphTarget?: GraphTarget;
   /** Compiles a serialized ONNX ModelProto. `label` names it in errors and traces. */
   createSession(model: Uint8Array, label: string): Promise<BackendSession>;
 }

@@ -7,7 +7,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import type { ExecutionProviderName } from '../../shared/engine/execution-provider';
+import { graphTargetOf, type ExecutionProviderName } from '../../shared/engine/execution-provider';
+import type { GraphTarget } from '../../shared/engine/onnx/graph-target';
 import type { BackendSession, InferenceBackend } from '../../shared/engine/ports';
 import type { Tensor } from '../../shared/engine/tensor';
 import { GraphBuilder } from '../../shared/engine/onnx/graph-builder';
@@ -31,6 +32,11 @@ export interface OnnxRuntimeBackendOptions {
   intraOpThreads?: number;
   /** Execution provider (default `cpu`); check it with {@link openOnnxRuntimeBackend}. */
   ep?: ExecutionProviderName;
+  /**
+   * The graphs the stages build (onnx/graph-target.ts); default `coreml` with the Core ML EP, else `cpu`. Tests and
+   * benches set `coreml` to run the Core ML graphs on the CPU EP.
+   */
+  graphTarget?: GraphTarget;
 }
 
 /** A one-node graph, enough to make ONNX Runtime load a provider. */
@@ -70,6 +76,15 @@ export async function openOnnxRuntimeBackend(
   await assertExecutionProvider(options.ep ?? 'cpu');
   return new OnnxRuntimeBackend(options);
 }
+
+/**
+ * Session config entries for `coreml` graphs: ORT's Level-1 MatMulAddFusion would fuse each linear layer's
+ * MatMul + Add back into a Gemm whose B and C are not constant initializers, which the Core ML EP refuses
+ * (`optimization.disable_specified_optimizers`, onnxruntime_session_options_config_keys.h).
+ */
+export const COREML_GRAPH_SESSION_CONFIG = {
+  optimization: { disable_specified_optimizers: 'MatMulAddFusion' },
+};
 
 function toOrt(t: Tensor): ort.Tensor {
   // Shares the typed array: no copy.
@@ -125,17 +140,24 @@ class OrtSession implements BackendSession {
   }
 }
 
-/** The onnxruntime-node backend: graph optimization 'all', sequential execution, configurable threads. */
+/**
+ * The onnxruntime-node backend: the CPU EP (or Core ML / CUDA first), graph optimization 'all', sequential
+ * execution, configurable threads; graphs for `graphTarget` (see the options).
+ */
 export class OnnxRuntimeBackend implements InferenceBackend {
-  /** e.g. `onnxruntime-node 1.30.0 (cpu, 8 threads)`, `onnxruntime-node 1.30.0 (cuda+cpu, 8 threads)`. */
+  /**
+   * e.g. `onnxruntime-node 1.30.0 (cpu, 8 threads)`, `(cuda+cpu, 8 threads)`, `(cpu, 8 threads, coreml graphs)`.
+   */
   readonly name: string;
   /** The execution provider asked for. */
   readonly ep: ExecutionProviderName;
+  readonly graphTarget: GraphTarget;
   private readonly sessionOptions: ort.InferenceSession.SessionOptions;
 
   constructor(options: OnnxRuntimeBackendOptions = {}) {
     const intraOpNumThreads = options.intraOpThreads ?? availableParallelism();
     this.ep = options.ep ?? 'cpu';
+    this.graphTarget = graphTargetOf(this.ep, options.graphTarget);
     this.sessionOptions = {
       executionProviders: ortExecutionProviders(this.ep),
       graphOptimizationLevel: 'all',
@@ -161,9 +183,12 @@ export class OnnxRuntimeBackend implements InferenceBackend {
           intra_op: { allow_spinning: options.spinning ? '1' : '0' },
           force_spinning_stop: '1',
         },
+        ...(this.graphTarget === 'coreml' ? COREML_GRAPH_SESSION_CONFIG : {}),
       },
     };
-    this.name = `onnxruntime-node ${ort.env.versions.node ?? ort.env.versions.common} (${this.ep === 'cpu' ? 'cpu' : `${this.ep}+cpu`}, ${intraOpNumThreads} threads)`;
+    const where = this.ep === 'cpu' ? 'cpu' : `${this.ep}+cpu`;
+    const graphs = this.graphTarget === graphTargetOf(this.ep) ? '' : `, ${this.graphTarget} graphs`;
+    this.name = `onnxruntime-node ${ort.env.versions.node ?? ort.env.versions.common} (${where}, ${intraOpNumThreads} threads${graphs})`;
   }
 
   async createSession(model: Uint8Array, label: string): Promise<BackendSession> {
@@ -186,9 +211,14 @@ export type OrtOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
  * The model ONNX Runtime actually executes: a CPU session for `model` at optimization `level` writes its optimized
  * graph (`optimizedModelFilePath`), returned as bytes. `basic` is what runs before execution providers claim nodes
  * (ORT's Level-1 rewrites, MatMul + Add → Gemm among them), so it is the graph the Core ML EP is offered on a
- * phone; `extended` / `all` add CPU-only fusions.
+ * phone; `extended` / `all` add CPU-only fusions. `graphTarget: 'coreml'` sets the backend's session config for
+ * Core ML graphs (MatMulAddFusion off).
  */
-export async function ortOptimizedModel(model: Uint8Array, level: OrtOptimizationLevel): Promise<Uint8Array> {
+export async function ortOptimizedModel(
+  model: Uint8Array,
+  level: OrtOptimizationLevel,
+  opts: { graphTarget?: GraphTarget } = {},
+): Promise<Uint8Array> {
   const dir = await mkdtemp(join(tmpdir(), 'odsora-ort-opt-'));
   try {
     const path = join(dir, 'optimized.onnx');
@@ -197,6 +227,7 @@ export async function ortOptimizedModel(model: Uint8Array, level: OrtOptimizatio
       graphOptimizationLevel: level,
       optimizedModelFilePath: path,
       intraOpNumThreads: 1,
+      ...(opts.graphTarget === 'coreml' ? { extra: COREML_GRAPH_SESSION_CONFIG } : {}),
     });
     await session.release();
     return new Uint8Array(await readFile(path));

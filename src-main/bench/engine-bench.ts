@@ -2,6 +2,7 @@
  * `odsora bench engine`: what each technique buys on this machine, measured on one synthetic STDiT3 with the real
  * key layout. Every number comes from real runs of the denoise stage through a converted block set.
  */
+import type { GraphTarget } from '../../shared/engine/onnx/graph-target';
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
@@ -49,6 +50,11 @@ export interface EngineBenchOptions {
   lplSteps: number;
   threads: number;
   torch: boolean;
+  /**
+   * The graphs every measurement runs (onnx/graph-target.ts; default cpu), on ORT's CPU EP; `both`: cpu, plus
+   * per-step latency of the coreml graphs in the same interleaved rounds (`graphTargets` in the result).
+   */
+  graphTarget?: GraphTarget | 'both';
   log: (line: string) => void;
 }
 
@@ -59,7 +65,16 @@ export async function runEngineBench(opts: EngineBenchOptions): Promise<Record<s
     throw new Error(`unknown preset '${opts.preset}' (known: ${Object.keys(BENCH_PRESETS).join(', ')})`);
   const config = { ...BASE_CONFIG, ...preset };
   const work = await mkdtemp(join(tmpdir(), 'odsora-bench-'));
-  const host = await createNodeEngineHost({ placement: 'inline', threads: opts.threads });
+  const mainTarget: GraphTarget = opts.graphTarget === 'coreml' ? 'coreml' : 'cpu';
+  const host = await createNodeEngineHost({
+    placement: 'inline',
+    threads: opts.threads,
+    graphTarget: mainTarget,
+  });
+  const coremlHost =
+    opts.graphTarget === 'both'
+      ? await createNodeEngineHost({ placement: 'inline', threads: opts.threads, graphTarget: 'coreml' })
+      : null;
   try {
     const ckpt = join(work, 'model.safetensors');
     const params = await writeSyntheticStdit3(host.fs, ckpt, config, 1);
@@ -105,16 +120,26 @@ export async function runEngineBench(opts: EngineBenchOptions): Promise<Record<s
 
     opts.log('warm-up (compiles every graph)');
     await run(job({ steps: 2, tdtm: { mergeSteps: 1 } }));
+    const coremlModels = new Stdit3ModelCache();
+    if (coremlHost) await run(job({ steps: 2, tdtm: { mergeSteps: 1 } }), coremlHost, coremlModels);
 
     // Interleaved rounds: this machine's speed drifts, so each setting is sampled in every round.
     const rounds = opts.rounds;
     opts.log(`per-step latency, plain and TDTM (${rounds} rounds × ${opts.steps} steps)`);
     const plain: number[] = [];
     const merged: number[] = [];
+    const coremlPlain: number[] = [];
+    const coremlMerged: number[] = [];
     for (let i = 0; i < rounds; i++) {
       plain.push(...stepMs((await run(job({}))).r));
+      if (coremlHost) coremlPlain.push(...stepMs((await run(job({}), coremlHost, coremlModels)).r));
       merged.push(...stepMs((await run(job({ tdtm: { mergeSteps: opts.steps + 1 } }))).r));
+      if (coremlHost)
+        coremlMerged.push(
+          ...stepMs((await run(job({ tdtm: { mergeSteps: opts.steps + 1 } }), coremlHost, coremlModels)).r),
+        );
     }
+    await coremlModels.clear();
 
     const leapAt = Math.floor(opts.lplSteps / 2);
     opts.log(
@@ -239,7 +264,17 @@ export async function runEngineBench(opts: EngineBenchOptions): Promise<Record<s
         captionLength: L,
         validTokens: valid,
       },
+      graphTarget: mainTarget,
       perStepMs: { plain: p(plain), tdtmMerged: p(merged), samplesEach: plain.length },
+      graphTargets: coremlHost
+        ? {
+            backend: coremlHost.backend.name,
+            cpu: { plain: p(plain), tdtmMerged: p(merged) },
+            coreml: { plain: p(coremlPlain), tdtmMerged: p(coremlMerged) },
+            coremlVsCpuPlain: p(coremlPlain).p50 / p(plain).p50,
+            coremlVsCpuTdtm: p(coremlMerged).p50 / p(merged).p50,
+          }
+        : null,
       tdtmSpeedupFullyMerged: p(plain).p50 / p(merged).p50,
       lpl: {
         steps: opts.lplSteps,
@@ -260,6 +295,7 @@ export async function runEngineBench(opts: EngineBenchOptions): Promise<Record<s
     };
   } finally {
     await host.close();
+    await coremlHost?.close();
     await rm(work, { recursive: true, force: true });
   }
 }

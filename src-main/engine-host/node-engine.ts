@@ -2,6 +2,7 @@
  * The Node host's composition of engine ports: files, hashing, clock, memory probe and an inference backend
  * (ONNX Runtime in a worker thread by default; `inline` runs it on this thread, for comparison).
  */
+import type { GraphTarget } from '../../shared/engine/onnx/graph-target';
 import type { Clock, FileSystemPort, InferenceBackend, MemoryProbe, Sha256 } from '../../shared/engine/ports';
 import { NodeFileSystem, nodeSha256 } from '../adapters/node-fs';
 import { NodeMemoryProbe, nodeClock } from '../adapters/node-memory-probe';
@@ -19,6 +20,8 @@ export interface NodeEngineHostOptions {
   threads?: number;
   /** ONNX Runtime execution provider (default `cpu`); opening fails, saying how to get it, when it is missing. */
   ep?: ExecutionProviderName;
+  /** The graphs the stages build (default cpu): `coreml` runs the Core ML graphs on the CPU EP. */
+  graphTarget?: GraphTarget;
   /** Per-app memory limit to report through the probe (simulated devices). */
   memoryLimitBytes?: number;
 }
@@ -45,9 +48,17 @@ export async function createNodeEngineHost(options: NodeEngineHostOptions = {}):
     placement,
   };
   if (placement === 'worker') {
-    const backend = await startOrtWorkerBackend({ intraOpThreads: options.threads, ep: options.ep });
+    const backend = await startOrtWorkerBackend({
+      intraOpThreads: options.threads,
+      ep: options.ep,
+      graphTarget: options.graphTarget,
+    });
     return { ...common, backend, close: () => backend.close() };
   }
-  const backend = await openOnnxRuntimeBackend({ intraOpThreads: options.threads, ep: options.ep });
+  const backend = await openOnnxRuntimeBackend({
+    intraOpThreads: options.threads,
+    ep: options.ep,
+    graphTarget: options.graphTarget,
+  });
   return { ...common, backend, close: async () => undefined };
 }

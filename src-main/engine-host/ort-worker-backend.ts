@@ -9,9 +9,10 @@
 import { Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { GraphTarget } from '../../shared/engine/onnx/graph-target';
 import type { BackendSession, InferenceBackend } from '../../shared/engine/ports';
 import type { Tensor } from '../../shared/engine/tensor';
-import type { ExecutionProviderName } from '../../shared/engine/execution-provider';
+import { graphTargetOf, type ExecutionProviderName } from '../../shared/engine/execution-provider';
 import type { OrtWorkerData, OrtWorkerRequest, OrtWorkerResponse } from './ort-worker-protocol';
 import { noteRuntimeStarted } from '../adapters/node-memory-probe';
 
@@ -24,6 +25,8 @@ export interface OrtWorkerBackendOptions {
   intraOpThreads?: number;
   /** Execution provider (default `cpu`). */
   ep?: ExecutionProviderName;
+  /** The graphs the stages build (default cpu; see OnnxRuntimeBackendOptions.graphTarget). */
+  graphTarget?: GraphTarget;
   /** Path of the bundled worker script (default: out/cli/ort-worker.cjs next to this bundle). */
   workerScript?: string;
 }
@@ -33,7 +36,11 @@ export async function startOrtWorkerBackend(
   options: OrtWorkerBackendOptions = {},
 ): Promise<OrtWorkerBackend> {
   const script = options.workerScript ?? defaultWorkerScript();
-  const workerData: OrtWorkerData = { intraOpThreads: options.intraOpThreads, ep: options.ep };
+  const workerData: OrtWorkerData = {
+    intraOpThreads: options.intraOpThreads,
+    ep: options.ep,
+    graphTarget: options.graphTarget,
+  };
   const worker = new Worker(script, { workerData });
   const name = await new Promise<string>((resolve, reject) => {
     worker.once('message', (msg: OrtWorkerResponse) => {
@@ -45,7 +52,7 @@ export async function startOrtWorkerBackend(
     await worker.terminate();
     throw e;
   });
-  return new OrtWorkerBackend(worker, name);
+  return new OrtWorkerBackend(worker, name, graphTargetOf(options.ep ?? 'cpu', options.graphTarget));
 }
 
 /** The engine-thread side of the ORT worker. Call `close()` when done. */
@@ -57,6 +64,7 @@ export class OrtWorkerBackend implements InferenceBackend {
   constructor(
     private readonly worker: Worker,
     readonly name: string,
+    readonly graphTarget: GraphTarget = 'cpu',
   ) {
     worker.on('message', (msg: OrtWorkerResponse) => {
       if (msg.op === 'ready' || msg.op === 'start-failed') return;

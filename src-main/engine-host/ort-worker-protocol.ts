@@ -1,11 +1,13 @@
 /** Messages between the engine thread and the ONNX Runtime worker (see ort-worker-backend.ts). */
 import type { ExecutionProviderName } from '../../shared/engine/execution-provider';
+import type { GraphTarget } from '../../shared/engine/onnx/graph-target';
 import type { Tensor } from '../../shared/engine/tensor';
 
 /** What the worker is started with (`workerData`). */
 export interface OrtWorkerData {
   intraOpThreads?: number;
   ep?: ExecutionProviderName;
+  graphTarget?: GraphTarget;
 }
 
 /** Engine thread → ORT worker. */

@@ -18,7 +18,11 @@ let nextSession = 1;
 
 const send = (msg: OrtWorkerResponse, transfer: ArrayBuffer[] = []): void => port.postMessage(msg, transfer);
 
-void openOnnxRuntimeBackend({ intraOpThreads: options.intraOpThreads, ep: options.ep }).then(
+void openOnnxRuntimeBackend({
+  intraOpThreads: options.intraOpThreads,
+  ep: options.ep,
+  graphTarget: options.graphTarget,
+}).then(
   (backend) => {
     port.on('message', (msg: OrtWorkerRequest) => {
       void handle(backend, msg).catch((err: unknown) =>

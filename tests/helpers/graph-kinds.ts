@@ -14,6 +14,7 @@ import { t5ConfigFromJson, type T5Config } from '../../shared/engine/t5/config';
 import { buildT5BlockGraph, buildT5FinalGraph } from '../../shared/engine/t5/graphs';
 import { vaeConfigFromJson, vaeWeightNames, type VaeConfig } from '../../shared/engine/vae/config';
 import { buildVaeBlockGraph } from '../../shared/engine/vae/graphs';
+import type { GraphTarget } from '../../shared/engine/onnx/graph-target';
 import { decoderConfigJson } from '../../shared/engine/vae/released-config';
 import { presetConfigs } from '../../src-main/synth/presets';
 
@@ -52,33 +53,44 @@ export interface NamedGraph {
   readonly bytes: Uint8Array;
 }
 
-/** Every graph kind for `m` at a small static shape (latent T×H×W, caption L). */
+/**
+ * Every graph kind for `m` at a small static shape (latent T×H×W, caption L), built for `target` (the `coreml`
+ * target takes no int8 weights, so its list has no int8 graphs).
+ */
 export function everyGraphKind(
   m: ModelConfigs,
   s: { frames: number; height: number; width: number; captionLength: number },
+  target: GraphTarget = 'cpu',
 ): NamedGraph[] {
   const out: NamedGraph[] = [];
   const add = (name: string, bytes: Uint8Array): void => void out.push({ name, bytes });
+  const int8 = target === 'cpu';
   const t5Shape = { batch: 1, length: s.captionLength };
-  for (const p of ['f32', 'f16', 'int8'] as const) add(`t5.block.${p}`, buildT5BlockGraph(m.t5, t5Shape, p));
-  add('t5.final', buildT5FinalGraph(m.t5, t5Shape));
+  for (const p of ['f32', 'f16', ...(int8 ? ['int8' as const] : [])] as const)
+    add(`t5.block.${p}`, buildT5BlockGraph(m.t5, t5Shape, p, target));
+  add('t5.final', buildT5FinalGraph(m.t5, t5Shape, target));
   const shape = { batch: 2, ...s };
-  add('stdit3.part1', buildPart1Graph(m.stdit3, shape));
-  add('stdit3.part1.int8', buildPart1Graph(m.stdit3, shape, 'int8'));
+  add('stdit3.part1', buildPart1Graph(m.stdit3, shape, 'f32', target));
+  if (int8) add('stdit3.part1.int8', buildPart1Graph(m.stdit3, shape, 'int8'));
   for (const kind of ['spatial', 'temporal'] as const)
     for (const tdtm of [false, true])
-      add(`stdit3.${kind}${tdtm ? '.tdtm' : ''}`, buildBlockGraph(m.stdit3, shape, kind, tdtm));
-  add('stdit3.pair', buildPairGraph(m.stdit3, shape, false));
-  add('stdit3.pair.mid', buildPairGraph(m.stdit3, shape, false, { withMid: true }));
-  add('stdit3.pair.tdtm.mid', buildPairGraph(m.stdit3, shape, true, { withMid: true }));
-  add('stdit3.pair.f16', buildPairGraph(m.stdit3, shape, false, { withMid: true, precision: 'f16' }));
-  add('stdit3.pair.tdtm.int8', buildPairGraph(m.stdit3, shape, true, { withMid: true, precision: 'int8' }));
-  add('stdit3.part2', buildPart2Graph(m.stdit3, shape));
+      add(
+        `stdit3.${kind}${tdtm ? '.tdtm' : ''}`,
+        buildBlockGraph(m.stdit3, shape, kind, tdtm, 'f32', target),
+      );
+  add('stdit3.pair', buildPairGraph(m.stdit3, shape, false, { target }));
+  add('stdit3.pair.mid', buildPairGraph(m.stdit3, shape, false, { withMid: true, target }));
+  add('stdit3.pair.tdtm.mid', buildPairGraph(m.stdit3, shape, true, { withMid: true, target }));
+  add('stdit3.pair.f16', buildPairGraph(m.stdit3, shape, false, { withMid: true, precision: 'f16', target }));
+  if (int8)
+    add('stdit3.pair.tdtm.int8', buildPairGraph(m.stdit3, shape, true, { withMid: true, precision: 'int8' }));
+  add('stdit3.part2', buildPart2Graph(m.stdit3, shape, 'f32', target));
   for (const group of vaeWeightNames(m.vae)) {
     const vs = { batch: 1, frames: 2, height: s.height, width: s.width };
-    add(`vae.${group.id}`, buildVaeBlockGraph(m.vae, group.id, vs).bytes);
-    add(`vae.${group.id}.probes`, buildVaeBlockGraph(m.vae, group.id, vs, { probes: true }).bytes);
-    add(`vae.${group.id}.int8`, buildVaeBlockGraph(m.vae, group.id, vs, { precision: 'int8' }).bytes);
+    add(`vae.${group.id}`, buildVaeBlockGraph(m.vae, group.id, vs, { target }).bytes);
+    add(`vae.${group.id}.probes`, buildVaeBlockGraph(m.vae, group.id, vs, { probes: true, target }).bytes);
+    if (int8)
+      add(`vae.${group.id}.int8`, buildVaeBlockGraph(m.vae, group.id, vs, { precision: 'int8' }).bytes);
   }
   return out;
 }

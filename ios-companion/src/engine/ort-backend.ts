@@ -4,9 +4,11 @@
  * in tests. With Core ML on, each session is created with the Core ML execution provider first and CPU after it
  * (nodes Core ML cannot take run on CPU inside the same session); when Core ML refuses a graph outright the session
  * is created again on CPU alone. What actually happened is counted and named in `name` (device info) and in
- * `placement()` (the run screen).
+ * `placement()` (the run screen). With Core ML requested the stages build `coreml` graphs (`graphTarget`), which ORT's
+ * CPU EP runs as well.
  */
 import { COREML_SESSION_FLAGS } from '../../../shared/engine/execution-provider';
+import type { GraphTarget } from '../../../shared/engine/onnx/graph-target';
 import type { BackendSession, InferenceBackend } from '../../../shared/engine/ports';
 import type { Tensor } from '../../../shared/engine/tensor';
 
@@ -27,7 +29,7 @@ export interface OrtSessionLike {
 /** Session options this backend sets. */
 export interface OrtSessionOptions {
   executionProviders: ({ name: 'coreml'; coreMlFlags?: number } | 'cpu')[];
-  graphOptimizationLevel: 'all';
+  graphOptimizationLevel: 'all' | 'disabled';
   executionMode: 'sequential';
 }
 
@@ -145,10 +147,22 @@ export class OrtBackend implements InferenceBackend {
     return { ...this.stats };
   }
 
+  /** `coreml` when Core ML is requested: graphs of ops the Core ML EP takes with weight inputs. */
+  get graphTarget(): GraphTarget {
+    return this.stats.coremlRequested ? 'coreml' : 'cpu';
+  }
+
+  /**
+   * Core ML sessions run without ORT's graph optimizations: its Level-1 MatMulAddFusion would turn every linear
+   * layer's MatMul + Add back into a Gemm on weight inputs, which Core ML refuses, and onnxruntime-react-native
+   * 1.24 passes no session config entries (cpp/SessionUtils.cpp reads no `extra`), so the one fusion cannot be
+   * switched off alone (Node does: COREML_GRAPH_SESSION_CONFIG). Core ML takes the whole graph, so the CPU-side
+   * optimizations had nothing to do; the CPU fallback keeps them.
+   */
   private sessionOptions(coreml: boolean): OrtSessionOptions {
     return {
       executionProviders: coreml ? [{ name: 'coreml', coreMlFlags: COREML_SESSION_FLAGS }, 'cpu'] : ['cpu'],
-      graphOptimizationLevel: 'all',
+      graphOptimizationLevel: coreml ? 'disabled' : 'all',
       executionMode: 'sequential',
     };
   }

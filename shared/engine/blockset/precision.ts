@@ -190,6 +190,8 @@ export function weightToFloat32(w: WeightTensor): FloatTensor {
 /**
  * Declares graph input `name` for a weight stored as `storage` and returns the float32 value to compute with:
  * the input itself (f32), `Cast(input)` (f16), or `DequantizeLinear(input, <name>::scale, axis 0)` (int8).
+ * A `coreml` graph refuses int8: Core ML's ML Program has no DequantizeLinear and its Cast takes no int8 input, so
+ * the layer would run on the CPU EP (use f16 or f32 block sets with Core ML).
  */
 export function weightInput(
   g: GraphBuilder,
@@ -199,6 +201,10 @@ export function weightInput(
 ): Value {
   if (storage === 'f32') return g.input(name, dims);
   if (storage === 'f16') return g.node('Cast', [g.input(name, dims, 'float16')], { to: int(1) });
+  if (g.target === 'coreml')
+    throw new Error(
+      `weight '${name}' is stored as int8, which the coreml graph target does not take (Core ML has no DequantizeLinear and no int8 Cast): convert the block set to f16 or f32`,
+    );
   const q = g.input(name, dims, 'int8');
   const s = g.input(scaleKey(name), [dims[0] as number]);
   return g.node('DequantizeLinear', [q, s], { axis: int(0) });

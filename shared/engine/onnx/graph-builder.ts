@@ -6,7 +6,12 @@
  * Every value has a static shape and element type: each appended node's outputs are computed by the op's ONNX rule
  * (shape-inference.ts) — a node whose inputs do not fit, or an output declared with other dims, is an error naming
  * the graph, the node and the shapes — and `build()` writes them all as value_info.
+ *
+ * A builder has a target (graph-target.ts). The `coreml` target writes `gemm`, `gather` and `pad` with ops ORT's
+ * Core ML EP takes with weight inputs (Transpose + MatMul + Add; Slice + Concat; Concat with zeros); `cpu` (the
+ * default) writes Gemm, Gather and Pad.
  */
+import type { GraphTarget } from './graph-target';
 import { inferShapes, type ElemType, type TensorShape } from './shape-inference';
 import {
   encodeModel,
@@ -53,7 +58,11 @@ export class GraphBuilder {
   private readonly constInts = new Map<Value, readonly number[]>();
   private counter = 0;
 
-  constructor(private readonly name: string) {}
+  constructor(
+    private readonly name: string,
+    /** The execution provider the graph is built for (see graph-target.ts). */
+    readonly target: GraphTarget = 'cpu',
+  ) {}
 
   private fresh(hint: string): Value {
     let n: string;
@@ -180,8 +189,16 @@ export class GraphBuilder {
     return this.constant(OnnxDataType.INT64, dims, BigInt64Array.from(values.map((v) => BigInt(v))));
   }
 
-  /** Linear layer `a·Bᵀ + c` (Gemm, transB=1 by default): a [M, K], w [N, K], bias [N]. */
+  /**
+   * Linear layer `a·Bᵀ + c` (Gemm, transB=1 by default): a [M, K], w [N, K], bias [N]. The `coreml` target writes
+   * MatMul(a, Transpose(w)) + Add(bias): Core ML refuses a Gemm whose B or C is not a constant initializer.
+   */
   gemm(a: Value, w: Value, bias?: Value, opts: { transA?: number; transB?: number } = {}): Value {
+    if (this.target === 'coreml') {
+      if (opts.transA) throw new Error(`graph ${this.name}: the coreml target has no transA linear layer`);
+      const y = this.matmul(a, (opts.transB ?? 1) ? this.transpose(w, [1, 0]) : w);
+      return bias === undefined ? y : this.add(y, bias);
+    }
     const attrs: Record<string, AttributeValue> = { transB: int(opts.transB ?? 1) };
     if (opts.transA) attrs.transA = int(opts.transA);
     return this.node('Gemm', bias === undefined ? [a, w] : [a, w, bias], attrs);
@@ -257,8 +274,31 @@ export class GraphBuilder {
     return this.nodeN('Split', [x], n, { axis: int(axis) });
   }
 
-  /** Gather with static indices (a scalar index drops the axis). */
+  /**
+   * Gather with static indices (a scalar index drops the axis). The `coreml` target writes one Slice per run of
+   * consecutive indices (each run sliced once), concatenated along the axis; a scalar index is a Slice and a
+   * Reshape (Core ML 1.24 has no ML Program Gather).
+   */
   gather(x: Value, indices: number | readonly number[], axis: number): Value {
+    if (this.target === 'coreml') {
+      const dims = this.shape(x).dims;
+      const ax = axis < 0 ? axis + dims.length : axis;
+      const list = typeof indices === 'number' ? [indices] : indices;
+      const runs: [number, number][] = [];
+      for (const i of list) {
+        const last = runs[runs.length - 1];
+        if (last && i === last[1]) last[1]++;
+        else runs.push([i, i + 1]);
+      }
+      const parts = runs.map(([a, b]) => this.slice(x, [a], [b], [ax]));
+      const y = parts.length === 1 ? (parts[0] as Value) : this.concat(parts, ax);
+      return typeof indices === 'number'
+        ? this.reshape(
+            y,
+            dims.filter((_, k) => k !== ax),
+          )
+        : y;
+    }
     const idx = typeof indices === 'number' ? this.constI64([indices], []) : this.constI64(indices);
     return this.node('Gather', [x, idx], { axis: int(axis) });
   }
@@ -268,9 +308,26 @@ export class GraphBuilder {
     return this.node('ReduceMean', [x], { axes: ints(axes), keepdims: int(keepdims ? 1 : 0) });
   }
 
-  /** Zero padding (opset 17 Pad; `pads` = [begin..., end...] for every axis). */
+  /**
+   * Zero padding (opset 17 Pad; `pads` = [begin..., end...] for every axis). The `coreml` target concatenates
+   * zero initializers along each padded axis instead (Core ML 1.24 has no ML Program Pad).
+   */
   pad(x: Value, pads: readonly number[]): Value {
-    return this.node('Pad', [x, this.constI64(pads)]);
+    if (this.target !== 'coreml') return this.node('Pad', [x, this.constI64(pads)]);
+    const r = this.shape(x).dims.length;
+    let y = x;
+    for (let k = 0; k < r; k++) {
+      const before = pads[k] ?? 0;
+      const after = pads[k + r] ?? 0;
+      if (before === 0 && after === 0) continue;
+      const dims = this.shape(y).dims;
+      const zeros = (n: number): Value => {
+        const d = dims.map((v, j) => (j === k ? n : v));
+        return this.constF(new Float32Array(d.reduce((a, b) => a * b, 1)), d);
+      };
+      y = this.concat([...(before ? [zeros(before)] : []), y, ...(after ? [zeros(after)] : [])], k);
+    }
+    return y;
   }
 
   /** SiLU: x · sigmoid(x). */

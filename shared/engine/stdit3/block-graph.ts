@@ -12,6 +12,7 @@
  */
 import { storageOf, weightInput, type Precision } from '../blockset/precision';
 import { GraphBuilder, type Value } from '../onnx/graph-builder';
+import type { GraphTarget } from '../onnx/graph-target';
 import {
   stdit3BlockWeightSuffixes,
   stdit3Dims,
@@ -85,6 +86,7 @@ export function addBlock(g: GraphBuilder, d: Stdit3Dims, kind: BlockKind, tdtm: 
     rope = { cos: io.ropeCos, sin: io.ropeSin };
   }
   const wt = io.weight;
+  const coreml = g.target === 'coreml';
 
   // Merge/unmerge along frames on [B, frames·S, C] sequences (spec 5.2).
   const merge = (v: Value): Value => {
@@ -119,13 +121,27 @@ export function addBlock(g: GraphBuilder, d: Stdit3Dims, kind: BlockKind, tdtm: 
     const qkvT =
       kind === 'spatial'
         ? g.transpose(g.reshape(qkv, [G, Ls, 3, heads, hd]), [2, 0, 3, 1, 4])
-        : g.reshape(g.transpose(g.reshape(qkv, [B, Tseq, S, 3, heads, hd]), [3, 0, 2, 4, 1, 5]), [
-            3,
-            G,
-            heads,
-            Ls,
-            hd,
-          ]);
+        : coreml
+          ? // (t, s, 3, h·d) → (3, s, t, h·d), then (t, h, d) → (h, t, d): the same order in rank ≤ 5 tensors.
+            g.reshape(
+              g.transpose(
+                g.reshape(g.transpose(g.reshape(qkv, [B, Tseq, S, 3, heads * hd]), [3, 0, 2, 1, 4]), [
+                  3 * G,
+                  Tseq,
+                  heads,
+                  hd,
+                ]),
+                [0, 2, 1, 3],
+              ),
+              [3, G, heads, Ls, hd],
+            )
+          : g.reshape(g.transpose(g.reshape(qkv, [B, Tseq, S, 3, heads, hd]), [3, 0, 2, 4, 1, 5]), [
+              3,
+              G,
+              heads,
+              Ls,
+              hd,
+            ]);
     let qk = g.slice(qkvT, [0], [2], [0]); // [2, G, heads, Ls, hd]
     const v = g.reshape(g.slice(qkvT, [2], [3], [0]), [G, heads, Ls, hd]);
     // qk RMSNorm over hd; the softmax scale hd^-0.5 is folded into the q gain (q·k is linear in q).
@@ -137,13 +153,8 @@ export function addBlock(g: GraphBuilder, d: Stdit3Dims, kind: BlockKind, tdtm: 
     qk = g.mul(g.div(qk, g.node('Sqrt', [g.add(ms, g.scalar(RMS_EPS))])), gain);
     if (rope) {
       // Interleaved pairs (spec 4): rope(x) = x·cos + swap(x)·sin, sin sign-folded by ropeTables().
-      const swapped = g.reshape(g.gather(g.reshape(qk, [2, G, heads, Ls, hd / 2, 2]), [1, 0], -1), [
-        2,
-        G,
-        heads,
-        Ls,
-        hd,
-      ]);
+      const pairs = coreml ? [2 * G, heads, Ls, hd / 2, 2] : [2, G, heads, Ls, hd / 2, 2]; // rank ≤ 5 for Core ML
+      const swapped = g.reshape(g.gather(g.reshape(qk, pairs), [1, 0], -1), [2, G, heads, Ls, hd]);
       qk = g.add(g.mul(qk, rope.cos), g.mul(swapped, rope.sin));
     }
     const [q5, k5] = g.split(qk, 0, 2) as [Value, Value];
@@ -230,9 +241,10 @@ export function buildBlockGraph(
   kind: BlockKind,
   tdtm: boolean,
   precision: Precision = 'f32',
+  target: GraphTarget = 'cpu',
 ): Uint8Array {
   const d = stdit3Dims(cfg, shape);
-  const g = new GraphBuilder(`stdit3_${kind}${tdtm ? '_tdtm' : ''}_block`);
+  const g = new GraphBuilder(`stdit3_${kind}${tdtm ? '_tdtm' : ''}_block`, target);
   const io = blockInputs(g, d, tdtm, kind === 'temporal');
   const out = addBlock(g, d, kind, tdtm, { ...io, weight: weightInputs(g, cfg, '', precision) });
   g.output(out, 'x_out', [d.B, d.Tp, d.S, d.C]);
@@ -250,6 +262,8 @@ export interface PairGraphOptions {
   withMid?: boolean;
   /** How the weights are stored (default f32). */
   precision?: Precision;
+  /** The execution provider the graph is built for (default cpu). */
+  target?: GraphTarget;
 }
 
 /**
@@ -264,7 +278,7 @@ export function buildPairGraph(
 ): Uint8Array {
   const d = stdit3Dims(cfg, shape);
   const dims = [d.B, d.Tp, d.S, d.C];
-  const g = new GraphBuilder(`stdit3_pair${tdtm ? '_tdtm' : ''}`);
+  const g = new GraphBuilder(`stdit3_pair${tdtm ? '_tdtm' : ''}`, opts.target);
   const io = blockInputs(g, d, tdtm, true);
   const precision = opts.precision ?? 'f32';
   const mid = addBlock(g, d, 'spatial', tdtm, {

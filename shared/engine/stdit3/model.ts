@@ -36,6 +36,7 @@ import {
   sinusoid,
   type RopeTables,
 } from './embeddings';
+import { targetLabel } from '../onnx/graph-target';
 import { buildPart1Graph, part1WeightShapes, PART1_GRAPH_WEIGHTS } from './part1-graph';
 import { buildPart2Graph, part2WeightShapes } from './part2-graph';
 
@@ -181,15 +182,17 @@ export class Stdit3Model {
     let s = this.sessions.get(kind);
     if (!s) {
       const p = this.precision;
+      const target = this.backend.graphTarget ?? 'cpu';
       const bytes =
         kind === 'part1'
-          ? buildPart1Graph(this.cfg, this.shape, p)
+          ? buildPart1Graph(this.cfg, this.shape, p, target)
           : kind === 'part2'
-            ? buildPart2Graph(this.cfg, this.shape, p)
+            ? buildPart2Graph(this.cfg, this.shape, p, target)
             : kind === 'pair' || kind === 'pair-tdtm'
               ? buildPairGraph(this.cfg, this.shape, kind === 'pair-tdtm', {
                   withMid: PAIR_GRAPH_WITH_MID,
                   precision: p,
+                  target,
                 })
               : buildBlockGraph(
                   this.cfg,
@@ -197,11 +200,12 @@ export class Stdit3Model {
                   kind.startsWith('spatial') ? 'spatial' : 'temporal',
                   kind.endsWith('tdtm'),
                   p,
+                  target,
                 );
       const { batch, frames, height, width, captionLength } = this.shape;
       s = this.backend.createSession(
         bytes,
-        `stdit3/${kind} [B${batch} T${frames} ${height}x${width} L${captionLength}${p === 'f32' ? '' : ` ${p}`}]`,
+        `stdit3/${kind} [B${batch} T${frames} ${height}x${width} L${captionLength}${p === 'f32' ? '' : ` ${p}`}${targetLabel(target)}]`,
       );
       this.sessions.set(kind, s);
       s.catch(() => this.sessions.delete(kind));

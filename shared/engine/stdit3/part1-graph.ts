@@ -6,6 +6,7 @@
  */
 import { storageOf, weightInput, type Precision } from '../blockset/precision';
 import { GraphBuilder, type Value } from '../onnx/graph-builder';
+import type { GraphTarget } from '../onnx/graph-target';
 import { stdit3Dims, type Stdit3Config, type Stdit3Shape } from './config';
 import { SINUSOID_WIDTH } from './embeddings';
 
@@ -57,11 +58,12 @@ export function part1WeightShapes(
   };
 }
 
-/** Builds the part1 ONNX model for one static job shape and weight precision. */
+/** Builds the part1 ONNX model for one static job shape, weight precision and graph target. */
 export function buildPart1Graph(
   cfg: Stdit3Config,
   shape: Stdit3Shape,
   precision: Precision = 'f32',
+  target: GraphTarget = 'cpu',
 ): Uint8Array {
   const d = stdit3Dims(cfg, shape);
   const { B, C, S, L } = d;
@@ -70,7 +72,7 @@ export function buildPart1Graph(
   const Cin = cfg.inChannels;
   const Cc = cfg.captionChannels;
   const K = Cin * pT * pH * pW;
-  const g = new GraphBuilder('stdit3_part1');
+  const g = new GraphBuilder('stdit3_part1', target);
 
   const x = g.input('x', [B, Cin, T, H, W]);
   const tSin = g.input('t_sinus', [B, SINUSOID_WIDTH]);
@@ -89,11 +91,26 @@ export function buildPart1Graph(
   const Wq = d.Wp * pW;
   const padded =
     Tq !== T || Hq !== H || Wq !== W ? g.pad(x, [0, 0, 0, 0, 0, 0, 0, Tq - T, Hq - H, Wq - W]) : x;
-  const patches = g.reshape(
-    g.transpose(g.reshape(padded, [B, Cin, d.Tp, pT, d.Hp, pH, d.Wp, pW]), [0, 2, 4, 6, 1, 3, 5, 7]),
-    [B * d.Tp * S, K],
-  );
-  const emb = g.gemm(patches, g.reshape(wt('x_embedder.proj.weight'), [C, K]), wt('x_embedder.proj.bias'));
+  let emb: Value;
+  if (target === 'coreml') {
+    // The same patches in rank ≤ 5 steps (Core ML's limit), columns ordered (pT, pH, pW, Cin) instead of
+    // (Cin, pT, pH, pW): (c, tihjwk) → (tihjwk, c); (j,w,kc) → (w,j,kc); (i,hw,jkc) → (hw,i,jkc). The kernel is
+    // permuted to match, [K, C] for MatMul.
+    const a = g.transpose(g.reshape(padded, [B, Cin, Tq * Hq * Wq]), [0, 2, 1]);
+    const b = g.transpose(g.reshape(a, [B * d.Tp * pT * d.Hp, pH, d.Wp, pW * Cin]), [0, 2, 1, 3]);
+    const c = g.transpose(g.reshape(b, [B * d.Tp, pT, S, pH * pW * Cin]), [0, 2, 1, 3]);
+    const kernel = g.transpose(g.reshape(wt('x_embedder.proj.weight'), [C, Cin, pT * pH * pW]), [2, 1, 0]);
+    emb = g.add(
+      g.matmul(g.reshape(c, [B * d.Tp * S, K]), g.reshape(kernel, [K, C])),
+      wt('x_embedder.proj.bias'),
+    );
+  } else {
+    const patches = g.reshape(
+      g.transpose(g.reshape(padded, [B, Cin, d.Tp, pT, d.Hp, pH, d.Wp, pW]), [0, 2, 4, 6, 1, 3, 5, 7]),
+      [B * d.Tp * S, K],
+    );
+    emb = g.gemm(patches, g.reshape(wt('x_embedder.proj.weight'), [C, K]), wt('x_embedder.proj.bias'));
+  }
   const tokens = g.add(g.reshape(emb, [B, d.Tp, S, C]), pos);
   g.output(tokens, 'tokens', [B, d.Tp, S, C]);
 

@@ -11,6 +11,7 @@
  */
 import { storageOf, weightInput, type Precision } from '../blockset/precision';
 import { GraphBuilder, type Value } from '../onnx/graph-builder';
+import type { GraphTarget } from '../onnx/graph-target';
 import { t5BlockGraphWeights, T5_FINAL_NORM_KEY, type T5Config, type T5Shape } from './config';
 
 /** T5LayerNorm: x·rsqrt(mean(x², last axis) + eps)·w, no mean subtraction, no bias; float32 throughout. */
@@ -19,14 +20,19 @@ function rmsNorm(g: GraphBuilder, x: Value, w: Value, eps: number): Value {
   return g.mul(g.div(x, g.node('Sqrt', [g.add(ms, g.scalar(eps))])), w);
 }
 
-/** Builds the encoder block graph for a static shape and weight precision. */
-export function buildT5BlockGraph(cfg: T5Config, shape: T5Shape, precision: Precision = 'f32'): Uint8Array {
+/** Builds the encoder block graph for a static shape, weight precision and graph target. */
+export function buildT5BlockGraph(
+  cfg: T5Config,
+  shape: T5Shape,
+  precision: Precision = 'f32',
+  target: GraphTarget = 'cpu',
+): Uint8Array {
   const { batch: B, length: L } = shape;
   const D = cfg.dModel;
   const H = cfg.numHeads;
   const dk = cfg.dKv;
   const I = H * dk;
-  const g = new GraphBuilder('t5_encoder_block');
+  const g = new GraphBuilder('t5_encoder_block', target);
   const x = g.input('x', [B, L, D]);
   const bias = g.input('attn_bias', [B, H, L, L]);
   const w = new Map<string, Value>();
@@ -65,10 +71,10 @@ export function buildT5BlockGraph(cfg: T5Config, shape: T5Shape, precision: Prec
 }
 
 /** Builds the final RMSNorm graph (`x` → `y`, weight input `encoder.final_layer_norm.weight`). */
-export function buildT5FinalGraph(cfg: T5Config, shape: T5Shape): Uint8Array {
+export function buildT5FinalGraph(cfg: T5Config, shape: T5Shape, target: GraphTarget = 'cpu'): Uint8Array {
   const { batch: B, length: L } = shape;
   const D = cfg.dModel;
-  const g = new GraphBuilder('t5_encoder_final');
+  const g = new GraphBuilder('t5_encoder_final', target);
   const x = g.input('x', [B, L, D]);
   const w = g.input(T5_FINAL_NORM_KEY, [D]);
   g.output(rmsNorm(g, x, w, cfg.layerNormEpsilon), 'y', [B, L, D]);

@@ -27,6 +27,7 @@ import {
   type T5Config,
   type T5Shape,
 } from './config';
+import { targetLabel } from '../onnx/graph-target';
 import { buildT5BlockGraph, buildT5FinalGraph } from './graphs';
 import { attentionBias, extendedAttentionMask, positionBias } from './relative-position';
 
@@ -100,13 +101,14 @@ export class T5Encoder {
   session(kind: 'block' | 'final'): Promise<BackendSession> {
     let s = this.sessions.get(kind);
     if (!s) {
+      const target = this.backend.graphTarget ?? 'cpu';
       const bytes =
         kind === 'block'
-          ? buildT5BlockGraph(this.cfg, this.shape, this.precision)
-          : buildT5FinalGraph(this.cfg, this.shape);
+          ? buildT5BlockGraph(this.cfg, this.shape, this.precision, target)
+          : buildT5FinalGraph(this.cfg, this.shape, target);
       s = this.backend.createSession(
         bytes,
-        `t5/${kind} [B${this.shape.batch} L${this.shape.length}${this.precision === 'f32' ? '' : ` ${this.precision}`}]`,
+        `t5/${kind} [B${this.shape.batch} L${this.shape.length}${this.precision === 'f32' ? '' : ` ${this.precision}`}${targetLabel(target)}]`,
       );
       this.sessions.set(kind, s);
       s.catch(() => this.sessions.delete(kind));

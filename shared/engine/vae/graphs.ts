@@ -8,6 +8,7 @@
  */
 import { storageOf, weightInput, type Precision } from '../blockset/precision';
 import { GraphBuilder, type Value } from '../onnx/graph-builder';
+import type { GraphTarget } from '../onnx/graph-target';
 import {
   SD_LATENT_DIVISOR,
   SPATIAL_GN_EPS,
@@ -61,8 +62,9 @@ class Ctx {
     private readonly known: ReadonlySet<string>,
     private readonly withProbes: boolean,
     private readonly precision: Precision,
+    target: GraphTarget,
   ) {
-    this.g = new GraphBuilder(name);
+    this.g = new GraphBuilder(name, target);
   }
 
   /** The float32 value of a checkpoint key's weight input (declared on first use, with its shape). */
@@ -101,10 +103,16 @@ export function buildVaeBlockGraph(
   cfg: VaeConfig,
   blockId: string,
   shape: VaeBlockShape,
-  opts: { probes?: boolean; precision?: Precision } = {},
+  opts: { probes?: boolean; precision?: Precision; target?: GraphTarget } = {},
 ): VaeBlockGraph {
   const shapes = shapesOf(cfg, blockId);
-  const c = new Ctx(`vae/${blockId}`, new Set(shapes.keys()), opts.probes ?? false, opts.precision ?? 'f32');
+  const c = new Ctx(
+    `vae/${blockId}`,
+    new Set(shapes.keys()),
+    opts.probes ?? false,
+    opts.precision ?? 'f32',
+    opts.target ?? 'cpu',
+  );
   const W = (k: string): Value => c.w(k, shapes);
   const g = c.g;
   let inputDims: number[];

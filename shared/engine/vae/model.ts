@@ -8,6 +8,7 @@ import { feedWeight, type Precision, type WeightMap } from '../blockset/precisio
 import type { BackendSession, InferenceBackend } from '../ports';
 import { floatTensor, type FloatTensor, type Tensor } from '../tensor';
 import type { VaeConfig } from './config';
+import { targetLabel } from '../onnx/graph-target';
 import { buildVaeBlockGraph, type VaeBlockGraph, type VaeBlockShape } from './graphs';
 
 /** Weights by full checkpoint key, as stored. */
@@ -26,7 +27,7 @@ interface Compiled {
   readonly session: BackendSession;
 }
 
-/** The VAE decoder's graphs on one backend; sessions are keyed by (block, shape, probes). */
+/** The VAE decoder's graphs on one backend; sessions are keyed by (block, shape, probes, graph target). */
 export class VaeDecoderModel {
   private readonly sessions = new Map<string, Promise<Compiled>>();
 
@@ -40,12 +41,17 @@ export class VaeDecoderModel {
   ) {}
 
   private compiled(blockId: string, shape: VaeBlockShape, probes: boolean): Promise<Compiled> {
-    const key = JSON.stringify([blockId, shape, probes]);
+    const target = this.backend.graphTarget ?? 'cpu';
+    const key = JSON.stringify([blockId, shape, probes, target]);
     let s = this.sessions.get(key);
     if (!s) {
-      const graph = buildVaeBlockGraph(this.cfg, blockId, shape, { probes, precision: this.precision });
+      const graph = buildVaeBlockGraph(this.cfg, blockId, shape, {
+        probes,
+        precision: this.precision,
+        target,
+      });
       const p = this.precision === 'f32' ? '' : ` ${this.precision}`;
-      const label = `vae/${blockId} [${graph.inputDims.join('x')}${p}]${probes ? ' +probes' : ''}`;
+      const label = `vae/${blockId} [${graph.inputDims.join('x')}${p}${targetLabel(target)}]${probes ? ' +probes' : ''}`;
       s = this.backend.createSession(graph.bytes, label).then((session) => ({ graph, session }));
       this.sessions.set(key, s);
       s.catch(() => this.sessions.delete(key));

@@ -1,4 +1,5 @@
 /** `odsora bench <what>`: benchmark scripts that print numbers (JSON with --json). */
+import { parseGraphTarget, type GraphTarget } from '../../../shared/engine/onnx/graph-target';
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
 import { availableParallelism } from 'node:os';
@@ -48,6 +49,12 @@ export function registerBench(program: Command): void {
       availableParallelism(),
     )
     .option('--no-torch', 'skip the PyTorch comparison')
+    .option(
+      '--graph-target <t>',
+      'graphs to run on ORT CPU: cpu (default), coreml, or both (cpu, plus the coreml graphs per-step latency in the same rounds)',
+      (v: string) => (v === 'both' ? v : parseGraphTarget(v)),
+      'cpu',
+    )
     .addHelpText(
       'after',
       examples([
@@ -66,6 +73,7 @@ export function registerBench(program: Command): void {
         rounds: number;
         threads: number;
         torch: boolean;
+        graphTarget: GraphTarget | 'both';
       }) => {
         const log = (line: string): void => void process.stderr.write(`bench: ${line}\n`);
         const result = await runEngineBench({ ...flags, log });

@@ -1,4 +1,5 @@
 /** `odsora verify-fixture DIR`: runs a golden-fixture directory through the engine and reports errors per tensor. */
+import { parseGraphTarget, type GraphTarget } from '../../../shared/engine/onnx/graph-target';
 import { InvalidArgumentError, type Command } from 'commander';
 import { resolve } from 'node:path';
 import { parsePrecision, type Precision } from '../../../shared/engine/blockset/precision';
@@ -21,6 +22,11 @@ export function registerVerifyFixture(program: Command): void {
     .option('--json', 'print one JSON object instead of a table')
     .option('--ort-worker', 'run ONNX Runtime in a worker thread instead of the engine thread')
     .option(
+      '--target <t>',
+      'graph target: cpu (default) or coreml (the Core ML graphs, run on the CPU EP)',
+      parseTargetFlag,
+    )
+    .option(
       '--precision <p>',
       'convert the weights to f32 (default), f16 or int8 first, and hold the outputs to that precision’s documented tolerance (docs/precision.md)',
       parsePrecisionFlag,
@@ -38,33 +44,47 @@ export function registerVerifyFixture(program: Command): void {
         },
       ]),
     )
-    .action(async (dir: string, flags: { json?: boolean; ortWorker?: boolean; precision?: Precision }) => {
-      const root = resolve(dir);
-      const host = await createNodeEngineHost({ placement: flags.ortWorker ? 'worker' : 'inline' });
-      try {
-        const { kind, manifest } = await readFixtureManifest(host.fs, root);
-        let report: FixtureReport;
-        const opts = { precision: flags.precision ?? 'f32' };
-        if (kind === 'stdit3') report = await verifyStdit3Fixture(root, manifest, host, opts);
-        else if (kind === 't5') report = await verifyT5Fixture(root, manifest, host, opts);
-        else report = await verifyVaeFixture(root, manifest, host, opts);
-        const failed = report.rows.filter((r) => !r.pass);
-        if (flags.json) {
-          console.log(
-            JSON.stringify(
-              { fixture: root, kind, pass: failed.length === 0, rows: report.rows, skipped: report.skipped },
-              null,
-              2,
-            ),
-          );
-        } else {
-          printTable(root, kind, report);
+    .action(
+      async (
+        dir: string,
+        flags: { json?: boolean; ortWorker?: boolean; precision?: Precision; target?: GraphTarget },
+      ) => {
+        const root = resolve(dir);
+        const host = await createNodeEngineHost({
+          placement: flags.ortWorker ? 'worker' : 'inline',
+          graphTarget: flags.target,
+        });
+        try {
+          const { kind, manifest } = await readFixtureManifest(host.fs, root);
+          let report: FixtureReport;
+          const opts = { precision: flags.precision ?? 'f32' };
+          if (kind === 'stdit3') report = await verifyStdit3Fixture(root, manifest, host, opts);
+          else if (kind === 't5') report = await verifyT5Fixture(root, manifest, host, opts);
+          else report = await verifyVaeFixture(root, manifest, host, opts);
+          const failed = report.rows.filter((r) => !r.pass);
+          if (flags.json) {
+            console.log(
+              JSON.stringify(
+                {
+                  fixture: root,
+                  kind,
+                  pass: failed.length === 0,
+                  rows: report.rows,
+                  skipped: report.skipped,
+                },
+                null,
+                2,
+              ),
+            );
+          } else {
+            printTable(root, kind, report);
+          }
+          process.exitCode = failed.length === 0 ? 0 : 1;
+        } finally {
+          await host.close();
         }
-        process.exitCode = failed.length === 0 ? 0 : 1;
-      } finally {
-        await host.close();
-      }
-    });
+      },
+    );
 }
 
 function printTable(root: string, kind: string, report: FixtureReport): void {
@@ -88,6 +108,14 @@ function row(r: Comparison, width: number, fmt: (v: number) => string): string {
 function parsePrecisionFlag(text: string): Precision {
   try {
     return parsePrecision(text);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+}
+
+function parseTargetFlag(text: string): GraphTarget {
+  try {
+    return parseGraphTarget(text);
   } catch (e) {
     throw new InvalidArgumentError((e as Error).message);
   }

@@ -3,19 +3,20 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createNodeEngineHost, type NodeEngineHost } from '../../../src-main/engine-host/node-engine';
 import { verifyT5Fixture } from '../../../src-main/fixtures/t5-fixture';
+import { GRAPH_TARGETS } from '../../../shared/engine/onnx/graph-target';
 
 const DIR = join(__dirname, '../../fixtures/t5-tiny');
 const manifest = JSON.parse(readFileSync(join(DIR, 'manifest.json'), 'utf8')) as Record<string, unknown>;
 
-let host: NodeEngineHost;
-beforeAll(async () => {
-  host = await createNodeEngineHost({ placement: 'inline', threads: 1 });
-});
-afterAll(async () => {
-  await host.close();
-});
+describe.each(GRAPH_TARGETS)('the t5-tiny golden fixture (%s graphs on ORT CPU)', (graphTarget) => {
+  let host: NodeEngineHost;
+  beforeAll(async () => {
+    host = await createNodeEngineHost({ placement: 'inline', threads: 1, graphTarget });
+  });
+  afterAll(async () => {
+    await host.close();
+  });
 
-describe('the t5-tiny golden fixture', () => {
   it('matches every golden tensor within the manifest tolerance', async () => {
     const report = await verifyT5Fixture(DIR, manifest, host);
     const failed = report.rows.filter((r) => !r.pass);

@@ -3,18 +3,19 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createNodeEngineHost, type NodeEngineHost } from '../../../src-main/engine-host/node-engine';
 import { verifyVaeFixture } from '../../../src-main/fixtures/vae-fixture';
+import { GRAPH_TARGETS } from '../../../shared/engine/onnx/graph-target';
 
 const DIR = join(__dirname, '../../fixtures/vae-tiny');
 
-let host: NodeEngineHost;
-beforeAll(async () => {
-  host = await createNodeEngineHost({ placement: 'inline', threads: 2 });
-});
-afterAll(async () => {
-  await host.close();
-});
+describe.each(GRAPH_TARGETS)('vae-tiny fixture (%s graphs on ORT CPU)', (graphTarget) => {
+  let host: NodeEngineHost;
+  beforeAll(async () => {
+    host = await createNodeEngineHost({ placement: 'inline', threads: 2, graphTarget });
+  });
+  afterAll(async () => {
+    await host.close();
+  });
 
-describe('vae-tiny fixture', () => {
   it('decodes every case within the manifest tolerance', async () => {
     const manifest = JSON.parse(readFileSync(join(DIR, 'manifest.json'), 'utf8')) as Record<string, unknown>;
     const report = await verifyVaeFixture(DIR, manifest, host);

@@ -25,7 +25,7 @@ function runtime(refuseCoreml: boolean, seen: unknown[] = []): OrtModuleLike {
   return {
     InferenceSession: {
       create: async (model, options) => {
-        seen.push(options.executionProviders);
+        seen.push([options.executionProviders, options.graphOptimizationLevel]);
         if (
           refuseCoreml &&
           options.executionProviders.some((p) => typeof p === 'object' && p.name === 'coreml')
@@ -39,14 +39,16 @@ function runtime(refuseCoreml: boolean, seen: unknown[] = []): OrtModuleLike {
 }
 
 describe('the app ONNX Runtime backend', () => {
-  it('asks for Core ML (ML Program) then CPU, and runs the graph', async () => {
+  it('asks for Core ML (ML Program) then CPU, unoptimized, for coreml graphs, and runs the graph', async () => {
     const seen: unknown[] = [];
     const backend = new OrtBackend(runtime(false, seen), { runtimeName: 'ort-test' });
     expect(backend.name).toBe('ort-test (coreml+cpu requested)');
+    // No ORT optimizations: MatMulAddFusion would make Gemms Core ML refuses (react-native passes no config entries).
+    expect(backend.graphTarget).toBe('coreml');
     const s = await backend.createSession(addGraph(), 'add');
     sessions.push(s);
-    // ML Program + static input shapes (COREML_SESSION_FLAGS).
-    expect(seen).toEqual([[{ name: 'coreml', coreMlFlags: 0x018 }, 'cpu']]);
+    // ML Program + static input shapes (COREML_SESSION_FLAGS); no graph optimizations (MatMulAddFusion).
+    expect(seen).toEqual([[[{ name: 'coreml', coreMlFlags: 0x018 }, 'cpu'], 'disabled']]);
     const out = await s.run({
       a: floatTensor([3], Float32Array.of(1, 2, 3)),
       b: floatTensor([3], Float32Array.of(10, 20, 30)),
@@ -77,7 +79,8 @@ describe('the app ONNX Runtime backend', () => {
     const seen: unknown[] = [];
     const backend = new OrtBackend(runtime(false, seen), { runtimeName: 'ort-test', coreml: false });
     sessions.push(await backend.createSession(addGraph(), 'add'));
-    expect(seen).toEqual([['cpu']]);
+    expect(seen).toEqual([[['cpu'], 'all']]);
+    expect(backend.graphTarget).toBe('cpu');
     expect(backend.name).toBe('ort-test (cpu)');
   });
 
