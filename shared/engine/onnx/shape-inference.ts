@@ -27,7 +27,8 @@ export interface RuleInput {
   readonly constInts: (i: number) => readonly number[] | undefined;
 }
 
-const ONNX_TO_ELEM: Readonly<Record<number, ElemType>> = {
+/** ONNX TensorProto.DataType numbers of the element types the rules know. */
+export const ONNX_TO_ELEM: Readonly<Record<number, ElemType>> = {
   1: 'float32',
   3: 'int8',
   7: 'int64',

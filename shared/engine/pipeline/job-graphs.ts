@@ -5,9 +5,9 @@
  * micro-batch size). The same builders and options the stages use (T5Encoder, Stdit3Model, VaeDecoderModel), so
  * `odsora check-graphs` / `export-graphs` see exactly what a run compiles (a test holds them to a real run).
  *
- * `target` picks the graph variant: `cpu` is today's graphs; `coreml` builds the same graphs until the Core ML
- * variants exist (issue 17, next part), which plug in here.
+ * `target` picks the graph variant (onnx/graph-target.ts): `cpu`, or `coreml`, the variant Core ML takes whole.
  */
+import { GRAPH_TARGETS, type GraphTarget } from '../onnx/graph-target';
 import type { BlockSet } from '../blockset/load';
 import type { Precision } from '../blockset/precision';
 import { buildPairGraph } from '../stdit3/block-graph';
@@ -29,11 +29,6 @@ import { decodeConfig, decodePrecision } from '../vae/decode-stage';
 import { buildVaeBlockGraph } from '../vae/graphs';
 import { denoiserConfig, denoiserPrecision } from './denoise';
 import type { ResolvedGenerateParams } from './generate-params';
-
-/** Which graph variant to build. */
-export type GraphTarget = 'cpu' | 'coreml';
-/** The targets `--target` accepts. */
-export const GRAPH_TARGETS: readonly GraphTarget[] = ['cpu', 'coreml'];
 
 /** The models of a job: configs and storage precision per stage. */
 export interface JobModels {
@@ -93,24 +88,28 @@ export function jobGraphs(
   // Text stage: one prompt (the null caption is STDiT3's y_embedding).
   const t5Shape = { batch: 1, length: L };
   const tp = precision.text === 'f32' ? '' : ` ${precision.text}`;
-  out.push(graph('t5', 'block', `B1 L${L}${tp}`, () => buildT5BlockGraph(t5, t5Shape, precision.text)));
-  out.push(graph('t5', 'final', `B1 L${L}`, () => buildT5FinalGraph(t5, t5Shape)));
+  out.push(
+    graph('t5', 'block', `B1 L${L}${tp}`, () => buildT5BlockGraph(t5, t5Shape, precision.text, target)),
+  );
+  out.push(graph('t5', 'final', `B1 L${L}`, () => buildT5FinalGraph(t5, t5Shape, target)));
 
   // Denoise stage: CFG batch 2; the pair graph always has x_mid (Stdit3Model's PAIR_GRAPH_WITH_MID).
   const shape = { batch: 2, frames: T, height: H, width: W, captionLength: L };
   const dp = precision.denoiser;
   const ds = `B2 T${T} ${H}x${W} L${L}${dp === 'f32' ? '' : ` ${dp}`}`;
-  out.push(graph('stdit3', 'part1', ds, () => buildPart1Graph(stdit3, shape, dp)));
+  out.push(graph('stdit3', 'part1', ds, () => buildPart1Graph(stdit3, shape, dp, target)));
   out.push(
-    graph('stdit3', 'pair', ds, () => buildPairGraph(stdit3, shape, false, { withMid: true, precision: dp })),
+    graph('stdit3', 'pair', ds, () =>
+      buildPairGraph(stdit3, shape, false, { withMid: true, precision: dp, target }),
+    ),
   );
   if (job.tdtm && stdit3Dims(stdit3, shape).Tp >= 2)
     out.push(
       graph('stdit3', 'pair-tdtm', ds, () =>
-        buildPairGraph(stdit3, shape, true, { withMid: true, precision: dp }),
+        buildPairGraph(stdit3, shape, true, { withMid: true, precision: dp, target }),
       ),
     );
-  out.push(graph('stdit3', 'part2', ds, () => buildPart2Graph(stdit3, shape, dp)));
+  out.push(graph('stdit3', 'part2', ds, () => buildPart2Graph(stdit3, shape, dp, target)));
 
   // Decode stage: the temporal VAE per distinct chunk length (each block's input frames follow from the one before),
   // then the SD-VAE per distinct micro-batch size.
@@ -125,7 +124,7 @@ export function jobGraphs(
   ): void => {
     if (seen.has(`${id}|${tag}`)) return;
     seen.add(`${id}|${tag}`);
-    out.push(graph('vae', id, tag, () => buildVaeBlockGraph(vae, id, s, { precision: vp }).bytes));
+    out.push(graph('vae', id, tag, () => buildVaeBlockGraph(vae, id, s, { precision: vp, target }).bytes));
   };
   if (vae.temporal) {
     const chunks = temporalChunkPlan(T, job.numFrames, vae.microFrameSize, timeFactorOf(vae));
@@ -135,7 +134,7 @@ export function jobGraphs(
       for (const id of temporalIds) {
         const s = { batch: 1, frames, height: H, width: W };
         vaeGraph(id, s, `B1 T${frames} ${H}x${W}${vs}`);
-        frames = buildVaeBlockGraph(vae, id, s, { precision: vp }).outputDims[2] as number;
+        frames = buildVaeBlockGraph(vae, id, s, { precision: vp, target }).outputDims[2] as number;
       }
     }
   }

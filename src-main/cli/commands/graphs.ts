@@ -13,13 +13,12 @@ import {
   OPENSORA_SAMPLING_DEFAULTS,
   resolveGenerateParams,
 } from '../../../shared/engine/pipeline/generate-params';
+import { GRAPH_TARGETS, type GraphTarget } from '../../../shared/engine/onnx/graph-target';
 import {
-  GRAPH_TARGETS,
   jobGraphs,
   jobGraphShapeFor,
   jobGraphShapeOf,
   jobModelsOf,
-  type GraphTarget,
   type JobGraph,
   type JobGraphShape,
   type JobModels,
@@ -161,6 +160,14 @@ export function registerGraphs(program: Command): void {
           .default('coreml'),
       ),
   )
+    .addOption(
+      new Option(
+        '--graphs <variant>',
+        'which graph variant to check: coreml (what the phone runs), or cpu (to see what Core ML would refuse of the CPU graphs)',
+      )
+        .choices([...GRAPH_TARGETS])
+        .default('coreml'),
+    )
     .option(
       '--ort-optimized',
       'also check the graph ONNX Runtime runs after its basic optimizations (MatMul+Add → Gemm)',
@@ -174,18 +181,25 @@ export function registerGraphs(program: Command): void {
           args: 'check-graphs --target coreml',
         },
         {
+          what: 'what Core ML would refuse of the CPU graphs (exit 1)',
+          args: 'check-graphs --target coreml --graphs cpu',
+        },
+        {
           what: 'the full-size model shapes (configs only, no weights), 51 frames at 256×256, also after ORT optimizations',
           args: 'check-graphs --target coreml --preset opensora-v1.2 --frames 51 --height 256 --width 256 --ort-optimized',
         },
       ]),
     )
-    .action(async (flags: JobFlags & { ortOptimized?: boolean; json?: boolean }) => {
-      const job = await loadJob({ ...flags, target: 'coreml' });
+    .action(async (flags: JobFlags & { graphs: GraphTarget; ortOptimized?: boolean; json?: boolean }) => {
+      const job = await loadJob({ ...flags, target: flags.graphs });
       const rows: { graph: JobGraph; report: CoremlGraphReport; ortOptimized?: CoremlGraphReport }[] = [];
       for (const graph of job.graphs) {
         const bytes = graph.build();
         const row: (typeof rows)[number] = { graph, report: checkCoreml(bytes) };
-        if (flags.ortOptimized) row.ortOptimized = checkCoreml(await ortOptimizedModel(bytes, 'basic'));
+        if (flags.ortOptimized)
+          row.ortOptimized = checkCoreml(
+            await ortOptimizedModel(bytes, 'basic', { graphTarget: flags.graphs }),
+          );
         rows.push(row);
       }
       const placeable = rows.every(
@@ -196,6 +210,7 @@ export function registerGraphs(program: Command): void {
           JSON.stringify(
             {
               target: 'coreml',
+              variant: flags.graphs,
               model: job.model,
               job: job.shape,
               placeable,
@@ -241,7 +256,7 @@ export function registerGraphs(program: Command): void {
       .addOption(
         new Option(
           '--target <target>',
-          'the graph variant (coreml: the same graphs as cpu until the Core ML variants exist)',
+          "the graph variant: cpu (the CPU EP's best), coreml (what the Core ML EP takes whole; docs/coreml.md)",
         )
           .choices([...GRAPH_TARGETS])
           .default('cpu'),

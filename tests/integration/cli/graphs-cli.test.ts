@@ -55,11 +55,34 @@ interface CheckJson {
 }
 
 describe('odsora check-graphs --target coreml', () => {
-  it('reports every graph of the job, the refused weight-input Gemms, and exits 1 while a graph is not placeable', () => {
+  it('places every graph of the job whole on Core ML, also as ORT runs it (exit 0)', () => {
     const r = odsora([
       'check-graphs',
       '--target',
       'coreml',
+      '--model',
+      modelDir,
+      '--json',
+      '--ort-optimized',
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout) as CheckJson;
+    expect(j.placeable).toBe(true);
+    expect(j.graphs.map((g) => g.id)).toContain('vae.temporal.in.B1-T5-8x8');
+    for (const g of j.graphs) {
+      expect(g.report.refused, g.id).toEqual([]);
+      expect(g.report.partitions, g.id).toBe(1);
+      expect(g.ortOptimized?.refused, `${g.id} as ORT optimizes it`).toEqual([]);
+    }
+  });
+
+  it('reports what Core ML refuses of the CPU graphs (--graphs cpu) and exits 1', () => {
+    const r = odsora([
+      'check-graphs',
+      '--target',
+      'coreml',
+      '--graphs',
+      'cpu',
       '--model',
       modelDir,
       '--json',
@@ -91,6 +114,8 @@ describe('odsora check-graphs --target coreml', () => {
   it('builds the depth-cut full-size preset from its configs and prints a table', () => {
     const r = odsora([
       'check-graphs',
+      '--graphs',
+      'cpu',
       '--preset',
       'opensora-v1.2-depth1',
       '--frames',

@@ -4,7 +4,8 @@
  * graph's FLOPs that would run on Core ML (flops.ts). Pure: it reads a ModelProto (ours, python onnx's, or the
  * optimized model ONNX Runtime writes).
  */
-import { readModel, type ReadModel } from '../proto-reader';
+import { readModel, type ReadAttribute, type ReadModel, type ReadTensor } from '../proto-reader';
+import { hasShapeRule, inferShapes, ONNX_TO_ELEM, type TensorShape } from '../shape-inference';
 import { nodeFlops } from './flops';
 import { supportedPartitions } from './partitions';
 import { coremlRefusals, type Refusal, type RefusalKind, type ValueType } from './rules';
@@ -50,6 +51,7 @@ export function checkCoremlModel(model: ReadModel): CoremlGraphReport {
     if (!types.has(v.name) || types.get(v.name)?.dims === null)
       types.set(v.name, { elemType: v.elemType, dims });
   }
+  inferMissingShapes(model, types);
   const ctx = { typeOf: (n: string) => types.get(n), isConstant: (n: string) => constants.has(n) };
   const dimsOf = (n: string): readonly number[] | null => types.get(n)?.dims ?? null;
 
@@ -92,5 +94,58 @@ export function checkCoremlModel(model: ReadModel): CoremlGraphReport {
 
 /** Checks serialized ModelProto bytes. */
 export function checkCoreml(bytes: Uint8Array): CoremlGraphReport {
-  return checkCoremlModel(readModel(bytes));
+  // With initializer data: the shape rules read Reshape / Slice constants. Weights are graph inputs, so the
+  // initializers are small.
+  return checkCoremlModel(readModel(bytes, { withData: true }));
+}
+
+const ELEM_TO_ONNX = new Map(Object.entries(ONNX_TO_ELEM).map(([k, v]) => [v, Number(k)]));
+
+/** The int64 values of an initializer, or undefined (no data, another type). */
+function int64Values(t: ReadTensor | undefined): number[] | undefined {
+  if (t === undefined || t.dataType !== 7 || t.raw === undefined) return undefined;
+  const v = new DataView(t.raw.buffer, t.raw.byteOffset, t.raw.byteLength);
+  return Array.from({ length: t.raw.byteLength / 8 }, (_, i) => Number(v.getBigInt64(i * 8, true)));
+}
+
+/**
+ * Fills in the shapes a model leaves out of its value_info (ONNX Runtime's optimized model does, for the values of
+ * nodes it rewrote) by ONNX's shape rules (shape-inference.ts), in node order, as ORT itself knows them when it
+ * partitions. A value whose producer has no rule, or an input still unknown, stays unknown.
+ */
+function inferMissingShapes(model: ReadModel, types: Map<string, ValueType>): void {
+  const inits = new Map(model.graph.initializers.map((t) => [t.name, t]));
+  const known = (name: string): TensorShape | undefined => {
+    const t = types.get(name);
+    const type = t ? ONNX_TO_ELEM[t.elemType] : undefined;
+    return t?.dims && type ? { type, dims: t.dims } : undefined;
+  };
+  for (const n of model.graph.nodes) {
+    if (n.outputs.every((o) => o === '' || types.get(o)?.dims)) continue;
+    if ((n.domain !== '' && n.domain !== 'ai.onnx') || !hasShapeRule(n.opType)) continue;
+    const inputs = n.inputs.filter((i) => i !== '').map(known);
+    if (inputs.some((s) => s === undefined)) continue;
+    try {
+      const out = inferShapes(
+        {
+          opType: n.opType,
+          inputs: inputs as TensorShape[],
+          attrs: Object.fromEntries(
+            Object.entries(n.attributes).filter(
+              (e): e is [string, Exclude<ReadAttribute, { kind: 'other' }>] => e[1].kind !== 'other',
+            ),
+          ),
+          constInts: (i) => int64Values(inits.get(n.inputs[i] ?? '')),
+        },
+        n.outputs.length,
+      );
+      n.outputs.forEach((o, i) => {
+        const s = out[i];
+        if (o !== '' && s && !types.get(o)?.dims)
+          types.set(o, { elemType: ELEM_TO_ONNX.get(s.type) ?? 0, dims: s.dims });
+      });
+    } catch {
+      // A node the rules cannot follow leaves its outputs unknown (the checker then says so).
+    }
+  }
 }
