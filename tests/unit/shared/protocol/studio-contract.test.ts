@@ -6,7 +6,7 @@ import {
   parseStudioArgs,
   parseStudioResult,
   studioCommands,
-  studioMethodNames,
+  studioContract,
   type StudioCommand,
 } from '../../../../shared/protocol/studio-contract';
 
@@ -93,7 +93,8 @@ describe('studio contract: history, compare, preflight, reports', () => {
   });
 
   it('gives every new command its agreed API method', () => {
-    expect(studioMethodNames).toMatchObject({
+    const methodOf = Object.fromEntries(studioCommands.map((c) => [c, studioContract[c].method]));
+    expect(methodOf).toMatchObject({
       'runs.get': 'getRun',
       'runs.events': 'getRunEvents',
       'runs.frames': 'getRunFrames',
@@ -103,6 +104,5 @@ describe('studio contract: history, compare, preflight, reports', () => {
       'devices.preflight': 'preflightRun',
       'reports.export': 'exportReport',
     });
-    expect(studioCommands).toHaveLength(Object.keys(studioMethodNames).length);
   });
 });
