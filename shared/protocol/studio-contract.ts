@@ -157,26 +157,33 @@ export type StudioEvent = z.infer<typeof studioEventSchema>;
 /** The Electron IPC channel main pushes {@link StudioEvent}s on. */
 export const STUDIO_EVENT_CHANNEL = 'studio:event';
 
-/** What the contract says about one command: the `StudioApi` method that calls it, its args and its result. */
+/**
+ * What the contract says about one command: the `StudioApi` method that calls it, whether a read-only mirror may
+ * call it, its args and its result.
+ */
 export interface StudioCommandSpec {
   /** The renderer's method name (`api.startRun(args)`); unique across the contract. */
   readonly method: string;
+  /** True when the command changes nothing on the studio or a device, so a read-only mirror may call it. */
+  readonly readOnly?: true;
   readonly args: z.ZodType;
   readonly result: z.ZodType;
 }
 
 /**
  * Every command: the `StudioApi` method that calls it, its args schema and its result schema. This table is the
- * one place a command is declared: the renderer's `StudioApi` and its client, the Electron preload and main's
- * handler map are all derived from it, so a new command is this entry, its handler (`StudioHandlers` stops
- * compiling until it has one) and the UI that calls it.
+ * one place a command is declared: the renderer's `StudioApi` and its client, the Electron preload, main's
+ * handler map and the read-only mirror's allowed commands are all derived from it, so a new command is this
+ * entry, its handler (`StudioHandlers` stops compiling until it has one) and the UI that calls it. A command
+ * without `readOnly: true` is refused to a read-only mirror.
  */
 export const studioContract = {
   /** App and engine versions, and the host (Electron or browser). */
-  'app.info': { method: 'appInfo', args: appInfoArgsSchema, result: appInfoSchema },
+  'app.info': { method: 'appInfo', readOnly: true, args: appInfoArgsSchema, result: appInfoSchema },
   /** Every known device with status and diagnostics. */
   'devices.list': {
     method: 'listDevices',
+    readOnly: true,
     args: z.strictObject({}),
     result: z.strictObject({ devices: z.array(studioDeviceSchema) }),
   },
@@ -212,17 +219,27 @@ export const studioContract = {
   /** Choose the device that runs baselines. */
   'devices.setBaseline': { method: 'setBaselineDevice', args: deviceRefSchema, result: deviceResultSchema },
   /** Every run folder, newest first, and the folders that cannot be read as runs (with why). */
-  'runs.list': { method: 'listRuns', args: z.strictObject({}), result: runsListResultSchema },
+  'runs.list': { method: 'listRuns', readOnly: true, args: z.strictObject({}), result: runsListResultSchema },
   /** Start a run on a paired device. */
   'runs.start': { method: 'startRun', args: runsStartArgsSchema, result: runResultSchema },
   /** Cancel a queued or running run. */
   'runs.cancel': { method: 'cancelRun', args: runRefSchema, result: runResultSchema },
   /** One run's summary, parameters, device, baseline links, wall time and peak memory. */
-  'runs.get': { method: 'getRun', args: runRefSchema, result: runDetailSchema },
+  'runs.get': { method: 'getRun', readOnly: true, args: runRefSchema, result: runDetailSchema },
   /** A page of a run's stored events (history reopen, catching up after a reconnect). */
-  'runs.events': { method: 'getRunEvents', args: runEventsArgsSchema, result: runEventsResultSchema },
+  'runs.events': {
+    method: 'getRunEvents',
+    readOnly: true,
+    args: runEventsArgsSchema,
+    result: runEventsResultSchema,
+  },
   /** A page of a run's final or latest preview frames as base64 PNGs. */
-  'runs.frames': { method: 'getRunFrames', args: runFramesArgsSchema, result: runFramesResultSchema },
+  'runs.frames': {
+    method: 'getRunFrames',
+    readOnly: true,
+    args: runFramesArgsSchema,
+    result: runFramesResultSchema,
+  },
   /** Delete an ended run's folder (a live run is a `conflict`). */
   'runs.delete': {
     method: 'deleteRun',
@@ -232,7 +249,12 @@ export const studioContract = {
   /** The same job on the baseline device with every technique off. */
   'runs.startBaseline': { method: 'startBaseline', args: runRefSchema, result: runResultSchema },
   /** PSNR, SSIM, flicker, speedup and memory ratio of two runs' final frames. */
-  'runs.compare': { method: 'compareRuns', args: compareArgsSchema, result: compareResultSchema },
+  'runs.compare': {
+    method: 'compareRuns',
+    readOnly: true,
+    args: compareArgsSchema,
+    result: compareResultSchema,
+  },
   /** The CI-DL memory plan of `params` on a device, before running it. */
   'devices.preflight': { method: 'preflightRun', args: preflightArgsSchema, result: preflightResultSchema },
   /** Write a report folder (HTML, JSON, CSV, GIF, PDF) for a run and its baseline. */
@@ -370,16 +392,10 @@ export const STUDIO_BRIDGE_PATH = '/bridge';
  */
 export type StudioBridgeRole = 'control' | 'mirror';
 
-/** The commands a read-only mirror may call: they change nothing on the studio or a device. */
-export const studioReadOnlyCommands = [
-  'app.info',
-  'devices.list',
-  'runs.list',
-  'runs.get',
-  'runs.events',
-  'runs.frames',
-  'runs.compare',
-] as const satisfies readonly StudioCommand[];
+/** The commands a read-only mirror may call (`readOnly` in the contract): they change nothing. */
+export const studioReadOnlyCommands: readonly StudioCommand[] = studioCommands.filter(
+  (command) => (studioContract[command] as StudioCommandSpec).readOnly === true,
+);
 
 /** True when `command` changes nothing (a mirror may call it). */
 export function isReadOnlyCommand(command: string): boolean {

@@ -7,6 +7,7 @@ import {
   parseStudioResult,
   studioCommands,
   studioContract,
+  studioReadOnlyCommands,
   type StudioCommand,
 } from '../../../../shared/protocol/studio-contract';
 
@@ -90,6 +91,17 @@ describe('studio contract: history, compare, preflight, reports', () => {
       expect(isReadOnlyCommand(c), c).toBe(true);
     for (const c of ['runs.delete', 'runs.startBaseline', 'devices.preflight', 'reports.export'])
       expect(isReadOnlyCommand(c), c).toBe(false);
+    expect([...studioReadOnlyCommands].sort()).toEqual(
+      [
+        'app.info',
+        'devices.list',
+        'runs.compare',
+        'runs.events',
+        'runs.frames',
+        'runs.get',
+        'runs.list',
+      ].sort(),
+    );
   });
 
   it('gives every new command its agreed API method', () => {
