@@ -1,25 +1,30 @@
-// The renderer's only way to main: a `StudioApi` built on the typed contract, plus the pushed StudioEvents. In
-// Electron it wraps the preload's `window.odsora`; in a plain browser it speaks to the web studio's WebSocket
-// bridge (`/bridge`: `{ id, command, args }` → `{ id, ok, result | error }`, pushed `{ event }`), reconnecting
-// on its own. Both validate args before sending and results and events on arrival, so a host bug surfaces as a
-// typed error here rather than as a broken screen.
+// The renderer's only way to main: a `StudioApi` built by iterating the typed contract, plus the pushed
+// StudioEvents. Every call goes through one `StudioCall` that answers with main's reply envelope: in Electron the
+// preload's `window.odsora.call`; in a plain browser the web studio's WebSocket bridge (`/bridge`:
+// `{ id, command, args }` → `{ id, ok, result | error }`, pushed `{ event }`), reconnecting on its own. Args are
+// validated before sending, envelopes, results and events on arrival, so a host bug surfaces as a typed error
+// here rather than as a broken screen.
 import {
   STUDIO_BRIDGE_PATH,
+  describeIssues,
   isReadOnlyCommand,
   parseStudioArgs,
   parseStudioResult,
+  studioCommands,
+  studioContract,
   studioError,
   studioEventFrameSchema,
   studioEventSchema,
-  studioMethodNames,
-  studioErrorSchema,
+  studioReplySchema,
   studioResponseSchema,
   type StudioApi,
   type StudioBridge,
   type StudioBridgeRole,
+  type StudioCall,
   type StudioCommand,
   type StudioError,
   type StudioEvent,
+  type StudioReply,
   type StudioResult,
 } from '../shared/protocol/studio-contract';
 
@@ -40,55 +45,30 @@ export class StudioCallError extends Error {
   }
 }
 
-/** Delivers one validated call and returns the raw, not yet validated, result. */
-export type StudioTransport = (command: StudioCommand, args: unknown) => Promise<unknown>;
-
-/** Builds the typed API on a transport: one method per contract command, validated at both ends. */
-export function createStudioClient(transport: StudioTransport): StudioApi {
+/**
+ * Builds the typed API on a transport by iterating the contract: one method per command (named by its `method`),
+ * args validated before sending, the reply envelope checked on arrival, the result validated against the
+ * command's schema. A failure rejects with {@link StudioCallError} carrying main's `{ code, message, retryable }`.
+ */
+export function createStudioClient(transport: StudioCall): StudioApi {
   async function call<C extends StudioCommand>(command: C, rawArgs: unknown): Promise<StudioResult<C>> {
     const args = parseStudioArgs(command, rawArgs);
     if (!args.ok) throw new StudioCallError(args.error);
-    const result = parseStudioResult(command, await transport(command, args.args));
+    const reply = studioReplySchema.safeParse(await transport(command, args.args));
+    if (!reply.success) {
+      throw new StudioCallError(studioError('internal', `${command} reply: ${describeIssues(reply.error)}`));
+    }
+    if (!reply.data.ok) throw new StudioCallError(reply.data.error);
+    const result = parseStudioResult(command, reply.data.result);
     if (!result.ok) throw new StudioCallError(result.error);
     return result.result;
   }
-  return {
-    appInfo: (args = {}) => call('app.info', args),
-    listDevices: (args = {}) => call('devices.list', args),
-    addManualDevice: (args) => call('devices.addManual', args),
-    pairDevice: (args) => call('devices.pair', args),
-    requestPairingCode: (args) => call('devices.requestPairingCode', args),
-    forgetDevice: (args) => call('devices.forget', args),
-    setBaselineDevice: (args) => call('devices.setBaseline', args),
-    listRuns: (args = {}) => call('runs.list', args),
-    startRun: (args) => call('runs.start', args),
-    cancelRun: (args) => call('runs.cancel', args),
-    getRun: (args) => call('runs.get', args),
-    getRunEvents: (args) => call('runs.events', args),
-    getRunFrames: (args) => call('runs.frames', args),
-    deleteRun: (args) => call('runs.delete', args),
-    startBaseline: (args) => call('runs.startBaseline', args),
-    compareRuns: (args) => call('runs.compare', args),
-    preflightRun: (args) => call('devices.preflight', args),
-    exportReport: (args) => call('reports.export', args),
-    putReportVideo: (args) => call('reports.putVideo', args),
-  };
-}
-
-/** Electron: forwards to the preload's fixed methods (main validates again; the preload never exposes IPC). */
-export function electronTransport(bridge: StudioApi): StudioTransport {
-  return async (command, args) => {
-    const method = bridge[studioMethodNames[command]] as (a: unknown) => Promise<unknown>;
-    try {
-      return await method.call(bridge, args);
-    } catch (err) {
-      // Errors lose their class crossing the context bridge; the preload puts `code: message` in the text.
-      const text = err instanceof Error ? err.message : String(err);
-      const [, rawCode = '', message = text] = /^([a-z-]+): (.*)$/s.exec(text) ?? [];
-      const code = studioErrorSchema.shape.code.safeParse(rawCode);
-      throw new StudioCallError(studioError(code.success ? code.data : 'internal', message));
-    }
-  };
+  const api: Record<string, (args?: unknown) => Promise<unknown>> = {};
+  for (const command of studioCommands) {
+    api[studioContract[command].method] = (args = {}) => call(command, args);
+  }
+  // The loop above fills exactly the mapped type's keys; TypeScript cannot follow a loop over a mapped type.
+  return api as StudioApi;
 }
 
 /** The part of a WebSocket the bridge client uses (the browser's, or `ws` in tests). */
@@ -127,7 +107,7 @@ export interface BridgeClientOptions {
 
 /** The web studio over its WebSocket bridge: calls, pushed events, connection status. */
 export interface BridgeClient {
-  readonly transport: StudioTransport;
+  readonly transport: StudioCall;
   /** Calls `listener` with each validated pushed event; returns the unsubscribe function. */
   onEvent(listener: (event: StudioEvent) => void): () => void;
   /**
@@ -141,6 +121,11 @@ export interface BridgeClient {
 }
 
 const SOCKET_OPEN = 1;
+
+/** The reply envelope of a call that failed on this side of the bridge. */
+function failed(error: StudioError): StudioReply {
+  return { ok: false, error };
+}
 
 function browserSocket(url: string, handlers: BridgeSocketHandlers): BridgeSocket {
   const ws = new WebSocket(url);
@@ -161,8 +146,8 @@ export function createBridgeClient(options: BridgeClientOptions): BridgeClient {
   interface Pending {
     frame: string;
     sent: boolean;
-    resolve: (result: unknown) => void;
-    reject: (error: StudioCallError) => void;
+    /** Settles the call with its reply envelope (main's, or a local failure: timeout, lost connection). */
+    answer: (reply: StudioReply) => void;
     timer: ReturnType<typeof setTimeout>;
   }
   const pending = new Map<number, Pending>();
@@ -212,8 +197,11 @@ export function createBridgeClient(options: BridgeClientOptions): BridgeClient {
     if (!response.success || response.data.id === null) return;
     const p = settle(response.data.id);
     if (p === undefined) return;
-    if (response.data.ok) p.resolve(response.data.result);
-    else p.reject(new StudioCallError(response.data.error));
+    p.answer(
+      response.data.ok
+        ? { ok: true, result: response.data.result }
+        : { ok: false, error: response.data.error },
+    );
   };
 
   const connect = (): void => {
@@ -241,9 +229,7 @@ export function createBridgeClient(options: BridgeClientOptions): BridgeClient {
         for (const [id, p] of pending) {
           if (!p.sent) continue;
           settle(id);
-          p.reject(
-            new StudioCallError(studioError('unavailable', 'Lost the connection to the studio', true)),
-          );
+          p.answer(failed(studioError('unavailable', 'Lost the connection to the studio', true)));
         }
         if (status === 'closed') return;
         setStatus('connecting');
@@ -255,25 +241,24 @@ export function createBridgeClient(options: BridgeClientOptions): BridgeClient {
     socket = s;
   };
 
-  const transport: StudioTransport = (command, args) =>
-    new Promise((resolve, reject) => {
+  const transport: StudioCall = (command, args) =>
+    new Promise((answer) => {
       if (status === 'closed') {
-        reject(new StudioCallError(studioError('unavailable', 'The studio connection is closed')));
+        answer(failed(studioError('unavailable', 'The studio connection is closed')));
         return;
       }
       if (role === 'mirror' && !isReadOnlyCommand(command)) {
-        reject(new StudioCallError(studioError('forbidden', `${command}: this is a read-only mirror`)));
+        answer(failed(studioError('forbidden', `${command}: this is a read-only mirror`)));
         return;
       }
       const id = nextId++;
       const p: Pending = {
         frame: JSON.stringify({ id, command, args }),
         sent: false,
-        resolve,
-        reject,
+        answer,
         timer: setTimeout(() => {
           if (settle(id) !== undefined) {
-            reject(new StudioCallError(studioError('unavailable', `${command}: no answer in time`, true)));
+            answer(failed(studioError('unavailable', `${command}: no answer in time`, true)));
           }
         }, timeoutMs),
       };
@@ -311,7 +296,7 @@ export function createBridgeClient(options: BridgeClientOptions): BridgeClient {
       s?.close(1000, 'page closed');
       for (const [id, p] of pending) {
         settle(id);
-        p.reject(new StudioCallError(studioError('unavailable', 'The studio connection is closed')));
+        p.answer(failed(studioError('unavailable', 'The studio connection is closed')));
       }
     },
   };
@@ -402,7 +387,8 @@ export function connectStudio(): StudioConnection {
     return {
       mode: 'electron',
       role: 'control',
-      api: createStudioClient(electronTransport(window.odsora)),
+      // The preload's call already answers with main's reply envelope: no error text to parse.
+      api: createStudioClient(window.odsora.call),
       onEvent: electronEvents(window.odsora),
     };
   }

@@ -157,18 +157,45 @@ export type StudioEvent = z.infer<typeof studioEventSchema>;
 /** The Electron IPC channel main pushes {@link StudioEvent}s on. */
 export const STUDIO_EVENT_CHANNEL = 'studio:event';
 
-/** Every command: its args schema and its result schema. */
+/**
+ * What the contract says about one command: the `StudioApi` method that calls it, whether a read-only mirror may
+ * call it, its args and its result.
+ */
+export interface StudioCommandSpec {
+  /** The renderer's method name (`api.startRun(args)`); unique across the contract. */
+  readonly method: string;
+  /** True when the command changes nothing on the studio or a device, so a read-only mirror may call it. */
+  readonly readOnly?: true;
+  readonly args: z.ZodType;
+  readonly result: z.ZodType;
+}
+
+/**
+ * Every command: the `StudioApi` method that calls it, its args schema and its result schema. This table is the
+ * one place a command is declared: the renderer's `StudioApi` and its client, the Electron preload, main's
+ * handler map and the read-only mirror's allowed commands are all derived from it, so a new command is this
+ * entry, its handler (`StudioHandlers` stops compiling until it has one) and the UI that calls it. A command
+ * without `readOnly: true` is refused to a read-only mirror.
+ */
 export const studioContract = {
-  'app.info': { args: appInfoArgsSchema, result: appInfoSchema },
+  /** App and engine versions, and the host (Electron or browser). */
+  'app.info': { method: 'appInfo', readOnly: true, args: appInfoArgsSchema, result: appInfoSchema },
+  /** Every known device with status and diagnostics. */
   'devices.list': {
+    method: 'listDevices',
+    readOnly: true,
     args: z.strictObject({}),
     result: z.strictObject({ devices: z.array(studioDeviceSchema) }),
   },
+  /** A device at host:port (for networks where mDNS fails). */
   'devices.addManual': {
+    method: 'addManualDevice',
     args: z.strictObject({ host: hostSchema, port: portSchema }),
     result: deviceResultSchema,
   },
+  /** Pair with the code the device shows. */
   'devices.pair': {
+    method: 'pairDevice',
     args: z.strictObject({
       deviceId: studioDeviceIdSchema,
       code: z
@@ -177,25 +204,72 @@ export const studioContract = {
     }),
     result: deviceResultSchema,
   },
+  /** Make the device show a fresh code. */
   'devices.requestPairingCode': {
+    method: 'requestPairingCode',
     args: deviceRefSchema,
     result: z.strictObject({ digits: z.number().int().positive(), expiresInMs: z.number().nonnegative() }),
   },
-  'devices.forget': { args: deviceRefSchema, result: z.strictObject({ forgotten: z.boolean() }) },
-  'devices.setBaseline': { args: deviceRefSchema, result: deviceResultSchema },
-  'runs.list': { args: z.strictObject({}), result: runsListResultSchema },
-  'runs.start': { args: runsStartArgsSchema, result: runResultSchema },
-  'runs.cancel': { args: runRefSchema, result: runResultSchema },
-  'runs.get': { args: runRefSchema, result: runDetailSchema },
-  'runs.events': { args: runEventsArgsSchema, result: runEventsResultSchema },
-  'runs.frames': { args: runFramesArgsSchema, result: runFramesResultSchema },
-  'runs.delete': { args: runRefSchema, result: z.strictObject({ deleted: z.boolean() }) },
-  'runs.startBaseline': { args: runRefSchema, result: runResultSchema },
-  'runs.compare': { args: compareArgsSchema, result: compareResultSchema },
-  'devices.preflight': { args: preflightArgsSchema, result: preflightResultSchema },
-  'reports.export': { args: reportExportArgsSchema, result: reportExportResultSchema },
-  'reports.putVideo': { args: reportPutVideoArgsSchema, result: reportPutVideoResultSchema },
-} as const;
+  /** Drop the pairing key (and a manual entry). */
+  'devices.forget': {
+    method: 'forgetDevice',
+    args: deviceRefSchema,
+    result: z.strictObject({ forgotten: z.boolean() }),
+  },
+  /** Choose the device that runs baselines. */
+  'devices.setBaseline': { method: 'setBaselineDevice', args: deviceRefSchema, result: deviceResultSchema },
+  /** Every run folder, newest first, and the folders that cannot be read as runs (with why). */
+  'runs.list': { method: 'listRuns', readOnly: true, args: z.strictObject({}), result: runsListResultSchema },
+  /** Start a run on a paired device. */
+  'runs.start': { method: 'startRun', args: runsStartArgsSchema, result: runResultSchema },
+  /** Cancel a queued or running run. */
+  'runs.cancel': { method: 'cancelRun', args: runRefSchema, result: runResultSchema },
+  /** One run's summary, parameters, device, baseline links, wall time and peak memory. */
+  'runs.get': { method: 'getRun', readOnly: true, args: runRefSchema, result: runDetailSchema },
+  /** A page of a run's stored events (history reopen, catching up after a reconnect). */
+  'runs.events': {
+    method: 'getRunEvents',
+    readOnly: true,
+    args: runEventsArgsSchema,
+    result: runEventsResultSchema,
+  },
+  /** A page of a run's final or latest preview frames as base64 PNGs. */
+  'runs.frames': {
+    method: 'getRunFrames',
+    readOnly: true,
+    args: runFramesArgsSchema,
+    result: runFramesResultSchema,
+  },
+  /** Delete an ended run's folder (a live run is a `conflict`). */
+  'runs.delete': {
+    method: 'deleteRun',
+    args: runRefSchema,
+    result: z.strictObject({ deleted: z.boolean() }),
+  },
+  /** The same job on the baseline device with every technique off. */
+  'runs.startBaseline': { method: 'startBaseline', args: runRefSchema, result: runResultSchema },
+  /** PSNR, SSIM, flicker, speedup and memory ratio of two runs' final frames. */
+  'runs.compare': {
+    method: 'compareRuns',
+    readOnly: true,
+    args: compareArgsSchema,
+    result: compareResultSchema,
+  },
+  /** The CI-DL memory plan of `params` on a device, before running it. */
+  'devices.preflight': { method: 'preflightRun', args: preflightArgsSchema, result: preflightResultSchema },
+  /** Write a report folder (HTML, JSON, CSV, GIF, PDF) for a run and its baseline. */
+  'reports.export': {
+    method: 'exportReport',
+    args: reportExportArgsSchema,
+    result: reportExportResultSchema,
+  },
+  /** A piece of the renderer's MP4, written into the report folder as `video.mp4`. */
+  'reports.putVideo': {
+    method: 'putReportVideo',
+    args: reportPutVideoArgsSchema,
+    result: reportPutVideoResultSchema,
+  },
+} as const satisfies Record<string, StudioCommandSpec>;
 
 /** The name of a contract command, e.g. `app.info`. */
 export type StudioCommand = keyof typeof studioContract;
@@ -203,6 +277,8 @@ export type StudioCommand = keyof typeof studioContract;
 export type StudioArgs<C extends StudioCommand> = z.infer<(typeof studioContract)[C]['args']>;
 /** The validated result of command `C`. */
 export type StudioResult<C extends StudioCommand> = z.infer<(typeof studioContract)[C]['result']>;
+/** The `StudioApi` method name of command `C`. */
+export type StudioMethodName<C extends StudioCommand> = (typeof studioContract)[C]['method'];
 
 /** All command names, in contract order. */
 export const studioCommands = Object.keys(studioContract) as StudioCommand[];
@@ -212,86 +288,39 @@ export function isStudioCommand(name: string): name is StudioCommand {
   return Object.prototype.hasOwnProperty.call(studioContract, name);
 }
 
-/** What the renderer sees: one method per command. `window.odsora` and the web client both implement it. */
-export interface StudioApi {
-  /** `app.info`: app and engine versions, and the host (Electron or browser). */
-  appInfo(args?: AppInfoArgs): Promise<AppInfo>;
-  /** `devices.list`: every known device with status and diagnostics. */
-  listDevices(args?: StudioArgs<'devices.list'>): Promise<StudioResult<'devices.list'>>;
-  /** `devices.addManual`: a device at host:port (for networks where mDNS fails). */
-  addManualDevice(args: StudioArgs<'devices.addManual'>): Promise<StudioResult<'devices.addManual'>>;
-  /** `devices.pair`: pair with the code the device shows. */
-  pairDevice(args: StudioArgs<'devices.pair'>): Promise<StudioResult<'devices.pair'>>;
-  /** `devices.requestPairingCode`: make the device show a fresh code. */
-  requestPairingCode(
-    args: StudioArgs<'devices.requestPairingCode'>,
-  ): Promise<StudioResult<'devices.requestPairingCode'>>;
-  /** `devices.forget`: drop the pairing key (and a manual entry). */
-  forgetDevice(args: StudioArgs<'devices.forget'>): Promise<StudioResult<'devices.forget'>>;
-  /** `devices.setBaseline`: choose the device that runs baselines. */
-  setBaselineDevice(args: StudioArgs<'devices.setBaseline'>): Promise<StudioResult<'devices.setBaseline'>>;
-  /** `runs.list`: every run folder, newest first, and the folders that cannot be read as runs (with why). */
-  listRuns(args?: StudioArgs<'runs.list'>): Promise<StudioResult<'runs.list'>>;
-  /** `runs.start`: start a run on a paired device. */
-  startRun(args: StudioArgs<'runs.start'>): Promise<StudioResult<'runs.start'>>;
-  /** `runs.cancel`: cancel a queued or running run. */
-  cancelRun(args: StudioArgs<'runs.cancel'>): Promise<StudioResult<'runs.cancel'>>;
-  /** `runs.get`: one run's summary, parameters, device, baseline links, wall time and peak memory. */
-  getRun(args: StudioArgs<'runs.get'>): Promise<StudioResult<'runs.get'>>;
-  /** `runs.events`: a page of a run's stored events (history reopen, catching up after a reconnect). */
-  getRunEvents(args: StudioArgs<'runs.events'>): Promise<StudioResult<'runs.events'>>;
-  /** `runs.frames`: a page of a run's final or latest preview frames as base64 PNGs. */
-  getRunFrames(args: StudioArgs<'runs.frames'>): Promise<StudioResult<'runs.frames'>>;
-  /** `runs.delete`: delete an ended run's folder (a live run is a `conflict`). */
-  deleteRun(args: StudioArgs<'runs.delete'>): Promise<StudioResult<'runs.delete'>>;
-  /** `runs.startBaseline`: the same job on the baseline device with every technique off. */
-  startBaseline(args: StudioArgs<'runs.startBaseline'>): Promise<StudioResult<'runs.startBaseline'>>;
-  /** `runs.compare`: PSNR, SSIM, flicker, speedup and memory ratio of two runs' final frames. */
-  compareRuns(args: StudioArgs<'runs.compare'>): Promise<StudioResult<'runs.compare'>>;
-  /** `devices.preflight`: the CI-DL memory plan of `params` on a device, before running it. */
-  preflightRun(args: StudioArgs<'devices.preflight'>): Promise<StudioResult<'devices.preflight'>>;
-  /** `reports.export`: write a report folder (HTML, JSON, CSV, GIF, PDF) for a run and its baseline. */
-  exportReport(args: StudioArgs<'reports.export'>): Promise<StudioResult<'reports.export'>>;
-  /** `reports.putVideo`: a piece of the renderer's MP4, written into the report folder as `video.mp4`. */
-  putReportVideo(args: StudioArgs<'reports.putVideo'>): Promise<StudioResult<'reports.putVideo'>>;
-}
+/** The method of command `C`: its args may be left out when the command takes none (`api.listRuns()`). */
+export type StudioMethod<C extends StudioCommand> =
+  Record<string, never> extends StudioArgs<C>
+    ? (args?: StudioArgs<C>) => Promise<StudioResult<C>>
+    : (args: StudioArgs<C>) => Promise<StudioResult<C>>;
 
-/** The preload's bridge: the commands plus the pushed-event channel. */
-export interface StudioBridge extends StudioApi {
+/**
+ * What the renderer sees: one method per contract command, named by its `method` (`'runs.start'` →
+ * `startRun(args)`), resolving to the validated result or rejecting with the typed {@link StudioError}.
+ * `src-renderer/api.ts` builds it by iterating {@link studioContract}.
+ */
+export type StudioApi = { [C in StudioCommand as StudioMethodName<C>]: StudioMethod<C> };
+
+/**
+ * How the renderer delivers one call to main: the command and its (validated) args in, the reply envelope out
+ * (`{ ok: true, result }` or `{ ok: false, error: { code, message, retryable } }`); it never rejects. The
+ * Electron preload's `call` and the web client's bridge transport both are one.
+ */
+export type StudioCall = (command: StudioCommand, args: unknown) => Promise<StudioReply>;
+
+/**
+ * The preload's `window.odsora`: one generic call that goes to main's dispatcher (which answers an unknown
+ * command or bad args with a typed error, as on every transport), plus the pushed-event channel.
+ */
+export interface StudioBridge {
+  /** Calls `command` in main; resolves with main's reply envelope, never rejects. */
+  call: StudioCall;
   /** Calls `listener` with each pushed event; returns the unsubscribe function. */
   onEvent(listener: (event: StudioEvent) => void): () => void;
 }
 
-/** Which `StudioApi` method serves each command; `satisfies` keeps the two in step. */
-export const studioMethodNames = {
-  'app.info': 'appInfo',
-  'devices.list': 'listDevices',
-  'devices.addManual': 'addManualDevice',
-  'devices.pair': 'pairDevice',
-  'devices.requestPairingCode': 'requestPairingCode',
-  'devices.forget': 'forgetDevice',
-  'devices.setBaseline': 'setBaselineDevice',
-  'runs.list': 'listRuns',
-  'runs.start': 'startRun',
-  'runs.cancel': 'cancelRun',
-  'runs.get': 'getRun',
-  'runs.events': 'getRunEvents',
-  'runs.frames': 'getRunFrames',
-  'runs.delete': 'deleteRun',
-  'runs.startBaseline': 'startBaseline',
-  'runs.compare': 'compareRuns',
-  'devices.preflight': 'preflightRun',
-  'reports.export': 'exportReport',
-  'reports.putVideo': 'putReportVideo',
-} as const satisfies Record<StudioCommand, keyof StudioApi>;
-
-/** The Electron IPC channel of a command; the preload and main both derive it from the command name. */
-export type StudioChannel = `studio:${StudioCommand}`;
-
-/** The Electron IPC channel of `command`. */
-export function studioChannel(command: StudioCommand): StudioChannel {
-  return `studio:${command}`;
-}
+/** The Electron IPC channel every contract call goes over: `invoke(STUDIO_CALL_CHANNEL, command, args)`. */
+export const STUDIO_CALL_CHANNEL = 'studio:call';
 
 /** Why a call failed. `retryable` says whether the same call may succeed later. */
 export const studioErrorSchema = z.strictObject({
@@ -363,16 +392,10 @@ export const STUDIO_BRIDGE_PATH = '/bridge';
  */
 export type StudioBridgeRole = 'control' | 'mirror';
 
-/** The commands a read-only mirror may call: they change nothing on the studio or a device. */
-export const studioReadOnlyCommands = [
-  'app.info',
-  'devices.list',
-  'runs.list',
-  'runs.get',
-  'runs.events',
-  'runs.frames',
-  'runs.compare',
-] as const satisfies readonly StudioCommand[];
+/** The commands a read-only mirror may call (`readOnly` in the contract): they change nothing. */
+export const studioReadOnlyCommands: readonly StudioCommand[] = studioCommands.filter(
+  (command) => (studioContract[command] as StudioCommandSpec).readOnly === true,
+);
 
 /** True when `command` changes nothing (a mirror may call it). */
 export function isReadOnlyCommand(command: string): boolean {

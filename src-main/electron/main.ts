@@ -4,10 +4,10 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BrowserWindow, app, ipcMain, protocol, session, type WebFrameMain } from 'electron';
 import {
+  STUDIO_CALL_CHANNEL,
   STUDIO_EVENT_CHANNEL,
-  studioChannel,
-  studioCommands,
   studioError,
+  type StudioReply,
 } from '../../shared/protocol/studio-contract';
 import { createStudioServices, type StudioServices } from '../studio/services/index';
 import {
@@ -109,16 +109,18 @@ async function startServices(): Promise<StudioServices> {
   return services;
 }
 
+/** One channel for every command: the dispatcher checks the command name and its args, as on the web bridge. */
 function registerIpc(services: StudioServices): void {
   const dispatch = services.dispatch;
-  for (const command of studioCommands) {
-    ipcMain.handle(studioChannel(command), async (event, rawArgs: unknown) => {
+  ipcMain.handle(
+    STUDIO_CALL_CHANNEL,
+    async (event, command: unknown, rawArgs: unknown): Promise<StudioReply> => {
       if (!isTrustedSender(event.senderFrame)) {
         return { ok: false, error: studioError('forbidden', 'IPC from an untrusted frame') };
       }
       return dispatch(command, rawArgs);
-    });
-  }
+    },
+  );
 }
 
 function serveRendererProtocol(services: StudioServices): void {

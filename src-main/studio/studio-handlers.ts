@@ -20,7 +20,10 @@ import type { ReportService } from './services/reports';
 import type { RunHistory } from './services/run-history';
 import type { RunService } from './services/run-service';
 
-/** One async handler per contract command, called with arguments that already passed the schema. */
+/**
+ * One async handler per contract command, called with arguments that already passed the schema. A mapped type
+ * over the contract: a command without a handler (or a handler of the wrong shape) does not compile.
+ */
 export type StudioHandlers = {
   [C in StudioCommand]: (args: StudioArgs<C>) => Promise<StudioResult<C>>;
 };
@@ -95,14 +98,17 @@ export function createStudioHandlers(host: StudioHostInfo, services?: StudioHand
   };
 }
 
-/** Validates a call from an untrusted transport, runs it and answers with a typed reply; never throws. */
-export type StudioDispatch = (command: string, rawArgs: unknown) => Promise<StudioReply>;
+/**
+ * Validates a call from an untrusted transport (Electron IPC, the WebSocket bridge, HTTP), runs it and answers
+ * with the reply envelope; never throws.
+ */
+export type StudioDispatch = (command: unknown, rawArgs: unknown) => Promise<StudioReply>;
 
 /** Builds the dispatcher: unknown command, bad args, handler failure and bad results all become typed errors. */
 export function createStudioDispatch(handlers: StudioHandlers): StudioDispatch {
   return async (command, rawArgs) => {
-    if (!isStudioCommand(command)) {
-      return { ok: false, error: studioError('unknown-command', `Unknown command: ${command}`) };
+    if (typeof command !== 'string' || !isStudioCommand(command)) {
+      return { ok: false, error: studioError('unknown-command', `Unknown command: ${String(command)}`) };
     }
     const args = parseStudioArgs(command, rawArgs);
     if (!args.ok) return { ok: false, error: args.error };

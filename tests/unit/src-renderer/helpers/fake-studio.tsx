@@ -1,6 +1,7 @@
 // An in-memory studio for component tests: the real contract validation (createStudioClient over an in-process
-// transport, so every result is checked against the contract schemas as in the app), recorded runs served
-// through `runs.get` / `runs.events` / `runs.frames`, pushed events on demand, and a synchronous frame scheduler.
+// transport that answers with reply envelopes, so every result is checked against the contract schemas as in the
+// app), recorded runs served through `runs.get` / `runs.events` / `runs.frames`, pushed events on demand, and a
+// synchronous frame scheduler.
 import { render, type RenderResult } from '@testing-library/react';
 import type { ReactNode } from 'react';
 import type { RunEvent } from '../../../../shared/protocol/run';
@@ -66,8 +67,17 @@ export class FakeStudio {
   readonly api: StudioApi = createStudioClient(async (command, args) => {
     this.calls.push({ command, args });
     const override = this.overrides[command] as Handler<typeof command> | undefined;
-    if (override !== undefined) return override(args as never);
-    return this.handle(command, args);
+    try {
+      const result = override !== undefined ? await override(args as never) : this.handle(command, args);
+      return { ok: true, result };
+    } catch (err) {
+      // Answered as main's dispatcher does: a typed error as it is, anything else as `internal`.
+      const error =
+        err instanceof StudioCallError
+          ? err.error
+          : studioError('internal', err instanceof Error ? err.message : String(err), true);
+      return { ok: false, error };
+    }
   });
 
   /** Adds a recorded run with its first `stored` events already in its folder. */
