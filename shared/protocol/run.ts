@@ -4,6 +4,14 @@
  */
 import { z } from 'zod';
 import type { GenerateParams, ModelRunDefaults } from '../engine/pipeline/generate';
+import {
+  CIDL_KNOBS,
+  LPL_DYNAMIC_KNOBS,
+  LPL_FIXED_KNOBS,
+  TDTM_KNOBS,
+  type KnobSpec,
+  type KnobValue,
+} from '../engine/techniques/knobs';
 import { engineEventSchemas, type Same } from './engine-events';
 import { MAX_PROMPT_CHARS } from './limits';
 
@@ -15,18 +23,47 @@ export const runIdSchema = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 of [A-Za-z0-9._-]');
 
-/** Linear Proportional Leap (shared/engine/sampler/lpl.ts). */
+/** A registry knob's wire schema: its kind and bounds (shared/engine/techniques/knobs.ts). */
+function knobSchema(spec: KnobSpec): z.ZodType {
+  switch (spec.kind) {
+    case 'int':
+      return z.number().int().min(spec.min).max(spec.max);
+    case 'number':
+      return z.number().min(spec.min);
+    case 'enum':
+      return z.enum(Object.keys(spec.values) as [string, ...string[]]);
+    case 'boolean':
+      return z.boolean();
+  }
+}
+
+/** The wire schemas of a table of registry knobs, field by field. */
+function knobShape<T extends Record<string, KnobSpec>>(
+  knobs: T,
+): { [F in keyof T]: z.ZodType<KnobValue<T[F]>> } {
+  const shape: Record<string, z.ZodType> = {};
+  for (const [field, spec] of Object.entries(knobs)) shape[field] = knobSchema(spec);
+  return shape as { [F in keyof T]: z.ZodType<KnobValue<T[F]>> };
+}
+
+/** The same, each field optional (absent: the engine's default). */
+function optionalKnobShape<T extends Record<string, KnobSpec>>(
+  knobs: T,
+): { [F in keyof T]: z.ZodOptional<z.ZodType<KnobValue<T[F]>>> } {
+  const shape: Record<string, z.ZodType> = {};
+  for (const [field, spec] of Object.entries(knobs)) shape[field] = knobSchema(spec).optional();
+  return shape as { [F in keyof T]: z.ZodOptional<z.ZodType<KnobValue<T[F]>>> };
+}
+
+/** Linear Proportional Leap (shared/engine/sampler/lpl.ts), derived from the technique registry. */
 export const lplSchema = z.discriminatedUnion('mode', [
   z.strictObject({ mode: z.literal('off') }),
-  z.strictObject({ mode: z.literal('fixed'), leapStep: z.number().int().nonnegative().max(10_000) }),
-  z.strictObject({
-    mode: z.literal('dynamic'),
-    minimumSteps: z.number().int().nonnegative().max(10_000),
-    tolerance: z.number().nonnegative(),
-    patience: posInt(10_000),
-    measure: z.enum(['whole', 'reference-slice']),
-  }),
+  z.strictObject({ mode: z.literal('fixed'), ...knobShape(LPL_FIXED_KNOBS) }),
+  z.strictObject({ mode: z.literal('dynamic'), ...knobShape(LPL_DYNAMIC_KNOBS) }),
 ]);
+
+/** TDTM (shared/engine/techniques/knobs.ts). */
+export const tdtmSchema = z.strictObject(knobShape(TDTM_KNOBS));
 
 /** CI-DL block memory budget (shared/engine/cidl/budget.ts). */
 export const budgetSchema = z.discriminatedUnion('kind', [
@@ -40,12 +77,7 @@ export const budgetSchema = z.discriminatedUnion('kind', [
 ]);
 
 /** CI-DL knobs. */
-export const cidlSchema = z.strictObject({
-  budget: budgetSchema,
-  policy: z.enum(['paper', 'none', 'largest-first']).optional(),
-  prefetch: z.boolean().optional(),
-  verify: z.enum(['first-load', 'every-load', 'off']).optional(),
-});
+export const cidlSchema = z.strictObject({ budget: budgetSchema, ...optionalKnobShape(CIDL_KNOBS) });
 
 /** The timestep transform's ratio: Python's frame-count rule, the app's, or a fixed ratio. */
 export const ratioTimeSchema = z.union([z.literal('python'), z.literal('app'), z.number().gt(0)]);
@@ -67,7 +99,7 @@ export const runParamsSchema = z.strictObject({
   widthPx: posInt(4096).optional(),
   fps: z.number().gt(0).max(240).optional(),
   lpl: lplSchema.optional(),
-  tdtm: z.strictObject({ mergeSteps: z.number().int().nonnegative().max(1000) }).optional(),
+  tdtm: tdtmSchema.optional(),
   cidl: cidlSchema.optional(),
   promptStyle: promptStyleSchema.optional(),
   aestheticScore: z.number().nullable().optional(),

@@ -17,7 +17,8 @@ import {
   sharedStepAxes,
   stepChartSvg,
 } from './svg';
-import { describeLpl, lplStepOfLeapStep } from '../engine/sampler/lpl';
+import { lplStepOfLeapStep } from '../engine/techniques/knobs';
+import { describeTechniques } from '../engine/techniques/summary';
 
 /** The report's CSP: inline styles and data: images only; no script, no network, no frames, no forms. */
 export const REPORT_CSP = [
@@ -54,17 +55,7 @@ function roleOf(i: number): string {
 }
 
 function describeParams(r: ReportRun): string {
-  const p = r.params;
-  const budget = p.cidl?.budget;
-  const cidl =
-    budget === undefined
-      ? 'off'
-      : budget.kind === 'bytes'
-        ? mib(budget.bytes)
-        : budget.kind === 'fraction'
-          ? `${(budget.of * 100).toFixed(0)} % of the blocks`
-          : budget.kind;
-  return `${describeLpl(p.lpl, p.steps ?? null)}; TDTM merge steps ${p.tdtm?.mergeSteps ?? 0}; CI-DL ${cidl}`;
+  return describeTechniques(r.params, mib, 'long').join('; ');
 }
 
 function provenanceSection(input: ReportInput): string {

@@ -5,7 +5,7 @@
  */
 import { axisBytes, budgetOnScale, latencyAxisTop, memoryAxisTop } from './axes';
 import type { PhaseMeasure, ResidencyPoint, StepMeasure } from './measures';
-import { lplStepOfLeapStep } from '../engine/sampler/lpl';
+import { lplStepOfLeapStep } from '../engine/techniques/knobs';
 
 /** Escapes text for HTML and SVG content and attribute values. */
 export function escapeXml(text: string): string {

@@ -16,7 +16,7 @@ import {
   type GenerateParams,
   type GenerateResult,
 } from '../../shared/engine/pipeline/generate';
-import type { LplOptions } from '../../shared/engine/sampler/lpl';
+import type { LplOptions } from '../../shared/engine/techniques/knobs';
 import type { FloatTensor } from '../../shared/engine/tensor';
 import {
   analyseClip,

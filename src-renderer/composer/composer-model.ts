@@ -1,20 +1,25 @@
-// The composer's form, its presets and its validation: the zod `runParamsSchema` plus the cross-field rules the
-// engine would otherwise reject after the job was sent (a leap step past the last step, more merged steps than
-// steps, previews every more steps than the run has).
+// The composer's form, its presets and its validation: the zod `runParamsSchema` plus the technique registry's
+// cross-field rules the engine would otherwise reject after the job was sent (a leap step past the last step, more
+// merged steps than steps), and previews every more steps than the run has. Technique defaults are the registry's
+// (shared/engine/techniques/knobs.ts).
 import { parseBudget } from '../../shared/engine/cidl/budget';
 import {
-  describeLpl,
+  defaultsOf,
   leapStepOfLplStep,
+  LPL_DYNAMIC_KNOBS,
   lplStepOfLeapStep,
   PAPER_LPL_STEP,
-  validateLplOptions,
+  PAPER_TECHNIQUES,
+  type LplDynamicSettings,
+  type LplMode,
   type LplOptions,
-} from '../../shared/engine/sampler/lpl';
+} from '../../shared/engine/techniques/knobs';
+import { describeLpl } from '../../shared/engine/techniques/summary';
+import { lplStepProblem, tdtmProblem, validateLplOptions } from '../../shared/engine/techniques/validate';
 import { runParamsSchema, type PreviewSettings, type RunParams } from '../../shared/protocol/run';
 import { describeIssues } from '../../shared/protocol/studio-contract';
 
-/** LPL as the composer offers it. */
-export type LplMode = 'off' | 'fixed' | 'dynamic';
+export type { LplMode };
 
 /** Everything the composer edits (numbers may be NaN while a field is being typed). */
 export interface ComposerForm {
@@ -29,10 +34,8 @@ export interface ComposerForm {
   lplMode: LplMode;
   /** The fixed leap as people count it: LPL lplStep/steps, the step that leaps counted from 1. */
   lplStep: number;
-  minimumSteps: number;
-  tolerance: number;
-  patience: number;
-  measure: 'whole' | 'reference-slice';
+  /** The dynamic rule's knobs, one per registry entry (numbers may be NaN while typed). */
+  lplDynamic: LplDynamicSettings;
   tdtmSteps: number;
   cidlEnabled: boolean;
   /** The CLI's budget grammar: `auto`, `50%`, `512MiB`, `all`. */
@@ -53,20 +56,17 @@ export interface Preset {
 export const DEFAULT_FORM: ComposerForm = {
   prompt: 'a red circle moving right on a black background',
   seed: 1,
-  steps: 30,
+  steps: PAPER_TECHNIQUES.steps,
   cfgScale: 7,
   numFrames: null,
   heightPx: null,
   widthPx: null,
-  lplMode: 'fixed',
+  lplMode: PAPER_TECHNIQUES.lpl.mode,
   lplStep: PAPER_LPL_STEP,
-  minimumSteps: 14,
-  tolerance: 1e-3,
-  patience: 3,
-  measure: 'whole',
-  tdtmSteps: 15,
+  lplDynamic: defaultsOf(LPL_DYNAMIC_KNOBS),
+  tdtmSteps: PAPER_TECHNIQUES.tdtm.mergeSteps,
   cidlEnabled: true,
-  cidlBudget: 'auto',
+  cidlBudget: PAPER_TECHNIQUES.cidlBudget,
   previews: true,
   previewEverySteps: 5,
 };
@@ -80,12 +80,12 @@ export const PRESETS: readonly Preset[] = [
       'The paper’s iPhone setting: 30 steps, LPL 16/30 (step 16 leaps), TDTM merges the first 15 steps, CI-DL on within the device’s memory (auto budget).',
     apply: (f) => ({
       ...f,
-      steps: 30,
-      lplMode: 'fixed',
+      steps: PAPER_TECHNIQUES.steps,
+      lplMode: PAPER_TECHNIQUES.lpl.mode,
       lplStep: PAPER_LPL_STEP,
-      tdtmSteps: 15,
+      tdtmSteps: PAPER_TECHNIQUES.tdtm.mergeSteps,
       cidlEnabled: true,
-      cidlBudget: 'auto',
+      cidlBudget: PAPER_TECHNIQUES.cidlBudget,
     }),
   },
   {
@@ -130,13 +130,7 @@ function lplOf(form: ComposerForm): LplOptions {
     case 'fixed':
       return { mode: 'fixed', leapStep: leapStepOfLplStep(form.lplStep) };
     case 'dynamic':
-      return {
-        mode: 'dynamic',
-        minimumSteps: form.minimumSteps,
-        tolerance: form.tolerance,
-        patience: form.patience,
-        measure: form.measure,
-      };
+      return { mode: 'dynamic', ...form.lplDynamic };
   }
 }
 
@@ -156,17 +150,9 @@ export function buildRunParams(form: ComposerForm): ComposerResult {
     return fail('cidl.budget', err instanceof Error ? err.message : String(err));
   }
   // People count the leap from 1 (LPL N/steps); say so in those terms before the engine's 0-based check.
-  if (
-    form.lplMode === 'fixed' &&
-    Number.isInteger(form.steps) &&
-    form.steps >= 1 &&
-    !(Number.isInteger(form.lplStep) && form.lplStep >= 1 && form.lplStep <= form.steps)
-  ) {
-    return fail(
-      'lpl',
-      `LPL: the step that leaps is counted from 1 and must be 1..${form.steps} in a ${form.steps}-step run (LPL N/${form.steps}), got ${form.lplStep}`,
-    );
-  }
+  const stepsKnown = Number.isInteger(form.steps) && form.steps >= 1;
+  const lplStepWhy = form.lplMode === 'fixed' && stepsKnown ? lplStepProblem(form.lplStep, form.steps) : null;
+  if (lplStepWhy !== null) return fail('lpl', lplStepWhy);
   const raw: RunParams = {
     prompt: form.prompt.trim(),
     seed: form.seed,
@@ -195,15 +181,9 @@ export function buildRunParams(form: ComposerForm): ComposerResult {
       return fail('lpl', err instanceof Error ? err.message : String(err));
     }
   }
-  if (form.lplMode === 'dynamic' && form.minimumSteps >= steps) {
-    return fail(
-      'lpl.minimumSteps',
-      `LPL dynamic: minimum steps ${form.minimumSteps} leaves no step to measure in a ${steps}-step run`,
-    );
-  }
-  if (form.tdtmSteps > steps) {
-    return fail('tdtm.mergeSteps', `TDTM merge steps (${form.tdtmSteps}) exceed the step count ${steps}`);
-  }
+  // A dynamic minimum step at or past the step count is accepted, as by the engine: that run never leaps.
+  const tdtmWhy = tdtmProblem(form.tdtmSteps, { steps });
+  if (tdtmWhy !== null) return fail('tdtm.mergeSteps', `TDTM merge steps ${tdtmWhy}`);
   if (form.numFrames !== null && form.tdtmSteps > 0 && form.numFrames < 2) {
     return fail('tdtm.mergeSteps', 'TDTM merges pairs of frames: it needs at least 2 frames');
   }
@@ -240,16 +220,19 @@ export function formFromParams(params: RunParams, preview: PreviewSettings | nul
     widthPx: params.widthPx ?? null,
     lplMode: lpl.mode,
     lplStep: lpl.mode === 'fixed' ? lplStepOfLeapStep(lpl.leapStep) : DEFAULT_FORM.lplStep,
-    minimumSteps: lpl.mode === 'dynamic' ? lpl.minimumSteps : DEFAULT_FORM.minimumSteps,
-    tolerance: lpl.mode === 'dynamic' ? lpl.tolerance : DEFAULT_FORM.tolerance,
-    patience: lpl.mode === 'dynamic' ? lpl.patience : DEFAULT_FORM.patience,
-    measure: lpl.mode === 'dynamic' ? lpl.measure : DEFAULT_FORM.measure,
+    lplDynamic: lpl.mode === 'dynamic' ? dynamicSettingsOf(lpl) : DEFAULT_FORM.lplDynamic,
     tdtmSteps: params.tdtm?.mergeSteps ?? 0,
     cidlEnabled,
     cidlBudget: budgetText(budget),
     previews: preview !== null,
     previewEverySteps: preview?.everySteps ?? DEFAULT_FORM.previewEverySteps,
   };
+}
+
+/** The dynamic knobs of dynamic LPL options, without the mode. */
+function dynamicSettingsOf(lpl: Extract<LplOptions, { mode: 'dynamic' }>): LplDynamicSettings {
+  const { mode: _mode, ...settings } = lpl;
+  return settings;
 }
 
 function budgetText(budget: NonNullable<RunParams['cidl']>['budget'] | undefined): string {

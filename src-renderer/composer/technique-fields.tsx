@@ -1,6 +1,75 @@
-// The composer's technique knobs: LPL (off / fixed / dynamic), TDTM, CI-DL and previews.
+// The composer's technique knobs: LPL (off / fixed / dynamic), TDTM, CI-DL and previews. Labels, help and bounds
+// are the technique registry's (shared/engine/techniques/knobs.ts); the dynamic LPL knobs are rendered from it.
+import {
+  CIDL_BUDGET,
+  CIDL_HELP,
+  LPL_DYNAMIC_KNOBS,
+  LPL_FIXED_KNOBS,
+  LPL_HELP,
+  LPL_MODES,
+  lplStepOfLeapStep,
+  TDTM_KNOBS,
+  type KnobSpec,
+  type LplDynamicSettings,
+} from '../../shared/engine/techniques/knobs';
 import { lplLabel, type ComposerForm } from './composer-model';
 import { KnobField, NumberKnob, numberValue, shown } from './knob-field';
+
+/** `minimumSteps` → `minimum-steps`. */
+function kebab(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+/** One registry knob as a form control: a number input, a select of its values, or a checkbox. */
+function RegistryKnob({
+  spec,
+  testId,
+  value,
+  set,
+}: {
+  spec: KnobSpec;
+  testId: string;
+  value: number | string | boolean;
+  set: (value: number | string | boolean) => void;
+}) {
+  const help = spec.origin === undefined ? spec.help : `${spec.help} (${spec.origin})`;
+  let control;
+  if (spec.kind === 'enum')
+    control = (
+      <select data-testid={testId} value={String(value)} onChange={(e) => set(e.target.value)}>
+        {Object.entries(spec.values).map(([v, label]) => (
+          <option key={v} value={v}>
+            {label}
+          </option>
+        ))}
+      </select>
+    );
+  else if (spec.kind === 'boolean')
+    control = (
+      <input
+        data-testid={testId}
+        type="checkbox"
+        checked={value === true}
+        onChange={(e) => set(e.target.checked)}
+      />
+    );
+  else
+    control = (
+      <input
+        data-testid={testId}
+        type="number"
+        min={spec.min}
+        step={spec.kind === 'number' ? spec.step : undefined}
+        value={shown(value as number)}
+        onChange={(e) => set(numberValue(e.target.value))}
+      />
+    );
+  return (
+    <KnobField label={spec.label} help={help}>
+      {control}
+    </KnobField>
+  );
+}
 
 /** LPL, TDTM, CI-DL and preview fields. */
 export function TechniqueFields({
@@ -13,18 +82,17 @@ export function TechniqueFields({
   return (
     <fieldset className="knobs techniques">
       <legend>Techniques</legend>
-      <KnobField
-        label="LPL (Linear Proportional Leap)"
-        help="Stops denoising early and jumps straight to the end along the current velocity: fixed at a step, or when the cosine of consecutive velocities stops improving (dynamic)."
-      >
+      <KnobField label="LPL (Linear Proportional Leap)" help={LPL_HELP}>
         <select
           data-testid="lpl-mode"
           value={form.lplMode}
           onChange={(e) => set({ lplMode: e.target.value as ComposerForm['lplMode'] })}
         >
-          <option value="off">off</option>
-          <option value="fixed">fixed step</option>
-          <option value="dynamic">dynamic</option>
+          {Object.entries(LPL_MODES).map(([mode, label]) => (
+            <option key={mode} value={mode}>
+              {label}
+            </option>
+          ))}
         </select>
       </KnobField>
       {form.lplMode === 'fixed' && (
@@ -35,68 +103,33 @@ export function TechniqueFields({
           testId="lpl-step"
           label={
             <>
-              Leap at step (<span data-testid="lpl-label">{lplLabel(form)}</span>)
+              {LPL_FIXED_KNOBS.leapStep.label} (<span data-testid="lpl-label">{lplLabel(form)}</span>)
             </>
           }
-          help="Counted from 1: this step leaps, so this many of the steps run the model. LPL 16/30 is the paper’s setting, the same as odsora generate --lpl fixed:16 --steps 30."
-          min={1}
+          help={LPL_FIXED_KNOBS.leapStep.help}
+          min={lplStepOfLeapStep(LPL_FIXED_KNOBS.leapStep.min)}
         />
       )}
-      {form.lplMode === 'dynamic' && (
-        <>
-          <NumberKnob
-            form={form}
-            set={set}
-            field="minimumSteps"
-            testId="lpl-min-steps"
-            label="Minimum steps"
-            help="First step whose cosine counts toward the decision (Python: 14)."
-            min={0}
+      {form.lplMode === 'dynamic' &&
+        Object.entries(LPL_DYNAMIC_KNOBS).map(([field, spec]) => (
+          <RegistryKnob
+            key={field}
+            spec={spec}
+            testId={`lpl-${kebab(field)}`}
+            value={form.lplDynamic[field as keyof LplDynamicSettings]}
+            set={(value) => set({ lplDynamic: { ...form.lplDynamic, [field]: value } })}
           />
-          <NumberKnob
-            form={form}
-            set={set}
-            field="tolerance"
-            testId="lpl-tolerance"
-            label="Tolerance"
-            help="An improvement of the best cosine smaller than this does not count (Python 1e-3, paper 1e-4)."
-            min={0}
-            step="0.0001"
-          />
-          <NumberKnob
-            form={form}
-            set={set}
-            field="patience"
-            testId="lpl-patience"
-            label="Patience"
-            help="Non-improving steps allowed before leaping (Python: 3)."
-            min={1}
-          />
-          <KnobField label="Measure" help="Cosine over the whole velocity, or Python's reference slice.">
-            <select
-              data-testid="lpl-measure"
-              value={form.measure}
-              onChange={(e) => set({ measure: e.target.value as ComposerForm['measure'] })}
-            >
-              <option value="whole">whole tensor</option>
-              <option value="reference-slice">reference slice (Python)</option>
-            </select>
-          </KnobField>
-        </>
-      )}
+        ))}
       <NumberKnob
         form={form}
         set={set}
         field="tdtmSteps"
         testId="tdtm-steps"
-        label="TDTM merge steps"
-        help="Temporal Dimension Token Merging: the first N steps run with pairs of frames merged (about half the attention cost); 0 = off, at most the step count."
-        min={0}
+        label={TDTM_KNOBS.mergeSteps.label}
+        help={TDTM_KNOBS.mergeSteps.help}
+        min={TDTM_KNOBS.mergeSteps.min}
       />
-      <KnobField
-        label="CI-DL"
-        help="Concurrent Inference with Dynamic Loading: blocks load while others compute and leave memory when the budget is full. Off: every block stays resident."
-      >
+      <KnobField label="CI-DL" help={CIDL_HELP}>
         <input
           data-testid="cidl-enabled"
           type="checkbox"
@@ -105,10 +138,7 @@ export function TechniqueFields({
         />
       </KnobField>
       {form.cidlEnabled && (
-        <KnobField
-          label="CI-DL budget"
-          help="Block memory allowed: auto (what the device has), a share of the blocks (50%) or a size (512MiB)."
-        >
+        <KnobField label={CIDL_BUDGET.label} help={CIDL_BUDGET.help}>
           <input
             data-testid="cidl-budget"
             type="text"

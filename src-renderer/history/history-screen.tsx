@@ -9,7 +9,7 @@ import { navigate } from '../routes';
 import { errorText, formatBytes, formatWhen } from '../studio/format';
 import { runQuery, runsQuery, studioKeys } from '../studio/queries';
 import { useStudio } from '../studio/studio-context';
-import { describeLpl } from '../../shared/engine/sampler/lpl';
+import { describeTechniques } from '../../shared/engine/techniques/summary';
 
 function isInterrupted(run: RunSummary): boolean {
   return run.interruption !== null || run.state === 'interrupted';
@@ -17,18 +17,8 @@ function isInterrupted(run: RunSummary): boolean {
 
 /** One line on what a run asked for: prompt, seed and the technique settings. */
 export function settingsLine(params: RunParams): string {
-  const lplText = describeLpl(params.lpl, params.steps ?? null);
-  const tdtm = params.tdtm?.mergeSteps ?? 0;
-  const budget = params.cidl?.budget;
-  const cidl =
-    budget === undefined || (budget.kind === 'unlimited' && params.cidl?.policy === 'none')
-      ? 'CI-DL off'
-      : budget.kind === 'fraction'
-        ? `CI-DL ${Math.round(budget.of * 100)} %`
-        : budget.kind === 'bytes'
-          ? `CI-DL ${formatBytes(budget.bytes)}`
-          : `CI-DL ${budget.kind}`;
-  return `${params.steps ?? 'default'} steps · ${lplText} · ${tdtm > 0 ? `TDTM ${tdtm}` : 'TDTM off'} · ${cidl} · seed ${params.seed}`;
+  const techniques = describeTechniques(params, formatBytes).join(' · ');
+  return `${params.steps ?? 'default'} steps · ${techniques} · seed ${params.seed}`;
 }
 
 function RunSettings({ runId }: { runId: string }) {

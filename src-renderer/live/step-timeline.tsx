@@ -5,7 +5,8 @@ import type { RunStore } from './run-store';
 import type { RunView } from './run-fold';
 import { latencyAxisTop } from '../../shared/report/axes';
 import { fitCanvas, useCanvasView } from './canvas-view';
-import { lplStepOfLeapStep } from '../../shared/engine/sampler/lpl';
+import { lplStepOfLeapStep } from '../../shared/engine/techniques/knobs';
+import { describeLeap } from '../../shared/engine/techniques/summary';
 
 const COLORS = {
   plain: '#5b8def',
@@ -34,7 +35,7 @@ export function maxStepLatency(view: RunView): number {
 export function timelineSummary(view: RunView, totalSteps: number | null): string {
   const done = drawnSteps(view);
   const parts = [`${done}${totalSteps !== null ? ` of ${totalSteps}` : ''} steps run`];
-  parts.push(view.leapStep !== null ? `LPL leap at step ${lplStepOfLeapStep(view.leapStep)}` : 'no leap');
+  parts.push(describeLeap(view.leapStep));
   const merged = view.mergedSteps;
   parts.push(
     merged.length > 0

@@ -4,7 +4,8 @@
 import type { VerifyPolicy } from '../blockset/load';
 import type { BudgetSpec } from '../cidl/budget';
 import type { RetentionPolicy } from '../cidl/plan';
-import type { LplOptions } from '../sampler/lpl';
+import type { LplOptions } from '../techniques/knobs';
+import { tdtmProblem } from '../techniques/validate';
 import type { RatioTime } from '../sampler/timesteps';
 import type { FloatTensor } from '../tensor';
 
@@ -68,10 +69,8 @@ export function validateDenoiseJob(job: DenoiseJob, modelMaxLength: number): voi
   if (!Number.isFinite(job.video.fps) || job.video.fps <= 0)
     bad('video.fps', `must be positive, got ${job.video.fps}`);
   if (!Number.isFinite(job.cfgScale)) bad('cfgScale', `must be a number, got ${job.cfgScale}`);
-  if (!Number.isInteger(job.tdtm.mergeSteps) || job.tdtm.mergeSteps < 0)
-    bad('tdtm.mergeSteps', `must be a non-negative integer, got ${job.tdtm.mergeSteps}`);
-  if (job.tdtm.mergeSteps > 0 && job.latent.frames < 2)
-    bad('tdtm.mergeSteps', `needs at least 2 latent frames to merge, the job has ${job.latent.frames}`);
+  const tdtmWhy = tdtmProblem(job.tdtm.mergeSteps, { latentFrames: job.latent.frames });
+  if (tdtmWhy !== null) bad('tdtm.mergeSteps', tdtmWhy);
   const L = job.caption.mask.length;
   if (L < 1 || L > modelMaxLength)
     bad('caption.mask', `has ${L} tokens; the model takes 1..${modelMaxLength}`);

@@ -26,7 +26,7 @@ import { BlockScheduler } from '../cidl/scheduler';
 import { gaussianNoise } from '../noise/gaussian';
 import type { Clock, InferenceBackend, MemoryProbe } from '../ports';
 import { sampleRectifiedFlow, type StepRecord, type StepState } from '../sampler/rectified-flow';
-import { validateLplOptions } from '../sampler/lpl';
+import { validateLplOptions } from '../techniques/validate';
 import { samplingTimesteps } from '../sampler/timesteps';
 import { stdit3ConfigFromJson, type Stdit3Config } from '../stdit3/config';
 import { denoiseSessions } from '../stdit3/memory';

@@ -6,7 +6,8 @@ import type { BlockSet } from '../blockset/load';
 import type { BudgetSpec } from '../cidl/budget';
 import type { RetentionPolicy } from '../cidl/plan';
 import { validateNoiseSeed } from '../noise/gaussian';
-import { LplOptionsError, validateLplOptions, type LplOptions } from '../sampler/lpl';
+import { CIDL_KNOBS, TDTM_KNOBS, type LplOptions } from '../techniques/knobs';
+import { cidlKnobsProblem, LplOptionsError, tdtmProblem, validateLplOptions } from '../techniques/validate';
 import type { RatioTime } from '../sampler/timesteps';
 import type { Stdit3Config } from '../stdit3/config';
 import { textBlocks } from '../t5/text-stage';
@@ -311,15 +312,9 @@ export function resolveGenerateParams(blockSet: BlockSet, params: GenerateParams
       `is invalid: ${(e as Error).message}`,
     );
   }
-  const mergeSteps = params.tdtm?.mergeSteps ?? 0;
-  if (typeof mergeSteps !== 'number' || !Number.isInteger(mergeSteps) || mergeSteps < 0)
-    bad('tdtm.mergeSteps', `must be a non-negative integer, got ${JSON.stringify(mergeSteps)}`);
-  if (mergeSteps > steps) bad('tdtm.mergeSteps', `(${mergeSteps}) exceeds the step count ${steps}`);
-  if (mergeSteps > 0 && latentFrames < 2)
-    bad(
-      'tdtm.mergeSteps',
-      `needs at least 2 latent frames to merge; ${numFrames} frames give ${latentFrames}`,
-    );
+  const mergeSteps = params.tdtm?.mergeSteps ?? TDTM_KNOBS.mergeSteps.default;
+  const tdtmWhy = tdtmProblem(mergeSteps, { steps, latentFrames });
+  if (tdtmWhy !== null) bad('tdtm.mergeSteps', tdtmWhy);
   const ts = params.timesteps ?? {};
   const discrete = ts.discrete ?? defaults.timesteps.discrete;
   const transform = ts.transform ?? defaults.timesteps.transform;
@@ -344,12 +339,10 @@ export function resolveGenerateParams(blockSet: BlockSet, params: GenerateParams
 
   // CI-DL.
   const cidl = params.cidl ?? { budget: { kind: 'unlimited' } };
-  const policy = cidl.policy ?? 'paper';
-  if (!['paper', 'none', 'largest-first'].includes(policy))
-    bad('cidl.policy', `must be paper, none or largest-first, got ${JSON.stringify(policy)}`);
-  const verify = cidl.verify ?? 'first-load';
-  if (!['first-load', 'every-load', 'off'].includes(verify))
-    bad('cidl.verify', `must be first-load, every-load or off, got ${JSON.stringify(verify)}`);
+  const cidlWhy = cidlKnobsProblem(cidl);
+  if (cidlWhy !== null) bad(`cidl.${cidlWhy[0]}`, cidlWhy[1]);
+  const policy = cidl.policy ?? CIDL_KNOBS.policy.default;
+  const verify = cidl.verify ?? CIDL_KNOBS.verify.default;
   const budgetKinds = ['unlimited', 'bytes', 'fraction', 'auto', 'process'];
   if (!cidl.budget || !budgetKinds.includes((cidl.budget as { kind?: string }).kind ?? ''))
     bad('cidl.budget', `must be one of ${budgetKinds.join(', ')} (a BudgetSpec)`);
@@ -388,7 +381,7 @@ export function resolveGenerateParams(blockSet: BlockSet, params: GenerateParams
     fps,
     lpl,
     tdtm: { mergeSteps },
-    cidl: { budget: cidl.budget, policy, prefetch: cidl.prefetch ?? true, verify },
+    cidl: { budget: cidl.budget, policy, prefetch: cidl.prefetch ?? CIDL_KNOBS.prefetch.default, verify },
     promptStyle,
     aestheticScore,
     timesteps: { discrete, transform, ratioTime },

@@ -7,7 +7,7 @@ import type { Clock } from '../ports';
 import { floatTensor, numel } from '../tensor';
 import type { FloatTensor } from '../tensor';
 import { LplController } from './lpl';
-import type { LplOptions } from './lpl';
+import type { LplOptions } from '../techniques/knobs';
 
 const f = Math.fround;
 

@@ -26,15 +26,14 @@ import {
   type GenerateResult,
   type PromptStyle,
 } from '../../../shared/engine/pipeline/generate';
+import { lplStepOfLeapStep, type LplOptions } from '../../../shared/engine/techniques/knobs';
 import {
-  describeLpl,
-  leapStepOfLplStep,
-  lplStepOfLeapStep,
-  PAPER_LPL_STEP,
-  PYTHON_DYNAMIC_LPL,
-  type LplMeasure,
-  type LplOptions,
-} from '../../../shared/engine/sampler/lpl';
+  parseLplFlag as parseLplText,
+  TechniqueFlagError,
+  techniqueFlagOf,
+  techniqueFlags,
+} from '../../../shared/engine/techniques/cli';
+import { describeLpl } from '../../../shared/engine/techniques/summary';
 import type { EngineEvent } from '../../../shared/engine/telemetry';
 import { ENGINE_VERSION } from '../../../shared/engine/version';
 import { promptVocabulary, unknownWordsWarning } from '../../../shared/engine/t5/prompt-vocabulary';
@@ -49,58 +48,21 @@ import { examples } from '../help';
 export const RUN_FORMAT = 'odsora-run';
 export const RUN_VERSION = 1;
 
-/**
- * `--lpl off | fixed[:N] | dynamic[:min=14,tol=1e-3,patience=3,measure=whole|slice]`. `fixed:N` is LPL N/steps:
- * the leap at step N counted from 1 (shared/engine/sampler/lpl.ts); `fixed` alone is the paper's 16.
- */
+/** `--lpl`: the registry's grammar (shared/engine/techniques/cli.ts), as a commander argument error. */
 export function parseLplFlag(text: string): LplOptions {
-  const t = text.trim().toLowerCase();
-  if (t === 'off' || t === 'none') return { mode: 'off' };
-  if (t === 'fixed' || t.startsWith('fixed:')) {
-    const n = t === 'fixed' ? PAPER_LPL_STEP : Number(t.slice('fixed:'.length));
-    if (!Number.isInteger(n) || n < 1)
-      throw new InvalidArgumentError(
-        `--lpl fixed:N needs the step that leaps, counted from 1 (fixed:16 with 30 steps is LPL 16/30), got '${text}'`,
-      );
-    return { mode: 'fixed', leapStep: leapStepOfLplStep(n) };
+  try {
+    return parseLplText(text);
+  } catch (e) {
+    if (e instanceof TechniqueFlagError) throw new InvalidArgumentError(e.message);
+    throw e;
   }
-  if (t === 'dynamic' || t.startsWith('dynamic:')) {
-    const o = { ...PYTHON_DYNAMIC_LPL } as Extract<LplOptions, { mode: 'dynamic' }>;
-    const rest = t === 'dynamic' ? '' : t.slice('dynamic:'.length);
-    for (const part of rest.split(',').filter((s) => s.trim() !== '')) {
-      const [k, v, extra] = part.split('=').map((s) => s.trim());
-      if (v === undefined || extra !== undefined || v === '')
-        throw new InvalidArgumentError(`--lpl dynamic: '${part}' is not key=value`);
-      const num = Number(v);
-      if (k === 'min' || k === 'patience') {
-        if (!Number.isInteger(num) || num < (k === 'min' ? 0 : 1))
-          throw new InvalidArgumentError(
-            `--lpl dynamic: ${k} must be an integer ≥ ${k === 'min' ? 0 : 1}, got '${v}'`,
-          );
-        if (k === 'min') o.minimumSteps = num;
-        else o.patience = num;
-      } else if (k === 'tol') {
-        if (!Number.isFinite(num) || num < 0)
-          throw new InvalidArgumentError(`--lpl dynamic: tol must be a number ≥ 0, got '${v}'`);
-        o.tolerance = num;
-      } else if (k === 'measure') {
-        const m: Record<string, LplMeasure> = {
-          whole: 'whole',
-          slice: 'reference-slice',
-          'reference-slice': 'reference-slice',
-        };
-        const measure = m[v];
-        if (!measure)
-          throw new InvalidArgumentError(`--lpl dynamic: measure must be whole or slice, got '${v}'`);
-        o.measure = measure;
-      } else
-        throw new InvalidArgumentError(`--lpl dynamic: unknown key '${k}' (min, tol, patience, measure)`);
-    }
-    return o;
-  }
-  throw new InvalidArgumentError(
-    `--lpl must be off, fixed[:N] or dynamic[:min=14,tol=1e-3,patience=3,measure=whole|slice], got '${text}'`,
-  );
+}
+
+/** The registry's spelling and help of a technique flag, e.g. `--tdtm <n>`. */
+function techniqueOption(flag: string): [flags: string, help: string] {
+  const f = techniqueFlags().find((t) => t.flags.split(' ')[0] === flag);
+  if (f === undefined) throw new Error(`no technique flag ${flag}`);
+  return [f.flags, f.help];
 }
 
 function parseBudgetFlag(text: string): RequestBudgetSpec {
@@ -174,25 +136,15 @@ export function registerGenerate(program: Command): void {
     .option('--height <px>', "pixel height (default: the model's)", posInt('--height'))
     .option('--width <px>', "pixel width (default: the model's)", posInt('--width'))
     .option('--fps <n>', "fps conditioning and playback (default: the model's)", finite('--fps', true))
-    .option(
-      '--lpl <mode>',
-      'Linear Proportional Leap: off | fixed:N (LPL N/steps: leap at step N, counted from 1, so N steps run the model; fixed = fixed:16, the paper’s 16/30) | dynamic[:min=14,tol=1e-3,patience=3,measure=whole|slice]',
-      parseLplFlag,
-    )
-    .option('--tdtm <n>', 'TDTM: merge frames in the first N steps (0 = off)', nonNegInt('--tdtm'))
-    .option(
-      '--cidl-budget <budget>',
-      'CI-DL block budget per stage: all | 50% | 512MiB | auto',
-      parseBudgetFlag,
-    )
+    .option(...techniqueOption('--lpl'), parseLplFlag)
+    .option(...techniqueOption('--tdtm'), nonNegInt('--tdtm'))
+    .option(...techniqueOption('--cidl-budget'), parseBudgetFlag)
     .addOption(
-      new Option('--cidl-policy <policy>', 'CI-DL retention policy').choices([
-        'paper',
-        'none',
-        'largest-first',
+      new Option(...techniqueOption('--cidl-policy')).choices([
+        ...(techniqueFlags().find((f) => f.field === 'cidl.policy')?.choices ?? []),
       ]),
     )
-    .option('--no-prefetch', 'CI-DL: do not load the next block while one computes')
+    .option(...techniqueOption('--no-prefetch'))
     .option(
       '--memory-limit <size>',
       'a whole-process memory limit, e.g. 3.3GB (an iPhone 15 Pro app): each stage gets what is left after the process and its working memory, and a job that cannot fit is refused up front (docs/memory.md)',
@@ -410,15 +362,12 @@ function flagOf(field: string): string {
     heightPx: '--height',
     widthPx: '--width',
     fps: '--fps',
-    lpl: '--lpl',
-    'tdtm.mergeSteps': '--tdtm',
     'cidl.budget': '--cidl-budget / --memory-limit',
-    'cidl.policy': '--cidl-policy',
     promptStyle: '--prompt-style',
     aestheticScore: '--aesthetic-score',
     'timesteps.transform': "--frames (the model's timestep transform)",
   };
-  return flags[field] ?? field;
+  return flags[field] ?? techniqueFlagOf(field) ?? field;
 }
 
 /** `git rev-parse HEAD` of the repository, or null. */

@@ -1,19 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { LplController, referenceSliceCosine, wholeCosine } from '../../../../../shared/engine/sampler/lpl';
 import {
-  describeLpl,
   leapStepOfLplStep,
-  LplController,
-  LplOptionsError,
   lplStepOfLeapStep,
   PAPER_LPL_STEP,
   PYTHON_DYNAMIC_LPL,
-  referenceSliceCosine,
-  validateLplOptions,
-  wholeCosine,
-} from '../../../../../shared/engine/sampler/lpl';
-import type { LplOptions } from '../../../../../shared/engine/sampler/lpl';
+  type LplOptions,
+} from '../../../../../shared/engine/techniques/knobs';
+import { describeLpl } from '../../../../../shared/engine/techniques/summary';
+import { LplOptionsError, validateLplOptions } from '../../../../../shared/engine/techniques/validate';
 import { cfgCombine } from '../../../../../shared/engine/sampler/rectified-flow';
 import { floatTensor } from '../../../../../shared/engine/tensor';
 import type { FloatTensor } from '../../../../../shared/engine/tensor';

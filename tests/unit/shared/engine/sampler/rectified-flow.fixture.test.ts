@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sampleRectifiedFlow } from '../../../../../shared/engine/sampler/rectified-flow';
-import type { LplOptions } from '../../../../../shared/engine/sampler/lpl';
+import type { LplOptions } from '../../../../../shared/engine/techniques/knobs';
 import { samplingTimesteps } from '../../../../../shared/engine/sampler/timesteps';
 import { floatTensor } from '../../../../../shared/engine/tensor';
 import { getFloat, getInt64, readSafetensorsLite } from '../../../../helpers/safetensors-lite';
