@@ -72,6 +72,8 @@ export class CompanionClient {
   private readonly challenge = new ChallengeSlot();
   private closedByUser = false;
   private reconnecting: Promise<void> | null = null;
+  /** Bumped by every connect(): a reconnect loop started before it gives way instead of opening a second socket. */
+  private connectGeneration = 0;
   /** Counters for tests and the bench. */
   readonly stats = { received: 0, violations: 0, reconnects: 0, binaryFrames: 0 };
 
@@ -113,6 +115,7 @@ export class CompanionClient {
    */
   async connect(host: string, port: number): Promise<ConnectResult> {
     this.closedByUser = false;
+    this.connectGeneration++;
     this.target = { host, port };
     if (this.ws) this.dropSocket(1000, 'reconnecting');
     return this.open(false);
@@ -463,11 +466,13 @@ export class CompanionClient {
     if (this.reconnecting) return;
     const { initial, max } = this.opts.reconnectDelayMs ?? { initial: 100, max: 2000 };
     const giveUpAt = Date.now() + (this.opts.reconnectGiveUpMs ?? 60_000);
+    const generation = this.connectGeneration;
     this.reconnecting = (async () => {
       let delay = initial;
       while (!this.closedByUser && Date.now() < giveUpAt) {
         await sleep(delay);
-        if (this.closedByUser || this.connected) break;
+        // A connect() since (a new address, say) owns the connection now.
+        if (this.closedByUser || this.connected || generation !== this.connectGeneration) break;
         try {
           await this.open(true);
           this.stats.reconnects++;

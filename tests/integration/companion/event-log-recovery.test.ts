@@ -26,8 +26,14 @@ async function restart(from: CompanionProcess): Promise<CompanionProcess> {
 }
 
 /** Everything a new subscriber from seq 1 receives. */
-async function replay(keys: MemoryKeyStore, proc: CompanionProcess, runId: string): Promise<SeqEvent[]> {
-  const client = new CompanionClient({ keyStore: keys, requestTimeoutMs: 30_000 });
+/** A second client on the same pairing: a key is bound to the clientId it was paired under. */
+async function replay(
+  keys: MemoryKeyStore,
+  clientId: string,
+  proc: CompanionProcess,
+  runId: string,
+): Promise<SeqEvent[]> {
+  const client = new CompanionClient({ keyStore: keys, clientId, requestTimeoutMs: 30_000 });
   clients.push(client);
   await client.connect(HOST, proc.port);
   const all = await record(client, runId, 1);
@@ -86,7 +92,7 @@ describe('companion event logs after a crash and damage on disk', () => {
     expect(sub.duplicatesDropped).toBe(0);
 
     // The finished run: everything but the damaged entry, run.finished included; that seq is event.lost.
-    const shortAfter = await replay(keys, second, short.runId);
+    const shortAfter = await replay(keys, client.clientId, second, short.runId);
     expect(shortAfter.map((e) => e.seq)).toEqual(finished.events.map((e) => e.seq));
     expect(shortAfter.filter((e) => e.seq !== damagedSeq)).toEqual(
       finished.events.filter((e) => e.seq !== damagedSeq),
@@ -96,14 +102,14 @@ describe('companion event logs after a crash and damage on disk', () => {
       state: 'finished',
       headSeq: finished.events.length,
     });
-    const longAfter = await replay(keys, second, long.runId);
+    const longAfter = await replay(keys, client.clientId, second, long.runId);
     expect(longAfter).toEqual(held);
 
     // A second crash and restart: both logs read back exactly as clients received them.
     await second.kill('SIGKILL');
     const third = await restart(second);
-    expect(await replay(keys, third, long.runId)).toEqual(held);
-    expect(await replay(keys, third, short.runId)).toEqual(shortAfter);
+    expect(await replay(keys, client.clientId, third, long.runId)).toEqual(held);
+    expect(await replay(keys, client.clientId, third, short.runId)).toEqual(shortAfter);
     // The device said what it dropped and why, once.
     expect(second.stderr()).toMatch(new RegExp(`run ${long.runId}: event log recovered .*torn last line`));
     expect(second.stderr()).toMatch(
