@@ -2,7 +2,7 @@
 // colour, the LPL leap marked with a line, and the cosine similarity of consecutive velocities as a curve.
 import { useState } from 'react';
 import type { RunStore } from './run-store';
-import type { RunView } from './run-fold';
+import type { RunView } from '../../shared/report/run-fold';
 import { latencyAxisTop } from '../../shared/report/axes';
 import { fitCanvas, useCanvasView } from './canvas-view';
 import { lplStepOfLeapStep } from '../../shared/engine/sampler/lpl';
