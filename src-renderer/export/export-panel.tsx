@@ -9,7 +9,8 @@ import {
   type ReportFormat,
   type StudioApi,
 } from '../../shared/protocol/studio-contract';
-import { errorText, formatBytes } from '../studio/format';
+import { formatBytes } from '../../shared/format';
+import { errorText } from '../studio/format';
 import { appInfoQuery, fetchAllFrames, runQuery } from '../studio/queries';
 import { useRunStore, useStudio } from '../studio/studio-context';
 

@@ -4,7 +4,7 @@
 // outgrows it (one full repaint each time: amortised O(1) per event); a finished run is repainted once to fit.
 import type { LaneKind, RunView } from '../../shared/report/run-fold';
 import { budgetOnScale, memoryAxisTop } from '../../shared/report/axes';
-import { formatBytes } from '../studio/format';
+import { formatBytes } from '../../shared/format';
 
 const KIND_COLORS: Record<LaneKind, string> = {
   loading: '#ffb703',

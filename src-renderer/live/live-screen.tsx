@@ -4,7 +4,8 @@
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { ExportPanel } from '../export/export-panel';
 import { navigate } from '../routes';
-import { errorText, formatBytes, formatMs } from '../studio/format';
+import { formatBytes } from '../../shared/format';
+import { errorText, formatMs } from '../studio/format';
 import { runQuery, runsQuery } from '../studio/queries';
 import { useRunStore, useStoreUpdates, useStudio } from '../studio/studio-context';
 import { useReplay } from './replay';

@@ -9,7 +9,8 @@ import { PreviewFrames } from '../live/preview-frames';
 import { ResidencyLanes } from '../live/residency-lanes';
 import type { RunStore } from '../live/run-store';
 import { drawnSteps, maxStepLatency, StepTimeline } from '../live/step-timeline';
-import { formatBytes, formatMs, formatNumber } from '../studio/format';
+import { formatBytes } from '../../shared/format';
+import { formatMs, formatNumber } from '../studio/format';
 import { compareQuery, runQuery, runsQuery } from '../studio/queries';
 import { useRunStore, useStudio } from '../studio/studio-context';
 
