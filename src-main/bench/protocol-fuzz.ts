@@ -8,6 +8,7 @@
  * well-behaved paired client pings every 20 ms; its round trips and failures are counted. The generator is
  * deterministic for a seed.
  */
+import { percentile } from '../../shared/metrics/percentile';
 import { createHmac } from 'node:crypto';
 import { cpus } from 'node:os';
 import { WebSocket } from 'ws';
@@ -443,11 +444,6 @@ export interface ProtocolFuzzSummary {
   seconds: number;
 }
 
-const quantile = (sorted: readonly number[], q: number): number =>
-  sorted.length === 0
-    ? Number.NaN
-    : sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
-
 /** Runs the fuzz (see the module comment) and returns what it saw; it asserts nothing. */
 export async function runProtocolFuzz(o: ProtocolFuzzOptions): Promise<ProtocolFuzzSummary> {
   seedFuzz(o.seed ?? 0x0d50a);
@@ -549,8 +545,8 @@ export async function runProtocolFuzz(o: ProtocolFuzzOptions): Promise<ProtocolF
     ping: {
       count: rtts.length,
       failures: pingFailures,
-      p50Ms: round(quantile(rtts, 0.5)),
-      p95Ms: round(quantile(rtts, 0.95)),
+      p50Ms: round(percentile(rtts, 50, 'nearest-rank')),
+      p95Ms: round(percentile(rtts, 95, 'nearest-rank')),
       maxMs: round(rtts[rtts.length - 1] ?? Number.NaN),
     },
     rss: { startBytes: rssStart, peakBytes: rssPeak, endBytes: o.rssBytes?.() ?? null },
