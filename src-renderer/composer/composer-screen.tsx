@@ -63,10 +63,11 @@ export function ComposerScreen({ rerunOf }: { rerunOf: string | null }) {
       </section>
     );
   }
-  return <ComposerForm rerunOf={rerunOf} />;
+  return <ComposerEditor rerunOf={rerunOf} />;
 }
 
-function ComposerForm({ rerunOf }: { rerunOf: string | null }) {
+/** The composer itself (the full-control studio): the form, the device and its preflight, Start run. */
+function ComposerEditor({ rerunOf }: { rerunOf: string | null }) {
   const { api } = useStudio();
   const client = useQueryClient();
   const [form, setForm] = useState<ComposerForm>(DEFAULT_FORM);
