@@ -38,7 +38,7 @@ const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
 const hex = (n: number): string => Array.from({ length: n }, () => '0123456789abcdef'[int(16)]).join('');
 
 /** Restarts the generator at `seed` (the same seed gives the same frames). */
-export function seedFuzz(seed: number): void {
+function seedFuzz(seed: number): void {
   rand = mulberry32(seed);
 }
 
@@ -296,7 +296,7 @@ function mutatedBinary(): FuzzFrame {
  * The `i`-th frame: every 997th an over-1 MiB text frame, else a mutated text (3 in 4) or binary frame, always one
  * the protocol's own parsers reject (so each must be answered by exactly one error, or a clean close).
  */
-export function makeFuzzFrame(i: number): FuzzFrame {
+function makeFuzzFrame(i: number): FuzzFrame {
   if (i % 997 === 0) return oversizeText();
   for (;;) {
     const f = int(4) === 0 ? mutatedBinary() : mutatedText();
@@ -313,9 +313,9 @@ export function makeFuzzFrame(i: number): FuzzFrame {
 /** How far a raw connection gets before it starts sending fuzz. */
 export type FuzzStage = 'connected' | 'greeted' | 'authenticated';
 /** Every stage, in the order fuzz connections cycle through them. */
-export const FUZZ_STAGES: readonly FuzzStage[] = ['connected', 'greeted', 'authenticated'];
+const FUZZ_STAGES: readonly FuzzStage[] = ['connected', 'greeted', 'authenticated'];
 /** Close codes that count as a clean refusal (normal, going away, policy, too big, hello reject). */
-export const CLEAN_CLOSE_CODES: ReadonlySet<number> = new Set([1000, 1001, 1008, 1009, 4001]);
+const CLEAN_CLOSE_CODES: ReadonlySet<number> = new Set([1000, 1001, 1008, 1009, 4001]);
 
 interface Raw {
   ws: WebSocket;
@@ -555,7 +555,7 @@ export async function runProtocolFuzz(o: ProtocolFuzzOptions): Promise<ProtocolF
 }
 
 /** Whether a summary passes: every frame answered or cleanly closed, no crash, the good client never failed. */
-export function fuzzPassed(s: ProtocolFuzzSummary): boolean {
+function fuzzPassed(s: ProtocolFuzzSummary): boolean {
   return (
     !s.crashed &&
     s.unanswered === 0 &&

@@ -17,7 +17,7 @@ import { VaeDecoderModel } from '../../shared/engine/vae/model';
 import { percentile } from '../../shared/metrics/percentile';
 
 /** The median of `runs` timed calls of `fn` after one untimed warm-up, ms. */
-export async function medianMs(runs: number, fn: () => Promise<unknown>): Promise<number> {
+async function medianMs(runs: number, fn: () => Promise<unknown>): Promise<number> {
   await fn();
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {

@@ -5,7 +5,7 @@
 import { formatBytes } from '../../shared/format';
 
 /** Formats seconds as `1 h 02 min`, `3 min 05 s` or `42 s`. */
-export function formatDuration(seconds: number): string {
+function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '?';
   const s = Math.round(seconds);
   if (s >= 3600)

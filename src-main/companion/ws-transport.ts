@@ -16,7 +16,7 @@ export interface WsTransport {
 }
 
 /** Adapts a ws socket to the server's Connection port. */
-export function wsConnection(ws: WebSocket): Connection {
+function wsConnection(ws: WebSocket): Connection {
   return {
     sendText: (text) => {
       if (ws.readyState === ws.OPEN) ws.send(text);

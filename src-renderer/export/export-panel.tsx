@@ -24,7 +24,7 @@ interface ExportLink {
 }
 
 /** `bytes` as base64, in pieces of at most `chunkChars` characters (a multiple of 4, so each piece decodes alone). */
-export function base64Pieces(bytes: Uint8Array, chunkChars = REPORT_VIDEO_CHUNK_CHARS): string[] {
+function base64Pieces(bytes: Uint8Array, chunkChars = REPORT_VIDEO_CHUNK_CHARS): string[] {
   const perPiece = Math.floor(chunkChars / 4) * 3;
   const pieces: string[] = [];
   for (let at = 0; at < bytes.length || pieces.length === 0; at += perPiece) {

@@ -17,7 +17,7 @@ function isInterrupted(run: RunSummary): boolean {
 }
 
 /** One line on what a run asked for: prompt, seed and the technique settings. */
-export function settingsLine(params: RunParams): string {
+function settingsLine(params: RunParams): string {
   const lplText = describeLpl(params.lpl, params.steps ?? null);
   const tdtm = params.tdtm?.mergeSteps ?? 0;
   const budget = params.cidl?.budget;

@@ -20,7 +20,7 @@ import type { RunDetail } from '../../shared/protocol/studio-contract';
 const TERMINAL: readonly RunState[] = ['finished', 'failed', 'cancelled', 'interrupted'];
 
 /** The state to show: a terminal state from the studio's record wins (it knows about interruptions). */
-export function displayState(store: RunStore | null, detail: RunDetail | undefined): RunState | 'loading' {
+function displayState(store: RunStore | null, detail: RunDetail | undefined): RunState | 'loading' {
   const recorded = detail?.run.state;
   if (recorded !== undefined && TERMINAL.includes(recorded)) return recorded;
   return store?.view.state ?? recorded ?? 'loading';
@@ -35,7 +35,7 @@ export function elapsedMs(store: RunStore | null): number | null {
 }
 
 /** The run's views; `replaying` while a replay plays into `store`. */
-export function RunPanels({
+function RunPanels({
   runId,
   store,
   detail,

@@ -31,7 +31,7 @@ export function maxStepLatency(view: RunView): number {
 }
 
 /** A sentence for screen readers and tests: what the timeline shows. */
-export function timelineSummary(view: RunView, totalSteps: number | null): string {
+function timelineSummary(view: RunView, totalSteps: number | null): string {
   const done = drawnSteps(view);
   const parts = [`${done}${totalSteps !== null ? ` of ${totalSteps}` : ''} steps run`];
   parts.push(view.leapStep !== null ? `LPL leap at step ${lplStepOfLeapStep(view.leapStep)}` : 'no leap');

@@ -61,7 +61,7 @@ function BigNumber({ id, label, value, note }: { id: string; label: string; valu
 }
 
 /** Speedup: the baseline's wall time over the run's, once both are known. */
-export function speedupOf(run: RunDetail | undefined, baseline: RunDetail | undefined): number | null {
+function speedupOf(run: RunDetail | undefined, baseline: RunDetail | undefined): number | null {
   const a = run?.wallMs;
   const b = baseline?.wallMs;
   return a != null && b != null && a > 0 ? b / a : null;

@@ -8,10 +8,10 @@ import { fromByteArray, toByteArray } from 'base64-js';
 import { utf8Decode, utf8Encode } from '../../../shared/engine/safetensors/utf8';
 
 /** The GUID RFC 6455 appends to the client's key. */
-export const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
 /** Longest request head accepted (request line + headers), bytes. */
-export const MAX_HANDSHAKE_BYTES = 16 * 1024;
+const MAX_HANDSHAKE_BYTES = 16 * 1024;
 
 /** `Sec-WebSocket-Accept` for a client key. */
 export function acceptKey(clientKey: string): string {

@@ -66,7 +66,7 @@ function axisOf(axis: number, rank: number): number {
 }
 
 /** Numpy-style (multidirectional) broadcast of several shapes. */
-export function broadcastDims(shapes: readonly (readonly number[])[]): number[] {
+function broadcastDims(shapes: readonly (readonly number[])[]): number[] {
   const rank = Math.max(0, ...shapes.map((s) => s.length));
   const out: number[] = [];
   for (let k = 0; k < rank; k++) {
@@ -323,11 +323,6 @@ const RULES: Readonly<Record<string, (n: RuleInput, outputs: number) => TensorSh
     { type: input(n, 0).type, dims: broadcastDims([input(n, 0).dims, constant(n, 1, 'the shape')]) },
   ],
 };
-
-/** Whether the rules know `opType` (ai.onnx domain). */
-export function hasShapeRule(opType: string): boolean {
-  return Object.prototype.hasOwnProperty.call(RULES, opType);
-}
 
 /** The output shapes of one node by the op's rule; throws when the op has no rule or its inputs do not fit. */
 export function inferShapes(n: RuleInput, outputs: number): TensorShape[] {

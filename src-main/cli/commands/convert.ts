@@ -33,7 +33,7 @@ interface ConvertFlags {
  * The model config inside a config file: a Hugging Face / Open-Sora config.json as is, or the `config.model`
  * object of a fixture manifest (tests/fixtures/opensora-tiny/manifest.json).
  */
-export function modelConfigFromFile(json: unknown): unknown {
+function modelConfigFromFile(json: unknown): unknown {
   if (typeof json !== 'object' || json === null) return json;
   const o = json as Record<string, unknown>;
   if ('depth' in o) return o;

@@ -28,7 +28,7 @@ interface SynthFlags {
 const DTYPES: Readonly<Record<SynthFlags['dtype'], SynthDtype>> = { f32: 'F32', bf16: 'BF16', f16: 'F16' };
 
 /** The warning every synthetic model comes with. */
-export const RANDOM_WEIGHTS_WARNING =
+const RANDOM_WEIGHTS_WARNING =
   'these are RANDOM weights: every layout, name and shape is real, but the videos they make are meaningless noise';
 
 /** Registers `odsora synth-checkpoint`. */

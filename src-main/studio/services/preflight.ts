@@ -31,7 +31,7 @@ import { checkPromptOnDevice } from './prompt-check';
 export const ASSUMED_DENOISER_BLOCKS = 30;
 
 /** The denoiser blocks of a cached block set converted from the model with `sourceSha256`, or null. */
-export async function cachedDenoiserBlocks(
+async function cachedDenoiserBlocks(
   cacheRoots: readonly string[],
   sourceSha256: string,
 ): Promise<{ blocks: BlockSpec[]; manifestPath: string } | null> {
