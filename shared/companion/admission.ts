@@ -7,7 +7,7 @@
  * activations: 1,024 frames at 4096×4096 need terabytes whatever the budget.
  */
 import type { BlockSet } from '../engine/blockset/load';
-import { formatBytes } from '../engine/cidl/budget';
+import { formatBytes } from '../format';
 import { preflightJobMemory } from '../engine/pipeline/memory-preflight';
 import type { ResolvedGenerateParams } from '../engine/pipeline/generate-params';
 import type { MemoryProbe } from '../engine/ports';
@@ -47,10 +47,10 @@ export async function admitJob(
     code: 'job-too-large',
     field: '',
     message:
-      `this job needs at least ${formatBytes(need)} in its ${bad.stage} stage (the engine's ` +
-      `${formatBytes(memory.baseBytes)} + ${formatBytes(w.activationBytes)} activations + ` +
-      `${formatBytes(w.widenBytes)} widened weights + ${formatBytes(w.verifyBytes)} hash copy + its largest block ` +
-      `${formatBytes(bad.largestBlockBytes)}), more than ${memory.what} (${formatBytes(memory.capacityBytes)}): ` +
-      `short by ${formatBytes(need - memory.capacityBytes)}; ask for fewer frames or a smaller size`,
+      `this job needs at least ${formatBytes(need, 'exact')} in its ${bad.stage} stage (the engine's ` +
+      `${formatBytes(memory.baseBytes, 'exact')} + ${formatBytes(w.activationBytes, 'exact')} activations + ` +
+      `${formatBytes(w.widenBytes, 'exact')} widened weights + ${formatBytes(w.verifyBytes, 'exact')} hash copy + its largest block ` +
+      `${formatBytes(bad.largestBlockBytes, 'exact')}), more than ${memory.what} (${formatBytes(memory.capacityBytes, 'exact')}): ` +
+      `short by ${formatBytes(need - memory.capacityBytes, 'exact')}; ask for fewer frames or a smaller size`,
   };
 }

@@ -6,6 +6,7 @@
  * the object's silhouette (specks dropped, holes and concavities filled) against circle / square / triangle templates
  * stretched to its bounding box (fill ratio is still reported).
  */
+import { percentile } from './percentile';
 import { nearestInPalette } from './colour';
 import { silhouette } from './silhouette';
 import { assertVideo, median, type Video } from './video';
@@ -235,8 +236,7 @@ export function analyseClip(v: Video): ClipAnalysis {
 
   // Object colour: mean of the core pixels (change from scorers.py, which averages every strong pixel and so mixes
   // in the anti-aliased rim's background share).
-  strongD.sort((a, b) => a - b);
-  const p95 = strongD[Math.min(strongD.length - 1, Math.floor(0.95 * strongD.length))]!;
+  const p95 = percentile(strongD, 95, 'above-rank');
   const coreMin = Math.max(th.strong, th.core * p95);
   const sum = [0, 0, 0];
   let count = 0;

@@ -8,3 +8,4 @@ export * from './vocabulary';
 export * from './analysis';
 export * from './adherence';
 export * from './temporal';
+export * from './percentile';

@@ -57,7 +57,7 @@ export const NANO_COLOUR_NAMES = Object.keys(NANO_COLOURS) as NanoColour[];
 export const NANO_BACKGROUND_NAMES = Object.keys(NANO_BACKGROUNDS) as NanoBackground[];
 
 /** (colour, background) pairs the training data never contains (no contrast): white on white. */
-export function isExcludedCombo(colour: NanoColour, background: NanoBackground): boolean {
+function isExcludedCombo(colour: NanoColour, background: NanoBackground): boolean {
   return colour === 'white' && background === 'white';
 }
 

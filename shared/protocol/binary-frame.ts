@@ -25,13 +25,13 @@ import { protocolError, type ErrorMessage } from './errors';
 import { MAX_BINARY_FRAME_BYTES } from './limits';
 
 /** The four magic bytes, 'OSF1'. */
-export const BINARY_FRAME_MAGIC = Uint8Array.of(0x4f, 0x53, 0x46, 0x31);
+const BINARY_FRAME_MAGIC = Uint8Array.of(0x4f, 0x53, 0x46, 0x31);
 /** Bytes of the fixed part of the header. */
-export const BINARY_FRAME_FIXED_HEADER_BYTES = 24;
+const BINARY_FRAME_FIXED_HEADER_BYTES = 24;
 /** Highest tensor rank a frame may carry. */
-export const BINARY_FRAME_MAX_RANK = 8;
+const BINARY_FRAME_MAX_RANK = 8;
 /** Longest stream id. */
-export const BINARY_FRAME_MAX_STREAM_ID = 64;
+const BINARY_FRAME_MAX_STREAM_ID = 64;
 
 /** Payload encodings, with their wire codes. */
 export const BINARY_FRAME_KINDS = {
@@ -115,7 +115,7 @@ const PURPOSE_BY_CODE = new Map<number, BinaryFramePurpose>(
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
 /** Header bytes for a rank and stream id length (padded to a multiple of 8). */
-export function binaryFrameHeaderLength(rank: number, streamIdLength: number): number {
+function binaryFrameHeaderLength(rank: number, streamIdLength: number): number {
   const raw = BINARY_FRAME_FIXED_HEADER_BYTES + 4 * rank + streamIdLength;
   return Math.ceil(raw / 8) * 8;
 }

@@ -12,7 +12,7 @@ export const deviceIdSchema = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 of [A-Za-z0-9._-]');
 
 /** A block set the device holds. `complete` is false while a model sync is still filling it. */
-export const installedBlockSetSchema = z.strictObject({
+const installedBlockSetSchema = z.strictObject({
   name: z.string().min(1).max(128),
   model: z.string().min(1).max(128),
   bytes: nonNegInt,
@@ -27,7 +27,7 @@ export type InstalledBlockSet = z.infer<typeof installedBlockSetSchema>;
  * The model a device's runs use (protocol version 2): its name in `blockSets`, what absent `params` fields become
  * on it, and the multiple `heightPx` and `widthPx` must be of (the VAE's spatial factor).
  */
-export const runModelSchema = z.strictObject({
+const runModelSchema = z.strictObject({
   blockSet: z.string().min(1).max(128),
   defaults: runDefaultsSchema,
   spatialFactor: z.number().int().min(1).max(4096),
@@ -37,7 +37,7 @@ export const runModelSchema = z.strictObject({
 export type RunModel = z.infer<typeof runModelSchema>;
 
 /** The protocol version that added `runModel` to device info: a device leaves it out of older sessions. */
-export const RUN_MODEL_SINCE_VERSION = 2;
+const RUN_MODEL_SINCE_VERSION = 2;
 
 /**
  * Device info. `role`: `target` is a device under study (a phone, or the simulated phone), `baseline` the

@@ -11,9 +11,9 @@ const blockId = z.string().min(1).max(128);
 const budgetBytes = z.number().nonnegative().nullable();
 
 /** Pipeline stage. */
-export const stageSchema = z.enum(['load', 'text', 'denoise', 'decode']);
+const stageSchema = z.enum(['load', 'text', 'denoise', 'decode']);
 /** Why a block left memory. */
-export const releaseReasonSchema = z.enum(['not-retained', 'end-of-run', 'leap', 'cancelled', 'error']);
+const releaseReasonSchema = z.enum(['not-retained', 'end-of-run', 'leap', 'cancelled', 'error']);
 const variant = z.enum(['plain', 'tdtm']);
 
 const residency = {

@@ -36,7 +36,7 @@ export const ERROR_CODES = [
 ] as const;
 
 /** An error code. */
-export const errorCodeSchema = z.enum(ERROR_CODES);
+const errorCodeSchema = z.enum(ERROR_CODES);
 /** An error code. */
 export type ErrorCode = z.infer<typeof errorCodeSchema>;
 

@@ -24,15 +24,15 @@ const hex = (bytes: number) =>
 const sha256 = hex(32);
 
 /** A client id chosen by the client once and kept (e.g. a UUID): 1-64 of `[A-Za-z0-9._-]`. */
-export const clientIdSchema = z
+const clientIdSchema = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 of [A-Za-z0-9._-]');
 /** A long-term key id, assigned by the device at pairing. */
-export const keyIdSchema = z.string().regex(/^k-[0-9a-f]{16}$/, 'must be k- and 16 lowercase hex digits');
+const keyIdSchema = z.string().regex(/^k-[0-9a-f]{16}$/, 'must be k- and 16 lowercase hex digits');
 /** A model-sync transfer id, chosen by the client. */
-export const transferIdSchema = runIdSchema;
+const transferIdSchema = runIdSchema;
 /** A block-set file path: '/'-separated, relative, no `..` or empty segment. */
-export const blockSetPathSchema = z
+const blockSetPathSchema = z
   .string()
   .min(1)
   .max(256)
@@ -46,22 +46,22 @@ export const blockSetPathSchema = z
 // Client -> device
 
 /** Opens a session. Sent first, exactly once. */
-export const helloSchema = z.strictObject({
+const helloSchema = z.strictObject({
   type: z.literal('hello'),
   protocolVersion: z.number().int().min(1),
   clientId: clientIdSchema,
   clientName: z.string().min(1).max(128),
 });
 /** Liveness check; the other side answers `pong` with the same nonce. Either side may send it. */
-export const pingSchema = z.strictObject({ type: z.literal('ping'), nonce: nonNegInt });
+const pingSchema = z.strictObject({ type: z.literal('ping'), nonce: nonNegInt });
 /** Answer to `ping`. */
-export const pongSchema = z.strictObject({ type: z.literal('pong'), nonce: nonNegInt });
+const pongSchema = z.strictObject({ type: z.literal('pong'), nonce: nonNegInt });
 /** Asks for device info (allowed before pairing). */
-export const deviceInfoGetSchema = z.strictObject({ type: z.literal('device.info.get'), id });
+const deviceInfoGetSchema = z.strictObject({ type: z.literal('device.info.get'), id });
 /** Asks the device to show a fresh pairing code on its screen. */
-export const pairStartSchema = z.strictObject({ type: z.literal('pair.start'), id });
+const pairStartSchema = z.strictObject({ type: z.literal('pair.start'), id });
 /** Sends the code the user read off the device. */
-export const pairRequestSchema = z.strictObject({
+const pairRequestSchema = z.strictObject({
   type: z.literal('pair.request'),
   id,
   code: z
@@ -69,7 +69,7 @@ export const pairRequestSchema = z.strictObject({
     .regex(new RegExp(`^[0-9]{${PAIRING_CODE_DIGITS}}$`), `must be ${PAIRING_CODE_DIGITS} digits`),
 });
 /** Proves the client holds a long-term key (answer to `auth.challenge`). */
-export const authResponseSchema = z.strictObject({
+const authResponseSchema = z.strictObject({
   type: z.literal('auth.response'),
   id,
   keyId: keyIdSchema,
@@ -77,7 +77,7 @@ export const authResponseSchema = z.strictObject({
   mac: sha256,
 });
 /** Starts (or queues) a run. */
-export const runStartSchema = z.strictObject({
+const runStartSchema = z.strictObject({
   type: z.literal('run.start'),
   id,
   params: runParamsSchema,
@@ -85,24 +85,24 @@ export const runStartSchema = z.strictObject({
   label: z.string().max(256).optional(),
 });
 /** Cancels a queued or running run. */
-export const runCancelSchema = z.strictObject({ type: z.literal('run.cancel'), id, runId: runIdSchema });
+const runCancelSchema = z.strictObject({ type: z.literal('run.cancel'), id, runId: runIdSchema });
 /** Streams a run's events from `fromSeq` (1 = from the start): replay, then live. */
-export const runSubscribeSchema = z.strictObject({
+const runSubscribeSchema = z.strictObject({
   type: z.literal('run.subscribe'),
   id,
   runId: runIdSchema,
   fromSeq: seq,
 });
 /** Stops a run's stream on this connection. */
-export const runUnsubscribeSchema = z.strictObject({
+const runUnsubscribeSchema = z.strictObject({
   type: z.literal('run.unsubscribe'),
   id,
   runId: runIdSchema,
 });
 /** Lists the runs the device keeps. */
-export const runsGetSchema = z.strictObject({ type: z.literal('runs.get'), id });
+const runsGetSchema = z.strictObject({ type: z.literal('runs.get'), id });
 /** Asks for a finished run's frames [from, from + count); they follow the `frames` reply as binary frames. */
-export const framesGetSchema = z.strictObject({
+const framesGetSchema = z.strictObject({
   type: z.literal('frames.get'),
   id,
   runId: runIdSchema,
@@ -111,9 +111,9 @@ export const framesGetSchema = z.strictObject({
   format: imageFormatSchema,
 });
 /** One file of an offered block set. */
-export const blockSetFileSchema = z.strictObject({ path: blockSetPathSchema, bytes: nonNegInt, sha256 });
+const blockSetFileSchema = z.strictObject({ path: blockSetPathSchema, bytes: nonNegInt, sha256 });
 /** Offers a block set; the device answers `blockset.ack` with what it already holds (resume points). */
-export const blockSetOfferSchema = z.strictObject({
+const blockSetOfferSchema = z.strictObject({
   type: z.literal('blockset.offer'),
   id,
   transferId: transferIdSchema,
@@ -122,7 +122,7 @@ export const blockSetOfferSchema = z.strictObject({
   files: z.array(blockSetFileSchema).min(1).max(4096),
 });
 /** Announces the binary frame that follows it: `bytes` bytes of `path` at `offset`. */
-export const blockSetChunkSchema = z.strictObject({
+const blockSetChunkSchema = z.strictObject({
   type: z.literal('blockset.chunk'),
   id,
   transferId: transferIdSchema,
@@ -165,14 +165,14 @@ export type ClientMessageOf<T extends ClientMessageType> = Extract<ClientMessage
 // Device -> client
 
 /** Accepts `hello`: the session speaks `protocolVersion` from now on. Followed by `auth.challenge`. */
-export const welcomeSchema = z.strictObject({
+const welcomeSchema = z.strictObject({
   type: z.literal('welcome'),
   protocolVersion: z.number().int().min(1),
   sessionId: z.string().min(1).max(64),
   device: deviceInfoSchema,
 });
 /** Refuses `hello` (the device closes the connection after it). Both versions and the served range are named. */
-export const helloRejectSchema = z.strictObject({
+const helloRejectSchema = z.strictObject({
   type: z.literal('hello.reject'),
   reason: z.enum(['version-too-old', 'version-too-new']),
   clientVersion: z.number().int(),
@@ -181,22 +181,22 @@ export const helloRejectSchema = z.strictObject({
   message: z.string().max(1024),
 });
 /** Generic success reply for requests with nothing to return (`run.cancel`, `run.unsubscribe`). */
-export const ackSchema = z.strictObject({ type: z.literal('ack'), ref });
+const ackSchema = z.strictObject({ type: z.literal('ack'), ref });
 /** Device info. */
-export const deviceInfoMessageSchema = z.strictObject({
+const deviceInfoMessageSchema = z.strictObject({
   type: z.literal('device.info'),
   ref,
   device: deviceInfoSchema,
 });
 /** The device now shows a code; it expires after `expiresInMs`. */
-export const pairPendingSchema = z.strictObject({
+const pairPendingSchema = z.strictObject({
   type: z.literal('pair.pending'),
   ref,
   digits: z.literal(PAIRING_CODE_DIGITS),
   expiresInMs: nonNegInt,
 });
 /** Pairing done: keep `key` (secret, 32 bytes hex) under `keyId` for this `deviceId`. The session is authenticated. */
-export const pairOkSchema = z.strictObject({
+const pairOkSchema = z.strictObject({
   type: z.literal('pair.ok'),
   ref,
   deviceId: deviceIdSchema,
@@ -204,23 +204,23 @@ export const pairOkSchema = z.strictObject({
   key: hex(32),
 });
 /** The device's nonce for this session; answer with `auth.response` (or pair first). */
-export const authChallengeSchema = z.strictObject({ type: z.literal('auth.challenge'), nonce: hex(16) });
+const authChallengeSchema = z.strictObject({ type: z.literal('auth.challenge'), nonce: hex(16) });
 /** Authenticated; `deviceMac` proves the device holds the key too. */
-export const authOkSchema = z.strictObject({
+const authOkSchema = z.strictObject({
   type: z.literal('auth.ok'),
   ref,
   keyId: keyIdSchema,
   deviceMac: sha256,
 });
 /** The run exists (its log starts with `run.queued`). */
-export const runAcceptedSchema = z.strictObject({
+const runAcceptedSchema = z.strictObject({
   type: z.literal('run.accepted'),
   ref,
   runId: runIdSchema,
   queuePosition: nonNegInt,
 });
 /** A subscription is open: events `fromSeq..headSeq` are replayed next, then live ones follow. */
-export const runSubscribedSchema = z.strictObject({
+const runSubscribedSchema = z.strictObject({
   type: z.literal('run.subscribed'),
   ref,
   runId: runIdSchema,
@@ -229,7 +229,7 @@ export const runSubscribedSchema = z.strictObject({
   state: runStateSchema,
 });
 /** One event of a run's log. `seq` is gapless from 1 per run. */
-export const runEventMessageSchema = z.strictObject({
+const runEventMessageSchema = z.strictObject({
   type: z.literal('run.event'),
   runId: runIdSchema,
   seq,
@@ -244,13 +244,13 @@ export const runSummarySchema = z.strictObject({
   label: z.string().max(256).optional(),
 });
 /** The runs the device keeps. */
-export const runsSchema = z.strictObject({
+const runsSchema = z.strictObject({
   type: z.literal('runs'),
   ref,
   runs: z.array(runSummarySchema).max(10_000),
 });
 /** Answers `frames.get`: `count` binary frames (purpose frame) follow. */
-export const framesSchema = z.strictObject({
+const framesSchema = z.strictObject({
   type: z.literal('frames'),
   ref,
   runId: runIdSchema,
@@ -262,7 +262,7 @@ export const framesSchema = z.strictObject({
   format: imageFormatSchema,
 });
 /** How much of each file the device holds; `installed` once every file is complete and verified. */
-export const blockSetAckSchema = z.strictObject({
+const blockSetAckSchema = z.strictObject({
   type: z.literal('blockset.ack'),
   ref,
   transferId: transferIdSchema,

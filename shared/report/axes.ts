@@ -4,6 +4,7 @@
  * byte axis is scaled to the curves, not to the budget: a budget far above them (a 22 GiB budget over a 9 MiB
  * curve) would flatten them, so it is left off the axis and drawn as a labelled marker instead.
  */
+import { formatBytes } from '../format';
 
 /** A budget up to this multiple of the highest curve is drawn on the byte axis; above it, as a marker. */
 export const BUDGET_ON_SCALE_FACTOR = 1.5;
@@ -30,6 +31,5 @@ export function latencyAxisTop(latenciesMs: readonly (readonly number[])[]): num
 
 /** Bytes for an axis label: MiB below 1 GiB, GiB above, one decimal. */
 export function axisBytes(bytes: number): string {
-  const gib = 1024 * 1024 * 1024;
-  return bytes >= gib ? `${(bytes / gib).toFixed(1)} GiB` : `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+  return formatBytes(bytes, bytes >= 1024 ** 3 ? 'GiB' : 'MiB');
 }

@@ -4,13 +4,13 @@
  * tag (nothing may load but inline styles and data: images; no script runs), and the studio serves it with the
  * same policy as a header: {@link REPORT_CSP}.
  */
+import { formatBytes } from '../format';
 import type { CompareResult } from '../protocol/studio-contract';
 import { modelHashes, type ReportInput, type ReportRun } from './model';
 import {
   COLOURS,
   escapeXml,
   frameLinesSvg,
-  mib,
   phaseChartSvg,
   residencyChartSvg,
   sharedResidencyAxes,
@@ -55,7 +55,7 @@ function roleOf(i: number): string {
 }
 
 function describeParams(r: ReportRun): string {
-  return describeTechniques(r.params, mib, 'long').join('; ');
+  return describeTechniques(r.params, (bytes) => formatBytes(bytes, 'MiB'), 'long').join('; ');
 }
 
 function provenanceSection(input: ReportInput): string {
@@ -69,13 +69,18 @@ function provenanceSection(input: ReportInput): string {
         escapeXml(r.device.platform ?? '—'),
         escapeXml(r.device.backends.join(', ') || '—'),
         escapeXml(r.device.engineVersion ?? '—'),
-        r.device.memoryLimitBytes === null ? '—' : mib(r.device.memoryLimitBytes),
+        r.device.memoryLimitBytes === null ? '—' : formatBytes(r.device.memoryLimitBytes, 'MiB'),
       ]),
     )
     .join('');
   const models = modelHashes(input)
     .map((m) =>
-      row([escapeXml(m.name), escapeXml(m.model), mib(m.bytes), `<code>${m.manifestSha256}</code>`]),
+      row([
+        escapeXml(m.name),
+        escapeXml(m.model),
+        formatBytes(m.bytes, 'MiB'),
+        `<code>${m.manifestSha256}</code>`,
+      ]),
     )
     .join('');
   return (
@@ -125,9 +130,11 @@ function summaryTable(input: ReportInput): string {
     ) +
     line('merged steps', (r) => String(r.measures.mergedSteps.length)) +
     line('peak resident blocks', (r) =>
-      r.measures.peakResidentBytes === null ? '—' : mib(r.measures.peakResidentBytes),
+      r.measures.peakResidentBytes === null ? '—' : formatBytes(r.measures.peakResidentBytes, 'MiB'),
     ) +
-    line('budget', (r) => (r.measures.budgetBytes === null ? 'unlimited' : mib(r.measures.budgetBytes))) +
+    line('budget', (r) =>
+      r.measures.budgetBytes === null ? 'unlimited' : formatBytes(r.measures.budgetBytes, 'MiB'),
+    ) +
     line('frames', (r) => `${r.framesPng.length} × ${r.frameWidth ?? '?'}×${r.frameHeight ?? '?'}`) +
     '</table>';
   html += cappedBaselineNote(input);
@@ -144,7 +151,7 @@ function cappedBaselineNote(input: ReportInput): string {
   if (base === undefined || asked !== 'unlimited' || base.measures.budgetBytes === null) return '';
   return (
     `<p class="muted">The baseline asked for every block resident, but its device capped block memory at ` +
-    `${mib(base.measures.budgetBytes)} (its per-app limit), so the peak memory ratio compares two budgets, not ` +
+    `${formatBytes(base.measures.budgetBytes, 'MiB')} (its per-app limit), so the peak memory ratio compares two budgets, not ` +
     'CI-DL against an all-resident run. Choose a device without a limit as the baseline for that comparison.</p>'
   );
 }

@@ -7,3 +7,4 @@ export * from './model';
 export * from './html';
 export * from './svg';
 export * from './axes';
+export * from './run-fold';

@@ -1,10 +1,12 @@
 /**
- * Measurements of one run, derived from its event log alone: per-step latency and cosine (leap and merged steps
+ * Measurements of one run, derived from its event log alone (through the one run fold, run-fold.ts): per-step latency and cosine (leap and merged steps
  * marked), per-block load and compute totals, resident block bytes over time against the budget, the phase
  * breakdown, the wall time and the peak resident bytes. The studio's `runs.get`/`runs.compare` and every report
  * format use these, so the numbers agree everywhere.
  */
-import type { RunEvent } from '../protocol/run';
+import type { Stage } from '../engine/telemetry';
+import type { RunEvent, RunState } from '../protocol/run';
+import { emptyRunView, foldEvent, type RunView } from './run-fold';
 
 /** One event of a stored log. */
 export interface SeqRunEvent {
@@ -44,7 +46,7 @@ export interface ResidencyPoint {
 
 /** One pipeline phase. */
 export interface PhaseMeasure {
-  stage: 'load' | 'text' | 'denoise' | 'decode';
+  stage: Stage;
   durationMs: number;
 }
 
@@ -69,103 +71,68 @@ export interface RunMeasures {
   terminal: string | null;
 }
 
-/** Derives {@link RunMeasures} from a run's log (events in seq order). */
+/**
+ * Derives {@link RunMeasures} from a run's log (events in seq order): every event goes through the one run fold
+ * (run-fold.ts), the same one the live views and the phone fold, and the measures are read off its state.
+ */
 export function measureRun(events: readonly SeqRunEvent[]): RunMeasures {
-  const origin = events[0]?.event.atMs ?? 0;
+  const view = emptyRunView();
+  // By position, not by the stored seq: every stored event counts, as it always has.
+  events.forEach(({ event }, i) => foldEvent(view, i + 1, event));
+  return measuresOf(view);
+}
+
+const TERMINAL: Partial<Record<RunState, string>> = {
+  finished: 'run.finished',
+  failed: 'run.failed',
+  cancelled: 'run.cancelled',
+  interrupted: 'run.interrupted',
+};
+
+/** The {@link RunMeasures} of a folded run (times relative to its first event). */
+export function measuresOf(view: RunView): RunMeasures {
+  const origin = view.originMs ?? 0;
   const steps: StepMeasure[] = [];
-  const blocks = new Map<string, BlockMeasure>();
-  const loadStart = new Map<string, number>();
-  const computeStart = new Map<string, number>();
-  const residency: ResidencyPoint[] = [];
-  const phases: PhaseMeasure[] = [];
-  let budgetBytes: number | null = null;
-  let wallMs: number | null = null;
+  for (const s of view.steps)
+    if (s !== undefined && s.latencyMs !== null && s.endMs !== null)
+      steps.push({
+        step: s.step,
+        t: s.t,
+        latencyMs: s.latencyMs,
+        cosine: s.cosine,
+        merged: s.merged,
+        leapt: s.leapt,
+        endAtMs: s.endMs - origin,
+      });
   let peak: number | null = null;
-  let output: RunMeasures['output'] = null;
-  let terminal: string | null = null;
-  const block = (id: string, bytes = 0): BlockMeasure => {
-    let b = blocks.get(id);
-    if (!b) {
-      b = { block: id, bytes, loads: 0, loadMs: 0, computes: 0, computeMs: 0, releases: 0 };
-      blocks.set(id, b);
-    }
-    if (bytes > b.bytes) b.bytes = bytes;
-    return b;
-  };
-  const budget = (bytes: number | null): void => {
-    if (bytes !== null && (budgetBytes === null || bytes > budgetBytes)) budgetBytes = bytes;
-  };
-  for (const { event: e } of events) {
-    const at = e.atMs - origin;
-    switch (e.type) {
-      case 'step.end':
-        steps.push({
-          step: e.step,
-          t: e.t,
-          latencyMs: e.latencyMs,
-          cosine: e.cosine,
-          merged: e.merged,
-          leapt: e.leapt,
-          endAtMs: at,
-        });
-        break;
-      case 'stage.end':
-        phases.push({ stage: e.stage, durationMs: e.durationMs });
-        break;
-      case 'plan':
-        budget(e.budgetBytes);
-        break;
-      case 'block.load.start':
-      case 'block.load.end':
-      case 'block.release': {
-        const b = block(e.block, e.bytes);
-        budget(e.budgetBytes);
-        residency.push({ atMs: at, residentBytes: e.residentBytes, budgetBytes: e.budgetBytes });
-        if (peak === null || e.residentBytes > peak) peak = e.residentBytes;
-        if (e.type === 'block.load.start') loadStart.set(e.block, e.atMs);
-        else if (e.type === 'block.load.end') {
-          b.loads++;
-          b.loadMs += e.atMs - (loadStart.get(e.block) ?? e.atMs);
-        } else b.releases++;
-        break;
-      }
-      case 'block.compute.start':
-        block(e.block);
-        computeStart.set(e.block, e.atMs);
-        break;
-      case 'block.compute.end': {
-        const b = block(e.block);
-        b.computes++;
-        b.computeMs += e.atMs - (computeStart.get(e.block) ?? e.atMs);
-        break;
-      }
-      case 'run.finished':
-        wallMs = e.timings.totalMs;
-        output = { frames: e.frames, width: e.width, height: e.height, fps: e.fps, stepsRun: e.stepsRun };
-        terminal = e.type;
-        break;
-      case 'run.failed':
-      case 'run.cancelled':
-      case 'run.interrupted':
-        terminal = e.type;
-        break;
-      default:
-        break;
-    }
+  const residency: ResidencyPoint[] = [];
+  for (const p of view.residency) {
+    if (peak === null || p.residentBytes > peak) peak = p.residentBytes;
+    residency.push({ atMs: p.atMs - origin, residentBytes: p.residentBytes, budgetBytes: p.budgetBytes });
   }
-  const leap = steps.find((s) => s.leapt);
+  const f = view.finished;
   return {
     steps,
-    blocks: [...blocks.values()],
+    blocks: view.lanes.map((l) => ({
+      block: l.block,
+      bytes: l.bytes,
+      loads: l.loads,
+      loadMs: l.loadMs,
+      computes: l.computes,
+      computeMs: l.computeMs,
+      releases: l.releases.length,
+    })),
     residency,
-    phases,
-    budgetBytes,
-    wallMs,
+    phases: view.stageEnds.map((e) => ({ stage: e.stage, durationMs: e.durationMs })),
+    budgetBytes: view.highestBudgetBytes,
+    wallMs: f ? f.totalMs : null,
     peakResidentBytes: peak,
-    leapStep: leap ? leap.step : null,
-    mergedSteps: steps.filter((s) => s.merged).map((s) => s.step),
-    output,
-    terminal,
+    leapStep: view.leapStep,
+    mergedSteps: [...view.mergedSteps],
+    output: f
+      ? { frames: f.frames, width: f.width, height: f.height, fps: f.fps, stepsRun: f.stepsRun }
+      : null,
+    terminal: view.state === null ? null : (TERMINAL[view.state] ?? null),
   };
 }
 

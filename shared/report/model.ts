@@ -64,9 +64,9 @@ export interface ReportInput {
 }
 
 /** The `format` tag of the JSON report. */
-export const REPORT_FORMAT = 'odsora-studio-report';
+const REPORT_FORMAT = 'odsora-studio-report';
 /** The JSON report's version. */
-export const REPORT_VERSION = 1;
+const REPORT_VERSION = 1;
 
 /** The model hashes of every run's device, deduplicated. */
 export function modelHashes(input: ReportInput): ReportModel[] {

@@ -3,6 +3,7 @@
  * per-step latency with the LPL leap and TDTM-merged steps marked and the cosine-similarity curve, resident block
  * bytes over time against the budget, the phase breakdown, and per-frame quality lines.
  */
+import { formatBytes } from '../format';
 import { axisBytes, budgetOnScale, latencyAxisTop, memoryAxisTop } from './axes';
 import type { PhaseMeasure, ResidencyPoint, StepMeasure } from './measures';
 import { lplStepOfLeapStep } from '../engine/techniques/knobs';
@@ -20,11 +21,6 @@ export function escapeXml(text: string): string {
 /** A number for SVG coordinates (2 decimals, no exponent). */
 function n(x: number): string {
   return Number.isFinite(x) ? x.toFixed(2).replace(/\.?0+$/, '') : '0';
-}
-
-/** Bytes in MiB with one decimal. */
-export function mib(bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
 const W = 720;
@@ -214,7 +210,11 @@ export function residencyChartSvg(
     axisLabel(W - PAD.right, H - 22, `${(span / 1000).toFixed(2)} s`) +
     `<text x="${PAD.left}" y="${H - 6}" font-size="10"><tspan fill="${COLOURS.resident}">— resident</tspan> ` +
     `<tspan fill="${COLOURS.budget}">- - budget</tspan></text>`;
-  return frame(title, `${title}: peak ${mib(Math.max(...points.map((p) => p.residentBytes)))}`, body);
+  return frame(
+    title,
+    `${title}: peak ${formatBytes(Math.max(...points.map((p) => p.residentBytes)), 'MiB')}`,
+    body,
+  );
 }
 
 /** One horizontal stacked bar per run: load/compile, text, denoise, decode. */

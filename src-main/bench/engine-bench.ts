@@ -18,7 +18,8 @@ import { describeLpl } from '../../shared/engine/techniques/summary';
 import type { EngineEvent } from '../../shared/engine/telemetry';
 import { ENGINE_VERSION } from '../../shared/engine/version';
 import { createNodeEngineHost, type NodeEngineHost, type OrtPlacement } from '../engine-host/node-engine';
-import { loadHiddenShare, percentile } from './trace-stats';
+import { percentile } from '../../shared/metrics/percentile';
+import { loadHiddenShare } from './trace-stats';
 import { writeSyntheticStdit3 } from '../synth/synth-checkpoint';
 
 /** Model sizes the bench knows (snake_case STDiT3 config overrides). */

@@ -186,7 +186,7 @@ const median = (xs: readonly number[]): number => {
 };
 
 /** Median and minimum PSNR / SSIM per setting, in `settings` order. */
-export function summarizeComparison(
+function summarizeComparison(
   clips: readonly { setting: string; vsCompare?: CompareScore }[],
   settings: readonly string[],
 ): CompareSummaryRow[] {

@@ -290,7 +290,7 @@ const toVideo = (r: GenerateResult): Video => ({
 const avg = (xs: number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : Number.NaN);
 
 /** Scores one clip (no reference needed except the baseline's frames for PSNR / SSIM). */
-export function scoreClip(
+function scoreClip(
   video: Video,
   baseline: Video,
   prompt: string,

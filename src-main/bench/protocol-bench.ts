@@ -10,6 +10,7 @@
  *   (run-level events are stamped by the server, engine events by the engine) as the base one-way latency, which
  *   is estimated as half the median JSON ping round trip. Latency = (recv - atMs) - min + rtt/2.
  */
+import { percentile } from '../../shared/metrics/percentile';
 import { CompanionClient, MemoryKeyStore, type SeqEvent } from '../devices/companion-client';
 import { startCompanionChild } from './companion-child';
 
@@ -52,12 +53,6 @@ export interface ProtocolBenchResult {
   pingRttMs: { p50: number; p99: number };
 }
 
-function quantile(sorted: number[], q: number): number {
-  if (sorted.length === 0) return NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-  return sorted[i]!;
-}
-
 const round = (x: number, d = 3): number => Math.round(x * 10 ** d) / 10 ** d;
 
 /** Runs the bench; resolves with numbers. Spawns and kills its own companion process. */
@@ -79,7 +74,7 @@ export async function runProtocolBench(opts: ProtocolBenchOptions): Promise<Prot
     const rtts: number[] = [];
     for (let i = 0; i < (opts.pings ?? 50); i++) rtts.push(await client.ping());
     rtts.sort((a, b) => a - b);
-    const halfRtt = quantile(rtts, 0.5) / 2;
+    const halfRtt = percentile(rtts, 50, 'nearest-rank') / 2;
 
     // Warm-up run (model load, first-use conversion).
     const edge = opts.previewEdgePx ?? 64;
@@ -174,13 +169,16 @@ export async function runProtocolBench(opts: ProtocolBenchOptions): Promise<Prot
         height: ph,
       },
       latencyMs: {
-        p50: round(quantile(latencies, 0.5)),
-        p99: round(quantile(latencies, 0.99)),
+        p50: round(percentile(latencies, 50, 'nearest-rank')),
+        p99: round(percentile(latencies, 99, 'nearest-rank')),
         max: round(latencies[latencies.length - 1] ?? NaN),
         samples: latencies.length,
         method: '(recv - atMs) - min per clock domain + median ping RTT / 2',
       },
-      pingRttMs: { p50: round(quantile(rtts, 0.5)), p99: round(quantile(rtts, 0.99)) },
+      pingRttMs: {
+        p50: round(percentile(rtts, 50, 'nearest-rank')),
+        p99: round(percentile(rtts, 99, 'nearest-rank')),
+      },
     };
   } finally {
     await client.close().catch(() => undefined);

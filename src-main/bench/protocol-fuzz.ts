@@ -8,6 +8,7 @@
  * well-behaved paired client pings every 20 ms; its round trips and failures are counted. The generator is
  * deterministic for a seed.
  */
+import { percentile } from '../../shared/metrics/percentile';
 import { createHmac } from 'node:crypto';
 import { cpus } from 'node:os';
 import { WebSocket } from 'ws';
@@ -37,7 +38,7 @@ const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
 const hex = (n: number): string => Array.from({ length: n }, () => '0123456789abcdef'[int(16)]).join('');
 
 /** Restarts the generator at `seed` (the same seed gives the same frames). */
-export function seedFuzz(seed: number): void {
+function seedFuzz(seed: number): void {
   rand = mulberry32(seed);
 }
 
@@ -295,7 +296,7 @@ function mutatedBinary(): FuzzFrame {
  * The `i`-th frame: every 997th an over-1 MiB text frame, else a mutated text (3 in 4) or binary frame, always one
  * the protocol's own parsers reject (so each must be answered by exactly one error, or a clean close).
  */
-export function makeFuzzFrame(i: number): FuzzFrame {
+function makeFuzzFrame(i: number): FuzzFrame {
   if (i % 997 === 0) return oversizeText();
   for (;;) {
     const f = int(4) === 0 ? mutatedBinary() : mutatedText();
@@ -443,11 +444,6 @@ export interface ProtocolFuzzSummary {
   seconds: number;
 }
 
-const quantile = (sorted: readonly number[], q: number): number =>
-  sorted.length === 0
-    ? Number.NaN
-    : sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
-
 /** Runs the fuzz (see the module comment) and returns what it saw; it asserts nothing. */
 export async function runProtocolFuzz(o: ProtocolFuzzOptions): Promise<ProtocolFuzzSummary> {
   seedFuzz(o.seed ?? 0x0d50a);
@@ -549,8 +545,8 @@ export async function runProtocolFuzz(o: ProtocolFuzzOptions): Promise<ProtocolF
     ping: {
       count: rtts.length,
       failures: pingFailures,
-      p50Ms: round(quantile(rtts, 0.5)),
-      p95Ms: round(quantile(rtts, 0.95)),
+      p50Ms: round(percentile(rtts, 50, 'nearest-rank')),
+      p95Ms: round(percentile(rtts, 95, 'nearest-rank')),
       maxMs: round(rtts[rtts.length - 1] ?? Number.NaN),
     },
     rss: { startBytes: rssStart, peakBytes: rssPeak, endBytes: o.rssBytes?.() ?? null },
@@ -559,7 +555,7 @@ export async function runProtocolFuzz(o: ProtocolFuzzOptions): Promise<ProtocolF
 }
 
 /** Whether a summary passes: every frame answered or cleanly closed, no crash, the good client never failed. */
-export function fuzzPassed(s: ProtocolFuzzSummary): boolean {
+function fuzzPassed(s: ProtocolFuzzSummary): boolean {
   return (
     !s.crashed &&
     s.unanswered === 0 &&

@@ -29,7 +29,8 @@ import { ENGINE_VERSION } from '../../shared/engine/version';
 import { createNodeEngineHost, type NodeEngineHost } from '../engine-host/node-engine';
 import type { SynthPreset } from '../synth/presets';
 import { gemmRate, pairGemms, timePair, timeVae } from './scale-measure';
-import { loadHiddenShare, percentile } from './trace-stats';
+import { percentile } from '../../shared/metrics/percentile';
+import { loadHiddenShare } from './trace-stats';
 
 /** Options of {@link runScaleBench}. */
 export interface ScaleBenchOptions {

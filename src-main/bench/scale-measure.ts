@@ -14,10 +14,10 @@ import { readDecodeStage } from '../../shared/engine/vae/decode-manifest';
 import { decodeConfig } from '../../shared/engine/vae/decode-stage';
 import { buildVaeBlockGraph } from '../../shared/engine/vae/graphs';
 import { VaeDecoderModel } from '../../shared/engine/vae/model';
-import { percentile } from './trace-stats';
+import { percentile } from '../../shared/metrics/percentile';
 
 /** The median of `runs` timed calls of `fn` after one untimed warm-up, ms. */
-export async function medianMs(runs: number, fn: () => Promise<unknown>): Promise<number> {
+async function medianMs(runs: number, fn: () => Promise<unknown>): Promise<number> {
   await fn();
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {

@@ -10,7 +10,7 @@ import type { Browser } from 'playwright-core';
 import type * as PlaywrightCore from 'playwright-core';
 
 /** Debian's Chromium. */
-export const BENCH_CHROMIUM_PATH = '/usr/bin/chromium';
+const BENCH_CHROMIUM_PATH = '/usr/bin/chromium';
 
 /** Loads playwright-core from the project and launches Chromium headless; clear errors when either is missing. */
 export async function launchBenchChromium(root: string): Promise<Browser> {

@@ -42,7 +42,7 @@ export interface BenchReplayDevice extends BenchChild {
 }
 
 /** Environment that keeps every file of a child under `home`. */
-export function isolatedEnv(home: string): NodeJS.ProcessEnv {
+function isolatedEnv(home: string): NodeJS.ProcessEnv {
   for (const dir of ['config', 'data', 'cache']) mkdirSync(join(home, dir), { recursive: true });
   return {
     ...process.env,

@@ -2,7 +2,7 @@
  * Statistics of `odsora bench studio`: event-to-screen latency from the device's emit time to the renderer's first
  * animation frame after the views consumed the event, and frame times of the page while it streams.
  */
-import { percentile } from './trace-stats';
+import { percentile } from '../../shared/metrics/percentile';
 
 /** p50/p95/p99/max/mean of a sample (ms); `n` is its size (all NaN when empty). */
 export interface Summary {

@@ -1,16 +1,6 @@
 /** Statistics over engine telemetry traces, for the benchmarks. */
 import type { EngineEvent } from '../../shared/engine/telemetry';
 
-/** Linear-interpolated percentile (q in 0..100) of a sample; NaN when empty. */
-export function percentile(xs: readonly number[], q: number): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const pos = ((s.length - 1) * q) / 100;
-  const lo = Math.floor(pos);
-  const hi = Math.min(lo + 1, s.length - 1);
-  return (s[lo] as number) + ((s[hi] as number) - (s[lo] as number)) * (pos - lo);
-}
-
 /** Load intervals that overlap a compute interval of another block: the trace evidence of concurrency. */
 export function overlappingLoads(events: readonly EngineEvent[]): number {
   const loads: { block: string; start: number; end: number }[] = [];

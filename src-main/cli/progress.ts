@@ -2,10 +2,10 @@
  * Progress lines for long commands on stderr: bytes done of the total, throughput and ETA, at most one line every
  * `intervalMs` (and always the last one), so a 25 GB conversion prints a few hundred lines, not thousands.
  */
-import { formatBytes } from '../../shared/engine/cidl/budget';
+import { formatBytes } from '../../shared/format';
 
 /** Formats seconds as `1 h 02 min`, `3 min 05 s` or `42 s`. */
-export function formatDuration(seconds: number): string {
+function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '?';
   const s = Math.round(seconds);
   if (s >= 3600)
@@ -49,5 +49,5 @@ export class ByteProgress {
 
 /** `1.5 GiB` (formatBytes without the exact count). */
 function size(bytes: number): string {
-  return formatBytes(bytes).split(' (')[0] ?? String(bytes);
+  return formatBytes(bytes, 'exact').split(' (')[0] ?? String(bytes);
 }

@@ -29,7 +29,7 @@ export interface Advertisement {
 }
 
 /** The TXT record published for a device (shared/protocol/discovery.ts: every host publishes the same). */
-export function txtRecord(info: DeviceInfo): Record<string, string> {
+function txtRecord(info: DeviceInfo): Record<string, string> {
   return discoveryTxtRecord(info);
 }
 

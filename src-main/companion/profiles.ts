@@ -23,9 +23,9 @@ import type { ExecutionProviderName } from '../../shared/engine/execution-provid
 import type { RunParams } from '../../shared/protocol/run';
 
 /** Per-app memory limit of an iPhone 15 Pro (8 GB RAM), bytes. */
-export const IPHONE_15_PRO_APP_LIMIT_BYTES = 3_300_000_000;
+const IPHONE_15_PRO_APP_LIMIT_BYTES = 3_300_000_000;
 /** Block bytes of the real Open-Sora v1.2 stack (float32), bytes. */
-export const REAL_OPENSORA_BLOCK_BYTES = 25_040_000_000;
+const REAL_OPENSORA_BLOCK_BYTES = 25_040_000_000;
 
 /** Profile names. */
 export const PROFILE_NAMES = ['iphone-15-pro', 'desktop', 'gpu'] as const;

@@ -83,7 +83,7 @@ function alive(pid: number): boolean {
 }
 
 /** Removes `<out>.partial-<pid>` directories left by conversions whose process is gone; returns what it removed. */
-export async function removeStalePartials(outDir: string): Promise<string[]> {
+async function removeStalePartials(outDir: string): Promise<string[]> {
   const prefix = `${basename(outDir)}.partial-`;
   const removed: string[] = [];
   let names: string[];

@@ -51,7 +51,7 @@ export type {
   SubscriptionStatus,
 } from './subscriptions';
 
-type Stage = 'idle' | 'connecting' | 'greeted' | 'authenticated' | 'closed';
+type ConnectionStage = 'idle' | 'connecting' | 'greeted' | 'authenticated' | 'closed';
 
 /** A studio-side client of one companion device. */
 export class CompanionClient {
@@ -62,7 +62,7 @@ export class CompanionClient {
   private readonly hmac: HmacSha256;
   private readonly requestTimeoutMs: number;
   private ws: WebSocket | null = null;
-  private stage: Stage = 'idle';
+  private stage: ConnectionStage = 'idle';
   private readonly rpc: PendingRequests;
   private readonly subs: Subscriptions;
   private readonly frames: FinalFrames;

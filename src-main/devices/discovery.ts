@@ -13,7 +13,7 @@ import { deviceIdSchema } from '../../shared/protocol/device';
 import { firstIssue } from '../../shared/protocol/parse';
 
 /** The Bonjour service type (without the leading underscore and protocol, as bonjour-service wants it). */
-export const ODSORA_SERVICE_TYPE = 'odsora';
+const ODSORA_SERVICE_TYPE = 'odsora';
 
 /** A device found on the network. */
 export interface DiscoveredDevice {
@@ -46,7 +46,7 @@ export interface IgnoredAnnouncement {
 }
 
 /** The TXT record as published (every value a string). */
-export const discoveryTxtSchema = z.object({
+const discoveryTxtSchema = z.object({
   id: deviceIdSchema,
   name: z.string().min(1).max(128),
   model: z.string().min(1).max(128),
@@ -202,36 +202,5 @@ export class DeviceBrowser {
     this.stopped = true;
     this.browser.stop();
     return new Promise((resolve) => this.bonjour.destroy(() => resolve()));
-  }
-}
-
-/** Async iteration over devices as they appear: `for await (const d of discoverDevices({ signal }))`. */
-export async function* discoverDevices(
-  opts: Omit<DeviceBrowserOptions, 'onUp'> & { signal?: AbortSignal } = {},
-): AsyncGenerator<DiscoveredDevice> {
-  const queue: DiscoveredDevice[] = [];
-  let wake: (() => void) | null = null;
-  const browser = new DeviceBrowser({
-    ...opts,
-    onUp: (device) => {
-      queue.push(device);
-      wake?.();
-    },
-  });
-  const onAbort = () => wake?.();
-  opts.signal?.addEventListener('abort', onAbort);
-  try {
-    while (!opts.signal?.aborted) {
-      const next = queue.shift();
-      if (next) {
-        yield next;
-        continue;
-      }
-      await new Promise<void>((resolve) => (wake = resolve));
-      wake = null;
-    }
-  } finally {
-    opts.signal?.removeEventListener('abort', onAbort);
-    await browser.stop();
   }
 }

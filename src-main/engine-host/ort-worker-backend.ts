@@ -56,7 +56,7 @@ export async function startOrtWorkerBackend(
 }
 
 /** The engine-thread side of the ORT worker. Call `close()` when done. */
-export class OrtWorkerBackend implements InferenceBackend {
+class OrtWorkerBackend implements InferenceBackend {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private failure: Error | null = null;

@@ -22,7 +22,7 @@ import { convertModelDir, type StageName } from '../convert/model-dir';
 /** The bundled model's directory name under `models/`. */
 export const BUNDLED_MODEL_NAME = 'opensora-nano';
 /** The sub-directories of a model directory that take part in the conversion (and in its hash). */
-export const MODEL_DIR_PARTS = ['stdit', 'text_encoder', 'vae'] as const;
+const MODEL_DIR_PARTS = ['stdit', 'text_encoder', 'vae'] as const;
 
 /** The ports the cache needs (a NodeEngineHost has them). */
 export interface ModelHost {
@@ -95,7 +95,7 @@ async function filesUnder(dir: string): Promise<string[]> {
  * sha256 of a model directory's contents: the hash of the lines `<relative path>\t<sha256 of the file>` of every
  * file under stdit/, text_encoder/ and vae/, sorted by path.
  */
-export async function modelDirSha256(host: ModelHost, modelDir: string): Promise<string> {
+async function modelDirSha256(host: ModelHost, modelDir: string): Promise<string> {
   const lines: string[] = [];
   for (const part of MODEL_DIR_PARTS) {
     const sub = join(modelDir, part);
@@ -115,7 +115,7 @@ const STAGES: readonly StageName[] = ['text', 'denoiser', 'decode'];
  * The cache directory name of a model directory's block set: the model's hash alone for float32 (as before
  * precisions existed, so existing caches stay valid), else the hash and every stage's precision.
  */
-export function blockSetCacheKey(sha: string, precision: Partial<Record<StageName, Precision>> = {}): string {
+function blockSetCacheKey(sha: string, precision: Partial<Record<StageName, Precision>> = {}): string {
   const parts = STAGES.map((s) => [s, precision[s] ?? 'f32'] as const);
   return parts.every(([, p]) => p === 'f32') ? sha : [sha, ...parts.flat()].join('-');
 }

@@ -23,10 +23,10 @@ export interface VideoFiles {
 }
 
 /** The smaller side of the GIF reaches at least this many pixels (nearest-neighbour upscaling). */
-export const GIF_MIN_SIDE_PX = 256;
+const GIF_MIN_SIDE_PX = 256;
 
 /** RGB → RGBA (alpha 255), optionally upscaled by an integer factor with nearest-neighbour. */
-export function toRgba(rgb: Uint8Array, width: number, height: number, scale = 1): Uint8Array {
+function toRgba(rgb: Uint8Array, width: number, height: number, scale = 1): Uint8Array {
   const W = width * scale;
   const H = height * scale;
   const out = new Uint8Array(W * H * 4);

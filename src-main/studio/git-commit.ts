@@ -8,7 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 const SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 
 /** The `.git` directory of the checkout holding `start` (following a `gitdir:` file), or null. */
-export function findGitDir(start: string): string | null {
+function findGitDir(start: string): string | null {
   let dir = resolve(start);
   for (;;) {
     const candidate = join(dir, '.git');

@@ -8,7 +8,7 @@ import { REPORT_CSP } from '../../shared/report/html';
  * The renderer's Content-Security-Policy: only its own scripts and styles, no inline script, no plugins, no
  * framing. `connect-src 'self'` covers the HTTP API and a same-origin WebSocket bridge.
  */
-export const STUDIO_CSP = [
+const STUDIO_CSP = [
   "default-src 'self'",
   "script-src 'self'",
   "style-src 'self'",

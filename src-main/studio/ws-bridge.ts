@@ -48,7 +48,7 @@ export interface WsBridgeLimits {
   pingIntervalMs: number;
 }
 
-export const DEFAULT_WS_BRIDGE_LIMITS: Readonly<WsBridgeLimits> = {
+const DEFAULT_WS_BRIDGE_LIMITS: Readonly<WsBridgeLimits> = {
   maxPayloadBytes: 256 * 1024,
   ratePerSecond: 100,
   rateBurst: 200,
@@ -60,7 +60,7 @@ export const DEFAULT_WS_BRIDGE_LIMITS: Readonly<WsBridgeLimits> = {
 };
 
 /** WebSocket close codes the bridge uses. */
-export const BRIDGE_CLOSE = {
+const BRIDGE_CLOSE = {
   goingAway: 1001,
   policyViolation: 1008,
   tryAgainLater: 1013,

@@ -17,7 +17,7 @@ export const SYNTH_PRESETS = ['opensora-v1.2', 'opensora-v1.2-depth2', 'opensora
 export type SynthPreset = (typeof SYNTH_PRESETS)[number];
 
 /** hpcai-tech/OpenSora-STDiT-v3's config.json. */
-export const RELEASED_STDIT_CONFIG = {
+const RELEASED_STDIT_CONFIG = {
   architectures: ['STDiT3'],
   caption_channels: 4096,
   class_dropout_prob: 0.1,
@@ -45,7 +45,7 @@ export const RELEASED_STDIT_CONFIG = {
 } as const;
 
 /** DeepFloyd/t5-v1_1-xxl's config.json (the T5 v1.1 XXL encoder Open-Sora loads). */
-export const RELEASED_T5_CONFIG = {
+const RELEASED_T5_CONFIG = {
   architectures: ['T5EncoderModel'],
   d_ff: 10240,
   d_kv: 64,
@@ -75,7 +75,7 @@ export const RELEASED_T5_CONFIG = {
 } as const;
 
 /** hpcai-tech/OpenSora-VAE-v1.2's config.json: its parts by registry type (structure: vae/released-config.ts). */
-export const RELEASED_VAE_CONFIG = {
+const RELEASED_VAE_CONFIG = {
   architectures: ['VideoAutoencoderPipeline'],
   cal_loss: false,
   freeze_vae_2d: false,

@@ -66,7 +66,7 @@ function ruleOf(name: string, shape: readonly number[]): Rule {
 }
 
 /** Fills `out` with elements [start, start + out.length) of synthetic tensor `name`. */
-export function fillSynthetic(
+function fillSynthetic(
   seed: number,
   name: string,
   shape: readonly number[],
@@ -83,7 +83,7 @@ export function fillSynthetic(
 }
 
 /** Float32 values as `dtype` bytes into `out` (bf16 keeps the top half of each float32, rounded to nearest even). */
-export function encodeAs(dtype: SynthDtype, values: Float32Array, out: Uint8Array): void {
+function encodeAs(dtype: SynthDtype, values: Float32Array, out: Uint8Array): void {
   const n = values.length;
   if (out.byteLength !== n * SYNTH_DTYPE_BYTES[dtype])
     throw new Error(`encodeAs: ${n} values of ${dtype} into ${out.byteLength} bytes`);
@@ -104,7 +104,7 @@ export function encodeAs(dtype: SynthDtype, values: Float32Array, out: Uint8Arra
 }
 
 /** Elements generated per chunk (8 Mi floats: 32 MiB of float32). */
-export const SYNTH_CHUNK_ELEMENTS = 8 * 1024 * 1024;
+const SYNTH_CHUNK_ELEMENTS = 8 * 1024 * 1024;
 
 /**
  * The bytes of synthetic tensor `name` as `dtype`, one chunk at a time (a fresh Uint8Array per chunk, so callers

@@ -152,7 +152,7 @@ export async function writeSyntheticModelDir(o: SynthOptions): Promise<SynthResu
 }
 
 /** Writes one safetensors file of synthetic tensors, streamed chunk by chunk. */
-export async function writeSafetensorsFile(
+async function writeSafetensorsFile(
   fs: FileSystemPort,
   path: string,
   tensors: readonly SynthTensor[],

@@ -19,7 +19,7 @@ export function useBaselineChoice(runDeviceId: string | null): BaselineChoice | 
 }
 
 /** A link to the Devices screen, where a device is paired and chosen as the baseline. */
-export function ChooseBaselineLink() {
+function ChooseBaselineLink() {
   return (
     <a className="button-link" href="#/devices" data-testid="choose-baseline-device">
       Choose a baseline device

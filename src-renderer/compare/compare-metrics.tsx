@@ -1,7 +1,8 @@
 // The comparison's numbers: clip PSNR, SSIM and flicker, speedup and peak-memory ratio, and per-frame curves.
 import { CartesianGrid, Legend, Line, LineChart, Tooltip, XAxis, YAxis } from 'recharts';
 import type { CompareResult } from '../../shared/protocol/studio-contract';
-import { formatBytes, formatMs, formatNumber } from '../studio/format';
+import { formatBytes } from '../../shared/format';
+import { formatMs, formatNumber } from '../studio/format';
 
 /** Clip metrics, timing and memory side by side; `frameIndex` adds that frame's values. */
 export function CompareMetrics({ result, frameIndex }: { result: CompareResult; frameIndex: number }) {

@@ -21,17 +21,13 @@ function pixels(img: HTMLImageElement, w: number, h: number): Uint8ClampedArray 
 }
 
 /** Heat colour of a difference in [0, 1]. */
-export function heat(d: number): [number, number, number] {
+function heat(d: number): [number, number, number] {
   const v = Math.max(0, Math.min(1, d));
   return [Math.round(255 * Math.min(1, v * 2)), Math.round(255 * Math.max(0, v * 2 - 1)), 0];
 }
 
 /** Mean absolute difference per pixel of two RGBA buffers, scaled by `gain`, as an RGBA heatmap. */
-export function diffHeatmap(
-  a: Uint8ClampedArray,
-  b: Uint8ClampedArray,
-  gain = 4,
-): Uint8ClampedArray<ArrayBuffer> {
+function diffHeatmap(a: Uint8ClampedArray, b: Uint8ClampedArray, gain = 4): Uint8ClampedArray<ArrayBuffer> {
   const out = new Uint8ClampedArray(a.length);
   for (let i = 0; i + 3 < a.length; i += 4) {
     const d =

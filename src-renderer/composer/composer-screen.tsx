@@ -4,7 +4,8 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useMemo, useState } from 'react';
 import { BaselineChoiceNote, useBaselineChoice } from '../compare/baseline-choice';
 import { navigate } from '../routes';
-import { errorText, formatBytes } from '../studio/format';
+import { formatBytes } from '../../shared/format';
+import { errorText } from '../studio/format';
 import { devicesQuery, preflightQuery, runQuery, studioKeys } from '../studio/queries';
 import { useStudio } from '../studio/studio-context';
 import { deviceDistinctions, deviceLabel } from '../devices/device-labels';
@@ -62,10 +63,11 @@ export function ComposerScreen({ rerunOf }: { rerunOf: string | null }) {
       </section>
     );
   }
-  return <ComposerForm rerunOf={rerunOf} />;
+  return <ComposerEditor rerunOf={rerunOf} />;
 }
 
-function ComposerForm({ rerunOf }: { rerunOf: string | null }) {
+/** The composer itself (the full-control studio): the form, the device and its preflight, Start run. */
+function ComposerEditor({ rerunOf }: { rerunOf: string | null }) {
   const { api } = useStudio();
   const client = useQueryClient();
   const [form, setForm] = useState<ComposerForm>(DEFAULT_FORM);

@@ -6,7 +6,7 @@ import type { StudioDevice } from '../../shared/protocol/studio-contract';
 const ID_SUFFIX_CHARS = 6;
 
 /** Where a device is and the end of its id: `127.0.0.1:7400 · id …3f2a9c`, `built in · id …3f2a9c`. */
-export function deviceDistinction(device: StudioDevice): string {
+function deviceDistinction(device: StudioDevice): string {
   const where = device.sources.builtin ? 'built in' : `${device.host}:${device.port}`;
   const id = device.deviceId ?? device.id;
   return `${where} · id …${id.slice(-ID_SUFFIX_CHARS)}`;

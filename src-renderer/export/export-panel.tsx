@@ -9,7 +9,8 @@ import {
   type ReportFormat,
   type StudioApi,
 } from '../../shared/protocol/studio-contract';
-import { errorText, formatBytes } from '../studio/format';
+import { formatBytes } from '../../shared/format';
+import { errorText } from '../studio/format';
 import { appInfoQuery, fetchAllFrames, runQuery } from '../studio/queries';
 import { useRunStore, useStudio } from '../studio/studio-context';
 
@@ -23,7 +24,7 @@ interface ExportLink {
 }
 
 /** `bytes` as base64, in pieces of at most `chunkChars` characters (a multiple of 4, so each piece decodes alone). */
-export function base64Pieces(bytes: Uint8Array, chunkChars = REPORT_VIDEO_CHUNK_CHARS): string[] {
+function base64Pieces(bytes: Uint8Array, chunkChars = REPORT_VIDEO_CHUNK_CHARS): string[] {
   const perPiece = Math.floor(chunkChars / 4) * 3;
   const pieces: string[] = [];
   for (let at = 0; at < bytes.length || pieces.length === 0; at += perPiece) {

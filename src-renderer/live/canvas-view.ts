@@ -1,7 +1,7 @@
 // Wires a canvas to a run store: draws on mount, after each store notification (at most once per animation
 // frame) and on resize. Drawing goes straight to the canvas, outside React, so a busy run re-renders nothing.
 import { useEffect, useRef, type RefObject } from 'react';
-import type { RunView } from './run-fold';
+import type { RunView } from '../../shared/report/run-fold';
 import type { RunStore } from './run-store';
 
 /** Draws `view` on `canvas`; `ctx` is null where the page has no 2D context (tests), but attributes still apply. */

@@ -2,9 +2,9 @@
 // stretches, the growing open ones, new release ticks, new memory points), so a frame late in a 10,000-event run
 // costs about what a frame early in it does. The time axis keeps headroom and doubles when the run
 // outgrows it (one full repaint each time: amortised O(1) per event); a finished run is repainted once to fit.
-import type { LaneKind, RunView } from './run-fold';
+import type { LaneKind, RunView } from '../../shared/report/run-fold';
 import { budgetOnScale, memoryAxisTop } from '../../shared/report/axes';
-import { formatBytes } from '../studio/format';
+import { formatBytes } from '../../shared/format';
 
 const KIND_COLORS: Record<LaneKind, string> = {
   loading: '#ffb703',

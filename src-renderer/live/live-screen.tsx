@@ -4,7 +4,8 @@
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { ExportPanel } from '../export/export-panel';
 import { navigate } from '../routes';
-import { errorText, formatBytes, formatMs } from '../studio/format';
+import { formatBytes } from '../../shared/format';
+import { errorText, formatMs } from '../studio/format';
 import { runQuery, runsQuery } from '../studio/queries';
 import { useRunStore, useStoreUpdates, useStudio } from '../studio/studio-context';
 import { useReplay } from './replay';
@@ -19,7 +20,7 @@ import type { RunDetail } from '../../shared/protocol/studio-contract';
 const TERMINAL: readonly RunState[] = ['finished', 'failed', 'cancelled', 'interrupted'];
 
 /** The state to show: a terminal state from the studio's record wins (it knows about interruptions). */
-export function displayState(store: RunStore | null, detail: RunDetail | undefined): RunState | 'loading' {
+function displayState(store: RunStore | null, detail: RunDetail | undefined): RunState | 'loading' {
   const recorded = detail?.run.state;
   if (recorded !== undefined && TERMINAL.includes(recorded)) return recorded;
   return store?.view.state ?? recorded ?? 'loading';
@@ -34,7 +35,7 @@ export function elapsedMs(store: RunStore | null): number | null {
 }
 
 /** The run's views; `replaying` while a replay plays into `store`. */
-export function RunPanels({
+function RunPanels({
   runId,
   store,
   detail,

@@ -25,7 +25,7 @@ declare global {
 const MAX_SAMPLES = 100_000;
 
 /** Epoch milliseconds with sub-millisecond resolution. */
-export function epochNowMs(): number {
+function epochNowMs(): number {
   return performance.timeOrigin + performance.now();
 }
 

@@ -2,16 +2,17 @@
 import { memo } from 'react';
 import { Bar, BarChart, Cell, Tooltip, XAxis, YAxis } from 'recharts';
 import { formatMs } from '../studio/format';
+import type { Stage } from '../../shared/engine/telemetry';
 import type { RunState } from '../../shared/protocol/run';
-import { PHASES, type Phase, type RunView } from './run-fold';
+import { PHASES, type RunView } from '../../shared/report/run-fold';
 
-const PHASE_LABELS: Record<Phase, string> = {
+const PHASE_LABELS: Record<Stage, string> = {
   load: 'load / compile',
   text: 'text encoder',
   denoise: 'denoise',
   decode: 'VAE decode',
 };
-const PHASE_COLORS: Record<Phase, string> = {
+const PHASE_COLORS: Record<Stage, string> = {
   load: '#94a3b8',
   text: '#ffb703',
   denoise: '#5b8def',
@@ -25,7 +26,7 @@ const PHASE_COLORS: Record<Phase, string> = {
 export type PhaseStatus = 'pending' | 'running' | 'replaying' | 'done' | 'stopped';
 
 interface PhaseRow {
-  phase: Phase;
+  phase: Stage;
   label: string;
   ms: number;
   status: PhaseStatus;

@@ -3,7 +3,7 @@ import { useQuery } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { framesQuery } from '../studio/queries';
 import { useStudio } from '../studio/studio-context';
-import type { PreviewMark } from './run-fold';
+import type { PreviewMark } from '../../shared/report/run-fold';
 
 /** Loops `count` frame indices at `fps` (0 frames: stays at 0). */
 export function useFrameLoop(count: number, fps: number, playing = true): number {

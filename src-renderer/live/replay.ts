@@ -7,7 +7,7 @@ import type { StudioApi } from '../../shared/protocol/studio-contract';
 import { CATCH_UP_PAGE, RunStore } from './run-store';
 
 /** Reads a run's whole stored log. */
-export async function readRunLog(
+async function readRunLog(
   api: Pick<StudioApi, 'getRunEvents'>,
   runId: string,
 ): Promise<{ seq: number; event: RunEvent }[]> {
@@ -30,7 +30,7 @@ function isEngineEvent(event: RunEvent): boolean {
  * Plays `log` into a new store: each frame applies every event whose engine time has come (`speed`× real time);
  * run-level events follow in log order. Returns the store and a stop function.
  */
-export function startReplay(
+function startReplay(
   runId: string,
   log: readonly { seq: number; event: RunEvent }[],
   speed: number,

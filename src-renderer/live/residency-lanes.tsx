@@ -2,7 +2,7 @@
 // (loading / computing / resident; gaps are released), with release ticks, and below them resident bytes against
 // the budget.
 import { useState } from 'react';
-import { formatBytes } from '../studio/format';
+import { formatBytes } from '../../shared/format';
 import { useCanvasView } from './canvas-view';
 import { LanesPainter } from './lanes-painter';
 import type { RunStore } from './run-store';

@@ -4,7 +4,7 @@ import type { RunEvent } from '../../shared/protocol/run';
 import type { StudioApi, StudioEvent } from '../../shared/protocol/studio-contract';
 import type { StudioEventSource } from '../api';
 import type { PerfRecorder } from './perf-probe';
-import { emptyRunView, foldEvent, type RunView } from './run-fold';
+import { emptyRunView, foldEvent, type RunView } from '../../shared/report/run-fold';
 
 /** Page size of `runs.events` catch-up calls (the contract's maximum). */
 export const CATCH_UP_PAGE = 5000;

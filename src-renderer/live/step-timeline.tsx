@@ -2,7 +2,7 @@
 // colour, the LPL leap marked with a line, and the cosine similarity of consecutive velocities as a curve.
 import { useState } from 'react';
 import type { RunStore } from './run-store';
-import type { RunView } from './run-fold';
+import type { RunView } from '../../shared/report/run-fold';
 import { latencyAxisTop } from '../../shared/report/axes';
 import { fitCanvas, useCanvasView } from './canvas-view';
 import { lplStepOfLeapStep } from '../../shared/engine/techniques/knobs';
@@ -32,7 +32,7 @@ export function maxStepLatency(view: RunView): number {
 }
 
 /** A sentence for screen readers and tests: what the timeline shows. */
-export function timelineSummary(view: RunView, totalSteps: number | null): string {
+function timelineSummary(view: RunView, totalSteps: number | null): string {
   const done = drawnSteps(view);
   const parts = [`${done}${totalSteps !== null ? ` of ${totalSteps}` : ''} steps run`];
   parts.push(describeLeap(view.leapStep));

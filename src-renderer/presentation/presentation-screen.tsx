@@ -9,7 +9,8 @@ import { PreviewFrames } from '../live/preview-frames';
 import { ResidencyLanes } from '../live/residency-lanes';
 import type { RunStore } from '../live/run-store';
 import { drawnSteps, maxStepLatency, StepTimeline } from '../live/step-timeline';
-import { formatBytes, formatMs, formatNumber } from '../studio/format';
+import { formatBytes } from '../../shared/format';
+import { formatMs, formatNumber } from '../studio/format';
 import { compareQuery, runQuery, runsQuery } from '../studio/queries';
 import { useRunStore, useStudio } from '../studio/studio-context';
 
@@ -60,7 +61,7 @@ function BigNumber({ id, label, value, note }: { id: string; label: string; valu
 }
 
 /** Speedup: the baseline's wall time over the run's, once both are known. */
-export function speedupOf(run: RunDetail | undefined, baseline: RunDetail | undefined): number | null {
+function speedupOf(run: RunDetail | undefined, baseline: RunDetail | undefined): number | null {
   const a = run?.wallMs;
   const b = baseline?.wallMs;
   return a != null && b != null && a > 0 ? b / a : null;

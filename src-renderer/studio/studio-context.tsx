@@ -114,7 +114,7 @@ export function StudioProvider(props: StudioProviderProps) {
  * own (outside React); the text around them (state, elapsed, summaries) is fine at 10 Hz, and that keeps a busy
  * run's frames free for drawing.
  */
-export const RUN_TEXT_INTERVAL_MS = 100;
+const RUN_TEXT_INTERVAL_MS = 100;
 
 const noSubscription = (): (() => void) => () => undefined;
 

@@ -1,9 +1,11 @@
 /**
- * The current run as the run screen shows it, folded from the engine's own events (no second source of truth):
- * stage, step, last step latency, resident block bytes against the budget, and the newest preview frame.
+ * The current run as the run screen shows it: stage, step, last step latency, resident block bytes against the
+ * budget (all read off the one run fold, shared/report/run-fold.ts, that the studio's live view and report use),
+ * and the newest preview frame.
  */
 import type { PreviewImages } from '../../../shared/companion/server-ports';
 import type { EngineEvent, Stage } from '../../../shared/engine/telemetry';
+import { emptyRunView, foldEvent, type RunView as RunFold } from '../../../shared/report/run-fold';
 
 /** The run screen's state. */
 export interface RunView {
@@ -22,6 +24,11 @@ export interface RunView {
   budgetBytes: number | null;
   /** The newest preview: its first frame as RGB (`image-rgb8`), or null. */
   preview: { step: number; width: number; height: number; rgb: Uint8Array } | null;
+  /**
+   * The run's fold, owned by the run's latest view: folding mutates it, and each snapshot copies the numbers it
+   * shows out of it (so an older snapshot keeps its own).
+   */
+  fold: RunFold;
 }
 
 /** A new running run. */
@@ -38,29 +45,23 @@ export function startRunView(runId: string, stepsRequested: number | null): RunV
     peakResidentBytes: 0,
     budgetBytes: null,
     preview: null,
+    fold: emptyRunView(),
   };
 }
 
 /** Folds one engine event into the view. */
 export function reduceRunView(view: RunView, event: EngineEvent): RunView {
-  switch (event.type) {
-    case 'stage.start':
-      return { ...view, stage: event.stage };
-    case 'plan':
-      return { ...view, budgetBytes: event.budgetBytes };
-    case 'step.end':
-      return { ...view, stepsDone: view.stepsDone + 1, lastStepMs: event.latencyMs };
-    case 'block.load.end':
-    case 'block.release':
-      return {
-        ...view,
-        residentBytes: event.residentBytes,
-        peakResidentBytes: Math.max(view.peakResidentBytes, event.residentBytes),
-        budgetBytes: event.budgetBytes,
-      };
-    default:
-      return view;
-  }
+  const f = view.fold;
+  foldEvent(f, f.lastSeq + 1, event);
+  return {
+    ...view,
+    stage: view.status === 'running' ? f.stage : null,
+    stepsDone: f.stepsDone,
+    lastStepMs: f.lastStepLatencyMs,
+    residentBytes: f.residentBytes,
+    peakResidentBytes: f.peakResidentBytes,
+    budgetBytes: f.budgetBytes,
+  };
 }
 
 /** Keeps the newest preview's first frame when it is raw RGB (PNG previews are for the studio). */

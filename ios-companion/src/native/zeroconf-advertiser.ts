@@ -11,7 +11,7 @@ import {
 import type { Advertiser } from '../host/phone-companion';
 
 /** How long iOS gets to confirm the registration (the first launch waits on the Local Network prompt). */
-export const PUBLISH_TIMEOUT_MS = 30_000;
+const PUBLISH_TIMEOUT_MS = 30_000;
 
 /** Publishes the device; resolves once the service is registered (or rejects with the system's error). */
 export const zeroconfAdvertiser: Advertiser = (info, port) =>

@@ -2,7 +2,7 @@
 import { ScrollView, Text, View } from 'react-native';
 import type { CompanionSnapshot, PhoneCompanion } from '../host/phone-companion';
 import { Button } from './Button';
-import { formatBytes } from './format';
+import { formatBytes } from '../../../shared/format';
 import { styles } from './styles';
 
 /** The models screen. */

@@ -4,7 +4,7 @@ import { Image, ScrollView, Text, View } from 'react-native';
 import { fromByteArray } from 'base64-js';
 import { encodePngRgb } from '../host/png';
 import type { CompanionSnapshot } from '../host/phone-companion';
-import { formatBytes } from './format';
+import { formatBytes } from '../../../shared/format';
 import { styles } from './styles';
 
 /** The run screen. */

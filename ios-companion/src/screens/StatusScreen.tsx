@@ -3,7 +3,8 @@ import { useEffect, useState } from 'react';
 import { ScrollView, Text, View } from 'react-native';
 import type { CompanionSnapshot, PhoneCompanion } from '../host/phone-companion';
 import { Button } from './Button';
-import { formatBytes, secondsLeft } from './format';
+import { formatBytes } from '../../../shared/format';
+import { secondsLeft } from './format';
 import { styles } from './styles';
 
 /** The status screen. */

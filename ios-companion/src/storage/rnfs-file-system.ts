@@ -44,7 +44,7 @@ export async function readRange(
 }
 
 /** Writes bytes at the end of a file, in bridge-sized pieces. */
-export async function appendBytes(fs: RnfsLike, path: string, bytes: Uint8Array): Promise<void> {
+async function appendBytes(fs: RnfsLike, path: string, bytes: Uint8Array): Promise<void> {
   for (let at = 0; at < bytes.length; at += RNFS_IO_CHUNK_BYTES)
     await fs.appendFile(path, toBase64(bytes.subarray(at, at + RNFS_IO_CHUNK_BYTES)), 'base64');
 }

@@ -184,7 +184,7 @@ export async function loadDeviceId(fs: RnfsLike, dataDir: string, fresh: () => s
 }
 
 /** What the settings screen edits. */
-export const phoneSettingsSchema = z.strictObject({
+const phoneSettingsSchema = z.strictObject({
   /** The name studios see (Bonjour and device info). */
   deviceName: z.string().min(1).max(128),
   /** CI-DL budget for runs that name none (null: the engine's default, everything resident). */

@@ -28,7 +28,7 @@ export const WS_CLOSE = {
 } as const;
 
 /** Longest close reason, UTF-8 bytes (a control frame holds 125 bytes, 2 of them the code). */
-export const MAX_CLOSE_REASON_BYTES = 123;
+const MAX_CLOSE_REASON_BYTES = 123;
 
 /** Whether a close code may appear in a received close frame (RFC 6455 7.4, IANA registry). */
 export function isValidReceivedCloseCode(code: number): boolean {

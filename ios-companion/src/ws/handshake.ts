@@ -9,7 +9,7 @@ import { utf8Decode, utf8Encode } from '../../../shared/engine/safetensors/utf8'
 import { DEFAULT_CONNECTION_LIMITS } from '../../../shared/protocol/limits';
 
 /** The GUID RFC 6455 appends to the client's key. */
-export const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
 /** Longest request head accepted by default (request line + headers), bytes. */
 export const MAX_HANDSHAKE_BYTES = DEFAULT_CONNECTION_LIMITS.maxUpgradeRequestBytes;

@@ -28,7 +28,7 @@ import {
 } from './stream-convert';
 
 /** Latent sizes the manifest's per-block FLOPs refer to: the iPhone "base" job (68 frames at 256×256). */
-export function defaultFlopReference(cfg: Stdit3Config): FlopReference {
+function defaultFlopReference(cfg: Stdit3Config): FlopReference {
   return { frames: 20, height: 32, width: 32, captionLength: cfg.modelMaxLength };
 }
 

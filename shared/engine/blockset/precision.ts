@@ -19,18 +19,18 @@ import { decodeFloat } from '../safetensors/dtype';
 import { numel, type Float16Tensor, type FloatTensor, type Tensor } from '../tensor';
 
 /** The precisions a stage can be stored in. */
-export const PRECISIONS = ['f32', 'f16', 'int8'] as const;
+const PRECISIONS = ['f32', 'f16', 'int8'] as const;
 /** A stage's (or one tensor's) storage precision. */
 export type Precision = (typeof PRECISIONS)[number];
 /** Manifest schema of a stage's precision. */
 export const precisionSchema = z.enum(PRECISIONS);
 
 /** Smaller matrices stay float32 whatever the stage precision (they save next to nothing). */
-export const LOW_PRECISION_MIN_ELEMENTS = 1024;
+const LOW_PRECISION_MIN_ELEMENTS = 1024;
 /** T5's relative-attention table: a [buckets, heads] lookup of additive biases, not a matrix to multiply. */
 const RELATIVE_BIAS_SUFFIX = 'relative_attention_bias.weight';
 /** Key suffix of an int8 tensor's per-output-channel scales in a block file. */
-export const INT8_SCALE_SUFFIX = '::scale';
+const INT8_SCALE_SUFFIX = '::scale';
 /** Largest magnitude of a symmetric int8 code. */
 const INT8_MAX = 127;
 
@@ -65,7 +65,7 @@ export type WeightTensor = FloatTensor | Float16Tensor | Int8Weight;
 export type WeightMap = ReadonlyMap<string, WeightTensor>;
 
 /** The precision a loaded weight is stored in. */
-export function precisionOf(w: WeightTensor): Precision {
+function precisionOf(w: WeightTensor): Precision {
   return w.type === 'float32' ? 'f32' : w.type === 'float16' ? 'f16' : 'int8';
 }
 

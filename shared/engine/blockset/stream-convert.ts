@@ -103,7 +103,7 @@ export async function openStageCheckpoint(
 }
 
 /** A checkpoint reader's error (it names the file) as the BlockSetError every converter throws; others as is. */
-export function asBlockSetError(e: unknown): unknown {
+function asBlockSetError(e: unknown): unknown {
   if (!(e instanceof CheckpointError || e instanceof SafetensorsError)) return e;
   const prefix = `${e.file}: `;
   return new BlockSetError(e.file, e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message);
@@ -225,7 +225,7 @@ function blockLayout(group: WeightGroup, precision: Precision, blockTag: string)
 }
 
 /** A float32 buffer reused across tensors (conversion to f16/int8 decodes each tensor here first). */
-export class ConvertScratch {
+class ConvertScratch {
   private buf = new Float32Array(0);
   /** A view of `n` floats. */
   take(n: number): Float32Array {
@@ -249,7 +249,7 @@ export interface WriteBlockOptions {
  * decoded straight into place by `read`, f16/int8 ones decoded into a scratch buffer then encoded — then hashes it
  * and writes it to `path`.
  */
-export async function writeBlock(
+async function writeBlock(
   fs: FileSystemPort,
   sha256: Sha256,
   path: string,

@@ -91,7 +91,7 @@ function le(v: number, n: number): number[] {
 }
 
 /** Row-major strides of a shape. */
-export function contiguousStrides(shape: readonly number[]): number[] {
+function contiguousStrides(shape: readonly number[]): number[] {
   const stride = new Array<number>(shape.length);
   let s = 1;
   for (let i = shape.length - 1; i >= 0; i--) {

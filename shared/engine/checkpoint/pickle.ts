@@ -22,7 +22,7 @@ export interface PickleSource {
 /** Deepest MARK nesting accepted (a state dict needs 3). */
 export const MAX_MARK_DEPTH = 64;
 /** Most values on the stack at once, and most memo entries. */
-export const MAX_STACK_VALUES = 1 << 20;
+const MAX_STACK_VALUES = 1 << 20;
 /** Longest integer accepted (LONG1/LONG4), in bytes; torch writes at most 8. */
 const MAX_LONG_BYTES = 64;
 /** Longest GLOBAL module or name line. */

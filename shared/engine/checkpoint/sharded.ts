@@ -24,7 +24,7 @@ export interface CheckpointSetOptions {
 }
 
 /** What a Hugging Face directory is searched for, in this order. */
-export const CHECKPOINT_FILE_NAMES = [
+const CHECKPOINT_FILE_NAMES = [
   'model.safetensors.index.json',
   'model.safetensors',
   'pytorch_model.bin.index.json',

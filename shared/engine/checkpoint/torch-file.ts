@@ -19,7 +19,7 @@ import type { ZipEntry } from './zip-reader';
 import { ZipReader } from './zip-reader';
 
 /** Largest `data.pkl` read into memory (a state dict needs about 150 bytes per tensor). */
-export const MAX_PICKLE_BYTES = 64 * 1024 * 1024;
+const MAX_PICKLE_BYTES = 64 * 1024 * 1024;
 
 /** One tensor of a torch checkpoint: dtype and shape, and where its bytes lie. */
 export interface TorchTensorInfo extends CheckpointTensorInfo {

@@ -19,7 +19,7 @@ export class PickleRefused extends Error {
 }
 
 /** Legacy storage class → element dtype (safetensors spelling). */
-export const STORAGE_CLASS_DTYPES: Readonly<Record<string, string>> = {
+const STORAGE_CLASS_DTYPES: Readonly<Record<string, string>> = {
   FloatStorage: 'F32',
   HalfStorage: 'F16',
   BFloat16Storage: 'BF16',

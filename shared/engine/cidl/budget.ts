@@ -41,19 +41,6 @@ export class BudgetError extends Error {
   }
 }
 
-/** Human-readable size with the exact byte count, for messages: `170.0 MiB (178257920 B)`. */
-export function formatBytes(bytes: number): string {
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 'B';
-  for (const u of units) {
-    if (Math.abs(value) < 1024) break;
-    value /= 1024;
-    unit = u;
-  }
-  return unit === 'B' ? `${bytes} B` : `${value.toFixed(1)} ${unit} (${bytes} B)`;
-}
-
 /**
  * Turns a budget spec into bytes (null = unlimited). `fraction` is of the stage's total block bytes, rounded down;
  * `auto` is the probe's available bytes minus the reserve, never below 0 (the plan then says what does not fit).

@@ -15,9 +15,10 @@
  * Under a limit L the stage's block budget is L − base − work (`process` budgets: cidl/budget.ts). A stage whose
  * largest block does not fit that is refused up front with the shortfall.
  */
+import { formatBytes } from '../../format';
 import type { VerifyPolicy } from '../blockset/load';
 import type { MemoryProbe } from '../ports';
-import { formatBytes, type BudgetSpec } from './budget';
+import type { BudgetSpec } from './budget';
 import type { Plan } from './plan';
 import { simulateResidency, type BlockSpec } from './residency';
 import { storageOf, type Precision } from '../blockset/precision';
@@ -156,12 +157,13 @@ export function budgetShortfall(
 ): string {
   const reason = plan.reason ?? 'a block exceeds the budget';
   if (spec.kind !== 'process' || plan.budgetBytes === null) return reason;
-  const pending = growthBytes > 0 ? ` (${formatBytes(growthBytes)} of it start-up growth still to come)` : '';
-  const held = baseBytes === null ? '' : `${formatBytes(baseBytes)} already held${pending}, `;
+  const pending =
+    growthBytes > 0 ? ` (${formatBytes(growthBytes, 'exact')} of it start-up growth still to come)` : '';
+  const held = baseBytes === null ? '' : `${formatBytes(baseBytes, 'exact')} already held${pending}, `;
   return (
-    `under the ${formatBytes(spec.limitBytes)} process limit (${held}${formatBytes(work.totalBytes)} working memory: ` +
-    `${formatBytes(work.activationBytes)} activations, ${formatBytes(work.widenBytes)} widened weights, ` +
-    `${formatBytes(work.verifyBytes)} hash copy) ${formatBytes(plan.budgetBytes)} is left for blocks: ${reason}`
+    `under the ${formatBytes(spec.limitBytes, 'exact')} process limit (${held}${formatBytes(work.totalBytes, 'exact')} working memory: ` +
+    `${formatBytes(work.activationBytes, 'exact')} activations, ${formatBytes(work.widenBytes, 'exact')} widened weights, ` +
+    `${formatBytes(work.verifyBytes, 'exact')} hash copy) ${formatBytes(plan.budgetBytes, 'exact')} is left for blocks: ${reason}`
   );
 }
 

@@ -3,7 +3,7 @@
  * computes, and the peak block memory that results (exact: the scheduler's own decisions, replayed).
  */
 import type { EngineEvent, Stage } from '../telemetry';
-import { formatBytes } from './budget';
+import { formatBytes } from '../../format';
 import { simulateResidency, type BlockSpec } from './residency';
 
 /**
@@ -174,8 +174,8 @@ export function planResidency(input: PlanInput): Plan {
       return {
         fits: false,
         reason:
-          `block ${largest.id} needs ${formatBytes(largest.bytes)} but the budget is ${formatBytes(budgetBytes)}: ` +
-          `no schedule fits (raise the budget to at least ${formatBytes(largest.bytes)})`,
+          `block ${largest.id} needs ${formatBytes(largest.bytes, 'exact')} but the budget is ${formatBytes(budgetBytes, 'exact')}: ` +
+          `no schedule fits (raise the budget to at least ${formatBytes(largest.bytes, 'exact')})`,
         mode: 'does-not-fit',
         policy,
         retained: [],
@@ -192,8 +192,8 @@ export function planResidency(input: PlanInput): Plan {
       prefetch = false;
       reasons.push(
         `prefetch off (sequential load, compute, release): even the smallest retention leaves no room for two ` +
-          `blocks, e.g. ${largest?.id} twice is ${formatBytes(2 * (largest?.bytes ?? 0))} > budget ` +
-          `${formatBytes(budgetBytes)}`,
+          `blocks, e.g. ${largest?.id} twice is ${formatBytes(2 * (largest?.bytes ?? 0), 'exact')} > budget ` +
+          `${formatBytes(budgetBytes, 'exact')}`,
       );
     }
     // With factor 1 the empty set always fits (the largest block fits), so this is never null.

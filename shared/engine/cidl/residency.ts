@@ -2,7 +2,7 @@
  * Residency accounting and the one prefetch decision, shared by `plan()`'s simulation and the live scheduler so
  * that the predicted peak is, by construction, the peak the scheduler reaches.
  */
-import { formatBytes } from './budget';
+import { formatBytes } from '../../format';
 
 /** A block as the scheduler sees it: its stage-qualified id and the bytes of its weights. */
 export interface BlockSpec {
@@ -52,9 +52,9 @@ export class ResidencyLedger {
     if (this.entries.has(id)) throw new Error(`CI-DL: block ${id} is already resident or loading`);
     if (!this.fits(bytes)) {
       throw new Error(
-        `CI-DL budget invariant violated: loading block ${id} (${formatBytes(bytes)}) on top of ` +
-          `${formatBytes(this.bytesNow)} resident/loading [${this.ids().join(', ')}] would exceed the budget of ` +
-          `${formatBytes(this.budgetBytes ?? 0)}`,
+        `CI-DL budget invariant violated: loading block ${id} (${formatBytes(bytes, 'exact')}) on top of ` +
+          `${formatBytes(this.bytesNow, 'exact')} resident/loading [${this.ids().join(', ')}] would exceed the budget of ` +
+          `${formatBytes(this.budgetBytes ?? 0, 'exact')}`,
       );
     }
     this.entries.set(id, bytes);

@@ -6,7 +6,7 @@
 import type { Clock } from '../ports';
 import type { EngineEvent, EventSink, ReleaseReason } from '../telemetry';
 import { AbortError, isAbortError, LocalAbortController, type AbortSignalLike } from './abort';
-import { formatBytes } from './budget';
+import { formatBytes } from '../../format';
 import { planEvent, type Plan } from './plan';
 import { nextPrefetchIndex, ResidencyLedger, type BlockSpec } from './residency';
 
@@ -206,8 +206,8 @@ export class BlockScheduler<W> {
         if (loaded.bytes !== block.bytes) {
           loaded.release?.();
           entry.error = new Error(
-            `CI-DL: block ${block.id} loaded ${formatBytes(loaded.bytes)} but was planned as ` +
-              `${formatBytes(block.bytes)}; the budget accounting would be wrong`,
+            `CI-DL: block ${block.id} loaded ${formatBytes(loaded.bytes, 'exact')} but was planned as ` +
+              `${formatBytes(block.bytes, 'exact')}; the budget accounting would be wrong`,
           );
           return;
         }

@@ -4,13 +4,13 @@
  */
 
 /** Round multipliers M0, M1 (Random123 PHILOX_M4x32_0/1). */
-export const PHILOX_M0 = 0xd2511f53;
+const PHILOX_M0 = 0xd2511f53;
 /** Second round multiplier. */
-export const PHILOX_M1 = 0xcd9e8d57;
+const PHILOX_M1 = 0xcd9e8d57;
 /** Key schedule increments W0 (golden ratio) and W1 (√3 − 1), Random123 PHILOX_W32_0/1. */
-export const PHILOX_W0 = 0x9e3779b9;
+const PHILOX_W0 = 0x9e3779b9;
 /** Second key increment. */
-export const PHILOX_W1 = 0xbb67ae85;
+const PHILOX_W1 = 0xbb67ae85;
 
 /** High 32 bits of the 64-bit product of two uint32 values, exactly. */
 export function mulhi32(a: number, b: number): number {

@@ -7,24 +7,6 @@
  */
 import { utf8Decode } from '../safetensors/utf8';
 
-/** A tensor's element type by ONNX TensorProto.DataType number, with a readable name. */
-export const ONNX_TYPE_NAMES: Readonly<Record<number, string>> = {
-  1: 'float32',
-  2: 'uint8',
-  3: 'int8',
-  4: 'uint16',
-  5: 'int16',
-  6: 'int32',
-  7: 'int64',
-  8: 'string',
-  9: 'bool',
-  10: 'float16',
-  11: 'float64',
-  12: 'uint32',
-  13: 'uint64',
-  16: 'bfloat16',
-};
-
 /** A decoded AttributeProto value (graph-valued attributes are kept as their kind only). */
 export type ReadAttribute =
   | { kind: 'int'; value: number }
@@ -39,7 +21,7 @@ export type ReadAttribute =
 /** A decoded TensorProto (initializer or attribute tensor). */
 export interface ReadTensor {
   name: string;
-  /** TensorProto.DataType number (1 = float32, 7 = int64, …; see ONNX_TYPE_NAMES). */
+  /** TensorProto.DataType number (1 = float32, 7 = int64, 10 = float16, …). */
   dataType: number;
   dims: number[];
   /** True when the data lives in an external file (data_location = EXTERNAL). */

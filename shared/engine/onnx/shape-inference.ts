@@ -67,7 +67,7 @@ function axisOf(axis: number, rank: number): number {
 }
 
 /** Numpy-style (multidirectional) broadcast of several shapes. */
-export function broadcastDims(shapes: readonly (readonly number[])[]): number[] {
+function broadcastDims(shapes: readonly (readonly number[])[]): number[] {
   const rank = Math.max(0, ...shapes.map((s) => s.length));
   const out: number[] = [];
   for (let k = 0; k < rank; k++) {

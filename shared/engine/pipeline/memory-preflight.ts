@@ -7,7 +7,8 @@
  */
 import type { BlockSet } from '../blockset/load';
 import { stagePrecision } from '../blockset/manifest';
-import { BudgetError, formatBytes, resolveBudget, type BudgetSpec } from '../cidl/budget';
+import { formatBytes } from '../../format';
+import { BudgetError, resolveBudget, type BudgetSpec } from '../cidl/budget';
 import {
   hashedBlocks,
   processBase,
@@ -231,14 +232,17 @@ export async function preflightJobMemory(
 export function refuseIfUnfit(pre: JobMemoryPreflight): void {
   const bad = pre.stages.find((s) => !s.fits);
   if (!bad) return;
-  const limit = pre.limitBytes === null ? 'its budget' : `the ${formatBytes(pre.limitBytes)} process limit`;
+  const limit =
+    pre.limitBytes === null ? 'its budget' : `the ${formatBytes(pre.limitBytes, 'exact')} process limit`;
   const pending =
-    pre.growthBytes > 0 ? ` (${formatBytes(pre.growthBytes)} of it start-up growth still to come)` : '';
+    pre.growthBytes > 0
+      ? ` (${formatBytes(pre.growthBytes, 'exact')} of it start-up growth still to come)`
+      : '';
   throw new BudgetError(
     bad.stage,
-    `under ${limit} the ${bad.stage} stage has ${formatBytes(bad.budgetBytes ?? 0)} for blocks ` +
-      `(after ${formatBytes(pre.baseBytes)} the process holds${pending} and ${formatBytes(bad.work.totalBytes)} ` +
+    `under ${limit} the ${bad.stage} stage has ${formatBytes(bad.budgetBytes ?? 0, 'exact')} for blocks ` +
+      `(after ${formatBytes(pre.baseBytes, 'exact')} the process holds${pending} and ${formatBytes(bad.work.totalBytes, 'exact')} ` +
       `working memory), ` +
-      `but its largest block is ${formatBytes(bad.largestBlockBytes)}: short by ${formatBytes(bad.shortfallBytes)}`,
+      `but its largest block is ${formatBytes(bad.largestBlockBytes, 'exact')}: short by ${formatBytes(bad.shortfallBytes, 'exact')}`,
   );
 }

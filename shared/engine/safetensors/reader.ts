@@ -22,7 +22,7 @@ import { utf8Decode } from './utf8';
 export { SafetensorsError } from './error';
 
 /** Largest JSON header accepted (the format's own limit). */
-export const MAX_HEADER_BYTES = 100_000_000;
+const MAX_HEADER_BYTES = 100_000_000;
 
 /** Where one tensor lives and what it holds. */
 export interface TensorInfo {

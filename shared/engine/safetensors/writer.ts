@@ -199,35 +199,3 @@ export function encodeSafetensors(
   tensors.forEach((t, i) => out.set(leBytes(t.tensor.data), layout.entries[i]!.fileOffset));
   return out;
 }
-
-/** A FileWriter that fills a preallocated buffer (assemble a file in memory, e.g. to hash it before writing). */
-export class BufferFileWriter implements FileWriter {
-  /** The buffer being filled. */
-  readonly bytes: Uint8Array;
-  private at = 0;
-
-  constructor(byteLength: number) {
-    this.bytes = new Uint8Array(byteLength);
-  }
-
-  /** Bytes written so far. */
-  get written(): number {
-    return this.at;
-  }
-
-  /** Appends bytes; fails past the end of the buffer. */
-  async write(chunk: Uint8Array): Promise<void> {
-    if (this.at + chunk.byteLength > this.bytes.byteLength)
-      throw new Error(
-        `buffer writer overflow: ${this.at + chunk.byteLength} > ${this.bytes.byteLength} bytes`,
-      );
-    this.bytes.set(chunk, this.at);
-    this.at += chunk.byteLength;
-  }
-
-  /** Fails unless the buffer is exactly full. */
-  async close(): Promise<void> {
-    if (this.at !== this.bytes.byteLength)
-      throw new Error(`buffer writer closed at ${this.at} of ${this.bytes.byteLength} bytes`);
-  }
-}

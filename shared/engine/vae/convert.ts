@@ -73,8 +73,7 @@ export interface ConvertVaeResult {
 }
 
 /** Checkpoint keys the decode path never reads (encoders), skipped silently. */
-export const VAE_ENCODER_KEY =
-  /^(temporal_vae\.(encoder|quant_conv)\.|spatial_vae\.module\.(encoder|quant_conv)\.)/;
+const VAE_ENCODER_KEY = /^(temporal_vae\.(encoder|quant_conv)\.|spatial_vae\.module\.(encoder|quant_conv)\.)/;
 
 /** Converts a VAE checkpoint into the decode stage of a block set (see the module comment). */
 export async function convertVae(opts: ConvertVaeOptions): Promise<ConvertVaeResult> {

@@ -17,7 +17,7 @@ import {
 } from './config';
 
 /** Widened weights per decode block. */
-export function decodeBlockWiden(cfg: VaeConfig, precision: Precision): Map<string, number> {
+function decodeBlockWiden(cfg: VaeConfig, precision: Precision): Map<string, number> {
   return new Map(vaeWeightNames(cfg).map((g) => [g.id, widenBytesOf(g.keys, precision)]));
 }
 

@@ -25,7 +25,7 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Whether a config JSON is the released pipeline format (`vae_2d` / `vae_temporal` by type name). */
-export function isReleasedVaeConfig(json: unknown): boolean {
+function isReleasedVaeConfig(json: unknown): boolean {
   return isObj(json) && ('vae_2d' in json || json['model_type'] === 'VideoAutoencoderPipeline');
 }
 

@@ -3,6 +3,7 @@
  * or one STDiT3 checkpoint — into a block set (one file per CI-DL block + manifest), at the precision asked per
  * stage, with progress (bytes, ETA) on stderr.
  */
+import { formatBytes } from '../../../shared/format';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { readFile } from 'node:fs/promises';
@@ -32,7 +33,7 @@ interface ConvertFlags {
  * The model config inside a config file: a Hugging Face / Open-Sora config.json as is, or the `config.model`
  * object of a fixture manifest (tests/fixtures/opensora-tiny/manifest.json).
  */
-export function modelConfigFromFile(json: unknown): unknown {
+function modelConfigFromFile(json: unknown): unknown {
   if (typeof json !== 'object' || json === null) return json;
   const o = json as Record<string, unknown>;
   if ('depth' in o) return o;
@@ -83,8 +84,6 @@ export function parsePrecisionFlag(text: string): Partial<Record<StageName, Prec
   }
   return out;
 }
-
-const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
 /** Registers `odsora convert` on the program. */
 export function registerConvert(program: Command): void {
@@ -149,7 +148,7 @@ export function registerConvert(program: Command): void {
         if (flags.json) console.log(JSON.stringify({ ...r, seconds, peakRssBytes: peakRssBytes() }));
         else
           console.log(
-            `wrote ${JSON.stringify(r.stages)} blocks (${JSON.stringify(r.precision)}), ${mib(r.bytes)}, to ${r.outDir} in ${seconds.toFixed(1)} s`,
+            `wrote ${JSON.stringify(r.stages)} blocks (${JSON.stringify(r.precision)}), ${formatBytes(r.bytes, 'MiB')}, to ${r.outDir} in ${seconds.toFixed(1)} s`,
           );
         return;
       }
@@ -168,7 +167,7 @@ export function registerConvert(program: Command): void {
           console.error(`checkpoint OK: ${p.tensors} tensors in ${p.blocks} blocks`);
         else if (p.type === 'block.done')
           console.error(
-            `[${p.index + 1}/${p.total}] ${p.block.padEnd(8)} ${mib(p.bytes).padStart(10)}  ${p.sha256.slice(0, 12)}`,
+            `[${p.index + 1}/${p.total}] ${p.block.padEnd(8)} ${formatBytes(p.bytes, 'MiB').padStart(10)}  ${p.sha256.slice(0, 12)}`,
           );
       };
       const result = await convertStdit3({
@@ -189,7 +188,7 @@ export function registerConvert(program: Command): void {
         console.log(JSON.stringify({ outDir: result.outDir, blocks, bytes: result.bytes, seconds }));
       } else {
         console.log(
-          `wrote ${blocks} blocks, ${mib(result.bytes)}, to ${result.outDir} in ${seconds.toFixed(1)} s`,
+          `wrote ${blocks} blocks, ${formatBytes(result.bytes, 'MiB')}, to ${result.outDir} in ${seconds.toFixed(1)} s`,
         );
       }
     });

@@ -3,7 +3,6 @@
  * Open-Sora Nano (or `--model DIR`), writing PNG frames, an APNG, a GIF and a versioned `run.json`.
  */
 import { EXECUTION_PROVIDERS, type ExecutionProviderName } from '../../../shared/engine/execution-provider';
-import { execFileSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { arch, cpus, platform, release } from 'node:os';
@@ -40,6 +39,7 @@ import { promptVocabulary, unknownWordsWarning } from '../../../shared/engine/t5
 import { peakRssBytes } from '../../adapters/node-memory-probe';
 import { createNodeEngineHost } from '../../engine-host/node-engine';
 import { ensureBundledBlockSet, findRepoRoot, openModel, type ModelBlockSet } from '../../models/bundled';
+import { readGitCommit } from '../../studio/git-commit';
 import { writeVideoFiles } from '../../output/video-files';
 import { finite, nonNegInt, posInt } from '../arg-parsers';
 import { examples } from '../help';
@@ -370,21 +370,10 @@ function flagOf(field: string): string {
   return flags[field] ?? techniqueFlagOf(field) ?? field;
 }
 
-/** `git rev-parse HEAD` of the repository, or null. */
+/** The commit of the checkout the CLI runs from (read from `.git`, as the studio does), or null. */
 function gitCommit(): string | null {
   const root = findRepoRoot();
-  if (!root) return null;
-  try {
-    return (
-      execFileSync('git', ['rev-parse', 'HEAD'], {
-        cwd: root,
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'ignore'],
-      }).trim() || null
-    );
-  } catch {
-    return null;
-  }
+  return root ? readGitCommit(root) : null;
 }
 
 /** The `run.json` record (format `odsora-run`, version 1). */

@@ -19,7 +19,7 @@ import { parsePrecisionFlag } from './convert';
 import { examples } from '../help';
 
 /** `--prompts N|all` → a count of suite prompts. */
-export function parsePromptCount(v: string): number {
+function parsePromptCount(v: string): number {
   if (v.trim().toLowerCase() === 'all') return NANOBENCH_SUITE.length;
   const n = posInt('--prompts')(v);
   if (n > NANOBENCH_SUITE.length)
@@ -28,7 +28,7 @@ export function parsePromptCount(v: string): number {
 }
 
 /** `--settings a,b,…` → validated setting names. */
-export function parseSettingsList(v: string): string[] {
+function parseSettingsList(v: string): string[] {
   const names = v
     .split(',')
     .map((s) => s.trim())
@@ -43,7 +43,7 @@ export function parseSettingsList(v: string): string[] {
 }
 
 /** `--prompt "…"` (repeatable) → prompts checked against the Nano vocabulary. */
-export function collectPrompt(v: string, prev: string[] = []): string[] {
+function collectPrompt(v: string, prev: string[] = []): string[] {
   try {
     parsePrompt(v);
   } catch (e) {

@@ -88,7 +88,7 @@ function readPackage(file: string): { name?: string; version?: string } {
 }
 
 /** The Electron executable, or null: the npm package installs without one here and `require` then throws. */
-export function findElectronBinary(root: string): string | null {
+function findElectronBinary(root: string): string | null {
   try {
     const binary: unknown = createRequire(join(root, 'package.json'))('electron');
     return typeof binary === 'string' && existsSync(binary) ? binary : null;

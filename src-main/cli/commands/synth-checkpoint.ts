@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { resolve } from 'node:path';
-import { formatBytes } from '../../../shared/engine/cidl/budget';
+import { formatBytes } from '../../../shared/format';
 import { NodeFileSystem } from '../../adapters/node-fs';
 import { peakRssBytes } from '../../adapters/node-memory-probe';
 import { SYNTH_PRESETS, type SynthPreset } from '../../synth/presets';
@@ -28,7 +28,7 @@ interface SynthFlags {
 const DTYPES: Readonly<Record<SynthFlags['dtype'], SynthDtype>> = { f32: 'F32', bf16: 'BF16', f16: 'F16' };
 
 /** The warning every synthetic model comes with. */
-export const RANDOM_WEIGHTS_WARNING =
+const RANDOM_WEIGHTS_WARNING =
   'these are RANDOM weights: every layout, name and shape is real, but the videos they make are meaningless noise';
 
 /** Registers `odsora synth-checkpoint`. */
@@ -101,7 +101,7 @@ export function registerSynthCheckpoint(program: Command): void {
         );
       else
         console.log(
-          `wrote ${flags.preset} (${(r.parameters.total / 1e9).toFixed(2)} B numbers, ${formatBytes(r.bytes)}) to ${r.outDir} in ${seconds.toFixed(1)} s — ${RANDOM_WEIGHTS_WARNING}`,
+          `wrote ${flags.preset} (${(r.parameters.total / 1e9).toFixed(2)} B numbers, ${formatBytes(r.bytes, 'exact')}) to ${r.outDir} in ${seconds.toFixed(1)} s — ${RANDOM_WEIGHTS_WARNING}`,
         );
     });
 }

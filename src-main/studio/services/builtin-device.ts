@@ -47,7 +47,7 @@ export interface BuiltinDevice {
 }
 
 /** Why the built-in device cannot start, or null when it can. */
-export function builtinDeviceProblem(modelDir: string, cliPath: string): string | null {
+function builtinDeviceProblem(modelDir: string, cliPath: string): string | null {
   if (!existsSync(modelDir))
     return (
       `the bundled model is missing: ${modelDir} does not exist. Export it with ` +

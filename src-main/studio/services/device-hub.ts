@@ -34,7 +34,7 @@ import {
   type Entry,
 } from './device-entry';
 import { StudioServiceError } from './errors';
-import { FileKeyStore } from './key-store';
+import { FileKeyStore } from './file-key-store';
 
 /** What the built-in device tells the hub (builtin-device.ts). */
 export type BuiltinDeviceState =

@@ -53,7 +53,7 @@ export interface StudioServices {
 }
 
 /** `$ODSORA_STUDIO_DATA`, else `~/.local/share/odsora/studio`. */
-export function defaultStudioDataDir(): string {
+function defaultStudioDataDir(): string {
   const env = process.env['ODSORA_STUDIO_DATA'];
   return env && env.trim() !== '' ? env : join(homedir(), '.local', 'share', 'odsora', 'studio');
 }

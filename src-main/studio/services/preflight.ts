@@ -15,7 +15,8 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { formatBytes, resolveBudget, type BudgetSpec } from '../../../shared/engine/cidl/budget';
+import { formatBytes } from '../../../shared/format';
+import { resolveBudget, type BudgetSpec } from '../../../shared/engine/cidl/budget';
 import { planResidency } from '../../../shared/engine/cidl/plan';
 import type { BlockSpec } from '../../../shared/engine/cidl/residency';
 import { parseManifest } from '../../../shared/engine/blockset/manifest';
@@ -30,7 +31,7 @@ import { checkPromptOnDevice } from './prompt-check';
 export const ASSUMED_DENOISER_BLOCKS = 30;
 
 /** The denoiser blocks of a cached block set converted from the model with `sourceSha256`, or null. */
-export async function cachedDenoiserBlocks(
+async function cachedDenoiserBlocks(
   cacheRoots: readonly string[],
   sourceSha256: string,
 ): Promise<{ blocks: BlockSpec[]; manifestPath: string } | null> {
@@ -87,7 +88,7 @@ export async function preflight(
       bytes: each,
     }));
     notes.push(
-      `the device reports only its block set's total size (${formatBytes(set.bytes)}), not block sizes, and no ` +
+      `the device reports only its block set's total size (${formatBytes(set.bytes, 'exact')}), not block sizes, and no ` +
         `local copy of ${set.model} matches its hash: assumed ${ASSUMED_DENOISER_BLOCKS} equal denoiser blocks ` +
         `(STDiT3: part1, 28 pairs, part2) sharing that total (text encoder and VAE bytes included)`,
     );
@@ -99,7 +100,7 @@ export async function preflight(
   const limit = info.memory.limitBytes;
   const applied = applyProfileBudget(params, limit).cidl?.budget ?? asked;
   if (limit !== null && JSON.stringify(applied) !== JSON.stringify(asked)) {
-    notes.push(`the device caps block memory at its per-app limit of ${formatBytes(limit)}`);
+    notes.push(`the device caps block memory at its per-app limit of ${formatBytes(limit, 'exact')}`);
   }
   const available = info.memory.availableBytes;
   let budgetBytes: number | null;
@@ -131,14 +132,14 @@ export async function preflight(
     notes.push('steps not set: planned for 30 passes (the model default may differ)');
   notes.push(
     `denoiser plan: ${plan.mode}, ${plan.retained.length} of ${blocks.length} blocks kept resident ` +
-      `(${formatBytes(plan.retainedBytes)}), ${formatBytes(plan.loadBytesPerPass)} loaded per step`,
+      `(${formatBytes(plan.retainedBytes, 'exact')}), ${formatBytes(plan.loadBytesPerPass, 'exact')} loaded per step`,
   );
   if (plan.reason) notes.push(plan.reason);
   let fits = plan.fits;
   if (fits && available !== null && plan.predictedPeakBytes > available) {
     // A simulated device measures its host process against a limit scaled to the model, so its free memory says
     // nothing about the blocks; a real device's does (past it the OS kills the app).
-    const free = `the predicted peak ${formatBytes(plan.predictedPeakBytes)} exceeds the ${formatBytes(available)} the device reports free`;
+    const free = `the predicted peak ${formatBytes(plan.predictedPeakBytes, 'exact')} exceeds the ${formatBytes(available, 'exact')} the device reports free`;
     if (info.simulated)
       notes.push(
         `${free} (simulated device: its free memory is its host process against the scaled limit; not counted)`,

@@ -36,7 +36,7 @@ import type { RunHistory } from './run-history';
 import type { RunService } from './run-service';
 
 /** The file names a report folder may hold (`video.mp4`: encoded by the renderer, `reports.putVideo`). */
-export const REPORT_FILE_NAMES = [
+const REPORT_FILE_NAMES = [
   'report.html',
   'report.json',
   'steps.csv',
@@ -288,7 +288,7 @@ export function withGifComment(gif: Uint8Array, text: string): Uint8Array {
 }
 
 /** The GIF: the target's frames, with the baseline's beside them when both have the same shape. */
-export function reportGif(input: ReportInput): Uint8Array | null {
+function reportGif(input: ReportInput): Uint8Array | null {
   const [target, baseline] = input.runs;
   if (!target || target.framesPng.length === 0) return null;
   const decode = (r: ReportRun): ReturnType<typeof decodePngRgb>[] =>

@@ -56,7 +56,7 @@ const runFileFields = {
 };
 
 /** run.json, version 2. */
-export const runFileSchema = z.object({
+const runFileSchema = z.object({
   ...runFileFields,
   version: z.literal(RUN_FOLDER_VERSION),
   /** This run is the baseline made for that run. */

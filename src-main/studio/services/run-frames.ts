@@ -102,7 +102,7 @@ async function names(dir: string): Promise<string[]> {
 }
 
 /** The files of a frame set in frame order: every final frame, or the previews of the latest preview event. */
-export async function frameFiles(runDir: string, which: FrameSet): Promise<string[]> {
+async function frameFiles(runDir: string, which: FrameSet): Promise<string[]> {
   if (which === 'final') {
     return (await names(join(runDir, FINAL_DIR)))
       .filter((n) => FINAL_NAME.test(n))

@@ -118,7 +118,7 @@ export class RunHistory {
 }
 
 /** The comparison numbers of two same-shaped clips and their runs' measurements. */
-export function compareVideos(a: Video, b: Video, ma: RunMeasures, mb: RunMeasures): CompareResult {
+function compareVideos(a: Video, b: Video, ma: RunMeasures, mb: RunMeasures): CompareResult {
   const p = psnr(a, b);
   const s = ssim(a, b);
   const fa = temporalFlicker(a);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CompanionClient, type SeqEvent } from '../../../src-main/devices/companion-client';
 import { DeviceHub } from '../../../src-main/studio/services/device-hub';
-import { FileKeyStore } from '../../../src-main/studio/services/key-store';
+import { FileKeyStore } from '../../../src-main/studio/services/file-key-store';
 import { readEvents, readRunFile } from '../../../src-main/studio/services/run-folder';
 import { RunService } from '../../../src-main/studio/services/run-service';
 import type { StudioDevice, StudioEvent } from '../../../shared/protocol/studio-contract';

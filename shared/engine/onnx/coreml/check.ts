@@ -37,7 +37,7 @@ export interface CoremlGraphReport {
 }
 
 /** Checks a parsed model (see the module comment). */
-export function checkCoremlModel(model: ReadModel): CoremlGraphReport {
+function checkCoremlModel(model: ReadModel): CoremlGraphReport {
   const g = model.graph;
   const types = new Map<string, ValueType>();
   const inputs = new Set(g.inputs.map((v) => v.name));

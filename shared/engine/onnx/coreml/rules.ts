@@ -72,7 +72,7 @@ export const ORT_SOURCES = {
  * those are refused whatever their inputs — newer builders add ML Program Gather / Expand / Pad, 1.24 does not
  * list them).
  */
-export const ML_PROGRAM_OPS: ReadonlySet<string> = new Set([
+const ML_PROGRAM_OPS: ReadonlySet<string> = new Set([
   'Add', 'ArgMax', 'AveragePool', 'Cast', 'Clip', 'Concat', 'Conv', 'ConvTranspose', 'Cos', 'DepthToSpace', 'Ceil',
   'Div', 'Elu', 'Erf', 'Exp', 'GatherND', 'Gemm', 'Gelu', 'GlobalAveragePool', 'GlobalMaxPool', 'GridSample',
   'GroupNormalization', 'HardSigmoid', 'Identity', 'InstanceNormalization', 'LayerNormalization', 'LeakyRelu',

@@ -14,7 +14,8 @@ import {
 import type { PairedKeyRecord, PairingStore } from '../../../../shared/companion/pairing';
 import { type HmacSha256 } from '../../../../shared/protocol/auth';
 import type { DeviceInfo } from '../../../../shared/protocol/device';
-import { decodeDeviceText, type DeviceMessage } from '../../../../shared/protocol/index';
+import type { DeviceMessage } from '../../../../shared/protocol/messages';
+import { decodeDeviceText } from '../../../../shared/protocol/parse';
 
 export const hmac: HmacSha256 = async (key, message) => createHmac('sha256', key).update(message).digest();
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { EngineEvent } from '../../../../shared/engine/telemetry';
-import { loadHiddenShare, overlappingLoads, percentile } from '../../../../src-main/bench/trace-stats';
+import { loadHiddenShare, overlappingLoads } from '../../../../src-main/bench/trace-stats';
 
 const load = (block: string, start: number, end: number): EngineEvent[] => [
   { type: 'block.load.start', atMs: start, block, bytes: 1, residentBytes: 1, budgetBytes: null },
@@ -37,11 +37,5 @@ describe('trace statistics', () => {
     const s = loadHiddenShare(events);
     expect(s.hiddenShare).toBe(0);
     expect(overlappingLoads(events)).toBe(0);
-  });
-
-  it('interpolates percentiles', () => {
-    expect(percentile([3, 1, 2, 4], 50)).toBe(2.5);
-    expect(percentile([1], 90)).toBe(1);
-    expect(percentile([], 50)).toBeNaN();
   });
 });

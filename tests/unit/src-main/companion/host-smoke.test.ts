@@ -19,7 +19,8 @@ import {
   scaledIphoneLimit,
 } from '../../../../src-main/companion/profiles';
 import { decodeBinaryFrame } from '../../../../shared/protocol/binary-frame';
-import { decodeDeviceText, type DeviceMessage } from '../../../../shared/protocol/index';
+import type { DeviceMessage } from '../../../../shared/protocol/messages';
+import { decodeDeviceText } from '../../../../shared/protocol/parse';
 import { fixtureModelDir } from '../../../helpers/fixture-model-dir';
 
 describe('profiles', () => {

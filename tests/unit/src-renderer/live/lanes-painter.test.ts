@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../../../shared/protocol/run';
 import { LanesPainter } from '../../../../src-renderer/live/lanes-painter';
-import { emptyRunView, foldEvent } from '../../../../src-renderer/live/run-fold';
+import { emptyRunView, foldEvent } from '../../../../shared/report/run-fold';
 
 /** A 2D context that only counts calls (happy-dom has no canvas backend). */
 function countingContext() {

@@ -1,7 +1,7 @@
 // The phase rows' status: an open phase is "running" only while the run runs.
 import { describe, expect, it } from 'vitest';
 import { phaseRows } from '../../../../src-renderer/live/phase-breakdown';
-import { emptyRunView, foldEvent } from '../../../../src-renderer/live/run-fold';
+import { emptyRunView, foldEvent } from '../../../../shared/report/run-fold';
 import { recordedRun } from '../helpers/recorded-runs';
 
 describe('phase rows', () => {

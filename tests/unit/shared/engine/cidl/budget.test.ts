@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_AUTO_RESERVE_BYTES,
-  formatBytes,
   parseBudget,
   resolveBudget,
 } from '../../../../../shared/engine/cidl/budget';
@@ -69,12 +68,5 @@ describe('resolveBudget', () => {
     await expect(resolveBudget({ kind: 'fraction', of: 2 }, { totalBlockBytes: 1 })).rejects.toThrow(
       /fraction 2/,
     );
-  });
-});
-
-describe('formatBytes', () => {
-  it('shows a readable size and the exact bytes', () => {
-    expect(formatBytes(999)).toBe('999 B');
-    expect(formatBytes(170 * 1024 * 1024)).toBe('170.0 MiB (178257920 B)');
   });
 });

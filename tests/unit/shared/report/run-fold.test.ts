@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { reduceRunView, startRunView } from '../../../../ios-companion/src/host/run-view';
+import type { EngineEvent } from '../../../../shared/engine/telemetry';
 import type { RunEvent } from '../../../../shared/protocol/run';
-import { emptyRunView, foldEvent } from '../../../../src-renderer/live/run-fold';
-import { recordedRun } from '../helpers/recorded-runs';
+import { measureRun } from '../../../../shared/report/measures';
+import { emptyRunView, foldEvent } from '../../../../shared/report/run-fold';
+import { recordedRun } from '../../src-renderer/helpers/recorded-runs';
 
 function foldAll(events: readonly { seq: number; event: RunEvent }[]) {
   const view = emptyRunView();
@@ -133,5 +136,45 @@ describe('run fold on a 10,000+ event stream', () => {
     expect(view.lanes).toHaveLength(20);
     expect(view.blockEvents).toBe(100 * 20 * 5);
     expect(view.eventCount).toBe(events.length);
+  });
+});
+
+describe('one fold for the live view, the report and the phone', () => {
+  const run = recordedRun('paper-defaults');
+  // The live view folds the events the studio pushes (run-store.ts); the report measures the stored log; the phone
+  // folds the engine's events as its runner emits them (no run-level events: the companion adds those).
+  const live = foldAll(run.events);
+  const report = measureRun(run.events);
+  const engineEvents = run.events.flatMap(({ event }) =>
+    event.type.startsWith('run.') || event.type === 'preview.ready' || event.type === 'event.lost'
+      ? []
+      : [event as EngineEvent],
+  );
+  let phone = startRunView('r-1', run.params.steps ?? null);
+  const phoneLatencies: (number | null)[] = [];
+  for (const event of engineEvents) {
+    phone = reduceRunView(phone, event);
+    if (event.type === 'step.end') phoneLatencies.push(phone.lastStepMs);
+  }
+
+  it('shows the same step latencies on all three, step by step', () => {
+    const liveLatencies = live.steps.map((s) => s.latencyMs);
+    const reportLatencies = report.steps.map((s) => s.latencyMs);
+    expect(reportLatencies.length).toBeGreaterThan(10);
+    expect(liveLatencies).toEqual(reportLatencies);
+    expect(phoneLatencies).toEqual(reportLatencies);
+    expect(phone.stepsDone).toBe(report.steps.length);
+  });
+
+  it('shows the same leap, merged steps, block totals and resident bytes', () => {
+    expect(report.leapStep).toBe(live.leapStep);
+    expect(report.mergedSteps).toEqual(live.mergedSteps);
+    expect(report.blocks.map((b) => [b.block, b.loads, b.releases])).toEqual(
+      live.lanes.map((l) => [l.block, l.loads, l.releases.length]),
+    );
+    expect(phone.peakResidentBytes).toBe(live.peakResidentBytes);
+    expect(phone.residentBytes).toBe(live.residentBytes);
+    expect(phone.budgetBytes).toBe(live.budgetBytes);
+    expect(report.wallMs).toBe(live.finished?.totalMs);
   });
 });

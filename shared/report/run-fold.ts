@@ -1,14 +1,16 @@
-// The live views' derived state, folded one event at a time. Every event costs O(1) (a map lookup, a push, a
-// counter): nothing here walks the whole log, so a 10,000-event run stays as cheap per event as a 100-event one.
-// The state is mutated in place and `version` bumps on each change; the views redraw from it at most once per
-// animation frame (run-store.ts).
-import type { RunEvent, RunState } from '../../shared/protocol/run';
+/**
+ * THE fold of a run's events: the one place a run's event log becomes numbers. The studio's live views
+ * (src-renderer/live), the report's measures (`measureRun` in measures.ts, hence runs.get, runs.compare and every
+ * export) and the phone's run screen (ios-companion/src/host/run-view.ts) all read the state this builds, so they
+ * agree by construction. Every event costs O(1) (a map lookup, a push, a counter): nothing here walks the whole
+ * log, so a 10,000-event run stays as cheap per event as a 100-event one. The state is mutated in place and
+ * `version` bumps on each change; the live views redraw from it at most once per animation frame (run-store.ts).
+ */
+import type { Stage } from '../engine/telemetry';
+import type { RunEvent, RunState } from '../protocol/run';
 
-/** A pipeline stage as the phase breakdown shows it. */
-export type Phase = 'load' | 'text' | 'denoise' | 'decode';
-
-/** The four phases in pipeline order. */
-export const PHASES: readonly Phase[] = ['load', 'text', 'denoise', 'decode'];
+/** The four pipeline stages in the order the phase breakdown lists them. */
+export const PHASES: readonly Stage[] = ['load', 'text', 'denoise', 'decode'];
 
 /**
  * One phase of a run: `startMs` once it started, `durationMs` once it ended. `stoppedBy` names the terminal state
@@ -28,6 +30,8 @@ export interface StepPoint {
   t: number;
   startMs: number;
   latencyMs: number | null;
+  /** Engine time of its `step.end` (null while it runs). */
+  endMs: number | null;
   /** Cosine similarity of consecutive velocities (null for the first step). */
   cosine: number | null;
   merged: boolean;
@@ -47,11 +51,21 @@ export interface LaneSegment {
 /** One block's lane: its stretches in time order and where it stands now. */
 export interface BlockLane {
   block: string;
+  /** The block's size: the largest `bytes` its load and release events carried. */
   bytes: number;
   segments: LaneSegment[];
   state: LaneKind | 'released';
   /** Times the block was released (drawn as ticks). */
   releases: number[];
+  /** Completed loads and their total time (each from the block's latest `block.load.start`). */
+  loads: number;
+  loadMs: number;
+  /** Completed computes and their total time (each from the block's latest `block.compute.start`). */
+  computes: number;
+  computeMs: number;
+  /** Engine time of the latest load start and compute start (null: none yet). */
+  loadStartMs: number | null;
+  computeStartMs: number | null;
 }
 
 /** Resident bytes after an event that changed them (the memory curve under the lanes). */
@@ -60,6 +74,12 @@ export interface MemoryPoint {
   residentBytes: number;
   /** The stage's budget at that time (null: unlimited). */
   budgetBytes: number | null;
+}
+
+/** A stage's `stage.end` as the engine reported it. */
+export interface StageEnd {
+  stage: Stage;
+  durationMs: number;
 }
 
 /** A `preview.ready` event: its frames are fetched with `runs.frames` (which `preview`). */
@@ -86,21 +106,42 @@ export interface RunView {
   state: RunState | null;
   lastSeq: number;
   eventCount: number;
+  /** Engine `atMs` of the first event folded (the report's time origin). */
+  originMs: number | null;
+  /** The stage started last (null before the first `stage.start`). */
+  stage: Stage | null;
   /** Steps by step index (a leap ends the list early). */
   steps: StepPoint[];
+  /** Steps ended so far and the latency of the latest one. */
+  stepsDone: number;
+  lastStepLatencyMs: number | null;
   leapStep: number | null;
   mergedSteps: number[];
-  /** Duration of each phase (ms) once it ended; `startMs` while it runs. */
-  phases: Record<Phase, PhaseSpan>;
+  /**
+   * Duration of each phase (ms) once it ended; `startMs` while it runs. Once the run finished, the durations are
+   * `run.finished`'s timings (the device's own account of its phases).
+   */
+  phases: Record<Stage, PhaseSpan>;
+  /** Each `stage.end` in log order, with the duration the engine measured for that stage (what the report shows). */
+  stageEnds: StageEnd[];
   lanes: BlockLane[];
   laneIndex: Map<string, number>;
   /** Block events folded into the lanes (what `data-events-drawn` reports once drawn). */
   blockEvents: number;
+  /** Resident bytes after the latest load end or release, and the most of those. */
   residentBytes: number;
   peakResidentBytes: number;
   /** The latest stage budget (each stage has its own; the memory points carry theirs). */
   budgetBytes: number | null;
+  /** The highest budget of any `plan` or block event (null: none had one). */
+  highestBudgetBytes: number | null;
+  /** Resident bytes after each load end and release: the live memory curve. */
   memory: MemoryPoint[];
+  /**
+   * Resident bytes at every block event that carries them: load starts too (the scheduler reserves a block's
+   * bytes when its load starts). The report's residency chart and peak.
+   */
+  residency: MemoryPoint[];
   previews: PreviewMark[];
   finished: FinishedInfo | null;
   failure: string | null;
@@ -123,7 +164,11 @@ export function emptyRunView(): RunView {
     state: null,
     lastSeq: 0,
     eventCount: 0,
+    originMs: null,
+    stage: null,
     steps: [],
+    stepsDone: 0,
+    lastStepLatencyMs: null,
     leapStep: null,
     mergedSteps: [],
     phases: {
@@ -132,13 +177,16 @@ export function emptyRunView(): RunView {
       denoise: { startMs: null, durationMs: null, stoppedBy: null },
       decode: { startMs: null, durationMs: null, stoppedBy: null },
     },
+    stageEnds: [],
     lanes: [],
     laneIndex: new Map(),
     blockEvents: 0,
     residentBytes: 0,
     peakResidentBytes: 0,
     budgetBytes: null,
+    highestBudgetBytes: null,
     memory: [],
+    residency: [],
     previews: [],
     finished: null,
     failure: null,
@@ -156,11 +204,38 @@ export function emptyRunView(): RunView {
 function lane(view: RunView, block: string, bytes: number): BlockLane {
   view.work++;
   const i = view.laneIndex.get(block);
-  if (i !== undefined) return view.lanes[i] as BlockLane;
-  const created: BlockLane = { block, bytes, segments: [], state: 'released', releases: [] };
+  if (i !== undefined) {
+    const l = view.lanes[i] as BlockLane;
+    if (bytes > l.bytes) l.bytes = bytes;
+    return l;
+  }
+  const created: BlockLane = {
+    block,
+    bytes,
+    segments: [],
+    state: 'released',
+    releases: [],
+    loads: 0,
+    loadMs: 0,
+    computes: 0,
+    computeMs: 0,
+    loadStartMs: null,
+    computeStartMs: null,
+  };
   view.laneIndex.set(block, view.lanes.length);
   view.lanes.push(created);
   return created;
+}
+
+function budget(view: RunView, budgetBytes: number | null): void {
+  if (budgetBytes !== null && (view.highestBudgetBytes === null || budgetBytes > view.highestBudgetBytes))
+    view.highestBudgetBytes = budgetBytes;
+}
+
+/** A block event's resident bytes, for the report (every block event that carries them). */
+function residency(view: RunView, atMs: number, residentBytes: number, budgetBytes: number | null): void {
+  budget(view, budgetBytes);
+  view.residency.push({ atMs, residentBytes, budgetBytes });
 }
 
 /** Closes the lane's open stretch (if any) and opens `kind` at `atMs` (null: leaves it closed). */
@@ -210,6 +285,7 @@ export function foldEvent(view: RunView, seq: number, event: RunEvent): boolean 
   view.eventCount++;
   view.version++;
   const atMs = event.atMs;
+  if (view.originMs === null) view.originMs = atMs;
   // Run-level events carry the companion's clock; the canvases' time axis is the engine's.
   if (!RUN_LEVEL.has(event.type) && event.type !== 'preview.ready' && event.type !== 'run.interrupted') {
     if (view.firstAtMs === null) view.firstAtMs = atMs;
@@ -254,15 +330,18 @@ export function foldEvent(view: RunView, seq: number, event: RunEvent): boolean 
       stopOpenPhases(view, 'interrupted');
       break;
     case 'stage.start':
+      view.stage = event.stage;
       view.phases[event.stage].startMs = atMs;
       view.phasesVersion++;
       break;
     case 'stage.end':
       view.phases[event.stage].durationMs = event.durationMs;
+      view.stageEnds.push({ stage: event.stage, durationMs: event.durationMs });
       view.phasesVersion++;
       break;
     case 'plan':
       if (event.budgetBytes !== null) view.budgetBytes = event.budgetBytes;
+      budget(view, event.budgetBytes);
       break;
     case 'step.start':
       view.steps[event.step] = {
@@ -270,6 +349,7 @@ export function foldEvent(view: RunView, seq: number, event: RunEvent): boolean 
         t: event.t,
         startMs: atMs,
         latencyMs: null,
+        endMs: null,
         cosine: null,
         merged: event.merged,
         leapt: false,
@@ -283,43 +363,65 @@ export function foldEvent(view: RunView, seq: number, event: RunEvent): boolean 
         t: event.t,
         startMs: atMs - event.latencyMs,
         latencyMs: null,
+        endMs: null,
         cosine: null,
         merged: event.merged,
         leapt: false,
       };
+      p.t = event.t;
       p.latencyMs = event.latencyMs;
+      p.endMs = atMs;
       p.cosine = event.cosine;
       p.merged = event.merged;
       p.leapt = event.leapt;
       view.steps[event.step] = p;
+      view.stepsDone++;
+      view.lastStepLatencyMs = event.latencyMs;
       if (event.leapt && view.leapStep === null) view.leapStep = event.step;
       if (event.merged) view.mergedSteps.push(event.step);
       view.stepsVersion++;
       break;
     }
-    case 'block.load.start':
+    case 'block.load.start': {
       view.blockEvents++;
-      enter(view, lane(view, event.block, event.bytes), 'loading', atMs);
+      const l = lane(view, event.block, event.bytes);
+      enter(view, l, 'loading', atMs);
+      l.loadStartMs = atMs;
+      residency(view, atMs, event.residentBytes, event.budgetBytes);
       break;
-    case 'block.load.end':
+    }
+    case 'block.load.end': {
       view.blockEvents++;
-      enter(view, lane(view, event.block, event.bytes), 'resident', atMs);
+      const l = lane(view, event.block, event.bytes);
+      enter(view, l, 'resident', atMs);
+      l.loads++;
+      l.loadMs += atMs - (l.loadStartMs ?? atMs);
       memory(view, atMs, event.residentBytes, event.budgetBytes);
+      residency(view, atMs, event.residentBytes, event.budgetBytes);
       break;
-    case 'block.compute.start':
+    }
+    case 'block.compute.start': {
       view.blockEvents++;
-      enter(view, lane(view, event.block, 0), 'computing', atMs);
+      const l = lane(view, event.block, 0);
+      enter(view, l, 'computing', atMs);
+      l.computeStartMs = atMs;
       break;
-    case 'block.compute.end':
+    }
+    case 'block.compute.end': {
       view.blockEvents++;
-      enter(view, lane(view, event.block, 0), 'resident', atMs);
+      const l = lane(view, event.block, 0);
+      enter(view, l, 'resident', atMs);
+      l.computes++;
+      l.computeMs += atMs - (l.computeStartMs ?? atMs);
       break;
+    }
     case 'block.release': {
       view.blockEvents++;
       const l = lane(view, event.block, event.bytes);
       enter(view, l, null, atMs);
       l.releases.push(atMs);
       memory(view, atMs, event.residentBytes, event.budgetBytes);
+      residency(view, atMs, event.residentBytes, event.budgetBytes);
       break;
     }
     case 'preview.ready':

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FileKeyStore } from '../../../../../src-main/studio/services/key-store';
+import { FileKeyStore } from '../../../../../src-main/studio/services/file-key-store';
 
 const dirs: string[] = [];
 afterEach(() => {
