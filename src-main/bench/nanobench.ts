@@ -31,6 +31,7 @@ import {
   type Video,
 } from '../../shared/metrics';
 import type { StageName } from '../convert/model-dir';
+import type { GraphTarget } from '../../shared/engine/onnx/graph-target';
 import { createNodeEngineHost } from '../engine-host/node-engine';
 import {
   blockSetPrecision,
@@ -189,6 +190,8 @@ export interface NanobenchOptions {
   threads?: number;
   /** Weight precision per stage of a model directory's conversion (default f32; cached per precision). */
   precision?: Partial<Record<StageName, Precision>>;
+  /** The graph variant to run on ORT's CPU EP (default `cpu`; `coreml`: the phone's graphs). */
+  graphTarget?: GraphTarget;
   /** Another run's `--out` folder: every clip is also compared with its clip of the same setting, prompt and seed. */
   compareTo?: string;
   /** Progress lines. */
@@ -264,6 +267,8 @@ export interface NanobenchReport {
   };
   /** How the block set stores each stage's weights (from its manifest). */
   precision: Record<StageName, Precision>;
+  /** The inference backend (onnxruntime-node, its provider, threads and graph variant when not the provider's). */
+  backend?: string;
   steps: number;
   seeds: number[];
   prompts: string[];
@@ -441,7 +446,7 @@ export async function runNanobench(opts: NanobenchOptions = {}): Promise<Nanoben
     ? await openCompareRun(opts.compareTo, { steps, prompts, seeds, settings: settings.map((s) => s.name) })
     : null;
 
-  const host = await createNodeEngineHost({ threads: opts.threads });
+  const host = await createNodeEngineHost({ threads: opts.threads, graphTarget: opts.graphTarget });
   const caches = new GenerateCaches();
   try {
     let model;
@@ -554,6 +559,7 @@ export async function runNanobench(opts: NanobenchOptions = {}): Promise<Nanoben
         isNano,
       },
       precision: blockSetPrecision(model.blockSet),
+      backend: host.backend.name,
       steps,
       seeds,
       prompts,

@@ -2,6 +2,7 @@
  * `odsora nanobench`: the On-device Sora settings on Open-Sora Nano, scored with shared/metrics (prompt adherence,
  * subject consistency, flicker, dynamic degree, PSNR / SSIM against the same-noise baseline) and timed.
  */
+import { parseGraphTarget, type GraphTarget } from '../../../shared/engine/onnx/graph-target';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import type { Precision } from '../../../shared/engine/blockset/precision';
@@ -66,6 +67,7 @@ interface NanobenchFlags {
   threads?: number;
   precision?: Partial<Record<StageName, Precision>>;
   compareTo?: string;
+  graphTarget?: GraphTarget;
 }
 
 /** Registers `odsora nanobench`. */
@@ -119,10 +121,19 @@ export function registerNanobench(program: Command): void {
       '--compare-to <dir>',
       "another run's --out folder: PSNR / SSIM of every clip against its clip of the same setting, prompt and seed (median and min per setting)",
     )
+    .option(
+      '--graph-target <target>',
+      "graph variant run on ONNX Runtime's CPU: cpu (default) or coreml (the phone's Core ML graphs; with --compare-to a cpu run's folder, how far its clips are from the cpu graphs')",
+      parseGraphTarget,
+    )
     .addHelpText(
       'after',
       examples([
         { what: 'the whole prompt suite, every setting, one seed', args: 'nanobench' },
+        {
+          what: "the phone's Core ML graphs against a cpu-graph run's clips",
+          args: 'nanobench --graph-target coreml --compare-to out/nanobench --prompts 4',
+        },
         {
           what: 'four prompts, two seeds, clips written for label-sheets, as JSON',
           args: 'nanobench --prompts 4 --seeds 2 --out out/nanobench --json',
@@ -146,6 +157,7 @@ export function registerNanobench(program: Command): void {
         threads: flags.threads,
         precision: flags.precision,
         compareTo: flags.compareTo,
+        graphTarget: flags.graphTarget,
         log,
       });
       console.log(flags.json ? JSON.stringify(report, null, 2) : formatTable(report));
