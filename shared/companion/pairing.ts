@@ -4,6 +4,7 @@
  * challenge-response. Wrong codes are rate-limited per device (not per connection: reconnecting does not reset
  * the count). Randomness, HMAC, the clock and the key records' persistence are injected.
  */
+import { clientIdSchema, clientNameSchema, keyIdSchema } from '../protocol/messages';
 import { z } from 'zod';
 import type { Clock } from '../engine/ports';
 import {
@@ -30,6 +31,19 @@ export interface PairedKeyRecord {
   /** Wall-clock milliseconds since the epoch when paired (for display only). */
   pairedAtEpochMs: number;
 }
+
+/** A host's stored paired keys (`{keys: [...]}`), checked when a host reads them back: the keys are secrets. */
+export const pairedKeyFileSchema = z.strictObject({
+  keys: z.array(
+    z.strictObject({
+      keyId: keyIdSchema,
+      key: z.string().regex(/^[0-9a-f]{64}$/),
+      clientId: clientIdSchema,
+      clientName: clientNameSchema,
+      pairedAtEpochMs: z.number().nonnegative(),
+    }),
+  ),
+}) satisfies z.ZodType<{ keys: PairedKeyRecord[] }>;
 
 /** The stored wrong-code state ({@link PairingLockoutRecord}), checked when a host reads it back. */
 export const pairingLockoutSchema = z.strictObject({

@@ -24,11 +24,13 @@ const hex = (bytes: number) =>
 const sha256 = hex(32);
 
 /** A client id chosen by the client once and kept (e.g. a UUID): 1-64 of `[A-Za-z0-9._-]`. */
-const clientIdSchema = z
+export const clientIdSchema = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 of [A-Za-z0-9._-]');
+/** A client's display name. */
+export const clientNameSchema = z.string().min(1).max(128);
 /** A long-term key id, assigned by the device at pairing. */
-const keyIdSchema = z.string().regex(/^k-[0-9a-f]{16}$/, 'must be k- and 16 lowercase hex digits');
+export const keyIdSchema = z.string().regex(/^k-[0-9a-f]{16}$/, 'must be k- and 16 lowercase hex digits');
 /** A model-sync transfer id, chosen by the client. */
 const transferIdSchema = runIdSchema;
 /** A block-set file path: '/'-separated, relative, no `..` or empty segment. */
@@ -50,7 +52,7 @@ const helloSchema = z.strictObject({
   type: z.literal('hello'),
   protocolVersion: z.number().int().min(1),
   clientId: clientIdSchema,
-  clientName: z.string().min(1).max(128),
+  clientName: clientNameSchema,
 });
 /** Liveness check; the other side answers `pong` with the same nonce. Either side may send it. */
 const pingSchema = z.strictObject({ type: z.literal('ping'), nonce: nonNegInt });

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, readdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
+  pairedKeyFileSchema,
   pairingLockoutSchema,
   type PairedKeyRecord,
   type PairingLockoutRecord,
@@ -133,8 +134,9 @@ export class FilePairingStore implements PairingStore {
 
   async list(): Promise<PairedKeyRecord[]> {
     if (!existsSync(this.path)) return [];
-    const raw = JSON.parse(await readFile(this.path, 'utf8')) as { keys?: PairedKeyRecord[] };
-    return Array.isArray(raw.keys) ? raw.keys : [];
+    const parsed = pairedKeyFileSchema.safeParse(JSON.parse(await readFile(this.path, 'utf8')));
+    if (!parsed.success) throw new Error(`${this.path}: not a pairing-key file (${parsed.error.message})`);
+    return parsed.data.keys;
   }
 
   async put(record: PairedKeyRecord): Promise<void> {

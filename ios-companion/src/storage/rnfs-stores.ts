@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import {
+  pairedKeyFileSchema,
   pairingLockoutSchema,
   type PairedKeyRecord,
   type PairingLockoutRecord,
@@ -107,13 +108,6 @@ export class RnfsRunStore implements RunStore {
   }
 }
 
-const pairedKeySchema = z.object({
-  keyId: z.string(),
-  key: z.string().regex(/^[0-9a-f]{64}$/),
-  clientId: z.string(),
-  clientName: z.string(),
-  pairedAtEpochMs: z.number(),
-});
 
 /**
  * Paired keys in `<data>/pairing-keys.json` and the wrong-code state in `pairing-lockout.json`; `onChange` fires after
@@ -149,7 +143,7 @@ export class RnfsPairingStore implements PairingStore {
   async list(): Promise<PairedKeyRecord[]> {
     const text = await readReplaced(this.fs, this.path);
     if (text === null) return [];
-    const parsed = z.object({ keys: z.array(pairedKeySchema) }).safeParse(JSON.parse(text));
+    const parsed = pairedKeyFileSchema.safeParse(JSON.parse(text));
     if (!parsed.success) throw new Error(`${this.path}: not a pairing-key file (${parsed.error.message})`);
     return parsed.data.keys;
   }

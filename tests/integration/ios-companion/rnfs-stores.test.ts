@@ -168,16 +168,16 @@ describe('the app run, pairing and settings stores', () => {
     let changes = 0;
     store.onChange = () => changes++;
     const rec = {
-      keyId: 'k-1',
+      keyId: 'k-0000000000000001',
       key: 'f'.repeat(64),
       clientId: 'c',
       clientName: 'Studio',
       pairedAtEpochMs: 1,
     };
     await store.put(rec);
-    await store.put({ ...rec, keyId: 'k-2' });
-    await store.remove('k-1');
-    expect((await store.list()).map((r) => r.keyId)).toEqual(['k-2']);
+    await store.put({ ...rec, keyId: 'k-0000000000000002' });
+    await store.remove('k-0000000000000001');
+    expect((await store.list()).map((r) => r.keyId)).toEqual(['k-0000000000000002']);
     expect(changes).toBe(3);
     writeFileSync(join(dir, 'pairing-keys.json'), '{"keys":[{"keyId":1}]}');
     await expect(store.list()).rejects.toThrow(/pairing-keys\.json: not a pairing-key file/);
