@@ -108,7 +108,6 @@ export class RnfsRunStore implements RunStore {
   }
 }
 
-
 /**
  * Paired keys in `<data>/pairing-keys.json` and the wrong-code state in `pairing-lockout.json`; `onChange` fires after
  * every change of the keys (the status screen listens).
