@@ -2,7 +2,7 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { connectStudio } from './api';
-import { App } from './App';
+import { App } from './app';
 import './styles.css';
 
 const container = document.getElementById('root');

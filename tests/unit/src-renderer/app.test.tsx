@@ -2,7 +2,7 @@
 import { act, cleanup, render, screen, waitFor } from '@testing-library/react';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BridgeStatus, StudioConnection } from '../../../src-renderer/api';
-import { App } from '../../../src-renderer/App';
+import { App } from '../../../src-renderer/app';
 import { FakeStudio } from './helpers/fake-studio';
 
 afterEach(() => {

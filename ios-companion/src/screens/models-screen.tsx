@@ -1,7 +1,7 @@
 /** Installed models (block sets): size, manifest hash, which one runs, delete. Pushes from the studio land here. */
 import { ScrollView, Text, View } from 'react-native';
 import type { CompanionSnapshot, PhoneCompanion } from '../host/phone-companion';
-import { Button } from './Button';
+import { Button } from './button';
 import { formatBytes } from '../../../shared/format';
 import { styles } from './styles';
 

@@ -2,7 +2,7 @@
 import { useEffect, useState } from 'react';
 import { ScrollView, Text, View } from 'react-native';
 import type { CompanionSnapshot, PhoneCompanion } from '../host/phone-companion';
-import { Button } from './Button';
+import { Button } from './button';
 import { formatBytes } from '../../../shared/format';
 import { secondsLeft } from './format';
 import { styles } from './styles';

@@ -3,7 +3,7 @@ import { useState } from 'react';
 import { ScrollView, Switch, Text, TextInput, View } from 'react-native';
 import type { RequestBudgetSpec } from '../../../shared/engine/cidl/budget';
 import type { CompanionSnapshot, PhoneCompanion } from '../host/phone-companion';
-import { Button } from './Button';
+import { Button } from './button';
 import { styles } from './styles';
 
 /** Budget choices offered on the phone (the studio can send any budget per run). */

@@ -4,10 +4,10 @@ import { Pressable, Text, View } from 'react-native';
 import { SafeAreaProvider, SafeAreaView } from 'react-native-safe-area-context';
 import { createCompanion } from './app/create-companion';
 import type { PhoneCompanion } from './host/phone-companion';
-import { ModelsScreen } from './screens/ModelsScreen';
-import { RunScreen } from './screens/RunScreen';
-import { SettingsScreen } from './screens/SettingsScreen';
-import { StatusScreen } from './screens/StatusScreen';
+import { ModelsScreen } from './screens/models-screen';
+import { RunScreen } from './screens/run-screen';
+import { SettingsScreen } from './screens/settings-screen';
+import { StatusScreen } from './screens/status-screen';
 import { styles } from './screens/styles';
 
 const TABS = ['Status', 'Run', 'Models', 'Settings'] as const;
