@@ -1,38 +1,23 @@
 // `odsora generate` end to end: the BUILT command line (out/cli/odsora.cjs) on the fixture model directory
 // (tests/helpers/fixture-model-dir.ts), converted into a temp cache ($ODSORA_CACHE). Checks the written files
 // (PNG frames, APNG, GIF, run.json) and that bad flags fail naming the flag.
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import UPNG from 'upng-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildCli, runOdsora, type OdsoraResult } from '../../helpers/odsora-cli';
 import { FIXTURE_SAMPLING, fixtureModelDir } from '../../helpers/fixture-model-dir';
 
-const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-const cli = join(repoRoot, 'out', 'cli', 'odsora.cjs');
 let modelDir: string;
 let work: string;
 
-function odsora(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [cli, ...args], {
-    cwd: repoRoot,
-    encoding: 'utf8',
-    timeout: 240_000,
-    env: { ...process.env, ODSORA_CACHE: join(work, 'cache') },
-  });
-  if (r.error) throw r.error;
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+function odsora(args: string[]): OdsoraResult {
+  return runOdsora(args, { ODSORA_CACHE: join(work, 'cache') });
 }
 
 beforeAll(() => {
-  const r = spawnSync(process.execPath, ['scripts/build-cli.mjs', '--quiet'], {
-    cwd: repoRoot,
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  expect(r.status, `build-cli failed: ${r.stderr}`).toBe(0);
+  buildCli();
   modelDir = fixtureModelDir();
   work = mkdtempSync(join(tmpdir(), 'odsora-generate-cli-'));
 });

@@ -1,37 +1,22 @@
 // `odsora check-graphs --target coreml` and `odsora export-graphs`, the BUILT command line (out/cli/odsora.cjs), on
 // the fixture model directory (temporal VAE) and on the depth-cut full-size preset's configs.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readModel } from '../../../shared/engine/onnx/proto-reader';
+import { buildCli, runOdsora, type OdsoraResult } from '../../helpers/odsora-cli';
 import { fixtureModelDir } from '../../helpers/fixture-model-dir';
 
-const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-const cli = join(repoRoot, 'out', 'cli', 'odsora.cjs');
 let modelDir: string;
 let work: string;
 
-function odsora(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [cli, ...args], {
-    cwd: repoRoot,
-    encoding: 'utf8',
-    timeout: 240_000,
-    env: { ...process.env, ODSORA_CACHE: join(work, 'cache') },
-  });
-  if (r.error) throw r.error;
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+function odsora(args: string[]): OdsoraResult {
+  return runOdsora(args, { ODSORA_CACHE: join(work, 'cache') });
 }
 
 beforeAll(() => {
-  const r = spawnSync(process.execPath, ['scripts/build-cli.mjs', '--quiet'], {
-    cwd: repoRoot,
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  expect(r.status, `build-cli failed: ${r.stderr}`).toBe(0);
+  buildCli();
   modelDir = fixtureModelDir();
   work = mkdtempSync(join(tmpdir(), 'odsora-graphs-cli-'));
 });
