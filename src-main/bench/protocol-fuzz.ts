@@ -9,10 +9,10 @@
  * deterministic for a seed.
  */
 import { percentile } from '../../shared/metrics/percentile';
-import { createHmac } from 'node:crypto';
 import { cpus } from 'node:os';
 import { WebSocket } from 'ws';
 import { CompanionClient, MemoryKeyStore } from '../devices/companion-client';
+import { nodeHmacSha256 } from '../devices/key-store';
 import type { KeyStore } from '../devices/key-store';
 import { bytesToHex, computeAuthProof } from '../../shared/protocol/auth';
 import { decodeDeviceText } from '../../shared/protocol/parse';
@@ -100,9 +100,7 @@ async function openRaw(t: FuzzTarget, stage: FuzzStage, codes: Map<string, numbe
       if (!rec) throw new Error(`no pairing key for ${deviceId}: pair the client first`);
       const clientNonce = bytesToHex(Uint8Array.from({ length: 16 }, () => fuzzInt(256)));
       const transcript = { deviceId, keyId: rec.keyId, deviceNonce: String(challenge['nonce']), clientNonce };
-      const hmac = (k: Uint8Array, m: Uint8Array): Promise<Uint8Array> =>
-        Promise.resolve(new Uint8Array(createHmac('sha256', k).update(m).digest()));
-      const mac = await computeAuthProof(hmac, rec.key, 'client', transcript);
+      const mac = await computeAuthProof(nodeHmacSha256, rec.key, 'client', transcript);
       ws.send(JSON.stringify({ type: 'auth.response', id: 1, keyId: rec.keyId, clientNonce, mac }));
       await next('auth.ok');
     }

@@ -5,7 +5,7 @@
  * `<data>/blocksets/<name>` and listed in device info; runs keep using the model the host opened at start-up
  * (start it with `--models <data>/blocksets/<name>` to run a pushed set).
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
 import { SWEEP_ABANDONED_PUSHES_EVERY_MS } from '../../shared/companion/model-sync';
@@ -18,6 +18,7 @@ import type { DeviceInfo } from '../../shared/protocol/device';
 import type { ConnectionLimits } from '../../shared/protocol/limits';
 import { SUPPORTED_VERSIONS } from '../../shared/protocol/handshake';
 import { NodeFileSystem, nodeSha256 } from '../adapters/node-fs';
+import { nodeHmacSha256 } from '../devices/key-store';
 import { NodeMemoryProbe, nodeClock } from '../adapters/node-memory-probe';
 import { ensureBundledBlockSet, openModel } from '../models/bundled';
 import { encodePng } from '../output/video-files';
@@ -168,7 +169,7 @@ export async function startCompanionHost(options: CompanionHostOptions = {}): Pr
     clock: nodeClock,
     epochMs: () => Date.now(),
     random: (n) => new Uint8Array(randomBytes(n)),
-    hmac: async (key, message) => new Uint8Array(createHmac('sha256', key).update(message).digest()),
+    hmac: nodeHmacSha256,
     runStore: new FileRunStore(dataDir),
     pairingStore: new FilePairingStore(dataDir),
     modelStore: new FileModelStore(options.blockSetsDir ?? join(dataDir, 'blocksets')),

@@ -6,7 +6,7 @@
  * second. With `--json` it prints `{port, id, name, pairingCode, timeOriginEpochMs, replay}` first:
  * `timeOriginEpochMs + atMs` is the epoch time at which a replayed event was emitted.
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CompanionServer } from '../../shared/companion/server';
@@ -14,6 +14,7 @@ import { ENGINE_VERSION } from '../../shared/engine/version';
 import type { DeviceInfo } from '../../shared/protocol/device';
 import { SUPPORTED_VERSIONS } from '../../shared/protocol/handshake';
 import { nodeClock } from '../adapters/node-memory-probe';
+import { nodeHmacSha256 } from '../devices/key-store';
 import { encodePng } from '../output/video-files';
 import { advertise, type Advertisement } from './advertise';
 import { defaultDataDir } from './host';
@@ -89,7 +90,7 @@ export async function startReplayCompanion(options: ReplayCompanionOptions): Pro
     clock: nodeClock,
     epochMs: () => Date.now(),
     random: (n) => new Uint8Array(randomBytes(n)),
-    hmac: async (key, message) => new Uint8Array(createHmac('sha256', key).update(message).digest()),
+    hmac: nodeHmacSha256,
     runStore: new FileRunStore(dataDir),
     pairingStore: new FilePairingStore(dataDir),
     onPairingCode: options.onPairingCode,
