@@ -206,8 +206,11 @@ export const preflightResultSchema = z.strictObject({
 /** Result of `devices.preflight`. */
 export type PreflightResult = z.infer<typeof preflightResultSchema>;
 
-/** A report file format. `pdf` needs a host that can print (Electron). */
-export const reportFormatSchema = z.enum(['html', 'json', 'csv', 'gif', 'pdf']);
+/**
+ * A report file format. `pdf` needs a host that can print (Electron). `trace`: each run as a Chrome / Perfetto
+ * trace, `<runId>.trace.json` (docs/trace.md).
+ */
+export const reportFormatSchema = z.enum(['html', 'json', 'csv', 'gif', 'pdf', 'trace']);
 /** A report file format. */
 export type ReportFormat = z.infer<typeof reportFormatSchema>;
 
@@ -225,7 +228,7 @@ export const reportExportArgsSchema = z.strictObject({
   formats: z
     .array(reportFormatSchema)
     .min(1)
-    .max(5)
+    .max(reportFormatSchema.options.length)
     .refine((f) => new Set(f).size === f.length, 'must not repeat a format'),
   reportId: reportIdSchema.optional(),
 });

@@ -1,7 +1,7 @@
-// Export: the report folder's files through `reports.export` (HTML, JSON, CSV, GIF; PDF where the host prints),
-// the video as MP4 through WebCodecs (GIF where WebCodecs is missing), and "Print / Save as PDF" in web mode. Every
-// file of one panel goes into one report folder: the first export makes it, the later ones add to it (the MP4,
-// encoded here, is sent to it piece by piece with `reports.putVideo`).
+// Export: the report folder's files through `reports.export` (HTML, JSON, CSV, GIF, a Chrome / Perfetto trace per
+// run; PDF where the host prints), the video as MP4 through WebCodecs (GIF where WebCodecs is missing), and
+// "Print / Save as PDF" in web mode. Every file of one panel goes into one report folder: the first export makes
+// it, the later ones add to it (the MP4, encoded here, is sent to it piece by piece with `reports.putVideo`).
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { useRef, useState } from 'react';
 import {
@@ -77,7 +77,7 @@ export function ExportPanel({ runIds }: { runIds: [string] | [string, string] })
   // The report folder this panel writes into (made by its first export).
   const reportId = useRef<string | null>(null);
   const add = (l: ExportLink[]): void =>
-    setLinks((prev) => [...prev.filter((p) => !l.some((n) => n.format === p.format)), ...l]);
+    setLinks((prev) => [...prev.filter((p) => !l.some((n) => n.name === p.name)), ...l]);
   const exportReport = async (formats: ReportFormat[]) => {
     const result = await api.exportReport({
       runIds,
@@ -185,6 +185,15 @@ export function ExportPanel({ runIds }: { runIds: [string] | [string, string] })
               {f.toUpperCase()}
             </button>
           ))}
+          <button
+            type="button"
+            data-testid="export-trace"
+            disabled={busy}
+            title="Each run as a Chrome / Perfetto trace (ui.perfetto.dev, chrome://tracing)"
+            onClick={() => report.mutate('trace')}
+          >
+            Trace
+          </button>
           <button type="button" data-testid="export-video" disabled={busy} onClick={() => video.mutate()}>
             Video (MP4)
           </button>
@@ -201,12 +210,12 @@ export function ExportPanel({ runIds }: { runIds: [string] | [string, string] })
       {links.length > 0 && (
         <ul className="export-links">
           {links.map((l) => (
-            <li key={l.format}>
+            <li key={l.name}>
               <a
                 data-testid="export-result"
                 href={l.url}
                 data-format={l.format}
-                download={l.format === 'mp4' ? l.name : undefined}
+                download={l.format === 'mp4' || l.format === 'trace' ? l.name : undefined}
                 target="_blank"
                 rel="noopener"
               >

@@ -3,6 +3,7 @@
 // read-only.
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { ExportPanel } from '../export/export-panel';
+import { TraceExport } from '../export/trace-export';
 import { navigate } from '../routes';
 import { formatBytes } from '../../shared/format';
 import { errorText, formatMs } from '../studio/format';
@@ -160,6 +161,7 @@ export function LiveScreen({ runId }: { runId: string | null }) {
           )}
           {replay.playing && <span className="muted">replaying the stored events…</span>}
           {replay.error !== null && <span className="error">{replay.error}</span>}
+          <TraceExport runId={id} />
         </div>
       )}
       {detail.isError && <p className="error">{errorText(detail.error)}</p>}

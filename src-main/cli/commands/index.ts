@@ -10,6 +10,7 @@ import { registerLabelSheets } from './label-sheets';
 import { registerNanobench } from './nanobench';
 import { registerStudio } from './studio';
 import { registerSynthCheckpoint } from './synth-checkpoint';
+import { registerTrace } from './trace';
 import { registerVerifyFixture } from './verify-fixture';
 
 /** Adds all subcommands to the program. */
@@ -22,6 +23,7 @@ export function registerCommands(program: Command): void {
   registerNanobench(program);
   registerLabelAgreement(program);
   registerLabelSheets(program);
+  registerTrace(program);
   registerBench(program);
   registerStudio(program);
   registerCompanion(program);

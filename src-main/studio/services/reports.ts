@@ -3,7 +3,8 @@
  * the formats asked for — `report.html` (self-contained, shared/report), `report.json`, `steps.csv` and
  * `frames.csv` (the second only with a baseline), `frames.gif` (gifenc; target and baseline side by side, with the
  * provenance in a GIF comment) and `report.pdf` (printed by the host: Electron's printToPDF; web mode has no
- * printer and refuses `pdf`, the browser prints the HTML).
+ * printer and refuses `pdf`, the browser prints the HTML) and `<runId>.trace.json` per run (`trace`: a Chrome /
+ * Perfetto trace, run-trace.ts).
  *
  * Each file gets a URL from the host: web mode serves `/reports/<id>/<name>?token=<reports token>`, Electron
  * `odsora://studio/reports/<id>/<name>`; without a host, a file URL.
@@ -32,6 +33,7 @@ import {
 import { encodeGif, gifScale } from '../../output/video-files';
 import { StudioServiceError } from './errors';
 import { decodePngRgb, readFramePngs } from './run-frames';
+import { readRunTrace, RunTraceError } from './run-trace';
 import type { RunHistory } from './run-history';
 import type { RunService } from './run-service';
 
@@ -45,6 +47,12 @@ const REPORT_FILE_NAMES = [
   'report.pdf',
   'video.mp4',
 ] as const;
+/** The name of a run's trace in a report folder. */
+export function traceFileName(runId: string): string {
+  return `${runId}.trace.json`;
+}
+/** Trace file names: a studio run id (studioRunIdSchema) then `.trace.json`. */
+const TRACE_FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\.trace\.json$/;
 /** The video's name in the report folder, and the name it has while its pieces arrive. */
 const VIDEO_NAME = 'video.mp4';
 const VIDEO_PART = 'video.mp4.part';
@@ -84,7 +92,7 @@ export class ReportService {
   filePath(reportId: string, name: string): string | null {
     if (
       !reportIdSchema.safeParse(reportId).success ||
-      !(REPORT_FILE_NAMES as readonly string[]).includes(name)
+      !((REPORT_FILE_NAMES as readonly string[]).includes(name) || TRACE_FILE_NAME.test(name))
     )
       return null;
     return join(this.reportsDir, reportId, name);
@@ -141,6 +149,16 @@ export class ReportService {
     };
   }
 
+  /** Checks that each run exists and has ended (what a trace alone needs); null stands for "no report input". */
+  private ended(runIds: readonly string[]): null {
+    for (const runId of runIds) {
+      if (this.opts.runs.isLive(runId))
+        throw new StudioServiceError('conflict', `run ${runId} is still running: export it once it ended`);
+      this.opts.runs.get(runId); // unknown-run for a run that does not exist
+    }
+    return null;
+  }
+
   /**
    * The folder of report `reportId` (it must exist), or a new one when `reportId` is undefined. A report folder
    * holds the exports of one set of runs: `runs.json` names them, and adding to a folder of other runs is refused.
@@ -180,7 +198,8 @@ export class ReportService {
         'bad-request',
         'pdf: this studio cannot print here (web mode); open the HTML report and print it from the browser',
       );
-    const input = await this.input(runIds);
+    // A trace needs only the events: a trace alone is not held up reading and decoding frames.
+    const input = formats.some((f) => f !== 'trace') ? await this.input(runIds) : this.ended(runIds);
     const { reportId, dir } = await this.folder(runIds, into);
     const files: ReportExportResult['files'] = [];
     const put = async (format: ReportFormat, name: string, data: string | Uint8Array): Promise<string> => {
@@ -190,6 +209,16 @@ export class ReportService {
       files.push({ format, name, path, bytes, url: this.host.url(reportId, name, path) });
       return path;
     };
+    if (formats.includes('trace'))
+      for (const runId of runIds) {
+        // A log with damaged lines gives the trace of what is readable; metadata.eventLogProblem says what was not.
+        const { trace } = await readRunTrace(this.opts.runs.runDir(runId), { damaged: 'skip' }).catch((e) => {
+          if (e instanceof RunTraceError) throw new StudioServiceError('bad-request', `trace: ${e.message}`);
+          throw e;
+        });
+        await put('trace', traceFileName(runId), JSON.stringify(trace));
+      }
+    if (input === null) return { reportId, dir, files };
     const html = buildReportHtml(input);
     // The PDF is printed from the HTML file, so it is written whenever a PDF is asked for.
     let htmlPath: string | null = null;

@@ -56,7 +56,7 @@ describe('studio contract: history, compare, preflight, reports', () => {
       ['runs.frames', { runId: 'r1', which: 'preview', from: 3, limit: 256 }],
       ['runs.compare', { runA: 'r1', runB: 'r2' }],
       ['devices.preflight', { deviceId: 'builtin', params }],
-      ['reports.export', { runIds: ['r1', 'r2'], formats: ['html', 'json', 'csv', 'gif', 'pdf'] }],
+      ['reports.export', { runIds: ['r1', 'r2'], formats: ['html', 'json', 'csv', 'gif', 'pdf', 'trace'] }],
     ];
     for (const [command, args] of good) expect(parseStudioArgs(command, args).ok, command).toBe(true);
   });

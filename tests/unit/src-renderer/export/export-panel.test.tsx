@@ -66,6 +66,30 @@ describe('Export', () => {
     expect(link.parentElement?.textContent).toMatch(/no WebCodecs here/);
   });
 
+  it('saves a trace of each run, both offered as <runId>.trace.json downloads', async () => {
+    const studio = new FakeStudio();
+    studio.overrides['reports.export'] = ({ runIds }) => ({
+      reportId: '20261207T063000-0123abcd',
+      dir: '/tmp/reports/r1',
+      files: runIds.map((id: string) => ({
+        format: 'trace',
+        name: `${id}.trace.json`,
+        path: `/tmp/reports/r1/${id}.trace.json`,
+        bytes: 4096,
+        url: `/reports/r1/${id}.trace.json?token=t`,
+      })),
+    });
+    renderWithStudio(<ExportPanel runIds={['run-a', 'run-b']} />, studio);
+    await act(async () => fireEvent.click(screen.getByTestId('export-trace')));
+    await waitFor(() => expect(screen.getAllByTestId('export-result')).toHaveLength(2));
+    const links = screen.getAllByTestId('export-result');
+    expect(links.map((l) => [l.getAttribute('data-format'), l.getAttribute('download')])).toEqual([
+      ['trace', 'run-a.trace.json'],
+      ['trace', 'run-b.trace.json'],
+    ]);
+    expect(studio.callsOf('reports.export')).toEqual([{ runIds: ['run-a', 'run-b'], formats: ['trace'] }]);
+  });
+
   it('shows no export buttons on the read-only mirror', () => {
     renderWithStudio(<ExportPanel runIds={['run-a']} />, new FakeStudio(), { readOnly: true });
     expect(screen.queryByTestId('export-html')).toBeNull();

@@ -50,6 +50,33 @@ describe('Live run on a recorded paper-defaults run', () => {
     await waitFor(() => expect(screen.getByTestId('run-state').getAttribute('data-state')).toBe('finished'));
   });
 
+  it('exports the ended run as a trace and offers <runId>.trace.json; a running run has no Export trace', async () => {
+    const studio = new FakeStudio();
+    studio.addRun('run-6', paper, 100);
+    studio.overrides['reports.export'] = () => ({
+      reportId: '20261207T063000-0123abcd',
+      dir: '/tmp/reports/x',
+      files: [
+        {
+          format: 'trace',
+          name: 'run-6.trace.json',
+          path: '/tmp/reports/x/run-6.trace.json',
+          bytes: 4096,
+          url: '/reports/x/run-6.trace.json?token=t',
+        },
+      ],
+    });
+    renderWithStudio(<LiveScreen runId="run-6" />, studio);
+    await waitFor(() => expect(screen.getByTestId('run-state').getAttribute('data-state')).toBe('running'));
+    expect(screen.queryByTestId('export-trace-run')).toBeNull();
+    await act(async () => studio.stream('run-6', paper.events.length));
+    await act(async () => fireEvent.click(await screen.findByTestId('export-trace-run')));
+    const link = await screen.findByTestId('trace-result');
+    expect(link.getAttribute('download')).toBe('run-6.trace.json');
+    expect(link.getAttribute('href')).toBe('/reports/x/run-6.trace.json?token=t');
+    expect(studio.callsOf('reports.export')).toEqual([{ runIds: ['run-6'], formats: ['trace'] }]);
+  });
+
   it('hides cancel on the read-only mirror', async () => {
     const studio = new FakeStudio();
     studio.addRun('run-3', paper, 50);

@@ -1,6 +1,6 @@
 // Report export from real run folders: the files asked for, URLs from the host, a GIF that carries the provenance,
 // PDF only where the host can print, and a report folder that can be served by name only.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +8,7 @@ import { ReportService, withGifComment } from '../../../../../src-main/studio/se
 import { RunHistory } from '../../../../../src-main/studio/services/run-history';
 import { RunService } from '../../../../../src-main/studio/services/run-service';
 import { sampleLog } from '../../../shared/report/fixtures';
+import { checkChromeTrace } from '../../../../helpers/trace-check';
 import { flat, writeRunFolder } from './run-folders';
 
 let dataDir: string;
@@ -168,6 +169,24 @@ describe('ReportService', () => {
     await expect(reports.export(['odd'], ['json'], '20000101T000000-00000000')).rejects.toThrow(
       /report 20000101T000000-00000000 does not exist/,
     );
+  });
+
+  it('writes a Chrome / Perfetto trace per run as <runId>.trace.json, served by that name only', async () => {
+    const r = await reports.export(['target', 'base'], ['trace']);
+    expect(r.files.map((f) => [f.format, f.name])).toEqual([
+      ['trace', 'target.trace.json'],
+      ['trace', 'base.trace.json'],
+    ]);
+    const read = checkChromeTrace(JSON.parse(readFileSync(r.files[0]!.path, 'utf8')));
+    expect(read.complete['step']).toBeGreaterThan(0);
+    expect(read.metadata).toMatchObject({ source: 'odsora studio', runId: 'target' });
+    // Only a trace: no HTML, JSON or frames were made for it.
+    expect(readdirSync(r.dir).sort()).toEqual(['base.trace.json', 'runs.json', 'target.trace.json']);
+    const id = r.dir.split('/').at(-1)!;
+    expect(reports.filePath(id, 'target.trace.json')).toBe(join(r.dir, 'target.trace.json'));
+    expect(reports.filePath(id, '../target.trace.json')).toBeNull();
+    expect(reports.filePath(id, 'target.json')).toBeNull();
+    await expect(reports.export(['missing'], ['trace'])).rejects.toMatchObject({ code: 'not-found' });
   });
 
   it('inserts a GIF comment extension in 255-byte sub-blocks before the trailer', () => {
