@@ -10,6 +10,7 @@
  *   package's install script downloads them, and this project installs with `ignore-scripts` (see .npmrc), so it
  *   must be asked for ({@link CUDA_INSTALL_HINT}). It needs CUDA 12 and cuDNN 9 on the machine.
  */
+import type { OrtProviderOption } from '../../shared/companion/host-kit/ort-adapter';
 import { COREML_SESSION_FLAGS, type ExecutionProviderName } from '../../shared/engine/execution-provider';
 
 /** How to install onnxruntime-node's CUDA provider in this project. */
@@ -27,9 +28,6 @@ export class ExecutionProviderUnavailableError extends Error {
     this.name = 'ExecutionProviderUnavailableError';
   }
 }
-
-/** An entry of ONNX Runtime's `executionProviders` session option, as this project uses it. */
-export type OrtProviderOption = 'cpu' | { name: 'cuda' } | { name: 'coreml'; coreMlFlags: number };
 
 /** The `executionProviders` session option for a provider (CPU after it takes the nodes it cannot). */
 export function ortExecutionProviders(ep: ExecutionProviderName): OrtProviderOption[] {

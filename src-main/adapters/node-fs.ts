@@ -1,11 +1,13 @@
 /**
- * Node implementations of the engine's file-system and hashing ports (shared/engine/ports.ts).
+ * Node implementations of the engine's file-system and hashing ports (shared/engine/ports.ts), and of what the
+ * companion's file stores add to the file system (shared/companion/host-kit/file-stores.ts).
  */
 import { createHash, webcrypto } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { closeSync, fstatSync, openSync, read } from 'node:fs';
-import { access, mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { access, mkdir, open, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { StoreFileSystem } from '../../shared/companion/host-kit/file-stores';
 import type { FileSystemPort, FileWriter, RandomAccessReader, Sha256 } from '../../shared/engine/ports';
 
 /** One positional read (a single threadpool job); resolves to the bytes read. */
@@ -82,8 +84,11 @@ class NodeFileWriter implements FileWriter {
   }
 }
 
-/** The engine's FileSystemPort on Node's fs/promises (random access through FileHandle). */
-export class NodeFileSystem implements FileSystemPort {
+/**
+ * The engine's FileSystemPort on Node's fs/promises (random access through FileHandle), with the companion stores'
+ * durable appends and writes (fsync) and owner-only secrets.
+ */
+export class NodeFileSystem implements FileSystemPort, StoreFileSystem {
   /**
    * `sharedMemory`: whole-file reads land in a SharedArrayBuffer, so block weights reach the ONNX Runtime worker
    * without a copy on every run (see src-main/engine-host/ort-worker-backend.ts).
@@ -171,6 +176,38 @@ export class NodeFileSystem implements FileSystemPort {
 
   join(...parts: string[]): string {
     return join(...parts);
+  }
+
+  async appendText(path: string, text: string): Promise<void> {
+    const fh = await open(path, 'a');
+    try {
+      const before = (await fh.stat()).size;
+      try {
+        await fh.appendFile(text);
+        await fh.datasync();
+      } catch (error) {
+        // Leave no half line behind: the retry would be glued onto it.
+        await fh.truncate(before).catch(() => undefined);
+        throw error;
+      }
+    } finally {
+      await fh.close();
+    }
+  }
+
+  listNames(path: string): Promise<string[]> {
+    return readdir(path);
+  }
+
+  async writeDurable(path: string, text: string, options: { secret?: boolean } = {}): Promise<void> {
+    await mkdir(dirname(path), { recursive: true, ...(options.secret ? { mode: 0o700 } : {}) });
+    const fh = await open(path, 'w', options.secret ? 0o600 : 0o666);
+    try {
+      await fh.writeFile(text);
+      await fh.datasync();
+    } finally {
+      await fh.close();
+    }
   }
 }
 

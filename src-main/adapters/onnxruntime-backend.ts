@@ -9,8 +9,11 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { graphTargetOf, type ExecutionProviderName } from '../../shared/engine/execution-provider';
 import type { GraphTarget } from '../../shared/engine/onnx/graph-target';
-import type { BackendSession, InferenceBackend } from '../../shared/engine/ports';
-import type { Tensor } from '../../shared/engine/tensor';
+import {
+  OrtAdapter,
+  type OrtModuleLike,
+  type OrtSessionOptions,
+} from '../../shared/companion/host-kit/ort-adapter';
 import { GraphBuilder } from '../../shared/engine/onnx/graph-builder';
 import {
   ExecutionProviderUnavailableError,
@@ -86,80 +89,28 @@ export const COREML_GRAPH_SESSION_CONFIG = {
   optimization: { disable_specified_optimizers: 'MatMulAddFusion' },
 };
 
-function toOrt(t: Tensor): ort.Tensor {
-  // Shares the typed array: no copy.
-  switch (t.type) {
-    case 'float32':
-      return new ort.Tensor('float32', t.data, [...t.dims]);
-    case 'int64':
-      return new ort.Tensor('int64', t.data, [...t.dims]);
-    case 'float16':
-      return new ort.Tensor('float16', t.data, [...t.dims]);
-    case 'int8':
-      return new ort.Tensor('int8', t.data, [...t.dims]);
-  }
-}
-
-function fromOrt(name: string, label: string, t: ort.Tensor): Tensor {
-  const dims = [...t.dims];
-  if (t.type === 'float32') return { type: 'float32', dims, data: t.data as Float32Array };
-  if (t.type === 'int64') return { type: 'int64', dims, data: t.data as BigInt64Array };
-  throw new Error(`${label}: output '${name}' has unsupported type ${t.type}`);
-}
-
-class OrtSession implements BackendSession {
-  constructor(
-    private readonly session: ort.InferenceSession,
-    private readonly label: string,
-  ) {}
-
-  async run(
-    feeds: Readonly<Record<string, Tensor>>,
-    outputs?: readonly string[],
-  ): Promise<Record<string, Tensor>> {
-    const ortFeeds: Record<string, ort.Tensor> = {};
-    for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = toOrt(t);
-    let result: ort.InferenceSession.OnnxValueMapType;
-    try {
-      result = outputs ? await this.session.run(ortFeeds, [...outputs]) : await this.session.run(ortFeeds);
-    } catch (e) {
-      throw new Error(`${this.label}: run failed: ${e instanceof Error ? e.message : String(e)}`, {
-        cause: e,
-      });
-    }
-    // The session keeps the last run's input Tensor objects; dropping their data here lets a released block's
-    // buffer be reused or freed (otherwise it stays alive until the session runs again or is released).
-    for (const t of Object.values(ortFeeds)) t.dispose();
-    const out: Record<string, Tensor> = {};
-    for (const [name, v] of Object.entries(result)) out[name] = fromOrt(name, this.label, v as ort.Tensor);
-    return out;
-  }
-
-  release(): Promise<void> {
-    return this.session.release();
-  }
-}
+/** onnxruntime-node, seen through the shared adapter's runtime interface. */
+const nodeOrt: OrtModuleLike = {
+  InferenceSession: { create: (model, options) => ort.InferenceSession.create(model, options) },
+  Tensor: ort.Tensor,
+};
 
 /**
- * The onnxruntime-node backend: the CPU EP (or Core ML / CUDA first), graph optimization 'all', sequential
- * execution, configurable threads; graphs for `graphTarget` (see the options).
+ * The onnxruntime-node backend (the shared ORT adapter with Node's session options): the CPU EP (or Core ML / CUDA
+ * first), graph optimization 'all', sequential execution, configurable threads; graphs for `graphTarget` (see the
+ * options). e.g. `onnxruntime-node 1.30.0 (cpu, 8 threads)`, `(cuda+cpu, 8 threads)`, `(cpu, 8 threads, coreml
+ * graphs)`.
  */
-export class OnnxRuntimeBackend implements InferenceBackend {
-  /**
-   * e.g. `onnxruntime-node 1.30.0 (cpu, 8 threads)`, `(cuda+cpu, 8 threads)`, `(cpu, 8 threads, coreml graphs)`.
-   */
-  readonly name: string;
+export class OnnxRuntimeBackend extends OrtAdapter {
   /** The execution provider asked for. */
   readonly ep: ExecutionProviderName;
-  readonly graphTarget: GraphTarget;
-  private readonly sessionOptions: ort.InferenceSession.SessionOptions;
 
   constructor(options: OnnxRuntimeBackendOptions = {}) {
     const intraOpNumThreads = options.intraOpThreads ?? availableParallelism();
-    this.ep = options.ep ?? 'cpu';
-    this.graphTarget = graphTargetOf(this.ep, options.graphTarget);
-    this.sessionOptions = {
-      executionProviders: ortExecutionProviders(this.ep),
+    const ep = options.ep ?? 'cpu';
+    const graphTarget = graphTargetOf(ep, options.graphTarget);
+    const sessionOptions: OrtSessionOptions = {
+      executionProviders: ortExecutionProviders(ep),
       graphOptimizationLevel: 'all',
       executionMode: 'sequential',
       intraOpNumThreads,
@@ -183,24 +134,19 @@ export class OnnxRuntimeBackend implements InferenceBackend {
           intra_op: { allow_spinning: options.spinning ? '1' : '0' },
           force_spinning_stop: '1',
         },
-        ...(this.graphTarget === 'coreml' ? COREML_GRAPH_SESSION_CONFIG : {}),
+        ...(graphTarget === 'coreml' ? COREML_GRAPH_SESSION_CONFIG : {}),
       },
     };
-    const where = this.ep === 'cpu' ? 'cpu' : `${this.ep}+cpu`;
-    const graphs = this.graphTarget === graphTargetOf(this.ep) ? '' : `, ${this.graphTarget} graphs`;
-    this.name = `onnxruntime-node ${ort.env.versions.node ?? ort.env.versions.common} (${where}, ${intraOpNumThreads} threads${graphs})`;
-  }
-
-  async createSession(model: Uint8Array, label: string): Promise<BackendSession> {
-    try {
-      const session = await ort.InferenceSession.create(model, this.sessionOptions);
-      noteRuntimeStarted();
-      return new OrtSession(session, label);
-    } catch (e) {
-      throw new Error(`${label}: cannot compile model: ${e instanceof Error ? e.message : String(e)}`, {
-        cause: e,
-      });
-    }
+    const where = ep === 'cpu' ? 'cpu' : `${ep}+cpu`;
+    const graphs = graphTarget === graphTargetOf(ep) ? '' : `, ${graphTarget} graphs`;
+    super(nodeOrt, {
+      runtimeName: `onnxruntime-node ${ort.env.versions.node ?? ort.env.versions.common}`,
+      graphTarget,
+      attempts: [sessionOptions],
+      describe: () => `${where}, ${intraOpNumThreads} threads${graphs}`,
+      onSessionCreated: noteRuntimeStarted,
+    });
+    this.ep = ep;
   }
 }
 

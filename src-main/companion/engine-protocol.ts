@@ -2,7 +2,7 @@
 import type { ExecutionProviderName } from '../../shared/engine/execution-provider';
 import type { PreviewSettings } from '../../shared/protocol/run';
 import type { EffectiveRunParams } from './profiles';
-import type { RunFailureCode } from '../../shared/companion/server';
+import type { EngineRunResult, RunFailureCode } from '../../shared/companion/server';
 import type { EngineEvent } from '../../shared/engine/telemetry';
 
 /** What the engine process is started with (JSON, its first argument). */
@@ -50,14 +50,6 @@ export type EngineWorkerMessage =
       /** Wall time of the preview decode (absent when none ran for it). */
       decodeMs?: number;
     }
-  | {
-      op: 'done';
-      width: number;
-      height: number;
-      fps: number;
-      stepsRun: number;
-      frames: Uint8Array[];
-      timings: { loadMs: number; textMs: number; denoiseMs: number; decodeMs: number; totalMs: number };
-    }
+  | { op: 'done'; result: EngineRunResult }
   | { op: 'error'; code: RunFailureCode; message: string; field?: string }
   | { op: 'cancelled'; runId: string };

@@ -16,7 +16,8 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { admitJob, type EngineMemory } from '../../shared/companion/admission';
+import type { EngineMemory } from '../../shared/companion/admission';
+import { validateRunParams } from '../../shared/companion/engine-job';
 import {
   RunFailure,
   type EngineJob,
@@ -26,7 +27,6 @@ import {
 } from '../../shared/companion/server';
 import type { BlockSet } from '../../shared/engine/blockset/load';
 import type { RequestBudgetSpec } from '../../shared/engine/cidl/budget';
-import { GenerateParamsError, resolveGenerateParams } from '../../shared/engine/pipeline/generate';
 import type { ExecutionProviderName } from '../../shared/engine/execution-provider';
 import type { RunParams } from '../../shared/protocol/run';
 import { NodeMemoryProbe } from '../adapters/node-memory-probe';
@@ -108,15 +108,8 @@ export class WorkerEngineRunner implements EngineRunner {
     return applyProfileLimit(params, this.options.limit, this.options.defaultBudget ?? null);
   }
 
-  async validate(params: RunParams): Promise<RunVerdict> {
-    let resolved;
-    try {
-      resolved = resolveGenerateParams(this.options.blockSet, this.effectiveParams(params));
-    } catch (e) {
-      if (e instanceof GenerateParamsError) return { ok: false, field: e.field, message: e.message };
-      return { ok: false, field: '', message: (e as Error).message };
-    }
-    return admitJob(this.options.blockSet, resolved, await this.engineMemory());
+  validate(params: RunParams): Promise<RunVerdict> {
+    return validateRunParams(this.options.blockSet, this.effectiveParams(params), () => this.engineMemory());
   }
 
   /** What the engine process holds now and may hold at most (see the module comment). */
@@ -213,14 +206,7 @@ export class WorkerEngineRunner implements EngineRunner {
             return;
           case 'done':
             cleanup();
-            resolve({
-              width: m.width,
-              height: m.height,
-              fps: m.fps,
-              stepsRun: m.stepsRun,
-              frames: m.frames,
-              timings: m.timings,
-            });
+            resolve(m.result);
             return;
           case 'error':
             cleanup();

@@ -16,7 +16,7 @@
  * change its result.
  */
 import { openBlockSet } from '../../shared/engine/blockset/load';
-import { engineRunFailure, previewMaxFrames } from '../../shared/companion/engine-job';
+import { engineRunFailure, engineRunResult, previewMaxFrames } from '../../shared/companion/engine-job';
 import type { RunFailure } from '../../shared/companion/server-ports';
 import { GenerateCaches, generateVideo, type GeneratePreview } from '../../shared/engine/pipeline/generate';
 import type { PreviewSettings } from '../../shared/protocol/run';
@@ -103,16 +103,7 @@ async function main(): Promise<void> {
         if (current?.controller === controller) current = null;
       })
       .then(
-        (r) =>
-          post({
-            op: 'done',
-            width: r.frames.width,
-            height: r.frames.height,
-            fps: r.params.fps,
-            stepsRun: r.denoise.steps.length,
-            frames: r.frames.frames,
-            timings: r.timings,
-          }),
+        (r) => post({ op: 'done', result: engineRunResult(r) }),
         (e: unknown) => {
           const failure = engineRunFailure(e);
           if (failure.name === 'AbortError') post({ op: 'cancelled', runId });

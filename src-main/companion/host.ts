@@ -33,7 +33,7 @@ import {
   type DeviceProfile,
   type ProfileName,
 } from './profiles';
-import { FilePairingStore, FileRunStore, loadDeviceId } from './stores';
+import { FilePairingStore, FileRunStore, loadDeviceId } from '../../shared/companion/host-kit/file-stores';
 import { listenWs, type WsTransport } from './ws-transport';
 
 /** Options of {@link startCompanionHost}. */
@@ -123,7 +123,7 @@ export async function startCompanionHost(options: CompanionHostOptions = {}): Pr
       cause: e,
     });
   });
-  const id = await loadDeviceId(dataDir, () => `dev-${randomBytes(6).toString('hex')}`);
+  const id = await loadDeviceId(modelHost.fs, dataDir, () => `dev-${randomBytes(6).toString('hex')}`);
   const name = (options.name ?? `odsora companion on ${hostname()}`).slice(0, 128) || 'odsora companion';
   const probe = new NodeMemoryProbe(profile.limitBytes ?? undefined);
   const modelName = String(
@@ -170,8 +170,8 @@ export async function startCompanionHost(options: CompanionHostOptions = {}): Pr
     epochMs: () => Date.now(),
     random: (n) => new Uint8Array(randomBytes(n)),
     hmac: nodeHmacSha256,
-    runStore: new FileRunStore(dataDir),
-    pairingStore: new FilePairingStore(dataDir),
+    runStore: new FileRunStore(modelHost.fs, dataDir),
+    pairingStore: new FilePairingStore(modelHost.fs, dataDir),
     modelStore: new FileModelStore(options.blockSetsDir ?? join(dataDir, 'blocksets')),
     sha256: nodeSha256,
     onPairingCode: options.onPairingCode,

@@ -19,7 +19,8 @@ import { encodePng } from '../output/video-files';
 import { advertise, type Advertisement } from './advertise';
 import { defaultDataDir } from './host';
 import { parseReplayLog, ReplayEngineRunner } from './replay';
-import { FilePairingStore, FileRunStore, loadDeviceId } from './stores';
+import { FilePairingStore, FileRunStore, loadDeviceId } from '../../shared/companion/host-kit/file-stores';
+import { NodeFileSystem } from '../adapters/node-fs';
 import { listenWs, type WsTransport } from './ws-transport';
 
 /** Options of {@link startReplayCompanion}. */
@@ -67,7 +68,8 @@ export async function startReplayCompanion(options: ReplayCompanionOptions): Pro
   const count = options.count ?? recorded.events.length;
   const runner = new ReplayEngineRunner({ events: recorded.events, ratePerSecond, count, clock: nodeClock });
   const dataDir = options.dataDir ?? join(defaultDataDir(), 'replay');
-  const id = await loadDeviceId(dataDir, () => `dev-${randomBytes(6).toString('hex')}`);
+  const fs = new NodeFileSystem();
+  const id = await loadDeviceId(fs, dataDir, () => `dev-${randomBytes(6).toString('hex')}`);
   const name = (options.name ?? 'Replay device').slice(0, 128) || 'Replay device';
   const deviceInfo = (): DeviceInfo => ({
     id,
@@ -91,8 +93,8 @@ export async function startReplayCompanion(options: ReplayCompanionOptions): Pro
     epochMs: () => Date.now(),
     random: (n) => new Uint8Array(randomBytes(n)),
     hmac: nodeHmacSha256,
-    runStore: new FileRunStore(dataDir),
-    pairingStore: new FilePairingStore(dataDir),
+    runStore: new FileRunStore(fs, dataDir),
+    pairingStore: new FilePairingStore(fs, dataDir),
     onPairingCode: options.onPairingCode,
     encodePng,
     log,

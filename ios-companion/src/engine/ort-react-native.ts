@@ -3,7 +3,8 @@
  * the app that imports the runtime.
  */
 import * as ort from 'onnxruntime-react-native';
-import { OrtBackend, type OrtModuleLike } from './ort-backend';
+import type { OrtModuleLike } from '../../../shared/companion/host-kit/ort-adapter';
+import { OrtBackend } from './ort-backend';
 
 /** The runtime's version as the package reports it. */
 export const ORT_RN_VERSION = '1.24.3';

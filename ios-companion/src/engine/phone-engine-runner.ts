@@ -6,8 +6,13 @@
  * event and preview (the run screen). The engine cannot be killed here: a cancelled run ends at the server's cancel
  * deadline, and the next run waits until the engine has returned.
  */
-import { admitJob } from '../../../shared/companion/admission';
-import { engineRunFailure, previewImages, previewMaxFrames } from '../../../shared/companion/engine-job';
+import {
+  engineRunFailure,
+  engineRunResult,
+  previewImages,
+  previewMaxFrames,
+  validateRunParams,
+} from '../../../shared/companion/engine-job';
 import {
   RunFailure,
   type EngineJob,
@@ -18,12 +23,7 @@ import {
 } from '../../../shared/companion/server-ports';
 import type { BlockSet } from '../../../shared/engine/blockset/load';
 import type { RequestBudgetSpec } from '../../../shared/engine/cidl/budget';
-import {
-  GenerateCaches,
-  GenerateParamsError,
-  generateVideo,
-  resolveGenerateParams,
-} from '../../../shared/engine/pipeline/generate';
+import { GenerateCaches, generateVideo } from '../../../shared/engine/pipeline/generate';
 import type { Clock, InferenceBackend, MemoryProbe } from '../../../shared/engine/ports';
 import type { EngineEvent } from '../../../shared/engine/telemetry';
 import type { RunParams } from '../../../shared/protocol/run';
@@ -93,20 +93,15 @@ export class PhoneEngineRunner implements EngineRunner {
         field: '',
         message: 'no model is installed on this phone: push one from the studio',
       };
-    let resolved;
-    try {
-      resolved = resolveGenerateParams(blockSet, this.effectiveParams(params));
-    } catch (e) {
-      if (e instanceof GenerateParamsError) return { ok: false, field: e.field, message: e.message };
-      return { ok: false, field: '', message: (e as Error).message };
-    }
     const probe = this.options.probe;
-    if (probe === undefined) return { ok: true };
-    const [baseBytes, available] = await Promise.all([probe.footprintBytes(), probe.availableBytes()]);
-    return admitJob(blockSet, resolved, {
-      capacityBytes: baseBytes + available,
-      baseBytes,
-      what: 'what iOS lets this app hold (its footprint + os_proc_available_memory)',
+    return validateRunParams(blockSet, this.effectiveParams(params), async () => {
+      if (probe === undefined) return null;
+      const [baseBytes, available] = await Promise.all([probe.footprintBytes(), probe.availableBytes()]);
+      return {
+        capacityBytes: baseBytes + available,
+        baseBytes,
+        what: 'what iOS lets this app hold (its footprint + os_proc_available_memory)',
+      };
     });
   }
 
@@ -154,14 +149,7 @@ export class PhoneEngineRunner implements EngineRunner {
         params,
       );
       obs?.onEnd?.(job.runId, 'finished', null);
-      return {
-        width: r.frames.width,
-        height: r.frames.height,
-        fps: r.params.fps,
-        stepsRun: r.denoise.steps.length,
-        frames: r.frames.frames,
-        timings: r.timings,
-      };
+      return engineRunResult(r);
     } catch (e) {
       const failure = engineRunFailure(e);
       obs?.onEnd?.(job.runId, failure.name === 'AbortError' ? 'cancelled' : 'failed', failure.message);

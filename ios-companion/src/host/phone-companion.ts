@@ -19,17 +19,12 @@ import { bytesToHex } from '../../../shared/protocol/auth';
 import type { DeviceInfo, RunModel } from '../../../shared/protocol/device';
 import type { ConnectionLimits } from '../../../shared/protocol/limits';
 import { SUPPORTED_VERSIONS } from '../../../shared/protocol/handshake';
+import { FilePairingStore, FileRunStore, loadDeviceId } from '../../../shared/companion/host-kit/file-stores';
 import { PhoneEngineRunner } from '../engine/phone-engine-runner';
 import { RnfsFileSystem } from '../storage/rnfs-file-system';
 import type { RnfsLike } from '../storage/rnfs-like';
 import { RnfsModelStore } from '../storage/rnfs-model-store';
-import {
-  loadDeviceId,
-  RnfsPairingStore,
-  RnfsRunStore,
-  RnfsSettingsStore,
-  type PhoneSettings,
-} from '../storage/rnfs-stores';
+import { RnfsSettingsStore, type PhoneSettings } from '../storage/rnfs-stores';
 import { listenWebSocket, type WebSocketListener } from '../ws/server';
 import type { TcpModuleLike } from '../ws/socket-types';
 import { jsHmacSha256, jsSha256 } from './crypto';
@@ -145,9 +140,9 @@ export async function startPhoneCompanion(
     coreml: true,
     activeModel: null,
   });
-  const id = await loadDeviceId(ports.rnfs, ports.dataDir, () => `dev-${bytesToHex(ports.random(6))}`);
+  const id = await loadDeviceId(fs, ports.dataDir, () => `dev-${bytesToHex(ports.random(6))}`);
   const modelStore = new RnfsModelStore(ports.rnfs, ports.modelsDir);
-  const pairingStore = new RnfsPairingStore(ports.rnfs, ports.dataDir);
+  const pairingStore = new FilePairingStore(fs, ports.dataDir);
   let backend = ports.createBackend(settings.coreml);
   const readProbe = async (): Promise<CompanionSnapshot['memory']> => {
     const safe = async <T>(f: () => Promise<T>): Promise<T | null> => f().catch(() => null);
@@ -255,7 +250,7 @@ export async function startPhoneCompanion(
     epochMs: ports.epochMs,
     random: ports.random,
     hmac: jsHmacSha256,
-    runStore: new RnfsRunStore(ports.rnfs, ports.dataDir, ports.epochMs),
+    runStore: new FileRunStore(fs, ports.dataDir, ports.epochMs),
     pairingStore,
     modelStore,
     sha256: jsSha256,

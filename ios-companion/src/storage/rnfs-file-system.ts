@@ -4,6 +4,7 @@
  * the safetensors reader wants).
  */
 import { fromByteArray, toByteArray } from 'base64-js';
+import type { StoreFileSystem } from '../../../shared/companion/host-kit/file-stores';
 import type { FileSystemPort, FileWriter, RandomAccessReader } from '../../../shared/engine/ports';
 import { dirnameOf, joinPath, type RnfsLike } from './rnfs-like';
 
@@ -95,8 +96,11 @@ class RnfsWriter implements FileWriter {
   }
 }
 
-/** FileSystemPort on react-native-fs. */
-export class RnfsFileSystem implements FileSystemPort {
+/**
+ * FileSystemPort on react-native-fs, with what the companion's file stores add (iOS keeps the app's files to the
+ * app, so a secret is an ordinary file; writes are not fsynced: react-native-fs has no call for it).
+ */
+export class RnfsFileSystem implements FileSystemPort, StoreFileSystem {
   constructor(private readonly fs: RnfsLike) {}
 
   async open(path: string): Promise<RandomAccessReader> {
@@ -145,5 +149,18 @@ export class RnfsFileSystem implements FileSystemPort {
 
   join(...parts: string[]): string {
     return joinPath(...parts);
+  }
+
+  appendText(path: string, text: string): Promise<void> {
+    return this.fs.appendFile(path, text, 'utf8');
+  }
+
+  async listNames(path: string): Promise<string[]> {
+    return (await this.fs.readDir(path)).map((item) => item.name);
+  }
+
+  async writeDurable(path: string, text: string): Promise<void> {
+    await mkdirp(this.fs, dirnameOf(path));
+    await this.fs.writeFile(path, text, 'utf8');
   }
 }

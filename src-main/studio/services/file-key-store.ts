@@ -1,10 +1,11 @@
 // The studio's pairing keys on disk: `<studio data>/pairing-keys.json`, mode 0600 in a 0700 folder, rewritten
 // atomically (temp file + rename) so a crash never leaves half a key file. Writes are serialised in process.
-import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { readJsonFile } from '../../../shared/companion/host-kit/file-stores';
 import { deviceIdSchema } from '../../../shared/protocol/device';
+import { NodeFileSystem } from '../../adapters/node-fs';
 import type { KeyStore, PairingRecord } from '../../devices/companion-client';
 
 /** The key file's name under the studio's data directory. */
@@ -31,12 +32,13 @@ export class FileKeyStore implements KeyStore {
     this.path = join(dataDir, KEY_FILE);
   }
 
-  /** Every stored record (a missing file is empty; an unreadable one is an error, never silently dropped). */
+  /**
+   * Every stored record (a missing file is empty). A file that is not JSON (torn) or not a studio key file (edited)
+   * is an error naming it and why, never keys taken on trust or silently dropped.
+   */
   async list(): Promise<PairingRecord[]> {
-    if (!existsSync(this.path)) return [];
-    const parsed = keyFileSchema.safeParse(JSON.parse(await readFile(this.path, 'utf8')));
-    if (!parsed.success) throw new Error(`${this.path} is not a studio key file`);
-    return parsed.data.keys;
+    const file = await readJsonFile(new NodeFileSystem(), this.path, keyFileSchema, 'not a studio key file');
+    return file === null ? [] : file.keys;
   }
 
   async get(deviceId: string): Promise<PairingRecord | null> {

@@ -8,7 +8,8 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { OrtBackend, type OrtModuleLike } from '../../../ios-companion/src/engine/ort-backend';
+import { OrtBackend } from '../../../ios-companion/src/engine/ort-backend';
+import type { OrtModuleLike } from '../../../shared/companion/host-kit/ort-adapter';
 import {
   startPhoneCompanion,
   type Advertiser,

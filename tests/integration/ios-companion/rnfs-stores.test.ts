@@ -16,12 +16,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RnfsFileSystem } from '../../../ios-companion/src/storage/rnfs-file-system';
 import { RnfsModelStore } from '../../../ios-companion/src/storage/rnfs-model-store';
-import {
-  RnfsPairingStore,
-  RnfsRunStore,
-  RnfsSettingsStore,
-  type PhoneSettings,
-} from '../../../ios-companion/src/storage/rnfs-stores';
+import { RnfsSettingsStore, type PhoneSettings } from '../../../ios-companion/src/storage/rnfs-stores';
+import { FilePairingStore, FileRunStore } from '../../../shared/companion/host-kit/file-stores';
 import { nodeRnfs } from './node-rnfs';
 
 const temps: string[] = [];
@@ -134,11 +130,11 @@ describe('the app file system port on react-native-fs', () => {
   });
 });
 
-describe('the app run, pairing and settings stores', () => {
+describe('the run and pairing stores on the app file system, and the settings store', () => {
   it('appends event-log lines, lists runs oldest first and skips torn metadata', async () => {
     const dir = tempDir();
     let now = 1000;
-    const runs = new RnfsRunStore(nodeRnfs(), dir, () => now);
+    const runs = new FileRunStore(new RnfsFileSystem(nodeRnfs()), dir, () => now);
     await runs.saveRun({ runId: 'r-b', clientId: 'c1', label: 'second' });
     now = 500;
     await runs.saveRun({ runId: 'r-a', clientId: 'c1' });
@@ -164,7 +160,7 @@ describe('the app run, pairing and settings stores', () => {
 
   it('keeps paired keys across replacements and reports changes', async () => {
     const dir = tempDir();
-    const store = new RnfsPairingStore(nodeRnfs(), dir);
+    const store = new FilePairingStore(new RnfsFileSystem(nodeRnfs()), dir);
     let changes = 0;
     store.onChange = () => changes++;
     const rec = {
@@ -185,11 +181,11 @@ describe('the app run, pairing and settings stores', () => {
 
   it('keeps the pairing lockout across launches', async () => {
     const dir = tempDir();
-    const store = new RnfsPairingStore(nodeRnfs(), dir);
+    const store = new FilePairingStore(new RnfsFileSystem(nodeRnfs()), dir);
     expect(await store.loadLockout()).toBeNull();
     const lockout = { failures: 0, lockouts: 2, lockedUntilEpochMs: 1_800_000_000_000 };
     await store.saveLockout(lockout);
-    expect(await new RnfsPairingStore(nodeRnfs(), dir).loadLockout()).toEqual(lockout);
+    expect(await new FilePairingStore(new RnfsFileSystem(nodeRnfs()), dir).loadLockout()).toEqual(lockout);
     writeFileSync(join(dir, 'pairing-lockout.json'), '{"failures":-1}');
     await expect(store.loadLockout()).rejects.toThrow(/pairing-lockout\.json: not a pairing lockout/);
   });

@@ -2,7 +2,8 @@
 // placement accounting, the CPU fallback when Core ML refuses a graph, and results.
 import * as ort from 'onnxruntime-node';
 import { afterEach, describe, expect, it } from 'vitest';
-import { OrtBackend, type OrtModuleLike } from '../../../../../ios-companion/src/engine/ort-backend';
+import { OrtBackend } from '../../../../../ios-companion/src/engine/ort-backend';
+import type { OrtModuleLike } from '../../../../../shared/companion/host-kit/ort-adapter';
 import { GraphBuilder } from '../../../../../shared/engine/onnx/graph-builder';
 import type { BackendSession } from '../../../../../shared/engine/ports';
 import { floatTensor } from '../../../../../shared/engine/tensor';

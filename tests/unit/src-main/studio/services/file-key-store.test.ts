@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -27,5 +27,29 @@ describe('FileKeyStore', () => {
     expect(await b.get('dev-1')).toEqual({ deviceId: 'dev-1', keyId: 'k3', key });
     await b.delete('dev-1');
     expect(await new FileKeyStore(dir).list()).toEqual([{ deviceId: 'dev-2', keyId: 'k2', key }]);
+  });
+
+  it.each([
+    ['torn', '{"format":"odsora-studio-keys","version":1,"keys":[{"deviceId":"dev-1","ke'],
+    [
+      'edited to a short key',
+      JSON.stringify({
+        format: 'odsora-studio-keys',
+        version: 1,
+        keys: [{ deviceId: 'dev-1', keyId: 'k1', key: 'ab' }],
+      }),
+    ],
+  ])('refuses a key file that is %s, naming it, and does not overwrite it', async (_, text) => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'odsora-keys-')), 'studio');
+    dirs.push(dir);
+    mkdirSync(dir, { recursive: true });
+    const store = new FileKeyStore(dir);
+    writeFileSync(store.path, text);
+    await expect(store.list()).rejects.toThrow(`${store.path}: not a studio key file (`);
+    await expect(store.get('dev-1')).rejects.toThrow(store.path);
+    await expect(store.set({ deviceId: 'dev-2', keyId: 'k2', key: 'ab'.repeat(32) })).rejects.toThrow(
+      store.path,
+    );
+    expect(readFileSync(store.path, 'utf8')).toBe(text);
   });
 });
