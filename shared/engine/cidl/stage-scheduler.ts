@@ -7,7 +7,7 @@
  */
 import type { BlockBufferPool } from '../blockset/buffer-pool';
 import type { BlockSet, VerifyPolicy } from '../blockset/load';
-import type { BlockEntry } from '../blockset/manifest';
+import type { BlockEntry } from '../blockset/block-entry';
 import type { WeightMap } from '../blockset/precision';
 import type { Clock, InferenceBackend, MemoryProbe } from '../ports';
 import type { EventSink } from '../telemetry';

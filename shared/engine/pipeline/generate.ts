@@ -29,7 +29,7 @@ import type { VaeConfig } from '../vae/config';
 import { decodeConfig, decodePrecision, runDecodeStage, toUint8Frames } from '../vae/decode-stage';
 import { VaeDecoderModel } from '../vae/model';
 import type { StageMemoryReport } from '../cidl/memory-limit';
-import { denoiserConfig, runDenoise, Stdit3ModelCache, type DenoiseResult } from './denoise';
+import { denoiserConfig, runDenoise, Stdit3ModelCache, type DenoiseResult } from '../stdit3/denoise-stage';
 import { preflightJobMemory, refuseIfUnfit, type JobMemoryPreflight } from './memory-preflight';
 import { Previewer, type GeneratePreviewOptions } from './generate-previews';
 import { stagePorts, type StagePorts } from '../cidl/stage-scheduler';
@@ -144,8 +144,7 @@ export interface GenerateResult {
  * checkpoint came with only a SentencePiece model, `text/spiece.model`.
  */
 export async function loadTokenizer(blockSet: BlockSet): Promise<T5Tokenizer> {
-  const raw = (blockSet.manifest.stages as Record<string, unknown>)['text'] as
-    { tokenizer?: unknown } | undefined;
+  const raw = blockSet.manifest.stages.text;
   if (!raw)
     throw new Error(`${blockSet.dir}: the block set has no text stage (convert the T5 encoder into it)`);
   const file = raw.tokenizer;

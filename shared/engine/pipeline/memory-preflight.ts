@@ -26,7 +26,7 @@ import { textBlocks } from '../t5/text-stage';
 import { readDecodeStage } from '../vae/decode-manifest';
 import { decodeConfig, planDecodeStage } from '../vae/decode-stage';
 import { decodeSessions } from '../vae/memory';
-import { denoiserConfig, denoiserPrecision } from './denoise';
+import { denoiserConfig, denoiserPrecision } from '../stdit3/denoise-stage';
 import type { ResolvedGenerateParams } from './generate-params';
 
 /** One stage's preflight. */

@@ -16,11 +16,11 @@ import type { InferenceBackend } from '../ports';
 import { sampleRectifiedFlow, type StepRecord, type StepState } from '../sampler/rectified-flow';
 import { validateLplOptions } from '../techniques/validate';
 import { samplingTimesteps } from '../sampler/timesteps';
-import { stdit3ConfigFromJson, type Stdit3Config } from '../stdit3/config';
-import { denoiseSessions } from '../stdit3/memory';
-import { Stdit3Model, type Stdit3State } from '../stdit3/model';
+import { stdit3ConfigFromJson, type Stdit3Config } from './config';
+import { denoiseSessions } from './memory';
+import { Stdit3Model, type Stdit3State } from './model';
 import { floatTensor, type FloatTensor } from '../tensor';
-import { validateDenoiseJob, type DenoiseJob } from './denoise-job';
+import { validateDenoiseJob, type DenoiseJob } from '../pipeline/denoise-job';
 
 /** Everything the stage needs from its host: the stage ports plus its model cache and observers. */
 export interface DenoiseContext extends StageContext {
