@@ -17,7 +17,7 @@
  * connection that still delivers a chunk cannot interleave with a reconnected one.
  */
 import { BlockSetError } from '../engine/blockset/errors';
-import { MANIFEST_FILE, parseManifest } from '../engine/blockset/manifest';
+import { MANIFEST_FILE, manifestBlocks, parseManifest } from '../engine/blockset/manifest';
 import type { Sha256 } from '../engine/ports';
 import { utf8Decode } from '../engine/safetensors/utf8';
 import type { InstalledBlockSet } from '../protocol/device';
@@ -497,20 +497,15 @@ export class ModelSyncReceiver {
     try {
       const manifest = parseManifest(json, MANIFEST_FILE);
       modelName = manifest.model.name;
-      for (const [stageName, stage] of Object.entries(manifest.stages as Record<string, unknown>)) {
-        // The text stage names its tokenizer file besides its blocks: the set does not open without it.
-        const tokenizer = (stage as { tokenizer?: unknown } | undefined)?.tokenizer;
-        if (typeof tokenizer === 'string' && !t.files.has(tokenizer))
-          return reject(`stage ${stageName} names its tokenizer ${tokenizer}, which was not offered`);
-        const blocks = (stage as { blocks?: unknown } | undefined)?.blocks;
-        if (!Array.isArray(blocks)) continue;
-        for (const b of blocks as { file?: unknown; bytes?: unknown; sha256?: unknown }[]) {
-          const f = typeof b.file === 'string' ? t.files.get(b.file) : undefined;
-          if (f === undefined)
-            return reject(`stage ${stageName} names ${String(b.file)}, which was not offered`);
-          if (f.bytes !== b.bytes || (typeof b.sha256 === 'string' && f.sha256 !== b.sha256))
-            return reject(`stage ${stageName}: ${f.path} differs from the manifest's size or sha256`);
-        }
+      // The text stage names its tokenizer file besides its blocks: the set does not open without it.
+      const tokenizer = manifest.stages.text?.tokenizer;
+      if (typeof tokenizer === 'string' && !t.files.has(tokenizer))
+        return reject(`stage text names its tokenizer ${tokenizer}, which was not offered`);
+      for (const { stage: stageName, block: b } of manifestBlocks(manifest)) {
+        const f = t.files.get(b.file);
+        if (f === undefined) return reject(`stage ${stageName} names ${b.file}, which was not offered`);
+        if (f.bytes !== b.bytes || (b.sha256 !== undefined && f.sha256 !== b.sha256))
+          return reject(`stage ${stageName}: ${f.path} differs from the manifest's size or sha256`);
       }
     } catch (e) {
       if (e instanceof ModelSyncError) throw e;

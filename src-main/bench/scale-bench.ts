@@ -21,7 +21,7 @@ import { openBlockSet, type BlockSet } from '../../shared/engine/blockset/load';
 import type { BudgetSpec } from '../../shared/engine/cidl/budget';
 import type { StageMemoryReport } from '../../shared/engine/cidl/memory-limit';
 import { gaussianNoise } from '../../shared/engine/noise/gaussian';
-import { denoiserConfig, runDenoise, Stdit3ModelCache } from '../../shared/engine/pipeline/denoise';
+import { denoiserConfig, runDenoise, Stdit3ModelCache } from '../../shared/engine/stdit3/denoise-stage';
 import { loadTokenizer } from '../../shared/engine/pipeline/generate';
 import { runTextStage, T5EncoderCache } from '../../shared/engine/t5/text-stage';
 import type { EngineEvent } from '../../shared/engine/telemetry';

@@ -4,10 +4,10 @@
  */
 import type { BlockSet } from '../../shared/engine/blockset/load';
 import { GraphBuilder } from '../../shared/engine/onnx/graph-builder';
-import { denoiserConfig, denoiserPrecision } from '../../shared/engine/pipeline/denoise';
+import { denoiserConfig, denoiserPrecision } from '../../shared/engine/stdit3/denoise-stage';
 import type { InferenceBackend } from '../../shared/engine/ports';
 import type { Stdit3Shape } from '../../shared/engine/stdit3/config';
-import { estimateStdit3Flops } from '../../shared/engine/blockset/manifest';
+import { estimateStdit3Flops } from '../../shared/engine/stdit3/denoise-manifest';
 import { Stdit3Model } from '../../shared/engine/stdit3/model';
 import { floatTensor } from '../../shared/engine/tensor';
 import { readDecodeStage } from '../../shared/engine/vae/decode-manifest';

@@ -26,6 +26,7 @@ import {
   type RunVerdict,
 } from '../../shared/companion/server';
 import type { BlockSet } from '../../shared/engine/blockset/load';
+import { manifestBlocks } from '../../shared/engine/blockset/manifest';
 import type { RequestBudgetSpec } from '../../shared/engine/cidl/budget';
 import type { ExecutionProviderName } from '../../shared/engine/execution-provider';
 import type { RunParams } from '../../shared/protocol/run';
@@ -63,16 +64,7 @@ export function largestBlockBytes(blockSet: BlockSet): number {
 }
 
 function blockSizes(blockSet: BlockSet): number[] {
-  const out: number[] = [];
-  for (const stage of Object.values(blockSet.manifest.stages as Record<string, unknown>)) {
-    const blocks = (stage as { blocks?: unknown } | undefined)?.blocks;
-    if (!Array.isArray(blocks)) continue;
-    for (const b of blocks) {
-      const bytes = (b as { bytes?: unknown }).bytes;
-      if (typeof bytes === 'number') out.push(bytes);
-    }
-  }
-  return out;
+  return [...manifestBlocks(blockSet.manifest)].map(({ block }) => block.bytes);
 }
 
 /** The bundled worker: beside this bundle in out/cli, or there from a source checkout (tests). */

@@ -18,7 +18,7 @@
 import { readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { BlockBufferPool, type ReclaimMemory } from '../../shared/engine/blockset/buffer-pool';
-import { convertStdit3 } from '../../shared/engine/blockset/convert';
+import { convertStdit3 } from '../../shared/engine/stdit3/convert';
 import { CONVERTING_MARKER } from '../../shared/engine/blockset/manifest';
 import { storageOf, storedBytes, type Precision } from '../../shared/engine/blockset/precision';
 import type { StreamConvertProgress } from '../../shared/engine/blockset/stream-convert';

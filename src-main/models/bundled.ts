@@ -122,7 +122,7 @@ function blockSetCacheKey(sha: string, precision: Partial<Record<StageName, Prec
 
 /** A block set's storage precision per stage, from its manifest (f32 for a stage it lacks or predating precisions). */
 export function blockSetPrecision(blockSet: BlockSet): Record<StageName, Precision> {
-  const stages = blockSet.manifest.stages as Record<string, { precision?: Precision } | undefined>;
+  const { stages } = blockSet.manifest;
   const of = (s: StageName): Precision => stagePrecision(stages[s] ?? {});
   return { text: of('text'), denoiser: of('denoiser'), decode: of('decode') };
 }

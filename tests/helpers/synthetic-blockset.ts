@@ -2,7 +2,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { convertStdit3 } from '../../shared/engine/blockset/convert';
+import { convertStdit3 } from '../../shared/engine/stdit3/convert';
 import { openBlockSet, type BlockSet } from '../../shared/engine/blockset/load';
 import type { FileSystemPort, Sha256 } from '../../shared/engine/ports';
 import { writeSyntheticStdit3 } from '../../src-main/synth/synth-checkpoint';

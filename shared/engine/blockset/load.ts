@@ -8,8 +8,9 @@ import type { FileSystemPort, Sha256 } from '../ports';
 import { SafetensorsError, parseSafetensors, type SafetensorsBuffer } from '../safetensors/reader';
 import { HOST_LITTLE_ENDIAN } from '../safetensors/dtype';
 import type { BlockBufferPool } from './buffer-pool';
-import type { BlockEntry, BlockSetManifest } from './manifest';
-import { CONVERTING_MARKER, MANIFEST_FILE, parseManifest } from './manifest';
+import type { BlockEntry } from './block-entry';
+import type { BlockSetManifest } from './manifest';
+import { CONVERTING_MARKER, MANIFEST_FILE, manifestBlocks, parseManifest } from './manifest';
 import { BlockSetError } from './errors';
 import { scaleKey, type WeightTensor } from './precision';
 
@@ -261,17 +262,11 @@ export async function openBlockSet(fs: FileSystemPort, sha256: Sha256, dir: stri
   return set;
 }
 
-/** Every block of every stage (denoiser, text, decode) as far as the manifest lists them. */
+/** Every block of every stage, denoiser ids bare and the other stages' as `<stage>/<id>` (for error messages). */
 function allStageBlocks(manifest: BlockSetManifest): Pick<BlockEntry, 'id' | 'file' | 'bytes'>[] {
-  const out: Pick<BlockEntry, 'id' | 'file' | 'bytes'>[] = [...(manifest.stages.denoiser?.blocks ?? [])];
-  for (const [name, stage] of Object.entries(manifest.stages as Record<string, unknown>)) {
-    if (name === 'denoiser' || typeof stage !== 'object' || stage === null) continue;
-    const blocks = (stage as { blocks?: unknown }).blocks;
-    if (!Array.isArray(blocks)) continue;
-    for (const b of blocks as Record<string, unknown>[]) {
-      if (typeof b['id'] === 'string' && typeof b['file'] === 'string' && typeof b['bytes'] === 'number')
-        out.push({ id: `${name}/${b['id']}`, file: b['file'], bytes: b['bytes'] });
-    }
-  }
-  return out;
+  return [...manifestBlocks(manifest)].map(({ stage, block: b }) => ({
+    id: stage === 'denoiser' ? b.id : `${stage}/${b.id}`,
+    file: b.file,
+    bytes: b.bytes,
+  }));
 }

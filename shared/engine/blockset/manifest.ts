@@ -1,13 +1,16 @@
 /**
  * The block-set manifest (`manifest.json`): a versioned description of the converted model, one entry per block
- * file. Stages are optional keys, so `text` (T5) and `decode` (VAE) can be added later without a version bump;
- * readers ignore stages they do not know.
+ * file. Stages are optional keys of known kinds — `denoiser` (STDiT3), `text` (T5), `decode` (VAE), each with its
+ * family's schema — so a stage can be added to a set without a version bump; keys of other kinds (stages of later
+ * builds) are kept unvalidated, and `manifestBlocks` walks their well-formed block entries too.
  */
 import { z } from 'zod';
-import type { Stdit3Config } from '../stdit3/config';
-import { stdit3Dims } from '../stdit3/config';
+import { denoiserStageSchema } from '../stdit3/denoise-manifest';
+import { textStageSchema } from '../t5/text-manifest';
+import { decodeStageSchema } from '../vae/decode-manifest';
+import type { BlockEntry } from './block-entry';
 import { BlockSetError } from './errors';
-import { precisionSchema, type Precision } from './precision';
+import type { Precision } from './precision';
 
 /** The manifest version this build writes and reads. */
 export const BLOCKSET_VERSION = 1;
@@ -18,76 +21,17 @@ export const MANIFEST_FILE = 'manifest.json';
 /** Present while a multi-stage conversion is still writing the block set: such a directory does not open. */
 export const CONVERTING_MARKER = '.converting';
 
-/** Latent sizes a block's FLOP estimate was computed for (batch 1). */
-export const flopReferenceSchema = z.object({
-  /** Latent frames T. */
-  frames: z.number().int().positive(),
-  /** Latent height H. */
-  height: z.number().int().positive(),
-  /** Latent width W. */
-  width: z.number().int().positive(),
-  /** Caption tokens L. */
-  captionLength: z.number().int().positive(),
-});
-/** Latent sizes a FLOP estimate refers to. */
-export type FlopReference = z.infer<typeof flopReferenceSchema>;
-
-/** Variants a block can run as; a pair's TDTM variant uses the same weights file. */
-export const blockVariantSchema = z.enum(['plain', 'tdtm']);
-/** A block variant. */
-export type BlockVariant = z.infer<typeof blockVariantSchema>;
-
-/** A relative, '/'-separated path that stays inside the block-set directory. */
-const relativeFile = z
-  .string()
-  .min(1)
-  .refine(
-    (p) => !p.startsWith('/') && !/^[A-Za-z]:/.test(p) && !p.includes('\\'),
-    'must be a relative / path',
-  )
-  .refine(
-    (p) => p.split('/').every((seg) => seg !== '..' && seg !== '' && seg !== '.'),
-    'must stay inside the block set',
-  );
-
-/** One block file. */
-export const blockEntrySchema = z.object({
-  /** `part1`, `pair.{i}` or `part2`. */
-  id: z.string().regex(/^(part1|part2|pair\.(0|[1-9][0-9]*))$/, 'must be part1, part2 or pair.{i}'),
-  file: relativeFile,
-  bytes: z.number().int().nonnegative(),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits'),
-  /** Full Open-Sora key names, in file order. */
-  tensors: z.array(z.string().min(1)).min(1),
-  variants: z.array(blockVariantSchema).min(1),
-  flops: z.object({
-    reference: flopReferenceSchema,
-    plain: z.number().nonnegative(),
-    tdtm: z.number().nonnegative().optional(),
-  }),
-});
-/** One block file of a stage. */
-export type BlockEntry = z.infer<typeof blockEntrySchema>;
-
-/** The STDiT3 denoiser stage. */
-export const denoiserStageSchema = z.object({
-  arch: z.literal('stdit3'),
-  /** The raw snake_case model config (Open-Sora / Hugging Face config.json). */
-  config: z.record(z.string(), z.unknown()),
-  /** How the weights are stored (blockset/precision.ts); absent in sets from before precisions: f32. */
-  precision: precisionSchema.optional(),
-  blocks: z.array(blockEntrySchema).min(1),
-});
-/** The denoiser stage of a manifest. */
-export type DenoiserStage = z.infer<typeof denoiserStageSchema>;
-
 /** The whole manifest. Unknown keys in `stages` are tolerated (stages added by later builds). */
 export const blockSetManifestSchema = z.object({
   format: z.literal(BLOCKSET_FORMAT),
   version: z.literal(BLOCKSET_VERSION),
   createdBy: z.string(),
   model: z.object({ family: z.literal('opensora-v1.2'), name: z.string().min(1) }),
-  stages: z.looseObject({ denoiser: denoiserStageSchema.optional() }),
+  stages: z.looseObject({
+    denoiser: denoiserStageSchema.optional(),
+    text: textStageSchema.optional(),
+    decode: decodeStageSchema.optional(),
+  }),
 });
 /** A validated block-set manifest. */
 export type BlockSetManifest = z.infer<typeof blockSetManifestSchema>;
@@ -134,50 +78,31 @@ export function parseManifest(json: unknown, source: string): BlockSetManifest {
   return r.data;
 }
 
+/** A block entry as the walk yields it: the typed entry of a known stage, the checked basics of another. */
+export type ManifestBlock = Pick<BlockEntry, 'id' | 'file' | 'bytes'> & { readonly sha256?: string };
+
 /**
- * Estimated multiply-add FLOPs of each STDiT3 block for one forward pass at batch 1 (CFG doubles them), counting
- * matrix products only (norms, softmax, modulation and other elementwise work are O(N·C) and ignored):
- *
- * - a linear layer over M rows, K inputs, N outputs costs 2·M·K·N;
- * - attention over G groups of length Lq queries and Lk keys with width C costs 2·G·Lq·Lk·C for QKᵀ plus the same
- *   for AV, i.e. 4·G·Lq·Lk·C.
- *
- * With N = T·S tokens (T patch frames, S = Hp·Wp), L caption tokens, hidden C, MLP width F, one block costs
- *   qkv 2·N·C·3C + self-attention (spatial: 4·T·S²·C; temporal: 4·S·T²·C) + proj 2·N·C² +
- *   cross q 2·N·C² + cross kv 2·L·C·2C + cross attention 4·N·L·C + cross proj 2·N·C² + MLP 2·2·N·C·F,
- * and a pair is one spatial plus one temporal block. TDTM runs self- and cross-attention (with their q/kv/proj
- * layers, except the caption kv) on the merged T_m = floor(T/2) frames; the MLP stays at full N.
- * part1: patch embedding 2·N·C·(Cin·pT·pH·pW) + timestep and fps MLPs 2·2·(256·C + C²) + t_block 2·C·6C +
- * caption MLP 2·L·(Cc·C + C²). part2: final linear 2·N·C·(pT·pH·pW·Cout).
+ * Every block of every stage, as `{ stage, block }`: the denoiser's first, then the other stages in manifest order.
+ * Stages of kinds this build does not know (later builds) are walked too, as far as their entries have a string
+ * `id` and `file` and a numeric `bytes` (others are skipped, as they always were: nothing here reads them).
  */
-export function estimateStdit3Flops(
-  config: Stdit3Config,
-  shape: FlopReference,
-  variant: BlockVariant,
-): { part1: number; pair: number; part2: number } {
-  const d = stdit3Dims(config, { batch: 1, ...shape });
-  const { C, S, L, mlpHidden: F } = d;
-  const [pT, pH, pW] = config.patchSize;
-  const T = d.Tp;
-  const N = T * S;
-  const Ta = variant === 'tdtm' ? Math.floor(T / 2) : T;
-  const Na = Ta * S;
-  const mixing = (selfAttn: number): number =>
-    2 * Na * C * 3 * C +
-    selfAttn +
-    2 * Na * C * C +
-    2 * Na * C * C +
-    2 * L * C * 2 * C +
-    4 * Na * L * C +
-    2 * Na * C * C;
-  const mlp = 2 * 2 * N * C * F;
-  const spatial = mixing(4 * Ta * S * S * C) + mlp;
-  const temporal = mixing(4 * S * Ta * Ta * C) + mlp;
-  const part1 =
-    2 * N * C * (config.inChannels * pT * pH * pW) +
-    2 * 2 * (256 * C + C * C) +
-    2 * C * 6 * C +
-    2 * L * (config.captionChannels * C + C * C);
-  const part2 = 2 * N * C * (pT * pH * pW * d.Cout);
-  return { part1, pair: spatial + temporal, part2 };
+export function* manifestBlocks(
+  manifest: BlockSetManifest,
+): Generator<{ readonly stage: string; readonly block: ManifestBlock }> {
+  for (const block of manifest.stages.denoiser?.blocks ?? []) yield { stage: 'denoiser', block };
+  for (const [stage, value] of Object.entries(manifest.stages)) {
+    if (stage === 'denoiser') continue;
+    if (stage === 'text' || stage === 'decode') {
+      for (const block of manifest.stages[stage]?.blocks ?? []) yield { stage, block };
+      continue;
+    }
+    const blocks = (value as { blocks?: unknown } | null | undefined)?.blocks;
+    if (!Array.isArray(blocks)) continue;
+    for (const b of blocks as unknown[]) {
+      if (typeof b !== 'object' || b === null) continue;
+      const { id, file, bytes, sha256 } = b as Record<string, unknown>;
+      if (typeof id === 'string' && typeof file === 'string' && typeof bytes === 'number')
+        yield { stage, block: { id, file, bytes, ...(typeof sha256 === 'string' ? { sha256 } : {}) } };
+    }
+  }
 }

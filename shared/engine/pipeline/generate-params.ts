@@ -15,7 +15,7 @@ import { preparePrompt } from '../t5/tokenizer';
 import type { FloatTensor } from '../tensor';
 import { latentChannelsOf, latentOf, spatialFactorOf, timeFactorOf, type VaeConfig } from '../vae/config';
 import { decodeConfig } from '../vae/decode-stage';
-import { denoiserConfig } from './denoise';
+import { denoiserConfig } from '../stdit3/denoise-stage';
 import type { VerifyPolicy } from './denoise-job';
 
 /** How the prompt is prepared before tokenisation (spec 8 "Prompt preparation", spec 10 item 4). */

@@ -14,12 +14,12 @@
  * previews on or off. The preview decodes' telemetry stays out of `ctx.emit` (the run's stages stay in order); each
  * preview reports its own cost instead.
  */
-import type { BlockSet } from '../blockset/load';
 import type { Precision } from '../blockset/precision';
-import { isAbortError, type AbortSignalLike } from '../cidl/abort';
-import type { Clock, InferenceBackend, MemoryProbe } from '../ports';
+import { isAbortError } from '../cidl/abort';
+import { stagePorts, type StagePorts } from '../cidl/stage-scheduler';
+import type { InferenceBackend } from '../ports';
 import type { StepRecord, StepState } from '../sampler/rectified-flow';
-import type { EngineEvent, EventSink } from '../telemetry';
+import type { EngineEvent } from '../telemetry';
 import type { FloatTensor } from '../tensor';
 import {
   decodeConfig,
@@ -32,16 +32,6 @@ import {
 import type { VaeConfig } from '../vae/config';
 import type { VaeDecoderModel } from '../vae/model';
 import { bad, checkPosInt, type ResolvedGenerateParams } from './generate-params';
-
-/** The host ports of a generation: {@link GenerateContext} without its caches and preview options. */
-export interface GeneratePorts {
-  readonly blockSet: BlockSet;
-  readonly backend: InferenceBackend;
-  readonly clock: Clock;
-  readonly emit: EventSink;
-  readonly probe?: MemoryProbe;
-  readonly signal?: AbortSignalLike;
-}
 
 /** What preview decodes take from the generation's caches (GenerateCaches has it). */
 export interface PreviewCaches {
@@ -113,7 +103,7 @@ export class Previewer {
   private broken: string | null = null;
 
   constructor(
-    private readonly ctx: GeneratePorts,
+    private readonly ctx: StagePorts,
     private readonly opts: GeneratePreviewOptions,
     private readonly caches: PreviewCaches,
     private readonly p: ResolvedGenerateParams,
@@ -195,7 +185,7 @@ export class Previewer {
     try {
       const video = await runDecodeStage(
         {
-          ...ctxPorts(ctx),
+          ...stagePorts(ctx),
           emit: sink,
           models: this.caches.vaeFor(ctx.backend, decodeConfig(ctx.blockSet), decodePrecision(ctx.blockSet)),
         },
@@ -227,16 +217,4 @@ export class Previewer {
       return { frames: null, fallback: this.broken, cost: null };
     }
   }
-}
-
-/** The context's host ports, without the caches and preview options. */
-export function ctxPorts(ctx: GeneratePorts): GeneratePorts {
-  return {
-    blockSet: ctx.blockSet,
-    backend: ctx.backend,
-    clock: ctx.clock,
-    emit: ctx.emit,
-    probe: ctx.probe,
-    signal: ctx.signal,
-  };
 }

@@ -29,9 +29,10 @@ import type { VaeConfig } from '../vae/config';
 import { decodeConfig, decodePrecision, runDecodeStage, toUint8Frames } from '../vae/decode-stage';
 import { VaeDecoderModel } from '../vae/model';
 import type { StageMemoryReport } from '../cidl/memory-limit';
-import { denoiserConfig, runDenoise, Stdit3ModelCache, type DenoiseResult } from './denoise';
+import { denoiserConfig, runDenoise, Stdit3ModelCache, type DenoiseResult } from '../stdit3/denoise-stage';
 import { preflightJobMemory, refuseIfUnfit, type JobMemoryPreflight } from './memory-preflight';
-import { ctxPorts, Previewer, type GeneratePorts, type GeneratePreviewOptions } from './generate-previews';
+import { Previewer, type GeneratePreviewOptions } from './generate-previews';
+import { stagePorts, type StagePorts } from '../cidl/stage-scheduler';
 import { resolveGenerateParams, type GenerateParams, type ResolvedGenerateParams } from './generate-params';
 
 export {
@@ -99,7 +100,7 @@ export class GenerateCaches {
 }
 
 /** What a generation needs from its host: the ports, and optionally caches and previews. */
-export interface GenerateContext extends GeneratePorts {
+export interface GenerateContext extends StagePorts {
   /** Reuse compiled sessions across calls (otherwise compiled and released per call). */
   readonly caches?: GenerateCaches;
   /** Previews during denoising (see generate-previews.ts). */
@@ -143,8 +144,7 @@ export interface GenerateResult {
  * checkpoint came with only a SentencePiece model, `text/spiece.model`.
  */
 export async function loadTokenizer(blockSet: BlockSet): Promise<T5Tokenizer> {
-  const raw = (blockSet.manifest.stages as Record<string, unknown>)['text'] as
-    { tokenizer?: unknown } | undefined;
+  const raw = blockSet.manifest.stages.text;
   if (!raw)
     throw new Error(`${blockSet.dir}: the block set has no text stage (convert the T5 encoder into it)`);
   const file = raw.tokenizer;
@@ -202,7 +202,7 @@ export async function generateVideo(ctx: GenerateContext, params: GenerateParams
     };
     const tText = clock.nowMs();
     const text = await runTextStage(
-      { ...ctxPorts(ctx), models: caches.text, memory, onMemory },
+      { ...stagePorts(ctx), models: caches.text, memory, onMemory },
       { ids: tok.ids, mask: tok.mask },
       stageOpts,
     );
@@ -220,7 +220,7 @@ export async function generateVideo(ctx: GenerateContext, params: GenerateParams
     const z0 = params.z0 ?? gaussianNoise(p.seed, [1, channels, frames, height, width]);
     const denoise = await runDenoise(
       {
-        ...ctxPorts(ctx),
+        ...stagePorts(ctx),
         models: caches.denoiser,
         memory,
         onMemory,
@@ -247,7 +247,7 @@ export async function generateVideo(ctx: GenerateContext, params: GenerateParams
     const tDecode = clock.nowMs();
     const video = await runDecodeStage(
       {
-        ...ctxPorts(ctx),
+        ...stagePorts(ctx),
         models: caches.vaeFor(ctx.backend, decodeConfig(blockSet), decodePrecision(blockSet)),
         memory,
         onMemory,

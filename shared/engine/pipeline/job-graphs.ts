@@ -27,7 +27,7 @@ import {
 } from '../vae/config';
 import { decodeConfig, decodePrecision } from '../vae/decode-stage';
 import { buildVaeBlockGraph } from '../vae/graphs';
-import { denoiserConfig, denoiserPrecision } from './denoise';
+import { denoiserConfig, denoiserPrecision } from '../stdit3/denoise-stage';
 import type { ResolvedGenerateParams } from './generate-params';
 
 /** The models of a job: configs and storage precision per stage. */

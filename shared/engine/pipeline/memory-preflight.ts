@@ -18,7 +18,7 @@ import {
   verifyCopyBytes,
   type StageWork,
 } from '../cidl/memory-limit';
-import { planResidency } from '../cidl/plan';
+import { planPhase, stageBlockSpecs } from '../cidl/stage-scheduler';
 import type { MemoryProbe } from '../ports';
 import { denoiseSessions } from '../stdit3/memory';
 import { textSessions } from '../t5/memory';
@@ -26,7 +26,7 @@ import { textBlocks } from '../t5/text-stage';
 import { readDecodeStage } from '../vae/decode-manifest';
 import { decodeConfig, planDecodeStage } from '../vae/decode-stage';
 import { decodeSessions } from '../vae/memory';
-import { denoiserConfig, denoiserPrecision } from './denoise';
+import { denoiserConfig, denoiserPrecision } from '../stdit3/denoise-stage';
 import type { ResolvedGenerateParams } from './generate-params';
 
 /** One stage's preflight. */
@@ -111,8 +111,8 @@ export async function preflightJobMemory(
   );
   const textTotal = text.blocks.reduce((s, b) => s + b.bytes, 0);
   const textBudget = await budgetFor(textTotal, textWork);
-  const textSpecs = text.blocks.map((b) => ({ id: `text/${b.id}`, bytes: b.bytes }));
-  const textPlan = planResidency({ blocks: textSpecs, budgetBytes: textBudget, policy, prefetch, passes: 1 });
+  const textSpecs = stageBlockSpecs('text/', text.blocks);
+  const textPlan = planPhase('text/', text.blocks, textBudget, { policy, prefetch, passes: 1 });
   const textExtras = hashedBlocks('text/', textChecked, verify);
   add(
     'text',
@@ -153,14 +153,8 @@ export async function preflightJobMemory(
     den.reduce((s, b) => s + b.bytes, 0),
     denWork,
   );
-  const denSpecs = den.map((b) => ({ id: `denoiser/${b.id}`, bytes: b.bytes }));
-  const denPlan = planResidency({
-    blocks: denSpecs,
-    budgetBytes: denBudget,
-    policy,
-    prefetch,
-    passes: p.steps,
-  });
+  const denSpecs = stageBlockSpecs('denoiser/', den);
+  const denPlan = planPhase('denoiser/', den, denBudget, { policy, prefetch, passes: p.steps });
   const denExtras = hashedBlocks('denoiser/', denChecked, verify);
   add(
     'denoise',

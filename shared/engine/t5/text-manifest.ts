@@ -3,7 +3,7 @@
  * Block entries have the denoiser's entry shape (so `BlockSet.loadBlock` reads them), with text-stage ids.
  */
 import { z } from 'zod';
-import { blockEntrySchema, type BlockSetManifest, type FlopReference } from '../blockset/manifest';
+import { blockEntrySchema, type FlopReference } from '../blockset/block-entry';
 import { BlockSetError } from '../blockset/errors';
 import { precisionSchema } from '../blockset/precision';
 import { t5ConfigFromJson, type T5Config } from './config';
@@ -64,12 +64,15 @@ export function parseTextStage(json: unknown, source: string): { stage: TextStag
   return { stage: r.data, config };
 }
 
-/** The text stage of a validated block-set manifest; throws when it has none or it is invalid. */
+/**
+ * The text stage of a validated block-set manifest (`BlockSetManifest`) with its parsed config; throws when it has
+ * none or its config or block ids are invalid.
+ */
 export function textStageOf(
-  manifest: BlockSetManifest,
+  manifest: { readonly stages: { readonly text?: TextStage | undefined } },
   source = 'manifest.json',
 ): { stage: TextStage; config: T5Config } {
-  const raw = (manifest.stages as Record<string, unknown>)['text'];
+  const raw = manifest.stages.text;
   if (raw === undefined)
     throw new BlockSetError(source, 'the block set has no text stage (convert the T5 checkpoint into it)');
   return parseTextStage(raw, source);

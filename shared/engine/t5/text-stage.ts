@@ -4,50 +4,26 @@
  * The weights of each block are loaded, used once and released (one pass: nothing is worth retaining), with the
  * next block's load overlapping the current block's compute when the budget allows two blocks.
  */
-import type { BlockBufferPool } from '../blockset/buffer-pool';
-import { stagePrecision, type BlockEntry, type BlockSetManifest } from '../blockset/manifest';
+import { stagePrecision, type BlockSetManifest } from '../blockset/manifest';
 import type { Precision } from '../blockset/precision';
-import type { BlockSet } from '../blockset/load';
-import type { AbortSignalLike } from '../cidl/abort';
-import { BudgetError, resolveBudget, type BudgetSpec } from '../cidl/budget';
-import {
-  budgetShortfall,
-  replayStagePeak,
-  stageLocal,
-  stageWorkOf,
-  hashedBlocks,
-  startStageMemory,
-  verifyCopyBytes,
-  type StageMemoryReport,
-} from '../cidl/memory-limit';
-import { planResidency, type Plan, type RetentionPolicy } from '../cidl/plan';
-import { BlockScheduler } from '../cidl/scheduler';
-import type { VerifyPolicy } from '../pipeline/denoise-job';
-import type { Clock, InferenceBackend, MemoryProbe } from '../ports';
-import type { EventSink } from '../telemetry';
+import type { VerifyPolicy } from '../blockset/load';
+import type { BudgetSpec } from '../cidl/budget';
+import { replayStagePeak, stageLocal } from '../cidl/memory-limit';
+import type { Plan, RetentionPolicy } from '../cidl/plan';
+import { openStage, type StageContext } from '../cidl/stage-scheduler';
+import type { InferenceBackend } from '../ports';
 import type { FloatTensor } from '../tensor';
 import type { T5Config } from './config';
 import { textSessions } from './memory';
-import { T5Encoder, type T5IntArray, type T5State, type T5WeightMap } from './model';
+import { T5Encoder, type T5IntArray, type T5State } from './model';
 import { textStageOf, type TextBlockEntry } from './text-manifest';
 
-/** Everything the text stage needs from its host. */
-export interface TextStageContext {
-  readonly blockSet: BlockSet;
-  readonly backend: InferenceBackend;
-  readonly clock: Clock;
-  readonly emit: EventSink;
-  readonly signal?: AbortSignalLike;
-  /** Needed for an `auto` budget. */
-  readonly probe?: MemoryProbe;
+/** Everything the text stage needs from its host: the stage ports plus its encoder cache and block observer. */
+export interface TextStageContext extends StageContext {
   /** Compiled encoders reused across runs of the same host (optional; otherwise compiled and released per run). */
   readonly models?: T5EncoderCache;
-  /** Pooled block buffers (blockset/buffer-pool.ts); trimmed when the stage ends. */
-  readonly memory?: BlockBufferPool;
   /** Observes each block's output (`embed`, `block.{i}`, `final`), e.g. for verification. */
   readonly onBlock?: (id: string, hidden: FloatTensor, afterAttn?: FloatTensor) => void;
-  /** Receives the stage's memory report; when given, the stage also measures its peak (probe.resetPeak). */
-  readonly onMemory?: (report: StageMemoryReport) => void;
 }
 
 /** The tokenised prompt(s): ids and mask, row-major [B, L] (B = `batch`, default 1). */
@@ -137,52 +113,21 @@ export async function runTextStage(
 
   const t0 = clock.nowMs();
   emit({ type: 'stage.start', atMs: t0, stage: 'text' });
-  const memory = await startStageMemory(ctx.probe, ctx.onMemory !== undefined);
-  const blocks = entries.map((b) => ({ id: `text/${b.id}`, bytes: b.bytes }));
-  const totalBytes = blocks.reduce((s, b) => s + b.bytes, 0);
-  const verify = opts.verify ?? 'first-load';
-  const checked = entries.map((e) => ({ id: e.id, bytes: e.bytes, verified: blockSet.isVerified(e) }));
   const sessions = textSessions(cfg, { batch, length }, precision);
-  const work = stageWorkOf(
-    sessions,
-    entries.map((e) => e.id),
-    verifyCopyBytes(checked, verify),
-  );
-  const extras = hashedBlocks('text/', checked, verify);
-  const budgetBytes = await resolveBudget(opts.budget, {
-    totalBlockBytes: totalBytes,
-    probe: ctx.probe,
-    workBytes: work.totalBytes,
-    baseBytes: memory.baseBytes ?? undefined,
-  });
-  const plan = planResidency({
-    blocks,
-    budgetBytes,
-    policy: opts.policy ?? 'paper',
-    prefetch: opts.prefetch ?? true,
-    passes: 1,
-  });
-  if (!plan.fits)
-    throw new BudgetError(
-      'text',
-      budgetShortfall(opts.budget, plan, work, memory.baseBytes, memory.growthBytes),
-    );
-  const entryById = new Map<string, BlockEntry>(entries.map((e) => [`text/${e.id}`, e]));
-  const scheduler = new BlockScheduler<T5WeightMap>({
-    blocks,
-    plan,
-    clock,
-    emit,
+  const opened = await openStage(ctx, {
     stage: 'text',
-    wrapPrefetch: false,
-    load: async (id) => {
-      const entry = entryById.get(id);
-      if (!entry) throw new Error(`unknown block ${id}`);
-      const loaded = await blockSet.loadBlock(entry, { verify, memory: ctx.memory });
-      return loaded;
-    },
+    prefix: 'text/',
+    entries,
+    sessions,
+    budget: opts.budget,
+    verify: opts.verify,
   });
-  ctx.memory?.setCap(plan.predictedPeakBytes);
+  const { blocks, plan, scheduler } = opened.schedule(entries, {
+    passes: 1,
+    policy: opts.policy,
+    prefetch: opts.prefetch,
+    wrapPrefetch: false,
+  });
 
   const cache = ctx.models ?? new T5EncoderCache();
   const model = cache.get(ctx.backend, cfg, { batch, length }, precision);
@@ -225,11 +170,11 @@ export async function runTextStage(
   if (!y) throw new Error('the text pass produced no output');
   if (ctx.onMemory)
     ctx.onMemory(
-      await memory.report(
+      await opened.meter.report(
         'text',
-        work,
+        opened.work,
         plan,
-        replayStagePeak(blocks, plan, 1, false, extras, { ...sessions, localId: stageLocal('text/') }),
+        replayStagePeak(blocks, plan, 1, false, opened.extras, { ...sessions, localId: stageLocal('text/') }),
       ),
     );
   const tEnd = clock.nowMs();

@@ -83,11 +83,7 @@ export async function convertVae(opts: ConvertVaeOptions): Promise<ConvertVaeRes
   const cfg = parseStageConfig(vaeConfigFromJson, configJson);
   const target = await readTargetBlockSet(fs, outDir);
   const base = target?.manifest ?? null;
-  if (
-    target &&
-    ((target.manifest.stages as Record<string, unknown>)['decode'] !== undefined ||
-      (await fs.exists(fs.join(outDir, 'decode'))))
-  )
+  if (target && (target.manifest.stages.decode !== undefined || (await fs.exists(fs.join(outDir, 'decode')))))
     throw new BlockSetError(
       target.manifestPath,
       'the block set already has a decode stage; remove it (stages.decode and decode/) first',

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { BlockSetError } from '../blockset/errors';
 import { precisionSchema } from '../blockset/precision';
-import { blockEntrySchema, type BlockSetManifest, type FlopReference } from '../blockset/manifest';
+import { blockEntrySchema, type FlopReference } from '../blockset/block-entry';
 import {
   spatialUpInWidth,
   spatialUpWidth,
@@ -54,11 +54,14 @@ export interface ParsedDecodeStage {
 }
 
 /**
- * Reads and validates `manifest.stages.decode`: schema, config, and that the blocks are exactly
+ * Reads and validates `manifest.stages.decode` of a block-set manifest (`BlockSetManifest`): schema, config, and that the blocks are exactly
  * `vaeWeightNames(config)` (same ids in the same order, same tensors). Throws a BlockSetError naming `source`.
  */
-export function readDecodeStage(manifest: BlockSetManifest, source: string): ParsedDecodeStage {
-  const raw = (manifest.stages as Record<string, unknown>)['decode'];
+export function readDecodeStage(
+  manifest: { readonly stages: { readonly decode?: DecodeStage | undefined } },
+  source: string,
+): ParsedDecodeStage {
+  const raw = manifest.stages.decode;
   if (raw === undefined)
     throw new BlockSetError(source, 'the block set has no decode stage (convert the VAE checkpoint into it)');
   const r = decodeStageSchema.safeParse(raw);

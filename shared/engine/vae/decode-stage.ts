@@ -13,27 +13,14 @@
  * block bytes; the temporal phase releases everything before the spatial phase starts. Without a temporal VAE
  * (see vae/config.ts) only the spatial phase runs, on z·scale + shift (scale/shift then live in `spatial.pre`).
  */
-import type { BlockBufferPool } from '../blockset/buffer-pool';
-import type { BlockSet } from '../blockset/load';
+import type { BlockSet, VerifyPolicy } from '../blockset/load';
 import { MANIFEST_FILE, stagePrecision } from '../blockset/manifest';
 import { weightToFloat32, type Precision } from '../blockset/precision';
-import type { AbortSignalLike } from '../cidl/abort';
-import { BudgetError, resolveBudget, type BudgetSpec } from '../cidl/budget';
-import {
-  budgetShortfall,
-  replayStagePeak,
-  stageLocal,
-  stageWorkOf,
-  hashedBlocks,
-  startStageMemory,
-  verifyCopyBytes,
-  type StageMemoryReport,
-} from '../cidl/memory-limit';
-import { planResidency, type Plan, type RetentionPolicy } from '../cidl/plan';
-import { BlockScheduler } from '../cidl/scheduler';
-import type { VerifyPolicy } from '../pipeline/denoise-job';
-import type { Clock, InferenceBackend, MemoryProbe } from '../ports';
-import type { EventSink } from '../telemetry';
+import type { BudgetSpec } from '../cidl/budget';
+import { replayStagePeak, stageLocal, stageWorkOf } from '../cidl/memory-limit';
+import type { Plan, RetentionPolicy } from '../cidl/plan';
+import type { BlockScheduler } from '../cidl/scheduler';
+import { openStage, planPhase, type StageContext } from '../cidl/stage-scheduler';
 import { floatTensor, type FloatTensor } from '../tensor';
 import {
   latentChannelsOf,
@@ -55,21 +42,10 @@ import {
   type VaeWeights,
 } from './model';
 
-/** What the decode stage needs from its host. */
-export interface DecodeContext {
-  readonly blockSet: BlockSet;
-  readonly backend: InferenceBackend;
-  readonly clock: Clock;
-  readonly emit: EventSink;
-  readonly signal?: AbortSignalLike;
-  /** Needed for an `auto` budget. */
-  readonly probe?: MemoryProbe;
+/** What the decode stage needs from its host: the stage ports (its pool is trimmed after each phase) and a model. */
+export interface DecodeContext extends StageContext {
   /** Compiled graphs to reuse across runs (must be built for this block set's config); created per run otherwise. */
   readonly models?: VaeDecoderModel;
-  /** Pooled block buffers (blockset/buffer-pool.ts); trimmed after each phase. */
-  readonly memory?: BlockBufferPool;
-  /** Receives the stage's memory report; when given, the stage also measures its peak (probe.resetPeak). */
-  readonly onMemory?: (report: StageMemoryReport) => void;
 }
 
 /** Options of one decode. */
@@ -126,13 +102,7 @@ function phasePlan(
   passes: number,
   opts: Pick<DecodeOptions, 'policy' | 'prefetch'>,
 ): Plan {
-  return planResidency({
-    blocks: phase.map((b) => ({ id: `decode/${b.id}`, bytes: b.bytes })),
-    budgetBytes,
-    policy: opts.policy ?? 'paper',
-    prefetch: opts.prefetch ?? true,
-    passes,
-  });
+  return planPhase('decode/', phase, budgetBytes, { passes, policy: opts.policy, prefetch: opts.prefetch });
 }
 
 /**
@@ -234,18 +204,17 @@ export async function runDecodeStage(
   const probeMbs = new Set(opts.probeMicroBatches ?? [0]);
 
   const entries = stage.blocks.filter((b) => temporal || b.id.startsWith('spatial.'));
-  const totalBytes = entries.reduce((s, b) => s + b.bytes, 0);
-  const verify = opts.verify ?? 'first-load';
   const precision = stagePrecision(stage);
-  const meter = await startStageMemory(ctx.probe, ctx.onMemory !== undefined);
-  const checked = entries.map((e) => ({ id: e.id, bytes: e.bytes, verified: blockSet.isVerified(e) }));
   const sessions = decodeSessions(cfg, { batch: B, frames: T, height: H, width: W }, outFrames, precision);
-  const work = stageWorkOf(
+  const opened = await openStage(ctx, {
+    stage: 'decode',
+    prefix: 'decode/',
+    entries,
     sessions,
-    entries.map((e) => e.id),
-    verifyCopyBytes(checked, verify),
-  );
-  const extras = hashedBlocks('decode/', checked, verify);
+    budget: opts.budget,
+    verify: opts.verify,
+  });
+  const { budgetBytes } = opened;
   // The temporal phase's sessions stay alive through the spatial phase.
   const temporalArenas = stageWorkOf(
     { heldBytes: 0, sessionOf: sessions.sessionOf },
@@ -253,12 +222,6 @@ export async function runDecodeStage(
     0,
   ).totalBytes;
   let replayedPeak = 0;
-  const budgetBytes = await resolveBudget(opts.budget, {
-    totalBlockBytes: totalBytes,
-    probe: ctx.probe,
-    workBytes: work.totalBytes,
-    baseBytes: meter.baseBytes ?? undefined,
-  });
   let blockPeakBytes = 0;
   const model = ctx.models ?? new VaeDecoderModel(ctx.backend, cfg, precision);
   if (model.precision !== precision)
@@ -267,14 +230,11 @@ export async function runDecodeStage(
     );
 
   const makeScheduler = (phase: readonly DecodeBlockEntry[], passes: number): BlockScheduler<VaeWeights> => {
-    const blocks = phase.map((b) => ({ id: `decode/${b.id}`, bytes: b.bytes }));
-    const byId = new Map(phase.map((b) => [`decode/${b.id}`, b]));
-    const plan = phasePlan(phase, budgetBytes, passes, opts);
-    if (!plan.fits)
-      throw new BudgetError(
-        'decode',
-        budgetShortfall(opts.budget, plan, work, meter.baseBytes, meter.growthBytes),
-      );
+    const { blocks, plan, scheduler } = opened.schedule(phase, {
+      passes,
+      policy: opts.policy,
+      prefetch: opts.prefetch,
+    });
     blockPeakBytes = Math.max(blockPeakBytes, plan.predictedPeakBytes);
     const spatial = phase[0]?.id.startsWith('spatial.') === true;
     replayedPeak = Math.max(
@@ -284,24 +244,11 @@ export async function runDecodeStage(
         plan,
         passes,
         true,
-        extras,
+        opened.extras,
         { ...sessions, localId: stageLocal('decode/') },
         spatial ? temporalArenas : 0,
       ),
     );
-    const scheduler = new BlockScheduler<VaeWeights>({
-      blocks,
-      plan,
-      clock,
-      emit,
-      stage: 'decode',
-      load: async (id) => {
-        const entry = byId.get(id);
-        if (!entry) throw new Error(`unknown block ${id}`);
-        return blockSet.loadBlock(entry, { verify, memory: ctx.memory });
-      },
-    });
-    ctx.memory?.setCap(plan.predictedPeakBytes);
     return scheduler;
   };
 
@@ -413,7 +360,12 @@ export async function runDecodeStage(
     });
     if (ctx.onMemory)
       ctx.onMemory(
-        await meter.report('decode', work, { budgetBytes, predictedPeakBytes: blockPeakBytes }, replayedPeak),
+        await opened.meter.report(
+          'decode',
+          opened.work,
+          { budgetBytes, predictedPeakBytes: blockPeakBytes },
+          replayedPeak,
+        ),
       );
     const t1 = clock.nowMs();
     emit({ type: 'stage.end', atMs: t1, stage: 'decode', durationMs: t1 - t0 });

@@ -38,6 +38,7 @@ import { ENGINE_VERSION } from '../../../shared/engine/version';
 import { promptVocabulary, unknownWordsWarning } from '../../../shared/engine/t5/prompt-vocabulary';
 import { peakRssBytes } from '../../adapters/node-memory-probe';
 import { createNodeEngineHost } from '../../engine-host/node-engine';
+import { manifestBlocks } from '../../../shared/engine/blockset/manifest';
 import { ensureBundledBlockSet, findRepoRoot, openModel, type ModelBlockSet } from '../../models/bundled';
 import { readGitCommit } from '../../studio/git-commit';
 import { writeVideoFiles } from '../../output/video-files';
@@ -390,13 +391,13 @@ function runRecord(a: {
 }): Record<string, unknown> {
   const { result: r, model } = a;
   const manifest = model.blockSet.manifest;
-  const blocks: { stage: string; id: string; file: string; bytes: number; sha256: string }[] = [];
-  for (const [stage, s] of Object.entries(manifest.stages as Record<string, unknown>)) {
-    const list = (s as { blocks?: unknown } | undefined)?.blocks;
-    if (!Array.isArray(list)) continue;
-    for (const b of list as { id: string; file: string; bytes: number; sha256: string }[])
-      blocks.push({ stage, id: b.id, file: b.file, bytes: b.bytes, sha256: b.sha256 });
-  }
+  const blocks = [...manifestBlocks(manifest)].map(({ stage, block: b }) => ({
+    stage,
+    id: b.id,
+    file: b.file,
+    bytes: b.bytes,
+    sha256: b.sha256,
+  }));
   const cpu = cpus();
   return {
     format: RUN_FORMAT,

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { NodeFileSystem, nodeSha256 } from '../../../src-main/adapters/node-fs';
 import { registerConvert } from '../../../src-main/cli/commands/convert';
-import { convertStdit3 } from '../../../shared/engine/blockset/convert';
+import { convertStdit3 } from '../../../shared/engine/stdit3/convert';
 import { BlockSetError } from '../../../shared/engine/blockset/errors';
 import { openBlockSet } from '../../../shared/engine/blockset/load';
 import type { FileSystemPort } from '../../../shared/engine/ports';

@@ -27,13 +27,12 @@ describe('odsora convert --model-dir', () => {
     expect(r.stages).toEqual({ denoiser: 4, text: 4, decode: r.stages.decode });
     expect(r.stages.decode).toBeGreaterThan(0);
     const set = await openBlockSet(fs, nodeSha256, out);
-    const stages = set.manifest.stages as Record<string, { blocks: { id: string }[] } | undefined>;
+    const { stages } = set.manifest;
     expect(Object.keys(stages).sort()).toEqual(['decode', 'denoiser', 'text']);
-    for (const stage of ['denoiser', 'text', 'decode'])
-      for (const b of stages[stage]?.blocks ?? []) {
-        const loaded = await set.loadBlock(b as never, { verify: true });
-        expect(loaded.weights.size).toBeGreaterThan(0);
-      }
+    for (const b of [stages.denoiser, stages.text, stages.decode].flatMap((s) => s?.blocks ?? [])) {
+      const loaded = await set.loadBlock(b, { verify: true });
+      expect(loaded.weights.size).toBeGreaterThan(0);
+    }
   });
 
   it('leaves nothing behind when a stage fails, and names the problem', async () => {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NodeFileSystem, nodeSha256 } from '../../../src-main/adapters/node-fs';
 import { createNodeEngineHost, type NodeEngineHost } from '../../../src-main/engine-host/node-engine';
-import { convertStdit3 } from '../../../shared/engine/blockset/convert';
+import { convertStdit3 } from '../../../shared/engine/stdit3/convert';
 import { BlockSetError } from '../../../shared/engine/blockset/errors';
 import { openBlockSet } from '../../../shared/engine/blockset/load';
 import { LocalAbortController } from '../../../shared/engine/cidl/abort';
@@ -153,7 +153,7 @@ describe('convertT5 on the t5-tiny fixture', () => {
     const set = await openBlockSet(fs, nodeSha256, out);
     expect(set.manifest.stages.denoiser).toEqual(before.manifest.stages.denoiser);
     expect(set.manifest.model).toEqual(before.manifest.model);
-    expect((set.manifest.stages as Record<string, unknown>)['text']).toEqual(result.stage);
+    expect(set.manifest.stages.text).toEqual(result.stage);
     expect(result.stage.tokenizer).toBeNull();
     expect(readdirSync(out).sort()).toEqual(['denoiser', 'manifest.json', 'text']);
     const again = await rejection(

@@ -2,7 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BlockSet } from '../../../shared/engine/blockset/load';
 import { BudgetError, type BudgetSpec } from '../../../shared/engine/cidl/budget';
 import { gaussianNoise } from '../../../shared/engine/noise/gaussian';
-import { runDenoise, Stdit3ModelCache, type DenoiseResult } from '../../../shared/engine/pipeline/denoise';
+import {
+  runDenoise,
+  Stdit3ModelCache,
+  type DenoiseResult,
+} from '../../../shared/engine/stdit3/denoise-stage';
 import type { DenoiseJob } from '../../../shared/engine/pipeline/denoise-job';
 import type { EngineEvent } from '../../../shared/engine/telemetry';
 import { overlappingLoads } from '../../../src-main/bench/trace-stats';

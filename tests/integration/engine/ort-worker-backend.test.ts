@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gaussianNoise } from '../../../shared/engine/noise/gaussian';
-import { runDenoise } from '../../../shared/engine/pipeline/denoise';
+import { runDenoise } from '../../../shared/engine/stdit3/denoise-stage';
 import type { DenoiseJob } from '../../../shared/engine/pipeline/denoise-job';
 import { createNodeEngineHost, type NodeEngineHost } from '../../../src-main/engine-host/node-engine';
 import { syntheticBlockSet, SMALL_CONFIG } from '../../helpers/synthetic-blockset';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NodeFileSystem, nodeSha256 } from '../../../src-main/adapters/node-fs';
 import { createNodeEngineHost, type NodeEngineHost } from '../../../src-main/engine-host/node-engine';
-import { convertStdit3 } from '../../../shared/engine/blockset/convert';
+import { convertStdit3 } from '../../../shared/engine/stdit3/convert';
 import { BlockSetError } from '../../../shared/engine/blockset/errors';
 import { openBlockSet } from '../../../shared/engine/blockset/load';
 import { parseSafetensors } from '../../../shared/engine/safetensors/reader';

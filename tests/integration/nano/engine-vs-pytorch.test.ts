@@ -12,7 +12,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BlockSet } from '../../../shared/engine/blockset/load';
-import { denoiserConfig } from '../../../shared/engine/pipeline/denoise';
+import { denoiserConfig } from '../../../shared/engine/stdit3/denoise-stage';
 import { loadTokenizer } from '../../../shared/engine/pipeline/generate';
 import { parseSafetensors, type SafetensorsBuffer } from '../../../shared/engine/safetensors/reader';
 import { Stdit3Model } from '../../../shared/engine/stdit3/model';

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BlockSetError } from '../../../../../shared/engine/blockset/errors';
-import { estimateStdit3Flops, parseManifest } from '../../../../../shared/engine/blockset/manifest';
-import { stdit3ConfigFromJson } from '../../../../../shared/engine/stdit3/config';
+import { manifestBlocks, parseManifest } from '../../../../../shared/engine/blockset/manifest';
 
 const SRC = 'sets/tiny/manifest.json';
 const reference = { frames: 4, height: 8, width: 8, captionLength: 8 };
@@ -44,9 +43,65 @@ function errorOf(json: unknown): BlockSetError {
 describe('block-set manifest', () => {
   it('accepts a valid manifest and tolerates stages added by later builds', () => {
     const m = manifest();
-    (m['stages'] as Record<string, unknown>)['decode'] = { arch: 'opensora-vae', blocks: [] };
+    (m['stages'] as Record<string, unknown>)['upscale'] = { arch: 'some-later-stage', blocks: [] };
     const parsed = parseManifest(m, SRC);
     expect(parsed.stages.denoiser?.blocks.map((b) => b.id)).toEqual(['part1', 'pair.0', 'part2']);
+    expect(parsed.stages['upscale']).toEqual({ arch: 'some-later-stage', blocks: [] });
+  });
+
+  it('validates the known text and decode stages with their schemas, naming the field', () => {
+    const m = manifest();
+    (m['stages'] as Record<string, unknown>)['text'] = {
+      arch: 't5-encoder',
+      config: {},
+      tokenizer: null,
+      blocks: [],
+    };
+    expect(errorOf(m).message).toContain('stages.text.blocks: ');
+    (m['stages'] as Record<string, unknown>)['text'] = undefined;
+    (m['stages'] as Record<string, unknown>)['decode'] = { arch: 'opensora-vae', config: {}, blocks: [] };
+    expect(errorOf(m).message).toContain('stages.decode.arch: ');
+  });
+
+  it('walks the blocks of every stage: the denoiser first, then the others, unknown kinds as far as well-formed', () => {
+    const m = manifest();
+    const entry = (id: string, file: string) => ({
+      id,
+      file,
+      bytes: 7,
+      sha256: 'b'.repeat(64),
+      tensors: ['w'],
+      variants: ['plain'],
+      flops: { reference, plain: 0 },
+    });
+    m['stages'] = {
+      text: {
+        arch: 't5-encoder',
+        config: {},
+        tokenizer: null,
+        blocks: [entry('embed', 'text/embed.safetensors')],
+      },
+      upscale: {
+        blocks: [
+          { id: 'up.0', file: 'upscale/0.safetensors', bytes: 3 },
+          { id: 'bad', bytes: 1 },
+        ],
+      },
+      ...(m['stages'] as object),
+    };
+    const walked = [...manifestBlocks(parseManifest(m, SRC))].map(({ stage, block }) => [
+      stage,
+      block.id,
+      block.file,
+      block.bytes,
+    ]);
+    expect(walked).toEqual([
+      ['denoiser', 'part1', 'denoiser/part1.safetensors', 1024],
+      ['denoiser', 'pair.0', 'denoiser/pair.0.safetensors', 1024],
+      ['denoiser', 'part2', 'denoiser/part2.safetensors', 1024],
+      ['text', 'embed', 'text/embed.safetensors', 7],
+      ['upscale', 'up.0', 'upscale/0.safetensors', 3],
+    ]);
   });
 
   it('names the version found and the version supported', () => {
@@ -72,38 +127,5 @@ describe('block-set manifest', () => {
     const blocks = (m['stages'] as { denoiser: { blocks: Array<Record<string, unknown>> } }).denoiser.blocks;
     blocks[2]!['id'] = 'pair.0';
     expect(errorOf(m).message).toContain('block id "pair.0" appears twice');
-  });
-});
-
-describe('STDiT3 FLOP estimate', () => {
-  const cfg = stdit3ConfigFromJson({
-    depth: 1,
-    hidden_size: 8,
-    num_heads: 2,
-    patch_size: [1, 2, 2],
-    in_channels: 4,
-    caption_channels: 16,
-    model_max_length: 8,
-    qk_norm: true,
-    pred_sigma: true,
-    mlp_ratio: 4,
-    input_sq_size: 512,
-  });
-
-  it('follows the documented formula for a pair, part1 and part2', () => {
-    // T = 4, S = 4·4 = 16, N = 64, C = 8, F = 32, L = 8.
-    const [T, S, N, C, F, L] = [4, 16, 64, 8, 32, 8];
-    const mixing = (n: number, selfAttn: number) =>
-      2 * n * C * 3 * C + selfAttn + 3 * 2 * n * C * C + 2 * L * C * 2 * C + 4 * n * L * C;
-    const plain = estimateStdit3Flops(cfg, reference, 'plain');
-    expect(plain.pair).toBe(mixing(N, 4 * T * S * S * C) + mixing(N, 4 * S * T * T * C) + 2 * 4 * N * C * F);
-    expect(plain.part1).toBe(
-      2 * N * C * 16 + 4 * (256 * C + C * C) + 2 * C * 6 * C + 2 * L * (16 * C + C * C),
-    );
-    expect(plain.part2).toBe(2 * N * C * 32);
-    const tdtm = estimateStdit3Flops(cfg, reference, 'tdtm');
-    const Nm = 2 * S;
-    expect(tdtm.pair).toBe(mixing(Nm, 4 * 2 * S * S * C) + mixing(Nm, 4 * S * 2 * 2 * C) + 2 * 4 * N * C * F);
-    expect(tdtm.pair).toBeLessThan(plain.pair);
   });
 });

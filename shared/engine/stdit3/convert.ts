@@ -5,15 +5,16 @@
  * (~170 MB for the released model) however large the checkpoint is (4.8 GB).
  */
 import type { FileSystemPort, Sha256 } from '../ports';
-import type { BlockBufferPool } from './buffer-pool';
-import type { Precision } from './precision';
-import type { Stdit3Config } from '../stdit3/config';
-import { stdit3ConfigFromJson, stdit3WeightNames } from '../stdit3/config';
-import { ropeFreqs } from '../stdit3/embeddings';
-import type { BlockEntry, BlockSetManifest, FlopReference } from './manifest';
-import { estimateStdit3Flops } from './manifest';
-import { BlockSetError } from './errors';
-import type { StreamConvertProgress } from './stream-convert';
+import type { BlockBufferPool } from '../blockset/buffer-pool';
+import type { Precision } from '../blockset/precision';
+import type { Stdit3Config } from './config';
+import { stdit3ConfigFromJson, stdit3WeightNames } from './config';
+import { ropeFreqs } from './embeddings';
+import type { BlockEntry, FlopReference } from '../blockset/block-entry';
+import type { BlockSetManifest } from '../blockset/manifest';
+import { estimateStdit3Flops } from './denoise-manifest';
+import { BlockSetError } from '../blockset/errors';
+import type { StreamConvertProgress } from '../blockset/stream-convert';
 import {
   blockFileName,
   commitStage,
@@ -25,7 +26,7 @@ import {
   planStaging,
   streamBlocks,
   validateCheckpoint,
-} from './stream-convert';
+} from '../blockset/stream-convert';
 
 /** Latent sizes the manifest's per-block FLOPs refer to: the iPhone "base" job (68 frames at 256×256). */
 function defaultFlopReference(cfg: Stdit3Config): FlopReference {

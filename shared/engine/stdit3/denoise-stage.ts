@@ -5,50 +5,27 @@
  * One step = one pass over `part1, pair.0 … pair.{depth−1}, part2` with the CFG batch of 2; the scheduler loads,
  * keeps and releases block weights around the compute, and every phase emits typed telemetry.
  */
-import type { BlockBufferPool } from '../blockset/buffer-pool';
 import type { BlockSet } from '../blockset/load';
 import { stagePrecision } from '../blockset/manifest';
 import { weightRowsInto, type Precision, type WeightMap } from '../blockset/precision';
-import type { AbortSignalLike } from '../cidl/abort';
-import { BudgetError, resolveBudget } from '../cidl/budget';
-import {
-  budgetShortfall,
-  replayStagePeak,
-  stageLocal,
-  stageWorkOf,
-  hashedBlocks,
-  startStageMemory,
-  verifyCopyBytes,
-  type StageMemoryReport,
-} from '../cidl/memory-limit';
-import { planResidency, type Plan } from '../cidl/plan';
-import { BlockScheduler } from '../cidl/scheduler';
+import { replayStagePeak, stageLocal } from '../cidl/memory-limit';
+import type { Plan } from '../cidl/plan';
+import { openStage, type StageContext } from '../cidl/stage-scheduler';
 import { gaussianNoise } from '../noise/gaussian';
-import type { Clock, InferenceBackend, MemoryProbe } from '../ports';
+import type { InferenceBackend } from '../ports';
 import { sampleRectifiedFlow, type StepRecord, type StepState } from '../sampler/rectified-flow';
 import { validateLplOptions } from '../techniques/validate';
 import { samplingTimesteps } from '../sampler/timesteps';
-import { stdit3ConfigFromJson, type Stdit3Config } from '../stdit3/config';
-import { denoiseSessions } from '../stdit3/memory';
-import { Stdit3Model, type Stdit3State } from '../stdit3/model';
-import type { EventSink } from '../telemetry';
+import { stdit3ConfigFromJson, type Stdit3Config } from './config';
+import { denoiseSessions } from './memory';
+import { Stdit3Model, type Stdit3State } from './model';
 import { floatTensor, type FloatTensor } from '../tensor';
-import { validateDenoiseJob, type DenoiseJob } from './denoise-job';
+import { validateDenoiseJob, type DenoiseJob } from '../pipeline/denoise-job';
 
-/** Everything the stage needs from its host. */
-export interface DenoiseContext {
-  readonly blockSet: BlockSet;
-  readonly backend: InferenceBackend;
-  readonly clock: Clock;
-  readonly emit: EventSink;
-  readonly probe?: MemoryProbe;
-  readonly signal?: AbortSignalLike;
+/** Everything the stage needs from its host: the stage ports plus its model cache and observers. */
+export interface DenoiseContext extends StageContext {
   /** Compiled graphs by shape, reused across runs of the same host (optional). */
   readonly models?: Stdit3ModelCache;
-  /** Pooled block buffers (blockset/buffer-pool.ts); trimmed when the stage ends. */
-  readonly memory?: BlockBufferPool;
-  /** Receives the stage's memory report; when given, the stage also measures its peak (probe.resetPeak). */
-  readonly onMemory?: (report: StageMemoryReport) => void;
   /** Observes every model call (verification and debugging). */
   readonly onModelCall?: (call: {
     step: number;
@@ -158,52 +135,22 @@ export async function runDenoise(ctx: DenoiseContext, job: DenoiseJob): Promise<
   emit({ type: 'stage.end', atMs: t1, stage: 'load', durationMs: t1 - t0 });
 
   // CI-DL plan over the denoiser's blocks.
-  const meter = await startStageMemory(ctx.probe, ctx.onMemory !== undefined);
   const entries = blockSet.denoiserBlocks();
-  const blocks = entries.map((b) => ({ id: `denoiser/${b.id}`, bytes: b.bytes }));
-  const totalBytes = blocks.reduce((s, b) => s + b.bytes, 0);
-  const verify = job.cidl.verify ?? 'first-load';
-  const checked = entries.map((e) => ({ id: e.id, bytes: e.bytes, verified: blockSet.isVerified(e) }));
   const sessions = denoiseSessions(cfg, model.shape, model.precision, { tdtm: job.tdtm.mergeSteps > 0 });
-  const work = stageWorkOf(
-    sessions,
-    entries.map((e) => e.id),
-    verifyCopyBytes(checked, verify),
-  );
-  const extras = hashedBlocks('denoiser/', checked, verify);
-  const budgetBytes = await resolveBudget(job.cidl.budget, {
-    totalBlockBytes: totalBytes,
-    probe: ctx.probe,
-    workBytes: work.totalBytes,
-    baseBytes: meter.baseBytes ?? undefined,
-  });
-  const plan = planResidency({
-    blocks,
-    budgetBytes,
-    policy: job.cidl.policy ?? 'paper',
-    prefetch: job.cidl.prefetch ?? true,
-    passes: job.steps,
-  });
-  if (!plan.fits)
-    throw new BudgetError(
-      'denoise',
-      budgetShortfall(job.cidl.budget, plan, work, meter.baseBytes, meter.growthBytes),
-    );
-
-  const entryById = new Map(entries.map((e) => [`denoiser/${e.id}`, e]));
-  const scheduler = new BlockScheduler<WeightMap>({
-    blocks,
-    plan,
-    clock,
-    emit,
+  const opened = await openStage(ctx, {
     stage: 'denoise',
-    load: async (id) => {
-      const entry = entryById.get(id);
-      if (!entry) throw new Error(`unknown block ${id}`);
-      return blockSet.loadBlock(entry, { verify, memory: ctx.memory });
-    },
+    prefix: 'denoiser/',
+    entries,
+    sessions,
+    budget: job.cidl.budget,
+    verify: job.cidl.verify,
   });
-  ctx.memory?.setCap(plan.predictedPeakBytes);
+  const { budgetBytes } = opened;
+  const { blocks, plan, scheduler } = opened.schedule(entries, {
+    passes: job.steps,
+    policy: job.cidl.policy,
+    prefetch: job.cidl.prefetch,
+  });
 
   const timesteps = samplingTimesteps({
     steps: job.steps,
@@ -300,11 +247,11 @@ export async function runDenoise(ctx: DenoiseContext, job: DenoiseJob): Promise<
   ctx.memory?.trim();
   if (ctx.onMemory)
     ctx.onMemory(
-      await meter.report(
+      await opened.meter.report(
         'denoise',
-        work,
+        opened.work,
         plan,
-        replayStagePeak(blocks, plan, job.steps, true, extras, {
+        replayStagePeak(blocks, plan, job.steps, true, opened.extras, {
           ...sessions,
           localId: stageLocal('denoiser/'),
         }),
