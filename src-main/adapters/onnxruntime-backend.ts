@@ -7,7 +7,11 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { graphTargetOf, type ExecutionProviderName } from '../../shared/engine/execution-provider';
+import {
+  graphTargetOf,
+  type ExecutionPlacement,
+  type ExecutionProviderName,
+} from '../../shared/engine/execution-provider';
 import type { GraphTarget } from '../../shared/engine/onnx/graph-target';
 import type { BackendSession, InferenceBackend } from '../../shared/engine/ports';
 import type { Tensor } from '../../shared/engine/tensor';
@@ -111,6 +115,7 @@ class OrtSession implements BackendSession {
   constructor(
     private readonly session: ort.InferenceSession,
     private readonly label: string,
+    readonly placement: ExecutionPlacement,
   ) {}
 
   async run(
@@ -195,7 +200,10 @@ export class OnnxRuntimeBackend implements InferenceBackend {
     try {
       const session = await ort.InferenceSession.create(model, this.sessionOptions);
       noteRuntimeStarted();
-      return new OrtSession(session, label);
+      // ORT created the session with the provider asked for first (a missing provider fails creation; it was
+      // checked at open), so the provider is where it runs; nodes it cannot take run on the CPU inside it, which
+      // onnxruntime-node does not expose.
+      return new OrtSession(session, label, this.ep);
     } catch (e) {
       throw new Error(`${label}: cannot compile model: ${e instanceof Error ? e.message : String(e)}`, {
         cause: e,

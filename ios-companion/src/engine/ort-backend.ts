@@ -4,10 +4,10 @@
  * in tests. With Core ML on, each session is created with the Core ML execution provider first and CPU after it
  * (nodes Core ML cannot take run on CPU inside the same session); when Core ML refuses a graph outright the session
  * is created again on CPU alone. What actually happened is counted and named in `name` (device info) and in
- * `placement()` (the run screen). With Core ML requested the stages build `coreml` graphs (`graphTarget`), which ORT's
+ * `placement()` (the run screen), and each session's `placement` goes into its blocks' `block.compute.end`. With Core ML requested the stages build `coreml` graphs (`graphTarget`), which ORT's
  * CPU EP runs as well.
  */
-import { COREML_SESSION_FLAGS } from '../../../shared/engine/execution-provider';
+import { COREML_SESSION_FLAGS, type ExecutionPlacement } from '../../../shared/engine/execution-provider';
 import type { GraphTarget } from '../../../shared/engine/onnx/graph-target';
 import type { BackendSession, InferenceBackend } from '../../../shared/engine/ports';
 import type { Tensor } from '../../../shared/engine/tensor';
@@ -80,6 +80,8 @@ class Session implements BackendSession {
     private readonly ort: OrtModuleLike,
     private readonly session: OrtSessionLike,
     private readonly label: string,
+    /** `coreml`: created with Core ML first (it took the graph); `cpu`: on CPU alone. */
+    readonly placement: ExecutionPlacement,
   ) {}
 
   async run(
@@ -172,7 +174,7 @@ export class OrtBackend implements InferenceBackend {
       try {
         const s = await this.ort.InferenceSession.create(model, this.sessionOptions(true));
         this.stats.coremlSessions += 1;
-        return new Session(this.ort, s, label);
+        return new Session(this.ort, s, label, 'coreml');
       } catch (e) {
         this.stats.lastCoremlError = `${label}: ${e instanceof Error ? e.message : String(e)}`.slice(0, 500);
       }
@@ -180,7 +182,7 @@ export class OrtBackend implements InferenceBackend {
     try {
       const s = await this.ort.InferenceSession.create(model, this.sessionOptions(false));
       this.stats.cpuSessions += 1;
-      return new Session(this.ort, s, label);
+      return new Session(this.ort, s, label, 'cpu');
     } catch (e) {
       throw new Error(`${label}: cannot compile model: ${e instanceof Error ? e.message : String(e)}`, {
         cause: e,
