@@ -8,3 +8,4 @@ export * from './html';
 export * from './svg';
 export * from './axes';
 export * from './run-fold';
+export * from './placement';
