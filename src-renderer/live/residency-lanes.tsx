@@ -60,9 +60,14 @@ export function ResidencyLanes({
             key={c.placement}
             className="legend legend-placement"
             data-placement={c.placement}
+            title={
+              c.placement === 'mixed'
+                ? 'blocks whose computes ran on different placements (e.g. Core ML for plain steps, CPU for TDTM ones)'
+                : `blocks that ran on ${PLACEMENT_LABELS[c.placement]}`
+            }
             style={{ '--legend-colour': PLACEMENT_COLOURS[c.placement] } as CSSProperties}
           >
-            ran on {PLACEMENT_LABELS[c.placement]}: {c.blocks} block{c.blocks === 1 ? '' : 's'}
+            {PLACEMENT_LABELS[c.placement]} · {c.blocks} block{c.blocks === 1 ? '' : 's'}
           </span>
         ))}
       </figcaption>
