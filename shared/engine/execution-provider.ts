@@ -10,6 +10,34 @@ export const EXECUTION_PROVIDERS = ['cpu', 'coreml', 'cuda'] as const;
 export type ExecutionProviderName = (typeof EXECUTION_PROVIDERS)[number];
 
 /**
+ * Where one session runs: the provider its creation ended on. `coreml` for a session Core ML took (ONNX Runtime
+ * places the nodes it cannot take on the CPU inside that session), `cpu` for a CPU-only session (the CPU provider
+ * asked for, or the phone's fallback after Core ML refused the graph), `cuda` for a CUDA session.
+ */
+export type ExecutionPlacement = ExecutionProviderName;
+
+/** Where one CI-DL block ran: its sessions' placement, or `mixed` when they ran on different ones. */
+export const BLOCK_PLACEMENTS = [...EXECUTION_PROVIDERS, 'mixed'] as const;
+/** Where one block ran. */
+export type BlockPlacement = (typeof BLOCK_PLACEMENTS)[number];
+
+/**
+ * The placement of a block that ran these sessions' placements: the one placement when they all agree, `mixed`
+ * when they differ, undefined when none is known (no session ran, or the backend does not say where).
+ */
+export function blockPlacementOf(
+  placements: Iterable<ExecutionPlacement | undefined>,
+): BlockPlacement | undefined {
+  let found: ExecutionPlacement | undefined;
+  for (const p of placements) {
+    if (p === undefined) continue;
+    if (found !== undefined && found !== p) return 'mixed';
+    found = p;
+  }
+  return found;
+}
+
+/**
  * Core ML provider flags (ONNX Runtime `include/onnxruntime/core/providers/coreml/coreml_provider_factory.h`,
  * `COREMLFlags`).
  */

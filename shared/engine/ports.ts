@@ -2,6 +2,7 @@
  * Ports the hosts inject into the engine (docs/architecture.md). The engine never touches files, clocks, memory
  * or the inference runtime directly: Node, the iPhone and tests each provide these.
  */
+import type { ExecutionPlacement } from './execution-provider';
 import type { GraphTarget } from './onnx/graph-target';
 import type { Tensor } from './tensor';
 
@@ -11,6 +12,11 @@ export interface BackendSession {
   run(feeds: Readonly<Record<string, Tensor>>, outputs?: readonly string[]): Promise<Record<string, Tensor>>;
   /** Frees the session's native resources. */
   release(): Promise<void>;
+  /**
+   * Where the session ended up at creation (`coreml`: Core ML took it; `cpu`: CPU alone, also after a refused
+   * Core ML; `cuda`). Absent: the backend does not say. Reported per block in `block.compute.end`.
+   */
+  readonly placement?: ExecutionPlacement;
 }
 
 /** Creates sessions from ONNX model bytes. Exactly one file per host imports the inference runtime. */

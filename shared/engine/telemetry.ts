@@ -2,6 +2,7 @@
  * Typed telemetry the engine emits while it works. Every event carries a monotonic timestamp (`atMs`, from the
  * injected Clock). The companion appends these to a run's event log; the studio draws its timelines from them.
  */
+import type { BlockPlacement } from './execution-provider';
 
 /** Pipeline phases, in order. `load` covers graph compilation and block-set checks. */
 export type Stage = 'load' | 'text' | 'denoise' | 'decode';
@@ -53,7 +54,18 @@ export type EngineEvent =
       budgetBytes: number | null;
     }
   | { type: 'block.compute.start'; atMs: number; block: string; step: number; variant: 'plain' | 'tdtm' }
-  | { type: 'block.compute.end'; atMs: number; block: string; step: number; variant: 'plain' | 'tdtm' }
+  | {
+      type: 'block.compute.end';
+      atMs: number;
+      block: string;
+      step: number;
+      variant: 'plain' | 'tdtm';
+      /**
+       * Where the block's sessions ran (`mixed`: on different placements); absent when unknown. Protocol 3 on:
+       * devices leave it out of older sessions (shared/protocol/engine-events.ts `engineEventForVersion`).
+       */
+      placement?: BlockPlacement;
+    }
   | {
       type: 'block.release';
       atMs: number;

@@ -3,6 +3,7 @@
  * build when `EngineEvent` gains, loses or changes a variant without this file following.
  */
 import { z } from 'zod';
+import { BLOCK_PLACEMENTS } from '../engine/execution-provider';
 import type { EngineEvent, ReleaseReason, Stage } from '../engine/telemetry';
 
 const atMs = z.number();
@@ -15,6 +16,8 @@ const stageSchema = z.enum(['load', 'text', 'denoise', 'decode']);
 /** Why a block left memory. */
 const releaseReasonSchema = z.enum(['not-retained', 'end-of-run', 'leap', 'cancelled', 'error']);
 const variant = z.enum(['plain', 'tdtm']);
+/** Where a block ran (execution-provider.ts BLOCK_PLACEMENTS). */
+const blockPlacementSchema = z.enum(BLOCK_PLACEMENTS);
 
 const residency = {
   atMs,
@@ -53,7 +56,15 @@ export const engineEventSchemas = [
   z.strictObject({ type: z.literal('block.load.start'), ...residency }),
   z.strictObject({ type: z.literal('block.load.end'), ...residency }),
   z.strictObject({ type: z.literal('block.compute.start'), atMs, block: blockId, step: count, variant }),
-  z.strictObject({ type: z.literal('block.compute.end'), atMs, block: blockId, step: count, variant }),
+  z.strictObject({
+    type: z.literal('block.compute.end'),
+    atMs,
+    block: blockId,
+    step: count,
+    variant,
+    /** Protocol 3 on (left out of older sessions: {@link engineEventForVersion}). */
+    placement: blockPlacementSchema.optional(),
+  }),
   z.strictObject({ type: z.literal('block.release'), ...residency, reason: releaseReasonSchema }),
 ] as const;
 
@@ -62,6 +73,21 @@ export const engineEventSchema = z.discriminatedUnion('type', engineEventSchemas
 
 /** The `type` of every engine event. */
 export const ENGINE_EVENT_TYPES = engineEventSchemas.map((s) => s.shape.type.value);
+
+/** The protocol version that added `placement` to `block.compute.end`: a device leaves it out of older sessions. */
+export const BLOCK_PLACEMENT_SINCE_VERSION = 3;
+
+/**
+ * An engine event as a session of `protocolVersion` is sent it (fields added by later versions left out: older
+ * studios validate strict objects and would drop the event). The one place a device applies this is where it sends
+ * `run.event` (shared/companion/subscriptions.ts), for live events and replays alike.
+ */
+export function engineEventForVersion<E extends { type: string }>(event: E, protocolVersion: number): E {
+  if (protocolVersion >= BLOCK_PLACEMENT_SINCE_VERSION || event.type !== 'block.compute.end') return event;
+  if (!('placement' in event)) return event;
+  const { placement: _later, ...older } = event as E & { placement?: unknown };
+  return older as E;
+}
 
 /** Mutual assignability: true only when A and B describe the same values. */
 export type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;

@@ -4,9 +4,10 @@
 
 /**
  * The wire protocol version this build speaks. Bump on any incompatible change to a message or the frame header,
- * and on any added message or field (objects are strict). 2: device info's `runModel`.
+ * and on any added message or field (objects are strict). 2: device info's `runModel`; 3: `placement` in
+ * `block.compute.end`.
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** The oldest protocol version a device built from this code still serves. */
 export const MIN_PROTOCOL_VERSION = 1;

@@ -19,6 +19,7 @@ import {
 } from './svg';
 import { lplStepOfLeapStep } from '../engine/techniques/knobs';
 import { describeTechniques } from '../engine/techniques/summary';
+import { PLACEMENT_LABELS } from './placement';
 
 /** The report's CSP: inline styles and data: images only; no script, no network, no frames, no forms. */
 export const REPORT_CSP = [
@@ -224,6 +225,7 @@ function chartsSection(input: ReportInput): string {
       r.measures.budgetBytes,
       `Resident block memory — ${roleOf(i)}`,
       residencyAxes,
+      r.measures.blocks,
     );
   });
   html += '<h2>Phases</h2>';
@@ -238,13 +240,14 @@ function blocksTable(input: ReportInput): string {
       .map(
         (r, i) =>
           `<p><b>${roleOf(i)}</b></p><table>` +
-          row(['block', 'bytes', 'loads', 'load ms', 'computes', 'compute ms', 'releases'], true) +
+          row(['block', 'bytes', 'loads', 'load ms', 'computes', 'compute ms', 'releases', 'ran on'], true) +
           r.measures.blocks
             .map(
               (b) =>
                 `<tr><td>${escapeXml(b.block)}</td><td class="num">${b.bytes}</td><td class="num">${b.loads}</td>` +
                 `<td class="num">${b.loadMs.toFixed(1)}</td><td class="num">${b.computes}</td>` +
-                `<td class="num">${b.computeMs.toFixed(1)}</td><td class="num">${b.releases}</td></tr>`,
+                `<td class="num">${b.computeMs.toFixed(1)}</td><td class="num">${b.releases}</td>` +
+                `<td>${b.placement === null ? '—' : PLACEMENT_LABELS[b.placement]}</td></tr>`,
             )
             .join('') +
           '</table>',

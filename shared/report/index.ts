@@ -9,3 +9,4 @@ export * from './svg';
 export * from './axes';
 export * from './run-fold';
 export * from './trace-events';
+export * from './placement';

@@ -4,6 +4,7 @@
  * breakdown, the wall time and the peak resident bytes. The studio's `runs.get`/`runs.compare` and every report
  * format use these, so the numbers agree everywhere.
  */
+import type { BlockPlacement } from '../engine/execution-provider';
 import type { Stage } from '../engine/telemetry';
 import type { RunEvent, RunState } from '../protocol/run';
 import { emptyRunView, foldEvent, type RunView } from './run-fold';
@@ -35,6 +36,8 @@ export interface BlockMeasure {
   computes: number;
   computeMs: number;
   releases: number;
+  /** Where its computes ran (run-fold.ts BlockLane.placement); null when the log does not say. */
+  placement: BlockPlacement | null;
 }
 
 /** Resident block bytes after an event (`atMs` since the run's first event). */
@@ -121,6 +124,7 @@ export function measuresOf(view: RunView): RunMeasures {
       computes: l.computes,
       computeMs: l.computeMs,
       releases: l.releases.length,
+      placement: l.placement,
     })),
     residency,
     phases: view.stageEnds.map((e) => ({ stage: e.stage, durationMs: e.durationMs })),

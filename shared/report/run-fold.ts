@@ -6,6 +6,7 @@
  * log, so a 10,000-event run stays as cheap per event as a 100-event one. The state is mutated in place and
  * `version` bumps on each change; the live views redraw from it at most once per animation frame (run-store.ts).
  */
+import type { BlockPlacement } from '../engine/execution-provider';
 import type { Stage } from '../engine/telemetry';
 import type { RunEvent, RunState } from '../protocol/run';
 
@@ -66,6 +67,11 @@ export interface BlockLane {
   /** Engine time of the latest load start and compute start (null: none yet). */
   loadStartMs: number | null;
   computeStartMs: number | null;
+  /**
+   * Where the block's computes ran (`block.compute.end`'s `placement`): `mixed` once two of them said different
+   * placements (e.g. Core ML took the plain graph and refused the TDTM one); null while none said.
+   */
+  placement: BlockPlacement | null;
 }
 
 /** Resident bytes after an event that changed them (the memory curve under the lanes). */
@@ -221,6 +227,7 @@ function lane(view: RunView, block: string, bytes: number): BlockLane {
     computeMs: 0,
     loadStartMs: null,
     computeStartMs: null,
+    placement: null,
   };
   view.laneIndex.set(block, view.lanes.length);
   view.lanes.push(created);
@@ -413,6 +420,8 @@ export function foldEvent(view: RunView, seq: number, event: RunEvent): boolean 
       enter(view, l, 'resident', atMs);
       l.computes++;
       l.computeMs += atMs - (l.computeStartMs ?? atMs);
+      const p = event.placement;
+      if (p !== undefined && p !== l.placement) l.placement = l.placement === null ? p : 'mixed';
       break;
     }
     case 'block.release': {

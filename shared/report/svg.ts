@@ -7,6 +7,8 @@ import { formatBytes } from '../format';
 import { axisBytes, budgetOnScale, latencyAxisTop, memoryAxisTop } from './axes';
 import type { PhaseMeasure, ResidencyPoint, StepMeasure } from './measures';
 import { lplStepOfLeapStep } from '../engine/techniques/knobs';
+import type { BlockPlacement } from '../engine/execution-provider';
+import { PLACEMENT_COLOURS, PLACEMENT_LABELS, placementCounts, placementSummary } from './placement';
 
 /** Escapes text for HTML and SVG content and attribute values. */
 export function escapeXml(text: string): string {
@@ -166,12 +168,14 @@ export function sharedResidencyAxes(
 /**
  * Resident block bytes over time as a step line, with the budget as a dashed line, or, when the budget is far above
  * the curves (off scale), as a labelled marker at the top edge. `axes`: shared with the runs it is compared with.
+ * `blocks`: the run's blocks; where they say where they ran, the legend counts them per placement (Core ML, CPU…).
  */
 export function residencyChartSvg(
   points: readonly ResidencyPoint[],
   budgetBytes: number | null,
   title = 'Resident block memory over time',
   axes: ResidencyAxes = sharedResidencyAxes([{ points, budgetBytes }]),
+  blocks: readonly { readonly placement: BlockPlacement | null }[] = [],
 ): string {
   if (points.length === 0) return empty(title, 'no block residency events in this run');
   const t0 = points[0]!.atMs;
@@ -209,10 +213,19 @@ export function residencyChartSvg(
     axisLabel(PAD.left, H - 22, '0 s', 'start') +
     axisLabel(W - PAD.right, H - 22, `${(span / 1000).toFixed(2)} s`) +
     `<text x="${PAD.left}" y="${H - 6}" font-size="10"><tspan fill="${COLOURS.resident}">— resident</tspan> ` +
-    `<tspan fill="${COLOURS.budget}">- - budget</tspan></text>`;
+    `<tspan fill="${COLOURS.budget}">- - budget</tspan>` +
+    placementCounts(blocks)
+      .map(
+        (c) =>
+          ` <tspan data-placement="${c.placement}" fill="${PLACEMENT_COLOURS[c.placement]}">■ ${escapeXml(PLACEMENT_LABELS[c.placement])} ${c.blocks}</tspan>`,
+      )
+      .join('') +
+    '</text>';
+  const ranOn = placementSummary(blocks);
   return frame(
     title,
-    `${title}: peak ${formatBytes(Math.max(...points.map((p) => p.residentBytes)), 'MiB')}`,
+    `${title}: peak ${formatBytes(Math.max(...points.map((p) => p.residentBytes)), 'MiB')}` +
+      (ranOn === '' ? '' : `; blocks ran on ${ranOn}`),
     body,
   );
 }

@@ -12,7 +12,12 @@ import { join } from 'node:path';
 import type { GraphTarget } from '../../shared/engine/onnx/graph-target';
 import type { BackendSession, InferenceBackend } from '../../shared/engine/ports';
 import type { Tensor } from '../../shared/engine/tensor';
-import { graphTargetOf, type ExecutionProviderName } from '../../shared/engine/execution-provider';
+import {
+  graphTargetOf,
+  parseExecutionProvider,
+  type ExecutionPlacement,
+  type ExecutionProviderName,
+} from '../../shared/engine/execution-provider';
 import type { OrtWorkerData, OrtWorkerRequest, OrtWorkerResponse } from './ort-worker-protocol';
 import { noteRuntimeStarted } from '../adapters/node-memory-probe';
 
@@ -101,7 +106,15 @@ class OrtWorkerBackend implements InferenceBackend {
     if (reply.op !== 'created') throw new Error(`unexpected reply ${reply.op}`);
     noteRuntimeStarted();
     const session = reply.session;
+    let placement: ExecutionPlacement | undefined;
+    try {
+      placement = workerPlacement(reply.placement, label);
+    } catch (e) {
+      await this.call({ op: 'release', session }).catch(() => undefined);
+      throw e;
+    }
     return {
+      ...(placement === undefined ? {} : { placement }),
       run: async (feeds: Readonly<Record<string, Tensor>>, outputs?: readonly string[]) => {
         const r = await this.call({ op: 'run', session, feeds: { ...feeds }, outputs });
         if (r.op !== 'result') throw new Error(`unexpected reply ${r.op}`);
@@ -119,6 +132,14 @@ class OrtWorkerBackend implements InferenceBackend {
     this.failure ??= new Error('onnxruntime worker closed');
     await this.worker.terminate();
   }
+}
+
+/** The placement the worker reported for a new session, checked (it crossed a thread's message boundary). */
+export function workerPlacement(reported: unknown, label: string): ExecutionPlacement | undefined {
+  if (reported === undefined) return undefined;
+  if (typeof reported !== 'string')
+    throw new Error(`${label}: the onnxruntime worker reported a placement that is not a string`);
+  return parseExecutionProvider(reported, `${label}: the onnxruntime worker's session placement`);
 }
 
 /** The bundled worker: beside this bundle in out/cli, or built there from a source checkout (tests). */

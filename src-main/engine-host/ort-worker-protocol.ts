@@ -1,5 +1,5 @@
 /** Messages between the engine thread and the ONNX Runtime worker (see ort-worker-backend.ts). */
-import type { ExecutionProviderName } from '../../shared/engine/execution-provider';
+import type { ExecutionPlacement, ExecutionProviderName } from '../../shared/engine/execution-provider';
 import type { GraphTarget } from '../../shared/engine/onnx/graph-target';
 import type { Tensor } from '../../shared/engine/tensor';
 
@@ -20,7 +20,8 @@ export type OrtWorkerRequest =
 export type OrtWorkerResponse =
   | { op: 'ready'; backendName: string }
   | { op: 'start-failed'; message: string }
-  | { op: 'created'; id: number; session: number }
+  /** `placement`: where the session runs (BackendSession.placement); the engine thread checks it. */
+  | { op: 'created'; id: number; session: number; placement?: ExecutionPlacement }
   | { op: 'result'; id: number; outputs: Record<string, Tensor> }
   | { op: 'released'; id: number }
   | { op: 'error'; id: number; message: string };

@@ -40,7 +40,7 @@ async function handle(backend: InferenceBackend, msg: OrtWorkerRequest): Promise
       const session = await backend.createSession(msg.model, msg.label);
       const id = nextSession++;
       sessions.set(id, session);
-      send({ op: 'created', id: msg.id, session: id });
+      send({ op: 'created', id: msg.id, session: id, placement: session.placement });
       return;
     }
     case 'run': {

@@ -2,6 +2,8 @@
 // stretches, the growing open ones, new release ticks, new memory points), so a frame late in a 10,000-event run
 // costs about what a frame early in it does. The time axis keeps headroom and doubles when the run
 // outgrows it (one full repaint each time: amortised O(1) per event); a finished run is repainted once to fit.
+import type { BlockPlacement } from '../../shared/engine/execution-provider';
+import { PLACEMENT_COLOURS, PLACEMENT_LABELS, placementCounts } from '../../shared/report/placement';
 import type { LaneKind, RunView } from '../../shared/report/run-fold';
 import { budgetOnScale, memoryAxisTop } from '../../shared/report/axes';
 import { formatBytes } from '../../shared/format';
@@ -16,7 +18,9 @@ const RESIDENT_LINE = '#5b8def';
 const BUDGET_LINE = '#ef4444';
 /** The share of the canvas height given to the memory curve. */
 const MEMORY_SHARE = 0.28;
-const LABEL_W = 128;
+const LABEL_W = 168;
+/** The placement marker at the right of each lane's label (Core ML, CPU…), this wide. */
+const PLACEMENT_W = 42;
 /** Headroom of the time and byte axes while a run streams (each outgrowing doubles the axis). */
 const HEADROOM = 2;
 /** The smallest time axis while a run streams. */
@@ -37,6 +41,8 @@ export class LanesPainter {
   private layout: Layout | null = null;
   private segCursor: number[] = [];
   private relCursor: number[] = [];
+  /** The placement marker drawn per lane (null: none yet). */
+  private placementDrawn: (BlockPlacement | null)[] = [];
   private memCursor = 0;
   private prevResident = 0;
   private prevBudget: number | null = null;
@@ -59,6 +65,13 @@ export class LanesPainter {
   ): void {
     canvas.setAttribute('data-lanes', String(view.lanes.length));
     canvas.setAttribute('data-events-drawn', String(view.blockEvents));
+    // e.g. `coreml:26 cpu:2`: the lanes per placement marker (empty when no block said where it ran).
+    canvas.setAttribute(
+      'data-placements',
+      placementCounts(view.lanes)
+        .map((c) => `${c.placement}:${c.blocks}`)
+        .join(' '),
+    );
     canvas.setAttribute(
       'aria-label',
       `Residency lanes: ${view.lanes.length} blocks, ${formatBytes(view.residentBytes)} resident` +
@@ -119,6 +132,7 @@ export class LanesPainter {
     this.fullPaints++;
     this.segCursor = view.lanes.map(() => 0);
     this.relCursor = view.lanes.map(() => 0);
+    this.placementDrawn = view.lanes.map(() => null);
     this.memCursor = 0;
     this.prevResident = 0;
     this.prevBudget = null;
@@ -129,7 +143,7 @@ export class LanesPainter {
       ctx.font = `${Math.min(11, Math.max(8, rowH - 2))}px system-ui, sans-serif`;
       view.lanes.forEach((lane, i) => {
         const name = lane.block.length > 21 ? `…${lane.block.slice(-20)}` : lane.block;
-        ctx.fillText(name, 2, i * rowH + rowH - 2, LABEL_W - 6);
+        ctx.fillText(name, 2, i * rowH + rowH - 2, LABEL_W - PLACEMENT_W - 8);
       });
     }
     this.paintNew(ctx, view);
@@ -171,8 +185,32 @@ export class LanesPainter {
         this.shapes++;
       }
       this.relCursor[i] = lane.releases.length;
+      if (lane.placement !== null && lane.placement !== this.placementDrawn[i]) {
+        this.paintPlacement(ctx, lane.placement, y, rowH);
+        this.placementDrawn[i] = lane.placement;
+      }
     }
     this.paintMemory(ctx, view, now);
+  }
+
+  /** The lane's placement marker: a swatch in its colour, and its name where the row is tall enough to read. */
+  private paintPlacement(
+    ctx: CanvasRenderingContext2D,
+    placement: BlockPlacement,
+    y: number,
+    rowH: number,
+  ): void {
+    const x = LABEL_W - PLACEMENT_W - 4;
+    ctx.clearRect(x, y, PLACEMENT_W, rowH);
+    ctx.fillStyle = PLACEMENT_COLOURS[placement];
+    if (rowH >= 9) {
+      ctx.fillRect(x, y + 2, 3, Math.max(1, rowH - 4));
+      ctx.font = `${Math.min(10, Math.max(8, rowH - 3))}px system-ui, sans-serif`;
+      ctx.fillText(PLACEMENT_LABELS[placement], x + 5, y + rowH - 2, PLACEMENT_W - 6);
+    } else {
+      ctx.fillRect(x, y, PLACEMENT_W - 2, Math.max(1, rowH - 0.5));
+    }
+    this.shapes++;
   }
 
   private paintMemory(ctx: CanvasRenderingContext2D, view: RunView, now: number): void {

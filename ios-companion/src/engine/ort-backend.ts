@@ -4,7 +4,8 @@
  * it) and onnxruntime-node in tests. With Core ML on, each session is created with the Core ML execution provider
  * first and CPU after it (nodes Core ML cannot take run on CPU inside the same session); when Core ML refuses a graph
  * outright the session is created again on CPU alone. What actually happened is counted and named in `name` (device
- * info) and in `placement()` (the run screen). With Core ML requested the stages build `coreml` graphs
+ * info) and in `placement()` (the run screen), and each session's `placement` goes into its blocks'
+ * `block.compute.end`. With Core ML requested the stages build `coreml` graphs
  * (`graphTarget`), which ORT's CPU EP runs as well.
  */
 import {

@@ -10,6 +10,7 @@
  * without a copy both ways; the feeds are disposed after each run, so a released block's buffer is not kept alive by
  * the session's last inputs.
  */
+import type { ExecutionPlacement } from '../../engine/execution-provider';
 import type { GraphTarget } from '../../engine/onnx/graph-target';
 import type { BackendSession, InferenceBackend } from '../../engine/ports';
 import type { Tensor } from '../../engine/tensor';
@@ -84,6 +85,17 @@ export interface OrtAdapterOptions {
 const usesCoreml = (o: OrtSessionOptions): boolean =>
   o.executionProviders.some((p) => typeof p === 'object' && p.name === 'coreml');
 
+/**
+ * Where a session created with these options runs: the first provider asked for. ORT fails creation when that provider
+ * is missing (Node checks it at open), and the phone's Core ML attempt is followed by a CPU-only one when Core ML
+ * refuses the graph, so the first provider of the attempt that made the session is where it runs; nodes a provider
+ * cannot take run on the CPU inside the same session, which the JavaScript API does not expose.
+ */
+export function placementOf(o: OrtSessionOptions): ExecutionPlacement {
+  const first = o.executionProviders[0];
+  return first === undefined || first === 'cpu' ? 'cpu' : first.name;
+}
+
 const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 /** The runtime's tensor for an engine tensor; shares the typed array (no copy). */
@@ -114,6 +126,8 @@ export class OrtAdapterSession implements BackendSession {
     private readonly ort: OrtModuleLike,
     private readonly session: OrtSessionLike,
     private readonly label: string,
+    /** Where the session runs ({@link placementOf}); goes into its blocks' `block.compute.end`. */
+    readonly placement: ExecutionPlacement,
   ) {}
 
   async run(
@@ -187,7 +201,7 @@ export class OrtAdapter implements InferenceBackend {
       if (usesCoreml(options)) this.counts.coremlSessions += 1;
       else this.counts.cpuSessions += 1;
       this.adapter.onSessionCreated?.();
-      return new OrtAdapterSession(this.ort, session, label);
+      return new OrtAdapterSession(this.ort, session, label, placementOf(options));
     }
     throw new Error(`${label}: cannot compile model: no session options`); // unreachable: attempts is not empty
   }

@@ -3,6 +3,7 @@
  * next block's load before the current block's compute is awaited (so it proceeds in the host's I/O threads while
  * a blocking compute holds the JS thread), keeping the plan's retained blocks and releasing the rest.
  */
+import type { BlockPlacement } from '../execution-provider';
 import type { Clock } from '../ports';
 import type { EngineEvent, EventSink, ReleaseReason } from '../telemetry';
 import { AbortError, isAbortError, LocalAbortController, type AbortSignalLike } from './abort';
@@ -24,8 +25,13 @@ export interface LoadedBlock<W> {
 /** Reads one block's weights. Should start its I/O before returning and honour `signal` promptly. */
 export type BlockLoader<W> = (id: string, signal: AbortSignalLike) => Promise<LoadedBlock<W>>;
 
+/** What a block's compute tells the scheduler: where its sessions ran (reported in `block.compute.end`). */
+export interface BlockComputeResult {
+  readonly placement?: BlockPlacement;
+}
+
 /** Runs one block with its weights. */
-export type BlockCompute<W> = (id: string, weights: W) => Promise<void>;
+export type BlockCompute<W> = (id: string, weights: W) => Promise<BlockComputeResult | void>;
 
 /** Construction options of {@link BlockScheduler}. */
 export interface BlockSchedulerOptions<W> {
@@ -152,8 +158,15 @@ export class BlockScheduler<W> {
         // next load already handed to the host.
         const variant = options.variant?.(block.id) ?? 'plain';
         this.emit({ type: 'block.compute.start', atMs: this.clock.nowMs(), block: block.id, step, variant });
-        await compute(block.id, weights);
-        this.emit({ type: 'block.compute.end', atMs: this.clock.nowMs(), block: block.id, step, variant });
+        const placement = (await compute(block.id, weights))?.placement;
+        this.emit({
+          type: 'block.compute.end',
+          atMs: this.clock.nowMs(),
+          block: block.id,
+          step,
+          variant,
+          ...(placement === undefined ? {} : { placement }),
+        });
         if (!this.retained.has(block.id)) this.releaseOne(block.id, 'not-retained');
       }
       this.throwIfAborted(signal, step, null);

@@ -5,6 +5,7 @@
  * One step = one pass over `part1, pair.0 … pair.{depth−1}, part2` with the CFG batch of 2; the scheduler loads,
  * keeps and releases block weights around the compute, and every phase emits typed telemetry.
  */
+import { computeWithPlacement } from '../placement-tally';
 import type { BlockSet } from '../blockset/load';
 import { stagePrecision } from '../blockset/manifest';
 import { weightRowsInto, type Precision, type WeightMap } from '../blockset/precision';
@@ -200,7 +201,7 @@ export async function runDenoise(ctx: DenoiseContext, job: DenoiseJob): Promise<
         const pass: { state?: Stdit3State; tokens?: FloatTensor; out?: FloatTensor } = {};
         await scheduler.runPass(
           step,
-          async (id, weights) => {
+          computeWithPlacement(model.placements, async (id, weights) => {
             const local = id.slice('denoiser/'.length);
             if (local === 'part1') {
               const state = await model.part1(weights, {
@@ -225,7 +226,7 @@ export async function runDenoise(ctx: DenoiseContext, job: DenoiseJob): Promise<
                 pass.tokens = (await model.pair(merged, weights, index, { ...state, tokens })).tokens;
               }
             }
-          },
+          }),
           {
             variant: (id) => (merged && id.includes('/pair.') ? 'tdtm' : 'plain'),
             signal: ctx.signal,

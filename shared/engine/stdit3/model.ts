@@ -4,6 +4,7 @@
  * lazily and cached. Denoising runs `pair` (spatial block i then temporal block i in one session, so consecutive
  * runs reuse one ORT intra-op pool); `block` runs a single block (tests, debugging).
  */
+import { PlacementTally } from '../placement-tally';
 import {
   feedWeight,
   storageOf,
@@ -130,6 +131,8 @@ function asFloat(t: Tensor | undefined, name: string): FloatTensor {
 /** STDiT3 on an InferenceBackend, for one static job shape. */
 export class Stdit3Model {
   private readonly sessions = new Map<Stdit3SessionKind, Promise<BackendSession>>();
+  /** The placements of the sessions run since the stage last took them (one block's, for `block.compute.end`). */
+  readonly placements = new PlacementTally();
   /** Derived sizes of this shape. */
   readonly dims: Stdit3Dims;
 
@@ -239,7 +242,7 @@ export class Stdit3Model {
     };
     const shapes = part1WeightShapes(cfg);
     for (const k of PART1_GRAPH_WEIGHTS) this.feed(feeds, k, weights, k, shapes[k]);
-    const out = await (await this.session('part1')).run(feeds);
+    const out = await this.placements.ran(await this.session('part1')).run(feeds);
     const stored = weights.get('rope.freqs');
     const freqs = stored ? weightToFloat32(stored).data : ropeFreqs(hd);
     if (freqs.length !== hd / 2)
@@ -283,7 +286,7 @@ export class Stdit3Model {
     for (const s of stdit3BlockWeightSuffixes(this.cfg))
       this.feed(feeds, s.name, weights, prefix + s.name, s.shape);
     const session = await this.session(merged ? `${kind}-tdtm` : kind);
-    return asFloat((await session.run(feeds, ['x_out'])).x_out, 'x_out');
+    return asFloat((await this.placements.ran(session).run(feeds, ['x_out'])).x_out, 'x_out');
   }
 
   /**
@@ -316,7 +319,7 @@ export class Stdit3Model {
         this.feed(feeds, pairWeightInput(kind, s.name), weights, prefix + s.name, s.shape);
     }
     const session = await this.session(merged ? 'pair-tdtm' : 'pair');
-    const out = await session.run(feeds, opts.withMid ? ['x_out', 'x_mid'] : ['x_out']);
+    const out = await this.placements.ran(session).run(feeds, opts.withMid ? ['x_out', 'x_mid'] : ['x_out']);
     const tokens = asFloat(out.x_out, 'x_out');
     return opts.withMid ? { tokens, mid: asFloat(out.x_mid, 'x_mid') } : { tokens };
   }
@@ -326,7 +329,7 @@ export class Stdit3Model {
     const feeds: Record<string, Tensor> = { tokens, t };
     for (const [k, shape] of Object.entries(part2WeightShapes(this.cfg)))
       this.feed(feeds, k, weights, k, shape);
-    return asFloat((await (await this.session('part2')).run(feeds, ['out'])).out, 'out');
+    return asFloat((await this.placements.ran(await this.session('part2')).run(feeds, ['out'])).out, 'out');
   }
 
   /** The whole denoiser: part1, spatial/temporal block pairs 0..depth−1, part2. */

@@ -6,6 +6,7 @@
  * 32128 × 4096 float32 (526 MB), and feeding it to a session would hand the whole table to the runtime (and, with
  * the worker-thread backend, copy it across threads) on every run to read L = 300 rows (4.9 MB).
  */
+import { PlacementTally } from '../placement-tally';
 import {
   feedWeight,
   storageOf,
@@ -69,6 +70,8 @@ function asFloat(t: Tensor | undefined, name: string): FloatTensor {
 /** T5 v1.1 encoder on an InferenceBackend, for one static shape. */
 export class T5Encoder {
   private readonly sessions = new Map<'block' | 'final', Promise<BackendSession>>();
+  /** The placements of the sessions run since the stage last took them (one block's, for `block.compute.end`). */
+  readonly placements = new PlacementTally();
 
   private constructor(
     private readonly backend: InferenceBackend,
@@ -189,7 +192,9 @@ export class T5Encoder {
         `T5 weight '${prefix + s.name}'`,
       );
     const session = await this.session('block');
-    const out = await session.run(feeds, opts.withAfterAttn ? ['x_out', 'x_attn'] : ['x_out']);
+    const out = await this.placements
+      .ran(session)
+      .run(feeds, opts.withAfterAttn ? ['x_out', 'x_attn'] : ['x_out']);
     const hidden = asFloat(out.x_out, 'x_out');
     return opts.withAfterAttn
       ? { hidden, mask: state.mask, bias, afterAttn: asFloat(out.x_attn, 'x_attn') }
@@ -206,7 +211,7 @@ export class T5Encoder {
       'f32',
       `T5 weight '${T5_FINAL_NORM_KEY}'`,
     );
-    return asFloat((await (await this.session('final')).run(feeds, ['y'])).y, 'y');
+    return asFloat((await this.placements.ran(await this.session('final')).run(feeds, ['y'])).y, 'y');
   }
 
   /** The whole encoder with every weight in one map: embed, blocks 0..N−1, final. */

@@ -4,6 +4,7 @@
  * The weights of each block are loaded, used once and released (one pass: nothing is worth retaining), with the
  * next block's load overlapping the current block's compute when the budget allows two blocks.
  */
+import { computeWithPlacement } from '../placement-tally';
 import { stagePrecision, type BlockSetManifest } from '../blockset/manifest';
 import type { Precision } from '../blockset/precision';
 import type { VerifyPolicy } from '../blockset/load';
@@ -135,7 +136,7 @@ export async function runTextStage(
   try {
     await scheduler.runPass(
       0,
-      async (id, weights) => {
+      computeWithPlacement(model.placements, async (id, weights) => {
         const local = id.slice('text/'.length);
         if (local === 'embed') {
           pass.state = model.initialState(weights, input.ids, input.mask);
@@ -155,7 +156,7 @@ export async function runTextStage(
         });
         pass.state = next;
         ctx.onBlock?.(local, next.hidden, next.afterAttn);
-      },
+      }),
       { signal: ctx.signal, isLastPass: true },
     );
     await scheduler.releaseAll('end-of-run');

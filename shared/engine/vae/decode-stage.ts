@@ -13,6 +13,7 @@
  * block bytes; the temporal phase releases everything before the spatial phase starts. Without a temporal VAE
  * (see vae/config.ts) only the spatial phase runs, on z·scale + shift (scale/shift then live in `spatial.pre`).
  */
+import { computeWithPlacement } from '../placement-tally';
 import type { BlockSet, VerifyPolicy } from '../blockset/load';
 import { MANIFEST_FILE, stagePrecision } from '../blockset/manifest';
 import { weightToFloat32, type Precision } from '../blockset/precision';
@@ -259,10 +260,16 @@ export async function runDecodeStage(
   ): Promise<void> => {
     try {
       for (let p = 0; p < passes; p++)
-        await scheduler.runPass(p, (id, weights) => compute(p, id.slice('decode/'.length), weights), {
-          signal: ctx.signal,
-          isLastPass: p === passes - 1,
-        });
+        await scheduler.runPass(
+          p,
+          computeWithPlacement(model.placements, (id, weights) =>
+            compute(p, id.slice('decode/'.length), weights),
+          ),
+          {
+            signal: ctx.signal,
+            isLastPass: p === passes - 1,
+          },
+        );
     } catch (e) {
       await scheduler.releaseAll('error').catch(() => undefined);
       ctx.memory?.trim();

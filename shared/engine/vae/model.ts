@@ -4,6 +4,7 @@
  * de-normalisation, frame gathering/scattering between [B, C, T, H, W] and flattened (B T) micro-batches, and the
  * temporal front crop.
  */
+import { PlacementTally } from '../placement-tally';
 import { feedWeight, type Precision, type WeightMap } from '../blockset/precision';
 import type { BackendSession, InferenceBackend } from '../ports';
 import { floatTensor, type FloatTensor, type Tensor } from '../tensor';
@@ -30,6 +31,8 @@ interface Compiled {
 /** The VAE decoder's graphs on one backend; sessions are keyed by (block, shape, probes, graph target). */
 export class VaeDecoderModel {
   private readonly sessions = new Map<string, Promise<Compiled>>();
+  /** The placements of the sessions run since the stage last took them (one block's, for `block.compute.end`). */
+  readonly placements = new PlacementTally();
 
   /** `cfg` is the decoder config every graph is built from; `precision` how the decode stage stores weights. */
   constructor(
@@ -79,7 +82,7 @@ export class VaeDecoderModel {
       if (!w) throw new Error(`VAE ${blockId}: missing weight '${k}'`);
       feedWeight(feeds, k, w, graph.storage[k] ?? 'f32', `VAE ${blockId} weight '${k}'`);
     }
-    const out = await session.run(feeds, ['y', ...graph.probes]);
+    const out = await this.placements.ran(session).run(feeds, ['y', ...graph.probes]);
     const take = (name: string): FloatTensor => {
       const t = out[name];
       if (!t || t.type !== 'float32')

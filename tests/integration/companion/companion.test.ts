@@ -26,7 +26,9 @@ import {
   record,
   until,
   expectWireVersionReject,
+  type Recorded,
 } from './run-helpers';
+import { v2BlockComputeEndSchema } from '../../helpers/protocol-v2';
 
 const HOST = '127.0.0.1';
 let proc: CompanionProcess;
@@ -181,6 +183,35 @@ describe('companion over loopback', () => {
       state: 'finished',
       headSeq: rec.events.length,
     });
+  });
+
+  it('sends where each block ran to a version-3 studio, and a version-2 studio events its strict schema accepts', async () => {
+    const v3 = newClient();
+    const violations: string[] = [];
+    const v2 = newClient({ protocolVersion: 2, onProtocolViolation: (why) => violations.push(why) });
+    expect((await v3.connect(HOST, proc.port)).protocolVersion).toBe(3);
+    expect((await v2.connect(HOST, proc.port)).protocolVersion).toBe(2);
+    const { runId } = await v3.startRun(nanoParams(2, 5));
+    const live2 = await record(v2, runId, 1);
+    expect((await orDeath(live2.sub.done, proc)).event.type).toBe('run.finished');
+    // A replay of the stored log goes through the same per-version filter.
+    const replay3 = await record(v3, runId, 1);
+    await orDeath(replay3.sub.done, proc);
+    const ends = (r: Recorded) =>
+      r.events.flatMap((e) => (e.event.type === 'block.compute.end' ? [e.event] : []));
+    const placed = ends(replay3);
+    expect(placed.length).toBeGreaterThan(0);
+    expect(placed.map((e) => e.block)).toEqual(ends(live2).map((e) => e.block));
+    // The companion runs ONNX Runtime on the CPU: every block that ran a session says `cpu`; the T5 embedding
+    // lookup runs no session and says nothing.
+    for (const e of placed)
+      expect([e.block, e.placement]).toEqual([e.block, e.block === 'text/embed' ? undefined : 'cpu']);
+    expect(placed.some((e) => e.block.startsWith('denoiser/') && e.placement === 'cpu')).toBe(true);
+    for (const e of ends(live2)) {
+      expect(e).not.toHaveProperty('placement');
+      expect(v2BlockComputeEndSchema.safeParse(e).success).toBe(true);
+    }
+    expect(violations).toEqual([]);
   });
 
   it('resumes after the client drops mid-run: no event lost or duplicated', async () => {

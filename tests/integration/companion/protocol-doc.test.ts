@@ -166,7 +166,7 @@ function shown(got: Awaited<ReturnType<DocConnection['next']>>): unknown {
 /** An authenticated connection with the key the transcripts paired. */
 async function authenticated(): Promise<DocConnection> {
   const c = await connect();
-  c.send({ type: 'hello', protocolVersion: 2, clientId: 'doc-client', clientName: 'Doc client' });
+  c.send({ type: 'hello', protocolVersion: 3, clientId: 'doc-client', clientName: 'Doc client' });
   const welcome = await c.nextJson();
   expect(welcome['type']).toBe('welcome');
   await c.nextJson(); // auth.challenge
@@ -371,7 +371,7 @@ describe('pairing a device that has just started (section 4)', () => {
       const wrong = String((Number(code) + 1) % 1_000_000).padStart(6, '0');
       const c = await DocConnection.open(fresh.port);
       open.push(c);
-      c.send({ type: 'hello', protocolVersion: 2, clientId: 'doc-guesser', clientName: 'Guesser' });
+      c.send({ type: 'hello', protocolVersion: 3, clientId: 'doc-guesser', clientName: 'Guesser' });
       expect(await c.nextJson()).toMatchObject({ type: 'welcome' });
       expect(await c.nextJson()).toMatchObject({ type: 'auth.challenge' });
       for (let id = 1; id < maxAttempts; id++) {

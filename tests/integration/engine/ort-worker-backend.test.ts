@@ -5,6 +5,7 @@ import { gaussianNoise } from '../../../shared/engine/noise/gaussian';
 import { runDenoise } from '../../../shared/engine/stdit3/denoise-stage';
 import type { DenoiseJob } from '../../../shared/engine/pipeline/denoise-job';
 import { createNodeEngineHost, type NodeEngineHost } from '../../../src-main/engine-host/node-engine';
+import { workerPlacement } from '../../../src-main/engine-host/ort-worker-backend';
 import { syntheticBlockSet, SMALL_CONFIG } from '../../helpers/synthetic-blockset';
 
 let inline: NodeEngineHost;
@@ -42,13 +43,41 @@ describe('ONNX Runtime in a worker thread', () => {
         tdtm: { mergeSteps: 1 },
         cidl: { budget: { kind: 'unlimited' } },
       };
+      const placements = new Map<NodeEngineHost, (string | undefined)[]>([
+        [inline, []],
+        [worker, []],
+      ]);
       const run = (h: NodeEngineHost) =>
-        runDenoise({ blockSet, backend: h.backend, clock: h.clock, emit: () => undefined }, job);
+        runDenoise(
+          {
+            blockSet,
+            backend: h.backend,
+            clock: h.clock,
+            emit: (e) => {
+              if (e.type === 'block.compute.end') placements.get(h)?.push(e.placement);
+            },
+          },
+          job,
+        );
       const [a, b] = [await run(inline), await run(worker)];
       expect(Array.from(b.z.data)).toEqual(Array.from(a.z.data));
+      // Both say where each block ran: the worker's sessions report theirs across the thread boundary.
+      for (const ran of placements.values()) {
+        expect(ran).toHaveLength(3 * 4);
+        expect(new Set(ran)).toEqual(new Set(['cpu']));
+      }
     } finally {
       await cleanup();
     }
+  });
+
+  it('refuses a session placement from the worker that is not an execution provider, naming it', () => {
+    expect(workerPlacement('coreml', 'stdit3/pair')).toBe('coreml');
+    expect(workerPlacement(undefined, 'stdit3/pair')).toBeUndefined();
+    expect(() => workerPlacement('gpu', 'stdit3/pair')).toThrow(
+      "stdit3/pair: the onnxruntime worker's session placement must be one of cpu, coreml, cuda, got 'gpu'",
+    );
+    expect(() => workerPlacement(3, 'stdit3/pair')).toThrow(/placement that is not a string/);
   });
 
   it('reports a crashed or closed worker as an error instead of hanging', async () => {

@@ -11,8 +11,8 @@ const hello = {
 };
 
 describe('version negotiation', () => {
-  it('this build speaks version 2 and still serves version 1', () => {
-    expect(PROTOCOL_VERSION).toBe(2);
+  it('this build speaks version 3 and still serves version 1', () => {
+    expect(PROTOCOL_VERSION).toBe(3);
     expect(MIN_PROTOCOL_VERSION).toBe(1);
     expect(SUPPORTED_VERSIONS).toEqual({ min: MIN_PROTOCOL_VERSION, max: PROTOCOL_VERSION });
   });

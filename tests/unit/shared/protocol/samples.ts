@@ -74,6 +74,14 @@ export const engineEvents: EngineEvent[] = [
   { type: 'block.compute.start', atMs: 8, block: 'denoiser/pair.3', step: 0, variant: 'tdtm' },
   { type: 'block.compute.end', atMs: 9, block: 'denoiser/pair.3', step: 0, variant: 'plain' },
   {
+    type: 'block.compute.end',
+    atMs: 9.5,
+    block: 'denoiser/pair.4',
+    step: 0,
+    variant: 'tdtm',
+    placement: 'coreml',
+  },
+  {
     type: 'block.release',
     atMs: 10,
     block: 'denoiser/pair.3',

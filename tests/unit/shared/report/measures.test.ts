@@ -35,6 +35,8 @@ describe('measureRun', () => {
       computes: 1,
       computeMs: 20,
       releases: 1,
+      // The sample log predates protocol 3: its blocks do not say where they ran.
+      placement: null,
     });
     expect(m.blocks.find((b) => b.block === 'denoiser/part2')).toMatchObject({ loads: 0, bytes: 100 });
   });

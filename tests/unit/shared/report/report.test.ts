@@ -11,7 +11,7 @@ import {
   modelHashes,
 } from '../../../../shared/report/model';
 import { residencyChartSvg, stepChartSvg } from '../../../../shared/report/svg';
-import { RED_PNG, sampleInput } from './fixtures';
+import { RED_PNG, sampleInput, sampleLog, sampleRun } from './fixtures';
 
 describe('HTML report', () => {
   const html = buildReportHtml(sampleInput());
@@ -91,6 +91,28 @@ describe('charts', () => {
     // y of 9000 with a 10000 top: 28 + 172 − 0.9·172
     expect(svg).toContain(`V${(28 + 172 - 0.9 * 172).toFixed(2).replace(/\.?0+$/, '')}`);
     expect(residencyChartSvg([], null)).toContain('no block residency events');
+  });
+
+  it('says where the blocks ran: per placement in the residency legend, per block in the blocks table', () => {
+    const log = sampleLog().map((e) =>
+      e.event.type === 'block.compute.end'
+        ? { ...e, event: { ...e.event, placement: 'coreml' as const } }
+        : e,
+    );
+    const input = sampleInput();
+    const html = buildReportHtml({ ...input, runs: [sampleRun('r-placed', log), input.runs[1]!] });
+    const ranOn = (block: string, run: number): string | undefined =>
+      [...html.matchAll(new RegExp(`<td>${block}</td>(?:<td[^>]*>[^<]*</td>){6}<td>([^<]*)</td>`, 'g'))][
+        run
+      ]?.[1];
+    expect(html).toContain('<th>ran on</th>');
+    expect(ranOn('denoiser/part1', 0)).toBe('Core ML');
+    // part2 never computed in this log, and the baseline's log says nothing about placement.
+    expect(ranOn('denoiser/part2', 0)).toBe('—');
+    expect(ranOn('denoiser/part1', 1)).toBe('—');
+    expect(html).toContain('<tspan data-placement="coreml" fill="#a855f7">■ Core ML 1</tspan>');
+    expect(html).toContain('peak 0.0 MiB; blocks ran on Core ML 1 block"');
+    expect((html.match(/data-placement=/g) ?? []).length).toBe(1);
   });
 });
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { reduceRunView, startRunView } from '../../../../ios-companion/src/host/run-view';
+import type { BlockPlacement } from '../../../../shared/engine/execution-provider';
 import type { EngineEvent } from '../../../../shared/engine/telemetry';
 import type { RunEvent } from '../../../../shared/protocol/run';
 import { measureRun } from '../../../../shared/report/measures';
@@ -176,5 +177,42 @@ describe('one fold for the live view, the report and the phone', () => {
     expect(phone.residentBytes).toBe(live.residentBytes);
     expect(phone.budgetBytes).toBe(live.budgetBytes);
     expect(report.wallMs).toBe(live.finished?.totalMs);
+  });
+});
+
+describe('run fold: where each block ran', () => {
+  const computeEnd = (block: string, step: number, placement?: BlockPlacement): RunEvent => ({
+    type: 'block.compute.end',
+    atMs: step * 10 + 5,
+    block,
+    step,
+    variant: 'plain',
+    ...(placement === undefined ? {} : { placement }),
+  });
+
+  it("keeps each block's placement, mixed once its computes said different ones, none where none said", () => {
+    const view = foldAll(
+      [
+        computeEnd('denoiser/part1', 0, 'cpu'),
+        computeEnd('denoiser/pair.0', 0, 'coreml'),
+        computeEnd('text/embed', 0),
+        computeEnd('denoiser/part1', 1, 'cpu'),
+        // Core ML took the plain pair graph but not the TDTM one, say.
+        computeEnd('denoiser/pair.0', 1, 'cpu'),
+        computeEnd('denoiser/pair.0', 2, 'coreml'),
+      ].map((event, i) => ({ seq: i + 1, event })),
+    );
+    expect(view.lanes.map((l) => [l.block, l.placement])).toEqual([
+      ['denoiser/part1', 'cpu'],
+      ['denoiser/pair.0', 'mixed'],
+      ['text/embed', null],
+    ]);
+  });
+
+  it('hands the placements to the report measures', () => {
+    const log = [computeEnd('denoiser/part1', 0, 'coreml'), computeEnd('decode/spatial.0', 0, 'cpu')];
+    expect(measureRun(log.map((event, i) => ({ seq: i + 1, event }))).blocks.map((b) => b.placement)).toEqual(
+      ['coreml', 'cpu'],
+    );
   });
 });

@@ -70,3 +70,58 @@ describe('LanesPainter on a 10,000-event stream', () => {
     expect(median).toBeLessThanOrEqual(20 + 2 * batch + 4);
   });
 });
+
+describe('LanesPainter placement markers', () => {
+  it('marks each lane with where its block ran, once per change, and counts the lanes per placement', () => {
+    const texts: string[] = [];
+    const ctx = new Proxy(
+      {},
+      {
+        get:
+          (_t, prop) =>
+          (...args: unknown[]) => {
+            if (prop === 'fillText') texts.push(String(args[0]));
+          },
+        set: () => true,
+      },
+    ) as unknown as CanvasRenderingContext2D;
+    const view = emptyRunView();
+    const c = canvas();
+    const painter = new LanesPainter();
+    const events: RunEvent[] = [...blockRun(1, 3)].map((e) =>
+      e.type === 'block.compute.end'
+        ? { ...e, placement: e.block === 'denoiser/b1' ? ('cpu' as const) : ('coreml' as const) }
+        : e,
+    );
+    events.forEach((e, i) => foldEvent(view, i + 1, e));
+    painter.paint(c, ctx, view);
+    expect(c.getAttribute('data-placements')).toBe('cpu:1 coreml:2');
+    expect(texts.filter((t) => t === 'Core ML')).toHaveLength(2);
+    expect(texts.filter((t) => t === 'CPU')).toHaveLength(1);
+    // Nothing changed: no marker is drawn again.
+    const before = texts.length;
+    painter.paint(c, ctx, view);
+    expect(texts.slice(before).filter((t) => t === 'Core ML' || t === 'CPU')).toEqual([]);
+    // A later compute of b1 on Core ML makes its lane mixed: only that marker is redrawn.
+    foldEvent(view, events.length + 1, {
+      type: 'block.compute.end',
+      atMs: 99,
+      block: 'denoiser/b1',
+      step: 1,
+      variant: 'tdtm',
+      placement: 'coreml',
+    });
+    const mark = texts.length;
+    painter.paint(c, ctx, view);
+    expect(texts.slice(mark).filter((t) => ['Core ML', 'CPU', 'mixed'].includes(t))).toEqual(['mixed']);
+    expect(c.getAttribute('data-placements')).toBe('coreml:2 mixed:1');
+  });
+
+  it('says nothing about placement for a log whose blocks do not say', () => {
+    const view = emptyRunView();
+    [...blockRun(1, 2)].forEach((e, i) => foldEvent(view, i + 1, e));
+    const c = canvas();
+    new LanesPainter().paint(c, countingContext(), view);
+    expect(c.getAttribute('data-placements')).toBe('');
+  });
+});

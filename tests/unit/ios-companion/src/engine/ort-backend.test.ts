@@ -56,6 +56,8 @@ describe('the app ONNX Runtime backend', () => {
     });
     expect(Array.from(out.y!.data as Float32Array)).toEqual([11, 22, 33]);
     expect(backend.name).toBe('ort-test (coreml+cpu)');
+    // The session says Core ML took it: its blocks' block.compute.end carry `coreml`.
+    expect(s.placement).toBe('coreml');
   });
 
   it('falls back to CPU when Core ML refuses a graph, and says so', async () => {
@@ -68,6 +70,7 @@ describe('the app ONNX Runtime backend', () => {
     });
     expect(Array.from(out.y!.data as Float32Array)).toEqual([3, 3, 3]);
     expect(backend.name).toBe('ort-test (cpu; coreml refused every graph)');
+    expect(s.placement).toBe('cpu');
     expect(backend.placement()).toMatchObject({
       coremlRequested: true,
       coremlSessions: 0,
@@ -79,7 +82,9 @@ describe('the app ONNX Runtime backend', () => {
   it('runs on CPU only when Core ML is switched off', async () => {
     const seen: unknown[] = [];
     const backend = new OrtBackend(runtime(false, seen), { runtimeName: 'ort-test', coreml: false });
-    sessions.push(await backend.createSession(addGraph(), 'add'));
+    const s = await backend.createSession(addGraph(), 'add');
+    sessions.push(s);
+    expect(s.placement).toBe('cpu');
     expect(seen).toEqual([[['cpu'], 'all']]);
     expect(backend.graphTarget).toBe('cpu');
     expect(backend.name).toBe('ort-test (cpu)');

@@ -312,4 +312,21 @@ describe('BlockScheduler', () => {
       ['denoiser/part2', 7, 'plain'],
     ]);
   });
+
+  it("puts the placement a block's compute reports into its block.compute.end, and nothing when it reports none", async () => {
+    const blocks = stditLikeBlocks(2);
+    const { sink, scheduler } = setup(blocks, null);
+    await scheduler.runPass(0, async (id) => {
+      if (id === 'denoiser/part1') return { placement: 'cpu' };
+      if (id.startsWith('denoiser/pair')) return { placement: 'coreml' };
+      return undefined;
+    });
+    const ends = sink.filter((e) => e.type === 'block.compute.end');
+    expect(ends.map((e) => [e.block, 'placement' in e ? e.placement : 'absent'])).toEqual([
+      ['denoiser/part1', 'cpu'],
+      ['denoiser/pair.0', 'coreml'],
+      ['denoiser/pair.1', 'coreml'],
+      ['denoiser/part2', 'absent'],
+    ]);
+  });
 });
