@@ -70,6 +70,21 @@ const adapter = (ort: OrtModuleLike, created: string[] = []): OrtAdapter =>
   });
 
 describe('OrtAdapter', () => {
+  it("gives each session the placement of the attempt that made it (block.compute.end's placement)", async () => {
+    const accepts = fakeRuntime(() => null);
+    const both = adapter(accepts, []);
+    expect((await both.createSession(new Uint8Array(1), 'g1')).placement).toBe('coreml');
+    const fallback = adapter(fakeRuntime((o) => (o === coreml ? 'CoreML EP: refused' : null)));
+    expect((await fallback.createSession(new Uint8Array(1), 'g2')).placement).toBe('cpu');
+    const cuda = new OrtAdapter(accepts, {
+      runtimeName: 'ort-fake 1.0',
+      graphTarget: 'cpu',
+      attempts: [{ ...cpu, executionProviders: [{ name: 'cuda' }, 'cpu'] }],
+      describe: () => 'cuda+cpu',
+    });
+    expect((await cuda.createSession(new Uint8Array(1), 'g3')).placement).toBe('cuda');
+  });
+
   it('uses the first attempt the runtime accepts, keeps why an earlier one failed, and counts sessions', async () => {
     const created: string[] = [];
     const backend = adapter(
