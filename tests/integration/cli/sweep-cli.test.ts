@@ -1,0 +1,229 @@
+// `odsora sweep` against a real `odsora companion` child on loopback (the fixture model, 3 steps, 64×64): a small
+// grid leaves one studio run folder per run, sweep.json and the two CSVs; a sweep killed midway (SIGKILL) and run
+// again never re-runs what finished and ends with every run present; a folder of another sweep is refused.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SweepJournal } from '../../../shared/sweep/journal';
+import {
+  CLI_PATH,
+  REPO_ROOT,
+  startCompanion,
+  stopCompanion,
+  waitUntil,
+  type CompanionProcess,
+} from '../../helpers/companion-process';
+import { runOdsora } from '../../helpers/odsora-cli';
+
+let companion: CompanionProcess | undefined;
+let work: string;
+
+function spec(over: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    format: 'odsora-sweep',
+    version: 1,
+    name: 'test-grid',
+    base: { steps: 3, numFrames: 17, heightPx: 64, widthPx: 64 },
+    axes: { 'lpl.leapStep': [1, 2], 'tdtm.mergeSteps': [0, 2], 'cidl.budget': ['all'] },
+    prompts: ['a red ball'],
+    seeds: [7],
+    devices: [{ id: 'desk', address: `127.0.0.1:${companion!.port}` }],
+    repeats: 1,
+    warmup: 1,
+    ...over,
+  };
+}
+
+function writeSpec(name: string, s: Record<string, unknown>): string {
+  const path = join(work, name);
+  writeFileSync(path, JSON.stringify(s));
+  return path;
+}
+
+const journalOf = (out: string): SweepJournal =>
+  JSON.parse(readFileSync(join(out, 'sweep.json'), 'utf8')) as SweepJournal;
+
+/** The jobs the companion was given, by its own store (an event log `<data>/runs/<id>.log` per run). */
+const companionJobs = (): number =>
+  existsSync(join(companion!.dataDir, 'runs'))
+    ? readdirSync(join(companion!.dataDir, 'runs')).filter((f) => f.endsWith('.log')).length
+    : 0;
+
+/** run.json + events.jsonl of each run folder, to see that nothing touched them. */
+function folderContents(out: string, folders: readonly string[]): Map<string, string> {
+  return new Map(
+    folders.map((f) => [
+      f,
+      readFileSync(join(out, 'runs', f, 'run.json'), 'utf8') +
+        readFileSync(join(out, 'runs', f, 'events.jsonl'), 'utf8'),
+    ]),
+  );
+}
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'odsora-sweep-test-'));
+  companion = await startCompanion({ name: 'sweep desk', profile: 'desktop' });
+}, 120_000);
+
+afterAll(async () => {
+  await stopCompanion(companion);
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe('odsora sweep', () => {
+  it('runs a 2 × 2 × 1 grid with a warm-up and a baseline: run folders, sweep.json, sweep.csv, sweep-points.csv', () => {
+    const out = join(work, 'grid');
+    const before = companionJobs();
+    const r = runOdsora([
+      'sweep',
+      '--spec',
+      writeSpec('grid.json', spec()),
+      '--out',
+      out,
+      '--pair',
+      `desk=${companion!.ready.pairingCode}`,
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toContain('sweep finished: 6 finished, 0 failed, 0 pending (6 started now)');
+    const j = journalOf(out);
+    expect(j.state).toBe('finished');
+    expect(j.runs.map((x) => x.kind).sort()).toEqual([
+      'baseline',
+      'measured',
+      'measured',
+      'measured',
+      'measured',
+      'warmup',
+    ]);
+    expect(j.runs.every((x) => x.status === 'finished' && x.result !== null && x.attempts === 1)).toBe(true);
+    expect(companionJobs() - before).toBe(6);
+    // One studio run folder per run, each finished, with the run's own parameters.
+    const folders = readdirSync(join(out, 'runs'));
+    expect(folders.sort()).toEqual(j.runs.map((x) => x.runFolder).sort());
+    for (const run of j.runs) {
+      const file = JSON.parse(readFileSync(join(out, 'runs', run.runFolder!, 'run.json'), 'utf8')) as {
+        format: string;
+        state: string;
+        params: unknown;
+      };
+      expect(file).toMatchObject({ format: 'odsora-studio-run', state: 'finished', params: run.params });
+    }
+    const leap = j.runs.find((x) => x.point['lpl.leapStep'] === 1)!;
+    expect(leap.params.lpl).toEqual({ mode: 'fixed', leapStep: 1 });
+    expect(leap.result!.stepsRun).toBe(2);
+    // Long-format CSV: one row per run × metric, every parameter a column.
+    const csv = readFileSync(join(out, 'sweep.csv'), 'utf8').trim().split('\n');
+    const header = csv[0]!.split(',');
+    expect(header).toEqual(
+      expect.arrayContaining([
+        'run_id',
+        'kind',
+        'axis.lpl.leapStep',
+        'axis.tdtm.mergeSteps',
+        'param.steps',
+        'param.prompt',
+        'metric',
+        'value',
+        'unit',
+      ]),
+    );
+    const rows = csv.slice(1).map((line) => line.split(','));
+    const col = (name: string): number => header.indexOf(name);
+    expect(new Set(rows.map((row) => row[col('run_id')])).size).toBe(6);
+    const speedups = rows.filter((row) => row[col('metric')] === 'speedup_wall');
+    expect(speedups).toHaveLength(4);
+    for (const row of speedups) expect(Number(row[col('value')])).toBeGreaterThan(0);
+    // Per point: medians and spreads over the measured runs only.
+    const points = readFileSync(join(out, 'sweep-points.csv'), 'utf8').trim().split('\n');
+    expect(points[0]).toBe(
+      'device,role,point_id,axis.lpl.leapStep,axis.tdtm.mergeSteps,axis.cidl.budget,metric,unit,n,median,p25,p75,min,max',
+    );
+    const wall = points.filter((line) => line.includes(',wall,ms,'));
+    expect(wall).toHaveLength(4);
+    expect(j.points.filter((p) => p.metric === 'wall').every((p) => p.n === 1 && p.median > 0)).toBe(true);
+  }, 180_000);
+
+  it('resumes after SIGKILL without re-running finished runs; refuses a folder of another sweep', async () => {
+    // A fresh companion: its first pairing code is unused, and its store holds this sweep's jobs only.
+    await stopCompanion(companion);
+    companion = await startCompanion({ name: 'sweep desk', profile: 'desktop' });
+    const out = join(work, 'resume');
+    const specPath = writeSpec('resume.json', spec({ repeats: 2, order: 'interleaved' }));
+    const args = [
+      CLI_PATH,
+      'sweep',
+      '--spec',
+      specPath,
+      '--out',
+      out,
+      '--pair',
+      `desk=${companion.ready.pairingCode}`,
+    ];
+    const jobsBefore = companionJobs();
+    const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    const finished = (): number => {
+      try {
+        return journalOf(out).runs.filter((x) => x.status === 'finished').length;
+      } catch {
+        return 0; // not written yet
+      }
+    };
+    await waitUntil(() => finished() >= 3 || child.exitCode !== null, 150_000, '3 finished runs');
+    expect(child.exitCode, stderr).toBeNull();
+    child.kill('SIGKILL');
+    await exited;
+    const killed = journalOf(out);
+    expect(killed.state).toBe('running');
+    const done = killed.runs.filter((x) => x.status === 'finished');
+    expect(done.length, stderr).toBeGreaterThanOrEqual(3);
+    expect(done.length, stderr).toBeLessThan(killed.runs.length);
+    const untouched = folderContents(
+      out,
+      done.map((x) => x.runFolder!),
+    );
+
+    const r = runOdsora(['sweep', '--spec', specPath, '--out', out]); // no --pair: the key is kept in the folder
+    expect(r.status, r.stderr).toBe(0);
+    const j = journalOf(out);
+    expect(j.state).toBe('finished');
+    expect(j.runs).toHaveLength(10);
+    expect(j.runs.every((x) => x.status === 'finished')).toBe(true);
+    const resumeLog = `first run:\n${stderr}\nresumed:\n${r.stderr}`;
+    // Finished runs kept their folders, byte for byte, and were not started again.
+    for (const d of done) expect(j.runs.find((x) => x.id === d.id)!.runFolder, resumeLog).toBe(d.runFolder);
+    const folders = done.map((x) => x.runFolder!);
+    expect(folderContents(out, folders), resumeLog).toEqual(untouched);
+    const startedNow = Number(/\((\d+) started now\)/.exec(r.stderr)?.[1]);
+    expect(startedNow, resumeLog).toBeLessThanOrEqual(10 - done.length);
+    // One run folder per run; the companion got each run once, plus at most the one in flight when killed.
+    expect(readdirSync(join(out, 'runs')).sort(), resumeLog).toEqual(j.runs.map((x) => x.runFolder).sort());
+    const jobs = companionJobs() - jobsBefore;
+    expect(jobs, resumeLog).toBeGreaterThanOrEqual(10);
+    expect(jobs, resumeLog).toBeLessThanOrEqual(11);
+
+    const other = runOdsora(['sweep', '--spec', writeSpec('other.json', spec({ seeds: [8] })), '--out', out]);
+    expect(other.status).toBe(1);
+    expect(other.stderr).toContain('holds another sweep (test-grid, 10 runs)');
+    expect(other.stderr).toContain('written for a different spec');
+    expect(existsSync(join(out, 'sweep.json'))).toBe(true);
+    expect(journalOf(out).fingerprint).toBe(j.fingerprint);
+  }, 300_000);
+
+  it('refuses a bad spec naming the axis and value', () => {
+    const r = runOdsora([
+      'sweep',
+      '--spec',
+      writeSpec('bad.json', spec({ axes: { 'tdtm.mergeSteps': [0, 9] } })),
+      '--out',
+      join(work, 'bad'),
+    ]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('axes["tdtm.mergeSteps"][1]: 9: TDTM merge steps (9) exceed the step count 3');
+    expect(existsSync(join(work, 'bad'))).toBe(false);
+  });
+});
