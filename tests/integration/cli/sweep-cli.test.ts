@@ -214,6 +214,48 @@ describe('odsora sweep', () => {
     expect(journalOf(out).fingerprint).toBe(j.fingerprint);
   }, 300_000);
 
+  it('SIGTERM cancels the run in flight, leaves it pending in a consistent journal, and the sweep resumes', async () => {
+    await stopCompanion(companion);
+    companion = await startCompanion({ name: 'sweep desk', profile: 'desktop' });
+    const out = join(work, 'stop');
+    const specPath = writeSpec('stop.json', spec({ repeats: 2 }));
+    const child = spawn(
+      process.execPath,
+      [CLI_PATH, 'sweep', '--spec', specPath, '--out', out, '--pair', `desk=${companion.ready.pairingCode}`],
+      { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const running = (): boolean => {
+      try {
+        const j = journalOf(out);
+        return (
+          j.runs.filter((x) => x.status === 'finished').length >= 2 &&
+          j.runs.some((x) => x.runFolder !== null && x.status === 'running')
+        );
+      } catch {
+        return false;
+      }
+    };
+    await waitUntil(() => running() || child.exitCode !== null, 150_000, 'a run in flight after 2 finished');
+    child.kill('SIGTERM');
+    expect(await exited, stderr).toBe(143);
+    expect(stderr).toContain('stopping: cancelling');
+    const j = journalOf(out);
+    expect(j.state).toBe('stopped');
+    expect(
+      j.runs.every((x) => x.status === 'finished' || x.status === 'pending'),
+      stderr,
+    ).toBe(true);
+    const finishedBefore = j.runs.filter((x) => x.status === 'finished').length;
+
+    const r = runOdsora(['sweep', '--spec', specPath, '--out', out]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`(${10 - finishedBefore} started now)`);
+    expect(readdirSync(join(out, 'runs'))).toHaveLength(10);
+  }, 300_000);
+
   it('refuses a bad spec naming the axis and value', () => {
     const r = runOdsora([
       'sweep',
