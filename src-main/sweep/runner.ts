@@ -7,8 +7,8 @@
  * Resuming (docs/sweeps.md): finished runs are never run again; a run that was in flight when the sweep was
  * killed is adopted when its folder shows it finished, otherwise its device job is cancelled, its folder deleted
  * and it runs again; failed runs run again. A different spec in the same folder is refused. A device that drops
- * has `deviceTimeoutMs` to come back (its interrupted run runs again, at most `maxAttempts` times); after that its
- * remaining runs are marked failed with the reason and the other devices go on. Stopping (the signal) cancels the
+ * has `deviceTimeoutMs` to come back (its interrupted run runs again, at most `maxAttempts` times); after that the
+ * run in flight and its remaining runs are marked failed with the reason, and the other devices go on. Stopping (the signal) cancels the
  * runs in flight on their devices, marks them pending and leaves a consistent journal.
  */
 import { mkdir } from 'node:fs/promises';
@@ -63,6 +63,9 @@ export interface SweepOutcome {
 export class SweepMismatchError extends Error {
   override readonly name = 'SweepMismatchError';
 }
+
+/** How long a stopping sweep waits for its devices to confirm the cancels. */
+const STOP_WAIT_MS = 15_000;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
@@ -141,6 +144,7 @@ export async function runSweep(opts: SweepRunOptions): Promise<SweepOutcome> {
     let stopping = opts.signal?.aborted === true;
     const inFlight = new Map<string, { device: string; deviceRunId: string }>();
     const onStop = (): void => {
+      if (!stopping) stoppedAtMs = Date.now();
       stopping = true;
       progress(`stopping: cancelling ${inFlight.size} run(s) in flight`);
       for (const f of inFlight.values()) {
@@ -156,26 +160,52 @@ export async function runSweep(opts: SweepRunOptions): Promise<SweepOutcome> {
     };
     opts.signal?.addEventListener('abort', onStop, { once: true });
 
-    /** Waits until the device is paired again; false when it stayed away too long or the sweep stops. */
+    const deviceTimeoutMs = opts.deviceTimeoutMs ?? 120_000;
+    let stoppedAtMs = 0;
+    /** Null while the device is paired, else what it is (`disconnected: …`). */
+    const absence = (id: string): string | null => {
+      try {
+        const d = hub.get(entryOf.get(id)!);
+        if (d.status === 'paired') return null;
+        return `${d.status}${d.diagnostics.lastError ? `: ${d.diagnostics.lastError}` : ''}`;
+      } catch (e) {
+        return messageOf(e);
+      }
+    };
+    const awayMessage = (id: string, last: string): string =>
+      `device ${id} did not come back within ${deviceTimeoutMs} ms (${last})`;
+
+    /** Waits until the device is paired; the reason when it stayed away too long (null: paired, or stopping). */
     const waitForDevice = async (id: string): Promise<string | null> => {
-      const until = Date.now() + (opts.deviceTimeoutMs ?? 120_000);
-      let last = '';
+      const until = Date.now() + deviceTimeoutMs;
       while (!stopping) {
-        try {
-          const d = hub.get(entryOf.get(id)!);
-          if (d.status === 'paired') return null;
-          last = `${d.status}${d.diagnostics.lastError ? `: ${d.diagnostics.lastError}` : ''}`;
-        } catch (e) {
-          last = messageOf(e);
-        }
-        if (Date.now() > until)
-          return `device ${id} did not come back within ${opts.deviceTimeoutMs ?? 120_000} ms (${last})`;
+        const last = absence(id);
+        if (last === null) return null;
+        if (Date.now() > until) return awayMessage(id, last);
         await sleep(100);
       }
       return null;
     };
 
-    const attempt = async (entry: SweepRunEntry): Promise<void> => {
+    /**
+     * Resolves while a run is in flight when waiting for its end is pointless: its device stayed away longer than
+     * the device timeout, or the sweep is stopping and the device did not confirm the cancel within 15 s.
+     */
+    const watchInFlight = async (id: string, ended: { value: boolean }): Promise<string> => {
+      let awaySince: number | null = null;
+      for (;;) {
+        await sleep(200);
+        if (ended.value) return '';
+        const last = absence(id);
+        awaySince = last === null ? null : (awaySince ?? Date.now());
+        if (last !== null && Date.now() - awaySince! > deviceTimeoutMs) return awayMessage(id, last);
+        if (stopping && Date.now() - stoppedAtMs > STOP_WAIT_MS)
+          return 'the sweep stopped before the device confirmed the cancel';
+      }
+    };
+
+    /** Runs one planned run; the reason when its device stayed away (its remaining runs then fail). */
+    const attempt = async (entry: SweepRunEntry): Promise<string | null> => {
       entry.status = 'running';
       entry.attempts += 1;
       entry.error = null;
@@ -196,11 +226,20 @@ export async function runSweep(opts: SweepRunOptions): Promise<SweepOutcome> {
         entry.error = `the device refused the run: ${messageOf(e)}`;
         if (retry) entry.attempts -= 1;
         await save();
-        return;
+        return null;
       }
       if (stopping) onStop();
-      const end = await runs.waitForEnd(runFolder);
+      const ended = { value: false };
+      const end = await Promise.race([runs.waitForEnd(runFolder), watchInFlight(entry.device, ended)]);
+      ended.value = true;
       inFlight.delete(entry.id);
+      if (typeof end === 'string') {
+        // Still followed by the run service until the sweep closes; a resumed sweep cancels it and runs it again.
+        entry.status = stopping ? 'pending' : 'failed';
+        entry.error = end;
+        await save();
+        return stopping ? null : end;
+      }
       const events = await readEvents(runs.runDir(runFolder));
       const line = `${entry.device} ${entry.kind} ${entry.id}`;
       if (end.state === 'finished') {
@@ -232,16 +271,17 @@ export async function runSweep(opts: SweepRunOptions): Promise<SweepOutcome> {
         }
       }
       await save();
+      return null;
     };
 
     const worker = async (id: string): Promise<void> => {
       for (const entry of journal.runs) {
         if (entry.device !== id) continue;
         while ((entry.status === 'pending' || entry.status === 'running') && !stopping) {
-          const away = await waitForDevice(id);
+          const away = (await waitForDevice(id)) ?? (stopping ? null : await attempt(entry));
           if (away !== null) {
             for (const r of journal.runs)
-              if (r.device === id && (r.status === 'pending' || r.status === 'running')) {
+              if (r.device === id && r.status === 'pending') {
                 r.status = 'failed';
                 r.error = away;
               }
@@ -249,8 +289,6 @@ export async function runSweep(opts: SweepRunOptions): Promise<SweepOutcome> {
             await save();
             return;
           }
-          if (stopping) break;
-          await attempt(entry);
         }
         if (stopping) return;
       }

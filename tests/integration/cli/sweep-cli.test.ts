@@ -1,7 +1,7 @@
 // `odsora sweep` against a real `odsora companion` child on loopback (the fixture model, 3 steps, 64×64): a small
 // grid leaves one studio run folder per run, sweep.json and the two CSVs; a sweep killed midway (SIGKILL) and run
 // again never re-runs what finished and ends with every run present; a folder of another sweep is refused.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,6 +60,35 @@ function folderContents(out: string, folders: readonly string[]): Map<string, st
         readFileSync(join(out, 'runs', f, 'events.jsonl'), 'utf8'),
     ]),
   );
+}
+
+/** `odsora sweep ARGS` as a child process. */
+function startSweep(args: readonly string[]): {
+  child: ChildProcess;
+  exited: Promise<number | null>;
+  stderr: () => string;
+} {
+  const child = spawn(process.execPath, [CLI_PATH, 'sweep', ...args], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  return { child, exited, stderr: () => stderr };
+}
+
+/** True once `n` runs finished and another is in flight (read from sweep.json). */
+function inFlightAfter(out: string, n: number): boolean {
+  try {
+    const j = journalOf(out);
+    return (
+      j.runs.filter((x) => x.status === 'finished').length >= n &&
+      j.runs.some((x) => x.runFolder !== null && x.status === 'running')
+    );
+  } catch {
+    return false; // not written yet
+  }
 }
 
 beforeAll(async () => {
@@ -151,32 +180,20 @@ describe('odsora sweep', () => {
     companion = await startCompanion({ name: 'sweep desk', profile: 'desktop' });
     const out = join(work, 'resume');
     const specPath = writeSpec('resume.json', spec({ repeats: 2, order: 'interleaved' }));
-    const args = [
-      CLI_PATH,
-      'sweep',
+    const jobsBefore = companionJobs();
+    const sweep = startSweep([
       '--spec',
       specPath,
       '--out',
       out,
       '--pair',
       `desk=${companion.ready.pairingCode}`,
-    ];
-    const jobsBefore = companionJobs();
-    const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-    const exited = new Promise<void>((r) => child.once('exit', () => r()));
-    const finished = (): number => {
-      try {
-        return journalOf(out).runs.filter((x) => x.status === 'finished').length;
-      } catch {
-        return 0; // not written yet
-      }
-    };
-    await waitUntil(() => finished() >= 3 || child.exitCode !== null, 150_000, '3 finished runs');
-    expect(child.exitCode, stderr).toBeNull();
-    child.kill('SIGKILL');
-    await exited;
+    ]);
+    await waitUntil(() => inFlightAfter(out, 3) || sweep.child.exitCode !== null, 150_000, '3 finished runs');
+    expect(sweep.child.exitCode, sweep.stderr()).toBeNull();
+    sweep.child.kill('SIGKILL');
+    await sweep.exited;
+    const stderr = sweep.stderr();
     const killed = journalOf(out);
     expect(killed.state).toBe('running');
     const done = killed.runs.filter((x) => x.status === 'finished');
@@ -219,28 +236,18 @@ describe('odsora sweep', () => {
     companion = await startCompanion({ name: 'sweep desk', profile: 'desktop' });
     const out = join(work, 'stop');
     const specPath = writeSpec('stop.json', spec({ repeats: 2 }));
-    const child = spawn(
-      process.execPath,
-      [CLI_PATH, 'sweep', '--spec', specPath, '--out', out, '--pair', `desk=${companion.ready.pairingCode}`],
-      { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    let stderr = '';
-    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-    const running = (): boolean => {
-      try {
-        const j = journalOf(out);
-        return (
-          j.runs.filter((x) => x.status === 'finished').length >= 2 &&
-          j.runs.some((x) => x.runFolder !== null && x.status === 'running')
-        );
-      } catch {
-        return false;
-      }
-    };
-    await waitUntil(() => running() || child.exitCode !== null, 150_000, 'a run in flight after 2 finished');
-    child.kill('SIGTERM');
-    expect(await exited, stderr).toBe(143);
+    const sweep = startSweep([
+      '--spec',
+      specPath,
+      '--out',
+      out,
+      '--pair',
+      `desk=${companion.ready.pairingCode}`,
+    ]);
+    await waitUntil(() => inFlightAfter(out, 2) || sweep.child.exitCode !== null, 150_000, 'a run in flight');
+    sweep.child.kill('SIGTERM');
+    expect(await sweep.exited, sweep.stderr()).toBe(143);
+    const stderr = sweep.stderr();
     expect(stderr).toContain('stopping: cancelling');
     const j = journalOf(out);
     expect(j.state).toBe('stopped');
@@ -254,6 +261,62 @@ describe('odsora sweep', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toContain(`(${10 - finishedBefore} started now)`);
     expect(readdirSync(join(out, 'runs'))).toHaveLength(10);
+  }, 300_000);
+
+  it('a device that restarts mid-sweep: its interrupted run runs again and the sweep finishes', async () => {
+    await stopCompanion(companion);
+    companion = await startCompanion({ name: 'sweep desk', profile: 'desktop' });
+    const out = join(work, 'restart');
+    const specPath = writeSpec('restart.json', spec({ repeats: 2 }));
+    const sweep = startSweep([
+      '--spec',
+      specPath,
+      '--out',
+      out,
+      '--pair',
+      `desk=${companion.ready.pairingCode}`,
+    ]);
+    await waitUntil(() => inFlightAfter(out, 2) || sweep.child.exitCode !== null, 150_000, 'a run in flight');
+    const { dataDir, modelDir, port } = companion;
+    await companion.kill('SIGKILL');
+    companion = await startCompanion({
+      dataDir,
+      modelDir,
+      name: 'sweep desk',
+      profile: 'desktop',
+      extraArgs: ['--port', String(port)],
+    });
+    expect(await sweep.exited, sweep.stderr()).toBe(0);
+    const j = journalOf(out);
+    expect(j.state).toBe('finished');
+    expect(j.runs.every((x) => x.status === 'finished')).toBe(true);
+    expect(readdirSync(join(out, 'runs'))).toHaveLength(10);
+  }, 300_000);
+
+  it('a device that does not come back: its remaining runs fail with the reason, and the sweep ends', async () => {
+    await stopCompanion(companion);
+    companion = await startCompanion({ name: 'sweep desk', profile: 'desktop' });
+    const out = join(work, 'gone');
+    const specPath = writeSpec('gone.json', spec({ repeats: 2 }));
+    const sweep = startSweep([
+      '--spec',
+      specPath,
+      '--out',
+      out,
+      '--pair',
+      `desk=${companion.ready.pairingCode}`,
+      '--device-timeout',
+      '2',
+    ]);
+    await waitUntil(() => inFlightAfter(out, 2) || sweep.child.exitCode !== null, 150_000, 'a run in flight');
+    await companion.kill('SIGKILL');
+    expect(await sweep.exited, sweep.stderr()).toBe(1);
+    const j = journalOf(out);
+    expect(j.state).toBe('failed');
+    const failed = j.runs.filter((x) => x.status === 'failed');
+    expect(failed.length).toBeGreaterThan(0);
+    for (const f of failed) expect(f.error).toMatch(/^device desk did not come back within 2000 ms/);
+    expect(sweep.stderr()).toContain('its remaining runs are marked failed');
   }, 300_000);
 
   it('refuses a bad spec naming the axis and value', () => {
