@@ -62,6 +62,11 @@ export const sweepRunEntrySchema = z.strictObject({
   /** Why it failed (status `failed`), or why its last attempt did not count. */
   error: z.string().nullable(),
   result: sweepRunResultSchema.nullable(),
+  /**
+   * A finished measured run's final frames against its baseline's (shared/metrics): PSNR over the clip (dB, capped
+   * at 99) and mean SSIM. Null until both finished with frames of the same shape.
+   */
+  quality: z.strictObject({ psnrDb: z.number(), ssim: z.number() }).nullable(),
 });
 
 /** One planned run and what became of it. */
@@ -125,6 +130,7 @@ export function newSweepJournal(
       attempts: 0,
       error: null,
       result: null,
+      quality: null,
     })),
     points: [],
   };

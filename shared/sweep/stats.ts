@@ -1,6 +1,6 @@
 /**
  * A sweep's numbers: each finished run's metrics (with its speed-up over the baseline of its prompt × seed and
- * device role), the points' medians and spreads over their measured runs (warm-ups and baselines excluded), and
+ * device role, and its frames' PSNR / SSIM against the baseline's), the points' medians and spreads over their measured runs (warm-ups and baselines excluded), and
  * the two long-format CSV files (docs/sweeps.md): `sweep.csv`, one row per run × metric with every parameter as a
  * column, and `sweep-points.csv`, one row per device × point × metric.
  */
@@ -18,13 +18,23 @@ export interface RunMetric {
 const baselineKey = (role: string, r: Pick<SweepRunEntry, 'promptIndex' | 'seed'>): string =>
   `${role}/${r.promptIndex}/${r.seed}`;
 
+/** The baseline entry of each run that has one (the same device role, prompt and seed), by run id. */
+export function sweepBaselines(journal: SweepJournal): Map<string, SweepRunEntry> {
+  const roleOf = new Map(journal.spec.devices.map((d) => [d.id, d.role]));
+  const byKey = new Map<string, SweepRunEntry>();
+  for (const r of journal.runs)
+    if (r.kind === 'baseline') byKey.set(baselineKey(roleOf.get(r.device) ?? '', r), r);
+  const out = new Map<string, SweepRunEntry>();
+  for (const r of journal.runs) {
+    const b = r.kind === 'measured' ? byKey.get(baselineKey(roleOf.get(r.device) ?? '', r)) : undefined;
+    if (b !== undefined) out.set(r.id, b);
+  }
+  return out;
+}
+
 /** Each run's metrics by run id (finished runs only). */
 export function sweepRunMetrics(journal: SweepJournal): Map<string, RunMetric[]> {
-  const roleOf = new Map(journal.spec.devices.map((d) => [d.id, d.role]));
-  const baselines = new Map<string, SweepRunEntry>();
-  for (const r of journal.runs)
-    if (r.kind === 'baseline' && r.result !== null)
-      baselines.set(baselineKey(roleOf.get(r.device) ?? '', r), r);
+  const baselines = sweepBaselines(journal);
   const out = new Map<string, RunMetric[]>();
   for (const r of journal.runs) {
     const res = r.result;
@@ -40,13 +50,16 @@ export function sweepRunMetrics(journal: SweepJournal): Map<string, RunMetric[]>
     if (res.stepMs !== null) m.push({ metric: 'step', value: res.stepMs, unit: 'ms' });
     if (res.peakResidentBytes !== null)
       m.push({ metric: 'peak_resident', value: res.peakResidentBytes, unit: 'bytes' });
-    const base =
-      r.kind === 'measured' ? baselines.get(baselineKey(roleOf.get(r.device) ?? '', r))?.result : null;
+    const base = baselines.get(r.id)?.result;
     if (base) {
       const wall = ratio(res.wallMs, base.wallMs);
       const denoise = ratio(res.denoiseMs, base.denoiseMs);
       if (wall !== null) m.push({ metric: 'speedup_wall', value: wall, unit: 'x' });
       if (denoise !== null) m.push({ metric: 'speedup_denoise', value: denoise, unit: 'x' });
+    }
+    if (r.quality !== null) {
+      m.push({ metric: 'psnr_vs_baseline', value: r.quality.psnrDb, unit: 'dB' });
+      m.push({ metric: 'ssim_vs_baseline', value: r.quality.ssim, unit: '1' });
     }
     out.set(r.id, m);
   }

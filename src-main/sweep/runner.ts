@@ -22,9 +22,12 @@ import {
   type SweepRunResult,
 } from '../../shared/sweep/journal';
 import type { SweepSpec } from '../../shared/sweep/spec';
+import { psnr, ssim, type Video } from '../../shared/metrics/index';
 import { percentile } from '../../shared/metrics/percentile';
+import { sweepBaselines } from '../../shared/sweep/stats';
 import { StudioServiceError } from '../studio/services/errors';
 import { readEvents, type StoredEvent } from '../studio/services/run-folder';
+import { readFinalVideo } from '../studio/services/run-frames';
 import { RunService } from '../studio/services/run-service';
 import { openSweepDevices, type SweepDevices } from './devices';
 import { readSweepJournal, writeSweepFiles } from './journal-file';
@@ -130,8 +133,10 @@ export async function runSweep(opts: SweepRunOptions): Promise<SweepOutcome> {
   const { hub, entryOf } = devices;
   const runs = await RunService.open({ dataDir: outDir, hub, ...(opts.log ? { log: opts.log } : {}) });
   let started = 0;
+  const quality = new QualityFiller(runs, opts.log);
   try {
     if (resumed) await reconcile(journal, runs, devices, progress);
+    await quality.fill(journal);
     await save();
     const total = journal.runs.length;
     const done = (): number => journal.runs.filter((r) => r.status === 'finished').length;
@@ -209,6 +214,8 @@ export async function runSweep(opts: SweepRunOptions): Promise<SweepOutcome> {
       entry.status = 'running';
       entry.attempts += 1;
       entry.error = null;
+      entry.result = null;
+      entry.quality = null;
       started += 1;
       await save();
       let runFolder: string;
@@ -245,6 +252,7 @@ export async function runSweep(opts: SweepRunOptions): Promise<SweepOutcome> {
       if (end.state === 'finished') {
         entry.result = sweepRunResult(events);
         entry.status = 'finished';
+        await quality.fill(journal);
         progress(`[${done()}/${total}] ${line} finished in ${Math.round(entry.result?.wallMs ?? 0)} ms`);
       } else if (end.state === 'failed') {
         const failure = events.find((e) => e.event.type === 'run.failed')?.event as
@@ -360,4 +368,52 @@ async function reconcile(
     progress(
       `resuming: ${adopted} run(s) finished while the sweep was away, ${again} interrupted or failed run(s) run again`,
     );
+}
+
+/**
+ * Fills in each finished measured run's PSNR / SSIM against its baseline's final frames once both are on disk
+ * (a baseline may finish after runs of another device of its role). Each baseline clip is decoded once; a pair
+ * that cannot be compared (no frames, another shape) is logged and not tried again.
+ */
+class QualityFiller {
+  private readonly videos = new Map<string, Promise<Video | null>>();
+  private readonly given = new Set<string>();
+
+  constructor(
+    private readonly runs: RunService,
+    private readonly log: ((line: string) => void) | undefined,
+  ) {}
+
+  private video(folder: string): Promise<Video | null> {
+    let v = this.videos.get(folder);
+    if (v === undefined) {
+      v = readFinalVideo(this.runs.runDir(folder)).catch(() => null);
+      this.videos.set(folder, v);
+    }
+    return v;
+  }
+
+  async fill(journal: SweepJournal): Promise<void> {
+    for (const [id, base] of sweepBaselines(journal)) {
+      const run = journal.runs.find((r) => r.id === id)!;
+      if (run.status !== 'finished' || run.quality !== null || this.given.has(id)) continue;
+      if (base.status !== 'finished' || base.runFolder === null || run.runFolder === null) continue;
+      this.given.add(id);
+      const [a, b] = [
+        await readFinalVideo(this.runs.runDir(run.runFolder)).catch(() => null),
+        await this.video(base.runFolder),
+      ];
+      if (
+        a === null ||
+        b === null ||
+        a.width !== b.width ||
+        a.height !== b.height ||
+        a.frames.length !== b.frames.length
+      ) {
+        this.log?.(`run ${id}: no PSNR / SSIM against its baseline (frames missing or of another shape)`);
+        continue;
+      }
+      run.quality = { psnrDb: psnr(a, b).clip, ssim: ssim(a, b).mean };
+    }
+  }
 }

@@ -15,7 +15,7 @@ import {
   waitUntil,
   type CompanionProcess,
 } from '../../helpers/companion-process';
-import { runOdsora } from '../../helpers/odsora-cli';
+import { buildCli, runOdsora } from '../../helpers/odsora-cli';
 
 let companion: CompanionProcess | undefined;
 let work: string;
@@ -92,6 +92,7 @@ function inFlightAfter(out: string, n: number): boolean {
 }
 
 beforeAll(async () => {
+  buildCli(); // the sweep's own sources are not among those startCompanion checks for a stale bundle
   work = mkdtempSync(join(tmpdir(), 'odsora-sweep-test-'));
   companion = await startCompanion({ name: 'sweep desk', profile: 'desktop' });
 }, 120_000);
@@ -164,6 +165,13 @@ describe('odsora sweep', () => {
     const speedups = rows.filter((row) => row[col('metric')] === 'speedup_wall');
     expect(speedups).toHaveLength(4);
     for (const row of speedups) expect(Number(row[col('value')])).toBeGreaterThan(0);
+    // Quality against the baseline's frames (PSNR capped at 99 dB; SSIM in [-1, 1]).
+    for (const run of j.runs.filter((x) => x.kind === 'measured')) {
+      expect(run.quality!.psnrDb).toBeGreaterThan(0);
+      expect(run.quality!.psnrDb).toBeLessThanOrEqual(99);
+      expect(Math.abs(run.quality!.ssim)).toBeLessThanOrEqual(1);
+    }
+    expect(rows.filter((row) => row[col('metric')] === 'ssim_vs_baseline')).toHaveLength(4);
     // Per point: medians and spreads over the measured runs only.
     const points = readFileSync(join(out, 'sweep-points.csv'), 'utf8').trim().split('\n');
     expect(points[0]).toBe(

@@ -56,6 +56,14 @@ describe('sweep statistics', () => {
     const m = sweepRunMetrics(j);
     const run = j.runs.find((r) => r.kind === 'measured' && r.promptIndex === 1 && r.repeat === 1)!;
     expect(m.get(run.id)).toContainEqual({ metric: 'speedup_wall', value: 2000 / 400, unit: 'x' });
+    expect(m.get(run.id)!.map((x) => x.metric)).not.toContain('psnr_vs_baseline');
+    run.quality = { psnrDb: 31.5, ssim: 0.9 };
+    expect(sweepRunMetrics(j).get(run.id)).toEqual(
+      expect.arrayContaining([
+        { metric: 'psnr_vs_baseline', value: 31.5, unit: 'dB' },
+        { metric: 'ssim_vs_baseline', value: 0.9, unit: '1' },
+      ]),
+    );
     const warm = j.runs.find((r) => r.kind === 'warmup')!;
     expect(m.get(warm.id)!.map((x) => x.metric)).not.toContain('speedup_wall');
   });
