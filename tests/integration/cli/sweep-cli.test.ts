@@ -62,6 +62,19 @@ function folderContents(out: string, folders: readonly string[]): Map<string, st
   );
 }
 
+/**
+ * A new companion in place of the current one (killed: a SIGTERM'd companion takes seconds to stop): its first
+ * pairing code is unused, and its store holds the jobs of one test only.
+ */
+async function freshCompanion(): Promise<CompanionProcess> {
+  if (companion !== undefined) {
+    await companion.kill('SIGKILL');
+    rmSync(companion.dataDir, { recursive: true, force: true });
+    rmSync(companion.modelDir, { recursive: true, force: true });
+  }
+  return startCompanion({ name: 'sweep desk', profile: 'desktop' });
+}
+
 /** `odsora sweep ARGS` as a child process. */
 function startSweep(args: readonly string[]): {
   child: ChildProcess;
@@ -182,10 +195,66 @@ describe('odsora sweep', () => {
     expect(j.points.filter((p) => p.metric === 'wall').every((p) => p.n === 1 && p.median > 0)).toBe(true);
   }, 180_000);
 
+  it("two devices run in parallel, one job each at a time, sharing their role's baseline", async () => {
+    const second = await startCompanion({ name: 'sweep desk 2', profile: 'desktop' });
+    try {
+      companion = await freshCompanion();
+      const out = join(work, 'two');
+      const s = spec({
+        axes: { 'tdtm.mergeSteps': [0, 2] },
+        repeats: 2,
+        warmup: 0,
+        devices: [
+          { id: 'desk', address: `127.0.0.1:${companion.port}` },
+          { id: 'desk-2', address: `127.0.0.1:${second.port}` },
+        ],
+      });
+      const r = runOdsora([
+        'sweep',
+        '--spec',
+        writeSpec('two.json', s),
+        '--out',
+        out,
+        '--pair',
+        `desk=${companion.ready.pairingCode}`,
+        '--pair',
+        `desk-2=${second.ready.pairingCode}`,
+      ]);
+      expect(r.status, r.stderr).toBe(0);
+      const j = journalOf(out);
+      expect(j.runs.filter((x) => x.kind === 'baseline').map((x) => x.device)).toEqual(['desk']);
+      const spans = (device: string): [number, number][] =>
+        j.runs
+          .filter((x) => x.device === device)
+          .map((x) => {
+            const f = JSON.parse(readFileSync(join(out, 'runs', x.runFolder!, 'run.json'), 'utf8')) as {
+              createdAtEpochMs: number;
+              endedAtEpochMs: number;
+            };
+            return [f.createdAtEpochMs, f.endedAtEpochMs] as [number, number];
+          })
+          .sort((a, b) => a[0] - b[0]);
+      const [a, b] = [spans('desk'), spans('desk-2')];
+      expect([a.length, b.length]).toEqual([5, 4]);
+      // One job at a time per device...
+      for (const runs of [a, b])
+        for (let i = 1; i < runs.length; i++) expect(runs[i]![0]).toBeGreaterThanOrEqual(runs[i - 1]![1]);
+      // ...and the two devices at the same time.
+      expect(a.some(([s1, e1]) => b.some(([s2, e2]) => s1 < e2 && s2 < e1))).toBe(true);
+      // desk-2's runs are measured against desk's baseline (the same role).
+      const metrics = readFileSync(join(out, 'sweep.csv'), 'utf8');
+      expect(
+        metrics.split('\n').filter((l) => l.includes(',desk-2,') && l.includes(',speedup_wall,')),
+      ).toHaveLength(4);
+    } finally {
+      await second.kill('SIGKILL');
+      rmSync(second.dataDir, { recursive: true, force: true });
+      rmSync(second.modelDir, { recursive: true, force: true });
+    }
+  }, 180_000);
+
   it('resumes after SIGKILL without re-running finished runs; refuses a folder of another sweep', async () => {
-    // A fresh companion: its first pairing code is unused, and its store holds this sweep's jobs only.
-    await stopCompanion(companion);
-    companion = await startCompanion({ name: 'sweep desk', profile: 'desktop' });
+    companion = await freshCompanion();
     const out = join(work, 'resume');
     const specPath = writeSpec('resume.json', spec({ repeats: 2, order: 'interleaved' }));
     const jobsBefore = companionJobs();
@@ -240,8 +309,7 @@ describe('odsora sweep', () => {
   }, 300_000);
 
   it('SIGTERM cancels the run in flight, leaves it pending in a consistent journal, and the sweep resumes', async () => {
-    await stopCompanion(companion);
-    companion = await startCompanion({ name: 'sweep desk', profile: 'desktop' });
+    companion = await freshCompanion();
     const out = join(work, 'stop');
     const specPath = writeSpec('stop.json', spec({ repeats: 2 }));
     const sweep = startSweep([
@@ -272,8 +340,7 @@ describe('odsora sweep', () => {
   }, 300_000);
 
   it('a device that restarts mid-sweep: its interrupted run runs again and the sweep finishes', async () => {
-    await stopCompanion(companion);
-    companion = await startCompanion({ name: 'sweep desk', profile: 'desktop' });
+    companion = await freshCompanion();
     const out = join(work, 'restart');
     const specPath = writeSpec('restart.json', spec({ repeats: 2 }));
     const sweep = startSweep([
@@ -302,8 +369,7 @@ describe('odsora sweep', () => {
   }, 300_000);
 
   it('a device that does not come back: its remaining runs fail with the reason, and the sweep ends', async () => {
-    await stopCompanion(companion);
-    companion = await startCompanion({ name: 'sweep desk', profile: 'desktop' });
+    companion = await freshCompanion();
     const out = join(work, 'gone');
     const specPath = writeSpec('gone.json', spec({ repeats: 2 }));
     const sweep = startSweep([
