@@ -8,7 +8,22 @@
  * `baseline`); else the device that ran the run, when it is paired (the same hardware with the techniques off, so
  * speedup and memory measure the techniques alone); else the only paired device; else none.
  */
+import type { RunParams } from './run';
 import type { StudioDevice } from './studio-contract';
+
+/**
+ * A baseline's parameters: `params` with the three techniques off (LPL off, TDTM merge steps 0, CI-DL unlimited:
+ * every block resident) and everything else unchanged, so the same prompt and seed give the same initial noise.
+ * The studio's `runs.startBaseline` and a sweep's baseline runs (shared/sweep) both use it.
+ */
+export function baselineParams(params: RunParams): RunParams {
+  return {
+    ...params,
+    lpl: { mode: 'off' },
+    tdtm: { mergeSteps: 0 },
+    cidl: { budget: { kind: 'unlimited' } },
+  };
+}
 
 /** Why a device was chosen to run a baseline. */
 export type BaselineReason = 'chosen' | 'baseline-machine' | 'same-device' | 'only-paired';

@@ -9,6 +9,7 @@ import { registerLabelAgreement } from './label-agreement';
 import { registerLabelSheets } from './label-sheets';
 import { registerNanobench } from './nanobench';
 import { registerStudio } from './studio';
+import { registerSweep } from './sweep';
 import { registerSynthCheckpoint } from './synth-checkpoint';
 import { registerTrace } from './trace';
 import { registerVerifyFixture } from './verify-fixture';
@@ -27,4 +28,5 @@ export function registerCommands(program: Command): void {
   registerBench(program);
   registerStudio(program);
   registerCompanion(program);
+  registerSweep(program);
 }

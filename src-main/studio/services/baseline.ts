@@ -3,22 +3,15 @@
  * (hence the same initial noise: the noise generator is portable), steps, CFG, resolution and frames; LPL off,
  * TDTM merge steps 0, CI-DL unlimited (all blocks resident; a device with a per-app memory limit still caps it).
  */
-import type { RunParams } from '../../../shared/protocol/run';
-import { chooseBaselineDevice, describeBaselineChoice } from '../../../shared/protocol/baseline-choice';
+import {
+  baselineParams,
+  chooseBaselineDevice,
+  describeBaselineChoice,
+} from '../../../shared/protocol/baseline-choice';
 import type { RunSummary } from '../../../shared/protocol/studio-contract';
 import type { DeviceHub } from './device-hub';
 import { StudioServiceError } from './errors';
 import type { RunService } from './run-service';
-
-/** `params` with LPL, TDTM and CI-DL off and everything else unchanged. */
-export function baselineParams(params: RunParams): RunParams {
-  return {
-    ...params,
-    lpl: { mode: 'off' },
-    tdtm: { mergeSteps: 0 },
-    cidl: { budget: { kind: 'unlimited' } },
-  };
-}
 
 /**
  * Starts the baseline of `runId` on the device `chooseBaselineDevice` picks and links the two runs; `unavailable`,

@@ -1,6 +1,8 @@
-// Which device runs a baseline: the one chosen, else an obvious one, else none with what to do about it.
+// Which device runs a baseline: the one chosen, else an obvious one, else none with what to do about it; and a
+// baseline's parameters (the same job with every technique off).
 import { describe, expect, it } from 'vitest';
 import {
+  baselineParams,
   chooseBaselineDevice,
   describeBaselineChoice,
   type BaselineChoice,
@@ -77,5 +79,34 @@ describe('baseline device choice', () => {
     const several = chooseBaselineDevice([builtin, dev('tablet')], 'phone');
     expect(picked(several)).toEqual([null, 'several-paired']);
     expect(describeBaselineChoice(several)).toMatch(/2 other paired devices could run the baseline/);
+  });
+});
+
+describe('baselineParams', () => {
+  it('turns LPL, TDTM and CI-DL off and keeps prompt, seed, steps, CFG and size', () => {
+    const params = {
+      prompt: 'p',
+      seed: 9,
+      steps: 30,
+      cfgScale: 7,
+      numFrames: 17,
+      heightPx: 64,
+      widthPx: 64,
+      lpl: { mode: 'fixed' as const, leapStep: 15 },
+      tdtm: { mergeSteps: 15 },
+      cidl: { budget: { kind: 'fraction' as const, of: 0.5 }, policy: 'paper' as const },
+    };
+    expect(baselineParams(params)).toEqual({
+      prompt: 'p',
+      seed: 9,
+      steps: 30,
+      cfgScale: 7,
+      numFrames: 17,
+      heightPx: 64,
+      widthPx: 64,
+      lpl: { mode: 'off' },
+      tdtm: { mergeSteps: 0 },
+      cidl: { budget: { kind: 'unlimited' } },
+    });
   });
 });

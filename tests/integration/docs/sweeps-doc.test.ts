@@ -1,0 +1,29 @@
+// docs/sweeps.md is what researchers write specs from: its example parses and plans the counts the text states.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { SWEEP_AXIS_NAMES } from '../../../shared/sweep/axes';
+import { countSweepRuns, expandSweep } from '../../../shared/sweep/expand';
+import { parseSweepSpec } from '../../../shared/sweep/spec';
+
+const doc = readFileSync(join(__dirname, '..', '..', '..', 'docs', 'sweeps.md'), 'utf8');
+
+describe('docs/sweeps.md', () => {
+  it('its example parses and expands to the counts the text states', () => {
+    const example = /## Example[\s\S]*?```json\n([\s\S]*?)```/.exec(doc)?.[1];
+    expect(example).toBeDefined();
+    const spec = parseSweepSpec(JSON.parse(example!));
+    const stated =
+      /plans \*\*(\d+) runs\*\*: (\d+) measured[^,]*, (\d+)\s+baselines[^)]*\) and (\d+) warm-ups/.exec(
+        doc.replace(/\n/g, ' '),
+      );
+    expect(stated).not.toBeNull();
+    const [, total, measured, baseline, warmup] = stated!.map(Number);
+    expect(countSweepRuns(spec)).toEqual({ total, measured, baseline, warmup });
+    expect(expandSweep(spec)).toHaveLength(total!);
+  });
+
+  it('lists every axis', () => {
+    for (const axis of SWEEP_AXIS_NAMES) expect(doc).toContain(`\`${axis}\``);
+  });
+});
