@@ -9,13 +9,7 @@ import { arch, cpus, platform, release } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
-import {
-  parseBudget,
-  parseByteSize,
-  type BudgetSpec,
-  type RequestBudgetSpec,
-} from '../../../shared/engine/cidl/budget';
-import type { RetentionPolicy } from '../../../shared/engine/cidl/plan';
+import { parseByteSize, type BudgetSpec, type RequestBudgetSpec } from '../../../shared/engine/cidl/budget';
 import {
   GenerateCaches,
   GenerateParamsError,
@@ -25,12 +19,14 @@ import {
   type GenerateResult,
   type PromptStyle,
 } from '../../../shared/engine/pipeline/generate';
-import { lplStepOfLeapStep, type LplOptions } from '../../../shared/engine/techniques/knobs';
+import { lplStepOfLeapStep } from '../../../shared/engine/techniques/knobs';
 import {
-  parseLplFlag as parseLplText,
   TechniqueFlagError,
   techniqueFlagOf,
   techniqueFlags,
+  techniqueSettings,
+  type TechniqueFlag,
+  type TechniqueSettings,
 } from '../../../shared/engine/techniques/cli';
 import { describeLpl } from '../../../shared/engine/techniques/summary';
 import type { EngineEvent } from '../../../shared/engine/telemetry';
@@ -48,29 +44,25 @@ import { examples } from '../help';
 export const RUN_FORMAT = 'odsora-run';
 export const RUN_VERSION = 1;
 
-/** `--lpl`: the registry's grammar (shared/engine/techniques/cli.ts), as a commander argument error. */
-export function parseLplFlag(text: string): LplOptions {
-  try {
-    return parseLplText(text);
-  } catch (e) {
-    if (e instanceof TechniqueFlagError) throw new InvalidArgumentError(e.message);
-    throw e;
-  }
-}
-
-/** The registry's spelling and help of a technique flag, e.g. `--tdtm <n>`. */
-function techniqueOption(flag: string): [flags: string, help: string] {
-  const f = techniqueFlags().find((t) => t.flags.split(' ')[0] === flag);
-  if (f === undefined) throw new Error(`no technique flag ${flag}`);
-  return [f.flags, f.help];
-}
-
-function parseBudgetFlag(text: string): RequestBudgetSpec {
-  try {
-    return parseBudget(text);
-  } catch (e) {
-    throw new InvalidArgumentError(`--cidl-budget: ${(e as Error).message}`);
-  }
+/**
+ * The technique flags, from the registry (shared/engine/techniques/cli.ts): one commander option each, its parser's
+ * errors as commander argument errors, and the flag behind each option's attribute name.
+ */
+function techniqueOptions(): [Option, TechniqueFlag][] {
+  return techniqueFlags().map((flag) => {
+    const option = new Option(flag.flags, flag.help);
+    const parse = flag.parse;
+    if (parse !== undefined)
+      option.argParser((text: string) => {
+        try {
+          return parse(text);
+        } catch (e) {
+          if (e instanceof TechniqueFlagError) throw new InvalidArgumentError(e.message);
+          throw e;
+        }
+      });
+    return [option, flag];
+  });
 }
 
 function parseMemoryLimitFlag(text: string): number {
@@ -101,12 +93,7 @@ interface GenerateFlags {
   height?: number;
   width?: number;
   fps?: number;
-  lpl?: LplOptions;
-  tdtm?: number;
-  cidlBudget?: RequestBudgetSpec;
   memoryLimit?: number;
-  cidlPolicy?: RetentionPolicy;
-  prefetch: boolean;
   promptStyle?: PromptStyle;
   aestheticScore?: number | null;
   model?: string;
@@ -114,11 +101,14 @@ interface GenerateFlags {
   ep?: ExecutionProviderName;
   ortWorker?: boolean;
   json?: boolean;
+  /** The technique flags' values, by their options' attribute names (see {@link techniqueOptions}). */
+  [technique: string]: unknown;
 }
 
 /** Registers `odsora generate`. */
 export function registerGenerate(program: Command): void {
-  program
+  const techniques = techniqueOptions();
+  const command = program
     .command('generate')
     .description(
       'Generate a video from a prompt with the whole pipeline (T5 → STDiT3 with LPL/TDTM/CI-DL → VAE); writes frames/NNNN.png, video.png (APNG), video.gif and run.json into --out',
@@ -135,16 +125,9 @@ export function registerGenerate(program: Command): void {
     .option('--frames <n>', "pixel frames (default: the model's)", posInt('--frames'))
     .option('--height <px>', "pixel height (default: the model's)", posInt('--height'))
     .option('--width <px>', "pixel width (default: the model's)", posInt('--width'))
-    .option('--fps <n>', "fps conditioning and playback (default: the model's)", finite('--fps', true))
-    .option(...techniqueOption('--lpl'), parseLplFlag)
-    .option(...techniqueOption('--tdtm'), nonNegInt('--tdtm'))
-    .option(...techniqueOption('--cidl-budget'), parseBudgetFlag)
-    .addOption(
-      new Option(...techniqueOption('--cidl-policy')).choices([
-        ...(techniqueFlags().find((f) => f.field === 'cidl.policy')?.choices ?? []),
-      ]),
-    )
-    .option(...techniqueOption('--no-prefetch'))
+    .option('--fps <n>', "fps conditioning and playback (default: the model's)", finite('--fps', true));
+  for (const [option] of techniques) command.addOption(option);
+  command
     .option(
       '--memory-limit <size>',
       'a whole-process memory limit, e.g. 3.3GB (an iPhone 15 Pro app): each stage gets what is left after the process and its working memory, and a job that cannot fit is refused up front (docs/memory.md)',
@@ -191,11 +174,15 @@ export function registerGenerate(program: Command): void {
       ]),
     )
     .action(async (flags: GenerateFlags) => {
-      await runGenerateCommand(flags);
+      const attribute = new Map(techniques.map(([option, flag]) => [flag.flags, option.attributeName()]));
+      await runGenerateCommand(
+        flags,
+        techniqueSettings((flag) => flags[attribute.get(flag.flags) ?? '']),
+      );
     });
 }
 
-async function runGenerateCommand(flags: GenerateFlags): Promise<void> {
+async function runGenerateCommand(flags: GenerateFlags, techniques: TechniqueSettings): Promise<void> {
   const quiet = flags.json === true;
   const say = (line: string): void => {
     if (!quiet) process.stderr.write(`${line}\n`);
@@ -235,13 +222,9 @@ async function runGenerateCommand(flags: GenerateFlags): Promise<void> {
       heightPx: flags.height,
       widthPx: flags.width,
       fps: flags.fps,
-      lpl: flags.lpl,
-      tdtm: flags.tdtm !== undefined ? { mergeSteps: flags.tdtm } : undefined,
-      cidl: {
-        budget: budgetOf(flags),
-        policy: flags.cidlPolicy,
-        prefetch: flags.prefetch,
-      },
+      lpl: techniques.lpl,
+      tdtm: techniques.tdtm,
+      cidl: { ...techniques.cidl, budget: budgetOf(techniques.cidl.budget, flags.memoryLimit) },
       promptStyle: flags.promptStyle,
       aestheticScore: flags.aestheticScore,
     };
@@ -344,11 +327,11 @@ function randomSeed(): number {
 }
 
 /** `--memory-limit` makes a process budget, capped by `--cidl-budget` when both are given. */
-function budgetOf(flags: GenerateFlags): BudgetSpec {
-  const asked = flags.cidlBudget ?? { kind: 'unlimited' as const };
-  if (flags.memoryLimit === undefined) return asked;
+function budgetOf(budget: RequestBudgetSpec | undefined, memoryLimit: number | undefined): BudgetSpec {
+  const asked = budget ?? { kind: 'unlimited' as const };
+  if (memoryLimit === undefined) return asked;
   const cap = asked.kind === 'unlimited' || asked.kind === 'auto' ? {} : { cap: asked };
-  return { kind: 'process', limitBytes: flags.memoryLimit, ...cap };
+  return { kind: 'process', limitBytes: memoryLimit, ...cap };
 }
 
 /** The command-line flag behind a GenerateParams field (for error messages). */

@@ -3,6 +3,8 @@
 // are its own, and marks the options it cannot run without.
 import { spawnSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { knobCli } from '../../../shared/engine/techniques/cli';
+import { everyKnob } from '../../../shared/engine/techniques/knobs';
 import { CLI_PATH, REPO_ROOT } from '../../helpers/companion-process';
 
 const helps = new Map<string, string>();
@@ -103,5 +105,17 @@ describe('odsora --help', () => {
     expect(options(help(['label-sheets', 'collect'])).get('--annotator')).toMatch(
       /who labelled \(required\)$/,
     );
+  });
+
+  it('generate --help shows every technique knob of the registry: its flag or its --lpl key', () => {
+    const text = help(['generate']).replace(/\s+/g, ' ');
+    const flags = optionFlags(help(['generate']));
+    for (const entry of everyKnob()) {
+      const cli = knobCli(entry);
+      if (entry.technique !== 'lpl') expect(flags, entry.path).toContain(cli);
+      else if (entry.mode === 'dynamic')
+        expect(text, entry.path).toContain(/dynamic:(\S+)=/.exec(cli)![1] + '=');
+      else expect(text, entry.path).toContain('fixed:N');
+    }
   });
 });
