@@ -1,11 +1,11 @@
 /**
  * `odsora generate`: text → video with the whole pipeline (shared/engine/pipeline/generate.ts) on the bundled
- * Open-Sora Nano (or `--model DIR`), writing PNG frames, an APNG, a GIF and a versioned `run.json`.
+ * Open-Sora Nano (or `--model DIR`), writing PNG frames, an APNG, a GIF and a studio run folder's run.json and
+ * events.jsonl (generate-record.ts).
  */
 import { EXECUTION_PROVIDERS, type ExecutionProviderName } from '../../../shared/engine/execution-provider';
 import { randomInt } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { arch, cpus, platform, release } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
@@ -16,7 +16,6 @@ import {
   generateVideo,
   resolveGenerateParams,
   type GenerateParams,
-  type GenerateResult,
   type PromptStyle,
 } from '../../../shared/engine/pipeline/generate';
 import { lplStepOfLeapStep } from '../../../shared/engine/techniques/knobs';
@@ -30,19 +29,14 @@ import {
 } from '../../../shared/engine/techniques/cli';
 import { describeLpl } from '../../../shared/engine/techniques/summary';
 import type { EngineEvent } from '../../../shared/engine/telemetry';
-import { ENGINE_VERSION } from '../../../shared/engine/version';
 import { promptVocabulary, unknownWordsWarning } from '../../../shared/engine/t5/prompt-vocabulary';
-import { peakRssBytes } from '../../adapters/node-memory-probe';
 import { createNodeEngineHost } from '../../engine-host/node-engine';
-import { ensureBundledBlockSet, findRepoRoot, openModel, type ModelBlockSet } from '../../models/bundled';
-import { readGitCommit } from '../../studio/git-commit';
+import { ensureBundledBlockSet, openModel, type ModelBlockSet } from '../../models/bundled';
+import { writeEventLog, writeRunFile } from '../../studio/services/run-folder';
 import { writeVideoFiles } from '../../output/video-files';
 import { finite, nonNegInt, posInt } from '../arg-parsers';
 import { examples } from '../help';
-
-/** The run record's format tag and version. */
-export const RUN_FORMAT = 'odsora-run';
-export const RUN_VERSION = 1;
+import { generateRunFolder } from './generate-record';
 
 /**
  * The technique flags, from the registry (shared/engine/techniques/cli.ts): one commander option each, its parser's
@@ -202,6 +196,7 @@ async function runGenerateCommand(flags: GenerateFlags, techniques: TechniqueSet
   process.on('SIGINT', onSigint);
   const caches = new GenerateCaches();
   try {
+    const startedAtEpochMs = Date.now();
     const tModel = performance.now();
     const model: ModelBlockSet = flags.model
       ? await openModel(host, flags.model, { log: (l) => say(`model: ${l}`) })
@@ -268,7 +263,8 @@ async function runGenerateCommand(flags: GenerateFlags, techniques: TechniqueSet
     );
     await mkdir(outDir, { recursive: true });
     const files = await writeVideoFiles(outDir, result.frames, result.params.fps);
-    const run = runRecord({
+    const folder = generateRunFolder({
+      outDir,
       result,
       model,
       events,
@@ -277,8 +273,10 @@ async function runGenerateCommand(flags: GenerateFlags, techniques: TechniqueSet
       modelMs,
       argv: process.argv.slice(2),
       seedChosen: flags.seed === undefined ? 'random' : 'given',
+      startedAtEpochMs,
     });
-    await writeFile(join(outDir, 'run.json'), `${JSON.stringify(run, null, 2)}\n`);
+    await writeEventLog(outDir, folder.events);
+    await writeRunFile(outDir, folder.file);
     const summary = {
       out: outDir,
       runJson: join(outDir, 'run.json'),
@@ -351,122 +349,4 @@ function flagOf(field: string): string {
     'timesteps.transform': "--frames (the model's timestep transform)",
   };
   return flags[field] ?? techniqueFlagOf(field) ?? field;
-}
-
-/** The commit of the checkout the CLI runs from (read from `.git`, as the studio does), or null. */
-function gitCommit(): string | null {
-  const root = findRepoRoot();
-  return root ? readGitCommit(root) : null;
-}
-
-/** The `run.json` record (format `odsora-run`, version 1). */
-function runRecord(a: {
-  result: GenerateResult;
-  model: ModelBlockSet;
-  events: readonly EngineEvent[];
-  files: Awaited<ReturnType<typeof writeVideoFiles>>;
-  backendName: string;
-  modelMs: number;
-  argv: string[];
-  /** Whether `params.seed` came from `--seed` or was drawn because none was given. */
-  seedChosen: 'given' | 'random';
-}): Record<string, unknown> {
-  const { result: r, model } = a;
-  const manifest = model.blockSet.manifest;
-  const blocks: { stage: string; id: string; file: string; bytes: number; sha256: string }[] = [];
-  for (const [stage, s] of Object.entries(manifest.stages as Record<string, unknown>)) {
-    const list = (s as { blocks?: unknown } | undefined)?.blocks;
-    if (!Array.isArray(list)) continue;
-    for (const b of list as { id: string; file: string; bytes: number; sha256: string }[])
-      blocks.push({ stage, id: b.id, file: b.file, bytes: b.bytes, sha256: b.sha256 });
-  }
-  const cpu = cpus();
-  return {
-    format: RUN_FORMAT,
-    version: RUN_VERSION,
-    createdAt: new Date().toISOString(),
-    argv: a.argv,
-    seedChosen: a.seedChosen,
-    params: r.params,
-    provenance: {
-      engineVersion: ENGINE_VERSION,
-      gitCommit: gitCommit(),
-      model: {
-        name: manifest.model.name,
-        family: manifest.model.family,
-        createdBy: manifest.createdBy,
-        blockSetDir: model.blockSet.dir,
-        sourceDir: model.modelDir,
-        sourceSha256: model.sourceSha256,
-        convertedNow: model.converted,
-        blocks,
-      },
-      host: {
-        os: `${platform()} ${release()}`,
-        arch: arch(),
-        cpu: cpu[0]?.model ?? null,
-        cores: cpu.length,
-        node: process.version,
-        backend: a.backendName,
-      },
-    },
-    tokens: {
-      ids: Array.from(r.tokens.ids, Number),
-      mask: Array.from(r.tokens.mask),
-      validLength: r.tokens.validLength,
-      truncated: r.tokens.truncated,
-      unknownWords: r.tokens.unknown,
-    },
-    outputs: {
-      width: r.frames.width,
-      height: r.frames.height,
-      frameCount: r.frames.frames.length,
-      fps: r.params.fps,
-      ...a.files,
-    },
-    memory: memoryRecord(r),
-    denoise: {
-      timesteps: Array.from(r.denoise.timesteps),
-      leapStep: r.denoise.leapStep,
-      modelCalls: r.denoise.modelCalls,
-      peakResidentBytes: r.denoise.peakResidentBytes,
-      loads: r.denoise.loads,
-      plan: r.denoise.plan,
-    },
-    timings: {
-      modelMs: a.modelMs,
-      ...r.timings,
-      compileMs: r.denoise.timings.compileMs,
-      steps: r.denoise.steps.map((s) => ({
-        step: s.step,
-        t: s.t,
-        latencyMs: s.latencyMs,
-        cosine: s.cosine,
-        leapt: s.leapt,
-        merged: s.step < r.params.tdtm.mergeSteps,
-      })),
-    },
-    events: a.events,
-  };
-}
-
-/**
- * run.json's `memory`: the process limit, the up-front preflight, and per stage the prediction beside the measured
- * process peak (VmHWM, reset at each stage's start), plus the run's peak (the largest of them and the final VmHWM).
- */
-function memoryRecord(r: GenerateResult): Record<string, unknown> {
-  const final = peakRssBytes();
-  const measured = r.memory.stages.map((s) => s.measuredPeakBytes ?? 0);
-  return {
-    limitBytes: r.memory.limitBytes,
-    processPeakBytes: Math.max(final ?? 0, ...measured) || null,
-    stages: r.memory.stages.map((s) => ({
-      ...s,
-      predictionError:
-        s.predictedPeakBytes !== null && s.measuredPeakBytes !== null && s.measuredPeakBytes > 0
-          ? (s.predictedPeakBytes - s.measuredPeakBytes) / s.measuredPeakBytes
-          : null,
-    })),
-    preflight: r.memory.preflight,
-  };
 }

@@ -127,13 +127,15 @@ describe('opensora-v1.2-depth1: synthetic released layouts → convert → gener
       out,
     ]);
     expect(r.status, r.stderr).toBe(0);
-    const run = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as {
-      memory: {
-        limitBytes: number;
-        processPeakBytes: number;
-        stages: { stage: string; predictedPeakBytes: number; measuredPeakBytes: number }[];
+    const { generate: run } = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as {
+      generate: {
+        memory: {
+          limitBytes: number;
+          processPeakBytes: number;
+          stages: { stage: string; predictedPeakBytes: number; measuredPeakBytes: number }[];
+        };
+        outputs: { frameCount: number };
       };
-      outputs: { frameCount: number };
     };
     expect(run.outputs.frameCount).toBe(17);
     expect(run.memory.limitBytes).toBe(LIMIT);
