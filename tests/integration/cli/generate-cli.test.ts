@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import UPNG from 'upng-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildCli, runOdsora, type OdsoraResult } from '../../helpers/odsora-cli';
+import { ensureCliBuilt, runOdsora, type OdsoraResult } from '../../helpers/odsora-cli';
 import { FIXTURE_SAMPLING, fixtureModelDir } from '../../helpers/fixture-model-dir';
 import { loadRunFile, readEventLog } from '../../../src-main/studio/services/run-folder';
 import { RunHistory } from '../../../src-main/studio/services/run-history';
@@ -21,7 +21,7 @@ function odsora(args: string[]): OdsoraResult {
 }
 
 beforeAll(() => {
-  buildCli();
+  ensureCliBuilt();
   modelDir = fixtureModelDir();
   work = mkdtempSync(join(tmpdir(), 'odsora-generate-cli-'));
 });

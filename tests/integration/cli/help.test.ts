@@ -1,11 +1,10 @@
 // `odsora <command> --help` as a newcomer reads it, from the BUILT command line: every command (found by walking
 // the help's own command lists, so a new command is covered without editing this test) shows examples whose flags
 // are its own, and marks the options it cannot run without.
-import { spawnSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { knobCli } from '../../../shared/engine/techniques/cli';
 import { everyKnob } from '../../../shared/engine/techniques/knobs';
-import { CLI_PATH, REPO_ROOT } from '../../helpers/companion-process';
+import { ensureCliBuilt, runOdsora } from '../../helpers/odsora-cli';
 
 const helps = new Map<string, string>();
 
@@ -14,7 +13,7 @@ function help(path: readonly string[]): string {
   const key = path.join(' ');
   const known = helps.get(key);
   if (known !== undefined) return known;
-  const r = spawnSync(process.execPath, [CLI_PATH, ...path, '--help'], { cwd: REPO_ROOT, encoding: 'utf8' });
+  const r = runOdsora([...path, '--help']);
   expect(r.status, `odsora ${key} --help: ${r.stderr}`).toBe(0);
   helps.set(key, r.stdout);
   return r.stdout;
@@ -49,7 +48,7 @@ function examples(text: string): { what: string; args: string[] }[] {
 const commands: string[][] = [];
 
 beforeAll(() => {
-  spawnSync(process.execPath, ['scripts/build-cli.mjs', '--quiet'], { cwd: REPO_ROOT, timeout: 120_000 });
+  ensureCliBuilt();
   const walk = (path: string[]): void => {
     const subs = subcommands(help(path));
     if (path.length > 0) commands.push(path);
