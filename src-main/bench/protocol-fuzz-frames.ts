@@ -4,20 +4,11 @@
  */
 import { decodeBinaryFrame, encodeBinaryFrame } from '../../shared/protocol/binary-frame';
 import { decodeClientText } from '../../shared/protocol/parse';
+import { mulberry32 } from '../../shared/seeded-random';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Deterministic generator
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 let rand = mulberry32(0x0d50a);
 /** A generator integer in [0, n). */
 export const fuzzInt = (n: number): number => Math.floor(rand() * n);
