@@ -37,13 +37,18 @@ function knobSchema(spec: KnobSpec): z.ZodType {
   }
 }
 
-/** The wire schemas of a table of registry knobs, field by field. */
+/** The wire schemas of a table of registry knobs, field by field (a `wireOptional` knob may be absent). */
 function knobShape<T extends Record<string, KnobSpec>>(
   knobs: T,
-): { [F in keyof T]: z.ZodType<KnobValue<T[F]>> } {
+): {
+  [F in keyof T]: T[F] extends { wireOptional: true }
+    ? z.ZodOptional<z.ZodType<KnobValue<T[F]>>>
+    : z.ZodType<KnobValue<T[F]>>;
+} {
   const shape: Record<string, z.ZodType> = {};
-  for (const [field, spec] of Object.entries(knobs)) shape[field] = knobSchema(spec);
-  return shape as { [F in keyof T]: z.ZodType<KnobValue<T[F]>> };
+  for (const [field, spec] of Object.entries(knobs))
+    shape[field] = spec.wireOptional === true ? knobSchema(spec).optional() : knobSchema(spec);
+  return shape as never;
 }
 
 /** The same, each field optional (absent: the engine's default). */

@@ -9,6 +9,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { encodeRgbPng } from '../../shared/media/png';
+import { mulberry32 } from '../../shared/seeded-random';
 import { readFinalVideo } from '../studio/services/run-frames';
 import { LABEL_ATTRIBUTES, LABEL_WORDS, type LabelAttribute, type LabelSet } from './label-agreement';
 import {
@@ -54,14 +55,7 @@ const keySchema = z.object({
 
 /** Seeded Fisher–Yates shuffle (mulberry32). */
 export function shuffled<T>(items: readonly T[], seed: number): T[] {
-  let a = seed >>> 0;
-  const rand = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rand = mulberry32(seed);
   const out = [...items];
   for (let i = out.length - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));

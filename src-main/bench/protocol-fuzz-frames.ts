@@ -3,21 +3,14 @@
  * text and binary frames, each one the protocol's own parsers reject.
  */
 import { decodeBinaryFrame, encodeBinaryFrame } from '../../shared/protocol/binary-frame';
+import type { ClientMessage } from '../../shared/protocol/messages';
 import { decodeClientText } from '../../shared/protocol/parse';
+import { clientMessages } from '../../shared/protocol/samples';
+import { mulberry32 } from '../../shared/seeded-random';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Deterministic generator
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 let rand = mulberry32(0x0d50a);
 /** A generator integer in [0, n). */
 export const fuzzInt = (n: number): number => Math.floor(rand() * n);
@@ -29,52 +22,16 @@ export function seedFuzz(seed: number): void {
   rand = mulberry32(seed);
 }
 
-const templates = (): Record<string, unknown>[] => [
-  { type: 'hello', protocolVersion: 1, clientId: 'fuzzer', clientName: 'fuzzer' },
-  { type: 'ping', nonce: 1 },
-  { type: 'pong', nonce: 2 },
-  { type: 'device.info.get', id: 1 },
-  { type: 'pair.start', id: 2 },
-  { type: 'pair.request', id: 3, code: '123456' },
-  { type: 'auth.response', id: 4, keyId: `k-${hex(16)}`, clientNonce: hex(32), mac: hex(64) },
-  {
-    type: 'run.start',
-    id: 5,
-    params: {
-      prompt: 'x',
-      seed: 1,
-      steps: 2,
-      lpl: { mode: 'fixed', leapStep: 1 },
-      cidl: { budget: { kind: 'fraction', of: 0.5 } },
-      timesteps: { ratioTime: 'app' },
-    },
-    preview: { everySteps: 1, maxEdgePx: 32, format: 'png' },
-    label: 'fuzz',
-  },
-  { type: 'run.cancel', id: 6, runId: 'r-1' },
-  { type: 'run.subscribe', id: 7, runId: 'r-1', fromSeq: 1 },
-  { type: 'run.unsubscribe', id: 8, runId: 'r-1' },
-  { type: 'runs.get', id: 9 },
-  { type: 'frames.get', id: 10, runId: 'r-1', from: 0, count: 1, format: 'png' },
-  {
-    type: 'blockset.offer',
-    id: 11,
-    transferId: 't-1',
-    name: 'bs',
-    manifestSha256: hex(64),
-    files: [{ path: 'a/b.bin', bytes: 10, sha256: hex(64) }],
-  },
-  {
-    type: 'blockset.chunk',
-    id: 12,
-    transferId: 't-1',
-    path: 'a/b.bin',
-    offset: 0,
-    bytes: 10,
-    sha256: hex(64),
-    chunkSeq: 0,
-  },
-];
+/** Fresh copies of the valid client messages (shared/protocol/samples.ts) that the fuzzer damages. */
+const templates = (): Record<string, unknown>[] =>
+  structuredClone(clientMessages) as unknown as Record<string, unknown>[];
+
+/** A fresh copy of the first valid client message of `type`. */
+function template(type: ClientMessage['type']): Record<string, unknown> {
+  const found = templates().find((m) => m['type'] === type);
+  if (found === undefined) throw new Error(`shared/protocol/samples.ts has no ${type} message`);
+  return found;
+}
 
 const wrongValues = (): unknown[] => [
   null,
@@ -206,14 +163,14 @@ function mutatedText(): FuzzFrame {
         return {
           kind: 'huge-field',
           data: JSON.stringify({
-            ...templates()[7],
+            ...template('run.start'),
             params: { prompt: 'p'.repeat(4001 + fuzzInt(200_000)), seed: 1 },
           }),
         };
       if (which === 1)
         return {
           kind: 'huge-field',
-          data: JSON.stringify({ ...templates()[0], clientName: 'n'.repeat(129 + fuzzInt(100_000)) }),
+          data: JSON.stringify({ ...template('hello'), clientName: 'n'.repeat(129 + fuzzInt(100_000)) }),
         };
       if (which === 2) {
         const files = Array.from({ length: 4097 }, (_, i) => ({
@@ -221,7 +178,7 @@ function mutatedText(): FuzzFrame {
           bytes: 1,
           sha256: 'a'.repeat(64),
         }));
-        return { kind: 'huge-array', data: JSON.stringify({ ...templates()[13], files }) };
+        return { kind: 'huge-array', data: JSON.stringify({ ...template('blockset.offer'), files }) };
       }
       return {
         kind: 'huge-field',

@@ -12,12 +12,13 @@ import { percentile } from '../../shared/metrics/percentile';
 import { cpus } from 'node:os';
 import { WebSocket } from 'ws';
 import { CompanionClient, MemoryKeyStore } from '../devices/companion-client';
+import { exchangeAuthProofs } from '../devices/handshake';
 import { nodeHmacSha256 } from '../devices/key-store';
 import type { KeyStore } from '../devices/key-store';
-import { bytesToHex, computeAuthProof } from '../../shared/protocol/auth';
+import type { DeviceMessage } from '../../shared/protocol/messages';
 import { decodeDeviceText } from '../../shared/protocol/parse';
 import { startCompanionChild } from './companion-child';
-import { fuzzInt, makeFuzzFrame, seedFuzz } from './protocol-fuzz-frames';
+import { makeFuzzFrame, seedFuzz } from './protocol-fuzz-frames';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Raw connections in each session stage
@@ -98,11 +99,17 @@ async function openRaw(t: FuzzTarget, stage: FuzzStage, codes: Map<string, numbe
       const deviceId = (welcome['device'] as { id: string }).id;
       const rec = await t.keys.get(deviceId);
       if (!rec) throw new Error(`no pairing key for ${deviceId}: pair the client first`);
-      const clientNonce = bytesToHex(Uint8Array.from({ length: 16 }, () => fuzzInt(256)));
-      const transcript = { deviceId, keyId: rec.keyId, deviceNonce: String(challenge['nonce']), clientNonce };
-      const mac = await computeAuthProof(nodeHmacSha256, rec.key, 'client', transcript);
-      ws.send(JSON.stringify({ type: 'auth.response', id: 1, keyId: rec.keyId, clientNonce, mac }));
-      await next('auth.ok');
+      const proven = await exchangeAuthProofs(
+        nodeHmacSha256,
+        rec,
+        deviceId,
+        String(challenge['nonce']),
+        async (message, expect) => {
+          ws.send(JSON.stringify({ ...message, id: 1 }));
+          return (await next(expect)) as unknown as DeviceMessage;
+        },
+      );
+      if (!proven) throw new Error(`${deviceId} did not prove it holds the pairing key`);
     }
   }
   raw.ready = true;

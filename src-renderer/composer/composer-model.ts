@@ -1,20 +1,28 @@
 // The composer's form, its presets and its validation: the zod `runParamsSchema` plus the technique registry's
 // cross-field rules the engine would otherwise reject after the job was sent (a leap step past the last step, more
-// merged steps than steps), and previews every more steps than the run has. Technique defaults are the registry's
-// (shared/engine/techniques/knobs.ts).
+// merged steps than steps), and previews every more steps than the run has. The technique part of the form holds
+// each registry table's values as the wire does (shared/engine/techniques/knobs.ts: fields, defaults and bounds), so
+// a knob added there is in the form, its run parameters and "run again" with no edit here.
 import { parseBudget } from '../../shared/engine/cidl/budget';
 import {
+  CIDL_KNOBS,
+  CIDL_OFF,
   defaultsOf,
   leapStepOfLplStep,
   LPL_DYNAMIC_KNOBS,
+  LPL_FIXED_KNOBS,
   lplStepOfLeapStep,
-  PAPER_LPL_STEP,
   PAPER_TECHNIQUES,
+  settingsOf,
+  TDTM_KNOBS,
+  type CidlKnobValues,
+  type IntKnob,
   type LplDynamicSettings,
+  type LplFixedSettings,
   type LplMode,
   type LplOptions,
+  type TdtmOptions,
 } from '../../shared/engine/techniques/knobs';
-import { describeLpl } from '../../shared/engine/techniques/summary';
 import { lplStepProblem, tdtmProblem, validateLplOptions } from '../../shared/engine/techniques/validate';
 import { runParamsSchema, type PreviewSettings, type RunParams } from '../../shared/protocol/run';
 import { describeIssues } from '../../shared/protocol/studio-contract';
@@ -31,15 +39,12 @@ export interface ComposerForm {
   numFrames: number | null;
   heightPx: number | null;
   widthPx: number | null;
-  lplMode: LplMode;
-  /** The fixed leap as people count it: LPL lplStep/steps, the step that leaps counted from 1. */
-  lplStep: number;
-  /** The dynamic rule's knobs, one per registry entry (numbers may be NaN while typed). */
-  lplDynamic: LplDynamicSettings;
-  tdtmSteps: number;
-  cidlEnabled: boolean;
-  /** The CLI's budget grammar: `auto`, `50%`, `512MiB`, `all`. */
-  cidlBudget: string;
+  /** LPL's mode and each mode's registry table (the fixed leap as the wire's 0-based `leapStep`). */
+  lpl: { mode: LplMode; fixed: LplFixedSettings; dynamic: LplDynamicSettings };
+  /** TDTM's registry table. */
+  tdtm: TdtmOptions;
+  /** CI-DL's switch (off sends {@link CIDL_OFF}), its budget in the CLI's grammar (`auto`, `50%`, `512MiB`, `all`) and its registry table. */
+  cidl: { enabled: boolean; budget: string; knobs: CidlKnobValues };
   previews: boolean;
   previewEverySteps: number;
 }
@@ -61,12 +66,13 @@ export const DEFAULT_FORM: ComposerForm = {
   numFrames: null,
   heightPx: null,
   widthPx: null,
-  lplMode: PAPER_TECHNIQUES.lpl.mode,
-  lplStep: PAPER_LPL_STEP,
-  lplDynamic: defaultsOf(LPL_DYNAMIC_KNOBS),
-  tdtmSteps: PAPER_TECHNIQUES.tdtm.mergeSteps,
-  cidlEnabled: true,
-  cidlBudget: PAPER_TECHNIQUES.cidlBudget,
+  lpl: {
+    mode: PAPER_TECHNIQUES.lpl.mode,
+    fixed: settingsOf(LPL_FIXED_KNOBS, PAPER_TECHNIQUES.lpl),
+    dynamic: defaultsOf(LPL_DYNAMIC_KNOBS),
+  },
+  tdtm: settingsOf(TDTM_KNOBS, PAPER_TECHNIQUES.tdtm),
+  cidl: { enabled: true, budget: PAPER_TECHNIQUES.cidlBudget, knobs: defaultsOf(CIDL_KNOBS) },
   previews: true,
   previewEverySteps: 5,
 };
@@ -81,11 +87,9 @@ export const PRESETS: readonly Preset[] = [
     apply: (f) => ({
       ...f,
       steps: PAPER_TECHNIQUES.steps,
-      lplMode: PAPER_TECHNIQUES.lpl.mode,
-      lplStep: PAPER_LPL_STEP,
-      tdtmSteps: PAPER_TECHNIQUES.tdtm.mergeSteps,
-      cidlEnabled: true,
-      cidlBudget: PAPER_TECHNIQUES.cidlBudget,
+      lpl: { ...f.lpl, mode: DEFAULT_FORM.lpl.mode, fixed: DEFAULT_FORM.lpl.fixed },
+      tdtm: DEFAULT_FORM.tdtm,
+      cidl: { ...f.cidl, enabled: true, budget: PAPER_TECHNIQUES.cidlBudget },
     }),
   },
   {
@@ -93,7 +97,13 @@ export const PRESETS: readonly Preset[] = [
     label: 'Baseline (all off)',
     explain:
       'Every technique off: all 30 steps, no merging, every block resident. What the techniques are measured against.',
-    apply: (f) => ({ ...f, steps: 30, lplMode: 'off', tdtmSteps: 0, cidlEnabled: false }),
+    apply: (f) => ({
+      ...f,
+      steps: 30,
+      lpl: { ...f.lpl, mode: 'off' },
+      tdtm: { ...f.tdtm, mergeSteps: 0 },
+      cidl: { ...f.cidl, enabled: false },
+    }),
   },
   {
     id: 'demo',
@@ -103,11 +113,9 @@ export const PRESETS: readonly Preset[] = [
     apply: (f) => ({
       ...f,
       steps: 20,
-      lplMode: 'fixed',
-      lplStep: 10,
-      tdtmSteps: 10,
-      cidlEnabled: true,
-      cidlBudget: '50%',
+      lpl: { ...f.lpl, mode: 'fixed', fixed: { ...f.lpl.fixed, leapStep: leapStepOfLplStep(10) } },
+      tdtm: { ...f.tdtm, mergeSteps: 10 },
+      cidl: { ...f.cidl, enabled: true, budget: '50%' },
       previews: true,
       previewEverySteps: 2,
     }),
@@ -124,45 +132,49 @@ function fail(field: string, reason: string): ComposerResult {
 }
 
 function lplOf(form: ComposerForm): LplOptions {
-  switch (form.lplMode) {
-    case 'off':
-      return { mode: 'off' };
-    case 'fixed':
-      return { mode: 'fixed', leapStep: leapStepOfLplStep(form.lplStep) };
-    case 'dynamic':
-      return { mode: 'dynamic', ...form.lplDynamic };
-  }
+  const { mode } = form.lpl;
+  return mode === 'off' ? { mode } : ({ mode, ...form.lpl[mode] } as LplOptions);
 }
 
-/** The fixed leap in words as the form stands: `LPL 16/30` (`LPL ?/30` while the step is being typed). */
-export function lplLabel(form: ComposerForm): string {
-  const steps = Number.isInteger(form.steps) ? String(form.steps) : '?';
-  if (!Number.isInteger(form.lplStep)) return `LPL ?/${steps}`;
-  return describeLpl({ mode: 'fixed', leapStep: leapStepOfLplStep(form.lplStep) }, Number(steps) || null);
+/**
+ * The live label of a step people count from 1 out of the run's steps, as the form stands (`LPL 16/30`; `?` for a
+ * number being typed): the registry's `stepOfRun` knobs (the fixed leap).
+ */
+export function stepOfRunLabel(spec: IntKnob, value: number, steps: number): string {
+  const n = Number.isInteger(value) ? String(lplStepOfLeapStep(value)) : '?';
+  return `${spec.stepOfRun?.tag ?? spec.label} ${n}/${Number.isInteger(steps) ? String(steps) : '?'}`;
 }
 
 /** Builds the run parameters from the form, refusing impossible combinations with the reason. */
 export function buildRunParams(form: ComposerForm): ComposerResult {
   let budget;
   try {
-    budget = form.cidlEnabled ? parseBudget(form.cidlBudget) : ({ kind: 'unlimited' } as const);
+    budget = form.cidl.enabled ? parseBudget(form.cidl.budget) : CIDL_OFF.budget;
   } catch (err) {
     return fail('cidl.budget', err instanceof Error ? err.message : String(err));
   }
-  // People count the leap from 1 (LPL N/steps); say so in those terms before the engine's 0-based check.
+  // People count a step of the run from 1 (LPL N/steps); say so in those terms before the engine's 0-based check.
   const stepsKnown = Number.isInteger(form.steps) && form.steps >= 1;
-  const lplStepWhy = form.lplMode === 'fixed' && stepsKnown ? lplStepProblem(form.lplStep, form.steps) : null;
-  if (lplStepWhy !== null) return fail('lpl', lplStepWhy);
+  if (form.lpl.mode !== 'off' && stepsKnown) {
+    const table: Record<string, { kind: string; stepOfRun?: unknown }> =
+      form.lpl.mode === 'fixed' ? LPL_FIXED_KNOBS : LPL_DYNAMIC_KNOBS;
+    const values: Record<string, unknown> = form.lpl[form.lpl.mode];
+    for (const [field, spec] of Object.entries(table)) {
+      const why =
+        spec.stepOfRun === undefined
+          ? null
+          : lplStepProblem(lplStepOfLeapStep(Number(values[field])), form.steps);
+      if (why !== null) return fail('lpl', why);
+    }
+  }
   const raw: RunParams = {
     prompt: form.prompt.trim(),
     seed: form.seed,
     steps: form.steps,
     cfgScale: form.cfgScale,
     lpl: lplOf(form),
-    tdtm: { mergeSteps: form.tdtmSteps },
-    cidl: form.cidlEnabled
-      ? { budget, policy: 'paper', prefetch: true }
-      : { budget, policy: 'none', prefetch: false },
+    tdtm: form.tdtm,
+    cidl: form.cidl.enabled ? { budget, ...form.cidl.knobs } : { ...CIDL_OFF },
     ...(form.numFrames !== null ? { numFrames: form.numFrames } : {}),
     ...(form.heightPx !== null ? { heightPx: form.heightPx } : {}),
     ...(form.widthPx !== null ? { widthPx: form.widthPx } : {}),
@@ -174,7 +186,7 @@ export function buildRunParams(form: ComposerForm): ComposerResult {
   }
   const params = parsed.data;
   const steps = params.steps ?? 30;
-  if (form.lplMode !== 'off') {
+  if (form.lpl.mode !== 'off') {
     try {
       validateLplOptions(lplOf(form), steps);
     } catch (err) {
@@ -182,9 +194,9 @@ export function buildRunParams(form: ComposerForm): ComposerResult {
     }
   }
   // A dynamic minimum step at or past the step count is accepted, as by the engine: that run never leaps.
-  const tdtmWhy = tdtmProblem(form.tdtmSteps, { steps });
-  if (tdtmWhy !== null) return fail('tdtm.mergeSteps', `TDTM merge steps ${tdtmWhy}`);
-  if (form.numFrames !== null && form.tdtmSteps > 0 && form.numFrames < 2) {
+  const tdtmWhy = tdtmProblem(form.tdtm.mergeSteps, { steps });
+  if (tdtmWhy !== null) return fail('tdtm.mergeSteps', `${TDTM_KNOBS.mergeSteps.label} ${tdtmWhy}`);
+  if (form.numFrames !== null && form.tdtm.mergeSteps > 0 && form.numFrames < 2) {
     return fail('tdtm.mergeSteps', 'TDTM merges pairs of frames: it needs at least 2 frames');
   }
   let preview: PreviewSettings | null = null;
@@ -218,21 +230,20 @@ export function formFromParams(params: RunParams, preview: PreviewSettings | nul
     numFrames: params.numFrames ?? null,
     heightPx: params.heightPx ?? null,
     widthPx: params.widthPx ?? null,
-    lplMode: lpl.mode,
-    lplStep: lpl.mode === 'fixed' ? lplStepOfLeapStep(lpl.leapStep) : DEFAULT_FORM.lplStep,
-    lplDynamic: lpl.mode === 'dynamic' ? dynamicSettingsOf(lpl) : DEFAULT_FORM.lplDynamic,
-    tdtmSteps: params.tdtm?.mergeSteps ?? 0,
-    cidlEnabled,
-    cidlBudget: budgetText(budget),
+    lpl: {
+      mode: lpl.mode,
+      fixed: lpl.mode === 'fixed' ? settingsOf(LPL_FIXED_KNOBS, lpl) : DEFAULT_FORM.lpl.fixed,
+      dynamic: lpl.mode === 'dynamic' ? settingsOf(LPL_DYNAMIC_KNOBS, lpl) : DEFAULT_FORM.lpl.dynamic,
+    },
+    tdtm: settingsOf(TDTM_KNOBS, params.tdtm),
+    cidl: {
+      enabled: cidlEnabled,
+      budget: budgetText(budget),
+      knobs: cidlEnabled ? settingsOf(CIDL_KNOBS, params.cidl) : DEFAULT_FORM.cidl.knobs,
+    },
     previews: preview !== null,
     previewEverySteps: preview?.everySteps ?? DEFAULT_FORM.previewEverySteps,
   };
-}
-
-/** The dynamic knobs of dynamic LPL options, without the mode. */
-function dynamicSettingsOf(lpl: Extract<LplOptions, { mode: 'dynamic' }>): LplDynamicSettings {
-  const { mode: _mode, ...settings } = lpl;
-  return settings;
 }
 
 function budgetText(budget: NonNullable<RunParams['cidl']>['budget'] | undefined): string {

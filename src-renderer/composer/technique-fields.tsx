@@ -1,23 +1,39 @@
-// The composer's technique knobs: LPL (off / fixed / dynamic), TDTM, CI-DL and previews. Labels, help and bounds
-// are the technique registry's (shared/engine/techniques/knobs.ts); the dynamic LPL knobs are rendered from it.
+// The composer's technique knobs: LPL (off / fixed / dynamic), TDTM, CI-DL and previews. Every knob is rendered
+// from the technique registry (shared/engine/techniques/knobs.ts): label, help, bounds and control from its spec,
+// so a knob added there gets its control here with no edit. Special presentations follow the spec, not the name:
+// a `stepOfRun` knob (the fixed leap) shows the step counted from 1 with its live `LPL 16/30` label.
+import { kebab } from '../../shared/engine/techniques/cli';
 import {
   CIDL_BUDGET,
   CIDL_HELP,
+  CIDL_KNOBS,
   LPL_DYNAMIC_KNOBS,
   LPL_FIXED_KNOBS,
   LPL_HELP,
   LPL_MODES,
+  leapStepOfLplStep,
   lplStepOfLeapStep,
   TDTM_KNOBS,
   type KnobSpec,
-  type LplDynamicSettings,
+  type KnobValues,
+  type TechniqueKey,
 } from '../../shared/engine/techniques/knobs';
-import { lplLabel, type ComposerForm } from './composer-model';
-import { KnobField, NumberKnob, numberValue, shown } from './knob-field';
+import { stepOfRunLabel, type ComposerForm } from './composer-model';
+import { KnobField, numberValue, shown } from './knob-field';
 
-/** `minimumSteps` → `minimum-steps`. */
-function kebab(name: string): string {
-  return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+/** The data-testid of a registry knob's control: `lpl-minimum-steps`, `tdtm-merge-steps`, `cidl-verify`. */
+export function knobTestId(technique: TechniqueKey, field: string): string {
+  return `${technique}-${kebab(field)}`;
+}
+
+/** A number input's value for a knob: a `stepOfRun` step is shown counted from 1. */
+function numberControl(spec: KnobSpec & { kind: 'int' | 'number' }, value: number) {
+  const fromOne = spec.kind === 'int' && spec.stepOfRun !== undefined;
+  return {
+    min: fromOne ? lplStepOfLeapStep(spec.min) : spec.min,
+    shownValue: shown(fromOne ? lplStepOfLeapStep(value) : value),
+    read: (text: string) => (fromOne ? leapStepOfLplStep(numberValue(text)) : numberValue(text)),
+  };
 }
 
 /** One registry knob as a form control: a number input, a select of its values, or a checkbox. */
@@ -25,21 +41,24 @@ function RegistryKnob({
   spec,
   testId,
   value,
+  steps,
   set,
 }: {
   spec: KnobSpec;
   testId: string;
   value: number | string | boolean;
+  steps: number;
   set: (value: number | string | boolean) => void;
 }) {
   const help = spec.origin === undefined ? spec.help : `${spec.help} (${spec.origin})`;
   let control;
+  let label: React.ReactNode = spec.label;
   if (spec.kind === 'enum')
     control = (
       <select data-testid={testId} value={String(value)} onChange={(e) => set(e.target.value)}>
-        {Object.entries(spec.values).map(([v, label]) => (
+        {Object.entries(spec.values).map(([v, text]) => (
           <option key={v} value={v}>
-            {label}
+            {text}
           </option>
         ))}
       </select>
@@ -53,21 +72,61 @@ function RegistryKnob({
         onChange={(e) => set(e.target.checked)}
       />
     );
-  else
+  else {
+    const n = numberControl(spec, value as number);
+    if (spec.kind === 'int' && spec.stepOfRun !== undefined)
+      label = (
+        <>
+          {spec.label} (
+          <span data-testid={`${testId}-label`}>{stepOfRunLabel(spec, value as number, steps)}</span>)
+        </>
+      );
     control = (
       <input
         data-testid={testId}
         type="number"
-        min={spec.min}
+        min={n.min}
         step={spec.kind === 'number' ? spec.step : undefined}
-        value={shown(value as number)}
-        onChange={(e) => set(numberValue(e.target.value))}
+        value={n.shownValue}
+        onChange={(e) => set(n.read(e.target.value))}
       />
     );
+  }
   return (
-    <KnobField label={spec.label} help={help}>
+    <KnobField label={label} help={help}>
       {control}
     </KnobField>
+  );
+}
+
+/** Every knob of one registry table, each bound to its value in `values`. */
+function KnobTable<T extends Record<string, KnobSpec>>({
+  technique,
+  knobs,
+  values,
+  steps,
+  set,
+}: {
+  technique: TechniqueKey;
+  knobs: T;
+  values: KnobValues<T>;
+  steps: number;
+  set: (values: KnobValues<T>) => void;
+}) {
+  const current = values as Record<string, number | string | boolean>;
+  return (
+    <>
+      {Object.entries(knobs).map(([field, spec]) => (
+        <RegistryKnob
+          key={field}
+          spec={spec}
+          testId={knobTestId(technique, field)}
+          value={current[field]!}
+          steps={steps}
+          set={(value) => set({ ...values, [field]: value })}
+        />
+      ))}
+    </>
   );
 }
 
@@ -85,8 +144,8 @@ export function TechniqueFields({
       <KnobField label="LPL (Linear Proportional Leap)" help={LPL_HELP}>
         <select
           data-testid="lpl-mode"
-          value={form.lplMode}
-          onChange={(e) => set({ lplMode: e.target.value as ComposerForm['lplMode'] })}
+          value={form.lpl.mode}
+          onChange={(e) => set({ lpl: { ...form.lpl, mode: e.target.value as ComposerForm['lpl']['mode'] } })}
         >
           {Object.entries(LPL_MODES).map(([mode, label]) => (
             <option key={mode} value={mode}>
@@ -95,57 +154,48 @@ export function TechniqueFields({
           ))}
         </select>
       </KnobField>
-      {form.lplMode === 'fixed' && (
-        <NumberKnob
-          form={form}
-          set={set}
-          field="lplStep"
-          testId="lpl-step"
-          label={
-            <>
-              {LPL_FIXED_KNOBS.leapStep.label} (<span data-testid="lpl-label">{lplLabel(form)}</span>)
-            </>
-          }
-          help={LPL_FIXED_KNOBS.leapStep.help}
-          min={lplStepOfLeapStep(LPL_FIXED_KNOBS.leapStep.min)}
+      {form.lpl.mode !== 'off' && (
+        <KnobTable
+          technique="lpl"
+          knobs={form.lpl.mode === 'fixed' ? LPL_FIXED_KNOBS : LPL_DYNAMIC_KNOBS}
+          values={form.lpl[form.lpl.mode]}
+          steps={form.steps}
+          set={(values) => set({ lpl: { ...form.lpl, [form.lpl.mode]: values } })}
         />
       )}
-      {form.lplMode === 'dynamic' &&
-        Object.entries(LPL_DYNAMIC_KNOBS).map(([field, spec]) => (
-          <RegistryKnob
-            key={field}
-            spec={spec}
-            testId={`lpl-${kebab(field)}`}
-            value={form.lplDynamic[field as keyof LplDynamicSettings]}
-            set={(value) => set({ lplDynamic: { ...form.lplDynamic, [field]: value } })}
-          />
-        ))}
-      <NumberKnob
-        form={form}
-        set={set}
-        field="tdtmSteps"
-        testId="tdtm-steps"
-        label={TDTM_KNOBS.mergeSteps.label}
-        help={TDTM_KNOBS.mergeSteps.help}
-        min={TDTM_KNOBS.mergeSteps.min}
+      <KnobTable
+        technique="tdtm"
+        knobs={TDTM_KNOBS}
+        values={form.tdtm}
+        steps={form.steps}
+        set={(tdtm) => set({ tdtm })}
       />
       <KnobField label="CI-DL" help={CIDL_HELP}>
         <input
           data-testid="cidl-enabled"
           type="checkbox"
-          checked={form.cidlEnabled}
-          onChange={(e) => set({ cidlEnabled: e.target.checked })}
+          checked={form.cidl.enabled}
+          onChange={(e) => set({ cidl: { ...form.cidl, enabled: e.target.checked } })}
         />
       </KnobField>
-      {form.cidlEnabled && (
-        <KnobField label={CIDL_BUDGET.label} help={CIDL_BUDGET.help}>
-          <input
-            data-testid="cidl-budget"
-            type="text"
-            value={form.cidlBudget}
-            onChange={(e) => set({ cidlBudget: e.target.value })}
+      {form.cidl.enabled && (
+        <>
+          <KnobField label={CIDL_BUDGET.label} help={CIDL_BUDGET.help}>
+            <input
+              data-testid="cidl-budget"
+              type="text"
+              value={form.cidl.budget}
+              onChange={(e) => set({ cidl: { ...form.cidl, budget: e.target.value } })}
+            />
+          </KnobField>
+          <KnobTable
+            technique="cidl"
+            knobs={CIDL_KNOBS}
+            values={form.cidl.knobs}
+            steps={form.steps}
+            set={(knobs) => set({ cidl: { ...form.cidl, knobs } })}
           />
-        </KnobField>
+        </>
       )}
       <KnobField
         label="Live previews"

@@ -100,14 +100,14 @@ describe('a newcomer’s first steps in the studio', () => {
   it('shows the fixed leap as LPL N/steps, counted from 1', async () => {
     await page.getByTestId('nav-composer').click();
     await page.getByTestId('preset-paper').click();
-    await poll(async () => page.getByTestId('lpl-step').inputValue()).toBe('16');
-    expect(await page.getByTestId('lpl-label').innerText()).toBe('LPL 16/30');
-    await page.getByTestId('lpl-step').fill('30');
-    await poll(async () => page.getByTestId('lpl-label').innerText()).toBe('LPL 30/30');
+    await poll(async () => page.getByTestId('lpl-leap-step').inputValue()).toBe('16');
+    expect(await page.getByTestId('lpl-leap-step-label').innerText()).toBe('LPL 16/30');
+    await page.getByTestId('lpl-leap-step').fill('30');
+    await poll(async () => page.getByTestId('lpl-leap-step-label').innerText()).toBe('LPL 30/30');
     expect(await page.getByTestId('composer-error').count()).toBe(0);
-    await page.getByTestId('lpl-step').fill('31');
+    await page.getByTestId('lpl-leap-step').fill('31');
     await poll(async () => page.getByTestId('composer-error').innerText()).toMatch(/must be 1\.\.30/);
-    await page.getByTestId('lpl-step').fill('16');
+    await page.getByTestId('lpl-leap-step').fill('16');
   });
 
   it('warns about prompt words the model does not know before the run, and offers the ones it knows', async () => {

@@ -112,8 +112,8 @@ describe('the studio in Chromium (web mode, built-in device)', () => {
     await page.getByTestId('preset-paper').click();
     // The preset the issue names: 30 steps, LPL 16/30 (the engine's leap index 15), TDTM 15 merge steps, CI-DL on.
     await poll(async () => page.getByTestId('steps-input').inputValue()).toBe('30');
-    await poll(async () => page.getByTestId('lpl-step').inputValue()).toBe('16');
-    await poll(async () => page.getByTestId('tdtm-steps').inputValue()).toBe('15');
+    await poll(async () => page.getByTestId('lpl-leap-step').inputValue()).toBe('16');
+    await poll(async () => page.getByTestId('tdtm-merge-steps').inputValue()).toBe('15');
     await poll(async () => page.getByTestId('cidl-enabled').isChecked()).toBe(true);
     await page.getByTestId('prompt-input').fill('a green circle moving right on a white background');
     await page.getByTestId('seed-input').fill('7');
@@ -310,8 +310,8 @@ describe('the studio in Chromium (web mode, built-in device)', () => {
     );
     expect(await page.getByTestId('seed-input').inputValue()).toBe('7');
     expect(await page.getByTestId('steps-input').inputValue()).toBe('30');
-    expect(await page.getByTestId('lpl-step').inputValue()).toBe('16');
-    expect(await page.getByTestId('tdtm-steps').inputValue()).toBe('15');
+    expect(await page.getByTestId('lpl-leap-step').inputValue()).toBe('16');
+    expect(await page.getByTestId('tdtm-merge-steps').inputValue()).toBe('15');
   });
 
   it('serves a read-only mirror that follows the studio and refuses changes', async () => {

@@ -5,18 +5,17 @@
  * address (a source address of 127.0.0.0/8 picked per test, so the caps count only that test's connections).
  * Also a minimal protocol session (hello, then pairing key proof) on a chosen source address.
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import WebSocket from 'ws';
-import { bytesToHex, computeAuthProof, type HmacSha256 } from '../../shared/protocol/auth';
 import { MAX_BINARY_FRAME_BYTES } from '../../shared/protocol/limits';
 import type { DeviceMessage } from '../../shared/protocol/messages';
 import { decodeDeviceText } from '../../shared/protocol/parse';
+import { exchangeAuthProofs } from '../../src-main/devices/handshake';
+import { nodeHmacSha256 } from '../../src-main/devices/key-store';
 
 const HOST = '127.0.0.1';
-const hmac: HmacSha256 = async (key, message) =>
-  new Uint8Array(createHmac('sha256', key).update(message).digest());
 
 /** Resident set size of a process (Linux: /proc), bytes. */
 export function rssBytes(pid: number): number {
@@ -351,17 +350,20 @@ export async function openSession(
   const key = opts.key;
   if (!key) throw new Error('an authenticated session needs a key');
   if (welcome.type !== 'welcome' || challenge.type !== 'auth.challenge') throw new Error('unreachable');
-  const clientNonce = bytesToHex(new Uint8Array(randomBytes(16)));
-  const transcript = {
-    deviceId: welcome.device.id,
-    keyId: key.keyId,
-    deviceNonce: challenge.nonce,
-    clientNonce,
-  };
-  const mac = await computeAuthProof(hmac, key.key, 'client', transcript);
-  session.send({ type: 'auth.response', id: 1, keyId: key.keyId, clientNonce, mac });
-  const answer = await session.next(['auth.ok', 'error']);
-  if (answer.type !== 'auth.ok') throw new Error(`authentication refused: ${JSON.stringify(answer)}`);
+  const deviceId = welcome.device.id;
+  let answer: DeviceMessage | null = null;
+  const proven = await exchangeAuthProofs(
+    nodeHmacSha256,
+    { deviceId, keyId: key.keyId, key: key.key },
+    deviceId,
+    challenge.nonce,
+    async (message) => {
+      session.send({ ...message, id: 1 });
+      answer = await session.next(['auth.ok', 'error']);
+      return answer;
+    },
+  );
+  if (!proven) throw new Error(`authentication refused: ${JSON.stringify(answer)}`);
   return session;
 }
 

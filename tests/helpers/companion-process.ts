@@ -4,16 +4,12 @@
  * iphone-15-pro`. Reads the JSON line it prints first ({port, id, name, pairingCode}), keeps later stdout lines
  * (new pairing codes) and stderr for diagnostics, and kills it on teardown.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixtureModelDir } from './fixture-model-dir';
-
-/** Repository root. */
-export const REPO_ROOT = join(__dirname, '..', '..');
-/** The built command line. */
-export const CLI_PATH = join(REPO_ROOT, 'out', 'cli', 'odsora.cjs');
+import { CLI_PATH, ensureCliBuilt, REPO_ROOT } from './odsora-cli';
 
 /** The first line `odsora companion --json` prints. */
 export interface CompanionReady {
@@ -58,39 +54,6 @@ export interface StartCompanionOptions {
   loopback?: boolean;
   /** How long to wait for the JSON line (default 60 s). */
   readyTimeoutMs?: number;
-}
-
-let built = false;
-
-/** True when a companion or protocol source is newer than the bundle. */
-function isStale(): boolean {
-  const bundleMs = statSync(CLI_PATH).mtimeMs;
-  const dirs = ['src-main/companion', 'src-main/cli', 'shared/companion', 'shared/protocol'];
-  const newer = (dir: string): boolean => {
-    if (!existsSync(dir)) return false;
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const p = join(dir, entry.name);
-      if (entry.isDirectory() ? newer(p) : statSync(p).mtimeMs > bundleMs) return true;
-    }
-    return false;
-  };
-  return dirs.some((d) => newer(join(REPO_ROOT, d)));
-}
-
-/** Builds out/cli once per test process when the companion command is missing from the bundle. */
-export function ensureCliBuilt(): void {
-  if (built) return;
-  const hasCompanion =
-    existsSync(CLI_PATH) && /command\(["']companion["']\)/.test(readFileSync(CLI_PATH, 'utf8'));
-  if (!hasCompanion || isStale()) {
-    const r = spawnSync(process.execPath, ['scripts/build-cli.mjs', '--quiet'], {
-      cwd: REPO_ROOT,
-      encoding: 'utf8',
-      timeout: 180_000,
-    });
-    if (r.status !== 0) throw new Error(`build-cli failed: ${r.stderr}`);
-  }
-  built = true;
 }
 
 /** Starts `odsora companion` and waits for its JSON line. */

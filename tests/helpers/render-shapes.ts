@@ -7,19 +7,11 @@
  */
 import { shapeCoverage } from '../../shared/metrics/analysis';
 import type { Video } from '../../shared/metrics/video';
+import { mulberry32 } from '../../shared/seeded-random';
 import { NANO_BACKGROUNDS, NANO_COLOURS, type NanoPrompt } from '../../shared/metrics/vocabulary';
 
-/** Seeded uniform [0, 1) generator (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded uniform [0, 1) generator. */
+export const rng = mulberry32;
 
 /** Per-frame geometry of a clip: centre (pixel units, pixel i's centre at i + 0.5) and size r. */
 export interface ClipGeometry {

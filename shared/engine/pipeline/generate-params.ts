@@ -4,10 +4,10 @@
  */
 import type { BlockSet } from '../blockset/load';
 import type { BudgetSpec } from '../cidl/budget';
-import type { RetentionPolicy } from '../cidl/plan';
 import { validateNoiseSeed } from '../noise/gaussian';
-import { CIDL_KNOBS, TDTM_KNOBS, type LplOptions } from '../techniques/knobs';
-import { cidlKnobsProblem, LplOptionsError, tdtmProblem, validateLplOptions } from '../techniques/validate';
+import { CIDL_KNOBS, settingsOf, TDTM_KNOBS } from '../techniques/knobs';
+import type { CidlKnobValues, LplOptions, TdtmOptions } from '../techniques/knobs';
+import { knobsProblem, LplOptionsError, tdtmProblem, validateLplOptions } from '../techniques/validate';
 import type { RatioTime } from '../sampler/timesteps';
 import type { Stdit3Config } from '../stdit3/config';
 import { textBlocks } from '../t5/text-stage';
@@ -16,7 +16,6 @@ import type { FloatTensor } from '../tensor';
 import { latentChannelsOf, latentOf, spatialFactorOf, timeFactorOf, type VaeConfig } from '../vae/config';
 import { decodeConfig } from '../vae/decode-stage';
 import { denoiserConfig } from '../stdit3/denoise-stage';
-import type { VerifyPolicy } from './denoise-job';
 
 /** How the prompt is prepared before tokenisation (spec 8 "Prompt preparation", spec 10 item 4). */
 export type PromptStyle = 'python' | 'app' | 'none';
@@ -40,10 +39,13 @@ export interface GenerateParams {
   fps?: number;
   /** Linear Proportional Leap (default off). */
   lpl?: LplOptions;
-  /** TDTM: steps with index < mergeSteps run merged (default 0 = off). */
-  tdtm?: { mergeSteps: number };
-  /** CI-DL: one budget spec, resolved per stage on that stage's blocks (default: unlimited). */
-  cidl?: { budget: BudgetSpec; policy?: RetentionPolicy; prefetch?: boolean; verify?: VerifyPolicy };
+  /** TDTM: steps with index < mergeSteps run merged; absent knobs take the registry's defaults (0 = off). */
+  tdtm?: Partial<TdtmOptions>;
+  /**
+   * CI-DL: one budget spec, resolved per stage on that stage's blocks (default: unlimited), and the registry's other
+   * knobs (absent: their defaults).
+   */
+  cidl?: { budget: BudgetSpec } & Partial<CidlKnobValues>;
   /** Not a field: the prompt style is `promptStyle`. */
   prompt_style?: never;
   /** Prompt preparation (model default, else 'python'). 'none': the prompt verbatim, no suffix. */
@@ -67,8 +69,8 @@ export interface ResolvedGenerateParams {
   widthPx: number;
   fps: number;
   lpl: LplOptions;
-  tdtm: { mergeSteps: number };
-  cidl: { budget: BudgetSpec; policy: RetentionPolicy; prefetch: boolean; verify: VerifyPolicy };
+  tdtm: TdtmOptions;
+  cidl: { budget: BudgetSpec } & CidlKnobValues;
   promptStyle: PromptStyle;
   aestheticScore: number | null;
   timesteps: { discrete: boolean; transform: boolean; ratioTime: RatioTime };
@@ -312,8 +314,10 @@ export function resolveGenerateParams(blockSet: BlockSet, params: GenerateParams
       `is invalid: ${(e as Error).message}`,
     );
   }
-  const mergeSteps = params.tdtm?.mergeSteps ?? TDTM_KNOBS.mergeSteps.default;
-  const tdtmWhy = tdtmProblem(mergeSteps, { steps, latentFrames });
+  const tdtm = settingsOf(TDTM_KNOBS, params.tdtm);
+  const tdtmBad = knobsProblem(TDTM_KNOBS, tdtm);
+  if (tdtmBad !== null) bad(`tdtm.${tdtmBad[0]}`, tdtmBad[1]);
+  const tdtmWhy = tdtmProblem(tdtm.mergeSteps, { steps, latentFrames });
   if (tdtmWhy !== null) bad('tdtm.mergeSteps', tdtmWhy);
   const ts = params.timesteps ?? {};
   const discrete = ts.discrete ?? defaults.timesteps.discrete;
@@ -339,10 +343,9 @@ export function resolveGenerateParams(blockSet: BlockSet, params: GenerateParams
 
   // CI-DL.
   const cidl = params.cidl ?? { budget: { kind: 'unlimited' } };
-  const cidlWhy = cidlKnobsProblem(cidl);
+  const cidlKnobs = settingsOf(CIDL_KNOBS, cidl);
+  const cidlWhy = knobsProblem(CIDL_KNOBS, cidlKnobs);
   if (cidlWhy !== null) bad(`cidl.${cidlWhy[0]}`, cidlWhy[1]);
-  const policy = cidl.policy ?? CIDL_KNOBS.policy.default;
-  const verify = cidl.verify ?? CIDL_KNOBS.verify.default;
   const budgetKinds = ['unlimited', 'bytes', 'fraction', 'auto', 'process'];
   if (!cidl.budget || !budgetKinds.includes((cidl.budget as { kind?: string }).kind ?? ''))
     bad('cidl.budget', `must be one of ${budgetKinds.join(', ')} (a BudgetSpec)`);
@@ -380,8 +383,8 @@ export function resolveGenerateParams(blockSet: BlockSet, params: GenerateParams
     widthPx,
     fps,
     lpl,
-    tdtm: { mergeSteps },
-    cidl: { budget: cidl.budget, policy, prefetch: cidl.prefetch ?? CIDL_KNOBS.prefetch.default, verify },
+    tdtm,
+    cidl: { budget: cidl.budget, ...cidlKnobs },
     promptStyle,
     aestheticScore,
     timesteps: { discrete, transform, ratioTime },

@@ -1,9 +1,13 @@
 /**
  * The techniques on a command line, derived from the registry: `--lpl off | fixed[:N] | dynamic[:key=value,…]`
- * (one `key=value` per dynamic knob, named by its `cli`), `--tdtm N`, the CI-DL knobs' flags, their `--help`
- * texts, and which flag a GenerateParams field came from. Pure: the host's argument parser wraps these.
+ * (one `key=value` per dynamic knob, named by its `cli`), one flag per TDTM / CI-DL knob (`--tdtm N`, its `cli` or
+ * one derived from its field), their parsers and `--help` texts, the GenerateParams fields they make, and which flag
+ * a field came from. Pure: the host's argument parser wraps these.
  */
-import { CIDL_BUDGET, CIDL_KNOBS, LPL_DYNAMIC_KNOBS, LPL_HELP, TDTM_KNOBS, type KnobSpec } from './knobs';
+import { parseBudget, type RequestBudgetSpec } from '../cidl/budget';
+import { CIDL_BUDGET, defaultsOf, everyKnob, LPL_DYNAMIC_KNOBS, LPL_HELP, TDTM_KNOBS } from './knobs';
+import { TECHNIQUE_NAMES } from './knobs';
+import type { CidlKnobValues, KnobEntry, KnobSpec, TdtmOptions, TechniqueKey } from './knobs';
 import {
   leapStepOfLplStep,
   PAPER_LPL_STEP,
@@ -20,11 +24,12 @@ export class TechniqueFlagError extends Error {
 
 /** `min=14,tol=0.001,patience=3,measure=reference-slice|whole`: the dynamic knobs, defaults first. */
 function dynamicGrammar(): string {
-  return Object.values(LPL_DYNAMIC_KNOBS)
-    .map((k: KnobSpec) => {
-      if (k.kind !== 'enum') return `${k.cli}=${String(k.default)}`;
+  return Object.entries(LPL_DYNAMIC_KNOBS as Record<string, KnobSpec>)
+    .map(([field, k]) => {
+      const key = dynamicKey(field, k);
+      if (k.kind !== 'enum') return `${key}=${String(k.default)}`;
       const others = Object.keys(k.values).filter((v) => v !== k.default);
-      return `${k.cli}=${[k.default, ...others, ...Object.keys(k.aliases ?? {})].join('|')}`;
+      return `${key}=${[k.default, ...others, ...Object.keys(k.aliases ?? {})].join('|')}`;
     })
     .join(',');
 }
@@ -45,22 +50,14 @@ export function lplFlagHelp(): string {
 
 /** One `key=value` of `--lpl dynamic:…` into its knob's value. */
 function dynamicValue(key: string, text: string): [keyof LplDynamicSettings, unknown] {
-  const entry = Object.entries(LPL_DYNAMIC_KNOBS).find(([, spec]) => spec.cli === key);
+  const knobs = Object.entries(LPL_DYNAMIC_KNOBS as Record<string, KnobSpec>);
+  const entry = knobs.find(([field, spec]) => dynamicKey(field, spec) === key);
   if (entry === undefined)
     throw new TechniqueFlagError(
-      `--lpl dynamic: unknown key '${key}' (${Object.values(LPL_DYNAMIC_KNOBS)
-        .map((k: KnobSpec) => k.cli)
-        .join(', ')})`,
+      `--lpl dynamic: unknown key '${key}' (${knobs.map(([f, spec]) => dynamicKey(f, spec)).join(', ')})`,
     );
-  const [field, spec] = entry as [keyof LplDynamicSettings, KnobSpec];
-  let value: unknown = text;
-  if (spec.kind === 'int' || spec.kind === 'number') value = Number(text);
-  else if (spec.kind === 'boolean') value = text === 'true' ? true : text === 'false' ? false : text;
-  else if (spec.aliases !== undefined && Object.hasOwn(spec.aliases, text)) value = spec.aliases[text];
-  const why = knobProblem(spec, value);
-  if (why !== null)
-    throw new TechniqueFlagError(`--lpl dynamic: ${key} ${why.replace(/, got .*$/, '')}, got '${text}'`);
-  return [field, value];
+  const [field, spec] = entry;
+  return [field as keyof LplDynamicSettings, parseKnobText(`--lpl dynamic: ${key}`, spec, text)];
 }
 
 /**
@@ -93,36 +90,98 @@ export function parseLplFlag(text: string): LplOptions {
   throw new TechniqueFlagError(`--lpl must be ${lplFlagGrammar()}, got '${text}'`);
 }
 
+/** `minimumSteps` → `minimum-steps`. */
+export function kebab(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+/** The key of a dynamic LPL knob inside `--lpl dynamic:…`: its `cli`, else its field in kebab case. */
+function dynamicKey(field: string, spec: KnobSpec): string {
+  return spec.cli ?? kebab(field);
+}
+
+/**
+ * The flag of a TDTM or CI-DL knob: its `cli`, else `--<technique>-<field>` (`--no-…` for a boolean that is on by
+ * default, so giving the flag turns it off).
+ */
+function knobFlagName(technique: TechniqueKey, field: string, spec: KnobSpec): string {
+  if (spec.cli !== undefined) return spec.cli;
+  const name = `${technique}-${kebab(field)}`;
+  return spec.kind === 'boolean' && spec.default ? `--no-${name}` : `--${name}`;
+}
+
+/** How a knob is given on the command line, for the docs and `--help`: `--tdtm`, `--lpl dynamic:min=…`. */
+export function knobCli(entry: KnobEntry): string {
+  const { technique, mode, field, spec } = entry;
+  if (technique !== 'lpl') return knobFlagName(technique, field, spec);
+  if (mode === 'fixed')
+    return spec.kind === 'int' && spec.stepOfRun ? `--lpl fixed:N (N = ${field} + 1)` : '--lpl fixed';
+  return `--lpl dynamic:${dynamicKey(field, spec)}=…`;
+}
+
+/** One knob's flag text into its value, or a {@link TechniqueFlagError} naming the flag and what it takes. */
+export function parseKnobText(flag: string, spec: KnobSpec, text: string): unknown {
+  let value: unknown = text;
+  if (spec.kind === 'int' || spec.kind === 'number') value = text.trim() === '' ? Number.NaN : Number(text);
+  else if (spec.kind === 'boolean') value = text === 'true' ? true : text === 'false' ? false : text;
+  else if (spec.aliases !== undefined && Object.hasOwn(spec.aliases, text)) value = spec.aliases[text];
+  const why = knobProblem(spec, value);
+  if (why !== null) throw new TechniqueFlagError(`${flag} ${why.replace(/, got .*$/, '')}, got '${text}'`);
+  return value;
+}
+
 /** A command-line flag of a technique knob (the host registers it with its parser). */
 export interface TechniqueFlag {
   /** Commander-style flags: `--tdtm <n>`, `--no-prefetch`. */
   readonly flags: string;
   readonly help: string;
-  /** The GenerateParams field it sets (`tdtm.mergeSteps`). */
+  /** The GenerateParams field it sets (`tdtm.mergeSteps`; `lpl` for the whole LPL options). */
   readonly field: string;
-  /** Allowed words, for an enum knob. */
-  readonly choices?: readonly string[];
+  /** Reads the flag's text (throws {@link TechniqueFlagError}); absent: a switch, its value a boolean. */
+  readonly parse?: (text: string) => unknown;
 }
 
-/** Every technique flag `odsora generate` takes, in help order. */
+function knobFlag(entry: KnobEntry): TechniqueFlag {
+  const { technique, field, spec } = entry;
+  const name = knobFlagName(technique, field, spec);
+  const tech = TECHNIQUE_NAMES[technique];
+  const label = spec.label.startsWith(tech) ? spec.label : `${tech} ${spec.label}`;
+  if (spec.kind === 'boolean') {
+    const help = spec.default
+      ? `${label}: do not ${spec.help.replace(/^./, (c) => c.toLowerCase())}`
+      : `${label}: ${spec.help}`;
+    return { flags: name, help, field: entry.path };
+  }
+  const arg = spec.kind === 'enum' ? '<value>' : spec.kind === 'int' ? '<n>' : '<x>';
+  const choices =
+    spec.kind === 'enum' ? ` (${Object.keys(spec.values).join(' | ')}; default ${spec.default})` : '';
+  return {
+    flags: `${name} ${arg}`,
+    help: spec.cli === undefined || spec.kind === 'enum' ? `${label}: ${spec.help}${choices}` : spec.help,
+    field: entry.path,
+    parse: (text) => parseKnobText(name, spec, text),
+  };
+}
+
+/** Every technique flag `odsora generate` takes, in help order: `--lpl`, then one per TDTM / CI-DL knob. */
 export function techniqueFlags(): readonly TechniqueFlag[] {
-  const merge = TDTM_KNOBS.mergeSteps;
-  const { policy, prefetch } = CIDL_KNOBS;
+  const knobs = everyKnob().filter((k) => k.technique !== 'lpl');
   return [
-    { flags: '--lpl <mode>', help: lplFlagHelp(), field: 'lpl' },
-    { flags: `${merge.cli} <n>`, help: merge.help, field: 'tdtm.mergeSteps' },
+    { flags: '--lpl <mode>', help: lplFlagHelp(), field: 'lpl', parse: parseLplFlag },
+    ...knobs.filter((k) => k.technique === 'tdtm').map(knobFlag),
     {
       flags: `${CIDL_BUDGET.cli} <budget>`,
       help: `${CIDL_BUDGET.label} per stage: ${CIDL_BUDGET.grammar}. ${CIDL_BUDGET.help}`,
       field: 'cidl.budget',
+      parse: (text) => {
+        try {
+          return parseBudget(text);
+        } catch (e) {
+          throw new TechniqueFlagError(`${CIDL_BUDGET.cli}: ${e instanceof Error ? e.message : String(e)}`);
+        }
+      },
     },
-    {
-      flags: `${policy.cli} <policy>`,
-      help: `${policy.label}: ${policy.help}`,
-      field: 'cidl.policy',
-      choices: Object.keys(policy.values),
-    },
-    { flags: prefetch.cli, help: `CI-DL: do not ${prefetch.help.toLowerCase()}`, field: 'cidl.prefetch' },
+    ...knobs.filter((k) => k.technique === 'cidl').map(knobFlag),
   ];
 }
 
@@ -131,4 +190,35 @@ export function techniqueFlagOf(field: string): string | null {
   const root = field === 'lpl' || field.startsWith('lpl.') ? 'lpl' : field;
   const flag = techniqueFlags().find((f) => f.field === root);
   return flag === undefined ? null : flag.flags.split(' ')[0]!;
+}
+
+/** The technique settings of GenerateParams the flags make. */
+export interface TechniqueSettings {
+  lpl?: LplOptions;
+  tdtm?: TdtmOptions;
+  cidl: { budget?: RequestBudgetSpec } & Partial<CidlKnobValues>;
+}
+
+/**
+ * GenerateParams' technique fields from the flags' values (`valueOf(flag)`: what the parser made of it, undefined
+ * when not given): TDTM only when one of its flags was given (its other knobs then take their defaults), CI-DL's
+ * knobs as given (the engine fills in the rest).
+ */
+export function techniqueSettings(valueOf: (flag: TechniqueFlag) => unknown): TechniqueSettings {
+  const tdtm: Record<string, unknown> = {};
+  const cidl: Record<string, unknown> = {};
+  let lpl: LplOptions | undefined;
+  for (const flag of techniqueFlags()) {
+    const value = valueOf(flag);
+    if (value === undefined) continue;
+    const [technique, field] = flag.field.split('.');
+    if (technique === 'lpl') lpl = value as LplOptions;
+    else if (technique === 'tdtm') tdtm[field!] = value;
+    else cidl[field!] = value;
+  }
+  return {
+    ...(lpl === undefined ? {} : { lpl }),
+    ...(Object.keys(tdtm).length === 0 ? {} : { tdtm: { ...defaultsOf(TDTM_KNOBS), ...tdtm } }),
+    cidl,
+  };
 }

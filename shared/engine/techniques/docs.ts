@@ -2,14 +2,8 @@
  * The registry as Markdown: docs/techniques.md holds these between markers, and a test
  * (tests/unit/shared/engine/techniques/docs.test.ts) fails, printing what to paste, when they differ.
  */
-import {
-  CIDL_BUDGET,
-  CIDL_KNOBS,
-  LPL_DYNAMIC_KNOBS,
-  LPL_FIXED_KNOBS,
-  TDTM_KNOBS,
-  type KnobSpec,
-} from './knobs';
+import { knobCli } from './cli';
+import { CIDL_BUDGET, everyKnob, type KnobSpec } from './knobs';
 import { TECHNIQUE_RULES } from './validate';
 
 function kindText(spec: KnobSpec): string {
@@ -40,22 +34,24 @@ export function techniquesTable(): string {
       `\`${field}\``,
       kindText(spec),
       `\`${String(spec.default)}\`${cell(origin)}`,
-      cli === '' ? '—' : `\`${cli}\``,
+      `\`${cli}\``,
       cell(spec.help),
     ]);
   };
-  for (const [f, s] of Object.entries(LPL_FIXED_KNOBS))
-    add(`lpl.${f}`, s, '--lpl fixed:N (N = leapStep + 1)');
-  for (const [f, s] of Object.entries(LPL_DYNAMIC_KNOBS)) add(`lpl.${f}`, s, `--lpl dynamic:${s.cli}=…`);
-  for (const [f, s] of Object.entries(TDTM_KNOBS)) add(`tdtm.${f}`, s, s.cli ?? '');
-  rows.push([
-    '`cidl.budget`',
-    cell(CIDL_BUDGET.grammar),
-    `\`${CIDL_BUDGET.defaultText}\``,
-    `\`${CIDL_BUDGET.cli}\``,
-    cell(CIDL_BUDGET.help),
-  ]);
-  for (const [f, s] of Object.entries(CIDL_KNOBS)) add(`cidl.${f}`, s, (s as KnobSpec).cli ?? '');
+  let budgetShown = false;
+  for (const entry of everyKnob()) {
+    if (entry.technique === 'cidl' && !budgetShown) {
+      budgetShown = true;
+      rows.push([
+        '`cidl.budget`',
+        cell(CIDL_BUDGET.grammar),
+        `\`${CIDL_BUDGET.defaultText}\``,
+        `\`${CIDL_BUDGET.cli}\``,
+        cell(CIDL_BUDGET.help),
+      ]);
+    }
+    add(entry.path, entry.spec, knobCli(entry));
+  }
   const head = ['field', 'kind', 'default', 'CLI', 'what it does'];
   return [head, head.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
 }

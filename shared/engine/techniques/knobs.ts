@@ -21,8 +21,18 @@ interface KnobBase {
   readonly help: string;
   /** Where the default comes from (e.g. `Python: 14`): in the docs, and after the bound in a number's messages. */
   readonly origin?: string;
-  /** The key inside its technique's CLI value (`--lpl dynamic:min=14`) or the flag (`--tdtm`); none: not on the CLI. */
+  /**
+   * The key inside its technique's CLI value (`--lpl dynamic:min=14`) or the flag (`--tdtm`); none: derived from
+   * the field (`--cidl-verify`, `--no-cidl-x` for a boolean on by default, `dynamic:some-key=…`): see `cli.ts`.
+   */
   readonly cli?: string;
+  /**
+   * May be absent on the wire and in GenerateParams, meaning its default. Every knob added after clients exist says
+   * so, or their messages (written without it) would be refused.
+   */
+  readonly wireOptional?: true;
+  /** The technique's one-line summary already shows this knob (`TDTM 15`): `summary.ts` does not repeat it. */
+  readonly inSummary?: true;
 }
 
 /** An integer knob in `[min, max]`. */
@@ -33,6 +43,11 @@ export interface IntKnob extends KnobBase {
   readonly default: number;
   /** What the integer counts, in messages (`step index`). */
   readonly unit?: string;
+  /**
+   * A 0-based step index people count from 1 out of the run's steps: the composer shows `value + 1` beside the live
+   * `<tag> N/S` label (`LPL 16/30`), as {@link lplStepOfLeapStep} counts it.
+   */
+  readonly stepOfRun?: { readonly tag: string };
 }
 
 /** A finite number ≥ `min`. */
@@ -74,6 +89,13 @@ export type KnobValue<K> = K extends { kind: 'int' | 'number' }
 /** The values of a table of knobs, field by field. */
 export type KnobValues<T> = { -readonly [F in keyof T]: KnobValue<T[F]> };
 
+/** The fields of a table that may be absent on the wire (`wireOptional`). */
+type WireOptional<T> = { [F in keyof T]: T[F] extends { wireOptional: true } ? F : never }[keyof T];
+
+/** The values of a table as a client may send them: `wireOptional` fields may be absent. */
+export type KnobInput<T> = Omit<KnobValues<T>, WireOptional<T>> &
+  Partial<Pick<KnobValues<T>, WireOptional<T>>>;
+
 const table = <T extends Record<string, KnobSpec>>(t: T): T => Object.freeze(t);
 
 // ---- LPL ----------------------------------------------------------------------------------------------------
@@ -100,6 +122,8 @@ export const LPL_FIXED_KNOBS = table({
     max: 10_000,
     default: 15,
     unit: 'step index',
+    stepOfRun: { tag: 'LPL' },
+    inSummary: true,
     label: 'Leap at step',
     help: 'Counted from 1: this step leaps, so this many of the steps run the model. LPL 16/30 is the paper’s setting, the same as odsora generate --lpl fixed:16 --steps 30.',
     cli: 'fixed',
@@ -163,12 +187,34 @@ export type LplDynamicSettings = KnobValues<typeof LPL_DYNAMIC_KNOBS>;
  * app's is `{ mode: 'fixed', leapStep: 15 }` (LPL 16/30).
  */
 export type LplOptions =
-  { mode: 'off' } | ({ mode: 'fixed' } & LplFixedSettings) | ({ mode: 'dynamic' } & LplDynamicSettings);
+  | { mode: 'off' }
+  | ({ mode: 'fixed' } & KnobInput<typeof LPL_FIXED_KNOBS>)
+  | ({ mode: 'dynamic' } & KnobInput<typeof LPL_DYNAMIC_KNOBS>);
 
 /** The default settings of a table of knobs. */
 export function defaultsOf<T extends Record<string, KnobSpec>>(knobs: T): KnobValues<T> {
   const out: Record<string, unknown> = {};
   for (const [field, spec] of Object.entries(knobs)) out[field] = spec.default;
+  return out as KnobValues<T>;
+}
+
+/** `values` with each absent `wireOptional` knob of the table at its default (a required one stays absent). */
+export function withWireDefaults<T extends object>(knobs: Readonly<Record<string, KnobSpec>>, values: T): T {
+  const missing = Object.entries(knobs).filter(
+    ([field, spec]) => spec.wireOptional === true && (values as Record<string, unknown>)[field] === undefined,
+  );
+  if (missing.length === 0) return values;
+  return { ...values, ...Object.fromEntries(missing.map(([field, spec]) => [field, spec.default])) };
+}
+
+/** A table's settings read from an object that holds them among other things; absent fields take their defaults. */
+export function settingsOf<T extends Record<string, KnobSpec>>(
+  knobs: T,
+  values: object | undefined,
+): KnobValues<T> {
+  const out: Record<string, unknown> = {};
+  for (const [field, spec] of Object.entries(knobs))
+    out[field] = (values as Record<string, unknown> | undefined)?.[field] ?? spec.default;
   return out as KnobValues<T>;
 }
 
@@ -206,6 +252,7 @@ export const TDTM_KNOBS = table({
     min: 0,
     max: 1000,
     default: 0,
+    inSummary: true,
     label: 'TDTM merge steps',
     help: 'Temporal Dimension Token Merging: the first N steps run with pairs of frames merged (about half the attention cost); 0 = off, at most the step count.',
     cli: '--tdtm',
@@ -270,11 +317,60 @@ export const CIDL_KNOBS = table({
 /** CI-DL settings other than the budget. */
 export type CidlKnobValues = KnobValues<typeof CIDL_KNOBS>;
 
+/** CI-DL switched off (the composer's switch, the baseline preset): every block resident, nothing prefetched. */
+export const CIDL_OFF = Object.freeze({
+  budget: Object.freeze({ kind: 'unlimited' } as const),
+  policy: 'none',
+  prefetch: false,
+} as const satisfies { budget: { kind: 'unlimited' }; policy: CidlKnobValues['policy']; prefetch: boolean });
+
 // The scheduler's and the loader's own names for these values are the registry's (a value added on one side only
 // fails here).
 const policiesInSync: Same<CidlKnobValues['policy'], RetentionPolicy> = true;
 const verifyInSync: Same<CidlKnobValues['verify'], VerifyPolicy> = true;
 void [policiesInSync, verifyInSync];
+
+// ---- The walk -------------------------------------------------------------------------------------------------
+
+/** The techniques that have knobs, by their key in GenerateParams / RunParams. */
+export type TechniqueKey = 'lpl' | 'tdtm' | 'cidl';
+
+/** Each technique's short name, as summaries and help texts write it. */
+export const TECHNIQUE_NAMES: Readonly<Record<TechniqueKey, string>> = Object.freeze({
+  lpl: 'LPL',
+  tdtm: 'TDTM',
+  cidl: 'CI-DL',
+});
+
+/** One knob with where it sits: `lpl.minimumSteps` (LPL's `dynamic` mode), `tdtm.mergeSteps`, `cidl.verify`. */
+export interface KnobEntry {
+  readonly technique: TechniqueKey;
+  /** The LPL mode whose table holds it. */
+  readonly mode?: Exclude<LplMode, 'off'>;
+  readonly field: string;
+  readonly spec: KnobSpec;
+  /** `technique.field`: the wire path, the docs row, the composer's and the engine's error field. */
+  readonly path: string;
+}
+
+/** Every knob of every technique, in the registry's order: what the tests walk so no knob is forgotten. */
+export function everyKnob(): readonly KnobEntry[] {
+  const tables: [TechniqueKey, Exclude<LplMode, 'off'> | undefined, Record<string, KnobSpec>][] = [
+    ['lpl', 'fixed', LPL_FIXED_KNOBS],
+    ['lpl', 'dynamic', LPL_DYNAMIC_KNOBS],
+    ['tdtm', undefined, TDTM_KNOBS],
+    ['cidl', undefined, CIDL_KNOBS],
+  ];
+  return tables.flatMap(([technique, mode, knobs]) =>
+    Object.entries(knobs).map(([field, spec]) => ({
+      technique,
+      ...(mode === undefined ? {} : { mode }),
+      field,
+      spec,
+      path: `${technique}.${field}`,
+    })),
+  );
+}
 
 // ---- Settings ---------------------------------------------------------------------------------------------------
 

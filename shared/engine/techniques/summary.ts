@@ -1,9 +1,34 @@
 /**
  * How technique settings read in one line, wherever a run is summarised: the CLI, history, reports, benchmarks.
- * LPL counts its leap as people do (LPL N/S, see `lplStepOfLeapStep`).
+ * LPL counts its leap as people do (LPL N/S, see `lplStepOfLeapStep`). The long form (reports) adds every registry
+ * knob set away from its default that the one-liner does not show, so a new knob is summarised with no edit here.
  */
 import type { BudgetSpec } from '../cidl/budget';
-import { lplStepOfLeapStep, type LplOptions } from './knobs';
+import { CIDL_KNOBS, LPL_DYNAMIC_KNOBS, LPL_FIXED_KNOBS, lplStepOfLeapStep, TDTM_KNOBS } from './knobs';
+import type { KnobSpec, LplOptions } from './knobs';
+
+/**
+ * The knobs of a table that `values` sets away from their defaults and the one-line summary does not already show
+ * (not `inSummary`), in words: `['measure whole']` (a label without its technique's name).
+ */
+export function describeKnobChanges(
+  knobs: Readonly<Record<string, KnobSpec>>,
+  values: object | undefined,
+): string[] {
+  const out: string[] = [];
+  for (const [field, spec] of Object.entries(knobs)) {
+    const value = (values as Record<string, unknown> | undefined)?.[field];
+    if (spec.inSummary === true || value === undefined || value === spec.default) continue;
+    const label = spec.label.replace(/^(LPL|TDTM|CI-DL) /, '').toLowerCase();
+    out.push(`${label} ${String(value)}`);
+  }
+  return out;
+}
+
+/** `text`, followed by the knobs set away from their defaults in brackets when there are any. */
+function withChanges(text: string, changes: readonly string[]): string {
+  return changes.length === 0 ? text : `${text} (${changes.join(', ')})`;
+}
 
 /**
  * LPL settings in words: `LPL off`, `LPL 16/30` (fixed; `LPL 16` when the step count is not known), `LPL dynamic`.
@@ -45,7 +70,10 @@ export function describeCidl(
   return `CI-DL ${budget.kind}`;
 }
 
-/** The three techniques of a run's parameters in words: `[LPL 16/30, TDTM 15, CI-DL 50 %]`. */
+/**
+ * The three techniques of a run's parameters in words: `[LPL 16/30, TDTM 15, CI-DL 50 %]`; the long form (reports)
+ * writes `TDTM merge steps 15` and adds the knobs set away from their defaults (`LPL dynamic (measure whole)`).
+ */
 export function describeTechniques(
   params: {
     steps?: number;
@@ -54,11 +82,20 @@ export function describeTechniques(
     cidl?: { budget: BudgetSpec; policy?: string };
   },
   formatBytes: (bytes: number) => string,
-  tdtmForm: 'short' | 'long' = 'short',
+  form: 'short' | 'long' = 'short',
 ): [lpl: string, tdtm: string, cidl: string] {
-  return [
+  const short: [string, string, string] = [
     describeLpl(params.lpl, params.steps ?? null),
-    describeTdtm(params.tdtm, tdtmForm),
+    describeTdtm(params.tdtm, form),
     describeCidl(params.cidl, formatBytes),
+  ];
+  if (form === 'short') return short;
+  const lpl = params.lpl;
+  const lplKnobs = lpl?.mode === 'fixed' ? LPL_FIXED_KNOBS : lpl?.mode === 'dynamic' ? LPL_DYNAMIC_KNOBS : {};
+  const cidlOff = short[2] === 'CI-DL off';
+  return [
+    withChanges(short[0], describeKnobChanges(lplKnobs, lpl)),
+    withChanges(short[1], describeKnobChanges(TDTM_KNOBS, params.tdtm)),
+    withChanges(short[2], cidlOff ? [] : describeKnobChanges(CIDL_KNOBS, params.cidl)),
   ];
 }

@@ -4,7 +4,6 @@
  * (generate-params.ts, denoise-job.ts, the LPL controller), the composer and the CLI.
  */
 import {
-  CIDL_KNOBS,
   LPL_DYNAMIC_KNOBS,
   LPL_FIXED_KNOBS,
   LPL_MODES,
@@ -12,6 +11,7 @@ import {
   TDTM_KNOBS,
   type KnobSpec,
   type LplOptions,
+  withWireDefaults,
 } from './knobs';
 
 /** The cross-field rules, in words (the docs table); each is enforced where its comment says. */
@@ -100,7 +100,8 @@ export function validateLplOptions(options: LplOptions, steps?: number): LplOpti
       `LPL: unknown mode ${JSON.stringify(mode)} (expected ${alternatives(Object.keys(LPL_MODES))})`,
       'mode',
     );
-  const bad = knobsProblem(mode === 'fixed' ? LPL_FIXED_KNOBS : LPL_DYNAMIC_KNOBS, options);
+  const table = mode === 'fixed' ? LPL_FIXED_KNOBS : LPL_DYNAMIC_KNOBS;
+  const bad = knobsProblem(table, withWireDefaults(table, options));
   if (bad !== null) throw new LplOptionsError(`LPL ${mode}: ${bad[0]} ${bad[1]}`, bad[0]);
   if (options.mode === 'fixed' && steps !== undefined && options.leapStep >= steps) {
     const { leapStep } = options;
@@ -141,16 +142,4 @@ export function tdtmProblem(
   if (context.latentFrames !== undefined && m > 0 && context.latentFrames < 2)
     return `needs at least 2 latent frames to merge; the job has ${context.latentFrames}`;
   return null;
-}
-
-/** The first CI-DL setting (other than the budget) that is refused: `[field, why]`, or null. Absent: the default. */
-export function cidlKnobsProblem(values: {
-  policy?: unknown;
-  prefetch?: unknown;
-  verify?: unknown;
-}): [field: string, why: string] | null {
-  const withDefaults: Record<string, unknown> = {};
-  for (const [field, spec] of Object.entries(CIDL_KNOBS))
-    withDefaults[field] = (values as Record<string, unknown>)[field] ?? spec.default;
-  return knobsProblem(CIDL_KNOBS, withDefaults);
 }

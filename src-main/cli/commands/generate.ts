@@ -1,77 +1,62 @@
 /**
  * `odsora generate`: text → video with the whole pipeline (shared/engine/pipeline/generate.ts) on the bundled
- * Open-Sora Nano (or `--model DIR`), writing PNG frames, an APNG, a GIF and a versioned `run.json`.
+ * Open-Sora Nano (or `--model DIR`), writing PNG frames, an APNG, a GIF and a studio run folder's run.json and
+ * events.jsonl (generate-record.ts).
  */
 import { EXECUTION_PROVIDERS, type ExecutionProviderName } from '../../../shared/engine/execution-provider';
 import { randomInt } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { arch, cpus, platform, release } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
-import {
-  parseBudget,
-  parseByteSize,
-  type BudgetSpec,
-  type RequestBudgetSpec,
-} from '../../../shared/engine/cidl/budget';
-import type { RetentionPolicy } from '../../../shared/engine/cidl/plan';
+import { parseByteSize, type BudgetSpec, type RequestBudgetSpec } from '../../../shared/engine/cidl/budget';
 import {
   GenerateCaches,
   GenerateParamsError,
   generateVideo,
   resolveGenerateParams,
   type GenerateParams,
-  type GenerateResult,
   type PromptStyle,
 } from '../../../shared/engine/pipeline/generate';
-import { lplStepOfLeapStep, type LplOptions } from '../../../shared/engine/techniques/knobs';
+import { lplStepOfLeapStep } from '../../../shared/engine/techniques/knobs';
 import {
-  parseLplFlag as parseLplText,
   TechniqueFlagError,
   techniqueFlagOf,
   techniqueFlags,
+  techniqueSettings,
+  type TechniqueFlag,
+  type TechniqueSettings,
 } from '../../../shared/engine/techniques/cli';
 import { describeLpl } from '../../../shared/engine/techniques/summary';
 import type { EngineEvent } from '../../../shared/engine/telemetry';
-import { ENGINE_VERSION } from '../../../shared/engine/version';
 import { promptVocabulary, unknownWordsWarning } from '../../../shared/engine/t5/prompt-vocabulary';
-import { peakRssBytes } from '../../adapters/node-memory-probe';
 import { createNodeEngineHost } from '../../engine-host/node-engine';
-import { manifestBlocks } from '../../../shared/engine/blockset/manifest';
-import { ensureBundledBlockSet, findRepoRoot, openModel, type ModelBlockSet } from '../../models/bundled';
-import { readGitCommit } from '../../studio/git-commit';
+import { ensureBundledBlockSet, openModel, type ModelBlockSet } from '../../models/bundled';
+import { writeEventLog, writeRunFile } from '../../studio/services/run-folder';
 import { writeVideoFiles } from '../../output/video-files';
 import { finite, nonNegInt, posInt } from '../arg-parsers';
 import { examples } from '../help';
+import { generateRunFolder } from './generate-record';
 
-/** The run record's format tag and version. */
-export const RUN_FORMAT = 'odsora-run';
-export const RUN_VERSION = 1;
-
-/** `--lpl`: the registry's grammar (shared/engine/techniques/cli.ts), as a commander argument error. */
-export function parseLplFlag(text: string): LplOptions {
-  try {
-    return parseLplText(text);
-  } catch (e) {
-    if (e instanceof TechniqueFlagError) throw new InvalidArgumentError(e.message);
-    throw e;
-  }
-}
-
-/** The registry's spelling and help of a technique flag, e.g. `--tdtm <n>`. */
-function techniqueOption(flag: string): [flags: string, help: string] {
-  const f = techniqueFlags().find((t) => t.flags.split(' ')[0] === flag);
-  if (f === undefined) throw new Error(`no technique flag ${flag}`);
-  return [f.flags, f.help];
-}
-
-function parseBudgetFlag(text: string): RequestBudgetSpec {
-  try {
-    return parseBudget(text);
-  } catch (e) {
-    throw new InvalidArgumentError(`--cidl-budget: ${(e as Error).message}`);
-  }
+/**
+ * The technique flags, from the registry (shared/engine/techniques/cli.ts): one commander option each, its parser's
+ * errors as commander argument errors, and the flag behind each option's attribute name.
+ */
+function techniqueOptions(): [Option, TechniqueFlag][] {
+  return techniqueFlags().map((flag) => {
+    const option = new Option(flag.flags, flag.help);
+    const parse = flag.parse;
+    if (parse !== undefined)
+      option.argParser((text: string) => {
+        try {
+          return parse(text);
+        } catch (e) {
+          if (e instanceof TechniqueFlagError) throw new InvalidArgumentError(e.message);
+          throw e;
+        }
+      });
+    return [option, flag];
+  });
 }
 
 function parseMemoryLimitFlag(text: string): number {
@@ -102,12 +87,7 @@ interface GenerateFlags {
   height?: number;
   width?: number;
   fps?: number;
-  lpl?: LplOptions;
-  tdtm?: number;
-  cidlBudget?: RequestBudgetSpec;
   memoryLimit?: number;
-  cidlPolicy?: RetentionPolicy;
-  prefetch: boolean;
   promptStyle?: PromptStyle;
   aestheticScore?: number | null;
   model?: string;
@@ -115,11 +95,14 @@ interface GenerateFlags {
   ep?: ExecutionProviderName;
   ortWorker?: boolean;
   json?: boolean;
+  /** The technique flags' values, by their options' attribute names (see {@link techniqueOptions}). */
+  [technique: string]: unknown;
 }
 
 /** Registers `odsora generate`. */
 export function registerGenerate(program: Command): void {
-  program
+  const techniques = techniqueOptions();
+  const command = program
     .command('generate')
     .description(
       'Generate a video from a prompt with the whole pipeline (T5 → STDiT3 with LPL/TDTM/CI-DL → VAE); writes frames/NNNN.png, video.png (APNG), video.gif and run.json into --out',
@@ -136,16 +119,9 @@ export function registerGenerate(program: Command): void {
     .option('--frames <n>', "pixel frames (default: the model's)", posInt('--frames'))
     .option('--height <px>', "pixel height (default: the model's)", posInt('--height'))
     .option('--width <px>', "pixel width (default: the model's)", posInt('--width'))
-    .option('--fps <n>', "fps conditioning and playback (default: the model's)", finite('--fps', true))
-    .option(...techniqueOption('--lpl'), parseLplFlag)
-    .option(...techniqueOption('--tdtm'), nonNegInt('--tdtm'))
-    .option(...techniqueOption('--cidl-budget'), parseBudgetFlag)
-    .addOption(
-      new Option(...techniqueOption('--cidl-policy')).choices([
-        ...(techniqueFlags().find((f) => f.field === 'cidl.policy')?.choices ?? []),
-      ]),
-    )
-    .option(...techniqueOption('--no-prefetch'))
+    .option('--fps <n>', "fps conditioning and playback (default: the model's)", finite('--fps', true));
+  for (const [option] of techniques) command.addOption(option);
+  command
     .option(
       '--memory-limit <size>',
       'a whole-process memory limit, e.g. 3.3GB (an iPhone 15 Pro app): each stage gets what is left after the process and its working memory, and a job that cannot fit is refused up front (docs/memory.md)',
@@ -192,11 +168,15 @@ export function registerGenerate(program: Command): void {
       ]),
     )
     .action(async (flags: GenerateFlags) => {
-      await runGenerateCommand(flags);
+      const attribute = new Map(techniques.map(([option, flag]) => [flag.flags, option.attributeName()]));
+      await runGenerateCommand(
+        flags,
+        techniqueSettings((flag) => flags[attribute.get(flag.flags) ?? '']),
+      );
     });
 }
 
-async function runGenerateCommand(flags: GenerateFlags): Promise<void> {
+async function runGenerateCommand(flags: GenerateFlags, techniques: TechniqueSettings): Promise<void> {
   const quiet = flags.json === true;
   const say = (line: string): void => {
     if (!quiet) process.stderr.write(`${line}\n`);
@@ -216,6 +196,7 @@ async function runGenerateCommand(flags: GenerateFlags): Promise<void> {
   process.on('SIGINT', onSigint);
   const caches = new GenerateCaches();
   try {
+    const startedAtEpochMs = Date.now();
     const tModel = performance.now();
     const model: ModelBlockSet = flags.model
       ? await openModel(host, flags.model, { log: (l) => say(`model: ${l}`) })
@@ -236,13 +217,9 @@ async function runGenerateCommand(flags: GenerateFlags): Promise<void> {
       heightPx: flags.height,
       widthPx: flags.width,
       fps: flags.fps,
-      lpl: flags.lpl,
-      tdtm: flags.tdtm !== undefined ? { mergeSteps: flags.tdtm } : undefined,
-      cidl: {
-        budget: budgetOf(flags),
-        policy: flags.cidlPolicy,
-        prefetch: flags.prefetch,
-      },
+      lpl: techniques.lpl,
+      tdtm: techniques.tdtm,
+      cidl: { ...techniques.cidl, budget: budgetOf(techniques.cidl.budget, flags.memoryLimit) },
       promptStyle: flags.promptStyle,
       aestheticScore: flags.aestheticScore,
     };
@@ -286,7 +263,8 @@ async function runGenerateCommand(flags: GenerateFlags): Promise<void> {
     );
     await mkdir(outDir, { recursive: true });
     const files = await writeVideoFiles(outDir, result.frames, result.params.fps);
-    const run = runRecord({
+    const folder = generateRunFolder({
+      outDir,
       result,
       model,
       events,
@@ -295,8 +273,10 @@ async function runGenerateCommand(flags: GenerateFlags): Promise<void> {
       modelMs,
       argv: process.argv.slice(2),
       seedChosen: flags.seed === undefined ? 'random' : 'given',
+      startedAtEpochMs,
     });
-    await writeFile(join(outDir, 'run.json'), `${JSON.stringify(run, null, 2)}\n`);
+    await writeEventLog(outDir, folder.events);
+    await writeRunFile(outDir, folder.file);
     const summary = {
       out: outDir,
       runJson: join(outDir, 'run.json'),
@@ -345,11 +325,11 @@ function randomSeed(): number {
 }
 
 /** `--memory-limit` makes a process budget, capped by `--cidl-budget` when both are given. */
-function budgetOf(flags: GenerateFlags): BudgetSpec {
-  const asked = flags.cidlBudget ?? { kind: 'unlimited' as const };
-  if (flags.memoryLimit === undefined) return asked;
+function budgetOf(budget: RequestBudgetSpec | undefined, memoryLimit: number | undefined): BudgetSpec {
+  const asked = budget ?? { kind: 'unlimited' as const };
+  if (memoryLimit === undefined) return asked;
   const cap = asked.kind === 'unlimited' || asked.kind === 'auto' ? {} : { cap: asked };
-  return { kind: 'process', limitBytes: flags.memoryLimit, ...cap };
+  return { kind: 'process', limitBytes: memoryLimit, ...cap };
 }
 
 /** The command-line flag behind a GenerateParams field (for error messages). */
@@ -369,122 +349,4 @@ function flagOf(field: string): string {
     'timesteps.transform': "--frames (the model's timestep transform)",
   };
   return flags[field] ?? techniqueFlagOf(field) ?? field;
-}
-
-/** The commit of the checkout the CLI runs from (read from `.git`, as the studio does), or null. */
-function gitCommit(): string | null {
-  const root = findRepoRoot();
-  return root ? readGitCommit(root) : null;
-}
-
-/** The `run.json` record (format `odsora-run`, version 1). */
-function runRecord(a: {
-  result: GenerateResult;
-  model: ModelBlockSet;
-  events: readonly EngineEvent[];
-  files: Awaited<ReturnType<typeof writeVideoFiles>>;
-  backendName: string;
-  modelMs: number;
-  argv: string[];
-  /** Whether `params.seed` came from `--seed` or was drawn because none was given. */
-  seedChosen: 'given' | 'random';
-}): Record<string, unknown> {
-  const { result: r, model } = a;
-  const manifest = model.blockSet.manifest;
-  const blocks = [...manifestBlocks(manifest)].map(({ stage, block: b }) => ({
-    stage,
-    id: b.id,
-    file: b.file,
-    bytes: b.bytes,
-    sha256: b.sha256,
-  }));
-  const cpu = cpus();
-  return {
-    format: RUN_FORMAT,
-    version: RUN_VERSION,
-    createdAt: new Date().toISOString(),
-    argv: a.argv,
-    seedChosen: a.seedChosen,
-    params: r.params,
-    provenance: {
-      engineVersion: ENGINE_VERSION,
-      gitCommit: gitCommit(),
-      model: {
-        name: manifest.model.name,
-        family: manifest.model.family,
-        createdBy: manifest.createdBy,
-        blockSetDir: model.blockSet.dir,
-        sourceDir: model.modelDir,
-        sourceSha256: model.sourceSha256,
-        convertedNow: model.converted,
-        blocks,
-      },
-      host: {
-        os: `${platform()} ${release()}`,
-        arch: arch(),
-        cpu: cpu[0]?.model ?? null,
-        cores: cpu.length,
-        node: process.version,
-        backend: a.backendName,
-      },
-    },
-    tokens: {
-      ids: Array.from(r.tokens.ids, Number),
-      mask: Array.from(r.tokens.mask),
-      validLength: r.tokens.validLength,
-      truncated: r.tokens.truncated,
-      unknownWords: r.tokens.unknown,
-    },
-    outputs: {
-      width: r.frames.width,
-      height: r.frames.height,
-      frameCount: r.frames.frames.length,
-      fps: r.params.fps,
-      ...a.files,
-    },
-    memory: memoryRecord(r),
-    denoise: {
-      timesteps: Array.from(r.denoise.timesteps),
-      leapStep: r.denoise.leapStep,
-      modelCalls: r.denoise.modelCalls,
-      peakResidentBytes: r.denoise.peakResidentBytes,
-      loads: r.denoise.loads,
-      plan: r.denoise.plan,
-    },
-    timings: {
-      modelMs: a.modelMs,
-      ...r.timings,
-      compileMs: r.denoise.timings.compileMs,
-      steps: r.denoise.steps.map((s) => ({
-        step: s.step,
-        t: s.t,
-        latencyMs: s.latencyMs,
-        cosine: s.cosine,
-        leapt: s.leapt,
-        merged: s.step < r.params.tdtm.mergeSteps,
-      })),
-    },
-    events: a.events,
-  };
-}
-
-/**
- * run.json's `memory`: the process limit, the up-front preflight, and per stage the prediction beside the measured
- * process peak (VmHWM, reset at each stage's start), plus the run's peak (the largest of them and the final VmHWM).
- */
-function memoryRecord(r: GenerateResult): Record<string, unknown> {
-  const final = peakRssBytes();
-  const measured = r.memory.stages.map((s) => s.measuredPeakBytes ?? 0);
-  return {
-    limitBytes: r.memory.limitBytes,
-    processPeakBytes: Math.max(final ?? 0, ...measured) || null,
-    stages: r.memory.stages.map((s) => ({
-      ...s,
-      predictionError:
-        s.predictedPeakBytes !== null && s.measuredPeakBytes !== null && s.measuredPeakBytes > 0
-          ? (s.predictedPeakBytes - s.measuredPeakBytes) / s.measuredPeakBytes
-          : null,
-    })),
-    preflight: r.memory.preflight,
-  };
 }

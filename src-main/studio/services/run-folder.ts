@@ -3,14 +3,16 @@
  * (one `{"seq":N,"event":{...}}` per line, appended in seq order as events arrive; writes are batched while one
  * is in flight, never reordered) and the images (`frames/`, `previews/`: see run-frames.ts).
  *
- * Versions: 1 (initial), 2 (adds `baselineOf` / `baselineRunId` and `deviceDetails`). Version 1 files are read as version 2 with no
- * baseline links and rewritten as version 2 on their next save.
+ * Versions: 1 (initial), 2 (adds `baselineOf` / `baselineRunId` and `deviceDetails`; optional `generate`: a run
+ * made by `odsora generate`, generate-section.ts). Version 1 files are read as version 2 with no baseline links and
+ * rewritten as version 2 on their next save.
  */
 import { open, readFile, rename, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { runParamsSchema, runStateSchema, previewSettingsSchema } from '../../../shared/protocol/run';
 import type { RunEvent } from '../../../shared/protocol/run';
+import { generateSectionSchema } from './generate-section';
 import {
   describeIssues,
   runDetailSchema,
@@ -75,6 +77,8 @@ const runFileSchema = z.object({
     })
     .nullable()
     .optional(),
+  /** A run made by `odsora generate`: its command line, provenance, tokens, outputs, memory and timings. */
+  generate: generateSectionSchema.optional(),
 });
 
 /** run.json, version 1 (read only). */
@@ -134,6 +138,12 @@ export async function writeRunFile(dir: string, run: RunFile): Promise<void> {
   const tmp = join(dir, `run.json.${process.pid}.tmp`);
   await writeFile(tmp, `${JSON.stringify(run, null, 2)}\n`);
   await rename(tmp, join(dir, 'run.json'));
+}
+
+/** Writes a whole events.jsonl at once (a run recorded elsewhere, e.g. by `odsora generate`), in seq order. */
+export async function writeEventLog(dir: string, events: readonly StoredEvent[]): Promise<void> {
+  const lines = events.map((e) => `${JSON.stringify({ seq: e.seq, event: e.event })}\n`);
+  await writeFile(join(dir, 'events.jsonl'), lines.join(''));
 }
 
 /** One line of events.jsonl. */

@@ -1,45 +1,18 @@
 /**
  * A run folder as a Chrome / Perfetto trace (shared/report/trace-events.ts), for `odsora trace` and the studio's
- * trace export. Two kinds of folder: a studio run (`run.json` format `odsora-studio-run` + `events.jsonl`,
- * run-folder.ts) and what `odsora generate --out` writes (`run.json` format `odsora-run`, its engine events in
- * `events`). A file that is missing, cut short or not valid is an error naming the file and what was wrong.
+ * trace export. A run folder is the studio's (`run.json` format `odsora-studio-run` + `events.jsonl`, run-folder.ts),
+ * which is also what `odsora generate --out` writes. A file that is missing, cut short or not valid is an error naming
+ * the file and what was wrong.
  */
 import { readFile, rename, stat, writeFile, mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { z } from 'zod';
-import { engineEventSchema } from '../../../shared/protocol/engine-events';
-import { describeIssues } from '../../../shared/protocol/studio-contract';
 import { buildChromeTrace, type ChromeTrace } from '../../../shared/report/trace-events';
 import { loadRunFile, readEventLog, RUN_FOLDER_FORMAT, type RunFile } from './run-folder';
-
-/** The `format` of the run.json `odsora generate` writes (RUN_FORMAT in src-main/cli/commands/generate.ts). */
-const GENERATE_RUN_FORMAT = 'odsora-run';
 
 /** Why a folder gives no trace (the message names the file). */
 export class RunTraceError extends Error {
   override readonly name = 'RunTraceError';
 }
-
-/** What `odsora generate`'s run.json needs to hold for a trace (the rest is copied into the metadata). */
-const generateRunSchema = z.object({
-  format: z.literal(GENERATE_RUN_FORMAT),
-  version: z.literal(1),
-  createdAt: z.string().optional(),
-  argv: z.array(z.string()).optional(),
-  params: z.record(z.string(), z.unknown()),
-  provenance: z
-    .object({
-      engineVersion: z.string().optional(),
-      gitCommit: z.string().nullable().optional(),
-      model: z
-        .object({ name: z.string(), sourceSha256: z.string().nullable().optional() })
-        .partial()
-        .optional(),
-      host: z.record(z.string(), z.unknown()).optional(),
-    })
-    .optional(),
-  events: z.array(engineEventSchema),
-});
 
 /** A trace and what it was made from. */
 export interface RunTrace {
@@ -52,7 +25,7 @@ export interface RunTrace {
 /** How a studio event log with unreadable lines is treated: refused (the CLI) or its readable lines kept (the studio). */
 export type DamagedLog = 'refuse' | 'skip';
 
-/** Reads a run folder of either kind and converts it. */
+/** Reads a run folder and converts it. */
 export async function readRunTrace(dir: string, opts: { damaged?: DamagedLog } = {}): Promise<RunTrace> {
   const path = join(dir, 'run.json');
   let text: string;
@@ -71,34 +44,22 @@ export async function readRunTrace(dir: string, opts: { damaged?: DamagedLog } =
   }
   const format = (raw as { format?: unknown } | null)?.format;
   if (format === RUN_FOLDER_FORMAT) return studioRunTrace(dir, opts.damaged ?? 'refuse');
-  if (format === GENERATE_RUN_FORMAT) {
-    const run = generateRunSchema.safeParse(raw);
-    if (!run.success) throw new RunTraceError(`${path}: ${describeIssues(run.error)}`);
-    const r = run.data;
-    const model = r.provenance?.model?.name;
-    const trace = buildChromeTrace(r.events, {
-      name: `odsora generate${model === undefined ? '' : ` · ${model}`}`,
-      metadata: {
-        source: 'odsora generate',
-        createdAt: r.createdAt ?? null,
-        argv: r.argv ?? null,
-        params: r.params,
-        provenance: r.provenance ?? null,
-      },
-    });
-    return { trace, source: 'odsora generate', events: r.events.length };
-  }
   throw new RunTraceError(
-    `${path} is neither a studio run ("${RUN_FOLDER_FORMAT}") nor an odsora generate run ("${GENERATE_RUN_FORMAT}"): its format is ${JSON.stringify(format ?? null)}`,
+    `${path} is not a studio run folder ("${RUN_FOLDER_FORMAT}"): its format is ${JSON.stringify(format ?? null)}`,
   );
 }
 
 /** The trace's name and metadata for a studio run. */
 export function studioTraceInfo(file: RunFile): Parameters<typeof buildChromeTrace>[1] {
+  const generate = file.generate;
   return {
-    name: `${file.runId} · ${file.device.name} (${file.device.model})`,
+    name:
+      generate === undefined
+        ? `${file.runId} · ${file.device.name} (${file.device.model})`
+        : `odsora generate · ${generate.provenance.model.name}`,
     metadata: {
-      source: 'odsora studio',
+      source: generate === undefined ? 'odsora studio' : 'odsora generate',
+      ...(generate === undefined ? {} : { argv: generate.argv, provenance: generate.provenance }),
       runId: file.runId,
       deviceRunId: file.deviceRunId,
       label: file.label,
@@ -127,7 +88,11 @@ async function studioRunTrace(dir: string, damaged: DamagedLog): Promise<RunTrac
     log.events.map((e) => e.event),
     { ...info, metadata: { ...info.metadata, eventLogProblem: log.problem } },
   );
-  return { trace, source: 'studio run', events: log.events.length };
+  return {
+    trace,
+    source: read.file.generate === undefined ? 'studio run' : 'odsora generate',
+    events: log.events.length,
+  };
 }
 
 /** Writes a trace as JSON atomically (a temporary file renamed into place); returns its size in bytes. */

@@ -2,36 +2,25 @@
 // 4096-wide layer and 526 MB embedding, one STDiT3-XL pair, the VAE with one res block per level), through the BUILT
 // command line: synth-checkpoint → convert (PyTorch .bin shards + spiece.model, T5 stored int8) → generate under a
 // 3.3 GB process limit; an impossible limit refused up front; a conversion killed midway leaving nothing that loads.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CompanionClient, MemoryKeyStore } from '../../../src-main/devices/companion-client';
 import { synthTensors } from '../../../src-main/synth/synth-checkpoint';
 import { startCompanion, stopCompanion } from '../../helpers/companion-process';
+import { CLI_PATH, ensureCliBuilt, REPO_ROOT, runOdsora, type OdsoraResult } from '../../helpers/odsora-cli';
 import { orDeath, record } from '../companion/run-helpers';
 
-const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-const cli = join(repoRoot, 'out', 'cli', 'odsora.cjs');
 const work = mkdtempSync(join(tmpdir(), 'odsora-full-size-'));
 const LIMIT = 3_300_000_000;
 
-function odsora(
-  args: string[],
-  timeout = 240_000,
-): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [cli, ...args], { cwd: repoRoot, encoding: 'utf8', timeout });
-  if (r.error) throw r.error;
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+function odsora(args: string[], timeout = 240_000): OdsoraResult {
+  return runOdsora(args, {}, timeout);
 }
 
-beforeAll(() => {
-  if (existsSync(cli)) return;
-  const r = spawnSync(process.execPath, ['scripts/build-cli.mjs', '--quiet'], { cwd: repoRoot });
-  if (r.status !== 0) throw new Error('could not build the CLI');
-});
+beforeAll(() => ensureCliBuilt());
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('opensora-v1.2-depth1: synthetic released layouts → convert → generate in 3.3 GB', () => {
@@ -127,13 +116,15 @@ describe('opensora-v1.2-depth1: synthetic released layouts → convert → gener
       out,
     ]);
     expect(r.status, r.stderr).toBe(0);
-    const run = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as {
-      memory: {
-        limitBytes: number;
-        processPeakBytes: number;
-        stages: { stage: string; predictedPeakBytes: number; measuredPeakBytes: number }[];
+    const { generate: run } = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as {
+      generate: {
+        memory: {
+          limitBytes: number;
+          processPeakBytes: number;
+          stages: { stage: string; predictedPeakBytes: number; measuredPeakBytes: number }[];
+        };
+        outputs: { frameCount: number };
       };
-      outputs: { frameCount: number };
     };
     expect(run.outputs.frameCount).toBe(17);
     expect(run.memory.limitBytes).toBe(LIMIT);
@@ -235,8 +226,8 @@ describe('an interrupted conversion', () => {
     expect(s.status, s.stderr).toBe(0);
     expect(readdirSync(join(model, 'text_encoder'))).toContain('model.safetensors.index.json');
     const out = join(work, 'killed-set');
-    const child = spawn(process.execPath, [cli, 'convert', '--model-dir', model, '--out', out], {
-      cwd: repoRoot,
+    const child = spawn(process.execPath, [CLI_PATH, 'convert', '--model-dir', model, '--out', out], {
+      cwd: REPO_ROOT,
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';

@@ -1,13 +1,17 @@
 // `odsora generate` end to end: the BUILT command line (out/cli/odsora.cjs) on the fixture model directory
 // (tests/helpers/fixture-model-dir.ts), converted into a temp cache ($ODSORA_CACHE). Checks the written files
-// (PNG frames, APNG, GIF, run.json) and that bad flags fail naming the flag.
+// (PNG frames, APNG, GIF, the studio run folder's run.json and events.jsonl, listed by the studio's history) and that
+// bad flags fail naming the flag.
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import UPNG from 'upng-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildCli, runOdsora, type OdsoraResult } from '../../helpers/odsora-cli';
+import { ensureCliBuilt, runOdsora, type OdsoraResult } from '../../helpers/odsora-cli';
 import { FIXTURE_SAMPLING, fixtureModelDir } from '../../helpers/fixture-model-dir';
+import { loadRunFile, readEventLog } from '../../../src-main/studio/services/run-folder';
+import { RunHistory } from '../../../src-main/studio/services/run-history';
+import { RunService } from '../../../src-main/studio/services/run-service';
 
 let modelDir: string;
 let work: string;
@@ -17,7 +21,7 @@ function odsora(args: string[]): OdsoraResult {
 }
 
 beforeAll(() => {
-  buildCli();
+  ensureCliBuilt();
   modelDir = fixtureModelDir();
   work = mkdtempSync(join(tmpdir(), 'odsora-generate-cli-'));
 });
@@ -28,8 +32,9 @@ afterAll(() => {
 });
 
 describe('odsora generate', () => {
-  it('writes PNG frames, an APNG, a GIF and run.json', () => {
-    const out = join(work, 'run1');
+  it('writes PNG frames, an APNG, a GIF and a studio run folder that history lists', async () => {
+    // Under a studio data directory's runs/, as `odsora generate --out <data>/runs/<name>` puts it.
+    const out = join(work, 'studio-data', 'runs', 'run1');
     const r = odsora([
       'generate',
       '--model',
@@ -69,10 +74,12 @@ describe('odsora generate', () => {
     const gh = gif.readUInt16LE(8);
     expect(Math.min(gw, gh)).toBeGreaterThanOrEqual(256);
 
-    const run = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-    expect(run['format']).toBe('odsora-run');
-    expect(run['version']).toBe(1);
-    expect(run['params']).toMatchObject({
+    // run.json is a studio run folder's (odsora-studio-run v2), its CLI extras typed by the `generate` section.
+    const read = await loadRunFile(out);
+    if (!read.ok) throw new Error(read.reason);
+    const run = read.file;
+    expect(run).toMatchObject({ format: 'odsora-studio-run', version: 2, runId: 'run1', state: 'finished' });
+    expect(run.params).toMatchObject({
       prompt: 'a red ball',
       seed: 1,
       steps: 3,
@@ -80,22 +87,42 @@ describe('odsora generate', () => {
       heightPx: H,
       widthPx: W,
     });
-    expect(run['provenance']['engineVersion']).toMatch(/^\d+\.\d+\.\d+/);
-    expect(run['provenance']).toHaveProperty('gitCommit');
-    expect(run['provenance']['host']['node']).toBe(process.version);
-    expect(run['provenance']['host']['backend']).toMatch(/onnxruntime/);
-    const blocks = run['provenance']['model']['blocks'] as { stage: string; sha256: string }[];
+    const cli = run.generate!;
+    expect(cli.provenance.engineVersion).toMatch(/^\d+\.\d+\.\d+/);
+    expect(cli.provenance).toHaveProperty('gitCommit');
+    expect(cli.provenance.host.node).toBe(process.version);
+    expect(cli.provenance.host.backend).toMatch(/onnxruntime/);
+    const blocks = cli.provenance.model.blocks;
     expect(new Set(blocks.map((b) => b.stage))).toEqual(new Set(['denoiser', 'text', 'decode']));
     for (const b of blocks) expect(b.sha256).toMatch(/^[0-9a-f]{64}$/);
-    expect(run['outputs']['gif']['scale']).toBe(gw / W);
-    expect(run['timings']['steps']).toHaveLength(3);
-    for (const k of ['loadMs', 'textMs', 'denoiseMs', 'decodeMs', 'totalMs'])
-      expect(run['timings'][k]).toBeGreaterThanOrEqual(0);
-    const events = run['events'] as { type: string; stage?: string }[];
-    expect(events.length).toBeGreaterThan(0);
-    expect(events.filter((e) => e.type === 'stage.end').map((e) => e.stage)).toEqual(
+    expect((cli.outputs['gif'] as { scale: number }).scale).toBe(gw / W);
+    expect(cli.timings.steps).toHaveLength(3);
+    for (const k of ['loadMs', 'textMs', 'denoiseMs', 'decodeMs', 'totalMs'] as const)
+      expect(cli.timings[k]).toBeGreaterThanOrEqual(0);
+    const events = (await readEventLog(out)).events.map((e) => e.event);
+    expect(events.map((e) => e.type)).toEqual(
+      expect.arrayContaining(['run.queued', 'run.started', 'step.end', 'run.finished']),
+    );
+    expect(events.flatMap((e) => (e.type === 'stage.end' ? [e.stage] : []))).toEqual(
       expect.arrayContaining(['text', 'denoise', 'decode']),
     );
+
+    // The studio's history lists it and shows its detail, measures and frames.
+    const runs = await RunService.open({
+      dataDir: join(work, 'studio-data'),
+      hub: {
+        pairedClient: () => {
+          throw new Error('history needs no device');
+        },
+      },
+    });
+    expect(runs.list().map((x) => [x.runId, x.state])).toEqual([['run1', 'finished']]);
+    const history = new RunHistory(runs);
+    const detail = await history.detail('run1');
+    expect(detail.wallMs).toBeGreaterThan(0);
+    expect(detail.eventLogProblem).toBeNull();
+    expect((await history.measures('run1')).steps).toHaveLength(3);
+    expect((await history.framePage('run1', 'final', 0, 100)).total).toBe(F);
   });
 
   it('runs LPL, TDTM and a CI-DL budget with --json (no progress on stderr)', () => {
@@ -159,10 +186,10 @@ describe('odsora generate', () => {
     expect(Number(printed![2])).toBe(seed);
     expect(r.stdout).toContain(`seed ${seed} (random)`);
     const run = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as {
-      seedChosen: string;
+      generate: { seedChosen: string };
       params: { seed: number };
     };
-    expect(run).toMatchObject({ seedChosen: 'random', params: { seed } });
+    expect(run).toMatchObject({ generate: { seedChosen: 'random' }, params: { seed } });
 
     const again = join(work, 'random-seed-again');
     const r2 = odsora([
@@ -180,7 +207,9 @@ describe('odsora generate', () => {
     ]);
     expect(r2.status, r2.stderr).toBe(0);
     expect(r2.stderr).not.toMatch(/random/);
-    expect(JSON.parse(readFileSync(join(again, 'run.json'), 'utf8'))).toMatchObject({ seedChosen: 'given' });
+    expect(JSON.parse(readFileSync(join(again, 'run.json'), 'utf8'))).toMatchObject({
+      generate: { seedChosen: 'given' },
+    });
     for (const frame of ['0000.png', '0007.png'])
       expect(
         readFileSync(join(again, 'frames', frame)).equals(readFileSync(join(out, 'frames', frame))),
@@ -199,10 +228,10 @@ describe('odsora generate', () => {
     expect(r.stderr).not.toMatch(/step 4\/4/);
     expect(r.stdout).toMatch(/LPL 3\/4: leapt at step 3/);
     const run = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as {
-      timings: { steps: { step: number; leapt: boolean }[] };
+      generate: { timings: { steps: { step: number; leapt: boolean }[] } };
     };
     // Three steps ran the model; the third leapt.
-    expect(run.timings.steps.map((s) => s.leapt)).toEqual([false, false, true]);
+    expect(run.generate.timings.steps.map((s) => s.leapt)).toEqual([false, false, true]);
 
     const base = ['generate', '--model', modelDir, '--prompt', 'x', '--seed', '1', '--steps', '4'];
     const zero = odsora([...base, '--lpl', 'fixed:0', '--out', join(work, 'lpl0')]);
@@ -229,9 +258,9 @@ describe('odsora generate', () => {
     // Before any stage ran.
     expect(warning).toBeLessThan(r.stderr.indexOf('text: …'));
     const run = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as {
-      tokens: { unknownWords: string[] };
+      generate: { tokens: { unknownWords: string[] } };
     };
-    expect(run.tokens.unknownWords).toEqual(['elephant']);
+    expect(run.generate.tokens.unknownWords).toEqual(['elephant']);
 
     const known = odsora([
       ...['generate', '--prompt', 'a purple circle moving left on a black background', '--seed', '1'],

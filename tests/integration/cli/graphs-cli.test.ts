@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readModel } from '../../../shared/engine/onnx/proto-reader';
-import { buildCli, runOdsora, type OdsoraResult } from '../../helpers/odsora-cli';
+import { ensureCliBuilt, runOdsora, type OdsoraResult } from '../../helpers/odsora-cli';
 import { fixtureModelDir } from '../../helpers/fixture-model-dir';
 
 let modelDir: string;
@@ -16,7 +16,7 @@ function odsora(args: string[]): OdsoraResult {
 }
 
 beforeAll(() => {
-  buildCli();
+  ensureCliBuilt();
   modelDir = fixtureModelDir();
   work = mkdtempSync(join(tmpdir(), 'odsora-graphs-cli-'));
 });

@@ -1,9 +1,10 @@
 // `odsora <command> --help` as a newcomer reads it, from the BUILT command line: every command (found by walking
 // the help's own command lists, so a new command is covered without editing this test) shows examples whose flags
 // are its own, and marks the options it cannot run without.
-import { spawnSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CLI_PATH, REPO_ROOT } from '../../helpers/companion-process';
+import { knobCli } from '../../../shared/engine/techniques/cli';
+import { everyKnob } from '../../../shared/engine/techniques/knobs';
+import { ensureCliBuilt, runOdsora } from '../../helpers/odsora-cli';
 
 const helps = new Map<string, string>();
 
@@ -12,7 +13,7 @@ function help(path: readonly string[]): string {
   const key = path.join(' ');
   const known = helps.get(key);
   if (known !== undefined) return known;
-  const r = spawnSync(process.execPath, [CLI_PATH, ...path, '--help'], { cwd: REPO_ROOT, encoding: 'utf8' });
+  const r = runOdsora([...path, '--help']);
   expect(r.status, `odsora ${key} --help: ${r.stderr}`).toBe(0);
   helps.set(key, r.stdout);
   return r.stdout;
@@ -47,7 +48,7 @@ function examples(text: string): { what: string; args: string[] }[] {
 const commands: string[][] = [];
 
 beforeAll(() => {
-  spawnSync(process.execPath, ['scripts/build-cli.mjs', '--quiet'], { cwd: REPO_ROOT, timeout: 120_000 });
+  ensureCliBuilt();
   const walk = (path: string[]): void => {
     const subs = subcommands(help(path));
     if (path.length > 0) commands.push(path);
@@ -103,5 +104,17 @@ describe('odsora --help', () => {
     expect(options(help(['label-sheets', 'collect'])).get('--annotator')).toMatch(
       /who labelled \(required\)$/,
     );
+  });
+
+  it('generate --help shows every technique knob of the registry: its flag or its --lpl key', () => {
+    const text = help(['generate']).replace(/\s+/g, ' ');
+    const flags = optionFlags(help(['generate']));
+    for (const entry of everyKnob()) {
+      const cli = knobCli(entry);
+      if (entry.technique !== 'lpl') expect(flags, entry.path).toContain(cli);
+      else if (entry.mode === 'dynamic')
+        expect(text, entry.path).toContain(/dynamic:(\S+)=/.exec(cli)![1] + '=');
+      else expect(text, entry.path).toContain('fixed:N');
+    }
   });
 });

@@ -8,14 +8,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SweepJournal } from '../../../shared/sweep/journal';
 import {
-  CLI_PATH,
-  REPO_ROOT,
   startCompanion,
   stopCompanion,
   waitUntil,
   type CompanionProcess,
 } from '../../helpers/companion-process';
-import { buildCli, runOdsora } from '../../helpers/odsora-cli';
+import { CLI_PATH, ensureCliBuilt, REPO_ROOT, runOdsora } from '../../helpers/odsora-cli';
 
 let companion: CompanionProcess | undefined;
 let work: string;
@@ -105,7 +103,7 @@ function inFlightAfter(out: string, n: number): boolean {
 }
 
 beforeAll(async () => {
-  buildCli(); // the sweep's own sources are not among those startCompanion checks for a stale bundle
+  ensureCliBuilt();
   work = mkdtempSync(join(tmpdir(), 'odsora-sweep-test-'));
   companion = await startCompanion({ name: 'sweep desk', profile: 'desktop' });
 }, 120_000);

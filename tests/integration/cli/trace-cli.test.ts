@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EngineEvent } from '../../../shared/engine/telemetry';
-import { buildCli, runOdsora, type OdsoraResult } from '../../helpers/odsora-cli';
+import { ensureCliBuilt, runOdsora, type OdsoraResult } from '../../helpers/odsora-cli';
 import { checkChromeTrace, expectedTraceCounts } from '../../helpers/trace-check';
 
 let work: string;
@@ -19,7 +19,7 @@ function odsora(args: string[]): OdsoraResult {
 }
 
 beforeAll(() => {
-  buildCli();
+  ensureCliBuilt();
   work = mkdtempSync(join(tmpdir(), 'odsora-trace-cli-'));
   gen = join(work, 'gen');
   const r = odsora([
@@ -40,7 +40,11 @@ beforeAll(() => {
     gen,
   ]);
   expect(r.status, r.stderr).toBe(0);
-  events = (JSON.parse(readFileSync(join(gen, 'run.json'), 'utf8')) as { events: EngineEvent[] }).events;
+  // odsora generate writes a studio run folder: its engine events are in events.jsonl.
+  events = readFileSync(join(gen, 'events.jsonl'), 'utf8')
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => (JSON.parse(line) as { event: EngineEvent }).event);
 }, 240_000);
 
 afterAll(() => {
@@ -148,7 +152,10 @@ describe('odsora trace', () => {
       join(torn, 'run.json'),
       JSON.stringify({ format: 'odsora-run', version: 1, params: {}, events: [{ type: 'step.end' }] }),
     );
-    fails(torn, /torn\/run\.json: events\.0/);
+    fails(
+      torn,
+      /torn\/run\.json is not a studio run folder \("odsora-studio-run"\): its format is "odsora-run"/,
+    );
     const noLog = studioFolder('no-log', []);
     rmSync(join(noLog, 'events.jsonl'));
     fails(noLog, /no-log\/events\.jsonl is missing/);

@@ -11,12 +11,8 @@ import {
   MemoryKeyStore,
   type SeqEvent,
 } from '../../../src-main/devices/companion-client';
-import {
-  REPO_ROOT,
-  startCompanion,
-  stopCompanion,
-  type CompanionProcess,
-} from '../../helpers/companion-process';
+import { startCompanion, stopCompanion, type CompanionProcess } from '../../helpers/companion-process';
+import { REPO_ROOT } from '../../helpers/odsora-cli';
 import { orDeath, record, until } from './run-helpers';
 
 const HOST = '127.0.0.1';

@@ -6,13 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CompanionClient, MemoryKeyStore } from '../../../src-main/devices/companion-client';
-import {
-  CLI_PATH,
-  ensureCliBuilt,
-  REPO_ROOT,
-  startCompanion,
-  stopCompanion,
-} from '../../helpers/companion-process';
+import { startCompanion, stopCompanion } from '../../helpers/companion-process';
+import { CLI_PATH, ensureCliBuilt, REPO_ROOT } from '../../helpers/odsora-cli';
 import { fixtureModelDir } from '../../helpers/fixture-model-dir';
 
 const dirs: string[] = [];

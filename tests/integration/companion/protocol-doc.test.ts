@@ -8,7 +8,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT, startCompanion, type CompanionProcess } from '../../helpers/companion-process';
+import { startCompanion, type CompanionProcess } from '../../helpers/companion-process';
+import { REPO_ROOT } from '../../helpers/odsora-cli';
 import {
   authProof,
   blockSetChunkFrame,

@@ -1,21 +1,18 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gaussianNoise } from '../../../shared/engine/noise/gaussian';
 import { runDenoise } from '../../../shared/engine/stdit3/denoise-stage';
 import type { DenoiseJob } from '../../../shared/engine/pipeline/denoise-job';
 import { createNodeEngineHost, type NodeEngineHost } from '../../../src-main/engine-host/node-engine';
 import { workerPlacement } from '../../../src-main/engine-host/ort-worker-backend';
+import { ensureCliBuilt } from '../../helpers/odsora-cli';
 import { syntheticBlockSet, SMALL_CONFIG } from '../../helpers/synthetic-blockset';
 
 let inline: NodeEngineHost;
 let worker: NodeEngineHost;
 
 beforeAll(async () => {
-  if (!existsSync('out/cli/ort-worker.cjs')) {
-    const r = spawnSync(process.execPath, ['scripts/build-cli.mjs', '--quiet'], { stdio: 'inherit' });
-    if (r.status !== 0) throw new Error('build failed');
-  }
+  // The worker placement loads out/cli/ort-worker.cjs.
+  ensureCliBuilt();
   inline = await createNodeEngineHost({ placement: 'inline', threads: 1 });
   worker = await createNodeEngineHost({ placement: 'worker', threads: 1 });
 });

@@ -2,18 +2,15 @@
 // fixture and on opensora-odd (same format, another config: odd T = 7, latent 9×11 that needs padding, depth 3,
 // 6 heads, CFG 4.5, 8 steps; made by tools/reference/make_fixture.py from our independent PyTorch reference).
 // Also: a perturbed golden must fail exactly its row, and unusable directories must fail with a clear message.
-import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeSafetensors, type NamedTensor } from '../../../shared/engine/safetensors/writer';
+import { ensureCliBuilt, REPO_ROOT, runOdsora, type OdsoraResult } from '../../helpers/odsora-cli';
 import { readSafetensorsLite } from '../../helpers/safetensors-lite';
 
-const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-const cli = join(repoRoot, 'out', 'cli', 'odsora.cjs');
-const fixtures = join(repoRoot, 'tests', 'fixtures');
+const fixtures = join(REPO_ROOT, 'tests', 'fixtures');
 const temps: string[] = [];
 
 interface Row {
@@ -30,14 +27,8 @@ interface Report {
   skipped: { name: string; why: string }[];
 }
 
-function verify(dir: string): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [cli, 'verify-fixture', dir, '--json'], {
-    cwd: repoRoot,
-    encoding: 'utf8',
-    timeout: 240_000,
-  });
-  if (r.error) throw r.error;
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+function verify(dir: string): OdsoraResult {
+  return runOdsora(['verify-fixture', dir, '--json']);
 }
 
 function tempDir(): string {
@@ -74,15 +65,7 @@ function requiredRows(dir: string): string[] {
   return rows;
 }
 
-beforeAll(() => {
-  if (existsSync(cli)) return;
-  const r = spawnSync(process.execPath, ['scripts/build-cli.mjs', '--quiet'], {
-    cwd: repoRoot,
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  expect(r.status, `build-cli failed: ${r.stderr}`).toBe(0);
-}, 180_000);
+beforeAll(() => ensureCliBuilt(), 180_000);
 
 afterAll(() => {
   for (const d of temps) rmSync(d, { recursive: true, force: true });

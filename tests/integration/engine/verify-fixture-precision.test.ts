@@ -2,14 +2,9 @@
 // the documented range tolerance (docs/precision.md): every float tensor within 1 % (f16) / 10 % (int8) of the
 // golden tensor's largest magnitude; CI-DL runs must still equal all-resident exactly. The precision must really
 // be applied: the outputs move off the float32 goldens by far more than float32 rounding does.
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-
-const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-const cli = join(repoRoot, 'out', 'cli', 'odsora.cjs');
+import { ensureCliBuilt, REPO_ROOT, runOdsora } from '../../helpers/odsora-cli';
 
 interface Row {
   name: string;
@@ -18,11 +13,7 @@ interface Row {
   tolerance: { atol: number; rtol: number };
 }
 
-beforeAll(() => {
-  if (existsSync(cli)) return;
-  const r = spawnSync(process.execPath, ['scripts/build-cli.mjs', '--quiet'], { cwd: repoRoot });
-  if (r.status !== 0) throw new Error('could not build the CLI');
-});
+beforeAll(() => ensureCliBuilt());
 
 const RANGE = { f16: 0.01, int8: 0.1 } as const;
 /** The final output row of each fixture kind. */
@@ -36,18 +27,13 @@ describe('golden fixtures on reduced-precision weights', () => {
   for (const fixture of ['opensora-tiny', 't5-tiny', 'vae-tiny'] as const)
     for (const precision of ['f16', 'int8'] as const)
       it(`${fixture} at ${precision} is within its documented tolerance, and visibly not float32`, () => {
-        const r = spawnSync(
-          process.execPath,
-          [
-            cli,
-            'verify-fixture',
-            join(repoRoot, 'tests', 'fixtures', fixture),
-            '--precision',
-            precision,
-            '--json',
-          ],
-          { cwd: repoRoot, encoding: 'utf8', timeout: 240_000 },
-        );
+        const r = runOdsora([
+          'verify-fixture',
+          join(REPO_ROOT, 'tests', 'fixtures', fixture),
+          '--precision',
+          precision,
+          '--json',
+        ]);
         expect(r.status, r.stderr).toBe(0);
         const report = JSON.parse(r.stdout) as { pass: boolean; rows: Row[] };
         expect(report.pass).toBe(true);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StudioDevice, StudioEvent } from '../../../shared/protocol/studio-contract';
 import { createStudioServices, type StudioServices } from '../../../src-main/studio/services/index';
-import { CLI_PATH, ensureCliBuilt } from '../../helpers/companion-process';
+import { CLI_PATH, ensureCliBuilt } from '../../helpers/odsora-cli';
 import { fixtureModelDir } from '../../helpers/fixture-model-dir';
 import { until } from '../companion/run-helpers';
 import { PROTOCOL_VERSION } from '../../../shared/protocol/limits';

@@ -15,7 +15,7 @@ import type {
 import { createStudioServices, type StudioServices } from '../../../src-main/studio/services/index';
 import { RunHistory } from '../../../src-main/studio/services/run-history';
 import { RunService } from '../../../src-main/studio/services/run-service';
-import { CLI_PATH, ensureCliBuilt } from '../../helpers/companion-process';
+import { CLI_PATH, ensureCliBuilt } from '../../helpers/odsora-cli';
 import { until } from '../companion/run-helpers';
 
 let dataDir: string;

@@ -8,13 +8,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StudioDevice } from '../../../shared/protocol/studio-contract';
 import { createStudioServices, type StudioServices } from '../../../src-main/studio/services/index';
-import {
-  CLI_PATH,
-  ensureCliBuilt,
-  startCompanion,
-  stopCompanion,
-  type CompanionProcess,
-} from '../../helpers/companion-process';
+import { CLI_PATH, ensureCliBuilt } from '../../helpers/odsora-cli';
+import { startCompanion, stopCompanion, type CompanionProcess } from '../../helpers/companion-process';
 import { fixtureModelDir } from '../../helpers/fixture-model-dir';
 import { until } from '../companion/run-helpers';
 

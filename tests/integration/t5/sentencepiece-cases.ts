@@ -1,5 +1,6 @@
 // Inputs of sentencepiece-parity.test.ts: deterministic prompts (hand-written edge cases, random mixtures), byte
 // strings that are not valid UTF-8, and hand-made vocabularies that pin the library's arithmetic.
+import { mulberry32 } from '../../../shared/seeded-random';
 import type { ModelPiece } from '../../../shared/engine/t5/sentencepiece';
 import {
   defaultNormalizerSpec,
@@ -8,17 +9,8 @@ import {
   PieceType,
 } from '../../../shared/engine/t5/sentencepiece';
 
-/** mulberry32: a small deterministic PRNG, so the prompt set is the same on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small deterministic PRNG, so the prompt set is the same on every run. */
+const rng = mulberry32;
 
 const HAND_WRITTEN = [
   '',

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkAccess, UNAUTHENTICATED_MESSAGE_TYPES } from '../../../../shared/companion/access';
 import { CLIENT_MESSAGE_TYPES } from '../../../../shared/protocol/parse';
-import { clientMessages } from '../protocol/samples';
+import { clientMessages } from '../../../../shared/protocol/samples';
 
 describe('unpaired restrictions', () => {
   it('before hello only hello is allowed', () => {

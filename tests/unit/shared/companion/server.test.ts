@@ -4,7 +4,7 @@ import { RunFailure } from '../../../../shared/companion/server';
 import { computeAuthProof } from '../../../../shared/protocol/auth';
 import { decodeBinaryFrame } from '../../../../shared/protocol/binary-frame';
 import { PROTOCOL_VERSION } from '../../../../shared/protocol/limits';
-import { deviceInfo as sampleDeviceInfo } from '../protocol/samples';
+import { deviceInfo as sampleDeviceInfo } from '../../../../shared/protocol/samples';
 
 import { device, hmac, Client, FakeRunner, setup, pairedClient, flush } from './server-harness';
 

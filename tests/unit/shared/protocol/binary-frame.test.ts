@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../../../../shared/seeded-random';
 import {
   BINARY_FRAME_KINDS,
   BINARY_FRAME_PURPOSES,
@@ -9,17 +10,8 @@ import {
   type BinaryFrame,
 } from '../../../../shared/protocol/binary-frame';
 
-/** Deterministic test randomness (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic test randomness. */
+const rng = mulberry32;
 
 const png = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3);
 const samples: BinaryFrame[] = [

@@ -12,7 +12,12 @@ import {
   parseDeviceMessage,
 } from '../../../../shared/protocol/parse';
 import { isTerminalRunEvent, runEventSchema, runStateAfter } from '../../../../shared/protocol/run';
-import { clientMessages, deviceMessages, engineEvents, runLevelEvents } from './samples';
+import {
+  clientMessages,
+  deviceMessages,
+  engineEvents,
+  runLevelEvents,
+} from '../../../../shared/protocol/samples';
 
 const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
 

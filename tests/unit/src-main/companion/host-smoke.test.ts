@@ -1,5 +1,4 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +21,7 @@ import { decodeBinaryFrame } from '../../../../shared/protocol/binary-frame';
 import type { DeviceMessage } from '../../../../shared/protocol/messages';
 import { decodeDeviceText } from '../../../../shared/protocol/parse';
 import { fixtureModelDir } from '../../../helpers/fixture-model-dir';
+import { ensureCliBuilt } from '../../../helpers/odsora-cli';
 
 describe('profiles', () => {
   it('scales the iPhone limit to the model and caps budgets', () => {
@@ -88,8 +88,8 @@ describe('odsora companion host (real sockets, fixture model)', () => {
   let dirs: string[] = [];
 
   beforeAll(async () => {
-    if (!existsSync('out/cli/companion-engine-worker.cjs'))
-      spawnSync(process.execPath, ['scripts/build-cli.mjs', '--quiet'], { stdio: 'inherit' });
+    // The companion's engine worker is out/cli/companion-engine-worker.cjs.
+    ensureCliBuilt();
     const modelDir = fixtureModelDir();
     const data = mkdtempSync(join(tmpdir(), 'odsora-companion-'));
     const cache = mkdtempSync(join(tmpdir(), 'odsora-cache-'));

@@ -3,10 +3,11 @@ import {
   buildRunParams,
   DEFAULT_FORM,
   formFromParams,
-  lplLabel,
   PRESETS,
+  stepOfRunLabel,
   type ComposerForm,
 } from '../../../../src-renderer/composer/composer-model';
+import { LPL_FIXED_KNOBS } from '../../../../shared/engine/techniques/knobs';
 
 function preset(id: 'paper' | 'baseline' | 'demo', from: ComposerForm = DEFAULT_FORM): ComposerForm {
   const p = PRESETS.find((x) => x.id === id);
@@ -19,9 +20,9 @@ describe('composer presets', () => {
     const start: ComposerForm = {
       ...DEFAULT_FORM,
       steps: 12,
-      lplMode: 'off',
-      tdtmSteps: 0,
-      cidlEnabled: false,
+      lpl: { ...DEFAULT_FORM.lpl, mode: 'off' },
+      tdtm: { ...DEFAULT_FORM.tdtm, mergeSteps: 0 },
+      cidl: { ...DEFAULT_FORM.cidl, enabled: false },
     };
     const r = buildRunParams(preset('paper', start));
     expect(r.ok).toBe(true);
@@ -55,25 +56,40 @@ describe('composer presets', () => {
 
 describe('composer validation', () => {
   it('counts the leap step from 1, as LPL N/steps: 30 of 30 leaps at the last step, 31 and 0 are refused', () => {
-    const last = buildRunParams({ ...DEFAULT_FORM, steps: 30, lplMode: 'fixed', lplStep: 30 });
+    const fixedAt = (lplStep: number): ComposerForm => ({
+      ...DEFAULT_FORM,
+      steps: 30,
+      lpl: {
+        ...DEFAULT_FORM.lpl,
+        mode: 'fixed',
+        fixed: { ...DEFAULT_FORM.lpl.fixed, leapStep: lplStep - 1 },
+      },
+    });
+    const last = buildRunParams(fixedAt(30));
     expect(last.ok && last.params.lpl).toEqual({ mode: 'fixed', leapStep: 29 });
     for (const lplStep of [31, 0]) {
-      const r = buildRunParams({ ...DEFAULT_FORM, steps: 30, lplMode: 'fixed', lplStep });
+      const r = buildRunParams(fixedAt(lplStep));
       expect(r).toMatchObject({ ok: false, field: 'lpl' });
       if (!r.ok) expect(r.reason).toMatch(/counted from 1 and must be 1\.\.30 .*\(LPL N\/30\), got/);
     }
-    expect(lplLabel({ ...DEFAULT_FORM, steps: 30, lplStep: 16 })).toBe('LPL 16/30');
-    expect(lplLabel({ ...DEFAULT_FORM, steps: 20, lplStep: Number.NaN })).toBe('LPL ?/20');
+    const leap = LPL_FIXED_KNOBS.leapStep;
+    expect(stepOfRunLabel(leap, 15, 30)).toBe('LPL 16/30');
+    expect(stepOfRunLabel(leap, Number.NaN, 20)).toBe('LPL ?/20');
   });
 
   it('refuses more TDTM merge steps than steps', () => {
-    const r = buildRunParams({ ...DEFAULT_FORM, steps: 20, lplStep: 10, tdtmSteps: 21 });
+    const r = buildRunParams({
+      ...DEFAULT_FORM,
+      steps: 20,
+      lpl: { ...DEFAULT_FORM.lpl, fixed: { ...DEFAULT_FORM.lpl.fixed, leapStep: 9 } },
+      tdtm: { ...DEFAULT_FORM.tdtm, mergeSteps: 21 },
+    });
     expect(r).toMatchObject({ ok: false, field: 'tdtm.mergeSteps' });
     if (!r.ok) expect(r.reason).toMatch(/21.*exceed.*20/);
   });
 
   it('refuses a budget it cannot read, with the accepted forms', () => {
-    const r = buildRunParams({ ...DEFAULT_FORM, cidlBudget: 'lots' });
+    const r = buildRunParams({ ...DEFAULT_FORM, cidl: { ...DEFAULT_FORM.cidl, budget: 'lots' } });
     expect(r).toMatchObject({ ok: false, field: 'cidl.budget' });
   });
 

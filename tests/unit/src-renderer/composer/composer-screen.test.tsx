@@ -34,14 +34,14 @@ describe('Composer', () => {
     renderWithStudio(<ComposerScreen rerunOf={null} />, studio);
     fireEvent.click(screen.getByTestId('preset-baseline'));
     expect(value('lpl-mode')).toBe('off');
-    expect(value('tdtm-steps')).toBe('0');
+    expect(value('tdtm-merge-steps')).toBe('0');
     expect((screen.getByTestId('cidl-enabled') as HTMLInputElement).checked).toBe(false);
     fireEvent.click(screen.getByTestId('preset-paper'));
     expect(value('steps-input')).toBe('30');
     expect(value('lpl-mode')).toBe('fixed');
-    expect(value('lpl-step')).toBe('16');
-    expect(screen.getByTestId('lpl-label').textContent).toBe('LPL 16/30');
-    expect(value('tdtm-steps')).toBe('15');
+    expect(value('lpl-leap-step')).toBe('16');
+    expect(screen.getByTestId('lpl-leap-step-label').textContent).toBe('LPL 16/30');
+    expect(value('tdtm-merge-steps')).toBe('15');
     expect((screen.getByTestId('cidl-enabled') as HTMLInputElement).checked).toBe(true);
     fireEvent.click(screen.getByTestId('preset-demo'));
     expect(value('steps-input')).toBe('20');
@@ -83,15 +83,15 @@ describe('Composer', () => {
     const studio = new FakeStudio();
     fakePreflight(studio);
     renderWithStudio(<ComposerScreen rerunOf={null} />, studio);
-    fireEvent.change(screen.getByTestId('lpl-step'), { target: { value: '31' } });
+    fireEvent.change(screen.getByTestId('lpl-leap-step'), { target: { value: '31' } });
     expect(screen.getByTestId('composer-error').textContent).toMatch(/must be 1\.\.30 in a 30-step run/);
     expect((screen.getByTestId('start-run') as HTMLButtonElement).disabled).toBe(true);
-    fireEvent.change(screen.getByTestId('lpl-step'), { target: { value: '16' } });
-    fireEvent.change(screen.getByTestId('tdtm-steps'), { target: { value: '31' } });
+    fireEvent.change(screen.getByTestId('lpl-leap-step'), { target: { value: '16' } });
+    fireEvent.change(screen.getByTestId('tdtm-merge-steps'), { target: { value: '31' } });
     expect(screen.getByTestId('composer-error').textContent).toMatch(
       /TDTM merge steps \(31\) exceed the step count 30/,
     );
-    fireEvent.change(screen.getByTestId('tdtm-steps'), { target: { value: '15' } });
+    fireEvent.change(screen.getByTestId('tdtm-merge-steps'), { target: { value: '15' } });
     expect(screen.queryByTestId('composer-error')).toBeNull();
     expect(studio.callsOf('runs.start')).toHaveLength(0);
   });
@@ -142,7 +142,7 @@ describe('Composer', () => {
     await waitFor(() => expect(value('lpl-mode')).toBe('off'));
     expect(value('prompt-input')).toBe(baseline.params.prompt);
     expect(value('seed-input')).toBe(String(baseline.params.seed));
-    expect(value('tdtm-steps')).toBe('0');
+    expect(value('tdtm-merge-steps')).toBe('0');
   });
 
   it('offers nothing to change on the read-only mirror', () => {

@@ -53,7 +53,7 @@ describe('technique registry', () => {
       patience: 3,
       measure: 'reference-slice',
     });
-    const r = buildRunParams({ ...DEFAULT_FORM, lplMode: 'dynamic' });
+    const r = buildRunParams({ ...DEFAULT_FORM, lpl: { ...DEFAULT_FORM.lpl, mode: 'dynamic' } });
     expect(r.ok && r.params.lpl).toEqual(PYTHON_DYNAMIC_LPL);
   });
 
@@ -63,8 +63,11 @@ describe('technique registry', () => {
     expect(lplSchema.safeParse(late).success).toBe(true);
     const r = buildRunParams({
       ...DEFAULT_FORM,
-      lplMode: 'dynamic',
-      lplDynamic: { ...DEFAULT_FORM.lplDynamic, minimumSteps: 30 },
+      lpl: {
+        ...DEFAULT_FORM.lpl,
+        mode: 'dynamic',
+        dynamic: { ...DEFAULT_FORM.lpl.dynamic, minimumSteps: 30 },
+      },
     });
     expect(r.ok).toBe(true);
   });

@@ -1,8 +1,11 @@
-/** One valid example of every protocol message, for round-trip and mutation tests. */
-import type { EngineEvent } from '../../../../shared/engine/telemetry';
-import type { DeviceInfo } from '../../../../shared/protocol/device';
-import type { ClientMessage, DeviceMessage } from '../../../../shared/protocol/messages';
-import type { RunEvent } from '../../../../shared/protocol/run';
+/**
+ * One valid example of every companion protocol message (client, device, engine and run-level events): the unit
+ * tests' round-trip and mutation cases and the protocol fuzzer's templates (src-main/bench/protocol-fuzz-frames.ts).
+ */
+import type { EngineEvent } from '../engine/telemetry';
+import type { DeviceInfo } from './device';
+import type { ClientMessage, DeviceMessage } from './messages';
+import type { RunEvent } from './run';
 
 const hex = (n: number, c = 'a') => c.repeat(n * 2);
 
