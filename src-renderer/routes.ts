@@ -3,7 +3,7 @@
 import { useEffect, useState } from 'react';
 
 /** Identifies a screen; also the first part of its hash route. */
-export type ScreenId = 'devices' | 'composer' | 'live' | 'compare' | 'history' | 'presentation';
+export type ScreenId = 'devices' | 'composer' | 'live' | 'compare' | 'history' | 'sweeps' | 'presentation';
 
 /** A screen and its route parameters. */
 export interface Route {
@@ -11,7 +11,15 @@ export interface Route {
   params: string[];
 }
 
-const SCREEN_IDS: readonly ScreenId[] = ['devices', 'composer', 'live', 'compare', 'history', 'presentation'];
+const SCREEN_IDS: readonly ScreenId[] = [
+  'devices',
+  'composer',
+  'live',
+  'compare',
+  'history',
+  'sweeps',
+  'presentation',
+];
 
 /** The route of a hash like `#/live/run-1`; unknown screens fall back to Devices. */
 export function routeFromHash(hash: string): Route {

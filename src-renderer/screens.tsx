@@ -6,6 +6,7 @@ import { HistoryScreen } from './history/history-screen';
 import { LiveScreen } from './live/live-screen';
 import { PresentationScreen } from './presentation/presentation-screen';
 import type { Route, ScreenId } from './routes';
+import { SweepsScreen } from './sweeps/sweeps-screen';
 
 /** A screen as the nav lists it. */
 export interface ScreenInfo {
@@ -20,6 +21,7 @@ export const screens: readonly ScreenInfo[] = [
   { id: 'live', title: 'Live run' },
   { id: 'compare', title: 'Compare' },
   { id: 'history', title: 'History' },
+  { id: 'sweeps', title: 'Sweeps' },
   { id: 'presentation', title: 'Presentation' },
 ];
 
@@ -37,6 +39,8 @@ export function CurrentScreen({ route }: { route: Route }) {
       return <CompareScreen runA={first} runB={second} />;
     case 'history':
       return <HistoryScreen />;
+    case 'sweeps':
+      return <SweepsScreen key={first ?? ''} sweepId={first} />;
     case 'presentation':
       return <PresentationScreen runId={first} />;
   }

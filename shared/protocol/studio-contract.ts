@@ -29,16 +29,24 @@ import {
   runsStartArgsSchema,
   studioRunIdSchema,
 } from './studio-contract-runs';
+import {
+  sweepDetailSchema,
+  sweepEstimateSchema,
+  sweepRefSchema,
+  sweepsStartArgsSchema,
+  sweepSummarySchema,
+} from './studio-contract-sweeps';
 
 export * from './studio-contract-runs';
+export * from './studio-contract-sweeps';
 
 /**
  * Version of this contract; bump when a command's args or result change incompatibly. 2: `app.info` gained
  * `gitCommit`; history, baseline, compare, preflight and report commands added. 3: `runs.list` lists unreadable
  * run folders, `runs.get` says what was skipped in a run's stored events; `reports.export` names its report
- * (`reportId`) and can add to an earlier one; `reports.putVideo` added.
+ * (`reportId`) and can add to an earlier one; `reports.putVideo` added. 4: the `sweeps.*` commands and the `sweep.updated` event.
  */
-export const STUDIO_CONTRACT_VERSION = 3;
+export const STUDIO_CONTRACT_VERSION = 4;
 
 /** `app.info` takes no arguments; unknown keys are rejected so a typo is an error, not a silent no-op. */
 export const appInfoArgsSchema = z.strictObject({});
@@ -149,6 +157,8 @@ export const studioEventSchema = z.discriminatedUnion('type', [
   }),
   /** A run's summary changed (state, stream status, interruption). */
   z.strictObject({ type: z.literal('run.updated'), run: runSummarySchema }),
+  /** A sweep's progress or state changed (a run started or ended, paused, resumed, cancelled). */
+  z.strictObject({ type: z.literal('sweep.updated'), sweep: sweepSummarySchema }),
 ]);
 
 /** A pushed update. */
@@ -268,6 +278,46 @@ export const studioContract = {
     method: 'putReportVideo',
     args: reportPutVideoArgsSchema,
     result: reportPutVideoResultSchema,
+  },
+  /** Every sweep under the studio's `sweeps/`, newest first. */
+  'sweeps.list': {
+    method: 'listSweeps',
+    readOnly: true,
+    args: z.strictObject({}),
+    result: z.strictObject({ sweeps: z.array(sweepSummarySchema) }),
+  },
+  /** One sweep's summary and journal (runs, results, the points' statistics). */
+  'sweeps.get': { method: 'getSweep', readOnly: true, args: sweepRefSchema, result: sweepDetailSchema },
+  /** The run count and a rough duration of a spec, before starting it. */
+  'sweeps.estimate': {
+    method: 'estimateSweep',
+    readOnly: true,
+    args: sweepsStartArgsSchema,
+    result: sweepEstimateSchema,
+  },
+  /** Start a sweep on the studio's paired devices. */
+  'sweeps.start': {
+    method: 'startSweep',
+    args: sweepsStartArgsSchema,
+    result: z.strictObject({ sweep: sweepSummarySchema }),
+  },
+  /** Pause a sweep: the runs in flight are cancelled and run again on resume. */
+  'sweeps.pause': {
+    method: 'pauseSweep',
+    args: sweepRefSchema,
+    result: z.strictObject({ sweep: sweepSummarySchema }),
+  },
+  /** Resume a paused, failed or unfinished sweep: finished runs are never run again. */
+  'sweeps.resume': {
+    method: 'resumeSweep',
+    args: sweepRefSchema,
+    result: z.strictObject({ sweep: sweepSummarySchema }),
+  },
+  /** Cancel a sweep for good: the runs in flight are cancelled; finished runs and the journal stay. */
+  'sweeps.cancel': {
+    method: 'cancelSweep',
+    args: sweepRefSchema,
+    result: z.strictObject({ sweep: sweepSummarySchema }),
   },
 } as const satisfies Record<string, StudioCommandSpec>;
 

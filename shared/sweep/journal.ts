@@ -97,8 +97,11 @@ export const sweepJournalSchema = z.strictObject({
   /** `sweepFingerprint(spec)`: a resumed sweep must have the same. */
   fingerprint: z.string(),
   spec: sweepSpecSchema,
-  /** `running` while a runner works on it (or was killed), then how it ended. */
-  state: z.enum(['running', 'finished', 'stopped', 'failed']),
+  /**
+   * `running` while a runner works on it (or was killed), then how it ended: `stopped` (Ctrl-C, the studio's
+   * Pause: resumable), `cancelled` (the studio's Cancel: not offered for resuming), `failed`, `finished`.
+   */
+  state: z.enum(['running', 'finished', 'stopped', 'cancelled', 'failed']),
   createdAtEpochMs: z.number(),
   updatedAtEpochMs: z.number(),
   runs: z.array(sweepRunEntrySchema),

@@ -19,6 +19,7 @@ import { preflight, type PreflightOptions } from './services/preflight';
 import type { ReportService } from './services/reports';
 import type { RunHistory } from './services/run-history';
 import type { RunService } from './services/run-service';
+import type { SweepService } from './services/sweep-service';
 
 /**
  * One async handler per contract command, called with arguments that already passed the schema. A mapped type
@@ -44,6 +45,7 @@ export interface StudioHandlerServices {
   runs: RunService;
   history: RunHistory;
   reports: ReportService;
+  sweeps: SweepService;
   /** Where preflight looks for the devices' block sets. */
   preflight?: PreflightOptions;
 }
@@ -95,6 +97,13 @@ export function createStudioHandlers(host: StudioHostInfo, services?: StudioHand
     'reports.export': async ({ runIds, formats, reportId }) =>
       need().reports.export(runIds, formats, reportId),
     'reports.putVideo': async (args) => need().reports.putVideo(args),
+    'sweeps.list': async () => ({ sweeps: need().sweeps.list() }),
+    'sweeps.get': async ({ sweepId }) => need().sweeps.get(sweepId),
+    'sweeps.estimate': async ({ spec }) => need().sweeps.estimate(spec),
+    'sweeps.start': async ({ spec }) => ({ sweep: await need().sweeps.start(spec) }),
+    'sweeps.pause': async ({ sweepId }) => ({ sweep: await need().sweeps.pause(sweepId) }),
+    'sweeps.resume': async ({ sweepId }) => ({ sweep: await need().sweeps.resume(sweepId) }),
+    'sweeps.cancel': async ({ sweepId }) => ({ sweep: await need().sweeps.cancel(sweepId) }),
   };
 }
 

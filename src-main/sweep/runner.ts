@@ -12,6 +12,7 @@
  * runs in flight on their devices, marks them pending and leaves a consistent journal.
  */
 import { mkdir } from 'node:fs/promises';
+import { basename, resolve } from 'node:path';
 import type { RunEvent } from '../../shared/protocol/run';
 import { measureRun } from '../../shared/report/measures';
 import { expandSweep, sweepFingerprint } from '../../shared/sweep/expand';
@@ -50,6 +51,14 @@ export interface SweepRunOptions {
   /** One line per run that ends, and what the sweep does. */
   progress?: (line: string) => void;
   log?: (line: string) => void;
+  /** Devices already connected (the studio's device hub): used as they are and left open. Default: {@link openSweepDevices}. */
+  devices?: SweepDevices;
+  /** The run service the runs go through (the studio's, so they land in its history): left open. Default: one on `outDir`. */
+  runs?: RunService;
+  /** Called with the journal after each write of it (the studio pushes progress from it). */
+  onJournal?: (journal: SweepJournal) => void;
+  /** The id each run's run.json `sweep` section names (default: the output folder's name). */
+  sweepId?: string;
 }
 
 /** How a sweep ended. */
@@ -119,19 +128,32 @@ export async function runSweep(opts: SweepRunOptions): Promise<SweepOutcome> {
   journal.state = 'running';
   let saving = Promise.resolve();
   const save = (): Promise<void> => {
-    saving = saving.then(() => writeSweepFiles(outDir, journal));
+    saving = saving.then(async () => {
+      await writeSweepFiles(outDir, journal);
+      opts.onJournal?.(journal);
+    });
     return saving;
   };
   await save();
 
-  const devices: SweepDevices = await openSweepDevices(spec, {
-    outDir,
-    ...(opts.pairCodes ? { pairCodes: opts.pairCodes } : {}),
-    ...(opts.readyTimeoutMs !== undefined ? { readyTimeoutMs: opts.readyTimeoutMs } : {}),
-    ...(opts.log ? { log: opts.log } : {}),
-  });
+  const devices: SweepDevices =
+    opts.devices ??
+    (await openSweepDevices(spec, {
+      outDir,
+      ...(opts.pairCodes ? { pairCodes: opts.pairCodes } : {}),
+      ...(opts.readyTimeoutMs !== undefined ? { readyTimeoutMs: opts.readyTimeoutMs } : {}),
+      ...(opts.log ? { log: opts.log } : {}),
+    }));
   const { hub, entryOf } = devices;
-  const runs = await RunService.open({ dataDir: outDir, hub, ...(opts.log ? { log: opts.log } : {}) });
+  let runs: RunService;
+  try {
+    runs =
+      opts.runs ?? (await RunService.open({ dataDir: outDir, hub, ...(opts.log ? { log: opts.log } : {}) }));
+  } catch (e) {
+    if (opts.devices === undefined) await devices.close();
+    throw e;
+  }
+  const sweepId = opts.sweepId ?? basename(resolve(outDir));
   let started = 0;
   const quality = new QualityFiller(runs, opts.log);
   try {
@@ -222,6 +244,7 @@ export async function runSweep(opts: SweepRunOptions): Promise<SweepOutcome> {
       try {
         const summary = await runs.start(entryOf.get(entry.device)!, entry.params, {
           label: `sweep ${spec.name ?? ''} ${entry.kind} ${entry.id}`.replace('  ', ' '),
+          sweep: { sweepId, planRunId: entry.id, kind: entry.kind, pointId: entry.pointId },
         });
         runFolder = summary.runId;
         entry.runFolder = runFolder;
@@ -314,8 +337,8 @@ export async function runSweep(opts: SweepRunOptions): Promise<SweepOutcome> {
       started,
     };
   } finally {
-    await runs.close();
-    await devices.close();
+    if (opts.runs === undefined) await runs.close();
+    if (opts.devices === undefined) await devices.close();
     await saving.catch(() => undefined);
   }
 }

@@ -56,6 +56,10 @@ function EventBridge({ studio, onStatus }: { studio: Studio; onStatus: StudioPro
         } else if (event.type === 'run.updated') {
           void client.invalidateQueries({ queryKey: studioKeys.runs, exact: true });
           void client.invalidateQueries({ queryKey: studioKeys.run(event.run.runId), exact: true });
+        } else if (event.type === 'sweep.updated') {
+          // The list and that sweep's journal; not the estimates (`['sweeps', 'estimate', …]`).
+          void client.invalidateQueries({ queryKey: ['sweeps'], exact: true });
+          void client.invalidateQueries({ queryKey: ['sweeps', event.sweep.sweepId], exact: true });
         }
       }),
     [studio, client],

@@ -1,6 +1,6 @@
 /**
  * The studio's one composition root: the device hub (discovery, manual devices, pairing), the built-in device and
- * the run service, wired to the contract handlers and to one stream of pushed {@link StudioEvent}s. Electron main
+ * the run and sweep services, wired to the contract handlers and to one stream of pushed {@link StudioEvent}s. Electron main
  * and `odsora studio --web` both build the studio with {@link createStudioServices}.
  */
 import { homedir } from 'node:os';
@@ -21,6 +21,7 @@ import { DeviceHub, type DeviceHubOptions } from './device-hub';
 import { ReportService } from './reports';
 import { RunHistory } from './run-history';
 import { RunService } from './run-service';
+import { SweepService } from './sweep-service';
 
 /** Options of {@link createStudioServices}. */
 export interface StudioServicesOptions extends StudioHostInfo {
@@ -42,6 +43,7 @@ export interface StudioServices {
   readonly runs: RunService;
   readonly history: RunHistory;
   readonly reports: ReportService;
+  readonly sweeps: SweepService;
   readonly builtin: BuiltinDevice | null;
   readonly handlers: StudioHandlers;
   /** The validated dispatcher every transport uses. */
@@ -111,11 +113,14 @@ export async function createStudioServices(opts: StudioServicesOptions): Promise
   // The built-in device converts its model into this cache: preflight finds its block sizes there.
   const builtinCache = opts.builtinDevice !== false ? opts.builtinDevice?.env?.['ODSORA_CACHE'] : undefined;
   const cacheRoots = [...(builtinCache ? [builtinCache] : []), defaultCacheRoot()];
+  // After the built-in device is on its way: a sweep left unfinished resumes once its devices are paired.
+  const sweeps = await SweepService.open({ dataDir, hub, runs, history, emit, log });
   const handlers = createStudioHandlers(host, {
     hub,
     runs,
     history,
     reports,
+    sweeps,
     preflight: { cacheRoots },
   });
   let closed = false;
@@ -125,6 +130,7 @@ export async function createStudioServices(opts: StudioServicesOptions): Promise
     runs,
     history,
     reports,
+    sweeps,
     builtin,
     handlers,
     dispatch: createStudioDispatch(handlers),
@@ -135,6 +141,7 @@ export async function createStudioServices(opts: StudioServicesOptions): Promise
     async close() {
       if (closed) return;
       closed = true;
+      await sweeps.close();
       await runs.close();
       await hub.close();
       await builtin?.stop();

@@ -4,7 +4,7 @@
  * is in flight, never reordered) and the images (`frames/`, `previews/`: see run-frames.ts).
  *
  * Versions: 1 (initial), 2 (adds `baselineOf` / `baselineRunId` and `deviceDetails`; optional `generate`: a run
- * made by `odsora generate`, generate-section.ts). Version 1 files are read as version 2 with no baseline links and
+ * made by `odsora generate`, generate-section.ts; optional `sweep`: a run made by a sweep). Version 1 files are read as version 2 with no baseline links and
  * rewritten as version 2 on their next save.
  */
 import { open, readFile, rename, writeFile, type FileHandle } from 'node:fs/promises';
@@ -57,6 +57,20 @@ const runFileFields = {
   interruption: runInterruptionSchema.nullable(),
 };
 
+/** The `sweep` section of run.json: which sweep made the run, and which of its planned runs it is. */
+export const runSweepLinkSchema = z.strictObject({
+  /** The sweep's id: its folder's name (`sweeps/<id>/` in the studio's data, the `--out` folder's name headless). */
+  sweepId: z.string().min(1).max(128),
+  /** The planned run's id in the sweep's sweep.json (`r` + 16 hex digits). */
+  planRunId: z.string().regex(/^r[0-9a-f]{16}$/),
+  kind: z.enum(['warmup', 'baseline', 'measured']),
+  /** The point's id (null for warm-ups and baselines). */
+  pointId: z.string().nullable(),
+});
+
+/** The `sweep` section of run.json. */
+export type RunSweepLink = z.infer<typeof runSweepLinkSchema>;
+
 /** run.json, version 2. */
 const runFileSchema = z.object({
   ...runFileFields,
@@ -79,6 +93,8 @@ const runFileSchema = z.object({
     .optional(),
   /** A run made by `odsora generate`: its command line, provenance, tokens, outputs, memory and timings. */
   generate: generateSectionSchema.optional(),
+  /** A run made by a sweep (the studio's Sweeps screen or `odsora sweep`): History tags it `sweep:<sweepId>`. */
+  sweep: runSweepLinkSchema.optional(),
 });
 
 /** run.json, version 1 (read only). */

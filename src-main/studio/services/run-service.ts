@@ -28,6 +28,7 @@ import {
   loadRunFile,
   writeRunFile,
   type RunFile,
+  type RunSweepLink,
 } from './run-folder';
 import { framePng, writeFinalFrame, writePreviewFrame } from './run-frames';
 
@@ -139,7 +140,12 @@ export class RunService {
   async start(
     deviceId: string,
     params: RunParams,
-    opts: { preview?: PreviewSettings | null; label?: string; baselineOf?: string } = {},
+    opts: {
+      preview?: PreviewSettings | null;
+      label?: string;
+      baselineOf?: string;
+      sweep?: RunSweepLink;
+    } = {},
   ): Promise<RunSummary> {
     if (this.closed) throw new StudioServiceError('unavailable', 'the studio is shutting down');
     const { client, device } = this.opts.hub.pairedClient(deviceId);
@@ -174,6 +180,7 @@ export class RunService {
       interruption: null,
       baselineOf: opts.baselineOf ?? null,
       baselineRunId: null,
+      ...(opts.sweep !== undefined ? { sweep: opts.sweep } : {}),
       deviceDetails: client.device
         ? {
             platform: client.device.platform,

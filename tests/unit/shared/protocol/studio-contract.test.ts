@@ -86,10 +86,19 @@ describe('studio contract: history, compare, preflight, reports', () => {
     expect(noClip.ok).toBe(false);
   });
 
-  it('lets a mirror read history and comparisons but not delete, start, preflight or export', () => {
-    for (const c of ['runs.get', 'runs.events', 'runs.frames', 'runs.compare'])
+  it('lets a mirror read history, comparisons and sweeps but not delete, start, preflight, export or steer a sweep', () => {
+    for (const c of ['runs.get', 'runs.events', 'runs.frames', 'runs.compare', 'sweeps.list', 'sweeps.get'])
       expect(isReadOnlyCommand(c), c).toBe(true);
-    for (const c of ['runs.delete', 'runs.startBaseline', 'devices.preflight', 'reports.export'])
+    for (const c of [
+      'runs.delete',
+      'runs.startBaseline',
+      'devices.preflight',
+      'reports.export',
+      'sweeps.start',
+      'sweeps.pause',
+      'sweeps.resume',
+      'sweeps.cancel',
+    ])
       expect(isReadOnlyCommand(c), c).toBe(false);
     expect([...studioReadOnlyCommands].sort()).toEqual(
       [
@@ -100,6 +109,9 @@ describe('studio contract: history, compare, preflight, reports', () => {
         'runs.frames',
         'runs.get',
         'runs.list',
+        'sweeps.estimate',
+        'sweeps.get',
+        'sweeps.list',
       ].sort(),
     );
   });

@@ -1,0 +1,275 @@
+// One sweep: its progress (done / total, per device with the run in flight, failures), Pause / Resume / Cancel,
+// the sweep table (one row per device × point, sortable and filterable; a row lists its runs, each opening on Live
+// run) and the place of the Pareto plot and parallel coordinates.
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { Fragment, useState } from 'react';
+import type { SweepSummary } from '../../shared/protocol/studio-contract';
+import type { SweepJournal } from '../../shared/sweep/journal';
+import { navigate } from '../routes';
+import { errorText } from '../studio/format';
+import { useStudio } from '../studio/studio-context';
+import { axisText } from './sweep-model';
+import {
+  formatMetric,
+  sortAndFilter,
+  sweepTableRows,
+  TABLE_METRICS,
+  type SortKey,
+  type SweepTableRow,
+} from './sweep-table-model';
+
+/** `sweeps.get`'s query key (a pushed `sweep.updated` invalidates `['sweeps']`). */
+export const sweepKey = (sweepId: string) => ['sweeps', sweepId] as const;
+
+function Progress({ sweep, journal }: { sweep: SweepSummary; journal: SweepJournal }) {
+  const { api, readOnly } = useStudio();
+  const client = useQueryClient();
+  const act = useMutation({
+    mutationFn: (what: 'pause' | 'resume' | 'cancel') =>
+      what === 'pause'
+        ? api.pauseSweep({ sweepId: sweep.sweepId })
+        : what === 'resume'
+          ? api.resumeSweep({ sweepId: sweep.sweepId })
+          : api.cancelSweep({ sweepId: sweep.sweepId }),
+    onSettled: () => void client.invalidateQueries({ queryKey: ['sweeps'] }),
+  });
+  const active = sweep.activity !== 'idle';
+  const resumable = !active && ['stopped', 'failed', 'running'].includes(sweep.state);
+  const failures = journal.runs.filter((r) => r.status === 'failed');
+  return (
+    <section className="sweep-progress" aria-label="Progress">
+      <p>
+        <span
+          className="state-badge"
+          data-testid="sweep-state"
+          data-state={sweep.state}
+          data-activity={sweep.activity}
+        >
+          {sweep.state}
+          {active ? ` · ${sweep.activity}` : ''}
+        </span>{' '}
+        <strong data-testid="sweep-done" data-finished={sweep.finished} data-total={sweep.total}>
+          {sweep.finished} / {sweep.total} runs
+        </strong>
+        {sweep.failed > 0 && <span className="error"> · {sweep.failed} failed</span>}
+      </p>
+      <progress max={Math.max(1, sweep.total)} value={sweep.finished} />
+      {sweep.error !== null && <p className="error">{sweep.error}</p>}
+      <ul className="sweep-device-progress">
+        {sweep.devices.map((d) => (
+          <li key={d.device} data-testid="sweep-device-progress" data-device={d.device}>
+            <strong>{d.device}</strong>: {d.finished} / {d.total}
+            {d.failed > 0 ? `, ${d.failed} failed` : ''}
+            {d.current !== null && (
+              <>
+                {' '}
+                · now: {d.current.kind} {d.current.planRunId}{' '}
+                {d.current.runId !== null && (
+                  <button type="button" onClick={() => navigate(['live', d.current!.runId!])}>
+                    Open live
+                  </button>
+                )}
+              </>
+            )}
+          </li>
+        ))}
+      </ul>
+      {failures.length > 0 && (
+        <details>
+          <summary>Failed runs ({failures.length})</summary>
+          <ul>
+            {failures.map((r) => (
+              <li key={r.id}>
+                {r.device} {r.kind} {r.id}: <span className="error">{r.error}</span>
+              </li>
+            ))}
+          </ul>
+        </details>
+      )}
+      {!readOnly && (
+        <p className="row-actions">
+          {active && (
+            <button
+              type="button"
+              data-testid="sweep-pause"
+              disabled={act.isPending}
+              onClick={() => act.mutate('pause')}
+            >
+              Pause
+            </button>
+          )}
+          {resumable && (
+            <button
+              type="button"
+              data-testid="sweep-resume"
+              disabled={act.isPending}
+              onClick={() => act.mutate('resume')}
+            >
+              Resume
+            </button>
+          )}
+          {(active || resumable) && (
+            <button
+              type="button"
+              data-testid="sweep-cancel"
+              disabled={act.isPending}
+              onClick={() => act.mutate('cancel')}
+            >
+              Cancel
+            </button>
+          )}
+          {act.isError && <span className="error">{errorText(act.error)}</span>}
+        </p>
+      )}
+    </section>
+  );
+}
+
+/** The runs of one table row (warm-ups and baselines are not a point's). */
+function PointRuns({ row, journal }: { row: SweepTableRow; journal: SweepJournal }) {
+  const runs = journal.runs.filter((r) => r.device === row.device && r.pointId === row.pointId);
+  return (
+    <ul className="sweep-point-runs" data-testid="sweep-point-runs">
+      {runs.map((r) => (
+        <li key={r.id} data-testid="sweep-point-run" data-status={r.status}>
+          repeat {r.repeat + 1} · prompt {r.promptIndex + 1} · seed {r.seed} · {r.status}
+          {r.result !== null && ` · ${formatMetric('wall', r.result.wallMs)}`}{' '}
+          {r.runFolder !== null && (
+            <button
+              type="button"
+              data-testid="sweep-open-run"
+              onClick={() => navigate(['live', r.runFolder!])}
+            >
+              Open run
+            </button>
+          )}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+/** Median and spread (p25–p75) of one metric. */
+function Cell({ row, metric }: { row: SweepTableRow; metric: string }) {
+  const s = row.stats[metric];
+  if (s === undefined) return <td className="muted">–</td>;
+  return (
+    <td data-metric={metric} data-median={s.median}>
+      {formatMetric(metric, s.median)}
+      {s.n > 1 && (
+        <small className="muted">
+          {' '}
+          ({formatMetric(metric, s.p25)}–{formatMetric(metric, s.p75)})
+        </small>
+      )}
+    </td>
+  );
+}
+
+function SweepTable({ journal }: { journal: SweepJournal }) {
+  const axes = Object.keys(journal.spec.axes);
+  const [sort, setSort] = useState<{ key: SortKey; descending: boolean } | null>(null);
+  const [filter, setFilter] = useState('');
+  const [open, setOpen] = useState<string | null>(null);
+  const rows = sortAndFilter(sweepTableRows(journal), sort?.key ?? null, sort?.descending ?? false, filter);
+  const header = (key: SortKey, label: string) => (
+    <th
+      key={key}
+      data-testid="sweep-sort"
+      data-sort-key={key}
+      aria-sort={sort?.key === key ? (sort.descending ? 'descending' : 'ascending') : 'none'}
+    >
+      <button
+        type="button"
+        onClick={() => setSort((s) => ({ key, descending: s?.key === key ? !s.descending : false }))}
+      >
+        {label}
+        {sort?.key === key ? (sort.descending ? ' ▼' : ' ▲') : ''}
+      </button>
+    </th>
+  );
+  return (
+    <section aria-label="Sweep table">
+      <h2>Points</h2>
+      <p>
+        <input
+          data-testid="sweep-filter"
+          placeholder="Filter: device, point or axis=value"
+          value={filter}
+          onChange={(e) => setFilter(e.target.value)}
+        />{' '}
+        <small className="muted">
+          Medians over measured runs (warm-ups and baselines excluded), interquartile range in brackets;
+          speed-up, PSNR and SSIM against the baseline of the same prompt × seed.
+        </small>
+      </p>
+      {rows.length === 0 ? (
+        <p className="muted">No finished measured run yet.</p>
+      ) : (
+        <table className="history sweep-table" data-testid="sweep-table">
+          <thead>
+            <tr>
+              {header('device', 'Device')}
+              {axes.map((a) => header(`axis:${a}`, a))}
+              <th>n</th>
+              {TABLE_METRICS.map((m) => header(`metric:${m.metric}`, m.header))}
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((row) => (
+              <Fragment key={row.key}>
+                <tr
+                  data-testid="sweep-row"
+                  data-point-id={row.pointId}
+                  className={open === row.key ? 'selected' : undefined}
+                  onClick={() => setOpen((o) => (o === row.key ? null : row.key))}
+                >
+                  <td>{row.device}</td>
+                  {axes.map((a) => (
+                    <td key={a} data-axis={a}>
+                      {row.point[a] === undefined ? '–' : axisText(a, [row.point[a]])}
+                    </td>
+                  ))}
+                  <td>{row.n}</td>
+                  {TABLE_METRICS.map((m) => (
+                    <Cell key={m.metric} row={row} metric={m.metric} />
+                  ))}
+                </tr>
+                {open === row.key && (
+                  <tr>
+                    <td colSpan={axes.length + 2 + TABLE_METRICS.length}>
+                      <PointRuns row={row} journal={journal} />
+                    </td>
+                  </tr>
+                )}
+              </Fragment>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
+
+/** One sweep: progress, controls, table, plots. */
+export function SweepView({ sweepId }: { sweepId: string }) {
+  const { api } = useStudio();
+  const detail = useQuery({ queryKey: sweepKey(sweepId), queryFn: () => api.getSweep({ sweepId }) });
+  if (detail.isPending) return <p className="muted">Loading the sweep…</p>;
+  if (detail.isError) return <p className="error">{errorText(detail.error)}</p>;
+  const { sweep, journal } = detail.data;
+  return (
+    <div className="sweep-view" data-testid="sweep-view" data-sweep-id={sweepId}>
+      <h2>{sweep.name ?? sweep.sweepId}</h2>
+      <Progress sweep={sweep} journal={journal} />
+      <SweepTable journal={journal} />
+      {/* Engineer J's pareto-plot.tsx and parallel-coordinates.tsx go here, taking sweepTableRows(journal). */}
+      <section className="sweep-plots" data-testid="sweep-plots" aria-label="Plots">
+        <h2>Pareto plot · Parallel coordinates</h2>
+        <p className="muted">
+          Speed-up against quality and the axes over the metrics: coming with the sweep figures.
+        </p>
+      </section>
+    </div>
+  );
+}

@@ -1,0 +1,99 @@
+// The Sweeps screen, as a researcher uses it: `odsora studio --web` as a child process with its built-in device;
+// a 2 × 2 grid (LPL leap × TDTM merge steps), 1 prompt, 1 seed, warm-up 1, 6 steps, built in the UI; the run count
+// before starting; progress watched to the end; the table sorted by wall time both ways; a point's runs opened on
+// Live run. Screenshot: artifacts/e2e/sweeps.png.
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, newStudioContext, saveViewScreenshot } from '../helpers/studio-browser';
+import { testIdAttr } from '../helpers/studio-page';
+import { startStudioProcess, type StudioProcess } from '../helpers/studio-process';
+
+let studio: StudioProcess;
+let browser: Browser;
+let page: Page;
+
+beforeAll(async () => {
+  browser = await launchChromium();
+  studio = await startStudioProcess();
+  page = await (await newStudioContext(browser)).newPage();
+  await page.goto(studio.url);
+}, 240_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await studio?.stop();
+});
+
+/** The medians of a column of the table, top to bottom. */
+async function medians(metric: string): Promise<number[]> {
+  return page
+    .locator(`[data-testid="sweep-row"] td[data-metric="${metric}"]`)
+    .evaluateAll((cells) => cells.map((c) => Number(c.getAttribute('data-median'))));
+}
+
+describe('Sweeps (web mode, built-in device)', () => {
+  it('builds a 2 × 2 sweep, runs it to the end, sorts the table and opens a point’s runs', async () => {
+    await expect
+      .poll(
+        async () => {
+          const { body } = await studio.api('devices.list');
+          const list = (body as { result: { devices: { id: string; status: string }[] } }).result.devices;
+          return list.find((d) => d.id === 'builtin')?.status;
+        },
+        { timeout: 120_000, interval: 200 },
+      )
+      .toBe('paired');
+    await page.getByTestId('nav-sweeps').click();
+    await page.getByTestId('axis-lpl-leapStep').fill('4, 5'); // LPL 4/6 and 5/6, counted from 1
+    await page.getByTestId('axis-tdtm-mergeSteps').fill('0, 2');
+    await page.getByTestId('sweep-prompts').fill('a red circle moving right on a black background');
+    await page.getByTestId('sweep-seeds').fill('5');
+    await page.getByTestId('sweep-steps').fill('6');
+    await page.getByTestId('sweep-repeats').fill('1');
+    await page.getByTestId('sweep-warmup').fill('1');
+    await page.getByTestId('sweep-order').selectOption('interleaved');
+    await page.getByTestId('sweep-name').fill('e2e-grid');
+    await page.locator('[data-testid="sweep-device"][data-device-id="builtin"]').check();
+    // 4 points + 1 baseline + 1 warm-up.
+    await expect.poll(() => testIdAttr(page, 'sweep-count', 'data-total'), { timeout: 10_000 }).toBe('6');
+    await expect.poll(() => page.getByTestId('sweep-eta').textContent(), { timeout: 10_000 }).toMatch(/ETA/);
+    await page.getByTestId('sweep-start').click();
+
+    await page.getByTestId('sweep-view').waitFor({ timeout: 30_000 });
+    const seen = new Set<string>();
+    await expect
+      .poll(
+        async () => {
+          seen.add((await testIdAttr(page, 'sweep-done', 'data-finished')) ?? '');
+          return testIdAttr(page, 'sweep-state', 'data-state');
+        },
+        { timeout: 420_000, interval: 250 },
+      )
+      .toBe('finished');
+    expect(await testIdAttr(page, 'sweep-done', 'data-finished')).toBe('6');
+    expect(seen.size, 'progress was shown between start and end').toBeGreaterThan(2);
+    expect(await page.getByTestId('sweep-row').count()).toBe(4);
+    expect(await page.locator('[data-testid="sweep-row"] td[data-metric="speedup_wall"]').count()).toBe(4);
+
+    await page.locator('[data-testid="sweep-sort"][data-sort-key="metric:wall"] button').click();
+    const up = await medians('wall');
+    expect(up).toEqual([...up].sort((a, b) => a - b));
+    await page.locator('[data-testid="sweep-sort"][data-sort-key="metric:wall"] button').click();
+    const down = await medians('wall');
+    expect(down).toEqual([...up].reverse());
+    await page.getByTestId('sweep-filter').fill('mergeSteps=2');
+    expect(await page.getByTestId('sweep-row').count()).toBe(2);
+    await page.getByTestId('sweep-filter').fill('');
+
+    await page.getByTestId('sweep-row').first().click();
+    await page.getByTestId('sweep-point-runs').waitFor();
+    expect(await page.getByTestId('sweep-point-run').count()).toBe(1);
+    await saveViewScreenshot(page, 'sweeps');
+
+    await page.getByTestId('sweep-open-run').first().click();
+    await expect.poll(() => page.evaluate(() => window.location.hash)).toMatch(/^#\/live\//);
+    await expect
+      .poll(() => testIdAttr(page, 'run-state', 'data-state'), { timeout: 30_000, interval: 100 })
+      .toBe('finished');
+  });
+});

@@ -1,0 +1,78 @@
+// The sweep table's rows: one per device × point from the journal's statistics, sorted by an axis or a metric's
+// median (missing values last), filtered by device, point or axis=value.
+import { describe, expect, it } from 'vitest';
+import type { SweepJournal, SweepPointStat } from '../../../../shared/sweep/journal';
+import {
+  formatMetric,
+  sortAndFilter,
+  sweepTableRows,
+} from '../../../../src-renderer/sweeps/sweep-table-model';
+
+const stat = (
+  pointId: string,
+  leap: number,
+  metric: string,
+  median: number,
+  device = 'phone',
+): SweepPointStat => ({
+  device,
+  pointId,
+  point: { 'lpl.leapStep': leap },
+  metric,
+  unit: 'ms',
+  n: 2,
+  median,
+  p25: median - 1,
+  p75: median + 1,
+  min: median - 2,
+  max: median + 2,
+});
+
+const journal = {
+  points: [
+    stat('pa', 2, 'wall', 300),
+    stat('pa', 2, 'speedup_wall', 1.5),
+    stat('pb', 4, 'wall', 200),
+    stat('pc', 6, 'wall', 250, 'desk'),
+    stat('pc', 6, 'speedup_wall', 1.2, 'desk'),
+  ],
+} as unknown as SweepJournal;
+
+describe('sweep table rows', () => {
+  it('groups the statistics into one row per device × point', () => {
+    const rows = sweepTableRows(journal);
+    expect(rows.map((r) => [r.device, r.pointId, Object.keys(r.stats)])).toEqual([
+      ['phone', 'pa', ['wall', 'speedup_wall']],
+      ['phone', 'pb', ['wall']],
+      ['desk', 'pc', ['wall', 'speedup_wall']],
+    ]);
+  });
+
+  it('sorts by a metric, both ways, missing values last', () => {
+    const rows = sweepTableRows(journal);
+    expect(sortAndFilter(rows, 'metric:wall', false, '').map((r) => r.pointId)).toEqual(['pb', 'pc', 'pa']);
+    expect(sortAndFilter(rows, 'metric:wall', true, '').map((r) => r.pointId)).toEqual(['pa', 'pc', 'pb']);
+    expect(sortAndFilter(rows, 'metric:speedup_wall', true, '').map((r) => r.pointId)).toEqual([
+      'pa',
+      'pc',
+      'pb',
+    ]);
+    expect(sortAndFilter(rows, 'axis:lpl.leapStep', true, '').map((r) => r.pointId)).toEqual([
+      'pc',
+      'pb',
+      'pa',
+    ]);
+  });
+
+  it('filters by device or axis=value', () => {
+    const rows = sweepTableRows(journal);
+    expect(sortAndFilter(rows, null, false, 'DESK').map((r) => r.pointId)).toEqual(['pc']);
+    expect(sortAndFilter(rows, null, false, 'leapStep=4').map((r) => r.pointId)).toEqual(['pb']);
+  });
+
+  it('formats each metric with its unit', () => {
+    expect(formatMetric('speedup_wall', 1.5)).toBe('1.50×');
+    expect(formatMetric('peak_resident', 3 * 2 ** 20)).toBe('3.0 MiB');
+    expect(formatMetric('wall', 1234.4)).toBe('1234 ms');
+  });
+});
