@@ -7,6 +7,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import type { RunParams, RunState } from '../../shared/protocol/run';
 import type { RunSummary, UnreadableRun } from '../../shared/protocol/studio-contract';
+import { MAX_COMPARED_RUNS } from '../compare/compare-screen';
 import { navigate } from '../routes';
 import { formatBytes } from '../../shared/format';
 import { errorText, formatMs, formatNumber, formatWhen } from '../studio/format';
@@ -36,9 +37,6 @@ export function settingsLine(params: RunParams): string {
   const techniques = describeTechniques(params, formatBytes).join(' · ');
   return `${params.steps ?? 'default'} steps · ${techniques} · seed ${params.seed}`;
 }
-
-/** The most runs one comparison shows. */
-export const MAX_COMPARE_RUNS = 4;
 
 function RunSettings({ run }: { run: RunSummary }) {
   const { api } = useStudio();
@@ -342,10 +340,10 @@ export function HistoryScreen() {
   const select = (runId: string, on: boolean): void =>
     setSelected((prev) =>
       on
-        ? [...prev.filter((id) => id !== runId), runId].slice(-MAX_COMPARE_RUNS)
+        ? [...prev.filter((id) => id !== runId), runId].slice(-MAX_COMPARED_RUNS)
         : prev.filter((id) => id !== runId),
     );
-  const canCompare = selected.length >= 2 && selected.length <= MAX_COMPARE_RUNS;
+  const canCompare = selected.length >= 2 && selected.length <= MAX_COMPARED_RUNS;
   return (
     <section className="screen" aria-labelledby="screen-history">
       <header className="screen-header">
@@ -365,7 +363,7 @@ export function HistoryScreen() {
         </button>
         <span className="muted" data-testid="history-selected-count">
           {' '}
-          {selected.length} selected (2–{MAX_COMPARE_RUNS})
+          {selected.length} selected (2–{MAX_COMPARED_RUNS})
         </span>
       </div>
       {all.length > 0 && <HistoryFilters summaries={all} filter={filter} onChange={setFilter} />}
