@@ -97,8 +97,14 @@ export function RunOverlays({ runIds, names }: { runIds: readonly string[]; name
   ];
   const runs: OverlayRun[] = [];
   stores.forEach((store, i) => {
-    if (store !== null && i < runIds.length)
-      runs.push({ runId: store.runId, label: names[i] ?? store.runId, measures: measuresOf(store.view) });
+    if (store === null || i >= runIds.length) return;
+    const { originMs, phases } = store.view;
+    runs.push({
+      runId: store.runId,
+      label: names[i] ?? store.runId,
+      measures: measuresOf(store.view),
+      startAtMs: (phases.load.startMs ?? originMs ?? 0) - (originMs ?? 0),
+    });
   });
   return <RunOverlayCharts runs={runs} />;
 }

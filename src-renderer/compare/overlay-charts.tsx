@@ -11,6 +11,11 @@ export interface OverlayRun {
   runId: string;
   label: string;
   measures: RunMeasures;
+  /**
+   * When its pipeline started (its load stage), in the measures' time (since its first event): the memory chart
+   * starts each run there, so time spent queued behind another run does not shift its curve.
+   */
+  startAtMs: number;
 }
 
 /** One colour per run, in selection order (up to four runs). */
@@ -119,13 +124,13 @@ function LatencyChart({ runs }: { runs: readonly OverlayRun[] }) {
   );
 }
 
-/** Resident block bytes over time since each run's first event, all runs on one byte axis and one time axis. */
+/** Resident block bytes over time since each run's pipeline started, all runs on one byte axis and one time axis. */
 function MemoryChart({ runs }: { runs: readonly OverlayRun[] }) {
   const yTop = memoryAxisTop(
     runs.map((r) => r.measures.peakResidentBytes ?? 0),
     runs.map((r) => r.measures.budgetBytes),
   );
-  const xTop = Math.max(1, ...runs.flatMap((r) => r.measures.residency.map((p) => p.atMs)));
+  const xTop = Math.max(1, ...runs.flatMap((r) => r.measures.residency.map((p) => p.atMs - r.startAtMs)));
   return (
     <svg className="overlay-chart" data-testid="overlay-memory" viewBox={`0 0 ${W} ${H}`} role="img">
       <title>Resident block memory</title>
@@ -134,9 +139,10 @@ function MemoryChart({ runs }: { runs: readonly OverlayRun[] }) {
         // A step line: the bytes hold until the next event changes them.
         const xy: [number, number][] = [];
         for (const p of r.measures.residency) {
+          const x = xOf(Math.max(0, p.atMs - r.startAtMs), xTop);
           const prev = xy.at(-1);
-          if (prev !== undefined) xy.push([xOf(p.atMs, xTop), prev[1]]);
-          xy.push([xOf(p.atMs, xTop), yOf(Math.min(p.residentBytes, yTop), yTop)]);
+          if (prev !== undefined) xy.push([x, prev[1]]);
+          xy.push([x, yOf(Math.min(p.residentBytes, yTop), yTop)]);
         }
         return (
           <polyline
