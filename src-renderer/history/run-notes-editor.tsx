@@ -98,3 +98,32 @@ export function RunNotesEditor({ run, onDone }: { run: RunSummary; onDone: () =>
     </form>
   );
 }
+
+/** A run's name, tags and notes on one line with an Edit button that opens the editor (Live run's header). */
+export function RunNotesInline({ run }: { run: RunSummary }) {
+  const { readOnly } = useStudio();
+  const [editing, setEditing] = useState(false);
+  if (editing) return <RunNotesEditor run={run} onDone={() => setEditing(false)} />;
+  const empty = run.label === null && run.tags.length === 0 && run.notes === '';
+  if (empty && readOnly) return null;
+  return (
+    <p className="run-notebook" data-testid="live-run-notebook">
+      {run.label !== null && <strong data-testid="live-run-name">{run.label}</strong>}
+      {run.tags.length > 0 && (
+        <span className="tags">
+          {run.tags.map((t) => (
+            <span key={t} className="tag">
+              {t}
+            </span>
+          ))}
+        </span>
+      )}
+      {run.notes !== '' && <span className="muted"> · {run.notes}</span>}{' '}
+      {!readOnly && (
+        <button type="button" className="link" data-testid="live-edit-notes" onClick={() => setEditing(true)}>
+          {empty ? 'Name, tag, note…' : 'Edit'}
+        </button>
+      )}
+    </p>
+  );
+}
