@@ -113,6 +113,7 @@ export class RunService {
       if (file.endedAtEpochMs === null && file.interruption === null) {
         file.interruption = { reason: 'studio-restarted', atEpochMs: Date.now() };
         file.state = 'interrupted';
+        file.metrics = await metricsOf(dir);
         await writeRunFile(dir, file);
       } else if (read.upgradedFrom !== null && file.endedAtEpochMs !== null) {
         // Written before run.json kept metrics: fold its log this once, and keep the result.
@@ -441,6 +442,7 @@ export class RunService {
     run.stream = 'detached';
     this.active.delete(run.file.runId);
     await run.appender.close();
+    run.file.metrics = await metricsOf(join(this.runsDir, run.file.runId));
     await this.save(run);
     run.markEnded();
   }

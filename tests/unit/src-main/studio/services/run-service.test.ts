@@ -79,6 +79,8 @@ describe('RunService', () => {
       state: 'interrupted',
       lastSeq: 4,
       interruption: { reason: 'studio-restarted' },
+      // Ended by the restart: its metrics are what its (here empty) log holds.
+      metrics: { wallMs: null, denoiseMs: null, medianStepMs: null, peakResidentBytes: null, frames: null },
     });
     await expect(service.cancel('r-done')).rejects.toMatchObject({ code: 'conflict' });
     await service.close();
