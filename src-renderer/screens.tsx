@@ -27,7 +27,7 @@ export const screens: readonly ScreenInfo[] = [
 
 /** The screen for a route. */
 export function CurrentScreen({ route }: { route: Route }) {
-  const [first = null, second = null] = route.params;
+  const [first = null, second = null, ...more] = route.params;
   switch (route.screen) {
     case 'devices':
       return <DevicesScreen />;
@@ -36,7 +36,7 @@ export function CurrentScreen({ route }: { route: Route }) {
     case 'live':
       return <LiveScreen key={first ?? ''} runId={first} />;
     case 'compare':
-      return <CompareScreen runA={first} runB={second} />;
+      return <CompareScreen runA={first} runB={second} more={more} />;
     case 'history':
       return <HistoryScreen />;
     case 'sweeps':

@@ -23,6 +23,56 @@ export const runInterruptionSchema = z.strictObject({
   atEpochMs: z.number(),
 });
 
+/** Longest run name (`label`), in characters. */
+export const RUN_NAME_MAX_CHARS = 256;
+/** Most tags on one run. */
+export const RUN_TAGS_MAX = 16;
+/** Longest tag, in characters. */
+export const RUN_TAG_MAX_CHARS = 64;
+/** Longest notes of one run, in characters. */
+export const RUN_NOTES_MAX_CHARS = 4000;
+
+/**
+ * A run's tag: 1–64 of `A-Z a-z 0-9 : . _ -`, starting with a letter or digit, so `lpl-sweep`, `v1.2` and a sweep's
+ * `sweep:<id>` are tags and spaces or commas are not. History matches tags ignoring case.
+ */
+export const runTagSchema = z
+  .string()
+  .regex(
+    new RegExp(`^[A-Za-z0-9][A-Za-z0-9:._-]{0,${RUN_TAG_MAX_CHARS - 1}}$`),
+    `must be 1-${RUN_TAG_MAX_CHARS} of [A-Za-z0-9:._-], starting with a letter or digit`,
+  );
+
+/** A run's tags: at most 16, no tag twice (ignoring case). */
+export const runTagsSchema = z
+  .array(runTagSchema)
+  .max(RUN_TAGS_MAX)
+  .refine((tags) => new Set(tags.map((t) => t.toLowerCase())).size === tags.length, 'must not repeat a tag');
+
+/** A run's notes: free text, at most 4000 characters ('' when none). */
+export const runNotesSchema = z.string().max(RUN_NOTES_MAX_CHARS);
+
+/**
+ * A run's headline numbers, computed once from its stored events when it ends (`shared/report/measures.ts`
+ * `runMetrics`) and kept in its run.json, so listing runs folds no event log. Milliseconds and bytes; null where the
+ * log has no such number (a failed run has no wall time).
+ */
+export const runMetricsSchema = z.strictObject({
+  /** `run.finished`'s total time. */
+  wallMs: z.number().nonnegative().nullable(),
+  /** The denoise stage's duration. */
+  denoiseMs: z.number().nonnegative().nullable(),
+  /** The median latency of the steps run. */
+  medianStepMs: z.number().nonnegative().nullable(),
+  /** Highest resident block bytes. */
+  peakResidentBytes: z.number().nonnegative().nullable(),
+  /** Frames of the final video. */
+  frames: z.number().int().nonnegative().nullable(),
+});
+
+/** A run's headline numbers. */
+export type RunMetrics = z.infer<typeof runMetricsSchema>;
+
 /** One run as history and the live views list it. */
 export const runSummarySchema = z.strictObject({
   runId: studioRunIdSchema,
@@ -30,7 +80,12 @@ export const runSummarySchema = z.strictObject({
   deviceRunId: z.string().min(1).max(64),
   deviceId: deviceEntryIdSchema,
   deviceName: z.string().max(128),
-  label: z.string().max(256).nullable(),
+  /** The run's name (null: none; history shows the run id). */
+  label: z.string().max(RUN_NAME_MAX_CHARS).nullable(),
+  tags: runTagsSchema,
+  notes: runNotesSchema,
+  /** What the run asked for (history searches the prompt and filters on the technique settings). */
+  params: runParamsSchema,
   state: runStateSchema,
   /** Last seq appended to the run folder. */
   lastSeq: z.number().int().nonnegative(),
@@ -38,6 +93,12 @@ export const runSummarySchema = z.strictObject({
   stream: z.enum(['live', 'disconnected', 'ended', 'detached']),
   createdAtEpochMs: z.number(),
   interruption: runInterruptionSchema.nullable(),
+  /** Null until the run ended. */
+  metrics: runMetricsSchema.nullable(),
+  /** The baseline run made for this run (null: none). */
+  baselineRunId: studioRunIdSchema.nullable(),
+  /** Its baseline's wall time over its own (null: no baseline, or either has no wall time). */
+  speedupVsBaseline: z.number().nonnegative().nullable(),
 });
 
 /** One run in history. */
@@ -68,8 +129,23 @@ export const runsStartArgsSchema = z.strictObject({
   deviceId: deviceEntryIdSchema,
   params: runParamsSchema,
   preview: previewSettingsSchema.nullable().optional(),
-  label: z.string().min(1).max(256).optional(),
+  label: z.string().min(1).max(RUN_NAME_MAX_CHARS).optional(),
 });
+
+/**
+ * Arguments of `runs.annotate`: a run's name (null clears it), tags and notes; each one given replaces what the run
+ * had, each one left out stays. A name is 1–256 characters after trimming; tags and notes as in
+ * {@link runTagsSchema} and {@link runNotesSchema}.
+ */
+export const runAnnotateArgsSchema = z.strictObject({
+  runId: studioRunIdSchema,
+  label: z.string().trim().min(1).max(RUN_NAME_MAX_CHARS).nullable().optional(),
+  tags: runTagsSchema.optional(),
+  notes: runNotesSchema.optional(),
+});
+
+/** Arguments of `runs.annotate`. */
+export type RunAnnotateArgs = z.infer<typeof runAnnotateArgsSchema>;
 
 /** `{ run }`: the result of the commands that start or change one run. */
 export const runResultSchema = z.strictObject({ run: runSummarySchema });

@@ -17,6 +17,7 @@ import {
   reportExportResultSchema,
   reportPutVideoArgsSchema,
   reportPutVideoResultSchema,
+  runAnnotateArgsSchema,
   runDetailSchema,
   runEventsArgsSchema,
   runEventsResultSchema,
@@ -44,7 +45,9 @@ export * from './studio-contract-sweeps';
  * Version of this contract; bump when a command's args or result change incompatibly. 2: `app.info` gained
  * `gitCommit`; history, baseline, compare, preflight and report commands added. 3: `runs.list` lists unreadable
  * run folders, `runs.get` says what was skipped in a run's stored events; `reports.export` names its report
- * (`reportId`) and can add to an earlier one; `reports.putVideo` added. 4: the `sweeps.*` commands and the `sweep.updated` event.
+ * (`reportId`) and can add to an earlier one; `reports.putVideo` added. 4: the `sweeps.*` commands and the
+ * `sweep.updated` event; a run summary carries its tags, notes, parameters, metrics and speed-up over its baseline;
+ * `runs.annotate` names, tags and notes a run.
  */
 export const STUDIO_CONTRACT_VERSION = 4;
 
@@ -234,6 +237,8 @@ export const studioContract = {
   'runs.start': { method: 'startRun', args: runsStartArgsSchema, result: runResultSchema },
   /** Cancel a queued or running run. */
   'runs.cancel': { method: 'cancelRun', args: runRefSchema, result: runResultSchema },
+  /** Name, tag and note a run (kept in its run.json). */
+  'runs.annotate': { method: 'annotateRun', args: runAnnotateArgsSchema, result: runResultSchema },
   /** One run's summary, parameters, device, baseline links, wall time and peak memory. */
   'runs.get': { method: 'getRun', readOnly: true, args: runRefSchema, result: runDetailSchema },
   /** A page of a run's stored events (history reopen, catching up after a reconnect). */

@@ -7,6 +7,8 @@
 import type { BlockPlacement } from '../engine/execution-provider';
 import type { Stage } from '../engine/telemetry';
 import type { RunEvent, RunState } from '../protocol/run';
+import type { RunMetrics } from '../protocol/studio-contract';
+import { median } from '../metrics/video';
 import { emptyRunView, foldEvent, type RunView } from './run-fold';
 
 /** One event of a stored log. */
@@ -143,4 +145,16 @@ export function measuresOf(view: RunView): RunMeasures {
 /** `b / a` when both are positive numbers, else null (a speedup of A over B is `ratio(wallA, wallB)`). */
 export function ratio(a: number | null, b: number | null): number | null {
   return a !== null && b !== null && a > 0 && b >= 0 ? b / a : null;
+}
+
+/** A run's headline numbers (what history lists and sorts by), read off its measures. */
+export function runMetrics(m: RunMeasures): RunMetrics {
+  const denoise = m.phases.filter((p) => p.stage === 'denoise');
+  return {
+    wallMs: m.wallMs,
+    denoiseMs: denoise.length === 0 ? null : denoise.reduce((sum, p) => sum + p.durationMs, 0),
+    medianStepMs: m.steps.length === 0 ? null : median(m.steps.map((s) => s.latencyMs)),
+    peakResidentBytes: m.peakResidentBytes,
+    frames: m.output?.frames ?? null,
+  };
 }

@@ -83,6 +83,7 @@ export function createStudioHandlers(host: StudioHostInfo, services?: StudioHand
       }),
     }),
     'runs.cancel': async ({ runId }) => ({ run: await need().runs.cancel(runId) }),
+    'runs.annotate': async ({ runId, ...patch }) => ({ run: await need().runs.annotate(runId, patch) }),
     'runs.get': async ({ runId }) => need().history.detail(runId),
     'runs.events': async ({ runId, afterSeq, limit }) => need().history.eventPage(runId, afterSeq, limit),
     'runs.frames': async ({ runId, which, from, limit }) =>

@@ -1,6 +1,6 @@
 // Compare: a run against its baseline (same prompt, seed and noise, techniques off on the baseline device) or
 // any two runs from History: frame-locked playback, wipe, diff heatmap, PSNR / SSIM / flicker, speedup and
-// memory ratio.
+// memory ratio, latency and memory overlaid; 3–4 runs from History go to multi-compare.tsx.
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { ExportPanel } from '../export/export-panel';
@@ -11,6 +11,7 @@ import { useRunStore, useStudio } from '../studio/studio-context';
 import { BaselineChoiceNote, useBaselineChoice } from './baseline-choice';
 import { CompareMetrics, PerFrameChart } from './compare-metrics';
 import { FramePlayer } from './frame-player';
+import { MultiCompare, RunOverlays } from './multi-compare';
 
 function StartBaseline({ runId, runDeviceId }: { runId: string; runDeviceId: string }) {
   const { api, readOnly } = useStudio();
@@ -109,6 +110,12 @@ function Comparison({ runA, runB }: { runA: string; runB: string }) {
         />
       )}
       {result.data !== undefined && <PerFrameChart result={result.data} />}
+      {bothDone && (
+        <RunOverlays
+          runIds={[runA, runB]}
+          names={[`A · ${a.data?.device.name ?? runA}`, `B · ${b.data?.device.name ?? runB}`]}
+        />
+      )}
       {bothDone && <ExportPanel runIds={[runA, runB]} />}
     </div>
   );
@@ -146,8 +153,42 @@ function RunPicker({ runA, runB }: { runA: string | null; runB: string | null })
   );
 }
 
-/** The Compare screen for `#/compare[/<runA>[/<runB>]]`. */
-export function CompareScreen({ runA, runB }: { runA: string | null; runB: string | null }) {
+/** The most runs one comparison shows. */
+export const MAX_COMPARED_RUNS = 4;
+
+/** The Compare screen for `#/compare[/<runA>[/<runB>[/<runC>[/<runD>]]]]`. */
+export function CompareScreen({
+  runA,
+  runB,
+  more = [],
+}: {
+  runA: string | null;
+  runB: string | null;
+  more?: readonly string[];
+}) {
+  if (runA !== null && runB !== null && more.length > 0)
+    return <ManyRuns runIds={[runA, runB, ...more].slice(0, MAX_COMPARED_RUNS)} />;
+  return <TwoRuns runA={runA} runB={runB} />;
+}
+
+/** 3–4 runs side by side. */
+function ManyRuns({ runIds }: { runIds: string[] }) {
+  return (
+    <section className="screen" aria-labelledby="screen-compare">
+      <header className="screen-header">
+        <h1 id="screen-compare">Compare</h1>
+        <p className="screen-summary">
+          {runIds.length} runs frame by frame, their step latency and memory on shared axes, each against the
+          first.
+        </p>
+      </header>
+      <MultiCompare runIds={runIds} />
+    </section>
+  );
+}
+
+/** A run and its baseline, or any two runs. */
+function TwoRuns({ runA, runB }: { runA: string | null; runB: string | null }) {
   const { api } = useStudio();
   const runs = useQuery({ ...runsQuery(api), enabled: runA === null });
   const fallbackA =

@@ -8,6 +8,7 @@ import { navigate } from '../routes';
 import { formatBytes } from '../../shared/format';
 import { errorText, formatMs } from '../studio/format';
 import { runQuery, runsQuery } from '../studio/queries';
+import { RunNotesInline } from '../history/run-notes-editor';
 import { useRunStore, useStoreUpdates, useStudio } from '../studio/studio-context';
 import { useReplay } from './replay';
 import type { RunStore } from './run-store';
@@ -87,6 +88,7 @@ function RunHeader({ runId, store, detail }: { runId: string; store: RunStore | 
         {detail?.run.interruption != null && ` · interrupted (${detail.run.interruption.reason})`}
         {view?.failure != null && ` · ${view.failure}`}
       </p>
+      {detail !== undefined && <RunNotesInline run={detail.run} />}
       {!readOnly && (state === 'running' || state === 'queued') && (
         <button
           type="button"

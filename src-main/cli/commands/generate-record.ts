@@ -7,6 +7,7 @@
 import { arch, cpus, hostname, platform, release } from 'node:os';
 import { basename } from 'node:path';
 import { manifestBlocks } from '../../../shared/engine/blockset/manifest';
+import { measureRun, runMetrics } from '../../../shared/report/measures';
 import type { BudgetSpec } from '../../../shared/engine/cidl/budget';
 import type { GenerateResult } from '../../../shared/engine/pipeline/generate';
 import type { EngineEvent } from '../../../shared/engine/telemetry';
@@ -250,6 +251,9 @@ export function generateRunFolder(a: GenerateRun): { file: RunFile; events: Stor
     baselineOf: null,
     baselineRunId: null,
     deviceDetails: null,
+    tags: [],
+    notes: '',
+    metrics: runMetrics(measureRun(events)),
     generate: generateSection(a),
   };
   return { file, events };

@@ -4,8 +4,10 @@
  * is in flight, never reordered) and the images (`frames/`, `previews/`: see run-frames.ts).
  *
  * Versions: 1 (initial), 2 (adds `baselineOf` / `baselineRunId` and `deviceDetails`; optional `generate`: a run
- * made by `odsora generate`, generate-section.ts; optional `sweep`: a run made by a sweep). Version 1 files are read as version 2 with no baseline links and
- * rewritten as version 2 on their next save.
+ * made by `odsora generate`, generate-section.ts; optional `sweep`: a run made by a sweep), 3 (adds `tags`, `notes`
+ * and `metrics`: history's notebook). Older files are read as version 3 (no baseline links for version 1; no tags,
+ * empty notes and metrics not yet computed for both) and rewritten as version 3 on their next save; `upgradedFrom`
+ * tells the caller, which computes the metrics of an ended run once.
  */
 import { open, readFile, rename, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -25,7 +27,7 @@ import {
 /** The `format` tag of run.json. */
 export const RUN_FOLDER_FORMAT = 'odsora-studio-run';
 /** The version of run.json this code writes (and the newest it reads). */
-export const RUN_FOLDER_VERSION = 2;
+export const RUN_FOLDER_VERSION = 3;
 
 // Every field the studio contract shows takes its schema from the contract, so a run.json that loads is one
 // `runs.list` and `runs.get` can answer with (a 300-character label is refused here, with its reason).
@@ -71,10 +73,9 @@ export const runSweepLinkSchema = z.strictObject({
 /** The `sweep` section of run.json. */
 export type RunSweepLink = z.infer<typeof runSweepLinkSchema>;
 
-/** run.json, version 2. */
-const runFileSchema = z.object({
+/** run.json, version 2 (read only; version 3 adds to it). */
+const runFileV2Fields = {
   ...runFileFields,
-  version: z.literal(RUN_FOLDER_VERSION),
   /** This run is the baseline made for that run. */
   baselineOf: detail.baselineOf,
   /** The baseline run made for this run. */
@@ -95,7 +96,20 @@ const runFileSchema = z.object({
   generate: generateSectionSchema.optional(),
   /** A run made by a sweep (the studio's Sweeps screen or `odsora sweep`): History tags it `sweep:<sweepId>`. */
   sweep: runSweepLinkSchema.optional(),
+};
+
+/** run.json, version 3. */
+const runFileSchema = z.object({
+  ...runFileV2Fields,
+  version: z.literal(RUN_FOLDER_VERSION),
+  tags: summary.tags,
+  notes: summary.notes,
+  /** The run's headline numbers, computed once when it ended (null until then). */
+  metrics: summary.metrics,
 });
+
+/** run.json, version 2 (read only). */
+const runFileV2Schema = z.object({ ...runFileV2Fields, version: z.literal(2) });
 
 /** run.json, version 1 (read only). */
 const runFileV1Schema = z.object({ ...runFileFields, version: z.literal(1) });
@@ -103,8 +117,9 @@ const runFileV1Schema = z.object({ ...runFileFields, version: z.literal(1) });
 /** run.json. */
 export type RunFile = z.infer<typeof runFileSchema>;
 
-/** A run.json read: the file, or why the folder cannot be listed as a run. */
-export type RunFileRead = { ok: true; file: RunFile } | { ok: false; reason: string };
+/** A run.json read: the file (and the version it was upgraded from), or why the folder cannot be listed as a run. */
+export type RunFileRead =
+  { ok: true; file: RunFile; upgradedFrom: 1 | 2 | null } | { ok: false; reason: string };
 
 /**
  * Reads a run folder's run.json (upgrading version 1) and checks it against the contract; when it cannot be used,
@@ -132,15 +147,24 @@ export async function loadRunFile(dir: string): Promise<RunFileRead> {
     return refuse(
       `run.json is version ${head.version}; this studio reads up to version ${RUN_FOLDER_VERSION} (update the studio)`,
     );
-  const parsed = runFileSchema.safeParse(raw);
-  if (parsed.success) return { ok: true, file: parsed.data };
-  const v1 = runFileV1Schema.safeParse(raw);
-  if (v1.success)
+  const notebook = { version: RUN_FOLDER_VERSION, tags: [], notes: '', metrics: null } as const;
+  if (head.version === 1) {
+    const v1 = runFileV1Schema.safeParse(raw);
+    if (!v1.success) return refuse(`run.json: ${describeIssues(v1.error)}`);
     return {
       ok: true,
-      file: { ...v1.data, version: RUN_FOLDER_VERSION, baselineOf: null, baselineRunId: null },
+      file: { ...v1.data, ...notebook, tags: [], baselineOf: null, baselineRunId: null },
+      upgradedFrom: 1,
     };
-  return refuse(`run.json: ${describeIssues(head.version === 1 ? v1.error : parsed.error)}`);
+  }
+  if (head.version === 2) {
+    const v2 = runFileV2Schema.safeParse(raw);
+    if (!v2.success) return refuse(`run.json: ${describeIssues(v2.error)}`);
+    return { ok: true, file: { ...v2.data, ...notebook, tags: [] }, upgradedFrom: 2 };
+  }
+  const parsed = runFileSchema.safeParse(raw);
+  if (parsed.success) return { ok: true, file: parsed.data, upgradedFrom: null };
+  return refuse(`run.json: ${describeIssues(parsed.error)}`);
 }
 
 /** Reads a run folder's run.json (upgrading version 1), or null when it is missing, unreadable or foreign. */

@@ -5,14 +5,24 @@
  * (fetched before its terminal event is pushed), and keeps a versioned `run.json` up to date, with the links
  * between a run and its baseline. A run folder left without its terminal event by a studio that stopped (quit,
  * crash) is marked interrupted (`studio-restarted`) when the service opens; one whose device connection was closed
- * for good is marked `device-lost`. Nothing is deleted except by `delete` (ended runs only).
+ * for good is marked `device-lost`. Nothing is deleted except by `delete` (ended runs only). When a run ends, its
+ * headline metrics are computed once from its stored events and kept in run.json (history lists them without
+ * reading any event log); `annotate` sets its name, tags and notes.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PreviewSettings, RunParams } from '../../../shared/protocol/run';
 import { isTerminalRunEvent, runStateAfter } from '../../../shared/protocol/run';
-import type { RunSummary, StudioEvent, UnreadableRun } from '../../../shared/protocol/studio-contract';
+import type {
+  RunAnnotateArgs,
+  RunMetrics,
+  RunSummary,
+  StudioEvent,
+  UnreadableRun,
+} from '../../../shared/protocol/studio-contract';
+import { RUN_TAG_MAX_CHARS, runTagSchema } from '../../../shared/protocol/studio-contract';
+import { measureRun, ratio, runMetrics } from '../../../shared/report/measures';
 import type {
   CompanionClient,
   PreviewFrame,
@@ -26,6 +36,7 @@ import {
   RUN_FOLDER_FORMAT,
   RUN_FOLDER_VERSION,
   loadRunFile,
+  readEvents,
   writeRunFile,
   type RunFile,
   type RunSweepLink,
@@ -104,7 +115,14 @@ export class RunService {
       if (file.endedAtEpochMs === null && file.interruption === null) {
         file.interruption = { reason: 'studio-restarted', atEpochMs: Date.now() };
         file.state = 'interrupted';
+        file.metrics = await metricsOf(dir);
         await writeRunFile(dir, file);
+      } else if (read.upgradedFrom !== null && file.endedAtEpochMs !== null) {
+        // Written before run.json kept metrics: fold its log this once, and keep the result.
+        file.metrics = await metricsOf(dir);
+        await writeRunFile(dir, file).catch((err: unknown) =>
+          opts.log?.(`run ${name}: cannot write run.json: ${String(err)}`),
+        );
       }
       service.known.set(file.runId, file);
     }
@@ -173,6 +191,9 @@ export class RunService {
       params,
       preview: opts.preview ?? null,
       label: opts.label ?? null,
+      tags: opts.sweep === undefined ? [] : sweepTags(opts.sweep.sweepId),
+      notes: '',
+      metrics: null,
       createdAtEpochMs: Date.now(),
       state: 'queued',
       lastSeq: 0,
@@ -280,6 +301,22 @@ export class RunService {
     }
   }
 
+  /** Sets a run's name, tags and notes (each one given replaces the old one) and keeps them in its run.json. */
+  async annotate(runId: string, patch: Omit<RunAnnotateArgs, 'runId'>): Promise<RunSummary> {
+    const file = this.known.get(runId);
+    if (!file) throw new StudioServiceError('not-found', `no run ${runId}`);
+    if (patch.label !== undefined) file.label = patch.label;
+    if (patch.tags !== undefined) file.tags = [...patch.tags];
+    if (patch.notes !== undefined) file.notes = patch.notes;
+    const run = this.active.get(runId);
+    if (run) await this.save(run);
+    else {
+      await writeRunFile(join(this.runsDir, runId), file);
+      this.emit({ type: 'run.updated', run: this.summary(file) });
+    }
+    return this.summary(file);
+  }
+
   /** Deletes an ended run's folder (a followed run is a `conflict`: cancel it first); false when unknown. */
   async delete(runId: string): Promise<boolean> {
     const file = this.known.get(runId);
@@ -339,6 +376,7 @@ export class RunService {
           if (state !== null) run.file.state = state;
           run.file.endedAtEpochMs = Date.now();
           run.stream = 'ended';
+          run.file.metrics = await metricsOf(join(this.runsDir, run.file.runId));
           await this.save(run);
         }
         this.emit({ type: 'run.event', runId: run.file.runId, seq: e.seq, event: e.event });
@@ -412,23 +450,32 @@ export class RunService {
     run.stream = 'detached';
     this.active.delete(run.file.runId);
     await run.appender.close();
+    run.file.metrics = await metricsOf(join(this.runsDir, run.file.runId));
     await this.save(run);
     run.markEnded();
   }
 
   private summary(file: RunFile): RunSummary {
     const run = this.active.get(file.runId);
+    const baseline = file.baselineRunId === null ? undefined : this.known.get(file.baselineRunId);
+    const speedup = ratio(file.metrics?.wallMs ?? null, baseline?.metrics?.wallMs ?? null);
     return {
       runId: file.runId,
       deviceRunId: file.deviceRunId,
       deviceId: file.device.id,
       deviceName: file.device.name,
       label: file.label,
+      tags: [...file.tags],
+      notes: file.notes,
+      params: structuredClone(file.params),
       state: file.state,
       lastSeq: file.lastSeq,
       stream: run ? run.stream : file.endedAtEpochMs !== null ? 'ended' : 'detached',
       createdAtEpochMs: file.createdAtEpochMs,
       interruption: file.interruption,
+      metrics: file.metrics,
+      baselineRunId: file.baselineRunId,
+      speedupVsBaseline: speedup,
     };
   }
 
@@ -439,4 +486,20 @@ export class RunService {
       this.opts.log?.(`studio event listener failed: ${String(err)}`);
     }
   }
+}
+
+/**
+ * A sweep's run starts tagged `sweep:<sweepId>` so History filters a sweep's runs; a sweep id that does not fit the
+ * tag rule (a headless sweep's --out folder name may hold any character) is written tag-safe, and left out if
+ * nothing is left of it.
+ */
+export function sweepTags(sweepId: string): string[] {
+  const safe = sweepId.replace(/[^A-Za-z0-9:._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '');
+  const tag = `sweep:${safe}`.slice(0, RUN_TAG_MAX_CHARS);
+  return safe !== '' && runTagSchema.safeParse(tag).success ? [tag] : [];
+}
+
+/** The headline metrics of a run folder's stored events (read and folded once, when the run ends). */
+async function metricsOf(dir: string): Promise<RunMetrics> {
+  return runMetrics(measureRun(await readEvents(dir)));
 }

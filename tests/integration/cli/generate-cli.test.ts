@@ -74,11 +74,15 @@ describe('odsora generate', () => {
     const gh = gif.readUInt16LE(8);
     expect(Math.min(gw, gh)).toBeGreaterThanOrEqual(256);
 
-    // run.json is a studio run folder's (odsora-studio-run v2), its CLI extras typed by the `generate` section.
+    // run.json is a studio run folder's (odsora-studio-run v3), its CLI extras typed by the `generate` section, its
+    // headline metrics computed from its events (history lists them without folding the log).
     const read = await loadRunFile(out);
     if (!read.ok) throw new Error(read.reason);
     const run = read.file;
-    expect(run).toMatchObject({ format: 'odsora-studio-run', version: 2, runId: 'run1', state: 'finished' });
+    expect(run).toMatchObject({ format: 'odsora-studio-run', version: 3, runId: 'run1', state: 'finished' });
+    expect(run.metrics).toMatchObject({ frames: F });
+    expect(run.metrics?.wallMs).toBeGreaterThan(0);
+    expect(run.metrics?.medianStepMs).toBeGreaterThan(0);
     expect(run.params).toMatchObject({
       prompt: 'a red ball',
       seed: 1,

@@ -174,6 +174,19 @@ describe('studio history with the built-in device', () => {
     const same = await call('runs.compare', { runA: runId, runB: runId });
     expect(same.clip).toMatchObject({ psnr: 99, ssim: 1 });
     expect(same.timing.speedup).toBe(1);
+
+    // runs.list carries the metrics stored when each run ended, and the speed-up over the linked baseline.
+    const listed = (await call('runs.list', {})).runs;
+    const target = listed.find((r) => r.runId === runId)!;
+    const baseline = listed.find((r) => r.runId === baselineId)!;
+    expect(target.metrics?.wallMs).toBe(c.timing.wallMsA);
+    expect(target.metrics?.peakResidentBytes).toBe(c.memory.peakA);
+    expect(target.metrics?.frames).toBe(c.frames);
+    expect(target.metrics?.medianStepMs).toBeGreaterThan(0);
+    expect(target.metrics?.denoiseMs).toBeGreaterThan(0);
+    expect(target.speedupVsBaseline).toBeCloseTo(c.timing.speedup!, 9);
+    expect(baseline.metrics?.wallMs).toBe(c.timing.wallMsB);
+    expect(baseline.speedupVsBaseline).toBeNull();
   });
 
   it('exports a self-contained report folder, refuses PDF in web mode, and deletes runs', async () => {

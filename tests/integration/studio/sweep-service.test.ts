@@ -153,10 +153,10 @@ describe('studio sweeps', () => {
     }
     // Six planned runs; at most the one in flight at the close ran twice.
     expect(companionJobs() - jobsBefore).toBeLessThanOrEqual(7);
-    // Every run is in the studio's history and its run.json names the sweep and the planned run.
-    const listed = new Set((await call('runs.list', {})).runs.map((r) => r.runId));
+    // Every run is in the studio's history, tagged with its sweep, and its run.json names the sweep and the planned run.
+    const listed = new Map((await call('runs.list', {})).runs.map((r) => [r.runId, r]));
     for (const r of done.journal.runs) {
-      expect(listed.has(r.runFolder!)).toBe(true);
+      expect(listed.get(r.runFolder!)?.tags).toEqual([`sweep:${id}`]);
       expect(runJson(r.runFolder!).sweep).toMatchObject({ sweepId: id, planRunId: r.id });
     }
     expect(done.journal.points.some((p) => p.metric === 'speedup_wall')).toBe(true);

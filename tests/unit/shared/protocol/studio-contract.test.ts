@@ -130,3 +130,41 @@ describe('studio contract: history, compare, preflight, reports', () => {
     });
   });
 });
+
+describe('studio contract: the run notebook (runs.annotate)', () => {
+  it('refuses a bad name, tag or notes naming the field and the limit', () => {
+    const cases: [unknown, RegExp][] = [
+      [{ runId: 'r1', label: '   ' }, /^runs\.annotate: label: /],
+      [{ runId: 'r1', label: 'x'.repeat(257) }, /label: .*256/],
+      [{ runId: 'r1', tags: ['has space'] }, /tags\.0: must be 1-64 of \[A-Za-z0-9:._-\]/],
+      [{ runId: 'r1', tags: ['-lead'] }, /tags\.0: must be 1-64/],
+      [{ runId: 'r1', tags: ['a,b'] }, /tags\.0: /],
+      [{ runId: 'r1', tags: ['x'.repeat(65)] }, /tags\.0: /],
+      [{ runId: 'r1', tags: Array.from({ length: 17 }, (_, i) => `t${i}`) }, /tags: .*16/],
+      [{ runId: 'r1', tags: ['LPL', 'lpl'] }, /tags: must not repeat a tag/],
+      [{ runId: 'r1', notes: 'n'.repeat(4001) }, /notes: .*4000/],
+      [{ runId: 'r1', name: 'x' }, /name: unrecognized key|unrecognized key.*name/],
+    ];
+    for (const [args, message] of cases) {
+      const r = parseStudioArgs('runs.annotate', args);
+      expect(r.ok, JSON.stringify(args).slice(0, 80)).toBe(false);
+      if (!r.ok) expect(r.error.message, JSON.stringify(args).slice(0, 80)).toMatch(message);
+    }
+  });
+
+  it('accepts a name (trimmed), a sweep tag, notes, and null to clear the name', () => {
+    const r = parseStudioArgs('runs.annotate', {
+      runId: 'r1',
+      label: '  LPL 12/30 ',
+      tags: ['sweep:20261207-ab', 'lpl', 'v1.2_b'],
+      notes: 'line one\nline two',
+    });
+    expect(r.ok).toBe(true);
+    if (r.ok)
+      expect(r.args).toMatchObject({ label: 'LPL 12/30', tags: ['sweep:20261207-ab', 'lpl', 'v1.2_b'] });
+    expect(parseStudioArgs('runs.annotate', { runId: 'r1', label: null }).ok).toBe(true);
+    expect(parseStudioArgs('runs.annotate', { runId: 'r1' }).ok).toBe(true);
+    expect(isReadOnlyCommand('runs.annotate')).toBe(false);
+    expect(studioContract['runs.annotate'].method).toBe('annotateRun');
+  });
+});

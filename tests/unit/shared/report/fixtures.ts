@@ -107,6 +107,12 @@ function summary(runId: string): RunSummary {
     stream: 'ended',
     createdAtEpochMs: 0,
     interruption: null,
+    tags: [],
+    notes: '',
+    params: { prompt: 'a ball', seed: 5, steps: 4 },
+    metrics: null,
+    baselineRunId: null,
+    speedupVsBaseline: null,
   };
 }
 

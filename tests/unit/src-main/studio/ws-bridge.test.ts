@@ -56,6 +56,12 @@ const run: RunSummary = {
   stream: 'live',
   createdAtEpochMs: 1_700_000_000_000,
   interruption: null,
+  tags: [],
+  notes: '',
+  params: { prompt: 'a ball', seed: 1 },
+  metrics: null,
+  baselineRunId: null,
+  speedupVsBaseline: null,
 };
 
 /** Stub services behind the real handlers' dispatcher (validation, error mapping), recording mutating calls. */

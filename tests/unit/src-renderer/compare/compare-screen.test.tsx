@@ -99,6 +99,12 @@ describe('Compare', () => {
         stream: 'live',
         createdAtEpochMs: 2,
         interruption: null,
+        tags: [],
+        notes: '',
+        params: paper.params,
+        metrics: null,
+        baselineRunId: null,
+        speedupVsBaseline: null,
       },
     });
     renderWithStudio(<CompareScreen runA="run-a" runB={null} />, studio);

@@ -115,6 +115,12 @@ describe('Composer', () => {
         stream: 'live',
         createdAtEpochMs: 1,
         interruption: null,
+        tags: [],
+        notes: '',
+        params: { prompt: 'a ball', seed: 1 },
+        metrics: null,
+        baselineRunId: null,
+        speedupVsBaseline: null,
       },
     });
     renderWithStudio(<ComposerScreen rerunOf={null} />, studio);

@@ -77,6 +77,25 @@ describe('Live run on a recorded paper-defaults run', () => {
     expect(studio.callsOf('reports.export')).toEqual([{ runIds: ['run-6'], formats: ['trace'] }]);
   });
 
+  it('names, tags and notes the run from its header (runs.annotate)', async () => {
+    const studio = new FakeStudio();
+    studio.addRun('run-n', paper);
+    studio.overrides['runs.annotate'] = ({ runId, label, tags, notes }) => {
+      const run = studio.runs.get(runId)!;
+      run.summary = { ...run.summary, label: label ?? null, tags: tags ?? [], notes: notes ?? '' };
+      return { run: run.summary };
+    };
+    renderWithStudio(<LiveScreen runId="run-n" />, studio);
+    fireEvent.click(await screen.findByTestId('live-edit-notes'));
+    fireEvent.change(screen.getByTestId('run-name-input'), { target: { value: 'paper defaults' } });
+    fireEvent.change(screen.getByTestId('run-tags-input'), { target: { value: 'paper' } });
+    await act(async () => fireEvent.click(screen.getByTestId('run-notes-save')));
+    expect(studio.callsOf('runs.annotate')).toEqual([
+      { runId: 'run-n', label: 'paper defaults', tags: ['paper'], notes: '' },
+    ]);
+    await waitFor(() => expect(screen.getByTestId('live-run-name').textContent).toBe('paper defaults'));
+  });
+
   it('hides cancel on the read-only mirror', async () => {
     const studio = new FakeStudio();
     studio.addRun('run-3', paper, 50);

@@ -64,7 +64,7 @@ describe('run folders history cannot read', () => {
     expect(Object.keys(reasons).sort()).toEqual(['r-empty', 'r-future', 'r-long-label', 'r-truncated']);
     expect(reasons['r-long-label']).toMatch(/^run\.json: label: .*256/);
     expect(reasons['r-truncated']).toMatch(/^run\.json is not valid JSON \(cut short\?\)/);
-    expect(reasons['r-future']).toMatch(/version 9; this studio reads up to version 2/);
+    expect(reasons['r-future']).toMatch(/version 9; this studio reads up to version 3/);
     expect(reasons['r-empty']).toBe('run.json is missing');
     for (const folder of Object.keys(reasons))
       expect(logged.some((l) => l.startsWith(`run folder ${folder} is not listed: `))).toBe(true);

@@ -1,4 +1,4 @@
-// Writes run folders as the run service leaves them (run.json v2, events.jsonl, frames/*.png), for the history
+// Writes run folders as the run service leaves them (run.json v3, events.jsonl, frames/*.png), for the history
 // and report tests (not a test file itself).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,7 +26,10 @@ export async function writeRunFolder(
   mkdirSync(dir, { recursive: true });
   const file: RunFile = {
     format: 'odsora-studio-run',
-    version: 2,
+    version: 3,
+    tags: [],
+    notes: '',
+    metrics: null,
     runId,
     deviceRunId: `d-${runId}`,
     device: {

@@ -5,7 +5,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startBuiltinDevice } from '../../../../../src-main/studio/services/builtin-device';
 import type { BuiltinDeviceState } from '../../../../../src-main/studio/services/device-hub';
 import { readRunFile, type RunFile } from '../../../../../src-main/studio/services/run-folder';
-import { RunService } from '../../../../../src-main/studio/services/run-service';
+import { RunService, sweepTags } from '../../../../../src-main/studio/services/run-service';
+import { measureRun, runMetrics } from '../../../../../shared/report/measures';
+import { sampleLog } from '../../../shared/report/fixtures';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -15,7 +17,10 @@ afterEach(() => {
 function runFile(runId: string, over: Partial<RunFile>): RunFile {
   return {
     format: 'odsora-studio-run',
-    version: 2,
+    version: 3,
+    tags: [],
+    notes: '',
+    metrics: null,
     baselineOf: null,
     baselineRunId: null,
     runId,
@@ -54,7 +59,7 @@ describe('RunService', () => {
     mkdirSync(join(dir, 'runs', 'r-future'));
     writeFileSync(
       join(dir, 'runs', 'r-future', 'run.json'),
-      JSON.stringify({ ...runFile('r-future', {}), version: 3 }),
+      JSON.stringify({ ...runFile('r-future', {}), version: 4 }),
     );
     const service = await RunService.open({
       dataDir: dir,
@@ -74,6 +79,8 @@ describe('RunService', () => {
       state: 'interrupted',
       lastSeq: 4,
       interruption: { reason: 'studio-restarted' },
+      // Ended by the restart: its metrics are what its (here empty) log holds.
+      metrics: { wallMs: null, denoiseMs: null, medianStepMs: null, peakResidentBytes: null, frames: null },
     });
     await expect(service.cancel('r-done')).rejects.toMatchObject({ code: 'conflict' });
     await service.close();
@@ -87,18 +94,24 @@ describe('run folders', () => {
     },
   };
 
-  it('reads a version 1 run.json as version 2 without baseline links, and writes version 2 on change', async () => {
+  it('reads a version 1 run.json as version 3 without baseline links or notes, and writes version 3 on change', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'odsora-runs-v1-'));
     dirs.push(dir);
-    const { baselineOf, baselineRunId, ...v2 } = runFile('r-old', { state: 'finished', endedAtEpochMs: 1 });
-    void [baselineOf, baselineRunId];
+    const { baselineOf, baselineRunId, tags, notes, metrics, ...v2 } = runFile('r-old', {
+      state: 'finished',
+      endedAtEpochMs: 1,
+    });
+    void [baselineOf, baselineRunId, tags, notes, metrics];
     mkdirSync(join(dir, 'runs', 'r-old'), { recursive: true });
     writeFileSync(join(dir, 'runs', 'r-old', 'run.json'), JSON.stringify({ ...v2, version: 1 }));
     mkdirSync(join(dir, 'runs', 'r-new'), { recursive: true });
     const fresh = runFile('r-new', { state: 'finished', endedAtEpochMs: 2 });
     writeFileSync(join(dir, 'runs', 'r-new', 'run.json'), JSON.stringify(fresh));
     expect(await readRunFile(join(dir, 'runs', 'r-old'))).toMatchObject({
-      version: 2,
+      version: 3,
+      tags: [],
+      notes: '',
+      metrics: null,
       baselineOf: null,
       baselineRunId: null,
       state: 'finished',
@@ -106,7 +119,7 @@ describe('run folders', () => {
     const service = await RunService.open({ dataDir: dir, hub: noDevices });
     await service.linkBaseline('r-old', 'r-new');
     expect(JSON.parse(readFileSync(join(dir, 'runs', 'r-old', 'run.json'), 'utf8'))).toMatchObject({
-      version: 2,
+      version: 3,
       baselineRunId: 'r-new',
     });
     expect(service.file('r-new').baselineOf).toBe('r-old');
@@ -118,6 +131,80 @@ describe('run folders', () => {
     expect(await service.delete('r-new')).toBe(false);
     expect(() => service.get('r-new')).toThrow(/no run r-new/);
     await service.close();
+  });
+});
+
+describe('run notebook (run.json version 3)', () => {
+  const noDevices = {
+    pairedClient: () => {
+      throw new Error('no devices');
+    },
+  };
+  /** A version 2 run folder (before tags, notes and metrics) with the sample log as its events. */
+  function writeV2(dir: string, runId: string, latencyMs: number): void {
+    const { tags, notes, metrics, ...v3 } = runFile(runId, { state: 'finished', endedAtEpochMs: 9 });
+    void [tags, notes, metrics];
+    mkdirSync(join(dir, 'runs', runId), { recursive: true });
+    writeFileSync(join(dir, 'runs', runId, 'run.json'), JSON.stringify({ ...v3, version: 2 }));
+    const log = sampleLog({ latencyMs });
+    writeFileSync(
+      join(dir, 'runs', runId, 'events.jsonl'),
+      log.map((e) => JSON.stringify(e)).join('\n') + '\n',
+    );
+  }
+
+  it('upgrades a version 2 run.json: metrics computed once from its events and written as version 3', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'odsora-runs-v2-'));
+    dirs.push(dir);
+    writeV2(dir, 'r-v2', 100);
+    const service = await RunService.open({ dataDir: dir, hub: noDevices });
+    const want = runMetrics(measureRun(sampleLog({ latencyMs: 100 })));
+    expect(want.wallMs).not.toBeNull();
+    expect(want.medianStepMs).not.toBeNull();
+    expect(service.get('r-v2')).toMatchObject({
+      tags: [],
+      notes: '',
+      metrics: want,
+      speedupVsBaseline: null,
+    });
+    const onDisk = JSON.parse(readFileSync(join(dir, 'runs', 'r-v2', 'run.json'), 'utf8'));
+    expect(onDisk).toMatchObject({ version: 3, tags: [], notes: '', metrics: want });
+    await service.close();
+  });
+
+  it('keeps a name, tags and notes in run.json, and lists the speed-up over a linked baseline', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'odsora-runs-notes-'));
+    dirs.push(dir);
+    writeV2(dir, 'r-fast', 50);
+    writeV2(dir, 'r-base', 100);
+    const service = await RunService.open({ dataDir: dir, hub: noDevices });
+    await service.linkBaseline('r-fast', 'r-base');
+    const annotated = await service.annotate('r-fast', {
+      label: 'LPL 12/30',
+      tags: ['lpl', 'sweep:s-1'],
+      notes: 'leap looks early',
+    });
+    expect(annotated).toMatchObject({
+      label: 'LPL 12/30',
+      tags: ['lpl', 'sweep:s-1'],
+      notes: 'leap looks early',
+    });
+    const fast = service.get('r-fast').metrics!.wallMs!;
+    const base = service.get('r-base').metrics!.wallMs!;
+    expect(service.get('r-fast').speedupVsBaseline).toBeCloseTo(base / fast, 9);
+    // Only what is given changes.
+    await service.annotate('r-fast', { notes: '' });
+    await service.close();
+    const reopened = await RunService.open({ dataDir: dir, hub: noDevices });
+    expect(reopened.get('r-fast')).toMatchObject({
+      label: 'LPL 12/30',
+      tags: ['lpl', 'sweep:s-1'],
+      notes: '',
+    });
+    await reopened.annotate('r-fast', { label: null });
+    expect((await readRunFile(join(dir, 'runs', 'r-fast')))?.label).toBeNull();
+    await expect(reopened.annotate('r-nope', { notes: 'x' })).rejects.toMatchObject({ code: 'not-found' });
+    await reopened.close();
   });
 });
 
@@ -138,5 +225,14 @@ describe('built-in device', () => {
       message: expect.stringMatching(/bundled model is missing/),
     });
     await device.stop();
+  });
+});
+
+describe('sweepTags', () => {
+  it("tags a sweep's runs sweep:<id>, tag-safe, or not at all when nothing of the id is left", () => {
+    expect(sweepTags('s-20261207-ab12')).toEqual(['sweep:s-20261207-ab12']);
+    expect(sweepTags('my sweep (2)')).toEqual(['sweep:my-sweep--2-']);
+    expect(sweepTags('x'.repeat(200))[0]).toHaveLength(64);
+    expect(sweepTags('  ')).toEqual([]);
   });
 });
