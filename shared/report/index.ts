@@ -10,3 +10,5 @@ export * from './axes';
 export * from './run-fold';
 export * from './trace-events';
 export * from './placement';
+export * from './sweep-figures';
+export * from './sweep-svg';
