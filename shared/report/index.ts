@@ -12,3 +12,4 @@ export * from './trace-events';
 export * from './placement';
 export * from './sweep-figures';
 export * from './sweep-svg';
+export * from './sweep-html';

@@ -94,6 +94,20 @@ export function paretoFront(
   return front.sort((a, b) => a.vx - b.vx || a.vy - b.vy).map((s) => s.p);
 }
 
+/**
+ * The keys of the points on their own device's front: each device's points are compared only with each other (a
+ * desktop that is faster everywhere would otherwise leave no phone setting on the front).
+ */
+export function frontKeys(
+  points: readonly FigurePoint[],
+  x: SweepMetricName,
+  y: SweepMetricName,
+): Set<string> {
+  const byDevice = new Map<string, FigurePoint[]>();
+  for (const p of points) byDevice.set(p.device, [...(byDevice.get(p.device) ?? []), p]);
+  return new Set([...byDevice.values()].flatMap((ps) => paretoFront(ps, x, y).map((p) => p.key)));
+}
+
 /** A metric's value for people, with its unit: `1.82×`, `31.4 dB`, `0.9312`, `412 ms`, `9.5 MiB`, `15 steps`. */
 export function formatMetricValue(metric: SweepMetricName, v: number | undefined): string {
   if (v === undefined || !Number.isFinite(v)) return '—';
@@ -145,7 +159,7 @@ export interface Tick {
 /** The default box of the Pareto plot. */
 export const PARETO_BOX: PlotBox = { width: 720, height: 420, left: 76, right: 24, top: 36, bottom: 64 };
 
-/** A Pareto plot laid out: every point with both metrics as a mark, the front's marks joined in x order. */
+/** A Pareto plot laid out: every point with both metrics as a mark, each device's front joined in x order. */
 export interface ParetoLayout {
   readonly box: PlotBox;
   readonly x: SweepMetricName;
@@ -155,8 +169,8 @@ export interface ParetoLayout {
   readonly xTicks: readonly Tick[];
   readonly yTicks: readonly Tick[];
   readonly marks: readonly { point: FigurePoint; cx: number; cy: number; front: boolean }[];
-  /** The front's marks in ascending x, for one connecting line. */
-  readonly frontLine: readonly (readonly [number, number])[];
+  /** Each device's front: its marks in ascending x, for one connecting line per device. */
+  readonly frontLines: readonly { device: string; points: readonly (readonly [number, number])[] }[];
   /** Points left out for lacking a value of `x` or `y`. */
   readonly missing: number;
 }
@@ -175,7 +189,7 @@ export function paretoLayout(
   box: PlotBox = PARETO_BOX,
 ): ParetoLayout {
   const drawn = points.filter((p) => p.median[x] !== undefined && p.median[y] !== undefined);
-  const front = new Set(paretoFront(drawn, x, y).map((p) => p.key));
+  const front = frontKeys(drawn, x, y);
   const xs = drawn.map((p) => p.median[x]!);
   const ys = drawn.map((p) => p.median[y]!);
   const xt = niceTicks(Math.min(...xs, Infinity), Math.max(...xs, -Infinity));
@@ -188,10 +202,14 @@ export function paretoLayout(
     cy: sy(p.median[y]!),
     front: front.has(p.key),
   }));
-  const frontLine = marks
-    .filter((m) => m.front)
-    .sort((a, b) => a.cx - b.cx || b.cy - a.cy)
-    .map((m) => [m.cx, m.cy] as const);
+  const devices = [...new Set(drawn.map((p) => p.device))];
+  const frontLines = devices.map((device) => ({
+    device,
+    points: marks
+      .filter((m) => m.front && m.point.device === device)
+      .sort((a, b) => a.cx - b.cx || b.cy - a.cy)
+      .map((m) => [m.cx, m.cy] as const),
+  }));
   return {
     box,
     x,
@@ -201,7 +219,7 @@ export function paretoLayout(
     xTicks: xt.map((v) => ({ pos: sx(v), text: formatMetricValue(x, v) })),
     yTicks: yt.map((v) => ({ pos: sy(v), text: formatMetricValue(y, v) })),
     marks,
-    frontLine,
+    frontLines,
     missing: points.length - drawn.length,
   };
 }

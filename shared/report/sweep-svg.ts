@@ -11,7 +11,7 @@ import {
   formatMetricValue,
   FRONT_COLOUR,
   metricsPresent,
-  paretoFront,
+  frontKeys,
   paretoLayout,
   parallelLayout,
   PARALLEL_DEFAULT_METRICS,
@@ -54,12 +54,12 @@ function legend(points: readonly FigurePoint[], x: number, y: number): string {
   return (
     `<text x="${n(x)}" y="${n(y)}" font-size="11">` +
     [...colours].map(([d, c]) => `<tspan fill="${c}">● ${escapeXml(d)}</tspan>`).join(' ') +
-    ` <tspan fill="${FRONT_COLOUR}">— Pareto front</tspan></text>`
+    ` <tspan fill="${FRONT_COLOUR}">— Pareto front (per device)</tspan></text>`
   );
 }
 
 /**
- * The Pareto plot: each device × point as a dot (its device's colour), the front's dots ringed in red and joined,
+ * The Pareto plot: each device × point as a dot (its device's colour), each device's front ringed in red and joined,
  * axes with ticks, units and which way is better, a legend. Empty data gives a plot that says why.
  */
 export function paretoSvg(
@@ -100,10 +100,11 @@ export function paretoSvg(
       'middle',
       ` data-axis="y" transform="rotate(-90 14 ${n((box.top + base) / 2)})"`,
     );
-  if (L.frontLine.length > 1)
-    body +=
-      `<polyline data-front-line="true" points="${L.frontLine.map(([a, b]) => `${n(a)},${n(b)}`).join(' ')}" ` +
-      `fill="none" stroke="${FRONT_COLOUR}" stroke-width="1.5"/>`;
+  for (const f of L.frontLines)
+    if (f.points.length > 1)
+      body +=
+        `<polyline data-front-line="${escapeXml(f.device)}" points="${f.points.map(([a, b]) => `${n(a)},${n(b)}`).join(' ')}" ` +
+        `fill="none" stroke="${FRONT_COLOUR}" stroke-width="1.5"/>`;
   for (const m of L.marks)
     body +=
       `<circle data-point="${escapeXml(m.point.key)}" data-front="${m.front}" cx="${n(m.cx)}" cy="${n(m.cy)}" ` +
@@ -124,7 +125,7 @@ export function paretoSvg(
 
 /**
  * Parallel coordinates over the spec's axes and the metrics: one line per device × point (its device's colour,
- * faint), the points on the Pareto front of `front` drawn bold in red on top.
+ * faint), the points on their device's Pareto front of `front` drawn bold in red on top.
  */
 export function parallelCoordinatesSvg(
   points: readonly FigurePoint[],
@@ -135,7 +136,7 @@ export function parallelCoordinatesSvg(
 ): string {
   const L = parallelLayout(points, axes, metrics);
   const { box } = L;
-  const onFront = new Set(front === null ? [] : paretoFront(points, front.x, front.y).map((p) => p.key));
+  const onFront = front === null ? new Set<string>() : frontKeys(points, front.x, front.y);
   const colours = deviceColours(points);
   const base = box.height - box.bottom;
   let body = '';

@@ -1,5 +1,5 @@
 // Parallel coordinates of a sweep (issue 19, item 3): one vertical axis per spec axis (its values in the spec's
-// order) and per metric, one line per device × point (its device's colour), the points on the Pareto front drawn
+// order) and per metric, one line per device × point (its device's colour), the points on their device's Pareto front drawn
 // bold in red on top (shared/report/sweep-figures.ts: the same layout as the sweep report's figure). Hovering a line
 // brings it forward and names it; a click opens its runs when `onOpenPoint` is given.
 import { useMemo, useState } from 'react';
@@ -12,7 +12,7 @@ import {
   deviceColours,
   figurePoints,
   FRONT_COLOUR,
-  paretoFront,
+  frontKeys,
   parallelLayout,
   PARALLEL_DEFAULT_METRICS,
 } from '../../shared/report/sweep-figures';
@@ -41,10 +41,7 @@ export function ParallelCoordinates({
 }: ParallelCoordinatesProps) {
   const points = useMemo(() => figurePoints(stats), [stats]);
   const pair = front ?? defaultParetoMetrics(points);
-  const onFront = useMemo(
-    () => new Set(paretoFront(points, pair.x, pair.y).map((p) => p.key)),
-    [points, pair.x, pair.y],
-  );
+  const onFront = useMemo(() => frontKeys(points, pair.x, pair.y), [points, pair.x, pair.y]);
   const layout = useMemo(() => parallelLayout(points, axes, metrics), [points, axes, metrics]);
   const colours = useMemo(() => deviceColours(points), [points]);
   const [hovered, setHovered] = useState<string | null>(null);

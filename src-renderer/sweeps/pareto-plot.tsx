@@ -1,5 +1,5 @@
 // The Pareto plot of a sweep (issue 19, item 3): any two metrics from selects, one dot per device × point (its
-// device's colour), the front ringed and joined (shared/report/sweep-figures.ts: the same layout the sweep report's
+// device's colour), each device's front ringed and joined (shared/report/sweep-figures.ts: the same layout the sweep report's
 // SVG draws), hover shows the point's settings and values, a click (or Enter) opens its runs via `onOpenPoint`.
 import { useMemo, useState } from 'react';
 import type { AxisValue } from '../../shared/sweep/axes';
@@ -115,7 +115,7 @@ export function ParetoPlot({ stats, axes = {}, onOpenPoint, initial }: ParetoPlo
         viewBox={`0 0 ${box.width} ${box.height}`}
         width="100%"
         role="img"
-        aria-label={`Pareto plot of ${SWEEP_METRICS[x].label} against ${SWEEP_METRICS[y].label}: ${layout.marks.length} points, ${layout.frontLine.length} on the front`}
+        aria-label={`Pareto plot of ${SWEEP_METRICS[x].label} against ${SWEEP_METRICS[y].label}: ${layout.marks.length} points, ${layout.marks.filter((m) => m.front).length} on the front`}
         fontSize={11}
       >
         <rect
@@ -155,15 +155,19 @@ export function ParetoPlot({ stats, axes = {}, onOpenPoint, initial }: ParetoPlo
         >
           {layout.yTitle}
         </text>
-        {layout.frontLine.length > 1 && (
-          <polyline
-            data-testid="pareto-front-line"
-            points={layout.frontLine.map(([a, b]) => `${a},${b}`).join(' ')}
-            fill="none"
-            stroke={FRONT_COLOUR}
-            strokeWidth={1.5}
-          />
-        )}
+        {layout.frontLines
+          .filter((f) => f.points.length > 1)
+          .map((f) => (
+            <polyline
+              key={f.device}
+              data-testid="pareto-front-line"
+              data-device={f.device}
+              points={f.points.map(([a, b]) => `${a},${b}`).join(' ')}
+              fill="none"
+              stroke={FRONT_COLOUR}
+              strokeWidth={1.5}
+            />
+          ))}
         {layout.marks.map((m) => (
           <circle
             key={m.point.key}
@@ -202,7 +206,7 @@ export function ParetoPlot({ stats, axes = {}, onOpenPoint, initial }: ParetoPlo
             ● {d}
           </span>
         ))}
-        <span style={{ color: FRONT_COLOUR }}>— Pareto front</span>
+        <span style={{ color: FRONT_COLOUR }}>— Pareto front (per device)</span>
         {layout.missing > 0 && <span> · {layout.missing} point(s) without both metrics not drawn</span>}
       </div>
       {hovered !== null ? (

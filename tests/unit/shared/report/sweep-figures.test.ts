@@ -6,6 +6,7 @@ import {
   defaultParetoMetrics,
   figurePoints,
   formatMetricValue,
+  frontKeys,
   metricAxisTitle,
   paretoFront,
   paretoLayout,
@@ -76,6 +77,24 @@ describe('paretoFront', () => {
       pt('b', { speedup_wall: 2, psnr_vs_baseline: 20 }),
     ];
     expect(keys(paretoFront(ps, 'speedup_wall', 'psnr_vs_baseline'))).toEqual(['a', 'b']);
+  });
+});
+
+describe('frontKeys', () => {
+  it('each device has its own front: a faster desktop does not push every phone setting off it', () => {
+    const ps = [
+      pt('a', { speedup_wall: 1.0, psnr_vs_baseline: 40 }, 'phone'),
+      pt('b', { speedup_wall: 2.0, psnr_vs_baseline: 30 }, 'phone'),
+      pt('c', { speedup_wall: 1.5, psnr_vs_baseline: 25 }, 'phone'),
+      pt('a', { speedup_wall: 5.0, psnr_vs_baseline: 41 }, 'desk'),
+      pt('b', { speedup_wall: 4.0, psnr_vs_baseline: 30 }, 'desk'),
+    ];
+    expect(keys(paretoFront(ps, 'speedup_wall', 'psnr_vs_baseline'))).toEqual(['a']);
+    expect([...frontKeys(ps, 'speedup_wall', 'psnr_vs_baseline')].sort()).toEqual([
+      'desk/a',
+      'phone/a',
+      'phone/b',
+    ]);
   });
 });
 
@@ -155,8 +174,10 @@ describe('layouts', () => {
       ['c', false],
     ]);
     expect(L.missing).toBe(1);
-    expect(L.frontLine).toHaveLength(2);
-    expect(L.frontLine[0]![0]).toBeLessThan(L.frontLine[1]![0]);
+    expect(L.frontLines).toHaveLength(1);
+    const line = L.frontLines[0]!.points;
+    expect(line).toHaveLength(2);
+    expect(line[0]![0]).toBeLessThan(line[1]![0]);
     for (const m of L.marks) {
       expect(m.cx).toBeGreaterThanOrEqual(L.box.left);
       expect(m.cx).toBeLessThanOrEqual(L.box.width - L.box.right);

@@ -36,6 +36,13 @@ const POINTS = [
     { 'lpl.leapStep': 6, 'cidl.budget': 'all' },
     'desk',
   ),
+  // Dominates desk/p1: each device has its own front.
+  pt(
+    'p2',
+    { speedup_wall: 2.5, psnr_vs_baseline: 22, wall: 120 },
+    { 'lpl.leapStep': 4, 'cidl.budget': 'all' },
+    'desk',
+  ),
 ];
 const AXES = { 'lpl.leapStep': [4, 6], 'cidl.budget': ['all', '50%'] };
 
@@ -60,12 +67,15 @@ describe('paretoSvg', () => {
       'phone/p2',
       'phone/p3',
       'desk/p1',
+      'desk/p2',
     ]);
     expect(
       circles.filter((c) => c.getAttribute('data-front') === 'true').map((c) => c.getAttribute('data-point')),
-    ).toEqual(['phone/p1', 'phone/p2']);
-    const line = doc.querySelector('polyline[data-front-line]');
-    expect(line?.getAttribute('points')?.split(' ')).toHaveLength(2);
+    ).toEqual(['phone/p1', 'phone/p2', 'desk/p2']);
+    // One line per device joins its front (desk's front is one point: nothing to join).
+    const lines = Array.from(doc.querySelectorAll('polyline[data-front-line]'));
+    expect(lines.map((l) => l.getAttribute('data-front-line'))).toEqual(['phone']);
+    expect(lines[0]!.getAttribute('points')!.split(' ')).toHaveLength(2);
     const all = texts(doc);
     expect(all).toContain('speed-up (wall) [×] ↑ better');
     expect(all).toContain('PSNR vs baseline [dB] ↑ better');
@@ -97,9 +107,13 @@ describe('parallelCoordinatesSvg', () => {
     );
     expect(dims).toEqual(['lpl.leapStep', 'cidl.budget', 'speedup_wall', 'psnr_vs_baseline', 'wall']);
     const groups = Array.from(doc.querySelectorAll('g[data-point]'));
-    expect(groups).toHaveLength(4);
+    expect(groups).toHaveLength(5);
     const front = groups.filter((g) => g.getAttribute('data-front') === 'true');
-    expect(front.map((g) => g.getAttribute('data-point')).sort()).toEqual(['phone/p1', 'phone/p2']);
+    expect(front.map((g) => g.getAttribute('data-point')).sort()).toEqual([
+      'desk/p2',
+      'phone/p1',
+      'phone/p2',
+    ]);
     for (const g of groups) expect(g.getElementsByTagName('polyline').length).toBeGreaterThan(0);
     expect(texts(doc)).toEqual(
       expect.arrayContaining(['lpl.leapStep', 'all', '50%', 'wall time [ms] ↓ better']),
