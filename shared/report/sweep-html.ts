@@ -78,13 +78,15 @@ export function sweepFigures(
 
 /**
  * A run's thermal states at start and end, when the journal recorded them (a `thermal` record on the run: issue 19
- * item 2); null for journals without them. Read loosely so journals of either version work.
+ * item 2: `thermal: { start, end }`, null where the device could not tell); null for a run without that record. Read
+ * loosely, so journals written before thermal states existed work too.
  */
 export function runThermal(run: SweepRunEntry): { start: string; end: string } | null {
   const t = (run as { thermal?: { start?: unknown; end?: unknown } | null }).thermal;
-  return t && typeof t.start === 'string' && typeof t.end === 'string'
-    ? { start: t.start, end: t.end }
-    : null;
+  if (t === null || t === undefined || typeof t !== 'object') return null;
+  // A device that cannot tell reports null: `unknown`.
+  const label = (v: unknown): string => (typeof v === 'string' ? v : 'unknown');
+  return { start: label(t.start), end: label(t.end) };
 }
 
 const STYLE = `

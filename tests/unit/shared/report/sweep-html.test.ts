@@ -116,6 +116,9 @@ describe('buildSweepReportHtml', () => {
       Object.assign(r, { thermal: { start: 'nominal', end: r.kind === 'measured' ? 'fair' : 'nominal' } });
     html = buildSweepReportHtml(input(j));
     expect(html).toContain('start nominal: 6, end nominal: 2, end fair: 4');
+    // A device that cannot tell reports null: unknown.
+    for (const r of j.runs) Object.assign(r, { thermal: { start: null, end: 'serious', gate: null } });
+    expect(buildSweepReportHtml(input(j))).toContain('start unknown: 6, end serious: 6');
   });
 
   it('a sweep with no finished run yet still reports its spec and plan', () => {
