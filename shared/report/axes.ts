@@ -33,3 +33,25 @@ export function latencyAxisTop(latenciesMs: readonly (readonly number[])[]): num
 export function axisBytes(bytes: number): string {
   return formatBytes(bytes, bytes >= 1024 ** 3 ? 'GiB' : 'MiB');
 }
+
+/**
+ * Round tick values covering [lo, hi] (about `count` of them, steps of 1, 2 or 5 × 10^k), used by the sweep figures'
+ * numeric axes: the first tick at or below `lo`, the last at or above `hi`. A zero-width range is widened around its
+ * value so a single point still gets an axis.
+ */
+export function niceTicks(lo: number, hi: number, count = 5): number[] {
+  if (!Number.isFinite(lo) || !Number.isFinite(hi)) return [0, 1];
+  if (hi < lo) [lo, hi] = [hi, lo];
+  if (hi - lo < 1e-12) {
+    const pad = Math.abs(lo) > 1e-12 ? Math.abs(lo) * 0.1 : 1;
+    lo -= pad;
+    hi += pad;
+  }
+  const raw = (hi - lo) / Math.max(1, count);
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = ([1, 2, 5, 10].find((f) => f * mag >= raw) ?? 10) * mag;
+  const first = Math.floor(lo / step + 1e-9) * step;
+  const ticks: number[] = [];
+  for (let t = first; t < hi + step - 1e-9 * step; t += step) ticks.push(Number(t.toPrecision(12)));
+  return ticks;
+}

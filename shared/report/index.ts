@@ -10,3 +10,6 @@ export * from './axes';
 export * from './run-fold';
 export * from './trace-events';
 export * from './placement';
+export * from './sweep-figures';
+export * from './sweep-svg';
+export * from './sweep-html';

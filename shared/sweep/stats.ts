@@ -7,6 +7,7 @@
 import { percentile } from '../metrics/percentile';
 import { ratio } from '../report/measures';
 import type { SweepJournal, SweepPointStat, SweepRunEntry } from './journal';
+import { SWEEP_METRICS, type SweepMetricName } from './metrics';
 
 /** One measured number of a run. */
 export interface RunMetric {
@@ -14,6 +15,13 @@ export interface RunMetric {
   value: number;
   unit: string;
 }
+
+/** One metric's value, with its unit from {@link SWEEP_METRICS}. */
+const metric = (name: SweepMetricName, value: number): RunMetric => ({
+  metric: name,
+  value,
+  unit: SWEEP_METRICS[name].unit,
+});
 
 const baselineKey = (role: string, r: Pick<SweepRunEntry, 'promptIndex' | 'seed'>): string =>
   `${role}/${r.promptIndex}/${r.seed}`;
@@ -40,26 +48,25 @@ export function sweepRunMetrics(journal: SweepJournal): Map<string, RunMetric[]>
     const res = r.result;
     if (r.status !== 'finished' || res === null) continue;
     const m: RunMetric[] = [
-      { metric: 'wall', value: res.wallMs, unit: 'ms' },
-      { metric: 'load', value: res.loadMs, unit: 'ms' },
-      { metric: 'text', value: res.textMs, unit: 'ms' },
-      { metric: 'denoise', value: res.denoiseMs, unit: 'ms' },
-      { metric: 'decode', value: res.decodeMs, unit: 'ms' },
-      { metric: 'steps_run', value: res.stepsRun, unit: 'steps' },
+      metric('wall', res.wallMs),
+      metric('load', res.loadMs),
+      metric('text', res.textMs),
+      metric('denoise', res.denoiseMs),
+      metric('decode', res.decodeMs),
+      metric('steps_run', res.stepsRun),
     ];
-    if (res.stepMs !== null) m.push({ metric: 'step', value: res.stepMs, unit: 'ms' });
-    if (res.peakResidentBytes !== null)
-      m.push({ metric: 'peak_resident', value: res.peakResidentBytes, unit: 'bytes' });
+    if (res.stepMs !== null) m.push(metric('step', res.stepMs));
+    if (res.peakResidentBytes !== null) m.push(metric('peak_resident', res.peakResidentBytes));
     const base = baselines.get(r.id)?.result;
     if (base) {
       const wall = ratio(res.wallMs, base.wallMs);
       const denoise = ratio(res.denoiseMs, base.denoiseMs);
-      if (wall !== null) m.push({ metric: 'speedup_wall', value: wall, unit: 'x' });
-      if (denoise !== null) m.push({ metric: 'speedup_denoise', value: denoise, unit: 'x' });
+      if (wall !== null) m.push(metric('speedup_wall', wall));
+      if (denoise !== null) m.push(metric('speedup_denoise', denoise));
     }
     if (r.quality !== null) {
-      m.push({ metric: 'psnr_vs_baseline', value: r.quality.psnrDb, unit: 'dB' });
-      m.push({ metric: 'ssim_vs_baseline', value: r.quality.ssim, unit: '1' });
+      m.push(metric('psnr_vs_baseline', r.quality.psnrDb));
+      m.push(metric('ssim_vs_baseline', r.quality.ssim));
     }
     out.set(r.id, m);
   }

@@ -17,7 +17,7 @@ export const SWEEP_RUNS_CSV = 'sweep.csv';
 export const SWEEP_POINTS_CSV = 'sweep-points.csv';
 
 /** Writes `text` to `dir/name` atomically (`.part` + rename). */
-async function writeAtomically(dir: string, name: string, text: string): Promise<void> {
+export async function writeAtomically(dir: string, name: string, text: string): Promise<void> {
   const part = join(dir, `${name}.part`);
   await writeFile(part, text);
   await rename(part, join(dir, name));

@@ -1,6 +1,6 @@
 // One sweep: its progress (done / total, per device with the run in flight, failures), Pause / Resume / Cancel,
 // the sweep table (one row per device × point, sortable and filterable; a row lists its runs, each opening on Live
-// run) and the place of the Pareto plot and parallel coordinates.
+// run), the Pareto plot and the parallel coordinates (clicking a point or a line opens its row's runs).
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Fragment, useState } from 'react';
 import type { SweepSummary } from '../../shared/protocol/studio-contract';
@@ -8,6 +8,8 @@ import type { SweepJournal } from '../../shared/sweep/journal';
 import { navigate } from '../routes';
 import { errorText } from '../studio/format';
 import { useStudio } from '../studio/studio-context';
+import { ParallelCoordinates } from './parallel-coordinates';
+import { ParetoPlot } from './pareto-plot';
 import { axisText } from './sweep-model';
 import {
   formatMetric,
@@ -166,11 +168,19 @@ function Cell({ row, metric }: { row: SweepTableRow; metric: string }) {
   );
 }
 
-function SweepTable({ journal }: { journal: SweepJournal }) {
+function SweepTable({
+  journal,
+  open,
+  setOpen,
+}: {
+  journal: SweepJournal;
+  /** The row whose runs are listed (`<device>/<pointId>`), or null. */
+  open: string | null;
+  setOpen: (update: (open: string | null) => string | null) => void;
+}) {
   const axes = Object.keys(journal.spec.axes);
   const [sort, setSort] = useState<{ key: SortKey; descending: boolean } | null>(null);
   const [filter, setFilter] = useState('');
-  const [open, setOpen] = useState<string | null>(null);
   const rows = sortAndFilter(sweepTableRows(journal), sort?.key ?? null, sort?.descending ?? false, filter);
   const header = (key: SortKey, label: string) => (
     <th
@@ -255,20 +265,24 @@ function SweepTable({ journal }: { journal: SweepJournal }) {
 export function SweepView({ sweepId }: { sweepId: string }) {
   const { api } = useStudio();
   const detail = useQuery({ queryKey: sweepKey(sweepId), queryFn: () => api.getSweep({ sweepId }) });
+  const [open, setOpen] = useState<string | null>(null);
   if (detail.isPending) return <p className="muted">Loading the sweep…</p>;
   if (detail.isError) return <p className="error">{errorText(detail.error)}</p>;
   const { sweep, journal } = detail.data;
+  /** A point clicked in a plot: its row in the table lists its runs. */
+  const openPoint = (pointId: string, device: string): void => {
+    setOpen(() => `${device}/${pointId}`);
+    document.querySelector(`[data-testid="sweep-table"]`)?.scrollIntoView({ block: 'nearest' });
+  };
   return (
     <div className="sweep-view" data-testid="sweep-view" data-sweep-id={sweepId}>
       <h2>{sweep.name ?? sweep.sweepId}</h2>
       <Progress sweep={sweep} journal={journal} />
-      <SweepTable journal={journal} />
-      {/* Engineer J's pareto-plot.tsx and parallel-coordinates.tsx go here, taking sweepTableRows(journal). */}
+      <SweepTable journal={journal} open={open} setOpen={setOpen} />
       <section className="sweep-plots" data-testid="sweep-plots" aria-label="Plots">
         <h2>Pareto plot · Parallel coordinates</h2>
-        <p className="muted">
-          Speed-up against quality and the axes over the metrics: coming with the sweep figures.
-        </p>
+        <ParetoPlot stats={journal.points} axes={journal.spec.axes} onOpenPoint={openPoint} />
+        <ParallelCoordinates stats={journal.points} axes={journal.spec.axes} onOpenPoint={openPoint} />
       </section>
     </div>
   );

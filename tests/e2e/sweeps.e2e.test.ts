@@ -85,8 +85,16 @@ describe('Sweeps (web mode, built-in device)', () => {
     expect(await page.getByTestId('sweep-row').count()).toBe(2);
     await page.getByTestId('sweep-filter').fill('');
 
-    await page.getByTestId('sweep-row').first().click();
+    // The Pareto plot draws every point and marks a front; clicking a point opens its row's runs.
+    expect(await page.getByTestId('pareto-point').count()).toBe(4);
+    expect(await page.locator('[data-testid="pareto-point"][data-front="true"]').count()).toBeGreaterThan(0);
+    const clicked = page.getByTestId('pareto-point').last();
+    const pointId = await clicked.getAttribute('data-point-id');
+    await clicked.click();
     await page.getByTestId('sweep-point-runs').waitFor();
+    expect(await page.locator(`[data-testid="sweep-row"].selected`).getAttribute('data-point-id')).toBe(
+      pointId,
+    );
     expect(await page.getByTestId('sweep-point-run').count()).toBe(1);
     await saveViewScreenshot(page, 'sweeps');
 

@@ -10,6 +10,7 @@ import { registerLabelSheets } from './label-sheets';
 import { registerNanobench } from './nanobench';
 import { registerStudio } from './studio';
 import { registerSweep } from './sweep';
+import { registerSweepReport } from './sweep-report';
 import { registerSynthCheckpoint } from './synth-checkpoint';
 import { registerTrace } from './trace';
 import { registerVerifyFixture } from './verify-fixture';
@@ -29,4 +30,5 @@ export function registerCommands(program: Command): void {
   registerStudio(program);
   registerCompanion(program);
   registerSweep(program);
+  registerSweepReport(program);
 }

@@ -79,7 +79,8 @@ export function findProjectRoot(
   }
 }
 
-function readPackage(file: string): { name?: string; version?: string } {
+/** A package.json's name and version (empty when it cannot be read). */
+export function readPackage(file: string): { name?: string; version?: string } {
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
   } catch {
