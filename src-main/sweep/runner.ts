@@ -14,8 +14,8 @@
  * every run records its device's thermal state at start and end from its own events.
  */
 import { mkdir } from 'node:fs/promises';
-import { isTerminalRunEvent, thermalOf, type RunEvent } from '../../shared/protocol/run';
-import { thermalLabel, type ThermalState } from '../../shared/protocol/thermal';
+import type { RunEvent } from '../../shared/protocol/run';
+import { thermalLabel } from '../../shared/protocol/thermal';
 import { measureRun } from '../../shared/report/measures';
 import { expandSweep, sweepFingerprint } from '../../shared/sweep/expand';
 import {
@@ -100,18 +100,6 @@ export function sweepRunResult(events: readonly StoredEvent[]): SweepRunResult |
         : null,
     peakResidentBytes: m.peakResidentBytes,
   };
-}
-
-/** The device's thermal state at a run's start and end, from its `run.started` and terminal events (null: unknown). */
-export function runThermal(events: readonly StoredEvent[]): {
-  start: ThermalState | null;
-  end: ThermalState | null;
-} {
-  const at = (pick: (e: RunEvent) => boolean): ThermalState | null => {
-    const found = events.find((e) => pick(e.event));
-    return found === undefined ? null : (thermalOf(found.event) ?? null);
-  };
-  return { start: at((e) => e.type === 'run.started'), end: at(isTerminalRunEvent) };
 }
 
 /** Runs (or resumes) a sweep to its end, or until `signal` stops it. */
@@ -295,7 +283,7 @@ export async function runSweep(opts: SweepRunOptions): Promise<SweepOutcome> {
       }
       lastEndMs.set(entry.device, Date.now());
       const events = await readEvents(runs.runDir(runFolder));
-      entry.thermal = { ...entry.thermal, ...runThermal(events) };
+      entry.thermal = { ...entry.thermal, ...measureRun(events).thermal };
       const line = `${entry.device} ${entry.kind} ${entry.id}`;
       if (end.state === 'finished') {
         entry.result = sweepRunResult(events);
@@ -394,7 +382,7 @@ async function reconcile(
       if (file?.state === 'finished' && entry.status === 'running') {
         const events = await readEvents(runs.runDir(folder));
         entry.result = sweepRunResult(events);
-        if (entry.thermal !== null) entry.thermal = { ...entry.thermal, ...runThermal(events) };
+        if (entry.thermal !== null) entry.thermal = { ...entry.thermal, ...measureRun(events).thermal };
         entry.status = 'finished';
         entry.error = null;
         adopted += 1;
