@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SweepJournal } from '../../../shared/sweep/journal';
+import { DeviceHub } from '../../../src-main/studio/services/device-hub';
 import {
   startCompanion,
   stopCompanion,
@@ -81,6 +82,20 @@ describe('a device whose thermal state the test drives', () => {
       'serious',
     ]);
   });
+
+  it("the studio's device list follows it while connected (the hub re-reads device info)", async () => {
+    writeFileSync(thermalFile, 'serious');
+    const hub = new DeviceHub({ dataDir: join(work, 'hub'), discovery: false, thermalPollMs: 100 });
+    try {
+      await hub.start();
+      const { id } = await hub.addManual('127.0.0.1', companion!.port);
+      await waitUntil(() => hub.get(id).thermalState === 'serious', 20_000, 'the first thermal state');
+      writeFileSync(thermalFile, 'critical');
+      await waitUntil(() => hub.get(id).thermalState === 'critical', 20_000, 'the hub to see critical');
+    } finally {
+      await hub.close();
+    }
+  }, 60_000);
 
   it('a gated sweep starts nothing while the device is serious and goes ahead when it is nominal', async () => {
     writeFileSync(thermalFile, 'serious');
