@@ -225,6 +225,8 @@ export class RunQueue {
     };
     let terminal: RunEvent;
     try {
+      // Cancelled while the thermal state was read: the engine is never started.
+      if (abort.signal.aborted) throw new Error('cancelled before the engine started');
       const result = await this.options.runner.run(job);
       settled = true;
       if (abort.signal.aborted) terminal = this.abortedEvent(rec);

@@ -44,6 +44,27 @@ describe('RunQueue thermal state', () => {
     expect('thermal' in finished).toBe(false);
   });
 
+  it('a run cancelled while its thermal state is read ends cancelled without starting the engine', async () => {
+    let answer: (s: ThermalState | null) => void = () => undefined;
+    const { server, code, runner } = await setup({
+      extra: { versions: { min: 1, max: 3 }, thermal: () => new Promise((r) => (answer = r)) },
+    });
+    const c = new Client(server);
+    await c.hello(3);
+    await c.pair(server, code);
+    c.send({ type: 'run.start', id: 10, params: { prompt: 'a dog', seed: 1, steps: 2 }, preview: null });
+    const { runId } = await c.waitFor('run.accepted', (m) => m.ref === 10);
+    c.send({ type: 'run.cancel', id: 11, runId });
+    await c.waitFor('ack', (m) => m.ref === 11);
+    answer('nominal');
+    await flush();
+    answer('fair');
+    c.send({ type: 'run.subscribe', id: 12, runId, fromSeq: 1 });
+    const end = await c.waitFor('run.event', (m) => m.event.type === 'run.cancelled');
+    expect(end.event).toMatchObject({ type: 'run.cancelled', thermal: 'fair' });
+    expect(runner.started).toEqual([]);
+  });
+
   it('records null ("unknown") when the probe fails, and the run still finishes', async () => {
     const { started, finished } = await runOnce(3, () => Promise.reject(new Error('sensor gone')));
     expect(started).toMatchObject({ thermal: null });
