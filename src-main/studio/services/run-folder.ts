@@ -4,7 +4,8 @@
  * is in flight, never reordered) and the images (`frames/`, `previews/`: see run-frames.ts).
  *
  * Versions: 1 (initial), 2 (adds `baselineOf` / `baselineRunId` and `deviceDetails`; optional `generate`: a run
- * made by `odsora generate`, generate-section.ts). Version 1 files are read as version 2 with no baseline links and
+ * made by `odsora generate`, generate-section.ts; optional `thermal`: the device's state at the run's start and
+ * end). Version 1 files are read as version 2 with no baseline links and
  * rewritten as version 2 on their next save.
  */
 import { open, readFile, rename, writeFile, type FileHandle } from 'node:fs/promises';
@@ -12,6 +13,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { runParamsSchema, runStateSchema, previewSettingsSchema } from '../../../shared/protocol/run';
 import type { RunEvent } from '../../../shared/protocol/run';
+import { reportedThermalSchema } from '../../../shared/protocol/thermal';
 import { generateSectionSchema } from './generate-section';
 import {
   describeIssues,
@@ -79,6 +81,14 @@ const runFileSchema = z.object({
     .optional(),
   /** A run made by `odsora generate`: its command line, provenance, tokens, outputs, memory and timings. */
   generate: generateSectionSchema.optional(),
+  /**
+   * The device's thermal state at the run's start and end, as its `run.started` and terminal events carried it
+   * (protocol 3; null: the device cannot tell). A key is absent until that event arrived, or when the device did
+   * not say.
+   */
+  thermal: z
+    .object({ start: reportedThermalSchema.optional(), end: reportedThermalSchema.optional() })
+    .optional(),
 });
 
 /** run.json, version 1 (read only). */

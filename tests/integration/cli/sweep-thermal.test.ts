@@ -149,8 +149,10 @@ describe('a device whose thermal state the test drives', () => {
         expect(r.thermal).toMatchObject({ start: 'nominal', end: 'nominal', gate: 'passed' });
         const file = JSON.parse(readFileSync(join(out, 'runs', r.runFolder!, 'run.json'), 'utf8')) as {
           createdAtEpochMs: number;
+          thermal?: unknown;
         };
         expect(file.createdAtEpochMs).toBeGreaterThanOrEqual(cooledAt);
+        expect(file.thermal).toEqual({ start: 'nominal', end: 'nominal' }); // the studio's run.json keeps them too
       }
       expect(j.runs[0]!.thermal!.waitedMs).toBeGreaterThanOrEqual(400);
       expect(jobs() - before).toBe(2);
