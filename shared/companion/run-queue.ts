@@ -18,6 +18,7 @@ import {
 import { EventLog } from './event-log';
 import { describeRecovery } from './event-log-recovery';
 import { encodePreviewFrames } from './frames';
+import type { ThermalState } from '../protocol/thermal';
 import { describe } from './replies';
 import {
   DEFAULT_CANCEL_DEADLINE_MS,
@@ -208,7 +209,7 @@ export class RunQueue {
   private async execute(rec: RunRecord): Promise<void> {
     const abort = new LocalAbortController();
     rec.abort = abort;
-    this.append(rec, { type: 'run.started', atMs: this.now() });
+    this.append(rec, { type: 'run.started', atMs: this.now(), ...(await this.thermalNow()) });
     let settled = false;
     const job: EngineJob = {
       runId: rec.runId,
@@ -224,6 +225,8 @@ export class RunQueue {
     };
     let terminal: RunEvent;
     try {
+      // Cancelled while the thermal state was read: the engine is never started.
+      if (abort.signal.aborted) throw new Error('cancelled before the engine started');
       const result = await this.options.runner.run(job);
       settled = true;
       if (abort.signal.aborted) terminal = this.abortedEvent(rec);
@@ -257,10 +260,22 @@ export class RunQueue {
         };
       }
     }
-    this.appendTerminal(rec, terminal);
+    this.appendTerminal(rec, { ...terminal, ...(await this.thermalNow()) } as RunEvent);
     await rec.log.flush().catch((error: unknown) => this.log(`run ${rec.runId}: ${describe(error)}`));
     // Preview frames stay for replays as long as the run's final frames do (keepFrames evicts both).
     if (rec.result === null) rec.previews.clear();
+  }
+
+  /** `{ thermal }` read now for a run-level event (nothing without a probe; null when the probe fails). */
+  private async thermalNow(): Promise<{ thermal?: ThermalState | null }> {
+    const probe = this.options.thermal;
+    if (probe === undefined) return {};
+    try {
+      return { thermal: await probe() };
+    } catch (error) {
+      this.log(`thermal probe: ${describe(error)}`);
+      return { thermal: null };
+    }
   }
 
   private abortedEvent(rec: RunRecord): RunEvent {

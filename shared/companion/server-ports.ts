@@ -9,6 +9,7 @@ import type { HmacSha256 } from '../protocol/auth';
 import type { DeviceInfo } from '../protocol/device';
 import type { VersionRange } from '../protocol/handshake';
 import type { ImageFormat, PreviewSettings, RunParams } from '../protocol/run';
+import type { ThermalState } from '../protocol/thermal';
 import type { EventLogStore } from './event-log';
 import type { InstalledBlockSetRecord, ModelStore, ModelSyncLimits } from './model-sync';
 import type { PairingLimits, PairingStore, RandomBytes } from './pairing';
@@ -134,11 +135,19 @@ export const DEFAULT_RUN_LIMITS = Object.freeze({
   keepPreviewsPerRun: 8,
 });
 
+/**
+ * Reads the device's thermal state now (iOS: `ProcessInfo.thermalState`; Node: the OS or a file, src-main/companion/
+ * thermal.ts); null when the device cannot tell. Read at each run's start and end and for each device info.
+ */
+export type ThermalProbe = () => Promise<ThermalState | null>;
+
 /** Everything a host injects. */
 export interface CompanionServerOptions {
   /** The device info sent in `welcome` and `device.info` (read each time: memory changes). */
   deviceInfo: () => DeviceInfo | Promise<DeviceInfo>;
   runner: EngineRunner;
+  /** The thermal state recorded on each run's `run.started` and terminal event (without it: not recorded). */
+  thermal?: ThermalProbe;
   /** Monotonic clock: event `atMs`, pairing expiry. */
   clock: Clock;
   /** Wall clock for pairing records (default: none, 0). */

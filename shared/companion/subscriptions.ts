@@ -2,10 +2,9 @@
  * Replay-then-live run subscriptions: `run.subscribe` replays a run's event log from `fromSeq` and then follows
  * it live (each `preview.ready` followed by its kept binary frames) until the run's terminal event.
  */
-import { engineEventForVersion } from '../protocol/engine-events';
 import { protocolError, type ErrorCode } from '../protocol/errors';
 import type { ClientMessageOf } from '../protocol/messages';
-import { isTerminalRunEvent, type RunEvent } from '../protocol/run';
+import { isTerminalRunEvent, runEventForVersion, type RunEvent } from '../protocol/run';
 import { EventLogError, type LogEntry } from './event-log';
 import { describe, ref } from './replies';
 import type { RunRecord } from './run-queue';
@@ -62,7 +61,7 @@ export function unsubscribe(session: Session, runId: string): void {
 function deliver(replier: Replier, session: Session, rec: RunRecord, entry: LogEntry<RunEvent>): void {
   if (session.closed) return;
   // Replays and live events alike: the log keeps every field, each session gets its version's.
-  const event = engineEventForVersion(entry.event, session.protocolVersion);
+  const event = runEventForVersion(entry.event, session.protocolVersion);
   replier.send(session, { type: 'run.event', runId: rec.runId, seq: entry.seq, event });
   if (entry.event.type === 'preview.ready') {
     for (const frame of rec.previews.get(entry.seq) ?? []) session.conn.sendBinary(frame);

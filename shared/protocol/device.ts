@@ -3,6 +3,7 @@
  */
 import { z } from 'zod';
 import { runDefaultsSchema } from './run';
+import { reportedThermalSchema } from './thermal';
 
 const nonNegInt = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 
@@ -57,7 +58,8 @@ export const deviceInfoSchema = z.strictObject({
     limitBytes: nonNegInt.nullable(),
     availableBytes: nonNegInt.nullable(),
   }),
-  thermalState: z.enum(['nominal', 'fair', 'serious', 'critical']).nullable(),
+  /** Now (read each time device info is asked for); null: the device cannot tell. */
+  thermalState: reportedThermalSchema,
   backends: z.array(z.string().min(1).max(128)).max(16),
   blockSets: z.array(installedBlockSetSchema).max(256),
   /** Version 2 on (absent in a version-1 session); null when the device has no model to run. */

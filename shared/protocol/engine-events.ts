@@ -79,8 +79,8 @@ export const BLOCK_PLACEMENT_SINCE_VERSION = 3;
 
 /**
  * An engine event as a session of `protocolVersion` is sent it (fields added by later versions left out: older
- * studios validate strict objects and would drop the event). The one place a device applies this is where it sends
- * `run.event` (shared/companion/subscriptions.ts), for live events and replays alike.
+ * studios validate strict objects and would drop the event). Devices apply it through `runEventForVersion`
+ * (shared/protocol/run.ts), which also strips the run-level events' later fields.
  */
 export function engineEventForVersion<E extends { type: string }>(event: E, protocolVersion: number): E {
   if (protocolVersion >= BLOCK_PLACEMENT_SINCE_VERSION || event.type !== 'block.compute.end') return event;

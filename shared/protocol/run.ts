@@ -12,8 +12,9 @@ import {
   type KnobSpec,
   type KnobValue,
 } from '../engine/techniques/knobs';
-import { engineEventSchemas, type Same } from './engine-events';
+import { engineEventForVersion, engineEventSchemas, type Same } from './engine-events';
 import { MAX_PROMPT_CHARS } from './limits';
+import { RUN_THERMAL_SINCE_VERSION, reportedThermalSchema, type ThermalState } from './thermal';
 
 const posInt = (max: number) => z.number().int().min(1).max(max);
 const nonNegInt = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
@@ -173,11 +174,17 @@ export const runStateSchema = z.enum(['queued', 'running', 'finished', 'failed',
 /** Where a run is in its life. */
 export type RunState = z.infer<typeof runStateSchema>;
 
+/**
+ * The device's thermal state when the run started (on `run.started`) or ended (on the terminal events): protocol 3
+ * on, left out of older sessions' events ({@link runEventForVersion}); absent when the device did not read it.
+ */
+const thermal = reportedThermalSchema.optional();
+
 /** Events the companion adds to a run's log around the engine's own. */
 export const runLevelEventSchemas = [
   /** First event of every run: `position` runs are ahead of it (0 = it starts next). */
   z.strictObject({ type: z.literal('run.queued'), atMs: z.number(), position: nonNegInt }),
-  z.strictObject({ type: z.literal('run.started'), atMs: z.number() }),
+  z.strictObject({ type: z.literal('run.started'), atMs: z.number(), thermal }),
   /** `frames` binary frames (purpose preview, seq = this event's seq) follow this event on a live stream. */
   z.strictObject({
     type: z.literal('preview.ready'),
@@ -203,6 +210,7 @@ export const runLevelEventSchemas = [
       decodeMs: z.number(),
       totalMs: z.number(),
     }),
+    thermal,
   }),
   z.strictObject({
     type: z.literal('run.failed'),
@@ -210,16 +218,19 @@ export const runLevelEventSchemas = [
     code: z.enum(['invalid-params', 'out-of-memory', 'engine-error', 'internal']),
     message: z.string().max(4096),
     field: z.string().max(256).optional(),
+    thermal,
   }),
   z.strictObject({
     type: z.literal('run.cancelled'),
     atMs: z.number(),
     byClientId: z.string().max(128).nullable(),
+    thermal,
   }),
   z.strictObject({
     type: z.literal('run.interrupted'),
     atMs: z.number(),
     reason: z.enum(['device-restarted', 'engine-crashed', 'shutdown']),
+    thermal,
   }),
   /**
    * Stands in for an entry the device stored but could not read back after a restart (its storage was damaged):
@@ -243,6 +254,24 @@ export const TERMINAL_RUN_EVENT_TYPES = [
   'run.cancelled',
   'run.interrupted',
 ] as const;
+
+/**
+ * A run event as a session of `protocolVersion` is sent it (fields added by later versions left out: older studios
+ * validate strict objects and would drop the event). The one place a device applies this is where it sends
+ * `run.event` (shared/companion/subscriptions.ts), for live events and replays alike.
+ */
+export function runEventForVersion(event: RunEvent, protocolVersion: number): RunEvent {
+  if (protocolVersion >= RUN_THERMAL_SINCE_VERSION || !('thermal' in event)) {
+    return engineEventForVersion(event, protocolVersion);
+  }
+  const { thermal: _later, ...older } = event;
+  return older as RunEvent;
+}
+
+/** The thermal state a run-level event carries (`run.started`: at the start; a terminal event: at the end). */
+export function thermalOf(event: RunEvent): ThermalState | null | undefined {
+  return 'thermal' in event ? event.thermal : undefined;
+}
 
 /** True for the event that ends a run's log. */
 export function isTerminalRunEvent(event: { type: string }): boolean {

@@ -98,7 +98,7 @@ export const engineEvents: EngineEvent[] = [
 /** Every run-level event. */
 export const runLevelEvents: RunEvent[] = [
   { type: 'run.queued', atMs: 0, position: 2 },
-  { type: 'run.started', atMs: 1 },
+  { type: 'run.started', atMs: 1, thermal: 'fair' },
   { type: 'preview.ready', atMs: 2, step: 5, frames: 4, width: 64, height: 64, format: 'image-rgb8' },
   {
     type: 'run.finished',

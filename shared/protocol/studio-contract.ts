@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { deviceIdSchema } from './device';
 import { PAIRING_CODE_DIGITS } from './limits';
 import { runEventSchema } from './run';
+import { reportedThermalSchema } from './thermal';
 import {
   compareArgsSchema,
   compareResultSchema,
@@ -125,6 +126,8 @@ export const studioDeviceSchema = z.strictObject({
   status: deviceStatusSchema,
   /** True for the device chosen to run baselines. */
   baseline: z.boolean(),
+  /** Its thermal state as it last reported it (device info, re-read while connected); null: unknown. */
+  thermalState: reportedThermalSchema,
   diagnostics: deviceDiagnosticsSchema,
 });
 

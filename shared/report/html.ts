@@ -6,6 +6,7 @@
  */
 import { formatBytes } from '../format';
 import type { CompareResult } from '../protocol/studio-contract';
+import { thermalLabel } from '../protocol/thermal';
 import { modelHashes, type ReportInput, type ReportRun } from './model';
 import {
   COLOURS,
@@ -71,6 +72,7 @@ function provenanceSection(input: ReportInput): string {
         escapeXml(r.device.backends.join(', ') || '—'),
         escapeXml(r.device.engineVersion ?? '—'),
         r.device.memoryLimitBytes === null ? '—' : formatBytes(r.device.memoryLimitBytes, 'MiB'),
+        `${thermalLabel(r.measures.thermal.start)} → ${thermalLabel(r.measures.thermal.end)}`,
       ]),
     )
     .join('');
@@ -92,7 +94,10 @@ function provenanceSection(input: ReportInput): string {
     row(['studio host', p.host]) +
     row(['generated', escapeXml(p.generatedAtIso)]) +
     '</table><table>' +
-    row(['run', 'id', 'device', 'platform', 'backends', 'engine', 'memory limit'], true) +
+    row(
+      ['run', 'id', 'device', 'platform', 'backends', 'engine', 'memory limit', 'thermal (start → end)'],
+      true,
+    ) +
     runs +
     '</table><table>' +
     row(['model', 'family', 'size', 'sha256'], true) +

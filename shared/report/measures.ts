@@ -9,6 +9,7 @@ import type { Stage } from '../engine/telemetry';
 import type { RunEvent, RunState } from '../protocol/run';
 import type { RunMetrics } from '../protocol/studio-contract';
 import { median } from '../metrics/video';
+import type { ThermalState } from '../protocol/thermal';
 import { emptyRunView, foldEvent, type RunView } from './run-fold';
 
 /** One event of a stored log. */
@@ -74,6 +75,8 @@ export interface RunMeasures {
   output: { frames: number; width: number; height: number; fps: number; stepsRun: number } | null;
   /** The terminal event type (`run.finished`, …) or null while the log has none. */
   terminal: string | null;
+  /** The device's thermal state at the run's start and end (null: unknown, or not reported). */
+  thermal: { start: ThermalState | null; end: ThermalState | null };
 }
 
 /**
@@ -139,6 +142,7 @@ export function measuresOf(view: RunView): RunMeasures {
       ? { frames: f.frames, width: f.width, height: f.height, fps: f.fps, stepsRun: f.stepsRun }
       : null,
     terminal: view.state === null ? null : (TERMINAL[view.state] ?? null),
+    thermal: { ...view.thermal },
   };
 }
 

@@ -8,7 +8,8 @@
  */
 import type { BlockPlacement } from '../engine/execution-provider';
 import type { Stage } from '../engine/telemetry';
-import type { RunEvent, RunState } from '../protocol/run';
+import { thermalOf, type RunEvent, type RunState } from '../protocol/run';
+import type { ThermalState } from '../protocol/thermal';
 
 /** The four pipeline stages in the order the phase breakdown lists them. */
 export const PHASES: readonly Stage[] = ['load', 'text', 'denoise', 'decode'];
@@ -151,6 +152,11 @@ export interface RunView {
   previews: PreviewMark[];
   finished: FinishedInfo | null;
   failure: string | null;
+  /**
+   * The device's thermal state at the run's start (`run.started`) and end (its terminal event): null when the device
+   * said it cannot tell or did not say (a device older than protocol 3), or before that event.
+   */
+  thermal: { start: ThermalState | null; end: ThermalState | null };
   /** First and last engine `atMs` (the time axis of the canvases). */
   firstAtMs: number | null;
   lastAtMs: number | null;
@@ -196,6 +202,7 @@ export function emptyRunView(): RunView {
     previews: [],
     finished: null,
     failure: null,
+    thermal: { start: null, end: null },
     firstAtMs: null,
     lastAtMs: null,
     version: 0,
@@ -298,6 +305,8 @@ export function foldEvent(view: RunView, seq: number, event: RunEvent): boolean 
     if (view.firstAtMs === null) view.firstAtMs = atMs;
     if (view.lastAtMs === null || atMs > view.lastAtMs) view.lastAtMs = atMs;
   }
+  const thermal = thermalOf(event);
+  if (thermal !== undefined) view.thermal[event.type === 'run.started' ? 'start' : 'end'] = thermal;
   switch (event.type) {
     case 'run.queued':
       view.state = 'queued';

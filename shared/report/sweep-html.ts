@@ -5,6 +5,7 @@
  * them), the spec, the runs' outcome, the point table (medians, quartiles and n, with units), the Pareto plot and
  * parallel coordinates. The same SVGs are written beside it as files (sweep-svg.ts).
  */
+import { thermalLabel } from '../protocol/thermal';
 import { formatBytes } from '../format';
 import type { AxisValue } from '../sweep/axes';
 import type { SweepJournal, SweepPointStat, SweepRunEntry } from '../sweep/journal';
@@ -77,16 +78,13 @@ export function sweepFigures(
 }
 
 /**
- * A run's thermal states at start and end, when the journal recorded them (a `thermal` record on the run: issue 19
- * item 2: `thermal: { start, end }`, null where the device could not tell); null for a run without that record. Read
- * loosely, so journals written before thermal states existed work too.
+ * A run's thermal states at start and end as the journal recorded them (`unknown` where the device could not tell);
+ * null for a run without a record (not run yet, or a journal written before thermal states existed).
  */
 export function runThermal(run: SweepRunEntry): { start: string; end: string } | null {
-  const t = (run as { thermal?: { start?: unknown; end?: unknown } | null }).thermal;
-  if (t === null || t === undefined || typeof t !== 'object') return null;
-  // A device that cannot tell reports null: `unknown`.
-  const label = (v: unknown): string => (typeof v === 'string' ? v : 'unknown');
-  return { start: label(t.start), end: label(t.end) };
+  const t = run.thermal;
+  if (t === null) return null;
+  return { start: thermalLabel(t.start), end: thermalLabel(t.end) };
 }
 
 const STYLE = `

@@ -69,8 +69,10 @@ export function stableHash(text: string): string {
  * another address after a restart is the same sweep; another grid, prompt, seed, count or order is not).
  */
 export function sweepFingerprint(spec: SweepSpec): string {
+  // Neither where the devices are nor how long runs wait to cool changes what runs.
+  const { thermal: _gate, ...what } = spec;
   return stableHash(
-    canonicalJson({ ...spec, devices: spec.devices.map((d) => ({ id: d.id, role: d.role })) }),
+    canonicalJson({ ...what, devices: spec.devices.map((d) => ({ id: d.id, role: d.role })) }),
   );
 }
 

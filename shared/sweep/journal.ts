@@ -5,8 +5,10 @@
  */
 import { z } from 'zod';
 import { runParamsSchema } from '../protocol/run';
+import { reportedThermalSchema } from '../protocol/thermal';
 import type { PlannedRun } from './expand';
 import { sweepSpecSchema, type SweepSpec } from './spec';
+import { thermalGateOutcomeSchema } from './thermal-gate';
 
 /** The `format` tag of sweep.json. */
 export const SWEEP_JOURNAL_FORMAT = 'odsora-sweep-journal';
@@ -41,6 +43,21 @@ export const sweepRunResultSchema = z.strictObject({
 /** What one finished run measured. */
 export type SweepRunResult = z.infer<typeof sweepRunResultSchema>;
 
+/**
+ * A run's thermal record: the device's state at the run's start and end (from its `run.started` and terminal
+ * events; null: unknown, or a device that does not report it) and how its start was gated.
+ */
+export const sweepRunThermalSchema = z.strictObject({
+  start: reportedThermalSchema,
+  end: reportedThermalSchema,
+  /** Time the run waited in the thermal gate (cool-down included), ms. */
+  waitedMs: ms,
+  gate: thermalGateOutcomeSchema,
+});
+
+/** A run's thermal record. */
+export type SweepRunThermal = z.infer<typeof sweepRunThermalSchema>;
+
 const axisValue = z.union([z.number(), z.string(), z.boolean()]);
 
 /** One planned run and what became of it. */
@@ -67,6 +84,8 @@ export const sweepRunEntrySchema = z.strictObject({
    * at 99) and mean SSIM. Null until both finished with frames of the same shape.
    */
   quality: z.strictObject({ psnrDb: z.number(), ssim: z.number() }).nullable(),
+  /** Its last attempt's thermal record (null before it ran; absent in journals written before it existed). */
+  thermal: sweepRunThermalSchema.nullable().default(null),
 });
 
 /** One planned run and what became of it. */
@@ -134,6 +153,7 @@ export function newSweepJournal(
       error: null,
       result: null,
       quality: null,
+      thermal: null,
     })),
     points: [],
   };

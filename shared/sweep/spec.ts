@@ -2,7 +2,7 @@
  * The sweep spec (docs/sweeps.md): `{ format: 'odsora-sweep', version: 1, … }` — base run parameters (the wire's
  * run params minus prompt and seed), axes over technique knobs (axes.ts: names and bounds from the technique
  * registry), prompts, seeds, devices, repeats per point, warm-up runs per device, the order and whether the
- * baseline (techniques off) runs. Parsing checks everything a run would refuse that can be known before a device
+ * baseline (techniques off) runs, and the optional thermal gate before each run. Parsing checks everything a run would refuse that can be known before a device
  * is asked: an unknown axis, a value out of its knob's bounds, an LPL leap past the last step, TDTM merging more
  * steps than there are; each error names the field and the value.
  */
@@ -11,6 +11,7 @@ import { validateLplOptions, tdtmProblem } from '../engine/techniques/validate';
 import { MAX_PROMPT_CHARS } from '../protocol/limits';
 import { runParamsSchema } from '../protocol/run';
 import { axisValueProblem, SWEEP_AXES, type AxisValue } from './axes';
+import { sweepThermalGateSchema } from './thermal-gate';
 
 /** The `format` tag of a sweep spec. */
 export const SWEEP_FORMAT = 'odsora-sweep';
@@ -78,6 +79,8 @@ export const sweepSpecSchema = z.strictObject({
   order: sweepOrderSchema.default('grid'),
   /** Run the baseline (techniques off) once per prompt × seed per device role. */
   baseline: z.boolean().default(true),
+  /** Wait before each run until its device is cool enough (thermal-gate.ts); absent: no waiting. */
+  thermal: sweepThermalGateSchema.optional(),
 });
 
 /** A parsed sweep spec (defaults filled in). */

@@ -5,6 +5,7 @@
  * column, and `sweep-points.csv`, one row per device × point × metric.
  */
 import { percentile } from '../metrics/percentile';
+import { thermalLabel } from '../protocol/thermal';
 import { ratio } from '../report/measures';
 import type { SweepJournal, SweepPointStat, SweepRunEntry } from './journal';
 import { SWEEP_METRICS, type SweepMetricName } from './metrics';
@@ -139,7 +140,9 @@ function flatten(
 /**
  * `sweep.csv`: one row per finished run × metric. Columns: `run_id, kind, device, role, point_id, repeat`, then
  * `axis.<name>` per axis, then `param.<path>` for every run parameter any run has (`param.prompt`,
- * `param.lpl.leapStep`, `param.cidl.budget.kind`, …), then `metric, value, unit`.
+ * `param.lpl.leapStep`, `param.cidl.budget.kind`, …), then `thermal_start, thermal_end` (the device's state, `unknown`
+ * when it cannot tell), `thermal_gate, thermal_wait_ms` (journal.ts `sweepRunThermalSchema`), then `metric, value,
+ * unit`.
  */
 export function sweepRunsCsv(journal: SweepJournal): string {
   const metrics = sweepRunMetrics(journal);
@@ -159,6 +162,10 @@ export function sweepRunsCsv(journal: SweepJournal): string {
         r.repeat,
         ...axes.map((a) => r.point[a]),
         ...paramCols.map((c) => flat.get(r.id)![c]),
+        thermalLabel(r.thermal?.start),
+        thermalLabel(r.thermal?.end),
+        r.thermal?.gate ?? 'off',
+        r.thermal?.waitedMs ?? 0,
         m.metric,
         m.value,
         m.unit,
@@ -173,6 +180,10 @@ export function sweepRunsCsv(journal: SweepJournal): string {
       'repeat',
       ...axes.map((a) => `axis.${a}`),
       ...paramCols.map((c) => `param.${c}`),
+      'thermal_start',
+      'thermal_end',
+      'thermal_gate',
+      'thermal_wait_ms',
       'metric',
       'value',
       'unit',

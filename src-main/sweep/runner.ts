@@ -9,11 +9,14 @@
  * and it runs again; failed runs run again. A different spec in the same folder is refused. A device that drops
  * has `deviceTimeoutMs` to come back (its interrupted run runs again, at most `maxAttempts` times); after that the
  * run in flight and its remaining runs are marked failed with the reason, and the other devices go on. Stopping (the signal) cancels the
- * runs in flight on their devices, marks them pending and leaves a consistent journal.
+ * runs in flight on their devices, marks them pending and leaves a consistent journal. With the spec's `thermal`,
+ * each run first waits in the thermal gate (shared/sweep/thermal-gate.ts, the state read with `device.info.get`);
+ * every run records its device's thermal state at start and end from its own events.
  */
 import { mkdir } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import type { RunEvent } from '../../shared/protocol/run';
+import { thermalLabel } from '../../shared/protocol/thermal';
 import { measureRun } from '../../shared/report/measures';
 import { expandSweep, sweepFingerprint } from '../../shared/sweep/expand';
 import {
@@ -26,6 +29,7 @@ import type { SweepSpec } from '../../shared/sweep/spec';
 import { psnr, ssim, type Video } from '../../shared/metrics/index';
 import { percentile } from '../../shared/metrics/percentile';
 import { sweepBaselines } from '../../shared/sweep/stats';
+import { waitForThermal, type ThermalGateResult } from '../../shared/sweep/thermal-gate';
 import { StudioServiceError } from '../studio/services/errors';
 import { readEvents, type StoredEvent } from '../studio/services/run-folder';
 import { readFinalVideo } from '../studio/services/run-frames';
@@ -231,13 +235,43 @@ export async function runSweep(opts: SweepRunOptions): Promise<SweepOutcome> {
       }
     };
 
+    /** When each device's last run in this invocation ended (the thermal gate's cool-down counts from it). */
+    const lastEndMs = new Map<string, number>();
+    /** The thermal gate before a run on device `id` (`off` without the spec's `thermal`). */
+    const thermalGate = async (id: string): Promise<ThermalGateResult> => {
+      if (spec.thermal === undefined) return { outcome: 'off', waitedMs: 0, state: null };
+      const gate = spec.thermal;
+      const result = await waitForThermal(
+        gate,
+        {
+          read: async () => (await hub.pairedClient(entryOf.get(id)!).client.deviceInfo()).thermalState,
+          nowMs: () => Date.now(),
+          sleep,
+          stopped: () => stopping,
+          onHot: (state, waitedMs) =>
+            progress(
+              `${id}: thermal state ${state}, waiting for ${gate.maxState} (${Math.round(waitedMs / 1000)} s)`,
+            ),
+        },
+        lastEndMs.get(id) ?? null,
+      );
+      if (result.outcome === 'expired')
+        progress(
+          `${id}: still ${thermalLabel(result.state)} after ${gate.maxWaitMs} ms: the run goes ahead, marked expired`,
+        );
+      return result;
+    };
+
     /** Runs one planned run; the reason when its device stayed away (its remaining runs then fail). */
     const attempt = async (entry: SweepRunEntry): Promise<string | null> => {
+      const gated = await thermalGate(entry.device);
+      if (stopping) return null;
       entry.status = 'running';
       entry.attempts += 1;
       entry.error = null;
       entry.result = null;
       entry.quality = null;
+      entry.thermal = { start: null, end: null, waitedMs: gated.waitedMs, gate: gated.outcome };
       started += 1;
       await save();
       let runFolder: string;
@@ -270,7 +304,9 @@ export async function runSweep(opts: SweepRunOptions): Promise<SweepOutcome> {
         await save();
         return stopping ? null : end;
       }
+      lastEndMs.set(entry.device, Date.now());
       const events = await readEvents(runs.runDir(runFolder));
+      entry.thermal = { ...entry.thermal, ...measureRun(events).thermal };
       const line = `${entry.device} ${entry.kind} ${entry.id}`;
       if (end.state === 'finished') {
         entry.result = sweepRunResult(events);
@@ -367,7 +403,9 @@ async function reconcile(
         file = null;
       }
       if (file?.state === 'finished' && entry.status === 'running') {
-        entry.result = sweepRunResult(await readEvents(runs.runDir(folder)));
+        const events = await readEvents(runs.runDir(folder));
+        entry.result = sweepRunResult(events);
+        if (entry.thermal !== null) entry.thermal = { ...entry.thermal, ...measureRun(events).thermal };
         entry.status = 'finished';
         entry.error = null;
         adopted += 1;

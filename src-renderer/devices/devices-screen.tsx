@@ -3,6 +3,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import type { StudioDevice } from '../../shared/protocol/studio-contract';
+import { thermalLabel } from '../../shared/protocol/thermal';
 import { errorText } from '../studio/format';
 import { devicesQuery, studioKeys } from '../studio/queries';
 import { useStudio } from '../studio/studio-context';
@@ -80,7 +81,10 @@ function DeviceRow({ device, distinction }: { device: StudioDevice; distinction:
         </h2>
         <p className="muted">
           {device.model} · {device.role}
-          {device.simulated ? ' · simulated' : ''} · engine {device.engineVersion ?? '?'} · via {sources}
+          {device.simulated ? ' · simulated' : ''} · engine {device.engineVersion ?? '?'} · via {sources} ·{' '}
+          <span data-testid="device-thermal" data-thermal={thermalLabel(device.thermalState)}>
+            thermal {thermalLabel(device.thermalState)}
+          </span>
         </p>
         <span className={`state-badge status-${device.status}`}>{device.status}</span>
       </header>

@@ -7,7 +7,7 @@ import { TraceExport } from '../export/trace-export';
 import { navigate } from '../routes';
 import { formatBytes } from '../../shared/format';
 import { errorText, formatMs } from '../studio/format';
-import { runQuery, runsQuery } from '../studio/queries';
+import { devicesQuery, runQuery, runsQuery } from '../studio/queries';
 import { RunNotesInline } from '../history/run-notes-editor';
 import { useRunStore, useStoreUpdates, useStudio } from '../studio/studio-context';
 import { useReplay } from './replay';
@@ -16,6 +16,7 @@ import { PhaseBreakdown } from './phase-breakdown';
 import { PreviewFrames } from './preview-frames';
 import { ResidencyLanes } from './residency-lanes';
 import { StepTimeline } from './step-timeline';
+import { ThermalBadge } from './thermal-badge';
 import type { RunState } from '../../shared/protocol/run';
 import type { RunDetail } from '../../shared/protocol/studio-contract';
 
@@ -74,7 +75,9 @@ function RunHeader({ runId, store, detail }: { runId: string; store: RunStore | 
   const { api, readOnly } = useStudio();
   const state = displayState(store, detail);
   const cancel = useMutation({ mutationFn: () => api.cancelRun({ runId }) });
+  const devices = useQuery(devicesQuery(api));
   const view = store?.view;
+  const device = devices.data?.devices.find((d) => d.id === detail?.run.deviceId);
   return (
     <header className="screen-header run-header">
       <h1 id="screen-live">{detail?.params.prompt ?? runId}</h1>
@@ -86,7 +89,15 @@ function RunHeader({ runId, store, detail }: { runId: string; store: RunStore | 
           `${detail.device.name} (${detail.device.model}) · seed ${detail.params.seed}`}
         {' · '}elapsed {formatMs(elapsedMs(store))} · peak {formatBytes(view?.peakResidentBytes)}
         {detail?.run.interruption != null && ` · interrupted (${detail.run.interruption.reason})`}
-        {view?.failure != null && ` · ${view.failure}`}
+        {view?.failure != null && ` · ${view.failure}`}{' '}
+        {view !== undefined && (
+          <ThermalBadge
+            start={view.thermal.start}
+            end={view.thermal.end}
+            now={device?.thermalState}
+            ended={TERMINAL.includes(state as RunState)}
+          />
+        )}
       </p>
       {detail !== undefined && <RunNotesInline run={detail.run} />}
       {!readOnly && (state === 'running' || state === 'queued') && (

@@ -17,6 +17,7 @@ import type { Clock, InferenceBackend, MemoryProbe } from '../../../shared/engin
 import { ENGINE_VERSION } from '../../../shared/engine/version';
 import { bytesToHex } from '../../../shared/protocol/auth';
 import type { DeviceInfo, RunModel } from '../../../shared/protocol/device';
+import type { ThermalState } from '../../../shared/protocol/thermal';
 import type { ConnectionLimits } from '../../../shared/protocol/limits';
 import { SUPPORTED_VERSIONS } from '../../../shared/protocol/handshake';
 import { FilePairingStore, FileRunStore, loadDeviceId } from '../../../shared/companion/host-kit/file-stores';
@@ -31,8 +32,8 @@ import { jsHmacSha256, jsSha256 } from './crypto';
 import { endRunView, reduceRunView, startRunView, withPreview, type RunView } from './run-view';
 import { SnapshotStore } from './store';
 
-/** Thermal state as iOS reports it (ProcessInfo.thermalState). */
-export type ThermalState = 'nominal' | 'fair' | 'serious' | 'critical';
+/** Thermal state as iOS reports it (ProcessInfo.thermalState): shared/protocol/thermal.ts. */
+export type { ThermalState };
 
 /** Memory and thermal state of the device (the native probe in the app). */
 export interface DeviceProbe extends MemoryProbe {
@@ -246,6 +247,7 @@ export async function startPhoneCompanion(
   const server = await CompanionServer.create({
     deviceInfo,
     runner,
+    thermal: () => ports.probe.thermalState(),
     clock: ports.clock,
     epochMs: ports.epochMs,
     random: ports.random,

@@ -6,6 +6,7 @@
 import { toByteArray } from 'base64-js';
 import { NativeModules } from 'react-native';
 import { z } from 'zod';
+import { reportedThermalSchema } from '../../../shared/protocol/thermal';
 import type { DeviceProbe, ThermalState } from '../host/phone-companion';
 
 interface NativeProbe {
@@ -18,7 +19,6 @@ const memorySchema = z.strictObject({
   availableBytes: z.number().nonnegative(),
   footprintBytes: z.number().nonnegative(),
 });
-const thermalSchema = z.enum(['nominal', 'fair', 'serious', 'critical']).nullable();
 
 function nativeProbe(): NativeProbe {
   const m = (NativeModules as Record<string, unknown>)['OdsoraDeviceProbe'] as NativeProbe | undefined;
@@ -47,7 +47,7 @@ export class NativeDeviceProbe implements DeviceProbe {
   }
 
   async thermalState(): Promise<ThermalState | null> {
-    const parsed = thermalSchema.safeParse(await this.native.thermalState());
+    const parsed = reportedThermalSchema.safeParse(await this.native.thermalState());
     if (!parsed.success) throw new Error('OdsoraDeviceProbe.thermalState: unexpected answer');
     return parsed.data;
   }

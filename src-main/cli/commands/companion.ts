@@ -36,6 +36,7 @@ interface CompanionFlags {
   threads?: number;
   ep?: ExecutionProviderName;
   cancelDeadline?: number;
+  thermalFile?: string;
   json?: boolean;
 }
 
@@ -124,6 +125,10 @@ export function registerCompanion(program: Command): void {
       `how long a cancelled run's engine may take to stop before the run ends anyway and the engine process is killed (default ${DEFAULT_CANCEL_DEADLINE_MS})`,
       deadlineArg,
     )
+    .option(
+      '--thermal-file <path>',
+      "read the device's thermal state from this file (nominal, fair, serious, critical or unknown; read afresh each time, missing = unknown) instead of the OS: a device whose thermal state a test or demo drives",
+    )
     .option('--json', 'print {port, id, name, pairingCode, addresses} as one JSON line on stdout')
     .addOption(REPLAY_OPTIONS.log)
     .addOption(REPLAY_OPTIONS.rate)
@@ -170,6 +175,7 @@ export function registerCompanion(program: Command): void {
         threads: flags.threads,
         ...(flags.ep === undefined ? {} : { ep: flags.ep }),
         ...(flags.cancelDeadline === undefined ? {} : { cancelDeadlineMs: flags.cancelDeadline }),
+        ...(flags.thermalFile === undefined ? {} : { thermalFile: resolve(flags.thermalFile) }),
         log: io.log,
         onPairingCode: io.onPairingCode,
       });

@@ -60,6 +60,7 @@ export function deviceView(e: Entry, baselineId: string | null): StudioDevice {
     sources: { ...e.sources },
     status: e.status,
     baseline: baselineId !== null && (baselineId === e.deviceId || baselineId === e.id),
+    thermalState: e.info?.thermalState ?? null,
     diagnostics: { ...e.diagnostics },
   };
 }

@@ -36,6 +36,9 @@ import {
 import { StudioServiceError } from './errors';
 import { FileKeyStore } from './file-key-store';
 
+/** How often the hub re-reads connected devices' thermal state by default. */
+export const DEFAULT_THERMAL_POLL_MS = 10_000;
+
 /** What the built-in device tells the hub (builtin-device.ts). */
 export type BuiltinDeviceState =
   | { status: 'starting' }
@@ -55,6 +58,8 @@ export interface DeviceHubOptions {
   requestTimeoutMs?: number;
   /** Backoff of retries for devices the hub could not reach (default 1 s .. 30 s). */
   retryDelayMs?: { initial: number; max: number };
+  /** How often the thermal state of connected devices is re-read with `device.info.get` (default 10 s; 0: never). */
+  thermalPollMs?: number;
   log?: (line: string) => void;
 }
 
@@ -72,6 +77,7 @@ export class DeviceHub {
     baselineDeviceId: null,
   };
   private closed = false;
+  private thermalTimer: ReturnType<typeof setInterval> | null = null;
   private readonly log: (line: string) => void;
 
   constructor(private readonly opts: DeviceHubOptions) {
@@ -93,6 +99,11 @@ export class DeviceHub {
       await this.save();
     }
     for (const m of this.persisted.manual) this.ensureManual(m.host, m.port);
+    const pollMs = this.opts.thermalPollMs ?? DEFAULT_THERMAL_POLL_MS;
+    if (pollMs > 0) {
+      this.thermalTimer = setInterval(() => void this.pollThermal(), pollMs);
+      this.thermalTimer.unref();
+    }
     if (this.opts.discovery !== false) {
       const d = this.opts.discovery ?? {};
       this.browser = new DeviceBrowser({
@@ -255,6 +266,7 @@ export class DeviceHub {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.thermalTimer !== null) clearInterval(this.thermalTimer);
     await this.browser?.stop();
     await Promise.all([...this.entries.values()].map((e) => this.disconnect(e)));
     this.listeners.clear();
@@ -478,6 +490,26 @@ export class DeviceHub {
     entry.client = null;
     if (entry.builtinError === null) entry.status = entry.status === 'error' ? 'error' : 'discovered';
     await client?.close().catch(() => undefined);
+  }
+
+  /** Re-reads each connected device's info; tells the listeners when a thermal state changed. */
+  private async pollThermal(): Promise<void> {
+    let changed = false;
+    await Promise.all(
+      [...this.entries.values()].map(async (e) => {
+        if (e.info === null || e.client === null || !e.client.connected) return;
+        try {
+          const now = await e.client.deviceInfo();
+          if (e.info !== null && now.thermalState !== e.info.thermalState) {
+            e.info = { ...e.info, thermalState: now.thermalState };
+            changed = true;
+          }
+        } catch {
+          // not answering now: the connection's own handling reports it
+        }
+      }),
+    );
+    if (changed && !this.closed) this.changed();
   }
 
   private viewOf(e: Entry): StudioDevice {

@@ -4,16 +4,18 @@
  * is in flight, never reordered) and the images (`frames/`, `previews/`: see run-frames.ts).
  *
  * Versions: 1 (initial), 2 (adds `baselineOf` / `baselineRunId` and `deviceDetails`; optional `generate`: a run
- * made by `odsora generate`, generate-section.ts; optional `sweep`: a run made by a sweep), 3 (adds `tags`, `notes`
- * and `metrics`: history's notebook). Older files are read as version 3 (no baseline links for version 1; no tags,
- * empty notes and metrics not yet computed for both) and rewritten as version 3 on their next save; `upgradedFrom`
- * tells the caller, which computes the metrics of an ended run once.
+ * made by `odsora generate`, generate-section.ts; optional `sweep`: a run made by a sweep; optional `thermal`: the
+ * device's state at the run's start and end), 3 (adds `tags`, `notes` and `metrics`: history's notebook). Older
+ * files are read as version 3 (no baseline links for version 1; no tags, empty notes and metrics not yet computed
+ * for both) and rewritten as version 3 on their next save; `upgradedFrom` tells the caller, which computes the
+ * metrics of an ended run once.
  */
 import { open, readFile, rename, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { runParamsSchema, runStateSchema, previewSettingsSchema } from '../../../shared/protocol/run';
 import type { RunEvent } from '../../../shared/protocol/run';
+import { reportedThermalSchema } from '../../../shared/protocol/thermal';
 import { generateSectionSchema } from './generate-section';
 import {
   describeIssues,
@@ -96,6 +98,14 @@ const runFileV2Fields = {
   generate: generateSectionSchema.optional(),
   /** A run made by a sweep (the studio's Sweeps screen or `odsora sweep`): History tags it `sweep:<sweepId>`. */
   sweep: runSweepLinkSchema.optional(),
+  /**
+   * The device's thermal state at the run's start and end, as its `run.started` and terminal events carried it
+   * (protocol 3; null: the device cannot tell). A key is absent until that event arrived, or when the device did
+   * not say.
+   */
+  thermal: z
+    .object({ start: reportedThermalSchema.optional(), end: reportedThermalSchema.optional() })
+    .optional(),
 };
 
 /** run.json, version 3. */

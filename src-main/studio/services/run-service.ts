@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PreviewSettings, RunParams } from '../../../shared/protocol/run';
-import { isTerminalRunEvent, runStateAfter } from '../../../shared/protocol/run';
+import { isTerminalRunEvent, runStateAfter, thermalOf } from '../../../shared/protocol/run';
 import type {
   RunAnnotateArgs,
   RunMetrics,
@@ -358,6 +358,9 @@ export class RunService {
     run.file.lastSeq = e.seq;
     const state = runStateAfter(e.event);
     const terminal = isTerminalRunEvent(e.event);
+    const thermal = thermalOf(e.event);
+    if (thermal !== undefined)
+      run.file.thermal = { ...run.file.thermal, [e.event.type === 'run.started' ? 'start' : 'end']: thermal };
     if (e.event.type === 'preview.ready') this.expectPreviews(run, e.seq, e.event.frames);
     if (state !== null && !terminal) {
       run.file.state = state;

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { SWEEP_AXIS_NAMES } from '../../../shared/sweep/axes';
 import { countSweepRuns, expandSweep } from '../../../shared/sweep/expand';
 import { parseSweepSpec } from '../../../shared/sweep/spec';
+import { sweepThermalGateSchema } from '../../../shared/sweep/thermal-gate';
 
 const doc = readFileSync(join(__dirname, '..', '..', '..', 'docs', 'sweeps.md'), 'utf8');
 
@@ -21,6 +22,14 @@ describe('docs/sweeps.md', () => {
     const [, total, measured, baseline, warmup] = stated!.map(Number);
     expect(countSweepRuns(spec)).toEqual({ total, measured, baseline, warmup });
     expect(expandSweep(spec)).toHaveLength(total!);
+  });
+
+  it('its thermal gate example parses, and every gate field is described', () => {
+    const fragment = /### Thermal gating[\s\S]*?```json\n([\s\S]*?)```/.exec(doc)?.[1];
+    expect(fragment).toBeDefined();
+    const gate = (JSON.parse(`{${fragment!}}`) as { thermal: unknown }).thermal;
+    expect(sweepThermalGateSchema.parse(gate)).toEqual(gate);
+    for (const field of Object.keys(sweepThermalGateSchema.shape)) expect(doc).toContain(`| \`${field}\``);
   });
 
   it('lists every axis', () => {

@@ -201,6 +201,11 @@ describe('the phone companion over its own WebSocket server', () => {
       for (const p of frames) expect(p.frame.dims).toEqual([ev.height, ev.width, 3]);
     }
     const fin = done.event as Extract<SeqEvent['event'], { type: 'run.finished' }>;
+    // The native probe's ProcessInfo.thermalState (the fake says nominal) at the run's start and end.
+    expect(rec.events.find((e) => e.event.type === 'run.started')?.event).toMatchObject({
+      thermal: 'nominal',
+    });
+    expect(fin.thermal).toBe('nominal');
     const got = await c.getFrames(runId, 0, 2, 'image-rgb8');
     expect(got.info.totalFrames).toBe(fin.frames);
     expect(got.frames[0]!.payload.length).toBe(fin.width * fin.height * 3);

@@ -23,6 +23,7 @@ function dev(id: string, over: Partial<StudioDevice> = {}): StudioDevice {
     sources: { builtin: id === 'builtin', discovered: false, manual: id !== 'builtin' },
     status: 'paired',
     baseline: false,
+    thermalState: null,
     diagnostics: {
       seenOverMdns: false,
       portReachable: true,

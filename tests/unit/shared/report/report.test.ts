@@ -43,6 +43,21 @@ describe('HTML report', () => {
     expect(html).toMatch(/<td>LPL leap<\/td><td>step 3<\/td>/);
   });
 
+  it('shows each run’s thermal state at start and end (unknown when the device did not say)', () => {
+    const hot = sampleLog().map(({ seq, event }) =>
+      event.type === 'run.started'
+        ? { seq, event: { ...event, thermal: 'fair' as const } }
+        : event.type === 'run.finished'
+          ? { seq, event: { ...event, thermal: 'serious' as const } }
+          : { seq, event },
+    );
+    const input = sampleInput();
+    const page = buildReportHtml({ ...input, runs: [sampleRun('run-a', hot), input.runs[1]!] });
+    expect(page).toContain('<th>thermal (start → end)</th>');
+    expect(page).toContain('<td>fair → serious</td>');
+    expect(page).toContain('<td>unknown → unknown</td>');
+  });
+
   it('says when the baseline could not keep every block resident', () => {
     const input = sampleInput();
     const base = input.runs[1]!;

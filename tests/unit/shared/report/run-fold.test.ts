@@ -60,6 +60,23 @@ describe('run fold on a recorded paper-defaults run', () => {
   });
 });
 
+describe('run fold: thermal state', () => {
+  it('takes the start from run.started and the end from the terminal event; unknown until then', () => {
+    const view = emptyRunView();
+    expect(view.thermal).toEqual({ start: null, end: null });
+    foldEvent(view, 1, { type: 'run.queued', atMs: 0, position: 0 });
+    foldEvent(view, 2, { type: 'run.started', atMs: 1, thermal: 'fair' });
+    expect(view.thermal).toEqual({ start: 'fair', end: null });
+    foldEvent(view, 3, { type: 'run.cancelled', atMs: 2, byClientId: null, thermal: 'critical' });
+    expect(view.thermal).toEqual({ start: 'fair', end: 'critical' });
+    const old = measureRun([
+      { seq: 1, event: { type: 'run.started', atMs: 1 } },
+      { seq: 2, event: { type: 'run.interrupted', atMs: 2, reason: 'shutdown' } },
+    ]);
+    expect(old.thermal).toEqual({ start: null, end: null });
+  });
+});
+
 describe('run fold of a run that ends in the middle of a phase', () => {
   const run = recordedRun('paper-defaults');
   // The log up to the middle of denoising (text and load done, denoise started, no stage.end for it).

@@ -98,10 +98,34 @@ describe('sweep statistics', () => {
     expect(header).toEqual(
       expect.arrayContaining(['param.prompt', 'param.cidl.budget.kind', 'param.cidl.budget.of']),
     );
-    expect(header.slice(-3)).toEqual(['metric', 'value', 'unit']);
+    expect(header.slice(-7)).toEqual([
+      'thermal_start',
+      'thermal_end',
+      'thermal_gate',
+      'thermal_wait_ms',
+      'metric',
+      'value',
+      'unit',
+    ]);
     const metricsPerRun = [...sweepRunMetrics(j).values()].reduce((n, m) => n + m.length, 0);
     expect(lines).toHaveLength(1 + metricsPerRun);
     expect(lines.some((l) => l.includes('"a, ""quoted"" prompt"'))).toBe(true);
+  });
+
+  it('sweep.csv: each run’s thermal state at start and end and how its start was gated', () => {
+    const j = journal();
+    const [hot, plain] = j.runs;
+    hot!.thermal = { start: 'serious', end: 'critical', waitedMs: 1500, gate: 'expired' };
+    plain!.thermal = null;
+    const lines = sweepRunsCsv(j).trim().split('\n');
+    // The thermal columns come just before metric, value, unit (a prompt may hold commas: count from the end).
+    const thermal = (id: string) =>
+      lines
+        .find((l) => l.startsWith(`${id},`))!
+        .split(',')
+        .slice(-7, -3);
+    expect(thermal(hot!.id)).toEqual(['serious', 'critical', 'expired', '1500']);
+    expect(thermal(plain!.id)).toEqual(['unknown', 'unknown', 'off', '0']);
   });
 
   it('sweep-points.csv: one row per point statistic', () => {

@@ -36,6 +36,7 @@ const device: StudioDevice = {
   sources: { builtin: true, discovered: false, manual: false },
   status: 'connected',
   baseline: false,
+  thermalState: null,
   diagnostics: {
     seenOverMdns: false,
     portReachable: null,

@@ -78,6 +78,18 @@ describe('Devices', () => {
     expect(diag.textContent).toContain('ECONNREFUSED');
   });
 
+  it('shows each device’s thermal state and follows its changes', async () => {
+    const studio = new FakeStudio();
+    studio.devices = [fakeDevice({ thermalState: 'nominal' })];
+    renderWithStudio(<DevicesScreen />, studio);
+    const thermal = await screen.findByTestId('device-thermal');
+    expect(thermal.textContent).toBe('thermal nominal');
+    act(() => studio.push({ type: 'devices.changed', devices: [fakeDevice({ thermalState: 'serious' })] }));
+    await waitFor(() => expect(screen.getByTestId('device-thermal').textContent).toBe('thermal serious'));
+    act(() => studio.push({ type: 'devices.changed', devices: [fakeDevice({ thermalState: null })] }));
+    await waitFor(() => expect(screen.getByTestId('device-thermal').textContent).toBe('thermal unknown'));
+  });
+
   it('tells devices with the same name apart by where they are and the end of their id', async () => {
     const studio = new FakeStudio();
     const twin = (id: string, deviceId: string, host: string) =>

@@ -46,6 +46,7 @@ export function fakeDevice(patch: Partial<StudioDevice> = {}): StudioDevice {
     sources: { builtin: true, discovered: true, manual: false },
     status: 'paired',
     baseline: false,
+    thermalState: null,
     diagnostics: {
       seenOverMdns: true,
       portReachable: true,

@@ -2,7 +2,7 @@
 import { act, cleanup, fireEvent, screen, waitFor } from '@testing-library/react';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LiveScreen } from '../../../../src-renderer/live/live-screen';
-import { FakeStudio, renderWithStudio } from '../helpers/fake-studio';
+import { FakeStudio, fakeDevice, renderWithStudio } from '../helpers/fake-studio';
 import { recordedRun } from '../helpers/recorded-runs';
 
 afterEach(cleanup);
@@ -94,6 +94,42 @@ describe('Live run on a recorded paper-defaults run', () => {
       { runId: 'run-n', label: 'paper defaults', tags: ['paper'], notes: '' },
     ]);
     await waitFor(() => expect(screen.getByTestId('live-run-name').textContent).toBe('paper defaults'));
+  });
+
+  it('shows the thermal state at the start, the device’s now while running, and the end once ended', async () => {
+    // The recording as a protocol-3 device stamps it: fair at run.started, serious on run.finished.
+    const hot = {
+      ...paper,
+      events: paper.events.map(({ seq, event }) =>
+        event.type === 'run.started'
+          ? { seq, event: { ...event, thermal: 'fair' as const } }
+          : event.type === 'run.finished'
+            ? { seq, event: { ...event, thermal: 'serious' as const } }
+            : { seq, event },
+      ),
+    };
+    const studio = new FakeStudio();
+    studio.devices = [fakeDevice({ thermalState: 'nominal' })];
+    studio.addRun('run-t', hot, 100);
+    renderWithStudio(<LiveScreen runId="run-t" />, studio);
+    const badge = await screen.findByTestId('thermal-badge');
+    await waitFor(() => expect(badge.textContent).toBe('thermal: start fair · now nominal'));
+    act(() => studio.push({ type: 'devices.changed', devices: [fakeDevice({ thermalState: 'critical' })] }));
+    await waitFor(() => expect(badge.textContent).toBe('thermal: start fair · now critical'));
+    expect(badge.getAttribute('data-thermal')).toBe('critical');
+    await act(async () => studio.stream('run-t', hot.events.length));
+    await waitFor(() =>
+      expect(screen.getByTestId('thermal-badge').textContent).toBe('thermal: start fair · end serious'),
+    );
+    expect(screen.getByTestId('thermal-badge').getAttribute('data-thermal')).toBe('serious');
+  });
+
+  it('says unknown for a run whose device did not report its thermal state', async () => {
+    const studio = new FakeStudio();
+    studio.addRun('run-u', paper);
+    renderWithStudio(<LiveScreen runId="run-u" />, studio);
+    await waitFor(() => expect(screen.getByTestId('run-state').getAttribute('data-state')).toBe('finished'));
+    expect(screen.getByTestId('thermal-badge').textContent).toBe('thermal: start unknown · end unknown');
   });
 
   it('hides cancel on the read-only mirror', async () => {
