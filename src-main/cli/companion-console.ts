@@ -1,6 +1,7 @@
 /**
  * What `odsora companion` (and its `--replay` variant) prints and how it stops: log lines on stderr, pairing codes
- * on stderr (and as JSON lines on stdout with `--json`), shutdown on SIGINT/SIGTERM.
+ * on stderr (and as JSON lines on stdout with `--json`), shutdown on SIGINT/SIGTERM (and, with `--stop-with-stdin`,
+ * when standard input closes: the parent that started it is gone, even if it was killed without a chance to say so).
  */
 
 /** The console side of a running companion command. */
@@ -13,8 +14,11 @@ export interface CompanionConsole {
   onPairingCode(code: string, expiresInMs: number): void;
   /** Marks the host as started and prints its listening line, pairing code and (with --json) its start record. */
   started(listening: readonly string[], pairingCode: string, record: Record<string, unknown>): void;
-  /** Resolves after SIGINT/SIGTERM has closed the host (a failing close is reported, not thrown). */
-  runUntilSignal(close: () => Promise<void>): Promise<void>;
+  /**
+   * Resolves after SIGINT/SIGTERM (or, with `stopWithStdin`, the end of standard input) has closed the host (a
+   * failing close is reported, not thrown).
+   */
+  runUntilSignal(close: () => Promise<void>, opts?: { stopWithStdin?: boolean }): Promise<void>;
 }
 
 /** A console for one companion command; `json` mirrors start-up and pairing codes as JSON lines on stdout. */
@@ -36,18 +40,34 @@ export function companionConsole(json: boolean): CompanionConsole {
       err(`pairing code: ${pairingCode}`);
       if (json) out(record);
     },
-    runUntilSignal: (close) =>
+    runUntilSignal: (close, opts = {}) =>
       new Promise<void>((done) => {
-        const stop = (): void => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
+        let stopping = false;
+        const stop = (why: string): void => {
+          if (stopping) return;
+          stopping = true;
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+          if (why !== '') err(`companion: ${why}`);
           close().then(done, (e: unknown) => {
             err(`companion: shutdown: ${(e as Error).message}`);
             done();
           });
         };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
-      }).then(() => err('companion stopped')),
+        const onSignal = (): void => stop('');
+        process.on('SIGINT', onSignal);
+        process.on('SIGTERM', onSignal);
+        if (opts.stopWithStdin === true) {
+          process.stdin.on('end', () =>
+            stop('standard input closed (the process that started it is gone): stopping'),
+          );
+          process.stdin.on('error', () => stop('standard input failed: stopping'));
+          process.stdin.resume();
+        }
+      }).then(() => {
+        err('companion stopped');
+        // stdin was being read: without this the process would wait for more of it.
+        process.stdin.pause();
+      }),
   };
 }

@@ -38,6 +38,7 @@ interface CompanionFlags {
   cancelDeadline?: number;
   thermalFile?: string;
   json?: boolean;
+  stopWithStdin?: boolean;
 }
 
 const portArg = (v: string): number => {
@@ -130,6 +131,10 @@ export function registerCompanion(program: Command): void {
       "read the device's thermal state from this file (nominal, fair, serious, critical or unknown; read afresh each time, missing = unknown) instead of the OS: a device whose thermal state a test or demo drives",
     )
     .option('--json', 'print {port, id, name, pairingCode, addresses} as one JSON line on stdout')
+    .option(
+      '--stop-with-stdin',
+      'stop when standard input closes: for a process that starts the companion as its child (the studio does for its built-in device), so the companion never outlives it',
+    )
     .addOption(REPLAY_OPTIONS.log)
     .addOption(REPLAY_OPTIONS.rate)
     .addOption(REPLAY_OPTIONS.count)
@@ -200,7 +205,7 @@ export function registerCompanion(program: Command): void {
           addresses: host.advertised?.addresses ?? [],
         },
       );
-      await io.runUntilSignal(() => host.close());
+      await io.runUntilSignal(() => host.close(), { stopWithStdin: flags.stopWithStdin === true });
     });
 }
 

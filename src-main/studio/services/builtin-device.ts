@@ -128,7 +128,9 @@ export function startBuiltinDevice(opts: BuiltinDeviceOptions): BuiltinDevice {
     ];
     const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env };
     if (process.versions['electron'] !== undefined) env['ELECTRON_RUN_AS_NODE'] = '1';
-    child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+    // stdin is a pipe the companion watches (--stop-with-stdin): when this process dies, even by SIGKILL, the pipe
+    // closes and the built-in device stops instead of living on as an orphan.
+    child = spawn(process.execPath, [...args, '--stop-with-stdin'], { stdio: ['pipe', 'pipe', 'pipe'], env });
     const timer = setTimeout(() => {
       if (state.status === 'starting') {
         setState({
