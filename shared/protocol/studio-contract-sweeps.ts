@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { sweepJournalSchema } from '../sweep/journal';
 import { sweepSpecSchema } from '../sweep/spec';
+import { reportFileSchema, reportIdSchema } from './studio-contract-runs';
 
 /** A studio sweep id (also its folder name under `sweeps/`). */
 export const studioSweepIdSchema = z
@@ -98,3 +99,17 @@ export const sweepEstimateSchema = z.strictObject({
 
 /** Result of `sweeps.estimate`. */
 export type SweepEstimate = z.infer<typeof sweepEstimateSchema>;
+
+/**
+ * Result of `sweeps.exportReport`: the report folder `<studio data>/reports/<reportId>/` (a new one per export)
+ * holding the sweep report's files — `report.html`, `pareto.svg`, `parallel-coordinates.svg`, `sweep.csv`,
+ * `sweep-points.csv` (docs/sweeps.md, Reports) — each with the URL the renderer opens it at, as `reports.export`'s.
+ */
+export const sweepReportResultSchema = z.strictObject({
+  reportId: reportIdSchema,
+  dir: z.string(),
+  files: z.array(reportFileSchema.omit({ format: true })),
+});
+
+/** Result of `sweeps.exportReport`. */
+export type SweepReportResult = z.infer<typeof sweepReportResultSchema>;

@@ -35,6 +35,7 @@ import {
   sweepDetailSchema,
   sweepEstimateSchema,
   sweepRefSchema,
+  sweepReportResultSchema,
   sweepsStartArgsSchema,
   sweepSummarySchema,
 } from './studio-contract-sweeps';
@@ -326,6 +327,12 @@ export const studioContract = {
     method: 'cancelSweep',
     args: sweepRefSchema,
     result: z.strictObject({ sweep: sweepSummarySchema }),
+  },
+  /** Write a sweep's report (HTML, the two figures as SVG, the CSVs) into a new report folder. */
+  'sweeps.exportReport': {
+    method: 'exportSweepReport',
+    args: sweepRefSchema,
+    result: sweepReportResultSchema,
   },
 } as const satisfies Record<string, StudioCommandSpec>;
 

@@ -105,6 +105,8 @@ export function createStudioHandlers(host: StudioHostInfo, services?: StudioHand
     'sweeps.pause': async ({ sweepId }) => ({ sweep: await need().sweeps.pause(sweepId) }),
     'sweeps.resume': async ({ sweepId }) => ({ sweep: await need().sweeps.resume(sweepId) }),
     'sweeps.cancel': async ({ sweepId }) => ({ sweep: await need().sweeps.cancel(sweepId) }),
+    'sweeps.exportReport': async ({ sweepId }) =>
+      need().reports.exportSweep(sweepId, need().sweeps.folder(sweepId)),
   };
 }
 

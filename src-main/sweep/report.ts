@@ -31,7 +31,7 @@ export const SWEEP_REPORT_FILES = {
 export class SweepReportError extends Error {}
 
 /** Each spec device with what its runs' run.json say about it (the first run folder that has the details). */
-async function reportDevices(sweepDir: string, journal: SweepJournal): Promise<SweepReportDevice[]> {
+async function reportDevices(runsDir: string, journal: SweepJournal): Promise<SweepReportDevice[]> {
   const out: SweepReportDevice[] = [];
   for (const d of journal.spec.devices) {
     const device: SweepReportDevice = {
@@ -53,7 +53,7 @@ async function reportDevices(sweepDir: string, journal: SweepJournal): Promise<S
     };
     for (const r of journal.runs) {
       if (r.device !== d.id || r.runFolder === null || r.status !== 'finished') continue;
-      const file = await readRunFile(join(sweepDir, 'runs', r.runFolder));
+      const file = await readRunFile(join(runsDir, r.runFolder));
       if (file === null) continue;
       Object.assign(device, {
         name: file.device.name,
@@ -87,12 +87,14 @@ export interface SweepReportWritten {
 
 /**
  * Reads `sweepDir/sweep.json` and writes the report folder `outDir` (created; each file written to `.part` and
- * renamed). Throws {@link SweepReportError} naming the problem when the folder holds no usable journal.
+ * renamed). The runs' folders are in `runsDir` (`odsora sweep`: `sweepDir/runs`; the studio: its `runs/`). Throws
+ * {@link SweepReportError} naming the problem when the folder holds no usable journal.
  */
 export async function writeSweepReport(
   sweepDir: string,
   outDir: string,
   provenance: Omit<SweepReportProvenance, 'engineVersion' | 'generatedAtIso'>,
+  runsDir: string = join(sweepDir, 'runs'),
 ): Promise<SweepReportWritten> {
   let journal: SweepJournal | null;
   try {
@@ -111,7 +113,7 @@ export async function writeSweepReport(
     provenance: { ...provenance, engineVersion: ENGINE_VERSION, generatedAtIso: new Date().toISOString() },
     journal,
     stats,
-    devices: await reportDevices(sweepDir, journal),
+    devices: await reportDevices(runsDir, journal),
     files: [
       { name: F.html, what: 'this report' },
       { name: F.pareto, what: `the Pareto plot (${figures.front.x} against ${figures.front.y})` },

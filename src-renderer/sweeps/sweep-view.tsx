@@ -1,9 +1,11 @@
 // One sweep: its progress (done / total, per device with the run in flight, failures), Pause / Resume / Cancel,
 // the sweep table (one row per device × point, sortable and filterable; a row lists its runs, each opening on Live
-// run), the Pareto plot and the parallel coordinates (clicking a point or a line opens its row's runs).
+// run), the Pareto plot and the parallel coordinates (clicking a point or a line opens its row's runs), and Export
+// report (`sweeps.exportReport`: report.html, the figures as SVG, the CSVs, linked once written).
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Fragment, useState } from 'react';
-import type { SweepSummary } from '../../shared/protocol/studio-contract';
+import type { SweepReportResult, SweepSummary } from '../../shared/protocol/studio-contract';
+import { formatBytes } from '../../shared/format';
 import type { SweepJournal } from '../../shared/sweep/journal';
 import { navigate } from '../routes';
 import { errorText } from '../studio/format';
@@ -261,7 +263,66 @@ function SweepTable({
   );
 }
 
-/** One sweep: progress, controls, table, plots. */
+/**
+ * Export report: the sweep's report written into a new report folder by the studio, each file linked (the HTML
+ * opens in a tab, the SVGs and CSVs download). Offered once a measured run has finished.
+ */
+function SweepExport({ sweepId, journal }: { sweepId: string; journal: SweepJournal }) {
+  const { api, readOnly } = useStudio();
+  const [written, setWritten] = useState<SweepReportResult | null>(null);
+  const exportReport = useMutation({
+    mutationFn: () => api.exportSweepReport({ sweepId }),
+    onSuccess: setWritten,
+  });
+  if (readOnly) return null;
+  const measured = journal.runs.some((r) => r.kind === 'measured' && r.status === 'finished');
+  return (
+    <section className="export card" aria-label="Export report">
+      <h2>Report</h2>
+      <p className="export-buttons">
+        <button
+          type="button"
+          data-testid="sweep-export-report"
+          disabled={!measured || exportReport.isPending}
+          title={measured ? undefined : 'No measured run has finished yet'}
+          onClick={() => exportReport.mutate()}
+        >
+          Export report
+        </button>{' '}
+        <small className="muted">
+          report.html (self-contained, opens offline), the Pareto plot and parallel coordinates as SVG,
+          sweep.csv and sweep-points.csv
+        </small>
+      </p>
+      {exportReport.isError && (
+        <p className="error" role="alert">
+          {errorText(exportReport.error)}
+        </p>
+      )}
+      {written !== null && (
+        <ul className="export-links">
+          {written.files.map((f) => (
+            <li key={f.name}>
+              <a
+                data-testid="sweep-export-result"
+                data-name={f.name}
+                href={f.url}
+                download={f.name === 'report.html' ? undefined : f.name}
+                target="_blank"
+                rel="noopener"
+              >
+                {f.name}
+              </a>{' '}
+              <span className="muted">{formatBytes(f.bytes)}</span>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+/** One sweep: progress, controls, table, plots, report export. */
 export function SweepView({ sweepId }: { sweepId: string }) {
   const { api } = useStudio();
   const detail = useQuery({ queryKey: sweepKey(sweepId), queryFn: () => api.getSweep({ sweepId }) });
@@ -284,6 +345,7 @@ export function SweepView({ sweepId }: { sweepId: string }) {
         <ParetoPlot stats={journal.points} axes={journal.spec.axes} onOpenPoint={openPoint} />
         <ParallelCoordinates stats={journal.points} axes={journal.spec.axes} onOpenPoint={openPoint} />
       </section>
+      <SweepExport key={sweepId} sweepId={sweepId} journal={journal} />
     </div>
   );
 }

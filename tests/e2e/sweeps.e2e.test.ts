@@ -1,11 +1,12 @@
 // The Sweeps screen, as a researcher uses it: `odsora studio --web` as a child process with its built-in device;
 // a 2 × 2 grid (LPL leap × TDTM merge steps), 1 prompt, 1 seed, warm-up 1, 6 steps, built in the UI; the run count
-// before starting; progress watched to the end; the table sorted by wall time both ways; a point's runs opened on
-// Live run. Screenshot: artifacts/e2e/sweeps.png.
+// before starting; progress watched to the end; the table sorted by wall time both ways; Export report, its
+// report.html opened offline (nothing fetched, the Pareto plot inline); a point's runs opened on Live run.
+// Screenshots: artifacts/e2e/sweeps.png, artifacts/e2e/sweep-report.png.
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, newStudioContext, saveViewScreenshot } from '../helpers/studio-browser';
-import { testIdAttr } from '../helpers/studio-page';
+import { openOffline, testIdAttr } from '../helpers/studio-page';
 import { startStudioProcess, type StudioProcess } from '../helpers/studio-process';
 
 let studio: StudioProcess;
@@ -97,6 +98,42 @@ describe('Sweeps (web mode, built-in device)', () => {
     );
     expect(await page.getByTestId('sweep-point-run').count()).toBe(1);
     await saveViewScreenshot(page, 'sweeps');
+
+    // Export report: the studio writes the report folder and links its five files; report.html opens offline.
+    await page.getByTestId('sweep-export-report').click();
+    const links = page.getByTestId('sweep-export-result');
+    await links.first().waitFor({ timeout: 60_000 });
+    expect(await links.evaluateAll((as) => as.map((a) => a.getAttribute('data-name')))).toEqual([
+      'report.html',
+      'pareto.svg',
+      'parallel-coordinates.svg',
+      'sweep.csv',
+      'sweep-points.csv',
+    ]);
+    const reportUrl = new URL(
+      (await page
+        .locator('[data-testid="sweep-export-result"][data-name="report.html"]')
+        .getAttribute('href'))!,
+      studio.origin,
+    ).toString();
+    const served = await fetch(reportUrl);
+    expect(served.status).toBe(200);
+    const html = await served.text();
+    expect(html).not.toMatch(/\b(src|href)\s*=\s*["']?(https?:)?\/\//i);
+    expect(html).not.toMatch(/<script|<link|<iframe|@import|url\(/i);
+    expect(html).toContain('e2e-grid');
+    const offline = await newStudioContext(browser);
+    try {
+      const { page: report, blocked } = await openOffline(offline, reportUrl);
+      expect(blocked, 'the report fetched nothing besides itself').toEqual([]);
+      // The Pareto plot is drawn inline, with its four points, and has a size.
+      const pareto = report.locator('svg[aria-label^="Pareto"]');
+      expect(await pareto.locator('circle[data-point]').count()).toBe(4);
+      expect((await pareto.boundingBox())?.width).toBeGreaterThan(20);
+      await saveViewScreenshot(report, 'sweep-report');
+    } finally {
+      await offline.close();
+    }
 
     await page.getByTestId('sweep-open-run').first().click();
     await expect.poll(() => page.evaluate(() => window.location.hash)).toMatch(/^#\/live\//);

@@ -6,11 +6,14 @@
  * printer and refuses `pdf`, the browser prints the HTML) and `<runId>.trace.json` per run (`trace`: a Chrome /
  * Perfetto trace, run-trace.ts).
  *
+ * `sweeps.exportReport` writes a sweep's report (src-main/sweep/report.ts: `report.html`, the two figures as SVG,
+ * the CSVs) into a new report folder the same way, so it is kept and served like a run's.
+ *
  * Each file gets a URL from the host: web mode serves `/reports/<id>/<name>?token=<reports token>`, Electron
  * `odsora://studio/reports/<id>/<name>`; without a host, a file URL.
  */
 import { randomBytes } from 'node:crypto';
-import { appendFile, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
@@ -30,6 +33,8 @@ import {
   type ReportProvenance,
   type ReportRun,
 } from '../../../shared/report/index';
+import type { SweepReportResult } from '../../../shared/protocol/studio-contract';
+import { SWEEP_REPORT_FILES, SweepReportError, writeSweepReport } from '../../sweep/report';
 import { encodeGif, gifScale } from '../../output/video-files';
 import { StudioServiceError } from './errors';
 import { decodePngRgb, readFramePngs } from './run-frames';
@@ -37,8 +42,11 @@ import { readRunTrace, RunTraceError } from './run-trace';
 import type { RunHistory } from './run-history';
 import type { RunService } from './run-service';
 
-/** The file names a report folder may hold (`video.mp4`: encoded by the renderer, `reports.putVideo`). */
-const REPORT_FILE_NAMES = [
+/**
+ * The file names a report folder may hold (`video.mp4`: encoded by the renderer, `reports.putVideo`; a sweep
+ * report's files).
+ */
+const REPORT_FILE_NAMES: readonly string[] = [
   'report.html',
   'report.json',
   'steps.csv',
@@ -46,7 +54,8 @@ const REPORT_FILE_NAMES = [
   'frames.gif',
   'report.pdf',
   'video.mp4',
-] as const;
+  ...Object.values(SWEEP_REPORT_FILES),
+];
 /** The name of a run's trace in a report folder. */
 export function traceFileName(runId: string): string {
   return `${runId}.trace.json`;
@@ -92,7 +101,7 @@ export class ReportService {
   filePath(reportId: string, name: string): string | null {
     if (
       !reportIdSchema.safeParse(reportId).success ||
-      !((REPORT_FILE_NAMES as readonly string[]).includes(name) || TRACE_FILE_NAME.test(name))
+      !(REPORT_FILE_NAMES.includes(name) || TRACE_FILE_NAME.test(name))
     )
       return null;
     return join(this.reportsDir, reportId, name);
@@ -169,11 +178,9 @@ export class ReportService {
   ): Promise<{ reportId: string; dir: string }> {
     const runsFile = (dir: string): string => join(dir, 'runs.json');
     if (reportId === undefined) {
-      const id = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomBytes(4).toString('hex')}`;
-      const dir = join(this.reportsDir, id);
-      await mkdir(dir, { recursive: true });
-      await writeFile(runsFile(dir), JSON.stringify(runIds));
-      return { reportId: id, dir };
+      const made = await this.newFolder();
+      await writeFile(runsFile(made.dir), JSON.stringify(runIds));
+      return made;
     }
     const dir = join(this.reportsDir, reportId);
     const held = await readFile(runsFile(dir), 'utf8').catch(() => null);
@@ -184,6 +191,44 @@ export class ReportService {
         `report ${reportId} holds runs ${held}, not ${JSON.stringify(runIds)}: export these into a new report`,
       );
     return { reportId, dir };
+  }
+
+  /** A new, empty report folder named by a new report id (`reportIdSchema`). */
+  private async newFolder(): Promise<{ reportId: string; dir: string }> {
+    const reportId = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomBytes(4).toString('hex')}`;
+    const dir = join(this.reportsDir, reportId);
+    await mkdir(dir, { recursive: true });
+    return { reportId, dir };
+  }
+
+  /**
+   * `sweeps.exportReport`: the report of the sweep in `sweepDir` (its runs' folders are the studio's `runs/`)
+   * written into a new report folder.
+   */
+  async exportSweep(sweepId: string, sweepDir: string): Promise<SweepReportResult> {
+    const { reportId, dir } = await this.newFolder();
+    const { appVersion, gitCommit, host } = this.opts.provenance();
+    try {
+      const written = await writeSweepReport(
+        sweepDir,
+        dir,
+        { appVersion, gitCommit, host: `odsora studio (${host})` },
+        join(this.opts.dataDir, 'runs'),
+      );
+      return {
+        reportId,
+        dir,
+        files: written.files.map(({ name, bytes }) => {
+          const path = join(dir, name);
+          return { name, path, bytes, url: this.host.url(reportId, name, path) };
+        }),
+      };
+    } catch (e) {
+      await rm(dir, { recursive: true, force: true });
+      if (e instanceof SweepReportError)
+        throw new StudioServiceError('conflict', `sweep ${sweepId} has no report yet: ${e.message}`);
+      throw e;
+    }
   }
 
   /** Writes the report folder with the formats asked for (into report `reportId` when given). */

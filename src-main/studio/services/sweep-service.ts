@@ -114,6 +114,13 @@ export class SweepService {
     return { sweep: this.summary(sweepId), journal: entry.journal };
   }
 
+  /** The folder of a sweep whose journal is on disk (`sweeps.exportReport` reports on it). */
+  folder(sweepId: string): string {
+    if (this.entry(sweepId).journal.fingerprint === '')
+      throw new StudioServiceError('conflict', `sweep ${sweepId} has not started yet: nothing to report`);
+    return join(this.sweepsDir, sweepId);
+  }
+
   /**
    * The run count of a spec and a rough duration: per device, the median wall time of its latest finished runs
    * in history with the spec's steps, frames and size (else of its latest finished runs whatever their settings)

@@ -98,6 +98,7 @@ describe('studio contract: history, compare, preflight, reports', () => {
       'sweeps.pause',
       'sweeps.resume',
       'sweeps.cancel',
+      'sweeps.exportReport',
     ])
       expect(isReadOnlyCommand(c), c).toBe(false);
     expect([...studioReadOnlyCommands].sort()).toEqual(
@@ -127,6 +128,7 @@ describe('studio contract: history, compare, preflight, reports', () => {
       'runs.compare': 'compareRuns',
       'devices.preflight': 'preflightRun',
       'reports.export': 'exportReport',
+      'sweeps.exportReport': 'exportSweepReport',
     });
   });
 });

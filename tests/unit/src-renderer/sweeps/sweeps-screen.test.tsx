@@ -1,6 +1,7 @@
 // @vitest-environment happy-dom
 // The Sweeps screen against a fake studio: the builder shows the runner's messages, then the count and ETA, and
-// starts the spec it shows; the view follows `sweep.updated`, pauses, and its table lists a row's runs.
+// starts the spec it shows; the view follows `sweep.updated`, pauses, and its table lists a row's runs; Export
+// report is offered once a measured run finished and links the files the studio wrote.
 import { act, cleanup, fireEvent, screen, waitFor } from '@testing-library/react';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SweepSummary } from '../../../../shared/protocol/studio-contract';
@@ -104,7 +105,7 @@ describe('Sweeps screen', () => {
     expect(window.location.hash).toBe('#/sweeps/s1');
   });
 
-  it('follows sweep.updated, pauses, and lists a row’s runs', async () => {
+  it('follows sweep.updated, pauses, lists a row’s runs and exports the report', async () => {
     const studio = new FakeStudio();
     let journal = newSweepJournal(spec, 'f', expandSweep(spec), 1);
     let current = summary(journal);
@@ -117,6 +118,7 @@ describe('Sweeps screen', () => {
     renderWithStudio(<SweepsScreen sweepId="s1" />, studio);
     await waitFor(() => expect(screen.getByTestId('sweep-done').dataset.finished).toBe('0'));
     expect(screen.queryByTestId('sweep-table')).toBeNull();
+    expect((screen.getByTestId('sweep-export-report') as HTMLButtonElement).disabled).toBe(true);
 
     journal = finishedJournal();
     current = summary(journal, { state: 'running', activity: 'running' });
@@ -133,5 +135,31 @@ describe('Sweeps screen', () => {
     expect(runs).toHaveLength(1);
     fireEvent.click(screen.getByTestId('sweep-open-run'));
     expect(window.location.hash).toMatch(/^#\/live\/run-\d$/);
+
+    const names = ['report.html', 'pareto.svg', 'parallel-coordinates.svg', 'sweep.csv', 'sweep-points.csv'];
+    let asked: string | null = null;
+    studio.overrides['sweeps.exportReport'] = ({ sweepId }) => {
+      asked = sweepId;
+      const dir = '/data/reports/20261207T104500-0123abcd';
+      return {
+        reportId: '20261207T104500-0123abcd',
+        dir,
+        files: names.map((name) => ({
+          name,
+          path: `${dir}/${name}`,
+          bytes: 2048,
+          url: `/reports/x/${name}`,
+        })),
+      };
+    };
+    const exportButton = screen.getByTestId('sweep-export-report') as HTMLButtonElement;
+    expect(exportButton.disabled).toBe(false);
+    fireEvent.click(exportButton);
+    const links = await screen.findAllByTestId('sweep-export-result');
+    expect(asked).toBe('s1');
+    expect(links.map((a) => a.textContent)).toEqual(names);
+    expect(links[0]!.getAttribute('href')).toBe('/reports/x/report.html');
+    expect(links[0]!.hasAttribute('download')).toBe(false);
+    expect(links[3]!.getAttribute('download')).toBe('sweep.csv');
   });
 });
