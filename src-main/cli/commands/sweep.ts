@@ -9,7 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import { sweepDeviceIdSchema, parseSweepSpec } from '../../../shared/sweep/spec';
 import { runSweep } from '../../sweep/runner';
 import { examples } from '../help';
@@ -71,11 +71,13 @@ export function registerSweep(program: Command): void {
       '--out <dir>',
       'output folder: runs/, sweep.json, sweep.csv, sweep-points.csv (an existing one is resumed)',
     )
-    .option(
-      '--pair <device=code>',
-      'pair a spec device with the code it shows (repeatable; the key is kept in <out>/devices)',
-      pairArg,
-      new Map<string, string>(),
+    .addOption(
+      new Option(
+        '--pair <device=code>',
+        'pair a spec device with the code it shows (repeatable; the key is kept in <out>/devices)',
+      )
+        .argParser(pairArg)
+        .default(new Map<string, string>(), 'none: devices already paired, or the built-in one'),
     )
     .option(
       '--device-timeout <s>',

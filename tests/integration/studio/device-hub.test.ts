@@ -190,7 +190,7 @@ describe('run service', () => {
     const file = await readRunFile(dir);
     expect(file).toMatchObject({
       format: 'odsora-studio-run',
-      version: 2,
+      version: 3,
       runId: started.runId,
       deviceRunId: started.deviceRunId,
       state: 'finished',
@@ -199,6 +199,8 @@ describe('run service', () => {
       device: { deviceId: proc.ready.id, model: 'iphone-15-pro' },
     });
     expect(file!.endedAtEpochMs).not.toBeNull();
+    // Its headline numbers were computed once when it ended (History lists them without folding the log).
+    expect(file!.metrics?.wallMs).toBeGreaterThan(0);
     // Pushed run events came after they were on disk, one per seq, in order.
     const pushedSeqs = pushed.flatMap((e) => (e.type === 'run.event' ? [e.seq] : []));
     expect(pushedSeqs).toEqual(stored.map((e) => e.seq));
