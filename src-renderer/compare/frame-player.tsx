@@ -2,7 +2,7 @@
 // diff heatmap follows the same frame.
 import { useEffect, useState } from 'react';
 import type { FrameImages } from '../studio/queries';
-import { useFrameLoop } from '../live/preview-frames';
+import { PlaybackControls, useFramePlayback } from './frame-playback';
 import { DiffHeatmap } from './diff-heatmap';
 
 /** Plays `a` and `b` in lockstep at `fps`, with scrubber, play toggle, wipe and diff. */
@@ -15,10 +15,8 @@ export function FramePlayer(props: {
 }) {
   const { a, b, fps, labels, onFrame } = props;
   const count = Math.min(a.frames.length, b.frames.length);
-  const [playing, setPlaying] = useState(false);
-  const [manual, setManual] = useState(0);
-  const looped = useFrameLoop(count, fps, playing);
-  const index = playing ? looped : Math.min(manual, Math.max(0, count - 1));
+  const playback = useFramePlayback(count, fps);
+  const { index } = playback;
   const [wipe, setWipe] = useState(50);
   useEffect(() => onFrame?.(index), [index, onFrame]);
   const fa = a.frames[index];
@@ -72,33 +70,12 @@ export function FramePlayer(props: {
         </figure>
         <DiffHeatmap urlA={fa.url} urlB={fb.url} width={fa.width} height={fa.height} />
       </div>
-      <div className="player-controls">
-        <button
-          type="button"
-          data-testid="play-toggle"
-          onClick={() => {
-            if (playing) setManual(looped);
-            setPlaying(!playing);
-          }}
-        >
-          {playing ? 'Pause' : 'Play'}
-        </button>
-        <input
-          data-testid="frame-scrubber"
-          type="range"
-          min={0}
-          max={Math.max(0, count - 1)}
-          value={index}
-          aria-label="Frame"
-          onChange={(e) => {
-            setPlaying(false);
-            setManual(Number(e.target.value));
-          }}
-        />
-        <span>
-          frame {index + 1} / {count}
-        </span>
-      </div>
+      <PlaybackControls
+        playback={playback}
+        count={count}
+        testIds={{ play: 'play-toggle', scrubber: 'frame-scrubber' }}
+        label="Frame"
+      />
     </div>
   );
 }

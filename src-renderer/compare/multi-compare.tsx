@@ -2,13 +2,12 @@
 // (one slider and one play button move every pane), step latency and resident memory overlaid on shared axes, and
 // each run's quality (PSNR, SSIM, flicker) and speed against the first run with `runs.compare`.
 import { useQuery } from '@tanstack/react-query';
-import { useState } from 'react';
 import type { RunSummary } from '../../shared/protocol/studio-contract';
 import { measuresOf } from '../../shared/report/measures';
-import { useFrameLoop } from '../live/preview-frames';
 import { errorText, formatMs, formatNumber } from '../studio/format';
 import { compareQuery, framesQuery, runsQuery } from '../studio/queries';
 import { useRunStore, useStudio } from '../studio/studio-context';
+import { PlaybackControls, useFramePlayback } from './frame-playback';
 import { RUN_COLOURS, RunOverlayCharts, type OverlayRun } from './overlay-charts';
 
 /** Frames of the grid per second while playing. */
@@ -116,10 +115,8 @@ export function MultiCompare({ runIds }: { runIds: readonly string[] }) {
   const summaries = runIds.map((id) => list.data?.runs.find((r) => r.runId === id));
   const counts = summaries.map((s) => s?.metrics?.frames ?? 0);
   const count = Math.max(0, Math.min(...counts));
-  const [playing, setPlaying] = useState(false);
-  const [manual, setManual] = useState(0);
-  const looped = useFrameLoop(count, GRID_FPS, playing);
-  const index = playing ? looped : Math.min(manual, Math.max(0, count - 1));
+  const playback = useFramePlayback(count, GRID_FPS);
+  const { index } = playback;
   const first = runIds[0]!;
   return (
     <div data-testid="multi-compare" className="compare-view" data-runs={runIds.length}>
@@ -128,34 +125,13 @@ export function MultiCompare({ runIds }: { runIds: readonly string[] }) {
           <FramePane key={id} runId={id} run={summaries[i]} index={index} colour={RUN_COLOURS[i]!} />
         ))}
       </div>
-      <div className="player-controls">
-        <button
-          type="button"
-          data-testid="multi-play"
-          disabled={count <= 1}
-          onClick={() => {
-            if (playing) setManual(looped);
-            setPlaying(!playing);
-          }}
-        >
-          {playing ? 'Pause' : 'Play'}
-        </button>
-        <input
-          data-testid="multi-frame-scrubber"
-          type="range"
-          min={0}
-          max={Math.max(0, count - 1)}
-          value={index}
-          aria-label="Frame of every run"
-          onChange={(e) => {
-            setPlaying(false);
-            setManual(Number(e.target.value));
-          }}
-        />
-        <span>
-          frame {Math.min(index + 1, count)} / {count}
-        </span>
-      </div>
+      <PlaybackControls
+        playback={playback}
+        count={count}
+        testIds={{ play: 'multi-play', scrubber: 'multi-frame-scrubber' }}
+        label="Frame of every run"
+        playDisabled={count <= 1}
+      />
       <table className="history">
         <thead>
           <tr>

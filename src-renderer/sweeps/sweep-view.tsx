@@ -22,6 +22,17 @@ import {
   type SweepTableRow,
 } from './sweep-table-model';
 
+/** The controls of a sweep, in order, and when each shows (while it runs; while it can be resumed). */
+const SWEEP_ACTIONS: readonly {
+  action: 'pause' | 'resume' | 'cancel';
+  label: string;
+  shown: (active: boolean, resumable: boolean) => boolean;
+}[] = [
+  { action: 'pause', label: 'Pause', shown: (active) => active },
+  { action: 'resume', label: 'Resume', shown: (_, resumable) => resumable },
+  { action: 'cancel', label: 'Cancel', shown: (active, resumable) => active || resumable },
+];
+
 /** `sweeps.get`'s query key (a pushed `sweep.updated` invalidates `['sweeps']`). */
 export const sweepKey = (sweepId: string) => ['sweeps', sweepId] as const;
 
@@ -92,36 +103,17 @@ function Progress({ sweep, journal }: { sweep: SweepSummary; journal: SweepJourn
       )}
       {!readOnly && (
         <p className="row-actions">
-          {active && (
+          {SWEEP_ACTIONS.filter((a) => a.shown(active, resumable)).map((a) => (
             <button
+              key={a.action}
               type="button"
-              data-testid="sweep-pause"
+              data-testid={`sweep-${a.action}`}
               disabled={act.isPending}
-              onClick={() => act.mutate('pause')}
+              onClick={() => act.mutate(a.action)}
             >
-              Pause
+              {a.label}
             </button>
-          )}
-          {resumable && (
-            <button
-              type="button"
-              data-testid="sweep-resume"
-              disabled={act.isPending}
-              onClick={() => act.mutate('resume')}
-            >
-              Resume
-            </button>
-          )}
-          {(active || resumable) && (
-            <button
-              type="button"
-              data-testid="sweep-cancel"
-              disabled={act.isPending}
-              onClick={() => act.mutate('cancel')}
-            >
-              Cancel
-            </button>
-          )}
+          ))}
           {act.isError && <span className="error">{errorText(act.error)}</span>}
         </p>
       )}
