@@ -146,6 +146,23 @@ export function buildChromeTrace(events: readonly RunEvent[], run: TraceRunInfo)
     counter('budget', atMs, bytes ?? 0);
     budget = bytes;
   };
+  /** Ends the span opened under `key` in `starts` at `end` (one never opened began `durationMs` before it). */
+  const close = <K>(
+    starts: Map<K, { atMs: number }>,
+    key: K,
+    span: Pick<Span, 'thread' | 'name' | 'cat'>,
+    end: RunEvent & { atMs: number },
+    durationMs = 0,
+  ): void => {
+    const start = starts.get(key);
+    starts.delete(key);
+    spans.push({
+      ...span,
+      startMs: start?.atMs ?? end.atMs - durationMs,
+      endMs: end.atMs,
+      args: argsOf(end),
+    });
+  };
   let merging = false;
   let leapMarked = false;
   const lost = { runLevel: 0, eventLost: 0 };
@@ -155,19 +172,15 @@ export function buildChromeTrace(events: readonly RunEvent[], run: TraceRunInfo)
       case 'stage.start':
         open.stage.set(event.stage, { atMs: event.atMs });
         break;
-      case 'stage.end': {
-        const start = open.stage.get(event.stage);
-        open.stage.delete(event.stage);
-        spans.push({
-          thread: 'stages',
-          name: event.stage,
-          cat: 'stage',
-          startMs: start?.atMs ?? event.atMs - event.durationMs,
-          endMs: event.atMs,
-          args: argsOf(event),
-        });
+      case 'stage.end':
+        close(
+          open.stage,
+          event.stage,
+          { thread: 'stages', name: event.stage, cat: 'stage' },
+          event,
+          event.durationMs,
+        );
         break;
-      }
       case 'plan':
         instant('stages', `plan ${event.stage}`, 'plan', event.atMs, argsOf(event));
         budgetAt(event.atMs, event.budgetBytes);
@@ -181,16 +194,8 @@ export function buildChromeTrace(events: readonly RunEvent[], run: TraceRunInfo)
         merging = event.merged;
         break;
       case 'step.end': {
-        const start = open.step.get(event.step);
-        open.step.delete(event.step);
-        spans.push({
-          thread: 'compute',
-          name: `step ${event.step}`,
-          cat: 'step',
-          startMs: start?.atMs ?? event.atMs - event.latencyMs,
-          endMs: event.atMs,
-          args: argsOf(event),
-        });
+        const name = `step ${event.step}`;
+        close(open.step, event.step, { thread: 'compute', name, cat: 'step' }, event, event.latencyMs);
         if (event.leapt && !leapMarked) {
           instant(null, 'LPL leap', 'lpl', event.atMs, { step: event.step, t: event.t });
           leapMarked = true;
@@ -202,37 +207,17 @@ export function buildChromeTrace(events: readonly RunEvent[], run: TraceRunInfo)
         counter('resident', event.atMs, event.residentBytes);
         budgetAt(event.atMs, event.budgetBytes);
         break;
-      case 'block.load.end': {
-        const start = open.load.get(event.block);
-        open.load.delete(event.block);
-        spans.push({
-          thread: 'loader',
-          name: event.block,
-          cat: 'load',
-          startMs: start?.atMs ?? event.atMs,
-          endMs: event.atMs,
-          args: argsOf(event),
-        });
+      case 'block.load.end':
+        close(open.load, event.block, { thread: 'loader', name: event.block, cat: 'load' }, event);
         counter('resident', event.atMs, event.residentBytes);
         budgetAt(event.atMs, event.budgetBytes);
         break;
-      }
       case 'block.compute.start':
         open.compute.set(event.block, event);
         break;
-      case 'block.compute.end': {
-        const start = open.compute.get(event.block);
-        open.compute.delete(event.block);
-        spans.push({
-          thread: 'compute',
-          name: event.block,
-          cat: 'compute',
-          startMs: start?.atMs ?? event.atMs,
-          endMs: event.atMs,
-          args: argsOf(event),
-        });
+      case 'block.compute.end':
+        close(open.compute, event.block, { thread: 'compute', name: event.block, cat: 'compute' }, event);
         break;
-      }
       case 'block.release':
         instant('loader', `release ${event.block}`, 'release', event.atMs, argsOf(event));
         counter('resident', event.atMs, event.residentBytes);
