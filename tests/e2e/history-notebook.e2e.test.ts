@@ -10,7 +10,7 @@ import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunSummary } from '../../shared/protocol/studio-contract';
 import { launchChromium, newStudioContext, saveViewScreenshot } from '../helpers/studio-browser';
-import { startStudioProcess, type StudioProcess } from '../helpers/studio-process';
+import { builtinStatus, startStudioProcess, type StudioProcess } from '../helpers/studio-process';
 
 let studio: StudioProcess;
 let browser: Browser;
@@ -48,16 +48,7 @@ afterAll(async () => {
 
 /** Starts the three runs on the built-in device once it is paired, and waits until all three finished. */
 async function runThree(): Promise<void> {
-  await expect
-    .poll(
-      async () => {
-        const { body } = await studio.api('devices.list');
-        const list = (body as { result: { devices: { id: string; status: string }[] } }).result.devices;
-        return list.find((d) => d.id === 'builtin')?.status;
-      },
-      { timeout: 90_000, interval: 200 },
-    )
-    .toBe('paired');
+  await expect.poll(() => builtinStatus(studio), { timeout: 90_000, interval: 200 }).toBe('paired');
   for (const s of settings) {
     const started = await studio.api('runs.start', {
       deviceId: 'builtin',

@@ -5,7 +5,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, newStudioContext, saveViewScreenshot } from '../helpers/studio-browser';
 import { testIdAttr } from '../helpers/studio-page';
-import { startStudioProcess, type StudioProcess } from '../helpers/studio-process';
+import { builtinStatus, startStudioProcess, type StudioProcess } from '../helpers/studio-process';
 
 let studio: StudioProcess;
 let browser: Browser;
@@ -61,16 +61,7 @@ async function stopPhaseRecorder(): Promise<string[]> {
 
 describe('phase labels in the live view (web mode, built-in device)', () => {
   it('says a phase stopped, not that it is running, once the run is cancelled in it', async () => {
-    await expect
-      .poll(
-        async () => {
-          const { body } = await studio.api('devices.list');
-          const list = (body as { result: { devices: { id: string; status: string }[] } }).result.devices;
-          return list.find((d) => d.id === 'builtin')?.status;
-        },
-        { timeout: 90_000, interval: 200 },
-      )
-      .toBe('paired');
+    await expect.poll(() => builtinStatus(studio), { timeout: 90_000, interval: 200 }).toBe('paired');
     // Many plain steps, so the run is still denoising when Cancel is clicked.
     const started = await studio.api('runs.start', {
       deviceId: 'builtin',

@@ -7,7 +7,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, newStudioContext, saveViewScreenshot } from '../helpers/studio-browser';
 import { openOffline, testIdAttr } from '../helpers/studio-page';
-import { startStudioProcess, type StudioProcess } from '../helpers/studio-process';
+import { builtinStatus, startStudioProcess, type StudioProcess } from '../helpers/studio-process';
 
 let studio: StudioProcess;
 let browser: Browser;
@@ -34,16 +34,7 @@ async function medians(metric: string): Promise<number[]> {
 
 describe('Sweeps (web mode, built-in device)', () => {
   it('builds a 2 × 2 sweep, runs it to the end, sorts the table and opens a point’s runs', async () => {
-    await expect
-      .poll(
-        async () => {
-          const { body } = await studio.api('devices.list');
-          const list = (body as { result: { devices: { id: string; status: string }[] } }).result.devices;
-          return list.find((d) => d.id === 'builtin')?.status;
-        },
-        { timeout: 120_000, interval: 200 },
-      )
-      .toBe('paired');
+    await expect.poll(() => builtinStatus(studio), { timeout: 120_000, interval: 200 }).toBe('paired');
     await page.getByTestId('nav-sweeps').click();
     await page.getByTestId('axis-lpl-leapStep').fill('4, 5'); // LPL 4/6 and 5/6, counted from 1
     await page.getByTestId('axis-tdtm-mergeSteps').fill('0, 2');

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../shared/protocol/run';
 import { launchChromium, newStudioContext, saveViewScreenshot } from '../helpers/studio-browser';
 import { testIdAttr } from '../helpers/studio-page';
-import { startStudioProcess, type StudioProcess } from '../helpers/studio-process';
+import { builtinStatus, startStudioProcess, type StudioProcess } from '../helpers/studio-process';
 import { checkChromeTrace, expectedTraceCounts } from '../helpers/trace-check';
 
 let studio: StudioProcess;
@@ -55,16 +55,7 @@ async function expectTraceOfRun(text: string): Promise<void> {
 
 describe('Export trace (web mode, built-in device)', () => {
   it('saves the run shown on Live run as <runId>.trace.json in Trace Event Format', async () => {
-    await expect
-      .poll(
-        async () => {
-          const { body } = await studio.api('devices.list');
-          const list = (body as { result: { devices: { id: string; status: string }[] } }).result.devices;
-          return list.find((d) => d.id === 'builtin')?.status;
-        },
-        { timeout: 90_000, interval: 200 },
-      )
-      .toBe('paired');
+    await expect.poll(() => builtinStatus(studio), { timeout: 90_000, interval: 200 }).toBe('paired');
     const started = await studio.api('runs.start', {
       deviceId: 'builtin',
       params: {

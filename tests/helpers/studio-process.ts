@@ -143,3 +143,10 @@ export async function startStudioProcess(opts: StartStudioOptions = {}): Promise
     },
   };
 }
+
+/** The built-in device's status in the studio's device list (`paired` once it can run jobs), or undefined. */
+export async function builtinStatus(studio: Pick<StudioProcess, 'api'>): Promise<string | undefined> {
+  const { body } = await studio.api('devices.list');
+  const list = (body as { result: { devices: { id: string; status: string }[] } }).result.devices;
+  return list.find((d) => d.id === 'builtin')?.status;
+}

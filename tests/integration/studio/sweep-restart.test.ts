@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { SweepJournal } from '../../../shared/sweep/journal';
-import { startStudioProcess, type StudioProcess } from '../../helpers/studio-process';
+import { builtinStatus, startStudioProcess, type StudioProcess } from '../../helpers/studio-process';
 import { until } from '../companion/run-helpers';
 
 const data = mkdtempSync(join(tmpdir(), 'odsora-sweep-restart-'));
@@ -29,9 +29,7 @@ async function startStudio(): Promise<StudioProcess> {
 }
 
 async function builtinPaired(s: StudioProcess): Promise<boolean> {
-  const { body } = await s.api('devices.list');
-  const list = (body as { result: { devices: { id: string; status: string }[] } }).result.devices;
-  return list.find((d) => d.id === 'builtin')?.status === 'paired';
+  return (await builtinStatus(s)) === 'paired';
 }
 
 function journal(id: string): SweepJournal | null {
