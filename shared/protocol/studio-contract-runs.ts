@@ -73,6 +73,20 @@ export const runMetricsSchema = z.strictObject({
 /** A run's headline numbers. */
 export type RunMetrics = z.infer<typeof runMetricsSchema>;
 
+/** A folder under `runs/` that history cannot show as a run (run.json missing, cut short, out of range), and why. */
+export const unreadableRunSchema = z.strictObject({
+  /** The folder's name under `runs/`. */
+  folder: z.string().min(1).max(255),
+  /** Why it cannot be read, naming the file and field. */
+  reason: z.string().min(1).max(1024),
+});
+
+/** A run folder history cannot show. */
+export type UnreadableRun = z.infer<typeof unreadableRunSchema>;
+
+/** What was skipped reading a run's stored events.jsonl (unreadable, repeated or cut-short lines), naming the lines. */
+export const eventLogProblemSchema = unreadableRunSchema.shape.reason;
+
 /** One run as history and the live views list it. */
 export const runSummarySchema = z.strictObject({
   runId: studioRunIdSchema,
@@ -99,21 +113,16 @@ export const runSummarySchema = z.strictObject({
   baselineRunId: studioRunIdSchema.nullable(),
   /** Its baseline's wall time over its own (null: no baseline, or either has no wall time). */
   speedupVsBaseline: z.number().nonnegative().nullable(),
+  /**
+   * What reading its stored events skipped, checked once (when the run ended, or when the studio first opened a
+   * folder that had not been checked) and kept in run.json, so history shows damage without reading any event log;
+   * null: nothing was skipped, or the run has not ended.
+   */
+  eventLogProblem: eventLogProblemSchema.nullable(),
 });
 
 /** One run in history. */
 export type RunSummary = z.infer<typeof runSummarySchema>;
-
-/** A folder under `runs/` that history cannot show as a run (run.json missing, cut short, out of range), and why. */
-export const unreadableRunSchema = z.strictObject({
-  /** The folder's name under `runs/`. */
-  folder: z.string().min(1).max(255),
-  /** Why it cannot be read, naming the file and field. */
-  reason: z.string().min(1).max(1024),
-});
-
-/** A run folder history cannot show. */
-export type UnreadableRun = z.infer<typeof unreadableRunSchema>;
 
 /** Result of `runs.list`: the runs, newest first, and the folders that cannot be read as runs. */
 export const runsListResultSchema = z.strictObject({
@@ -172,8 +181,8 @@ export const runDetailSchema = z.strictObject({
   wallMs: z.number().nonnegative().nullable(),
   /** Highest resident block bytes seen in the run's block events (null when it has none). */
   peakResidentBytes: bytes.nullable(),
-  /** What was skipped reading the stored events (unreadable or cut-short lines); null when they were intact. */
-  eventLogProblem: unreadableRunSchema.shape.reason.nullable(),
+  /** What was skipped reading the stored events now (unreadable or cut-short lines); null when they were intact. */
+  eventLogProblem: eventLogProblemSchema.nullable(),
 });
 
 /** Result of `runs.get`. */

@@ -1,7 +1,7 @@
 /**
  * The `--replay` flags of `odsora companion` (registered by cli/commands/companion.ts): with `--replay <log>` the
  * command runs {@link startReplayCompanion} instead of the engine host, with the same address, data, advertising
- * and `--json` flags.
+ * `--thermal-file` and `--json` flags.
  */
 import { resolve } from 'node:path';
 import { companionConsole } from './companion-console';
@@ -20,6 +20,7 @@ export interface ReplayFlags {
   loopback?: boolean;
   advertise: boolean;
   json?: boolean;
+  thermalFile?: string;
 }
 
 const positive =
@@ -61,6 +62,7 @@ export async function runReplayCompanion(flags: ReplayFlags & { replay: string }
     ...(flags.data !== undefined ? { dataDir: resolve(flags.data) } : {}),
     loopback: flags.loopback === true,
     advertise: flags.advertise,
+    ...(flags.thermalFile === undefined ? {} : { thermalFile: resolve(flags.thermalFile) }),
     log: io.log,
     onPairingCode: io.onPairingCode,
   });

@@ -15,7 +15,6 @@ import type { RequestBudgetSpec } from '../../shared/engine/cidl/budget';
 import type { ExecutionProviderName } from '../../shared/engine/execution-provider';
 import { ENGINE_VERSION } from '../../shared/engine/version';
 import type { DeviceInfo } from '../../shared/protocol/device';
-import type { ThermalState } from '../../shared/protocol/thermal';
 import type { ConnectionLimits } from '../../shared/protocol/limits';
 import { SUPPORTED_VERSIONS } from '../../shared/protocol/handshake';
 import { NodeFileSystem, nodeSha256 } from '../adapters/node-fs';
@@ -24,7 +23,7 @@ import { NodeMemoryProbe, nodeClock } from '../adapters/node-memory-probe';
 import { ensureBundledBlockSet, openModel } from '../models/bundled';
 import { encodePng } from '../output/video-files';
 import { advertise, type Advertisement } from './advertise';
-import { nodeThermalProbe } from './thermal';
+import { companionThermal } from './thermal';
 import { blockSetBytes, largestBlockBytes, WorkerEngineRunner } from './engine-runner';
 import { FileModelStore } from './model-store';
 import {
@@ -130,15 +129,10 @@ export async function startCompanionHost(options: CompanionHostOptions = {}): Pr
   const id = await loadDeviceId(modelHost.fs, dataDir, () => `dev-${randomBytes(6).toString('hex')}`);
   const name = (options.name ?? `odsora companion on ${hostname()}`).slice(0, 128) || 'odsora companion';
   const probe = new NodeMemoryProbe(profile.limitBytes ?? undefined);
-  const thermal = nodeThermalProbe(options.thermalFile === undefined ? {} : { file: options.thermalFile });
-  const thermalNow = async (): Promise<ThermalState | null> => {
-    try {
-      return await thermal();
-    } catch (e) {
-      log(`thermal probe: ${(e as Error).message}`);
-      return null;
-    }
-  };
+  const thermal = companionThermal({
+    ...(options.thermalFile === undefined ? {} : { file: options.thermalFile }),
+    log,
+  });
   const modelName = String(
     (model.blockSet.manifest as { model?: { name?: unknown } }).model?.name ?? 'model',
   );
@@ -162,7 +156,7 @@ export async function startCompanionHost(options: CompanionHostOptions = {}): Pr
       engineVersion: ENGINE_VERSION,
       protocol: { ...SUPPORTED_VERSIONS },
       memory: { limitBytes: profile.limitBytes, availableBytes: available },
-      thermalState: await thermalNow(),
+      thermalState: await thermal.now(),
       backends: [runner.backendName.slice(0, 128)],
       blockSets: [
         {
@@ -179,7 +173,7 @@ export async function startCompanionHost(options: CompanionHostOptions = {}): Pr
   const server = await CompanionServer.create({
     deviceInfo,
     runner,
-    thermal,
+    thermal: thermal.probe,
     clock: nodeClock,
     epochMs: () => Date.now(),
     random: (n) => new Uint8Array(randomBytes(n)),

@@ -4,7 +4,9 @@
  * server (sessions, pairing, run queue, event log with seq numbers, subscriptions), the WebSocket transport, the
  * file stores and, unless turned off, the Bonjour advertisement. It loads no model, so it starts in well under a
  * second. With `--json` it prints `{port, id, name, pairingCode, timeOriginEpochMs, replay}` first:
- * `timeOriginEpochMs + atMs` is the epoch time at which a replayed event was emitted.
+ * `timeOriginEpochMs + atMs` is the epoch time at which a replayed event was emitted. Its thermal state is the
+ * normal companion's (./thermal.ts: `--thermal-file`, else the OS): in device info, and on each run's `run.started`
+ * and terminal event for protocol 3 clients.
  */
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -19,6 +21,7 @@ import { encodePng } from '../output/video-files';
 import { advertise, type Advertisement } from './advertise';
 import { defaultDataDir } from './host';
 import { parseReplayLog, ReplayEngineRunner } from './replay';
+import { companionThermal } from './thermal';
 import { FilePairingStore, FileRunStore, loadDeviceId } from '../../shared/companion/host-kit/file-stores';
 import { NodeFileSystem } from '../adapters/node-fs';
 import { listenWs, type WsTransport } from './ws-transport';
@@ -37,6 +40,8 @@ export interface ReplayCompanionOptions {
   dataDir?: string;
   loopback?: boolean;
   advertise?: boolean;
+  /** `--thermal-file`: read the thermal state from this file instead of the OS (./thermal.ts). */
+  thermalFile?: string;
   log?: (line: string) => void;
   onPairingCode?: (code: string, expiresInMs: number) => void;
 }
@@ -71,7 +76,11 @@ export async function startReplayCompanion(options: ReplayCompanionOptions): Pro
   const fs = new NodeFileSystem();
   const id = await loadDeviceId(fs, dataDir, () => `dev-${randomBytes(6).toString('hex')}`);
   const name = (options.name ?? 'Replay device').slice(0, 128) || 'Replay device';
-  const deviceInfo = (): DeviceInfo => ({
+  const thermal = companionThermal({
+    ...(options.thermalFile === undefined ? {} : { file: options.thermalFile }),
+    log,
+  });
+  const deviceInfo = async (): Promise<DeviceInfo> => ({
     id,
     name,
     model: 'replay',
@@ -81,7 +90,7 @@ export async function startReplayCompanion(options: ReplayCompanionOptions): Pro
     engineVersion: ENGINE_VERSION,
     protocol: { ...SUPPORTED_VERSIONS },
     memory: { limitBytes: null, availableBytes: null },
-    thermalState: null,
+    thermalState: await thermal.now(),
     backends: [runner.backendName],
     blockSets: [],
     runModel: null,
@@ -89,6 +98,7 @@ export async function startReplayCompanion(options: ReplayCompanionOptions): Pro
   const server = await CompanionServer.create({
     deviceInfo,
     runner,
+    thermal: thermal.probe,
     clock: nodeClock,
     epochMs: () => Date.now(),
     random: (n) => new Uint8Array(randomBytes(n)),
@@ -106,7 +116,7 @@ export async function startReplayCompanion(options: ReplayCompanionOptions): Pro
       server.accept(c),
     );
     if (options.advertise ?? true)
-      ad = advertise(deviceInfo(), transport.port, {
+      ad = advertise(await deviceInfo(), transport.port, {
         listenHost: transport.host,
         loopback: options.loopback,
         onError: (e) => log(`mdns: ${(e as Error)?.message ?? String(e)}`),

@@ -125,6 +125,30 @@ export function nodeThermalProbe(options: { file?: string; platform?: NodeJS.Pla
   }
 }
 
+/** A Node companion's thermal reading: what both hosts (`host.ts`, `replay-host.ts`) wire into their server. */
+export interface CompanionThermal {
+  /** The probe the run queue reads at each run's start and end (it logs a failure itself). */
+  readonly probe: ThermalProbe;
+  /** The state now for device info: a failing probe is logged and reads as null (unknown). */
+  now(): Promise<ThermalState | null>;
+}
+
+/** The thermal reading of `odsora companion` and `odsora companion --replay`: {@link nodeThermalProbe}, logged. */
+export function companionThermal(options: { file?: string; log: (line: string) => void }): CompanionThermal {
+  const probe = nodeThermalProbe(options.file === undefined ? {} : { file: options.file });
+  return {
+    probe,
+    now: async () => {
+      try {
+        return await probe();
+      } catch (e) {
+        options.log(`thermal probe: ${(e as Error).message}`);
+        return null;
+      }
+    },
+  };
+}
+
 async function readText(path: string): Promise<string | null> {
   try {
     return (await readFile(path, 'utf8')).trim();

@@ -2,7 +2,8 @@
 // median step, peak memory, speed-up over its baseline; stored in run.json when the run ended); search, filters and
 // sortable columns (history-filter.ts); reopen (Live run in read-only replay), edit, delete, run again, and pick 2–4
 // runs to compare. Runs the studio stopped following (restart, lost device) are marked; folders that cannot be read
-// as runs are listed with why, and a run whose stored events had damage says what was skipped.
+// as runs are listed with why, and a run whose stored events had damage says what was skipped (from its summary:
+// no row reads its run's detail).
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import type { RunParams, RunState } from '../../shared/protocol/run';
@@ -24,7 +25,7 @@ import {
 } from './history-filter';
 import { RunNotesEditor } from './run-notes-editor';
 import { RunThumbnail } from './run-thumbnail';
-import { runQuery, runsQuery, studioKeys } from '../studio/queries';
+import { runsQuery, studioKeys } from '../studio/queries';
 import { useStudio } from '../studio/studio-context';
 import { describeTechniques } from '../../shared/engine/techniques/summary';
 
@@ -39,16 +40,14 @@ export function settingsLine(params: RunParams): string {
 }
 
 function RunSettings({ run }: { run: RunSummary }) {
-  const { api } = useStudio();
-  const detail = useQuery({ ...runQuery(api, run.runId), staleTime: Infinity });
   return (
     <>
       <p className="run-settings muted">
         “{run.params.prompt}” · {settingsLine(run.params)}
       </p>
-      {detail.data !== undefined && detail.data.eventLogProblem !== null && (
+      {run.eventLogProblem !== null && (
         <p className="run-settings error" data-testid="history-event-log-problem">
-          {detail.data.eventLogProblem}
+          {run.eventLogProblem}
         </p>
       )}
     </>

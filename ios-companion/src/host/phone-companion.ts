@@ -29,7 +29,14 @@ import { RnfsSettingsStore, type PhoneSettings } from '../storage/rnfs-stores';
 import { listenWebSocket, type WebSocketListener } from '../ws/server';
 import type { TcpModuleLike } from '../ws/socket-types';
 import { jsHmacSha256, jsSha256 } from './crypto';
-import { endRunView, reduceRunView, startRunView, withPreview, type RunView } from './run-view';
+import {
+  endRunView,
+  noteRunThermal,
+  reduceRunView,
+  startRunView,
+  withPreview,
+  type RunView,
+} from './run-view';
 import { SnapshotStore } from './store';
 
 /** Thermal state as iOS reports it (ProcessInfo.thermalState): shared/protocol/thermal.ts. */
@@ -172,6 +179,19 @@ export async function startPhoneCompanion(
   });
   const setRun = (f: (r: RunView) => RunView, runId: string): void =>
     store.update((s) => (s.run?.runId === runId ? { run: f(s.run) } : {}));
+  // The run queue's thermal readings (run.started's, the terminal event's), shown on the run screen as recorded.
+  let nextRunThermal: ThermalState | null | undefined;
+  const runThermal = async (): Promise<ThermalState | null> => {
+    let state: ThermalState | null = null;
+    try {
+      state = await ports.probe.thermalState();
+      return state;
+    } finally {
+      const noted = noteRunThermal(store.get().run, state);
+      if ('end' in noted) store.update({ run: noted.end });
+      else nextRunThermal = noted.nextStart;
+    }
+  };
   const runner = new PhoneEngineRunner({
     backend: () => backend,
     clock: ports.clock,
@@ -179,7 +199,8 @@ export async function startPhoneCompanion(
     defaultBudget: () => settings.defaultBudget,
     ...(ports.encodePng ? { encodePng: ports.encodePng } : {}),
     observer: {
-      onStart: (runId, params) => store.update({ run: startRunView(runId, params.steps ?? null) }),
+      onStart: (runId, params) =>
+        store.update({ run: startRunView(runId, params.steps ?? null, nextRunThermal) }),
       onEvent: (runId, event) => setRun((r) => reduceRunView(r, event), runId),
       onPreview: (runId, step, images) => setRun((r) => withPreview(r, step, images), runId),
       onEnd: (runId, outcome, message) => {
@@ -247,7 +268,7 @@ export async function startPhoneCompanion(
   const server = await CompanionServer.create({
     deviceInfo,
     runner,
-    thermal: () => ports.probe.thermalState(),
+    thermal: runThermal,
     clock: ports.clock,
     epochMs: ports.epochMs,
     random: ports.random,

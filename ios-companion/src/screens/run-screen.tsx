@@ -1,9 +1,13 @@
-/** The current run, mirrored from the engine's events: stage, step, preview, block residency and memory. */
+/**
+ * The current run, mirrored from the engine's events: stage, step, thermal state, preview, block residency, where
+ * the blocks ran, and memory.
+ */
 import { useMemo } from 'react';
 import { Image, ScrollView, Text, View } from 'react-native';
 import { fromByteArray } from 'base64-js';
 import { encodePngRgb } from '../host/png';
 import type { CompanionSnapshot } from '../host/phone-companion';
+import { placementLine, thermalLine } from '../host/run-view';
 import { formatBytes } from '../../../shared/format';
 import { styles } from './styles';
 
@@ -39,6 +43,7 @@ export function RunScreen(props: { snapshot: CompanionSnapshot }): React.JSX.Ele
           {run.stepsRequested !== null ? ` of ${run.stepsRequested}` : ''}
           {run.lastStepMs !== null ? ` · last ${run.lastStepMs.toFixed(0)} ms` : ''}
         </Text>
+        <Text style={styles.value}>{thermalLine(run, props.snapshot.memory.thermalState)}</Text>
       </View>
       <View style={styles.card}>
         <Text style={styles.label}>Preview{preview !== null ? ` (step ${preview.step + 1})` : ''}</Text>
@@ -54,6 +59,7 @@ export function RunScreen(props: { snapshot: CompanionSnapshot }): React.JSX.Ele
           Resident blocks {formatBytes(run.residentBytes)} · peak {formatBytes(run.peakResidentBytes)} ·{' '}
           {budget}
         </Text>
+        <Text style={styles.value}>{placementLine(run)}</Text>
         <Text style={styles.value}>
           Available to the app: {formatBytes(props.snapshot.memory.availableBytes)}
         </Text>

@@ -116,6 +116,11 @@ const runFileSchema = z.object({
   notes: summary.notes,
   /** The run's headline numbers, computed once when it ended (null until then). */
   metrics: summary.metrics,
+  /**
+   * What reading its events.jsonl skipped, checked with the metrics when it ended (null: nothing); absent until
+   * checked (a file written before this field, or by `odsora generate`): the run service checks it once on opening.
+   */
+  eventLogProblem: summary.eventLogProblem.optional(),
 });
 
 /** run.json, version 2 (read only). */

@@ -6,8 +6,8 @@
  * between a run and its baseline. A run folder left without its terminal event by a studio that stopped (quit,
  * crash) is marked interrupted (`studio-restarted`) when the service opens; one whose device connection was closed
  * for good is marked `device-lost`. Nothing is deleted except by `delete` (ended runs only). When a run ends, its
- * headline metrics are computed once from its stored events and kept in run.json (history lists them without
- * reading any event log); `annotate` sets its name, tags and notes.
+ * headline metrics and what reading its stored events skipped (damaged lines) are computed once from them and kept
+ * in run.json (history lists them without reading any event log); `annotate` sets its name, tags and notes.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rm } from 'node:fs/promises';
@@ -36,7 +36,7 @@ import {
   RUN_FOLDER_FORMAT,
   RUN_FOLDER_VERSION,
   loadRunFile,
-  readEvents,
+  readEventLog,
   writeRunFile,
   type RunFile,
   type RunSweepLink,
@@ -112,17 +112,23 @@ export class RunService {
         continue;
       }
       const file = read.file;
+      const keep = (): Promise<void> =>
+        writeRunFile(dir, file).catch((err: unknown) =>
+          opts.log?.(`run ${name}: cannot write run.json: ${String(err)}`),
+        );
       if (file.endedAtEpochMs === null && file.interruption === null) {
         file.interruption = { reason: 'studio-restarted', atEpochMs: Date.now() };
         file.state = 'interrupted';
-        file.metrics = await metricsOf(dir);
+        Object.assign(file, await endedLogOf(dir));
         await writeRunFile(dir, file);
       } else if (read.upgradedFrom !== null && file.endedAtEpochMs !== null) {
         // Written before run.json kept metrics: fold its log this once, and keep the result.
-        file.metrics = await metricsOf(dir);
-        await writeRunFile(dir, file).catch((err: unknown) =>
-          opts.log?.(`run ${name}: cannot write run.json: ${String(err)}`),
-        );
+        Object.assign(file, await endedLogOf(dir));
+        await keep();
+      } else if (file.eventLogProblem === undefined) {
+        // Written before run.json kept the check (or by `odsora generate`): read its log this once.
+        file.eventLogProblem = (await readEventLog(dir)).problem;
+        await keep();
       }
       service.known.set(file.runId, file);
     }
@@ -194,6 +200,7 @@ export class RunService {
       tags: opts.sweep === undefined ? [] : sweepTags(opts.sweep.sweepId),
       notes: '',
       metrics: null,
+      eventLogProblem: null,
       createdAtEpochMs: Date.now(),
       state: 'queued',
       lastSeq: 0,
@@ -379,7 +386,7 @@ export class RunService {
           if (state !== null) run.file.state = state;
           run.file.endedAtEpochMs = Date.now();
           run.stream = 'ended';
-          run.file.metrics = await metricsOf(join(this.runsDir, run.file.runId));
+          Object.assign(run.file, await endedLogOf(join(this.runsDir, run.file.runId)));
           await this.save(run);
         }
         this.emit({ type: 'run.event', runId: run.file.runId, seq: e.seq, event: e.event });
@@ -453,7 +460,7 @@ export class RunService {
     run.stream = 'detached';
     this.active.delete(run.file.runId);
     await run.appender.close();
-    run.file.metrics = await metricsOf(join(this.runsDir, run.file.runId));
+    Object.assign(run.file, await endedLogOf(join(this.runsDir, run.file.runId)));
     await this.save(run);
     run.markEnded();
   }
@@ -479,6 +486,7 @@ export class RunService {
       metrics: file.metrics,
       baselineRunId: file.baselineRunId,
       speedupVsBaseline: speedup,
+      eventLogProblem: file.eventLogProblem ?? null,
     };
   }
 
@@ -502,7 +510,11 @@ export function sweepTags(sweepId: string): string[] {
   return safe !== '' && runTagSchema.safeParse(tag).success ? [tag] : [];
 }
 
-/** The headline metrics of a run folder's stored events (read and folded once, when the run ends). */
-async function metricsOf(dir: string): Promise<RunMetrics> {
-  return runMetrics(measureRun(await readEvents(dir)));
+/**
+ * What run.json keeps of an ended run's stored events, from one read: its headline metrics and what reading them
+ * skipped (so neither `runs.list` nor History's rows read an event log).
+ */
+async function endedLogOf(dir: string): Promise<{ metrics: RunMetrics; eventLogProblem: string | null }> {
+  const read = await readEventLog(dir);
+  return { metrics: runMetrics(measureRun(read.events)), eventLogProblem: read.problem };
 }

@@ -31,6 +31,8 @@ import {
   expectWireVersionReject,
 } from '../companion/run-helpers';
 import { phoneDirs, published, startPhone, type PhoneDirs } from './phone-host';
+import { emptyRunView, foldEvent } from '../../../shared/report/run-fold';
+import { placementSummary } from '../../../shared/report/placement';
 
 const HOST = '127.0.0.1';
 const temps: string[] = [];
@@ -219,6 +221,13 @@ describe('the phone companion over its own WebSocket server', () => {
     expect(view.peakResidentBytes).toBeGreaterThan(0);
     expect(view.preview).not.toBeNull();
     expect(view.preview!.rgb.length).toBe(view.preview!.width * view.preview!.height * 3);
+    // Its thermal line shows the readings run.started and run.finished carry; its placement line the blocks
+    // each block.compute.end placed (the studio's count over the same events).
+    expect(view.thermal).toEqual({ start: 'nominal', end: 'nominal' });
+    const fold = emptyRunView();
+    for (const e of rec.events) foldEvent(fold, e.seq, e.event);
+    expect(view.placements).not.toBe('');
+    expect(view.placements).toBe(placementSummary(fold.lanes));
     // Device info names the execution providers the sessions were created with (onnxruntime-node accepts the
     // Core ML request on Linux and runs on CPU; on the phone the same string says Core ML took the graphs).
     const info = await c.deviceInfo();

@@ -113,6 +113,7 @@ function summary(runId: string): RunSummary {
     metrics: null,
     baselineRunId: null,
     speedupVsBaseline: null,
+    eventLogProblem: null,
   };
 }
 

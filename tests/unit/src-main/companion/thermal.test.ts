@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  companionThermal,
   fileThermalProbe,
   linuxThermalState,
   nodeThermalProbe,
@@ -105,5 +106,19 @@ describe('fileThermalProbe', () => {
 
   it('is always unknown on a platform without a reader', async () => {
     expect(await nodeThermalProbe({ platform: 'win32' })()).toBeNull();
+  });
+});
+
+describe('companionThermal (what both Node companions wire in)', () => {
+  it('device info reads a bad file as unknown and logs why; the run queue gets the raw probe', async () => {
+    const file = join(await tempDir(), 'thermal');
+    const lines: string[] = [];
+    const thermal = companionThermal({ file, log: (l) => lines.push(l) });
+    await writeFile(file, 'fair');
+    expect(await thermal.now()).toBe('fair');
+    await writeFile(file, 'toasty');
+    expect(await thermal.now()).toBeNull();
+    expect(lines).toEqual([expect.stringMatching(/^thermal probe: thermal file .* got 'toasty'$/)]);
+    await expect(thermal.probe()).rejects.toThrow('toasty');
   });
 });

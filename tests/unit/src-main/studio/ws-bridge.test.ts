@@ -63,6 +63,7 @@ const run: RunSummary = {
   metrics: null,
   baselineRunId: null,
   speedupVsBaseline: null,
+  eventLogProblem: null,
 };
 
 /** Stub services behind the real handlers' dispatcher (validation, error mapping), recording mutating calls. */

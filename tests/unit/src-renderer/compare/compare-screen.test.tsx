@@ -105,6 +105,7 @@ describe('Compare', () => {
         metrics: null,
         baselineRunId: null,
         speedupVsBaseline: null,
+        eventLogProblem: null,
       },
     });
     renderWithStudio(<CompareScreen runA="run-a" runB={null} />, studio);

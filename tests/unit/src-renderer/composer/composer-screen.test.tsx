@@ -121,6 +121,7 @@ describe('Composer', () => {
         metrics: null,
         baselineRunId: null,
         speedupVsBaseline: null,
+        eventLogProblem: null,
       },
     });
     renderWithStudio(<ComposerScreen rerunOf={null} />, studio);

@@ -107,6 +107,7 @@ export class FakeStudio {
         metrics: null,
         baselineRunId: null,
         speedupVsBaseline: null,
+        eventLogProblem: null,
       },
       recorded,
       stored,

@@ -27,6 +27,7 @@ function run(runId: string, over: Partial<RunSummary> = {}): RunSummary {
     metrics: null,
     baselineRunId: null,
     speedupVsBaseline: null,
+    eventLogProblem: null,
     ...over,
   };
 }

@@ -9,6 +9,22 @@ import { formatMs } from '../../../../src-renderer/studio/format';
 afterEach(cleanup);
 
 describe('History', () => {
+  it("shows a run's event-log damage from its summary: no row asks for its run's detail", async () => {
+    const studio = new FakeStudio();
+    const paper = recordedRun('paper-defaults');
+    studio.addRun('intact', paper);
+    const damaged = studio.addRun('damaged', paper);
+    damaged.summary.eventLogProblem = 'events.jsonl: 1 unreadable line skipped (line 3)';
+    renderWithStudio(<HistoryScreen />, studio);
+    const rows = await screen.findAllByTestId('history-row');
+    expect(rows.map((r) => r.dataset.runId)).toEqual(['damaged', 'intact']);
+    expect(within(rows[0] as HTMLElement).getByTestId('history-event-log-problem').textContent).toBe(
+      'events.jsonl: 1 unreadable line skipped (line 3)',
+    );
+    expect(within(rows[1] as HTMLElement).queryByTestId('history-event-log-problem')).toBeNull();
+    expect(studio.callsOf('runs.get')).toEqual([]);
+  });
+
   it('lists runs, marks interrupted ones, deletes an ended run, and leads to replay, rerun and compare', async () => {
     const studio = new FakeStudio();
     const paper = recordedRun('paper-defaults');

@@ -1,10 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import {
   endRunView,
+  noteRunThermal,
+  placementLine,
   reduceRunView,
   startRunView,
+  thermalLine,
   withPreview,
+  type RunView,
 } from '../../../../../ios-companion/src/host/run-view';
+import type { BlockPlacement } from '../../../../../shared/engine/execution-provider';
 import type { EngineEvent } from '../../../../../shared/engine/telemetry';
 
 describe('the run screen state', () => {
@@ -80,5 +85,54 @@ describe('the run screen state', () => {
     expect(a.preview).toEqual({ step: 3, width: 2, height: 2, rgb });
     const b = withPreview(a, 4, { width: 2, height: 2, format: 'png', frames: [Uint8Array.of(137, 80)] });
     expect(b.preview?.step).toBe(3);
+  });
+
+  it("counts the blocks per placement in the studio's words, a block with two placements as mixed", () => {
+    const computeEnd = (block: string, placement?: BlockPlacement): EngineEvent => ({
+      type: 'block.compute.end',
+      atMs: 1,
+      block,
+      step: 0,
+      variant: 'plain',
+      ...(placement === undefined ? {} : { placement }),
+    });
+    let v = startRunView('r-3', 2);
+    expect(placementLine(v)).toBe('blocks ran on: none yet');
+    const events: EngineEvent[] = [
+      computeEnd('text/embed'), // no session, says nothing
+      ...Array.from({ length: 8 }, (_, i) => computeEnd(`denoiser/pair.${i}`, 'coreml')),
+      ...Array.from({ length: 5 }, (_, i) => computeEnd(`vae/block.${i}`, 'cpu')),
+      computeEnd('denoiser/part1', 'coreml'),
+      computeEnd('denoiser/part1', 'cpu'), // the TDTM graph refused by Core ML
+      computeEnd('denoiser/pair.0', 'coreml'), // the same placement again: still Core ML
+    ];
+    for (const e of events) v = reduceRunView(v, e);
+    expect(placementLine(v)).toBe('blocks ran on CPU 5 blocks · Core ML 8 blocks · mixed 1 block');
+  });
+
+  it('shows the thermal state the run queue recorded at the start, then now, then at the end', () => {
+    // The queue reads before the run (its run.started), the host has no view yet: held for the next start.
+    const first = noteRunThermal(null, 'nominal');
+    expect(first).toEqual({ nextStart: 'nominal' });
+    let v: RunView = startRunView('r-4', 3, 'nominal');
+    expect(thermalLine(v, 'fair')).toBe('thermal: nominal → fair now');
+    v = endRunView(v, 'finished', null);
+    expect(thermalLine(v, 'fair')).toBe('thermal: nominal'); // the end's reading not made yet
+    // The reading after the engine returned is this run's end.
+    const end = noteRunThermal(v, 'serious');
+    expect('end' in end).toBe(true);
+    v = (end as { end: RunView }).end;
+    expect(v.thermal).toEqual({ start: 'nominal', end: 'serious' });
+    expect(thermalLine(v, 'critical')).toBe('thermal: nominal → serious');
+    // The next reading belongs to the next run (also for a run cancelled before its engine started).
+    expect(noteRunThermal(v, 'fair')).toEqual({ nextStart: 'fair' });
+    // A device that cannot tell reads as unknown, as in the studio.
+    const unknown = (
+      noteRunThermal(endRunView(startRunView('r-5', 1, null), 'failed', 'x'), null) as {
+        end: RunView;
+      }
+    ).end;
+    expect(thermalLine(unknown, null)).toBe('thermal: unknown → unknown');
+    expect(thermalLine(startRunView('r-6', 1), 'fair')).toBe('thermal: fair now');
   });
 });

@@ -1,14 +1,27 @@
 // Run folders that are damaged or out of the contract's range, read through the studio's dispatcher as the UI and
 // scripts call it: one bad folder never takes history down, it is listed as unreadable with why (and logged), and a
-// damaged line of a run's events.jsonl costs that line only, named in `runs.get`.
+// damaged line of a run's events.jsonl costs that line only, named in `runs.get` and, checked once when the folder
+// was opened, in the run's summary (`runs.list` reads no event log).
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type * as FsPromises from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { StudioArgs, StudioCommand, StudioResult } from '../../../../../shared/protocol/studio-contract';
 import { createStudioServices, type StudioServices } from '../../../../../src-main/studio/services/index';
 import { sampleLog } from '../../../shared/report/fixtures';
 import { writeRunFolder } from './run-folders';
+
+// Counts the reads of events.jsonl files (the run folder code reads them with node:fs/promises' readFile).
+const logReads = vi.hoisted(() => ({ count: 0 }));
+vi.mock('node:fs/promises', async (importOriginal) => {
+  const fs = await importOriginal<typeof FsPromises>();
+  const readFile = ((path: Parameters<typeof fs.readFile>[0], ...rest: [never]) => {
+    if (String(path).endsWith('events.jsonl')) logReads.count += 1;
+    return fs.readFile(path, ...rest);
+  }) as typeof fs.readFile;
+  return { ...fs, readFile, default: { ...fs, readFile } };
+});
 
 let dataDir: string;
 let services: StudioServices;
@@ -84,5 +97,23 @@ describe('run folders history cannot read', () => {
     expect(detail.eventLogProblem).toMatch(/the last line was cut short/);
     expect((await call('runs.get', { runId: 'r-good' })).eventLogProblem).toBeNull();
     expect(logged.filter((l) => l.startsWith('run r-damaged-log: events.jsonl'))).toHaveLength(1);
+  });
+
+  it('lists each run with what its events.jsonl skipped, checked once when the folder was opened', async () => {
+    const before = logReads.count;
+    expect(before, 'opening the studio read each unchecked log once').toBeGreaterThan(0);
+    for (let i = 0; i < 3; i++) {
+      const { runs } = await call('runs.list', {});
+      expect(Object.fromEntries(runs.map((r) => [r.runId, r.eventLogProblem]))).toEqual({
+        'r-good': null,
+        'r-damaged-log': expect.stringMatching(/^events\.jsonl: 1 unreadable line skipped \(line 5\)/),
+      });
+    }
+    // Listing runs read no event log; the check is kept in run.json, so the next studio does not read it again.
+    expect(logReads.count).toBe(before);
+    const kept = (runId: string): unknown =>
+      JSON.parse(readFileSync(join(dataDir, 'runs', runId, 'run.json'), 'utf8')).eventLogProblem;
+    expect(kept('r-damaged-log')).toMatch(/line 5/);
+    expect(kept('r-good')).toBeNull();
   });
 });

@@ -166,6 +166,7 @@ describe('run notebook (run.json version 3)', () => {
       notes: '',
       metrics: want,
       speedupVsBaseline: null,
+      eventLogProblem: null,
     });
     const onDisk = JSON.parse(readFileSync(join(dir, 'runs', 'r-v2', 'run.json'), 'utf8'));
     expect(onDisk).toMatchObject({ version: 3, tags: [], notes: '', metrics: want });
