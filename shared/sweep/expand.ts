@@ -10,6 +10,7 @@
  * - `{ random: s }`: the grid shuffled by a seeded generator (the same seed, the same order).
  * Every device runs the same sequence of measured runs.
  */
+import { mulberry32 } from '../seeded-random';
 import { baselineParams } from '../protocol/baseline-choice';
 import type { RunParams } from '../protocol/run';
 import { applyAxes, type AxisValue } from './axes';
@@ -100,18 +101,6 @@ export function countSweepRuns(spec: SweepSpec): Record<PlannedRunKind | 'total'
   return { measured, baseline, warmup, total: measured + baseline + warmup };
 }
 
-/** A deterministic generator of floats in [0, 1) (mulberry32). */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface Slot {
   point: Record<string, AxisValue>;
   promptIndex: number;
@@ -133,7 +122,7 @@ function measuredSlots(spec: SweepSpec): Slot[] {
   if (spec.order === 'interleaved') for (const r of all) pass([r]);
   else pass(all);
   if (typeof spec.order === 'object') {
-    const random = seededRandom(spec.order.random);
+    const random = mulberry32(spec.order.random);
     for (let i = slots.length - 1; i > 0; i--) {
       const j = Math.floor(random() * (i + 1));
       [slots[i], slots[j]] = [slots[j]!, slots[i]!];

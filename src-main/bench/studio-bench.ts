@@ -11,12 +11,17 @@
  *    the renderer's `window.__odsoraPerf.samples()` (per seq: received, painted; epoch ms), the page's animation
  *    frames and long tasks, and the run folder (per seq: `atMs` stamped by the companion at emission; plus the
  *    companion's `performance.timeOrigin` that is epoch ms).
+ * 4. With `sweepRuns` > 0, a second phase: a real sweep on the built-in device (studio-bench-sweep.ts, at least
+ *    `sweepRuns` measured runs of the bundled nano model) is started through the studio's API and a second window
+ *    shows its Sweeps screen; the same measured runs are made again while the sweep streams, and the result gives both
+ *    phases' medians and their ratio.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { startBenchReplayDevice, startBenchStudio, type BenchStudio } from './studio-bench-process';
+import { BenchSweep, benchSweepSpec, type BenchSweepReport } from './studio-bench-sweep';
 import { FRAME_RECORDER_SCRIPT, launchBenchChromium, PAGE, type PageRecording } from './studio-bench-page';
 import {
   achievedRate,
@@ -43,6 +48,10 @@ export interface StudioBenchOptions {
   runs: number;
   /** Steps of the recorded nano run. */
   recordSteps: number;
+  /** 0: no sweep phase; else the measured runs of the background sweep (at least; the grid rounds up). */
+  sweepRuns: number;
+  /** Denoising steps of each background sweep run. */
+  sweepSteps: number;
   log: (line: string) => void;
 }
 
@@ -61,23 +70,47 @@ export interface StudioBenchRun {
   wallMs: number;
 }
 
+/** The median of the runs of one phase. */
+export interface PhaseMedian {
+  eventToScreenP50Ms: number;
+  eventToScreenP95Ms: number;
+  frameIntervalP50Ms: number;
+  frameIntervalP95Ms: number;
+  longTasks: number;
+  achievedEventsPerSecond: number;
+}
+
+/** The second phase: the same measured runs while a sweep streams into the studio. */
+export interface DuringSweepPhase {
+  sweep: BenchSweepReport;
+  runs: StudioBenchRun[];
+  median: PhaseMedian;
+  /** The second window (the sweep's Sweeps screen) while the measured runs streamed. */
+  sweepsWindow: { frameIntervalMs: Summary; longTasks: { count: number; totalMs: number; maxMs: number } };
+  /** This phase's median over the first phase's (1 = unchanged). */
+  ratio: { eventToScreenP50: number | null; eventToScreenP95: number | null };
+}
+
 /** What the bench prints. */
 export interface StudioBenchResult {
   bench: 'studio';
   spans: Record<string, string>;
   /** `loadAverage1m`: the 1-minute load average at the start and the end (a busy 2-core VM skews every number). */
   machine: { cpus: number; chromium: string; node: string; loadAverage1m: { start: number; end: number } };
-  config: { events: number; ratePerSecond: number; runs: number; recordSteps: number };
-  recorded: { engineEvents: number; steps: number; wallMs: number };
-  runs: StudioBenchRun[];
-  median: {
-    eventToScreenP50Ms: number;
-    eventToScreenP95Ms: number;
-    frameIntervalP50Ms: number;
-    frameIntervalP95Ms: number;
-    longTasks: number;
-    achievedEventsPerSecond: number;
+  config: {
+    events: number;
+    ratePerSecond: number;
+    runs: number;
+    recordSteps: number;
+    sweepRuns: number;
+    sweepSteps: number;
   };
+  recorded: { engineEvents: number; steps: number; wallMs: number };
+  /** The first phase (nothing else streams). */
+  runs: StudioBenchRun[];
+  median: PhaseMedian;
+  /** Present with `sweepRuns` > 0. */
+  duringSweep?: DuringSweepPhase;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
@@ -194,6 +227,64 @@ export async function runStudioBench(opts: StudioBenchOptions): Promise<StudioBe
       opts.log(`run ${r + 1}/${opts.runs}: ${opts.events} events at ${opts.ratePerSecond}/s`);
       runs.push(await measureRun(studio, page, deviceId, device.ready.timeOriginEpochMs, opts, r));
     }
+    const median = phaseMedian(runs);
+
+    let duringSweep: DuringSweepPhase | undefined;
+    if (opts.sweepRuns > 0) {
+      opts.log(`starting a sweep of at least ${opts.sweepRuns} measured runs on the built-in device`);
+      const sweep = await BenchSweep.start(studio, benchSweepSpec(opts.sweepRuns, opts.sweepSteps));
+      // Its own window (a second browser context): a second tab of the same window would hide the live view's tab,
+      // and Chromium throttles the animation frames of hidden tabs.
+      const sweepsContext = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+      await sweepsContext.addInitScript({ content: FRAME_RECORDER_SCRIPT });
+      const sweepsTab = await sweepsContext.newPage();
+      await sweepsTab.goto(`${studio.url}#/sweeps/${encodeURIComponent(sweep.sweepId)}`);
+      await sweepsTab.getByTestId('sweep-done').waitFor({ timeout: 30_000 });
+      const first = await waitFor('the sweep to finish its first run', 600_000, async () => {
+        const p = await sweep.progress();
+        if (p.state !== 'running')
+          throw new Error(`the sweep ended ${p.state} before it ran: ${p.error ?? ''}`);
+        return p.finished >= 1 ? p : null;
+      });
+      await sweepsTab.evaluate(PAGE.startRecording);
+      const sweepRuns: StudioBenchRun[] = [];
+      let runningThroughout = true;
+      for (let r = 0; r < opts.runs; r++) {
+        opts.log(`run ${r + 1}/${opts.runs} while the sweep streams`);
+        if (!BenchSweep.running(await sweep.progress())) runningThroughout = false;
+        sweepRuns.push(
+          await measureRun(studio, page, deviceId, device.ready.timeOriginEpochMs, opts, opts.runs + r),
+        );
+        if (!BenchSweep.running(await sweep.progress())) runningThroughout = false;
+      }
+      const tab = (await sweepsTab.evaluate(PAGE.stopRecording)) as PageRecording;
+      await sweepsContext.close();
+      const atEnd = await sweep.progress();
+      opts.log(`measured; waiting for the sweep to end (${atEnd.finished}/${atEnd.total} finished)`);
+      const final = await sweep.finish(900_000);
+      const sweepMedian = phaseMedian(sweepRuns);
+      duringSweep = {
+        sweep: {
+          sweepId: sweep.sweepId,
+          steps: opts.sweepSteps,
+          planned: first.total,
+          finishedAtMeasureStart: first.finished,
+          finishedAtMeasureEnd: atEnd.finished,
+          runningThroughout,
+          final,
+        },
+        runs: sweepRuns,
+        median: sweepMedian,
+        sweepsWindow: {
+          frameIntervalMs: summarize(frameIntervals(tab.frames)),
+          longTasks: longTaskStats(tab.longTasks),
+        },
+        ratio: {
+          eventToScreenP50: ratioOf(sweepMedian.eventToScreenP50Ms, median.eventToScreenP50Ms),
+          eventToScreenP95: ratioOf(sweepMedian.eventToScreenP95Ms, median.eventToScreenP95Ms),
+        },
+      };
+    }
     return {
       bench: 'studio',
       spans: {
@@ -217,23 +308,33 @@ export async function runStudioBench(opts: StudioBenchOptions): Promise<StudioBe
         ratePerSecond: opts.ratePerSecond,
         runs: opts.runs,
         recordSteps: opts.recordSteps,
+        sweepRuns: opts.sweepRuns,
+        sweepSteps: opts.sweepSteps,
       },
       recorded: recordedInfo,
       runs,
-      median: {
-        eventToScreenP50Ms: median(runs.map((r) => r.eventToScreenMs.p50)),
-        eventToScreenP95Ms: median(runs.map((r) => r.eventToScreenMs.p95)),
-        frameIntervalP50Ms: median(runs.map((r) => r.frameIntervalMs.p50)),
-        frameIntervalP95Ms: median(runs.map((r) => r.frameIntervalMs.p95)),
-        longTasks: median(runs.map((r) => r.longTasks.count)),
-        achievedEventsPerSecond: median(runs.map((r) => r.achievedEventsPerSecond)),
-      },
+      median,
+      ...(duringSweep !== undefined ? { duringSweep } : {}),
     };
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
     rmSync(home, { recursive: true, force: true });
   }
 }
+
+function phaseMedian(runs: readonly StudioBenchRun[]): PhaseMedian {
+  return {
+    eventToScreenP50Ms: median(runs.map((r) => r.eventToScreenMs.p50)),
+    eventToScreenP95Ms: median(runs.map((r) => r.eventToScreenMs.p95)),
+    frameIntervalP50Ms: median(runs.map((r) => r.frameIntervalMs.p50)),
+    frameIntervalP95Ms: median(runs.map((r) => r.frameIntervalMs.p95)),
+    longTasks: median(runs.map((r) => r.longTasks.count)),
+    achievedEventsPerSecond: median(runs.map((r) => r.achievedEventsPerSecond)),
+  };
+}
+
+const ratioOf = (a: number, b: number): number | null =>
+  b > 0 && Number.isFinite(a) ? Math.round((a / b) * 1000) / 1000 : null;
 
 async function measureRun(
   studio: BenchStudio,
@@ -251,7 +352,8 @@ async function measureRun(
     params: { prompt: 'replayed run', seed: index + 1, steps: 30 },
     label: `bench studio: replay ${index + 1}`,
   });
-  await page.getByTestId('nav-live').click();
+  // The run's own route: with a sweep running, "the newest run" is soon one of the sweep's.
+  await page.evaluate(`window.location.hash = ${JSON.stringify(`#/live/${encodeURIComponent(run.runId)}`)}`);
   const expectedMs = (opts.events / opts.ratePerSecond) * 1000;
   const state = await waitForRunEnd(studio, run.runId, expectedMs * 3 + 60_000);
   if (state !== 'finished') throw new Error(`replayed run ${run.runId} ended ${state}`);

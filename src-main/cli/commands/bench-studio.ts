@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { join } from 'node:path';
 import { runStudioBench } from '../../bench/studio-bench';
-import { posInt } from '../arg-parsers';
+import { nonNegInt, posInt } from '../arg-parsers';
 import { findProjectRoot } from './studio';
 import { examples } from '../help';
 
@@ -23,6 +23,13 @@ export function registerStudioBench(bench: Command): void {
       posInt('--record-steps'),
       330,
     )
+    .option(
+      '--sweep-runs <n>',
+      'also measure while a sweep of at least N measured nano runs streams into the studio (0: no sweep phase)',
+      nonNegInt('--sweep-runs'),
+      0,
+    )
+    .option('--sweep-steps <n>', 'denoising steps of each sweep run', posInt('--sweep-steps'), 30)
     .addHelpText(
       'after',
       examples([
@@ -30,10 +37,22 @@ export function registerStudioBench(bench: Command): void {
           what: 'the web studio in Chromium while a companion streams 10,000 events',
           args: 'bench studio --json',
         },
+        {
+          what: 'the same, then again while a 64-run sweep runs on the built-in device (both phases and their ratio)',
+          args: 'bench studio --json --runs 3 --sweep-runs 64',
+        },
       ]),
     )
     .action(
-      async (flags: { json?: boolean; events: number; rate: number; runs: number; recordSteps: number }) => {
+      async (flags: {
+        json?: boolean;
+        events: number;
+        rate: number;
+        runs: number;
+        recordSteps: number;
+        sweepRuns: number;
+        sweepSteps: number;
+      }) => {
         const root = findProjectRoot();
         const result = await runStudioBench({
           cliPath: join(root, 'out', 'cli', 'odsora.cjs'),
@@ -42,15 +61,22 @@ export function registerStudioBench(bench: Command): void {
           ratePerSecond: flags.rate,
           runs: flags.runs,
           recordSteps: flags.recordSteps,
+          sweepRuns: flags.sweepRuns,
+          sweepSteps: flags.sweepSteps,
           log: (line) => void process.stderr.write(`bench: ${line}\n`),
         });
         if (flags.json) console.log(JSON.stringify(result, null, 2));
         else {
-          const m = result.median;
-          console.log(
+          const line = (m: typeof result.median, n: number): string =>
             `event-to-screen p50 ${m.eventToScreenP50Ms} ms, p95 ${m.eventToScreenP95Ms} ms at ${m.achievedEventsPerSecond} events/s; ` +
-              `frame interval p50 ${m.frameIntervalP50Ms} ms, p95 ${m.frameIntervalP95Ms} ms; long tasks ${m.longTasks} (median of ${result.runs.length} runs)`,
-          );
+            `frame interval p50 ${m.frameIntervalP50Ms} ms, p95 ${m.frameIntervalP95Ms} ms; long tasks ${m.longTasks} (median of ${n} runs)`;
+          console.log(line(result.median, result.runs.length));
+          const during = result.duringSweep;
+          if (during !== undefined)
+            console.log(
+              `while a ${during.sweep.planned}-run sweep streams: ${line(during.median, during.runs.length)}; ` +
+                `p95 ratio ${during.ratio.eventToScreenP95 ?? 'n/a'}`,
+            );
         }
       },
     );

@@ -16,6 +16,7 @@ import { parseBudget, parseByteSize, type RequestBudgetSpec } from '../../../sha
 import { DEFAULT_CANCEL_DEADLINE_MS } from '../../../shared/companion/server-ports';
 import { EXECUTION_PROVIDERS, type ExecutionProviderName } from '../../../shared/engine/execution-provider';
 import { defaultDataDir, startCompanionHost, type CompanionHost } from '../../companion/host';
+import { BUILTIN_DEVICE_NICE, lowerPriority, MAX_NICE } from '../../companion/priority';
 import { PROFILE_NAMES, type ProfileName } from '../../companion/profiles';
 import { REPLAY_OPTIONS, runReplayCompanion, type ReplayFlags } from '../replay-cli';
 import { examples } from '../help';
@@ -39,6 +40,7 @@ interface CompanionFlags {
   thermalFile?: string;
   json?: boolean;
   stopWithStdin?: boolean;
+  nice?: number;
 }
 
 const portArg = (v: string): number => {
@@ -62,6 +64,13 @@ const memoryLimitArg = (v: string): number => {
   } catch (e) {
     throw new InvalidArgumentError((e as Error).message);
   }
+};
+
+const niceArg = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > MAX_NICE)
+    throw new InvalidArgumentError(`--nice must be an integer from 0 to ${MAX_NICE}, got '${v}'`);
+  return n;
 };
 
 const threadsArg = (v: string): number => {
@@ -115,6 +124,11 @@ export function registerCompanion(program: Command): void {
     )
     .option('--no-advertise', 'do not advertise over Bonjour')
     .option('--threads <n>', 'ONNX Runtime intra-op threads', threadsArg)
+    .option(
+      '--nice <n>',
+      `run at a lower CPU priority, nice 0-${MAX_NICE} (engine processes and threads too): the studio starts its built-in device at ${BUILTIN_DEVICE_NICE} so inference never starves its UI`,
+      niceArg,
+    )
     .addOption(
       new Option(
         '--ep <provider>',
@@ -160,6 +174,7 @@ export function registerCompanion(program: Command): void {
       ]),
     )
     .action(async (flags: CompanionFlags & ReplayFlags) => {
+      if (flags.nice !== undefined) lowerPriority(flags.nice);
       if (flags.replay !== undefined) return runReplayCompanion({ ...flags, replay: flags.replay });
       const io = companionConsole(flags.json === true);
       const host = await startCompanionHost({

@@ -13,6 +13,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { BUILTIN_DEVICE_NICE } from '../../companion/priority';
 import { bundledModelDir, findRepoRoot, isBlockSetDir, isModelDir } from '../../models/bundled';
 import type { BuiltinDeviceState } from './device-hub';
 
@@ -125,6 +126,9 @@ export function startBuiltinDevice(opts: BuiltinDeviceOptions): BuiltinDevice {
       deviceData,
       '--name',
       opts.name ?? 'Built-in iPhone 15 Pro (simulated)',
+      // Real inference on this machine must not starve the studio's own UI (docs/benchmarks/studio.md).
+      '--nice',
+      String(BUILTIN_DEVICE_NICE),
     ];
     const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env };
     if (process.versions['electron'] !== undefined) env['ELECTRON_RUN_AS_NODE'] = '1';
