@@ -8,6 +8,7 @@ import {
   type SweepDetail,
   type SweepUpdate,
 } from '../protocol/studio-contract-sweeps';
+import { canonicalJson } from './expand';
 import type { SweepJournal, SweepRunEntry } from './journal';
 
 /** What changed in a journal between two revisions (see `sweepUpdateFields`: `runs` null = re-read). */
@@ -16,8 +17,17 @@ export type SweepJournalChanges = Pick<SweepUpdate, 'journal' | 'runs'>;
 type Fields = SweepJournalChanges['journal'];
 
 /**
+ * Whether two serializations differ in value, not only in key order (a journal read back from disk has its keys in
+ * the schema's order, the runner's own objects in the order it built them).
+ */
+const differ = (before: string | undefined, now: string): boolean =>
+  before !== now &&
+  (before === undefined || canonicalJson(JSON.parse(before)) !== canonicalJson(JSON.parse(now)));
+
+/**
  * What a journal was at the last revision, one serialization per run entry and per top-level field, so a change
- * is found by comparing strings (the runner edits its journal in place: there is no old object to compare with).
+ * is found by comparing strings (the runner edits its journal in place: there is no old object to compare with;
+ * only strings that differ are compared again key-order-free).
  */
 export class SweepJournalDiff {
   private ids: readonly string[] = [];
@@ -39,8 +49,9 @@ export class SweepJournalDiff {
     for (const [key, value] of Object.entries(journal)) {
       if (key === 'runs') continue;
       const text = JSON.stringify(value);
-      if (this.fields.get(key) === text) continue;
+      const before = this.fields.get(key);
       this.fields.set(key, text);
+      if (!differ(before, text)) continue;
       (fields as Record<string, unknown>)[key] = JSON.parse(text);
       changed = true;
     }
@@ -51,7 +62,7 @@ export class SweepJournalDiff {
     for (const run of journal.runs) {
       const text = JSON.stringify(run);
       texts.set(run.id, text);
-      if (this.runs.get(run.id) !== text && runs.length <= SWEEP_UPDATE_MAX_RUNS)
+      if (runs.length <= SWEEP_UPDATE_MAX_RUNS && differ(this.runs.get(run.id), text))
         runs.push(JSON.parse(text) as SweepRunEntry);
     }
     this.runs = texts;
