@@ -92,10 +92,11 @@ export const SWEEP_UPDATE_MAX_RUNS = 200;
  * The body of the pushed `sweep.updated` (studio-contract.ts adds `type`): the sweep's summary and what changed in
  * its journal since the previous revision. `journal`: the journal's top-level fields (all but `runs`) that changed;
  * `runs`: the whole entries of the runs that changed, in journal order. `runs` is null when the change cannot be
- * sent as a delta (more than {@link SWEEP_UPDATE_MAX_RUNS} runs changed, or the journal's run list itself changed:
- * a new sweep's first journal); `journal` is then empty and a client re-reads the sweep with `sweeps.get`. A client
- * holding revision `revision - 1` of the same epoch applies the delta (shared/sweep/delta.ts); one holding
- * an older revision or another epoch missed an event and re-reads; a newer or equal revision has the change already.
+ * sent as a delta (more than {@link SWEEP_UPDATE_MAX_RUNS} runs changed; the journal's run list itself changed: a
+ * new sweep's first journal; the sweep's first event since the studio started, when no client had read it yet);
+ * `journal` is then empty and a client re-reads the sweep with `sweeps.get`. A client holding revision
+ * `revision - 1` of the same epoch applies the delta (shared/sweep/delta.ts); one holding an older revision or
+ * another epoch missed an event and re-reads; a newer or equal revision has the change already.
  */
 export const sweepUpdateFields = {
   sweep: sweepSummarySchema,
