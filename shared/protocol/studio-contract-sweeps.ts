@@ -4,7 +4,7 @@
  * and the ETA estimate. The spec itself is shared/sweep/spec.ts's, the same file `odsora sweep --spec` reads.
  */
 import { z } from 'zod';
-import { sweepJournalSchema } from '../sweep/journal';
+import { sweepJournalSchema, sweepRunEntrySchema } from '../sweep/journal';
 import { sweepSpecSchema } from '../sweep/spec';
 import { reportFileSchema, reportIdSchema } from './studio-contract-runs';
 
@@ -62,14 +62,52 @@ export type SweepSummary = z.infer<typeof sweepSummarySchema>;
 /** A reference to a sweep. */
 export const sweepRefSchema = z.strictObject({ sweepId: studioSweepIdSchema });
 
-/** Result of `sweeps.get`: the summary and the whole journal (runs, results, the points' statistics). */
+/**
+ * Which start of the studio a sweep revision belongs to (random per start): revisions count from 0 again when the
+ * studio starts, so a client compares revisions only within one epoch.
+ */
+export const sweepEpochSchema = z.string().regex(/^[0-9a-f]{8,32}$/, 'must be 8-32 lowercase hex digits');
+
+/**
+ * A sweep's revision: +1 per `sweep.updated` the studio pushes for it (0: none pushed since the studio started).
+ * `sweeps.get` answers with the journal as of its revision (pushing first what changed since the last event).
+ */
+export const sweepRevisionSchema = z.number().int().nonnegative();
+
+/** Result of `sweeps.get`: the summary and the whole journal (runs, results, the points' statistics) at a revision. */
 export const sweepDetailSchema = z.strictObject({
   sweep: sweepSummarySchema,
   journal: sweepJournalSchema,
+  epoch: sweepEpochSchema,
+  revision: sweepRevisionSchema,
 });
 
 /** Result of `sweeps.get`. */
 export type SweepDetail = z.infer<typeof sweepDetailSchema>;
+
+/** At most this many changed runs travel in one `sweep.updated`; when more changed, its `runs` is null. */
+export const SWEEP_UPDATE_MAX_RUNS = 200;
+
+/**
+ * The body of the pushed `sweep.updated` (studio-contract.ts adds `type`): the sweep's summary and what changed in
+ * its journal since the previous revision. `journal`: the journal's top-level fields (all but `runs`) that changed;
+ * `runs`: the whole entries of the runs that changed, in journal order. `runs` is null when the change cannot be
+ * sent as a delta (more than {@link SWEEP_UPDATE_MAX_RUNS} runs changed; the journal's run list itself changed: a
+ * new sweep's first journal; the sweep's first event since the studio started, when no client had read it yet);
+ * `journal` is then empty and a client re-reads the sweep with `sweeps.get`. A client holding revision
+ * `revision - 1` of the same epoch applies the delta (shared/sweep/delta.ts); one holding an older revision or
+ * another epoch missed an event and re-reads; a newer or equal revision has the change already.
+ */
+export const sweepUpdateFields = {
+  sweep: sweepSummarySchema,
+  epoch: sweepEpochSchema,
+  revision: sweepRevisionSchema.positive(),
+  journal: sweepJournalSchema.omit({ runs: true }).partial(),
+  runs: z.array(sweepRunEntrySchema).max(SWEEP_UPDATE_MAX_RUNS).nullable(),
+};
+
+/** What a `sweep.updated` carries. */
+export type SweepUpdate = z.infer<z.ZodObject<typeof sweepUpdateFields>>;
 
 /**
  * Args of `sweeps.start` and `sweeps.estimate`: a sweep spec (docs/sweeps.md). Its devices name the studio's:

@@ -38,6 +38,7 @@ import {
   sweepReportResultSchema,
   sweepsStartArgsSchema,
   sweepSummarySchema,
+  sweepUpdateFields,
 } from './studio-contract-sweeps';
 
 export * from './studio-contract-runs';
@@ -49,9 +50,11 @@ export * from './studio-contract-sweeps';
  * run folders, `runs.get` says what was skipped in a run's stored events; `reports.export` names its report
  * (`reportId`) and can add to an earlier one; `reports.putVideo` added. 4: the `sweeps.*` commands and the
  * `sweep.updated` event; a run summary carries its tags, notes, parameters, metrics and speed-up over its baseline;
- * `runs.annotate` names, tags and notes a run.
+ * `runs.annotate` names, tags and notes a run. 5: `sweep.updated` carries the sweep's revision and what changed in
+ * its journal (changed runs and top-level fields) instead of only its summary; `sweeps.get` answers with the
+ * revision (and its epoch) of the journal it returns.
  */
-export const STUDIO_CONTRACT_VERSION = 4;
+export const STUDIO_CONTRACT_VERSION = 5;
 
 /** `app.info` takes no arguments; unknown keys are rejected so a typo is an error, not a silent no-op. */
 export const appInfoArgsSchema = z.strictObject({});
@@ -164,8 +167,11 @@ export const studioEventSchema = z.discriminatedUnion('type', [
   }),
   /** A run's summary changed (state, stream status, interruption). */
   z.strictObject({ type: z.literal('run.updated'), run: runSummarySchema }),
-  /** A sweep's progress or state changed (a run started or ended, paused, resumed, cancelled). */
-  z.strictObject({ type: z.literal('sweep.updated'), sweep: sweepSummarySchema }),
+  /**
+   * A sweep's progress or state changed (a run started or ended, paused, resumed, cancelled): its summary and the
+   * delta of its journal since the previous revision (`sweepUpdateFields`).
+   */
+  z.strictObject({ type: z.literal('sweep.updated'), ...sweepUpdateFields }),
 ]);
 
 /** A pushed update. */

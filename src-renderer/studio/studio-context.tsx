@@ -15,6 +15,7 @@ import type { StudioEventSource } from '../api';
 import { perfRecorder } from '../live/perf-probe';
 import { RunStoreRegistry, type RunStore } from '../live/run-store';
 import { studioKeys } from './queries';
+import { followSweeps } from './sweep-updates';
 
 /** The page's studio: API, events, role and run stores. */
 export interface Studio {
@@ -48,22 +49,24 @@ export interface StudioProviderProps {
 
 function EventBridge({ studio, onStatus }: { studio: Studio; onStatus: StudioProviderProps['onStatus'] }) {
   const client = useQueryClient();
-  useEffect(
-    () =>
-      studio.onEvent((event) => {
-        if (event.type === 'devices.changed') {
-          client.setQueryData(studioKeys.devices, { devices: event.devices });
-        } else if (event.type === 'run.updated') {
-          void client.invalidateQueries({ queryKey: studioKeys.runs, exact: true });
-          void client.invalidateQueries({ queryKey: studioKeys.run(event.run.runId), exact: true });
-        } else if (event.type === 'sweep.updated') {
-          // The list and that sweep's journal; not the estimates (`['sweeps', 'estimate', …]`).
-          void client.invalidateQueries({ queryKey: ['sweeps'], exact: true });
-          void client.invalidateQueries({ queryKey: ['sweeps', event.sweep.sweepId], exact: true });
-        }
-      }),
-    [studio, client],
-  );
+  useEffect(() => {
+    const sweeps = followSweeps(client);
+    const unsubscribe = studio.onEvent((event) => {
+      if (event.type === 'devices.changed') {
+        client.setQueryData(studioKeys.devices, { devices: event.devices });
+      } else if (event.type === 'run.updated') {
+        void client.invalidateQueries({ queryKey: studioKeys.runs, exact: true });
+        void client.invalidateQueries({ queryKey: studioKeys.run(event.run.runId), exact: true });
+      } else if (event.type === 'sweep.updated') {
+        // The list's entry and that sweep's journal, patched with the event's delta (re-read on a gap).
+        sweeps.update(event);
+      }
+    });
+    return () => {
+      unsubscribe();
+      sweeps.dispose();
+    };
+  }, [studio, client]);
   useEffect(() => {
     if (onStatus === undefined) return;
     return onStatus((status) => {

@@ -3,7 +3,7 @@
 // run), the Pareto plot and the parallel coordinates (clicking a point or a line opens its row's runs), and Export
 // report (`sweeps.exportReport`: report.html, the figures as SVG, the CSVs, linked once written).
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Fragment, useState } from 'react';
+import { Fragment, useMemo, useState } from 'react';
 import type { SweepReportResult, SweepSummary } from '../../shared/protocol/studio-contract';
 import { formatBytes } from '../../shared/format';
 import type { SweepJournal } from '../../shared/sweep/journal';
@@ -33,7 +33,7 @@ const SWEEP_ACTIONS: readonly {
   { action: 'cancel', label: 'Cancel', shown: (active, resumable) => active || resumable },
 ];
 
-/** `sweeps.get`'s query key (a pushed `sweep.updated` invalidates `['sweeps']`). */
+/** `sweeps.get`'s query key (a pushed `sweep.updated` patches it: src-renderer/studio/sweep-updates.ts). */
 export const sweepKey = (sweepId: string) => ['sweeps', sweepId] as const;
 
 function Progress({ sweep, journal }: { sweep: SweepSummary; journal: SweepJournal }) {
@@ -175,7 +175,8 @@ function SweepTable({
   const axes = Object.keys(journal.spec.axes);
   const [sort, setSort] = useState<{ key: SortKey; descending: boolean } | null>(null);
   const [filter, setFilter] = useState('');
-  const rows = sortAndFilter(sweepTableRows(journal), sort?.key ?? null, sort?.descending ?? false, filter);
+  const all = useMemo(() => sweepTableRows(journal), [journal]);
+  const rows = sortAndFilter(all, sort?.key ?? null, sort?.descending ?? false, filter);
   const header = (key: SortKey, label: string) => (
     <th
       key={key}

@@ -8,7 +8,7 @@ import { useStudio } from '../studio/studio-context';
 import { SweepBuilder } from './sweep-builder';
 import { SweepView } from './sweep-view';
 
-/** `sweeps.list`'s query key (a pushed `sweep.updated` invalidates `['sweeps']`). */
+/** `sweeps.list`'s query key (a pushed `sweep.updated` patches it: src-renderer/studio/sweep-updates.ts). */
 export const sweepsKey = ['sweeps'] as const;
 
 /** The Sweeps screen; `sweepId` from the route. */

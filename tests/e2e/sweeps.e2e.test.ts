@@ -1,7 +1,8 @@
 // The Sweeps screen, as a researcher uses it: `odsora studio --web` as a child process with its built-in device;
 // a 2 × 2 grid (LPL leap × TDTM merge steps), 1 prompt, 1 seed, warm-up 1, 6 steps, built in the UI; the run count
-// before starting; progress watched to the end; the table sorted by wall time both ways; Export report, its
-// report.html opened offline (nothing fetched, the Pareto plot inline); a point's runs opened on Live run.
+// before starting; progress watched to the end, patched from the pushed deltas (a handful of `sweeps.get`, not one
+// per `sweep.updated`); the table sorted by wall time both ways; Export report, its report.html opened offline
+// (nothing fetched, the Pareto plot inline); a point's runs opened on Live run.
 // Screenshots: artifacts/e2e/sweeps.png, artifacts/e2e/sweep-report.png.
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,11 +13,21 @@ import { builtinStatus, startStudioProcess, type StudioProcess } from '../helper
 let studio: StudioProcess;
 let browser: Browser;
 let page: Page;
+/** What crossed the page's bridge socket: `sweeps.get` calls sent, `sweep.updated` events received. */
+const bridge = { gets: 0, updates: 0 };
 
 beforeAll(async () => {
   browser = await launchChromium();
   studio = await startStudioProcess();
   page = await (await newStudioContext(browser)).newPage();
+  page.on('websocket', (ws) => {
+    ws.on('framesent', (f) => {
+      if (String(f.payload).includes('"command":"sweeps.get"')) bridge.gets += 1;
+    });
+    ws.on('framereceived', (f) => {
+      if (String(f.payload).includes('"sweep.updated"')) bridge.updates += 1;
+    });
+  });
   await page.goto(studio.url);
 }, 240_000);
 
@@ -49,6 +60,7 @@ describe('Sweeps (web mode, built-in device)', () => {
     // 4 points + 1 baseline + 1 warm-up.
     await expect.poll(() => testIdAttr(page, 'sweep-count', 'data-total'), { timeout: 10_000 }).toBe('6');
     await expect.poll(() => page.getByTestId('sweep-eta').textContent(), { timeout: 10_000 }).toMatch(/ETA/);
+    const before = { ...bridge };
     await page.getByTestId('sweep-start').click();
 
     await page.getByTestId('sweep-view').waitFor({ timeout: 30_000 });
@@ -64,6 +76,10 @@ describe('Sweeps (web mode, built-in device)', () => {
       .toBe('finished');
     expect(await testIdAttr(page, 'sweep-done', 'data-finished')).toBe('6');
     expect(seen.size, 'progress was shown between start and end').toBeGreaterThan(2);
+    const gets = bridge.gets - before.gets;
+    const updates = bridge.updates - before.updates;
+    expect(updates, 'sweep.updated events').toBeGreaterThanOrEqual(12); // at least a start and an end per run
+    expect(gets, `sweeps.get calls for ${updates} sweep.updated events`).toBeLessThanOrEqual(4);
     expect(await page.getByTestId('sweep-row').count()).toBe(4);
     expect(await page.locator('[data-testid="sweep-row"] td[data-metric="speedup_wall"]').count()).toBe(4);
 

@@ -8,6 +8,10 @@
  * middle) is resumed automatically once its devices are paired again; finished runs are never run again (the
  * runner's resume). A sweep the user paused (`stopped`) waits for Resume; a cancelled one is left as it is.
  * Closing the service (quitting the studio) stops the sweeps in flight and leaves them `running`, to resume.
+ *
+ * Progress: every change pushes `sweep.updated` with the sweep's next revision, its summary and only what changed
+ * in its journal since the previous one (shared/sweep/delta.ts); `get` answers with the revision its
+ * journal is. Revisions count per sweep from 0 at each start of the studio, under a random `epoch`.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir } from 'node:fs/promises';
@@ -21,6 +25,7 @@ import type {
 } from '../../../shared/protocol/studio-contract';
 import { countSweepRuns, expandSweep } from '../../../shared/sweep/expand';
 import type { SweepJournal } from '../../../shared/sweep/journal';
+import { SweepJournalDiff, type SweepJournalChanges } from '../../../shared/sweep/delta';
 import { parseSweepSpec, SweepSpecError, type SweepSpec } from '../../../shared/sweep/spec';
 import { percentile } from '../../../shared/metrics/percentile';
 import { readSweepJournal, writeSweepFiles } from '../../sweep/journal-file';
@@ -53,6 +58,10 @@ interface Entry {
   /** What the user asked the running sweep to become once it stops. */
   then: 'pause' | 'cancel' | 'quit' | null;
   done: Promise<void>;
+  /** The last revision pushed (0: none yet). */
+  revision: number;
+  /** The journal as of {@link revision}; null until a client could hold a revision (the first `get` or push). */
+  diff: SweepJournalDiff | null;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -64,6 +73,8 @@ const ESTIMATE_RUNS = 10;
 export class SweepService {
   private readonly sweeps = new Map<string, Entry>();
   private readonly wallMs = new Map<string, number | null>();
+  /** This start's epoch of the sweeps' revisions (`sweepEpochSchema`). */
+  private readonly epoch = randomBytes(8).toString('hex');
   private closed = false;
 
   private constructor(private readonly opts: SweepServiceOptions) {}
@@ -88,6 +99,8 @@ export class SweepService {
           controller: null,
           then: null,
           done: Promise.resolve(),
+          revision: 0,
+          diff: null,
         });
       } catch (e) {
         opts.log?.(`sweeps/${name} cannot be read: ${messageOf(e)}`);
@@ -108,10 +121,23 @@ export class SweepService {
       .sort((a, b) => b.createdAtEpochMs - a.createdAtEpochMs);
   }
 
-  /** One sweep's summary and journal. */
+  /**
+   * One sweep's summary and journal at its revision: what changed since the last `sweep.updated` is pushed first,
+   * so the journal returned is exactly the one a client reaches by applying the events up to that revision.
+   */
   get(sweepId: string): SweepDetail {
     const entry = this.entry(sweepId);
-    return { sweep: this.summary(sweepId), journal: entry.journal };
+    if (entry.diff === null) entry.diff = new SweepJournalDiff(entry.journal);
+    else {
+      const changes = entry.diff.take(entry.journal);
+      if (changes !== null) this.emit(sweepId, entry, changes);
+    }
+    return {
+      sweep: this.summary(sweepId),
+      journal: entry.journal,
+      epoch: this.epoch,
+      revision: entry.revision,
+    };
   }
 
   /** The folder of a sweep whose journal is on disk (`sweeps.exportReport` reports on it). */
@@ -171,6 +197,8 @@ export class SweepService {
       controller: null,
       then: null,
       done: Promise.resolve(),
+      revision: 0,
+      diff: null,
     };
     this.sweeps.set(id, entry);
     this.run(id, entry, false);
@@ -190,6 +218,7 @@ export class SweepService {
       throw new StudioServiceError('conflict', `sweep ${sweepId} already finished`);
     entry.journal.state = 'cancelled';
     await this.write(sweepId, entry);
+    this.push(sweepId);
     return this.summary(sweepId);
   }
 
@@ -360,9 +389,28 @@ export class SweepService {
     };
   }
 
+  /** Pushes the sweep's next revision: its summary and what changed in its journal (maybe nothing). */
   private push(sweepId: string): void {
+    const entry = this.entry(sweepId);
+    let changes: SweepJournalChanges;
+    if (entry.diff === null) {
+      // No client can hold a revision of it yet: nothing to patch.
+      entry.diff = new SweepJournalDiff(entry.journal);
+      changes = { journal: {}, runs: null };
+    } else changes = entry.diff.take(entry.journal) ?? { journal: {}, runs: [] };
+    this.emit(sweepId, entry, changes);
+  }
+
+  private emit(sweepId: string, entry: Entry, changes: SweepJournalChanges): void {
+    entry.revision += 1;
     try {
-      this.opts.emit?.({ type: 'sweep.updated', sweep: this.summary(sweepId) });
+      this.opts.emit?.({
+        type: 'sweep.updated',
+        sweep: this.summary(sweepId),
+        epoch: this.epoch,
+        revision: entry.revision,
+        ...changes,
+      });
     } catch (e) {
       this.opts.log?.(`sweep.updated: ${messageOf(e)}`);
     }

@@ -1,8 +1,10 @@
 // The studio's sweeps through the contract dispatcher, against a real `odsora companion` child on loopback (the
 // fixture model, 3 steps, 64×64): a 2 × 2 grid with a warm-up and a baseline runs into the studio's history
 // (run.json names the sweep); the studio closed mid-sweep and opened again on the same data folder resumes it on
-// its own, never running a finished run twice; pause, resume and cancel; a bad spec and an unpaired device are
-// refused naming what is wrong; the estimate uses the runs history holds.
+// its own, never running a finished run twice; pause, resume and cancel, followed through `sweep.updated` deltas
+// (consecutive revisions, only changed runs, and applied to the first `sweeps.get` they give the last one's
+// journal); a bad spec and an unpaired device are refused naming what is wrong; the estimate uses the runs history
+// holds.
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +15,7 @@ import type {
   StudioEvent,
   StudioResult,
 } from '../../../shared/protocol/studio-contract';
+import { applySweepDelta } from '../../../shared/sweep/delta';
 import type { SweepSpec } from '../../../shared/sweep/spec';
 import { createStudioServices, type StudioServices } from '../../../src-main/studio/services/index';
 import { startCompanion, stopCompanion, type CompanionProcess } from '../../helpers/companion-process';
@@ -140,9 +143,11 @@ describe('studio sweeps', () => {
 
     services = await open(); // the pairing key is in dataDir: the companion pairs again on its own
     await until(
-      () => services!.sweeps.get(id).sweep.state === 'finished',
+      () =>
+        services!.sweeps.get(id).sweep.state === 'finished' &&
+        services!.sweeps.get(id).sweep.activity === 'idle',
       180_000,
-      'the resumed sweep finished',
+      'the resumed sweep finished and its runner ended',
     );
     const done = services.sweeps.get(id);
     expect(done.sweep.finished).toBe(6);
@@ -176,6 +181,7 @@ describe('studio sweeps', () => {
       60_000,
       'a run in flight',
     );
+    const first = await call('sweeps.get', { sweepId: id });
     const paused = await call('sweeps.pause', { sweepId: id });
     expect(paused.sweep).toMatchObject({ state: 'stopped', activity: 'idle' });
     expect(paused.sweep.devices[0]!.current).toBeNull();
@@ -184,6 +190,24 @@ describe('studio sweeps', () => {
     expect(resumed.sweep.activity).not.toBe('idle');
     const cancelled = await call('sweeps.cancel', { sweepId: id });
     expect(cancelled.sweep).toMatchObject({ state: 'cancelled', activity: 'idle' });
+    const last = await call('sweeps.get', { sweepId: id });
+    const updates = pushed.flatMap((e) =>
+      e.type === 'sweep.updated' && e.sweep.sweepId === id && e.revision > first.revision ? [e] : [],
+    );
+    expect(updates.map((e) => e.revision)).toStrictEqual(
+      Array.from({ length: last.revision - first.revision }, (_, i) => first.revision + 1 + i),
+    );
+    expect(updates.some((e) => (e.runs?.length ?? 0) > 0)).toBe(true);
+    let detail: typeof first | null = first;
+    for (const e of updates) {
+      expect(e.epoch).toBe(first.epoch);
+      for (const run of e.runs ?? [])
+        expect(run).not.toStrictEqual(detail!.journal.runs.find((r) => r.id === run.id)); // only changed runs
+      detail = applySweepDelta(detail!, e);
+      expect(detail).not.toBeNull();
+    }
+    expect(detail!.journal).toStrictEqual(last.journal);
+    expect(detail!.sweep).toStrictEqual(last.sweep);
     const listed = (await call('sweeps.list', {})).sweeps.find((s) => s.sweepId === id);
     expect(listed?.state).toBe('cancelled');
     expect((await callError('sweeps.get', { sweepId: 'nope' })).code).toBe('not-found');

@@ -1,12 +1,14 @@
 // @vitest-environment happy-dom
 // The Sweeps screen against a fake studio: the builder shows the runner's messages, then the count and ETA, and
-// starts the spec it shows; the view follows `sweep.updated`, pauses, and its table lists a row's runs; Export
-// report is offered once a measured run finished and links the files the studio wrote.
+// starts the spec it shows; the view follows `sweep.updated` by patching its journal with the pushed deltas (one
+// `sweeps.get`, not one per event; again only after a missed event), pauses, and its table lists a row's runs;
+// Export report is offered once a measured run finished and links the files the studio wrote.
 import { act, cleanup, fireEvent, screen, waitFor } from '@testing-library/react';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { SweepSummary } from '../../../../shared/protocol/studio-contract';
+import type { StudioEvent, SweepSummary } from '../../../../shared/protocol/studio-contract';
 import { expandSweep, sweepFingerprint } from '../../../../shared/sweep/expand';
 import { newSweepJournal, type SweepJournal } from '../../../../shared/sweep/journal';
+import { SweepJournalDiff } from '../../../../shared/sweep/delta';
 import { parseSweepSpec, type SweepSpec } from '../../../../shared/sweep/spec';
 import { sweepPointStats } from '../../../../shared/sweep/stats';
 import { SweepsScreen } from '../../../../src-renderer/sweeps/sweeps-screen';
@@ -109,8 +111,20 @@ describe('Sweeps screen', () => {
     const studio = new FakeStudio();
     let journal = newSweepJournal(spec, 'f', expandSweep(spec), 1);
     let current = summary(journal);
+    // The studio's side: a revision per push, each event the delta since the previous one.
+    const epoch = '00c0ffee00c0ffee';
+    let revision = 0;
+    const diff = new SweepJournalDiff(journal);
+    const next = (): Extract<StudioEvent, { type: 'sweep.updated' }> => ({
+      type: 'sweep.updated',
+      sweep: current,
+      epoch,
+      revision: ++revision,
+      ...(diff.take(journal) ?? { journal: {}, runs: [] }),
+    });
+    const gets = () => studio.calls.filter((c) => c.command === 'sweeps.get').length;
     studio.overrides['sweeps.list'] = () => ({ sweeps: [current] });
-    studio.overrides['sweeps.get'] = () => ({ sweep: current, journal });
+    studio.overrides['sweeps.get'] = () => ({ sweep: current, journal, epoch, revision });
     studio.overrides['sweeps.pause'] = () => {
       current = { ...current, state: 'stopped', activity: 'idle' };
       return { sweep: current };
@@ -119,12 +133,29 @@ describe('Sweeps screen', () => {
     await waitFor(() => expect(screen.getByTestId('sweep-done').dataset.finished).toBe('0'));
     expect(screen.queryByTestId('sweep-table')).toBeNull();
     expect((screen.getByTestId('sweep-export-report') as HTMLButtonElement).disabled).toBe(true);
+    expect(gets()).toBe(1);
 
-    journal = finishedJournal();
+    const finished = finishedJournal();
+    for (const [i, run] of finished.runs.entries()) {
+      journal.runs[i] = run; // one run at a time, as the runner does
+      current = summary(journal, { state: 'running', activity: 'running' });
+      const event = next();
+      act(() => studio.push(event));
+      await waitFor(() => expect(screen.getByTestId('sweep-done').dataset.finished).toBe(String(i + 1)));
+    }
+    journal = finished;
     current = summary(journal, { state: 'running', activity: 'running' });
-    act(() => studio.push({ type: 'sweep.updated', sweep: current }));
-    await waitFor(() => expect(screen.getByTestId('sweep-done').dataset.finished).toBe('3'));
-    expect(screen.getAllByTestId('sweep-row')).toHaveLength(2);
+    act(() => studio.push(next()));
+    await waitFor(() => expect(screen.getAllByTestId('sweep-row')).toHaveLength(2));
+    expect(screen.getByTestId('sweep-done').dataset.finished).toBe('3');
+    expect(gets()).toBe(1); // every event patched the journal the first read gave
+
+    // A missed event (a revision gap): the journal is read again, once.
+    current = { ...current, error: 'device builtin went away' };
+    next();
+    act(() => studio.push(next()));
+    await waitFor(() => expect(gets()).toBe(2));
+    await screen.findByText('device builtin went away');
 
     fireEvent.click(screen.getByTestId('sweep-pause'));
     await waitFor(() => expect(screen.getByTestId('sweep-state').dataset.state).toBe('stopped'));
