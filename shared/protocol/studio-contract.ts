@@ -52,7 +52,8 @@ export * from './studio-contract-sweeps';
  * `sweep.updated` event; a run summary carries its tags, notes, parameters, metrics and speed-up over its baseline;
  * `runs.annotate` names, tags and notes a run. 5: `sweep.updated` carries the sweep's revision and what changed in
  * its journal (changed runs and top-level fields) instead of only its summary; `sweeps.get` answers with the
- * revision (and its epoch) of the journal it returns.
+ * revision (and its epoch) of the journal it returns; a run summary carries `eventLogProblem` (what its stored event
+ * log skipped, checked once when the run ended), so History needs no `runs.get` per row.
  */
 export const STUDIO_CONTRACT_VERSION = 5;
 
