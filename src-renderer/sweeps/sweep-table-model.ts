@@ -2,6 +2,7 @@
 // `sweepPointStats`: medians and spreads over the measured runs, warm-ups and baselines excluded), sorted and
 // filtered as the user asks. Pure, so the tests check it without a DOM.
 import type { SweepJournal, SweepPointStat } from '../../shared/sweep/journal';
+import type { SweepMetricName } from '../../shared/sweep/metrics';
 
 /** The metrics the table shows, in column order, with their headers. */
 export const TABLE_METRICS = [
@@ -12,7 +13,10 @@ export const TABLE_METRICS = [
   { metric: 'speedup_wall', header: 'Speed-up' },
   { metric: 'psnr_vs_baseline', header: 'PSNR' },
   { metric: 'ssim_vs_baseline', header: 'SSIM' },
-] as const;
+  { metric: 'flicker', header: 'Flicker' },
+  { metric: 'flicker_vs_baseline', header: 'Flicker Δ' },
+  { metric: 'adherence', header: 'Adherence' },
+] as const satisfies readonly { metric: SweepMetricName; header: string }[];
 
 /** One row: a point on a device and its statistics by metric. */
 export interface SweepTableRow {
@@ -76,11 +80,16 @@ export function sortAndFilter(
   });
 }
 
-/** `12.3 ms`, `1.52×`, `31.2 dB`, `0.981`, `12.0 MiB`: a metric's value with its unit. */
+/**
+ * `12.3 ms`, `1.52×`, `31.2 dB`, `0.981`, `12.0 MiB`, `+0.012` (a difference), `0.75`: a metric's value with its
+ * unit.
+ */
 export function formatMetric(metric: string, value: number): string {
   if (metric === 'peak_resident') return `${(value / 2 ** 20).toFixed(1)} MiB`;
   if (metric.startsWith('speedup')) return `${value.toFixed(2)}×`;
   if (metric === 'psnr_vs_baseline') return `${value.toFixed(1)} dB`;
-  if (metric === 'ssim_vs_baseline') return value.toFixed(3);
+  if (metric === 'ssim_vs_baseline' || metric === 'flicker') return value.toFixed(3);
+  if (metric === 'flicker_vs_baseline') return `${value > 0 ? '+' : ''}${value.toFixed(3)}`;
+  if (metric === 'adherence') return value.toFixed(2);
   return `${value < 100 ? value.toFixed(1) : Math.round(value)} ms`;
 }

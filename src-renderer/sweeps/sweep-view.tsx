@@ -204,7 +204,8 @@ function SweepTable({
         />{' '}
         <small className="muted">
           Medians over measured runs (warm-ups and baselines excluded), interquartile range in brackets;
-          speed-up, PSNR and SSIM against the baseline of the same prompt × seed.
+          speed-up, PSNR, SSIM and flicker Δ against the baseline of the same prompt × seed; adherence only
+          for prompts in the Nano vocabulary.
         </small>
       </p>
       {rows.length === 0 ? (

@@ -6,6 +6,7 @@ import {
   formatMetric,
   sortAndFilter,
   sweepTableRows,
+  TABLE_METRICS,
 } from '../../../../src-renderer/sweeps/sweep-table-model';
 
 const stat = (
@@ -74,5 +75,23 @@ describe('sweep table rows', () => {
     expect(formatMetric('speedup_wall', 1.5)).toBe('1.50×');
     expect(formatMetric('peak_resident', 3 * 2 ** 20)).toBe('3.0 MiB');
     expect(formatMetric('wall', 1234.4)).toBe('1234 ms');
+    expect(formatMetric('flicker', 0.97123)).toBe('0.971');
+    expect(formatMetric('flicker_vs_baseline', 0.0123)).toBe('+0.012');
+    expect(formatMetric('flicker_vs_baseline', -0.05)).toBe('-0.050');
+    expect(formatMetric('adherence', 0.75)).toBe('0.75');
+  });
+
+  it('has Flicker, Flicker Δ and Adherence columns after the quality ones', () => {
+    expect(TABLE_METRICS.map((m) => m.header).slice(-4)).toEqual([
+      'SSIM',
+      'Flicker',
+      'Flicker Δ',
+      'Adherence',
+    ]);
+    expect(TABLE_METRICS.slice(-3).map((m) => m.metric)).toEqual([
+      'flicker',
+      'flicker_vs_baseline',
+      'adherence',
+    ]);
   });
 });
