@@ -1,7 +1,10 @@
 // The sweep table's rows: one per device × point, from the journal's point statistics (shared/sweep/stats.ts
 // `sweepPointStats`: medians and spreads over the measured runs, warm-ups and baselines excluded), sorted and
-// filtered as the user asks. Pure, so the tests check it without a DOM.
-import type { SweepJournal, SweepPointStat } from '../../shared/sweep/journal';
+// filtered as the user asks, and the thermal gate and each run's thermal record in words. Pure, so the tests check
+// it without a DOM.
+import { thermalLabel } from '../../shared/protocol/thermal';
+import type { SweepJournal, SweepPointStat, SweepRunThermal } from '../../shared/sweep/journal';
+import type { SweepSpec } from '../../shared/sweep/spec';
 import type { SweepMetricName } from '../../shared/sweep/metrics';
 
 /** The metrics the table shows, in column order, with their headers. */
@@ -92,4 +95,26 @@ export function formatMetric(metric: string, value: number): string {
   if (metric === 'flicker_vs_baseline') return `${value > 0 ? '+' : ''}${value.toFixed(3)}`;
   if (metric === 'adherence') return value.toFixed(2);
   return `${value < 100 ? value.toFixed(1) : Math.round(value)} ms`;
+}
+
+const seconds = (ms: number): string => `${ms / 1000} s`;
+
+/** The spec's thermal gate in words (the sweep view shows it above the table). */
+export function thermalGateText(gate: SweepSpec['thermal']): string {
+  if (gate === undefined) return 'No thermal gate: each run starts whatever its device’s thermal state.';
+  return (
+    `Thermal gate: each run starts at ${gate.maxState} or cooler` +
+    (gate.coolDownMs > 0 ? `, at least ${seconds(gate.coolDownMs)} after its device’s previous run` : '') +
+    `; the state is asked every ${seconds(gate.pollMs)}, and after ${seconds(gate.maxWaitMs)} the run starts ` +
+    'anyway, marked expired.'
+  );
+}
+
+/** A run's thermal record in words: `thermal nominal → fair · gate passed after 12 s`. */
+export function runThermalText(t: SweepRunThermal): string {
+  const gate =
+    t.gate === 'off'
+      ? ''
+      : ` · gate ${t.gate}${t.waitedMs > 0 ? ` after ${seconds(Math.round(t.waitedMs / 100) * 100)}` : ''}`;
+  return `thermal ${thermalLabel(t.start)} → ${thermalLabel(t.end)}${gate}`;
 }

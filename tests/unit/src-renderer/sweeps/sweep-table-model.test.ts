@@ -4,9 +4,11 @@ import { describe, expect, it } from 'vitest';
 import type { SweepJournal, SweepPointStat } from '../../../../shared/sweep/journal';
 import {
   formatMetric,
+  runThermalText,
   sortAndFilter,
   sweepTableRows,
   TABLE_METRICS,
+  thermalGateText,
 } from '../../../../src-renderer/sweeps/sweep-table-model';
 
 const stat = (
@@ -93,5 +95,22 @@ describe('sweep table rows', () => {
       'flicker_vs_baseline',
       'adherence',
     ]);
+  });
+
+  it('says what the thermal gate does, and each run’s thermal states and gate outcome', () => {
+    expect(thermalGateText(undefined)).toMatch(/^No thermal gate/);
+    expect(thermalGateText({ maxState: 'fair', coolDownMs: 30_000, pollMs: 5000, maxWaitMs: 600_000 })).toBe(
+      'Thermal gate: each run starts at fair or cooler, at least 30 s after its device’s previous run; the state ' +
+        'is asked every 5 s, and after 600 s the run starts anyway, marked expired.',
+    );
+    expect(runThermalText({ start: 'serious', end: 'critical', waitedMs: 12_345, gate: 'expired' })).toBe(
+      'thermal serious → critical · gate expired after 12.3 s',
+    );
+    expect(runThermalText({ start: 'nominal', end: 'fair', waitedMs: 0, gate: 'passed' })).toBe(
+      'thermal nominal → fair · gate passed',
+    );
+    expect(runThermalText({ start: null, end: null, waitedMs: 0, gate: 'off' })).toBe(
+      'thermal unknown → unknown',
+    );
   });
 });
