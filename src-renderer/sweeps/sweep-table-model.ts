@@ -112,9 +112,7 @@ export function thermalGateText(gate: SweepSpec['thermal']): string {
 
 /** A run's thermal record in words: `thermal nominal → fair · gate passed after 12 s`. */
 export function runThermalText(t: SweepRunThermal): string {
-  const gate =
-    t.gate === 'off'
-      ? ''
-      : ` · gate ${t.gate}${t.waitedMs > 0 ? ` after ${seconds(Math.round(t.waitedMs / 100) * 100)}` : ''}`;
+  const waited = Math.round(t.waitedMs / 100) * 100;
+  const gate = t.gate === 'off' ? '' : ` · gate ${t.gate}${waited > 0 ? ` after ${seconds(waited)}` : ''}`;
   return `thermal ${thermalLabel(t.start)} → ${thermalLabel(t.end)}${gate}`;
 }

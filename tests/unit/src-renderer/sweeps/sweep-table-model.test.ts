@@ -106,7 +106,7 @@ describe('sweep table rows', () => {
     expect(runThermalText({ start: 'serious', end: 'critical', waitedMs: 12_345, gate: 'expired' })).toBe(
       'thermal serious → critical · gate expired after 12.3 s',
     );
-    expect(runThermalText({ start: 'nominal', end: 'fair', waitedMs: 0, gate: 'passed' })).toBe(
+    expect(runThermalText({ start: 'nominal', end: 'fair', waitedMs: 30, gate: 'passed' })).toBe(
       'thermal nominal → fair · gate passed',
     );
     expect(runThermalText({ start: null, end: null, waitedMs: 0, gate: 'off' })).toBe(
