@@ -232,6 +232,8 @@ export const PARALLEL_DEFAULT_METRICS: readonly SweepMetricName[] = [
   'speedup_wall',
   'psnr_vs_baseline',
   'ssim_vs_baseline',
+  'flicker_vs_baseline',
+  'adherence',
   'wall',
   'step',
   'peak_resident',

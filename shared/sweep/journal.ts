@@ -58,6 +58,23 @@ export const sweepRunThermalSchema = z.strictObject({
 /** A run's thermal record. */
 export type SweepRunThermal = z.infer<typeof sweepRunThermalSchema>;
 
+/**
+ * What a finished run's own final frames score, with no reference (shared/metrics, computed by clip-scores.ts
+ * `sweepClipScores`, for baselines and measured runs alike).
+ */
+export const sweepRunClipSchema = z.strictObject({
+  /** VBench's temporal flicker score, 0..1 (1 = consecutive frames identical). */
+  flicker: z.number(),
+  /**
+   * nanobench's prompt adherence, 0..1 (the mean of its colour, shape, motion and background scores); null: the
+   * prompt is not in the Open-Sora Nano vocabulary, so there are no scorers for it.
+   */
+  adherence: z.number().nullable(),
+});
+
+/** What a finished run's own final frames score. */
+export type SweepRunClip = z.infer<typeof sweepRunClipSchema>;
+
 const axisValue = z.union([z.number(), z.string(), z.boolean()]);
 
 /** One planned run and what became of it. */
@@ -84,6 +101,11 @@ export const sweepRunEntrySchema = z.strictObject({
    * at 99) and mean SSIM. Null until both finished with frames of the same shape.
    */
   quality: z.strictObject({ psnrDb: z.number(), ssim: z.number() }).nullable(),
+  /**
+   * A finished run's final frames scored on their own (flicker, adherence); null until computed, or when the run
+   * has no readable frames; absent in journals written before it existed.
+   */
+  clip: sweepRunClipSchema.nullable().default(null),
   /** Its last attempt's thermal record (null before it ran; absent in journals written before it existed). */
   thermal: sweepRunThermalSchema.nullable().default(null),
 });
@@ -153,6 +175,7 @@ export function newSweepJournal(
       error: null,
       result: null,
       quality: null,
+      clip: null,
       thermal: null,
     })),
     points: [],

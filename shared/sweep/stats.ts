@@ -1,6 +1,7 @@
 /**
  * A sweep's numbers: each finished run's metrics (with its speed-up over the baseline of its prompt × seed and
- * device role, and its frames' PSNR / SSIM against the baseline's), the points' medians and spreads over their measured runs (warm-ups and baselines excluded), and
+ * device role, its frames' PSNR / SSIM against the baseline's, its clip's flicker (also minus the baseline's) and
+ * prompt adherence), the points' medians and spreads over their measured runs (warm-ups and baselines excluded), and
  * the two long-format CSV files (docs/sweeps.md): `sweep.csv`, one row per run × metric with every parameter as a
  * column, and `sweep-points.csv`, one row per device × point × metric.
  */
@@ -68,6 +69,12 @@ export function sweepRunMetrics(journal: SweepJournal): Map<string, RunMetric[]>
     if (r.quality !== null) {
       m.push(metric('psnr_vs_baseline', r.quality.psnrDb));
       m.push(metric('ssim_vs_baseline', r.quality.ssim));
+    }
+    if (r.clip !== null) {
+      m.push(metric('flicker', r.clip.flicker));
+      const baseClip = baselines.get(r.id)?.clip;
+      if (baseClip) m.push(metric('flicker_vs_baseline', r.clip.flicker - baseClip.flicker));
+      if (r.clip.adherence !== null) m.push(metric('adherence', r.clip.adherence));
     }
     out.set(r.id, m);
   }

@@ -28,6 +28,7 @@ import {
 import type { SweepSpec } from '../../shared/sweep/spec';
 import { psnr, ssim, type Video } from '../../shared/metrics/index';
 import { percentile } from '../../shared/metrics/percentile';
+import { sweepClipScores } from '../../shared/sweep/clip-scores';
 import { sweepBaselines } from '../../shared/sweep/stats';
 import { waitForThermal, type ThermalGateResult } from '../../shared/sweep/thermal-gate';
 import { StudioServiceError } from '../studio/services/errors';
@@ -159,10 +160,10 @@ export async function runSweep(opts: SweepRunOptions): Promise<SweepOutcome> {
   }
   const sweepId = opts.sweepId ?? basename(resolve(outDir));
   let started = 0;
-  const quality = new QualityFiller(runs, opts.log);
+  const frameMetrics = new FrameMetricsFiller(runs, opts.log);
   try {
     if (resumed) await reconcile(journal, runs, devices, progress);
-    await quality.fill(journal);
+    await frameMetrics.fill(journal);
     await save();
     const total = journal.runs.length;
     const done = (): number => journal.runs.filter((r) => r.status === 'finished').length;
@@ -271,6 +272,7 @@ export async function runSweep(opts: SweepRunOptions): Promise<SweepOutcome> {
       entry.error = null;
       entry.result = null;
       entry.quality = null;
+      entry.clip = null;
       entry.thermal = { start: null, end: null, waitedMs: gated.waitedMs, gate: gated.outcome };
       started += 1;
       await save();
@@ -311,7 +313,7 @@ export async function runSweep(opts: SweepRunOptions): Promise<SweepOutcome> {
       if (end.state === 'finished') {
         entry.result = sweepRunResult(events);
         entry.status = 'finished';
-        await quality.fill(journal);
+        await frameMetrics.fill(journal);
         progress(`[${done()}/${total}] ${line} finished in ${Math.round(entry.result?.wallMs ?? 0)} ms`);
       } else if (end.state === 'failed') {
         const failure = events.find((e) => e.event.type === 'run.failed')?.event as
@@ -432,12 +434,15 @@ async function reconcile(
 }
 
 /**
- * Fills in each finished measured run's PSNR / SSIM against its baseline's final frames once both are on disk
- * (a baseline may finish after runs of another device of its role). Each baseline clip is decoded once; a pair
- * that cannot be compared (no frames, another shape) is logged and not tried again.
+ * Fills in what a sweep reads from the runs' final frames, decoding each clip once per fill: every finished run's
+ * own clip scores (`clip`: flicker, and adherence where the prompt is in the Nano vocabulary; baselines and warm-ups
+ * too), and each finished measured run's PSNR / SSIM against its baseline's final frames (`quality`) once both are
+ * on disk (a baseline may finish after runs of another device of its role). Baseline clips are kept decoded. What is
+ * in the journal is not computed again (a resumed sweep neither); a run whose frames cannot be read, or a pair that
+ * cannot be compared (another shape), is logged and not tried again.
  */
-class QualityFiller {
-  private readonly videos = new Map<string, Promise<Video | null>>();
+class FrameMetricsFiller {
+  private readonly baselineVideos = new Map<string, Promise<Video | null>>();
   private readonly given = new Set<string>();
 
   constructor(
@@ -445,36 +450,56 @@ class QualityFiller {
     private readonly log: ((line: string) => void) | undefined,
   ) {}
 
-  private video(folder: string): Promise<Video | null> {
-    let v = this.videos.get(folder);
-    if (v === undefined) {
-      v = readFinalVideo(this.runs.runDir(folder)).catch(() => null);
-      this.videos.set(folder, v);
-    }
+  private read(folder: string): Promise<Video | null> {
+    return readFinalVideo(this.runs.runDir(folder)).catch(() => null);
+  }
+
+  private baselineVideo(folder: string): Promise<Video | null> {
+    let v = this.baselineVideos.get(folder);
+    if (v === undefined) this.baselineVideos.set(folder, (v = this.read(folder)));
     return v;
   }
 
+  /** True the first time it is asked for `what` of run `id`: each is tried once. */
+  private first(what: 'clip' | 'quality', id: string): boolean {
+    const key = `${what}/${id}`;
+    if (this.given.has(key)) return false;
+    this.given.add(key);
+    return true;
+  }
+
   async fill(journal: SweepJournal): Promise<void> {
-    for (const [id, base] of sweepBaselines(journal)) {
-      const run = journal.runs.find((r) => r.id === id)!;
-      if (run.status !== 'finished' || run.quality !== null || this.given.has(id)) continue;
-      if (base.status !== 'finished' || base.runFolder === null || run.runFolder === null) continue;
-      this.given.add(id);
-      const [a, b] = [
-        await readFinalVideo(this.runs.runDir(run.runFolder)).catch(() => null),
-        await this.video(base.runFolder),
-      ];
+    const baselines = sweepBaselines(journal);
+    for (const run of journal.runs) {
+      if (run.status !== 'finished' || run.runFolder === null) continue;
+      const base = baselines.get(run.id);
+      const clip = run.clip === null && this.first('clip', run.id);
+      const baseFolder = base?.status === 'finished' ? base.runFolder : null;
+      const quality = baseFolder !== null && run.quality === null && this.first('quality', run.id);
+      if (!clip && !quality) continue;
+      const video =
+        run.kind === 'baseline' ? await this.baselineVideo(run.runFolder) : await this.read(run.runFolder);
+      if (clip) {
+        try {
+          if (video === null) throw new Error('its final frames cannot be read');
+          run.clip = sweepClipScores(video, run.params.prompt);
+        } catch (e) {
+          this.log?.(`run ${run.id}: no flicker / adherence (${messageOf(e)})`);
+        }
+      }
+      if (!quality) continue;
+      const b = await this.baselineVideo(baseFolder);
       if (
-        a === null ||
+        video === null ||
         b === null ||
-        a.width !== b.width ||
-        a.height !== b.height ||
-        a.frames.length !== b.frames.length
+        video.width !== b.width ||
+        video.height !== b.height ||
+        video.frames.length !== b.frames.length
       ) {
-        this.log?.(`run ${id}: no PSNR / SSIM against its baseline (frames missing or of another shape)`);
+        this.log?.(`run ${run.id}: no PSNR / SSIM against its baseline (frames missing or of another shape)`);
         continue;
       }
-      run.quality = { psnrDb: psnr(a, b).clip, ssim: ssim(a, b).mean };
+      run.quality = { psnrDb: psnr(video, b).clip, ssim: ssim(video, b).mean };
     }
   }
 }

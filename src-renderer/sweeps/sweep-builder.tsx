@@ -1,16 +1,77 @@
 // The Sweeps screen's grid builder: a list of values for each axis (every technique knob of the registry, labelled
 // and explained by it, plus the CI-DL budget), prompts, seeds, the paired devices, repeats, warm-up, order and the
-// baseline; the run count (countSweepRuns) and an ETA (`sweeps.estimate`: past runs' wall times on each device)
+// baseline; the thermal gate (off, or the hottest state a run may start in, a cool-down, the poll interval and the
+// longest wait); the run count (countSweepRuns) and an ETA (`sweeps.estimate`: past runs' wall times on each device)
 // before starting.
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { TECHNIQUE_NAMES } from '../../shared/engine/techniques/knobs';
+import { THERMAL_STATES, type ThermalState } from '../../shared/protocol/thermal';
 import { SWEEP_AXES, SWEEP_AXIS_NAMES } from '../../shared/sweep/axes';
 import { KnobField } from '../composer/knob-field';
 import { errorText, formatMs } from '../studio/format';
 import { devicesQuery } from '../studio/queries';
 import { useStudio } from '../studio/studio-context';
-import { buildSweepSpec, countsFromOne, DEFAULT_SWEEP_FORM, type SweepForm } from './sweep-model';
+import {
+  buildSweepSpec,
+  countsFromOne,
+  DEFAULT_SWEEP_FORM,
+  THERMAL_TIME_FIELDS,
+  type SweepForm,
+  type ThermalForm,
+} from './sweep-model';
+
+/** The thermal gate's fields: a toggle, then (on) the hottest state a run may start in and the times in seconds. */
+function ThermalFields({ value, onChange }: { value: ThermalForm; onChange: (v: ThermalForm) => void }) {
+  return (
+    <fieldset className="knobs" data-testid="sweep-thermal-fields">
+      <legend>Thermal gate</legend>
+      <KnobField
+        label="Wait until cool"
+        help="Before each run, wait until its device reports this state or a cooler one (a device that cannot tell is not waited for)."
+      >
+        <input
+          type="checkbox"
+          data-testid="sweep-thermal"
+          checked={value.on}
+          onChange={(e) => onChange({ ...value, on: e.target.checked })}
+        />
+      </KnobField>
+      {value.on && (
+        <>
+          <KnobField label="Hottest state to start in" help="Runs start at this state or cooler.">
+            <select
+              data-testid="sweep-thermal-max"
+              value={value.maxState}
+              onChange={(e) => onChange({ ...value, maxState: e.target.value as ThermalState })}
+            >
+              {THERMAL_STATES.map((s) => (
+                <option key={s} value={s}>
+                  {s}
+                </option>
+              ))}
+            </select>
+          </KnobField>
+          {THERMAL_TIME_FIELDS.map((f) => (
+            <KnobField key={f.key} label={f.label} help={`${f.help} ${f.minS}–${f.maxS} s.`}>
+              <input
+                data-testid={`sweep-thermal-${f.key}`}
+                type="number"
+                min={f.minS}
+                max={f.maxS}
+                step="any"
+                value={value.seconds[f.key]}
+                onChange={(e) =>
+                  onChange({ ...value, seconds: { ...value.seconds, [f.key]: e.target.value } })
+                }
+              />
+            </KnobField>
+          ))}
+        </>
+      )}
+    </fieldset>
+  );
+}
 
 /** The data-testid of an axis's values field: `axis-lpl-leapStep`. */
 export const axisTestId = (axis: string): string => `axis-${axis.replace('.', '-')}`;
@@ -138,6 +199,7 @@ export function SweepBuilder({ onStarted }: { onStarted: (sweepId: string) => vo
           <input data-testid="sweep-name" {...text('name')} />
         </KnobField>
       </fieldset>
+      <ThermalFields value={form.thermal} onChange={(v) => set('thermal', v)} />
       <fieldset className="sweep-devices">
         <legend>Devices (paired), one job each at a time, in parallel</legend>
         {paired.length === 0 && <p className="muted">No paired device: pair one on the Devices screen.</p>}

@@ -1,12 +1,40 @@
 // The Sweeps screen's form → a sweep spec (shared/sweep/spec.ts, the file `odsora sweep --spec` reads), checked by
 // the same `parseSweepSpec` the runner uses, so the screen shows the runner's own messages. One text field per
 // axis of shared/sweep/axes.ts (the technique registry's knobs and the CI-DL budget): a comma-separated list of
-// values; a `stepOfRun` knob (the fixed leap) is counted from 1, as the composer shows it.
+// values; a `stepOfRun` knob (the fixed leap) is counted from 1, as the composer shows it. The thermal gate's times
+// are typed in seconds, bounded by `sweepThermalGateSchema`'s own limits.
 import type { StudioDevice } from '../../shared/protocol/studio-contract';
+import type { ThermalState } from '../../shared/protocol/thermal';
 import { leapStepOfLplStep, lplStepOfLeapStep } from '../../shared/engine/techniques/knobs';
 import { SWEEP_AXES, type AxisValue } from '../../shared/sweep/axes';
 import { countSweepRuns } from '../../shared/sweep/expand';
 import { parseSweepSpec, type SweepSpec } from '../../shared/sweep/spec';
+import { sweepThermalGateSchema, type SweepThermalGate } from '../../shared/sweep/thermal-gate';
+
+/** The thermal gate's time fields as the form shows them (seconds), each bounded by the spec schema's limits. */
+export const THERMAL_TIME_FIELDS = (
+  [
+    ['coolDownMs', 'Cool-down (s)', 'A pause after each run on a device before its next one.'],
+    ['pollMs', 'Poll every (s)', 'How often the device is asked for its thermal state while waiting.'],
+    ['maxWaitMs', 'Longest wait (s)', 'Then the run starts anyway, marked expired.'],
+  ] as const
+).map(([key, label, help]) => {
+  const n = sweepThermalGateSchema.shape[key].unwrap();
+  return { key, label, help, minS: (n.minValue ?? 0) / 1000, maxS: (n.maxValue ?? Infinity) / 1000 };
+});
+
+/** A thermal time field's key. */
+export type ThermalTimeKey = (typeof THERMAL_TIME_FIELDS)[number]['key'];
+
+/** The thermal gate part of the form: off, or the spec's `thermal` with its times in seconds (text). */
+export interface ThermalForm {
+  on: boolean;
+  maxState: ThermalState;
+  /** Seconds as typed, by the spec field they fill. */
+  seconds: Record<ThermalTimeKey, string>;
+}
+
+const GATE_DEFAULTS: SweepThermalGate = sweepThermalGateSchema.parse({});
 
 /** The sweep form. Text fields hold what the user typed; {@link buildSweepSpec} reads them. */
 export interface SweepForm {
@@ -28,6 +56,7 @@ export interface SweepForm {
   order: 'grid' | 'interleaved' | 'random';
   randomSeed: string;
   baseline: boolean;
+  thermal: ThermalForm;
 }
 
 /** A small first sweep. */
@@ -46,6 +75,13 @@ export const DEFAULT_SWEEP_FORM: SweepForm = {
   order: 'interleaved',
   randomSeed: '1',
   baseline: true,
+  thermal: {
+    on: false,
+    maxState: GATE_DEFAULTS.maxState,
+    seconds: Object.fromEntries(
+      THERMAL_TIME_FIELDS.map((f) => [f.key, String(GATE_DEFAULTS[f.key] / 1000)]),
+    ) as Record<ThermalTimeKey, string>,
+  },
 };
 
 /** True when an axis's values are counted from 1 in the form (the fixed leap: `LPL 16/30`). */
@@ -141,6 +177,19 @@ export function buildSweepSpec(
     );
   }
   if (specDevices.length === 0) problems.push('Devices: choose at least one paired device');
+  let thermal: SweepThermalGate | undefined;
+  if (form.thermal.on) {
+    thermal = { ...GATE_DEFAULTS, maxState: form.thermal.maxState };
+    for (const f of THERMAL_TIME_FIELDS) {
+      const text = form.thermal.seconds[f.key].trim();
+      const n = Number(text);
+      if (text === '' || !Number.isFinite(n) || n < f.minS || n > f.maxS)
+        problems.push(
+          `Thermal gate · ${f.label}: must be a number of seconds from ${f.minS} to ${f.maxS}, got "${text}"`,
+        );
+      else thermal[f.key] = Math.round(n * 1000);
+    }
+  }
   const raw = {
     format: 'odsora-sweep',
     version: 1,
@@ -154,6 +203,7 @@ export function buildSweepSpec(
     warmup: int('Warm-up', form.warmup) ?? 0,
     order: form.order === 'random' ? { random: int('Random order seed', form.randomSeed) ?? 0 } : form.order,
     baseline: form.baseline,
+    ...(thermal !== undefined ? { thermal } : {}),
   };
   if (problems.length > 0) return { ok: false, problems };
   try {

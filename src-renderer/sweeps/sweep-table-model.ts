@@ -1,7 +1,11 @@
 // The sweep table's rows: one per device × point, from the journal's point statistics (shared/sweep/stats.ts
 // `sweepPointStats`: medians and spreads over the measured runs, warm-ups and baselines excluded), sorted and
-// filtered as the user asks. Pure, so the tests check it without a DOM.
-import type { SweepJournal, SweepPointStat } from '../../shared/sweep/journal';
+// filtered as the user asks, and the thermal gate and each run's thermal record in words. Pure, so the tests check
+// it without a DOM.
+import { thermalLabel } from '../../shared/protocol/thermal';
+import type { SweepJournal, SweepPointStat, SweepRunThermal } from '../../shared/sweep/journal';
+import type { SweepSpec } from '../../shared/sweep/spec';
+import type { SweepMetricName } from '../../shared/sweep/metrics';
 
 /** The metrics the table shows, in column order, with their headers. */
 export const TABLE_METRICS = [
@@ -12,7 +16,10 @@ export const TABLE_METRICS = [
   { metric: 'speedup_wall', header: 'Speed-up' },
   { metric: 'psnr_vs_baseline', header: 'PSNR' },
   { metric: 'ssim_vs_baseline', header: 'SSIM' },
-] as const;
+  { metric: 'flicker', header: 'Flicker' },
+  { metric: 'flicker_vs_baseline', header: 'Flicker Δ' },
+  { metric: 'adherence', header: 'Adherence' },
+] as const satisfies readonly { metric: SweepMetricName; header: string }[];
 
 /** One row: a point on a device and its statistics by metric. */
 export interface SweepTableRow {
@@ -76,11 +83,36 @@ export function sortAndFilter(
   });
 }
 
-/** `12.3 ms`, `1.52×`, `31.2 dB`, `0.981`, `12.0 MiB`: a metric's value with its unit. */
+/**
+ * `12.3 ms`, `1.52×`, `31.2 dB`, `0.981`, `12.0 MiB`, `+0.012` (a difference), `0.75`: a metric's value with its
+ * unit.
+ */
 export function formatMetric(metric: string, value: number): string {
   if (metric === 'peak_resident') return `${(value / 2 ** 20).toFixed(1)} MiB`;
   if (metric.startsWith('speedup')) return `${value.toFixed(2)}×`;
   if (metric === 'psnr_vs_baseline') return `${value.toFixed(1)} dB`;
-  if (metric === 'ssim_vs_baseline') return value.toFixed(3);
+  if (metric === 'ssim_vs_baseline' || metric === 'flicker') return value.toFixed(3);
+  if (metric === 'flicker_vs_baseline') return `${value > 0 ? '+' : ''}${value.toFixed(3)}`;
+  if (metric === 'adherence') return value.toFixed(2);
   return `${value < 100 ? value.toFixed(1) : Math.round(value)} ms`;
+}
+
+const seconds = (ms: number): string => `${ms / 1000} s`;
+
+/** The spec's thermal gate in words (the sweep view shows it above the table). */
+export function thermalGateText(gate: SweepSpec['thermal']): string {
+  if (gate === undefined) return 'No thermal gate: each run starts whatever its device’s thermal state.';
+  return (
+    `Thermal gate: each run starts at ${gate.maxState} or cooler` +
+    (gate.coolDownMs > 0 ? `, at least ${seconds(gate.coolDownMs)} after its device’s previous run` : '') +
+    `; the state is asked every ${seconds(gate.pollMs)}, and after ${seconds(gate.maxWaitMs)} the run starts ` +
+    'anyway, marked expired.'
+  );
+}
+
+/** A run's thermal record in words: `thermal nominal → fair · gate passed after 12 s`. */
+export function runThermalText(t: SweepRunThermal): string {
+  const waited = Math.round(t.waitedMs / 100) * 100;
+  const gate = t.gate === 'off' ? '' : ` · gate ${t.gate}${waited > 0 ? ` after ${seconds(waited)}` : ''}`;
+  return `thermal ${thermalLabel(t.start)} → ${thermalLabel(t.end)}${gate}`;
 }

@@ -15,7 +15,9 @@ import { ParetoPlot } from './pareto-plot';
 import { axisText } from './sweep-model';
 import {
   formatMetric,
+  runThermalText,
   sortAndFilter,
+  thermalGateText,
   sweepTableRows,
   TABLE_METRICS,
   type SortKey,
@@ -69,6 +71,9 @@ function Progress({ sweep, journal }: { sweep: SweepSummary; journal: SweepJourn
         {sweep.failed > 0 && <span className="error"> · {sweep.failed} failed</span>}
       </p>
       <progress max={Math.max(1, sweep.total)} value={sweep.finished} />
+      <p className="muted" data-testid="sweep-thermal-gate" data-on={journal.spec.thermal !== undefined}>
+        {thermalGateText(journal.spec.thermal)}
+      </p>
       {sweep.error !== null && <p className="error">{sweep.error}</p>}
       <ul className="sweep-device-progress">
         {sweep.devices.map((d) => (
@@ -129,7 +134,10 @@ function PointRuns({ row, journal }: { row: SweepTableRow; journal: SweepJournal
       {runs.map((r) => (
         <li key={r.id} data-testid="sweep-point-run" data-status={r.status}>
           repeat {r.repeat + 1} · prompt {r.promptIndex + 1} · seed {r.seed} · {r.status}
-          {r.result !== null && ` · ${formatMetric('wall', r.result.wallMs)}`}{' '}
+          {r.result !== null && ` · ${formatMetric('wall', r.result.wallMs)}`}
+          {r.thermal !== null && (
+            <span data-testid="sweep-run-thermal"> · {runThermalText(r.thermal)}</span>
+          )}{' '}
           {r.runFolder !== null && (
             <button
               type="button"
@@ -205,7 +213,8 @@ function SweepTable({
         />{' '}
         <small className="muted">
           Medians over measured runs (warm-ups and baselines excluded), interquartile range in brackets;
-          speed-up, PSNR and SSIM against the baseline of the same prompt × seed.
+          speed-up, PSNR, SSIM and flicker Δ against the baseline of the same prompt × seed; adherence only
+          for prompts in the Nano vocabulary.
         </small>
       </p>
       {rows.length === 0 ? (

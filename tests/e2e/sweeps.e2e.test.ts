@@ -1,8 +1,9 @@
 // The Sweeps screen, as a researcher uses it: `odsora studio --web` as a child process with its built-in device;
-// a 2 × 2 grid (LPL leap × TDTM merge steps), 1 prompt, 1 seed, warm-up 1, 6 steps, built in the UI; the run count
-// before starting; progress watched to the end, patched from the pushed deltas (a handful of `sweeps.get`, not one
-// per `sweep.updated`); the table sorted by wall time both ways; Export report, its report.html opened offline
-// (nothing fetched, the Pareto plot inline); a point's runs opened on Live run.
+// a 2 × 2 grid (LPL leap × TDTM merge steps), 1 prompt, 1 seed, warm-up 1, 6 steps, the thermal gate on, built in
+// the UI; the run count before starting; progress watched to the end, patched from the pushed deltas (a handful of
+// `sweeps.get`, not one per `sweep.updated`); the table (flicker, adherence) sorted by wall time both ways; Export
+// report, its report.html opened offline (nothing fetched, the Pareto plot inline); a point's runs (with their
+// thermal record) opened on Live run.
 // Screenshots: artifacts/e2e/sweeps.png, artifacts/e2e/sweep-report.png.
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -57,6 +58,10 @@ describe('Sweeps (web mode, built-in device)', () => {
     await page.getByTestId('sweep-order').selectOption('interleaved');
     await page.getByTestId('sweep-name').fill('e2e-grid');
     await page.locator('[data-testid="sweep-device"][data-device-id="builtin"]').check();
+    // The thermal gate: off by default; on, its fields show (critical: no run ever waits).
+    expect(await page.getByTestId('sweep-thermal-max').count()).toBe(0);
+    await page.getByTestId('sweep-thermal').check();
+    await page.getByTestId('sweep-thermal-max').selectOption('critical');
     // 4 points + 1 baseline + 1 warm-up.
     await expect.poll(() => testIdAttr(page, 'sweep-count', 'data-total'), { timeout: 10_000 }).toBe('6');
     await expect.poll(() => page.getByTestId('sweep-eta').textContent(), { timeout: 10_000 }).toMatch(/ETA/);
@@ -82,6 +87,13 @@ describe('Sweeps (web mode, built-in device)', () => {
     expect(gets, `sweeps.get calls for ${updates} sweep.updated events`).toBeLessThanOrEqual(4);
     expect(await page.getByTestId('sweep-row').count()).toBe(4);
     expect(await page.locator('[data-testid="sweep-row"] td[data-metric="speedup_wall"]').count()).toBe(4);
+    // Flicker of every point's clip; adherence too (a prompt in the Nano vocabulary).
+    expect(await page.locator('[data-sort-key="metric:flicker"]').textContent()).toBe('Flicker');
+    expect(await page.locator('[data-testid="sweep-row"] td[data-metric="flicker"]').count()).toBe(4);
+    expect(await page.locator('[data-testid="sweep-row"] td[data-metric="adherence"]').count()).toBe(4);
+    expect(await page.getByTestId('sweep-thermal-gate').textContent()).toMatch(
+      /starts at critical or cooler/,
+    );
 
     await page.locator('[data-testid="sweep-sort"][data-sort-key="metric:wall"] button').click();
     const up = await medians('wall');
@@ -104,6 +116,7 @@ describe('Sweeps (web mode, built-in device)', () => {
       pointId,
     );
     expect(await page.getByTestId('sweep-point-run').count()).toBe(1);
+    expect(await page.getByTestId('sweep-run-thermal').textContent()).toMatch(/thermal \w+ → \w+ · gate \w+/);
     await saveViewScreenshot(page, 'sweeps');
 
     // Export report: the studio writes the report folder and links its five files; report.html opens offline.

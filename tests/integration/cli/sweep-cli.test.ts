@@ -120,7 +120,8 @@ describe('odsora sweep', () => {
     const r = runOdsora([
       'sweep',
       '--spec',
-      writeSpec('grid.json', spec()),
+      // A prompt in the Open-Sora Nano vocabulary: its clips get nanobench's adherence.
+      writeSpec('grid.json', spec({ prompts: ['a red circle moving right on a black background'] })),
       '--out',
       out,
       '--pair',
@@ -183,6 +184,15 @@ describe('odsora sweep', () => {
       expect(Math.abs(run.quality!.ssim)).toBeLessThanOrEqual(1);
     }
     expect(rows.filter((row) => row[col('metric')] === 'ssim_vs_baseline')).toHaveLength(4);
+    // Each finished run's own clip (baseline and warm-up too): flicker and adherence in [0, 1].
+    for (const run of j.runs) {
+      expect(run.clip!.flicker).toBeGreaterThanOrEqual(0);
+      expect(run.clip!.flicker).toBeLessThanOrEqual(1);
+      expect(run.clip!.adherence).toBeGreaterThanOrEqual(0);
+      expect(run.clip!.adherence).toBeLessThanOrEqual(1);
+    }
+    const count = (metric: string) => rows.filter((row) => row[col('metric')] === metric).length;
+    expect([count('flicker'), count('adherence'), count('flicker_vs_baseline')]).toEqual([6, 6, 4]);
     // Per point: medians and spreads over the measured runs only.
     const points = readFileSync(join(out, 'sweep-points.csv'), 'utf8').trim().split('\n');
     expect(points[0]).toBe(
@@ -244,6 +254,10 @@ describe('odsora sweep', () => {
       expect(
         metrics.split('\n').filter((l) => l.includes(',desk-2,') && l.includes(',speedup_wall,')),
       ).toHaveLength(4);
+      // 'a red ball' is not in the Nano vocabulary: flicker for every run, adherence for none (not 0).
+      expect(j.runs.every((x) => x.clip !== null && x.clip.adherence === null)).toBe(true);
+      expect(metrics.split('\n').filter((l) => l.includes(',flicker,'))).toHaveLength(9);
+      expect(metrics).not.toContain(',adherence,');
     } finally {
       await second.kill('SIGKILL');
       rmSync(second.dataDir, { recursive: true, force: true });

@@ -101,6 +101,21 @@ describe('buildSweepReportHtml', () => {
     expect(rows.every((r) => r.classList.contains('front'))).toBe(true);
   });
 
+  it('the point table shows flicker, its difference from the baseline and adherence once the runs have clip scores', () => {
+    const j = journal();
+    const header = (jj: SweepJournal) =>
+      Array.from(
+        new DOMParser()
+          .parseFromString(buildSweepReportHtml({ ...input(jj), stats: sweepPointStats(jj) }), 'text/html')
+          .querySelectorAll('th'),
+      ).map((th) => th.textContent);
+    expect(header(j)).not.toContain('prompt adherence ↑');
+    for (const r of j.runs) r.clip = { flicker: r.kind === 'baseline' ? 0.95 : 0.97, adherence: 0.75 };
+    expect(header(j)).toEqual(
+      expect.arrayContaining(['flicker vs baseline ↑', 'flicker score ↑', 'prompt adherence ↑']),
+    );
+  });
+
   it('provenance: versions, commit, the device and its backend, model hashes; thermal states when recorded', () => {
     const j = journal();
     let html = buildSweepReportHtml(input(j));

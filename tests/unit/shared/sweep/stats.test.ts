@@ -2,7 +2,12 @@
 // pandas user loads in one line.
 import { describe, expect, it } from 'vitest';
 import { expandSweep, sweepFingerprint } from '../../../../shared/sweep/expand';
-import { newSweepJournal, type SweepJournal, type SweepRunResult } from '../../../../shared/sweep/journal';
+import {
+  newSweepJournal,
+  sweepJournalSchema,
+  type SweepJournal,
+  type SweepRunResult,
+} from '../../../../shared/sweep/journal';
 import { parseSweepSpec } from '../../../../shared/sweep/spec';
 import {
   sweepPointsCsv,
@@ -66,6 +71,52 @@ describe('sweep statistics', () => {
     );
     const warm = j.runs.find((r) => r.kind === 'warmup')!;
     expect(m.get(warm.id)!.map((x) => x.metric)).not.toContain('speedup_wall');
+  });
+
+  it('flicker for every run with frames, flicker_vs_baseline against its own baseline, adherence where scored', () => {
+    const j = journal();
+    const base = j.runs.find((r) => r.kind === 'baseline' && r.promptIndex === 0)!;
+    const runs = j.runs.filter((r) => r.kind === 'measured' && r.promptIndex === 0);
+    const [steadier, jumpier, unscored] = runs;
+    base.clip = { flicker: 0.95, adherence: 0.75 };
+    steadier!.clip = { flicker: 0.97, adherence: 1 };
+    jumpier!.clip = { flicker: 0.9, adherence: 0.5 };
+    // A prompt outside the Nano vocabulary: flicker, but no adherence at all (not 0).
+    unscored!.clip = { flicker: 0.95, adherence: null };
+    const m = sweepRunMetrics(j);
+    const value = (id: string, metric: string) => m.get(id)!.find((x) => x.metric === metric)?.value;
+    expect(value(base.id, 'flicker')).toBe(0.95);
+    expect(value(base.id, 'adherence')).toBe(0.75);
+    expect(value(base.id, 'flicker_vs_baseline')).toBeUndefined(); // a baseline has none of its own
+    expect(value(steadier!.id, 'flicker_vs_baseline')).toBeCloseTo(0.02, 12);
+    expect(value(jumpier!.id, 'flicker_vs_baseline')).toBeCloseTo(-0.05, 12);
+    expect(m.get(steadier!.id)).toContainEqual({ metric: 'adherence', value: 1, unit: '1' });
+    expect(m.get(unscored!.id)!.map((x) => x.metric)).not.toContain('adherence');
+    expect(value(unscored!.id, 'flicker_vs_baseline')).toBe(0);
+    // No clip scores (no frames): none of the three.
+    const none = runs.find((r) => r.clip === null)!;
+    expect(m.get(none.id)!.map((x) => x.metric)).not.toEqual(
+      expect.arrayContaining(['flicker', 'flicker_vs_baseline', 'adherence']),
+    );
+    const point = sweepPointStats(j).filter((s) => s.pointId === steadier!.pointId);
+    expect(point.find((s) => s.metric === 'adherence')).toMatchObject({ n: 2, median: 0.75, unit: '1' });
+    expect(sweepRunsCsv(j)).toContain(`${steadier!.id},measured,`);
+    expect(
+      sweepRunsCsv(j)
+        .split('\n')
+        .filter((l) => l.endsWith(',adherence,1,1')),
+    ).toHaveLength(1);
+  });
+
+  it('a journal written before clip scores existed loads, and its CSVs have every other metric', () => {
+    const old = JSON.parse(JSON.stringify(journal())) as { runs: Record<string, unknown>[] };
+    for (const r of old.runs) delete r.clip;
+    const j = sweepJournalSchema.parse(old);
+    expect(j.runs.every((r) => r.clip === null)).toBe(true);
+    const csv = sweepRunsCsv(j);
+    expect(csv).toContain(',wall,');
+    expect(csv).not.toMatch(/,(flicker|flicker_vs_baseline|adherence),/);
+    expect(sweepPointsCsv(j, sweepPointStats(j))).toContain(',speedup_wall,');
   });
 
   it('per point: median and spread over the measured runs, warm-ups and unfinished runs left out', () => {

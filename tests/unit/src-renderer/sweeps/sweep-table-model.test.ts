@@ -4,8 +4,11 @@ import { describe, expect, it } from 'vitest';
 import type { SweepJournal, SweepPointStat } from '../../../../shared/sweep/journal';
 import {
   formatMetric,
+  runThermalText,
   sortAndFilter,
   sweepTableRows,
+  TABLE_METRICS,
+  thermalGateText,
 } from '../../../../src-renderer/sweeps/sweep-table-model';
 
 const stat = (
@@ -74,5 +77,40 @@ describe('sweep table rows', () => {
     expect(formatMetric('speedup_wall', 1.5)).toBe('1.50×');
     expect(formatMetric('peak_resident', 3 * 2 ** 20)).toBe('3.0 MiB');
     expect(formatMetric('wall', 1234.4)).toBe('1234 ms');
+    expect(formatMetric('flicker', 0.97123)).toBe('0.971');
+    expect(formatMetric('flicker_vs_baseline', 0.0123)).toBe('+0.012');
+    expect(formatMetric('flicker_vs_baseline', -0.05)).toBe('-0.050');
+    expect(formatMetric('adherence', 0.75)).toBe('0.75');
+  });
+
+  it('has Flicker, Flicker Δ and Adherence columns after the quality ones', () => {
+    expect(TABLE_METRICS.map((m) => m.header).slice(-4)).toEqual([
+      'SSIM',
+      'Flicker',
+      'Flicker Δ',
+      'Adherence',
+    ]);
+    expect(TABLE_METRICS.slice(-3).map((m) => m.metric)).toEqual([
+      'flicker',
+      'flicker_vs_baseline',
+      'adherence',
+    ]);
+  });
+
+  it('says what the thermal gate does, and each run’s thermal states and gate outcome', () => {
+    expect(thermalGateText(undefined)).toMatch(/^No thermal gate/);
+    expect(thermalGateText({ maxState: 'fair', coolDownMs: 30_000, pollMs: 5000, maxWaitMs: 600_000 })).toBe(
+      'Thermal gate: each run starts at fair or cooler, at least 30 s after its device’s previous run; the state ' +
+        'is asked every 5 s, and after 600 s the run starts anyway, marked expired.',
+    );
+    expect(runThermalText({ start: 'serious', end: 'critical', waitedMs: 12_345, gate: 'expired' })).toBe(
+      'thermal serious → critical · gate expired after 12.3 s',
+    );
+    expect(runThermalText({ start: 'nominal', end: 'fair', waitedMs: 30, gate: 'passed' })).toBe(
+      'thermal nominal → fair · gate passed',
+    );
+    expect(runThermalText({ start: null, end: null, waitedMs: 0, gate: 'off' })).toBe(
+      'thermal unknown → unknown',
+    );
   });
 });
