@@ -7,7 +7,13 @@
  */
 import type { AxisValue } from '../sweep/axes';
 import type { SweepPointStat } from '../sweep/journal';
-import { isSweepMetric, SWEEP_METRIC_NAMES, SWEEP_METRICS, type SweepMetricName } from '../sweep/metrics';
+import {
+  isSweepMetric,
+  SWEEP_METRIC_NAMES,
+  SWEEP_METRICS,
+  type SweepMetric,
+  type SweepMetricName,
+} from '../sweep/metrics';
 import { axisBytes, niceTicks } from './axes';
 
 /** One device × point of a sweep: its axis values and each metric's median and spread over its measured runs. */
@@ -108,22 +114,24 @@ export function frontKeys(
   return new Set([...byDevice.values()].flatMap((ps) => paretoFront(ps, x, y).map((p) => p.key)));
 }
 
-/** A metric's value for people, with its unit: `1.82×`, `31.4 dB`, `0.9312`, `412 ms`, `9.5 MiB`, `15 steps`. */
+/** A metric's value for people, with its unit: `1.82×`, `31.4 dB`, `0.9312`, `+0.0123` (a difference), `412 ms`, `9.5 MiB`, `15 steps`. */
 export function formatMetricValue(metric: SweepMetricName, v: number | undefined): string {
   if (v === undefined || !Number.isFinite(v)) return '—';
-  switch (SWEEP_METRICS[metric].unit) {
+  const m: SweepMetric = SWEEP_METRICS[metric];
+  const sign = m.difference === true && v > 0 ? '+' : '';
+  switch (m.unit) {
     case 'x':
       return `${v.toFixed(2)}×`;
     case 'dB':
       return `${v.toFixed(1)} dB`;
     case '1':
-      return v.toFixed(4);
+      return `${sign}${v.toFixed(4)}`;
     case 'ms':
       return v >= 10_000 ? `${(v / 1000).toFixed(1)} s` : `${v.toFixed(v >= 100 ? 0 : 1)} ms`;
     case 'bytes':
       return axisBytes(v);
     default:
-      return `${Number(v.toPrecision(4))} ${SWEEP_METRICS[metric].unit}`;
+      return `${sign}${Number(v.toPrecision(4))} ${m.unit}`;
   }
 }
 

@@ -15,6 +15,8 @@ export interface SweepMetric {
   readonly label: string;
   readonly better: MetricDirection;
   readonly help: string;
+  /** A difference between two values: shown with its sign (`+0.0123`). */
+  readonly difference?: true;
 }
 
 /** Every metric by name, in the order tables and selects show them. */
@@ -48,6 +50,7 @@ export const SWEEP_METRICS = Object.freeze({
     label: 'flicker vs baseline',
     better: 'higher',
     help: "the run's flicker score minus its baseline's (above 0: steadier than the baseline)",
+    difference: true,
   },
   flicker: {
     unit: '1',

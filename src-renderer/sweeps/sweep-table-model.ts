@@ -83,20 +83,6 @@ export function sortAndFilter(
   });
 }
 
-/**
- * `12.3 ms`, `1.52×`, `31.2 dB`, `0.981`, `12.0 MiB`, `+0.012` (a difference), `0.75`: a metric's value with its
- * unit.
- */
-export function formatMetric(metric: string, value: number): string {
-  if (metric === 'peak_resident') return `${(value / 2 ** 20).toFixed(1)} MiB`;
-  if (metric.startsWith('speedup')) return `${value.toFixed(2)}×`;
-  if (metric === 'psnr_vs_baseline') return `${value.toFixed(1)} dB`;
-  if (metric === 'ssim_vs_baseline' || metric === 'flicker') return value.toFixed(3);
-  if (metric === 'flicker_vs_baseline') return `${value > 0 ? '+' : ''}${value.toFixed(3)}`;
-  if (metric === 'adherence') return value.toFixed(2);
-  return `${value < 100 ? value.toFixed(1) : Math.round(value)} ms`;
-}
-
 const seconds = (ms: number): string => `${ms / 1000} s`;
 
 /** The spec's thermal gate in words (the sweep view shows it above the table). */

@@ -6,6 +6,8 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Fragment, useMemo, useState } from 'react';
 import type { SweepReportResult, SweepSummary } from '../../shared/protocol/studio-contract';
 import { formatBytes } from '../../shared/format';
+import { formatMetricValue } from '../../shared/report/sweep-figures';
+import type { SweepMetricName } from '../../shared/sweep/metrics';
 import type { SweepJournal } from '../../shared/sweep/journal';
 import { navigate } from '../routes';
 import { errorText } from '../studio/format';
@@ -14,7 +16,6 @@ import { ParallelCoordinates } from './parallel-coordinates';
 import { ParetoPlot } from './pareto-plot';
 import { axisText } from './sweep-model';
 import {
-  formatMetric,
   runThermalText,
   sortAndFilter,
   thermalGateText,
@@ -134,7 +135,7 @@ function PointRuns({ row, journal }: { row: SweepTableRow; journal: SweepJournal
       {runs.map((r) => (
         <li key={r.id} data-testid="sweep-point-run" data-status={r.status}>
           repeat {r.repeat + 1} · prompt {r.promptIndex + 1} · seed {r.seed} · {r.status}
-          {r.result !== null && ` · ${formatMetric('wall', r.result.wallMs)}`}
+          {r.result !== null && ` · ${formatMetricValue('wall', r.result.wallMs)}`}
           {r.thermal !== null && (
             <span data-testid="sweep-run-thermal"> · {runThermalText(r.thermal)}</span>
           )}{' '}
@@ -154,16 +155,16 @@ function PointRuns({ row, journal }: { row: SweepTableRow; journal: SweepJournal
 }
 
 /** Median and spread (p25–p75) of one metric. */
-function Cell({ row, metric }: { row: SweepTableRow; metric: string }) {
+function Cell({ row, metric }: { row: SweepTableRow; metric: SweepMetricName }) {
   const s = row.stats[metric];
   if (s === undefined) return <td className="muted">–</td>;
   return (
     <td data-metric={metric} data-median={s.median}>
-      {formatMetric(metric, s.median)}
+      {formatMetricValue(metric, s.median)}
       {s.n > 1 && (
         <small className="muted">
           {' '}
-          ({formatMetric(metric, s.p25)}–{formatMetric(metric, s.p75)})
+          ({formatMetricValue(metric, s.p25)}–{formatMetricValue(metric, s.p75)})
         </small>
       )}
     </td>

@@ -137,6 +137,12 @@ describe('the metric list', () => {
     expect(formatMetricValue('speedup_wall', 1.825)).toBe('1.82×');
     expect(formatMetricValue('peak_resident', 9.5 * 1024 ** 2)).toBe('9.5 MiB');
     expect(formatMetricValue('wall', undefined)).toBe('—');
+    expect(formatMetricValue('wall', 1234.4)).toBe('1234 ms');
+    expect(formatMetricValue('flicker', 0.97123)).toBe('0.9712');
+    // A difference shows its sign either way; the report and the studio's table use this one function.
+    expect(formatMetricValue('flicker_vs_baseline', 0.0123)).toBe('+0.0123');
+    expect(formatMetricValue('flicker_vs_baseline', -0.05)).toBe('-0.0500');
+    expect(formatMetricValue('adherence', 0.75)).toBe('0.7500');
   });
 
   it('the default plot is speed-up against quality when the sweep has them, else time against memory', () => {

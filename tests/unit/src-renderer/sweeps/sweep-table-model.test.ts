@@ -3,7 +3,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SweepJournal, SweepPointStat } from '../../../../shared/sweep/journal';
 import {
-  formatMetric,
   runThermalText,
   sortAndFilter,
   sweepTableRows,
@@ -71,16 +70,6 @@ describe('sweep table rows', () => {
     const rows = sweepTableRows(journal);
     expect(sortAndFilter(rows, null, false, 'DESK').map((r) => r.pointId)).toEqual(['pc']);
     expect(sortAndFilter(rows, null, false, 'leapStep=4').map((r) => r.pointId)).toEqual(['pb']);
-  });
-
-  it('formats each metric with its unit', () => {
-    expect(formatMetric('speedup_wall', 1.5)).toBe('1.50×');
-    expect(formatMetric('peak_resident', 3 * 2 ** 20)).toBe('3.0 MiB');
-    expect(formatMetric('wall', 1234.4)).toBe('1234 ms');
-    expect(formatMetric('flicker', 0.97123)).toBe('0.971');
-    expect(formatMetric('flicker_vs_baseline', 0.0123)).toBe('+0.012');
-    expect(formatMetric('flicker_vs_baseline', -0.05)).toBe('-0.050');
-    expect(formatMetric('adherence', 0.75)).toBe('0.75');
   });
 
   it('has Flicker, Flicker Δ and Adherence columns after the quality ones', () => {
