@@ -5,25 +5,27 @@
 // Screenshots: artifacts/e2e/sweeps.png, artifacts/e2e/sweep-report.png.
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, newStudioContext, saveViewScreenshot } from '../helpers/studio-browser';
+import {
+  newStudioContext,
+  openStudioPage,
+  OPEN_STUDIO_PAGE_TIMEOUT_MS,
+  saveViewScreenshot,
+  type StudioPage,
+} from '../helpers/studio-browser';
 import { openOffline, testIdAttr } from '../helpers/studio-page';
-import { builtinStatus, startStudioProcess, type StudioProcess } from '../helpers/studio-process';
+import { builtinStatus, type StudioProcess } from '../helpers/studio-process';
 
 let studio: StudioProcess;
 let browser: Browser;
+let ui: StudioPage | undefined;
 let page: Page;
 
 beforeAll(async () => {
-  browser = await launchChromium();
-  studio = await startStudioProcess();
-  page = await (await newStudioContext(browser)).newPage();
-  await page.goto(studio.url);
-}, 240_000);
+  ui = await openStudioPage();
+  ({ studio, page, browser } = ui);
+}, OPEN_STUDIO_PAGE_TIMEOUT_MS);
 
-afterAll(async () => {
-  await browser?.close();
-  await studio?.stop();
-});
+afterAll(() => ui?.close());
 
 /** The medians of a column of the table, top to bottom. */
 async function medians(metric: string): Promise<number[]> {
