@@ -42,7 +42,7 @@ async function cachedDenoiserBlocks(
       const manifest = parseManifest(JSON.parse(await readFile(manifestPath, 'utf8')), manifestPath);
       const entries = manifest.stages.denoiser?.blocks ?? [];
       if (entries.length === 0) continue;
-      return { blocks: entries.map((b) => ({ id: b.id, bytes: b.bytes })), manifestPath };
+      return { blocks: entries, manifestPath };
     } catch {
       continue;
     }
