@@ -6,12 +6,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { readJsonFile, replaceText } from '../../shared/companion/host-kit/file-stores';
+import { NodeFileSystem } from '../../src-main/adapters/node-fs';
 import { CompanionClient } from '../../src-main/devices/companion-client';
 import type { KeyStore, PairingRecord } from '../../src-main/devices/key-store';
 
@@ -23,14 +24,18 @@ const recordSchema = z.object({
   clientId: z.string().optional(),
 });
 type StoredRecord = z.infer<typeof recordSchema>;
+const keyFileSchema = z.array(recordSchema);
 
 /**
- * Pairing keys in a JSON file (0600), one per device, each with the clientId it was paired under: one clientId for
- * the whole file, made when the first key is stored. A key stored without one (an older file) is never offered: it
- * would be refused, so the tool pairs again.
+ * Pairing keys in a JSON file, one per device, each with the clientId it was paired under: one clientId for the
+ * whole file, made when the first key is stored. A key stored without one (an older file) is never offered: it
+ * would be refused, so the tool pairs again. Read and written through the host kit's file stores: a file that is
+ * not a key file is an error naming it (never overwritten), and it is written secret (0600 in a 0700 folder)
+ * through `.tmp`.
  */
 export class FileKeyStore implements KeyStore {
   private id: string | null = null;
+  private readonly fs = new NodeFileSystem();
 
   constructor(private readonly path: string) {}
 
@@ -44,11 +49,7 @@ export class FileKeyStore implements KeyStore {
   }
 
   private async all(): Promise<StoredRecord[]> {
-    if (!existsSync(this.path)) return [];
-    const parsed = z.array(recordSchema).safeParse(JSON.parse(await readFile(this.path, 'utf8')));
-    if (!parsed.success)
-      throw new Error(`${this.path}: not a key file (${parsed.error.issues[0]?.message ?? ''})`);
-    return parsed.data;
+    return (await readJsonFile(this.fs, this.path, keyFileSchema, 'not a key file')) ?? [];
   }
 
   async get(deviceId: string): Promise<PairingRecord | null> {
@@ -69,9 +70,7 @@ export class FileKeyStore implements KeyStore {
   }
 
   private async write(records: StoredRecord[]): Promise<void> {
-    await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
-    await writeFile(`${this.path}.tmp`, JSON.stringify(records), { mode: 0o600 });
-    await rename(`${this.path}.tmp`, this.path);
+    await replaceText(this.fs, this.path, JSON.stringify(records), { secret: true });
   }
 }
 

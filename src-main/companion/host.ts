@@ -25,7 +25,7 @@ import { encodePng } from '../output/video-files';
 import { advertise, type Advertisement } from './advertise';
 import { companionThermal } from './thermal';
 import { blockSetBytes, largestBlockBytes, WorkerEngineRunner } from './engine-runner';
-import { FileModelStore } from './model-store';
+import { nodeModelStore } from './model-store';
 import {
   defaultExecutionProvider,
   engineCapacity,
@@ -180,7 +180,7 @@ export async function startCompanionHost(options: CompanionHostOptions = {}): Pr
     hmac: nodeHmacSha256,
     runStore: new FileRunStore(modelHost.fs, dataDir),
     pairingStore: new FilePairingStore(modelHost.fs, dataDir),
-    modelStore: new FileModelStore(options.blockSetsDir ?? join(dataDir, 'blocksets')),
+    modelStore: nodeModelStore(options.blockSetsDir ?? join(dataDir, 'blocksets')),
     sha256: nodeSha256,
     onPairingCode: options.onPairingCode,
     encodePng,

@@ -6,14 +6,19 @@
 import { join } from 'node:path';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCompanion, stopCompanion, type CompanionProcess } from '../helpers/companion-process';
-import { launchChromium, newStudioContext, saveViewScreenshot } from '../helpers/studio-browser';
-import { startStudioProcess, type StudioProcess } from '../helpers/studio-process';
+import {
+  openStudioPage,
+  OPEN_STUDIO_PAGE_TIMEOUT_MS,
+  saveViewScreenshot,
+  type StudioPage,
+} from '../helpers/studio-browser';
+import type { StudioProcess } from '../helpers/studio-process';
 
 let studio: StudioProcess;
-let browser: Browser;
+let ui: StudioPage | undefined;
 let page: Page;
 let replayDevice: CompanionProcess | undefined;
 /** The built-in device's name, as the studio lists it. */
@@ -33,11 +38,9 @@ interface RunEntry {
 }
 
 beforeAll(async () => {
-  browser = await launchChromium();
-  studio = await startStudioProcess();
-  page = await (await newStudioContext(browser)).newPage();
-  await page.goto(studio.url);
-}, 240_000);
+  ui = await openStudioPage();
+  ({ studio, page } = ui);
+}, OPEN_STUDIO_PAGE_TIMEOUT_MS);
 
 beforeAll(async () => {
   // The built-in device pairs itself once its companion is up.
@@ -53,8 +56,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stopCompanion(replayDevice);
-  await browser?.close();
-  await studio?.stop();
+  await ui?.close();
 });
 
 async function devices(): Promise<DeviceEntry[]> {

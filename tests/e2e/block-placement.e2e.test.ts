@@ -4,18 +4,21 @@
 // on Core ML for its plain steps and on the CPU for its TDTM-merged ones (mixed), the T5 embedding lookup saying
 // nothing. The live view's residency lanes mark each lane and count them in the legend. Screenshot:
 // artifacts/e2e/block-placement.png.
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BlockPlacement } from '../../shared/engine/execution-provider';
 import type { SeqRunEvent } from '../../shared/report/measures';
-import { launchChromium, newStudioContext, saveViewScreenshot } from '../helpers/studio-browser';
+import {
+  openStudioPage,
+  OPEN_STUDIO_PAGE_TIMEOUT_MS,
+  saveViewScreenshot,
+  type StudioPage,
+} from '../helpers/studio-browser';
 import { testIdAttr } from '../helpers/studio-page';
-import { startStudioProcess, type StudioProcess } from '../helpers/studio-process';
 import { recordedRun } from '../unit/src-renderer/helpers/recorded-runs';
 import { writeRunFolder } from '../unit/src-main/studio/services/run-folders';
 
-let studio: StudioProcess;
-let browser: Browser;
+let ui: StudioPage | undefined;
 let page: Page;
 
 /** Where a phone would have run each block of the recording (undefined: the block says nothing). */
@@ -35,25 +38,20 @@ function placedLog(): SeqRunEvent[] {
 }
 
 beforeAll(async () => {
-  browser = await launchChromium();
   const run = recordedRun('paper-defaults');
-  studio = await startStudioProcess({
+  ui = await openStudioPage({
     prepare: async (dataDir) => {
       await writeRunFolder(dataDir, 'r-placed', [], [run.width, run.height], placedLog(), {
         params: run.params,
         label: 'Core ML and CPU blocks',
       });
     },
+    viewport: { width: 1280, height: 900 },
   });
-  page = await (await newStudioContext(browser)).newPage();
-  await page.setViewportSize({ width: 1280, height: 900 });
-  await page.goto(studio.url);
-}, 240_000);
+  page = ui.page;
+}, OPEN_STUDIO_PAGE_TIMEOUT_MS);
 
-afterAll(async () => {
-  await browser?.close();
-  await studio?.stop();
-});
+afterAll(() => ui?.close());
 
 describe('block placement in the residency lanes', () => {
   it('marks each lane Core ML, CPU or mixed and counts the blocks per placement in the legend', async () => {

@@ -6,28 +6,28 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ALL_FORMATS, BufferSource, EncodedPacketSink, Input } from 'mediabunny';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import UPNG from 'upng-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { videoLayout } from '../../src-renderer/export/video-export';
-import { launchChromium, newStudioContext, saveViewScreenshot } from '../helpers/studio-browser';
-import { startStudioProcess, type StudioProcess } from '../helpers/studio-process';
+import {
+  openStudioPage,
+  OPEN_STUDIO_PAGE_TIMEOUT_MS,
+  saveViewScreenshot,
+  type StudioPage,
+} from '../helpers/studio-browser';
+import type { StudioProcess } from '../helpers/studio-process';
 
 let studio: StudioProcess;
-let browser: Browser;
+let ui: StudioPage | undefined;
 let page: Page;
 
 beforeAll(async () => {
-  browser = await launchChromium();
-  studio = await startStudioProcess();
-  page = await (await newStudioContext(browser)).newPage();
-  await page.goto(studio.url);
-}, 240_000);
+  ui = await openStudioPage();
+  ({ studio, page } = ui);
+}, OPEN_STUDIO_PAGE_TIMEOUT_MS);
 
-afterAll(async () => {
-  await browser?.close();
-  await studio?.stop();
-});
+afterAll(() => ui?.close());
 
 function poll<T>(read: () => Promise<T>, timeoutMs = 30_000) {
   return expect.poll(read, { timeout: timeoutMs, interval: 100 });

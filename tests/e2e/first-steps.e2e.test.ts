@@ -3,32 +3,33 @@
 // another studio's built-in device never shows up; two devices with one name are told apart; the composer says
 // what "LPL 16/30" means, and warns about prompt words the model does not know before anything runs.
 import { randomUUID } from 'node:crypto';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, newStudioContext, saveViewScreenshot } from '../helpers/studio-browser';
+import {
+  openStudioPage,
+  OPEN_STUDIO_PAGE_TIMEOUT_MS,
+  saveViewScreenshot,
+  type StudioPage,
+} from '../helpers/studio-browser';
 import { startCompanion, stopCompanion, type CompanionProcess } from '../helpers/companion-process';
 import { startStudioProcess, type StudioProcess } from '../helpers/studio-process';
 
 const BUILTIN_NAME = 'Built-in iPhone 15 Pro (simulated)';
 
-let browser: Browser;
-let studio: StudioProcess;
+let ui: StudioPage | undefined;
 let page: Page;
 const companions: CompanionProcess[] = [];
 let otherStudio: StudioProcess | undefined;
 
 beforeAll(async () => {
-  browser = await launchChromium();
-  studio = await startStudioProcess();
-  page = await (await newStudioContext(browser)).newPage();
-  await page.goto(studio.url);
-}, 240_000);
+  ui = await openStudioPage();
+  page = ui.page;
+}, OPEN_STUDIO_PAGE_TIMEOUT_MS);
 
 afterAll(async () => {
-  await browser?.close();
   for (const c of companions) await stopCompanion(c);
   await otherStudio?.stop();
-  await studio?.stop();
+  await ui?.close();
 });
 
 function poll<T>(read: () => Promise<T>, timeoutMs = 30_000) {

@@ -5,20 +5,24 @@
 // artifacts/e2e/history-damage.png.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, newStudioContext, saveViewScreenshot } from '../helpers/studio-browser';
-import { startStudioProcess, type StudioProcess } from '../helpers/studio-process';
+import {
+  openStudioPage,
+  OPEN_STUDIO_PAGE_TIMEOUT_MS,
+  saveViewScreenshot,
+  type StudioPage,
+} from '../helpers/studio-browser';
+import type { StudioProcess } from '../helpers/studio-process';
 import { sampleLog } from '../unit/shared/report/fixtures';
 import { writeRunFolder } from '../unit/src-main/studio/services/run-folders';
 
 let studio: StudioProcess;
-let browser: Browser;
+let ui: StudioPage | undefined;
 let page: Page;
 
 beforeAll(async () => {
-  browser = await launchChromium();
-  studio = await startStudioProcess({
+  ui = await openStudioPage({
     prepare: async (dataDir) => {
       await writeRunFolder(dataDir, 'r-good', [], [4, 4], sampleLog(), { label: 'a good run' });
       await writeRunFolder(dataDir, 'r-long-label', [], [4, 4], sampleLog(), { label: 'x'.repeat(300) });
@@ -32,15 +36,10 @@ beforeAll(async () => {
       writeFileSync(events, lines.join('\n'));
     },
   });
-  const context = await newStudioContext(browser);
-  page = await context.newPage();
-  await page.goto(studio.url);
-}, 240_000);
+  ({ studio, page } = ui);
+}, OPEN_STUDIO_PAGE_TIMEOUT_MS);
 
-afterAll(async () => {
-  await browser?.close();
-  await studio?.stop();
-});
+afterAll(() => ui?.close());
 
 describe('history with damaged run folders', () => {
   it('lists the readable runs, each unreadable folder with why, and the skipped event line', async () => {

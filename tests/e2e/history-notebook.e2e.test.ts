@@ -6,14 +6,19 @@
 // and artifacts/e2e/compare-3-runs.png.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Locator, Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunSummary } from '../../shared/protocol/studio-contract';
-import { launchChromium, newStudioContext, saveViewScreenshot } from '../helpers/studio-browser';
-import { builtinStatus, startStudioProcess, type StudioProcess } from '../helpers/studio-process';
+import {
+  openStudioPage,
+  OPEN_STUDIO_PAGE_TIMEOUT_MS,
+  saveViewScreenshot,
+  type StudioPage,
+} from '../helpers/studio-browser';
+import { builtinStatus, type StudioProcess } from '../helpers/studio-process';
 
 let studio: StudioProcess;
-let browser: Browser;
+let ui: StudioPage | undefined;
 let page: Page;
 /** [LPL + TDTM, TDTM only, neither]. */
 const ids: string[] = [];
@@ -35,16 +40,11 @@ const shownIds = async (): Promise<string[]> =>
   page.getByTestId('history-row').evaluateAll((els) => els.map((e) => e.getAttribute('data-run-id') ?? ''));
 
 beforeAll(async () => {
-  browser = await launchChromium();
-  studio = await startStudioProcess();
-  page = await (await newStudioContext(browser)).newPage();
-  await page.goto(studio.url);
-}, 240_000);
+  ui = await openStudioPage();
+  ({ studio, page } = ui);
+}, OPEN_STUDIO_PAGE_TIMEOUT_MS);
 
-afterAll(async () => {
-  await browser?.close();
-  await studio?.stop();
-});
+afterAll(() => ui?.close());
 
 /** Starts the three runs on the built-in device once it is paired, and waits until all three finished. */
 async function runThree(): Promise<void> {

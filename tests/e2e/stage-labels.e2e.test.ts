@@ -1,28 +1,28 @@
 // The phase breakdown's labels say what the run is doing now, never what it was doing once: a run cancelled in the
 // middle of denoising reads "stopped", not "running", and a replay of it says "replaying" while it plays and ends
 // as the run ended. `odsora studio --web` as a child process with its built-in device, Debian's Chromium on the page.
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, newStudioContext, saveViewScreenshot } from '../helpers/studio-browser';
+import {
+  openStudioPage,
+  OPEN_STUDIO_PAGE_TIMEOUT_MS,
+  saveViewScreenshot,
+  type StudioPage,
+} from '../helpers/studio-browser';
 import { testIdAttr } from '../helpers/studio-page';
-import { builtinStatus, startStudioProcess, type StudioProcess } from '../helpers/studio-process';
+import { builtinStatus, type StudioProcess } from '../helpers/studio-process';
 
 let studio: StudioProcess;
-let browser: Browser;
+let ui: StudioPage | undefined;
 let page: Page;
 let runId = '';
 
 beforeAll(async () => {
-  browser = await launchChromium();
-  studio = await startStudioProcess();
-  page = await (await newStudioContext(browser)).newPage();
-  await page.goto(studio.url);
-}, 240_000);
+  ui = await openStudioPage();
+  ({ studio, page } = ui);
+}, OPEN_STUDIO_PAGE_TIMEOUT_MS);
 
-afterAll(async () => {
-  await browser?.close();
-  await studio?.stop();
-});
+afterAll(() => ui?.close());
 
 /** The text of each phase row of the breakdown, by phase. */
 async function phaseTexts(): Promise<Record<string, string>> {

@@ -10,7 +10,13 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROTOCOL_VERSION } from '../../shared/protocol/limits';
-import { launchChromium, newStudioContext, saveViewScreenshot } from '../helpers/studio-browser';
+import {
+  newStudioContext,
+  openStudioPage,
+  OPEN_STUDIO_PAGE_TIMEOUT_MS,
+  saveViewScreenshot,
+  type StudioPage,
+} from '../helpers/studio-browser';
 import {
   bridgeCallFromPage,
   openOffline,
@@ -23,12 +29,13 @@ import {
   testIdAttr,
   valuesBeforeEnd,
 } from '../helpers/studio-page';
-import { startStudioProcess, type StudioProcess } from '../helpers/studio-process';
+import type { StudioProcess } from '../helpers/studio-process';
 import { startCompanion, stopCompanion, type CompanionProcess } from '../helpers/companion-process';
 
 let studio: StudioProcess;
 let browser: Browser;
 let context: BrowserContext;
+let ui: StudioPage | undefined;
 let page: Page;
 /** The paper-defaults run and its baseline, filled in as the steps go. */
 const runs: { target?: string; baseline?: string } = {};
@@ -36,18 +43,11 @@ const runs: { target?: string; baseline?: string } = {};
 let compareSpeedup: number | null = null;
 
 beforeAll(async () => {
-  // Launch the browser first: a missing /usr/bin/chromium fails the suite with its install hint right away.
-  browser = await launchChromium();
-  studio = await startStudioProcess();
-  context = await newStudioContext(browser);
-  page = await context.newPage();
-  await page.goto(studio.url);
-}, 240_000);
+  ui = await openStudioPage();
+  ({ studio, browser, context, page } = ui);
+}, OPEN_STUDIO_PAGE_TIMEOUT_MS);
 
-afterAll(async () => {
-  await browser?.close();
-  await studio?.stop();
-});
+afterAll(() => ui?.close());
 
 /** Navigates with the sidebar, as a user would. */
 async function go(

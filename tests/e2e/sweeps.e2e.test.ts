@@ -7,35 +7,39 @@
 // Screenshots: artifacts/e2e/sweeps.png, artifacts/e2e/sweep-report.png.
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, newStudioContext, saveViewScreenshot } from '../helpers/studio-browser';
+import {
+  newStudioContext,
+  openStudioPage,
+  OPEN_STUDIO_PAGE_TIMEOUT_MS,
+  saveViewScreenshot,
+  type StudioPage,
+} from '../helpers/studio-browser';
 import { openOffline, testIdAttr } from '../helpers/studio-page';
-import { builtinStatus, startStudioProcess, type StudioProcess } from '../helpers/studio-process';
+import { builtinStatus, type StudioProcess } from '../helpers/studio-process';
 
 let studio: StudioProcess;
 let browser: Browser;
+let ui: StudioPage | undefined;
 let page: Page;
 /** What crossed the page's bridge socket: `sweeps.get` calls sent, `sweep.updated` events received. */
 const bridge = { gets: 0, updates: 0 };
 
 beforeAll(async () => {
-  browser = await launchChromium();
-  studio = await startStudioProcess();
-  page = await (await newStudioContext(browser)).newPage();
-  page.on('websocket', (ws) => {
-    ws.on('framesent', (f) => {
-      if (String(f.payload).includes('"command":"sweeps.get"')) bridge.gets += 1;
-    });
-    ws.on('framereceived', (f) => {
-      if (String(f.payload).includes('"sweep.updated"')) bridge.updates += 1;
-    });
+  ui = await openStudioPage({
+    beforeGoto: (p) =>
+      p.on('websocket', (ws) => {
+        ws.on('framesent', (f) => {
+          if (String(f.payload).includes('"command":"sweeps.get"')) bridge.gets += 1;
+        });
+        ws.on('framereceived', (f) => {
+          if (String(f.payload).includes('"sweep.updated"')) bridge.updates += 1;
+        });
+      }),
   });
-  await page.goto(studio.url);
-}, 240_000);
+  ({ studio, page, browser } = ui);
+}, OPEN_STUDIO_PAGE_TIMEOUT_MS);
 
-afterAll(async () => {
-  await browser?.close();
-  await studio?.stop();
-});
+afterAll(() => ui?.close());
 
 /** The medians of a column of the table, top to bottom. */
 async function medians(metric: string): Promise<number[]> {

@@ -3,30 +3,30 @@
 // **Trace** in the Export panel. The saved `<runId>.trace.json` must read as Trace Event Format with the counts the
 // run's own stored events give. Screenshot: artifacts/e2e/live-trace-export.png.
 import { readFileSync } from 'node:fs';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../shared/protocol/run';
-import { launchChromium, newStudioContext, saveViewScreenshot } from '../helpers/studio-browser';
+import {
+  openStudioPage,
+  OPEN_STUDIO_PAGE_TIMEOUT_MS,
+  saveViewScreenshot,
+  type StudioPage,
+} from '../helpers/studio-browser';
 import { testIdAttr } from '../helpers/studio-page';
-import { builtinStatus, startStudioProcess, type StudioProcess } from '../helpers/studio-process';
+import { builtinStatus, type StudioProcess } from '../helpers/studio-process';
 import { checkChromeTrace, expectedTraceCounts } from '../helpers/trace-check';
 
 let studio: StudioProcess;
-let browser: Browser;
+let ui: StudioPage | undefined;
 let page: Page;
 let runId = '';
 
 beforeAll(async () => {
-  browser = await launchChromium();
-  studio = await startStudioProcess();
-  page = await (await newStudioContext(browser)).newPage();
-  await page.goto(studio.url);
-}, 240_000);
+  ui = await openStudioPage();
+  ({ studio, page } = ui);
+}, OPEN_STUDIO_PAGE_TIMEOUT_MS);
 
-afterAll(async () => {
-  await browser?.close();
-  await studio?.stop();
-});
+afterAll(() => ui?.close());
 
 /** The run's events as the studio stored them. */
 async function storedEvents(id: string): Promise<RunEvent[]> {

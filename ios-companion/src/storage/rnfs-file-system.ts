@@ -101,7 +101,7 @@ class RnfsWriter implements FileWriter {
  * app, so a secret is an ordinary file; writes are not fsynced: react-native-fs has no call for it).
  */
 export class RnfsFileSystem implements FileSystemPort, StoreFileSystem {
-  constructor(private readonly fs: RnfsLike) {}
+  constructor(protected readonly fs: RnfsLike) {}
 
   async open(path: string): Promise<RandomAccessReader> {
     if (!(await this.fs.exists(path))) throw new Error(`${path}: no such file`);

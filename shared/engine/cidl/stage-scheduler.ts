@@ -109,15 +109,18 @@ export interface OpenedStage<E extends BlockEntry> {
   schedule(phase: readonly E[], opts: PhaseOptions): ScheduledPhase;
 }
 
+/** What planning needs of a block entry: its id within the stage and its size. */
+export type PlannedEntry = Pick<BlockEntry, 'id' | 'bytes'>;
+
 /** The scheduler-id blocks of a stage's entries. */
-export function stageBlockSpecs(prefix: string, entries: readonly BlockEntry[]): BlockSpec[] {
+export function stageBlockSpecs(prefix: string, entries: readonly PlannedEntry[]): BlockSpec[] {
   return entries.map((b) => ({ id: `${prefix}${b.id}`, bytes: b.bytes }));
 }
 
-/** The plan of one phase under a resolved budget (also the decode preflight's). */
+/** The plan of one phase under a resolved budget (also the decode preflight's and the studio's preflight). */
 export function planPhase(
   prefix: string,
-  phase: readonly BlockEntry[],
+  phase: readonly PlannedEntry[],
   budgetBytes: number | null,
   opts: Omit<PhaseOptions, 'wrapPrefetch'>,
 ): Plan {

@@ -1,9 +1,9 @@
-// The studio's pairing keys on disk: `<studio data>/pairing-keys.json`, mode 0600 in a 0700 folder, rewritten
-// atomically (temp file + rename) so a crash never leaves half a key file. Writes are serialised in process.
-import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
+// The studio's pairing keys on disk: `<studio data>/pairing-keys.json`, read and written through the host kit's
+// file stores (validated read; secret write: mode 0600 in a 0700 folder, replaced through `.tmp` so a crash never
+// leaves half a key file). Changes are serialised in process, so two at once never lose one.
 import { join } from 'node:path';
 import { z } from 'zod';
-import { readJsonFile } from '../../../shared/companion/host-kit/file-stores';
+import { readJsonFile, replaceText } from '../../../shared/companion/host-kit/file-stores';
 import { deviceIdSchema } from '../../../shared/protocol/device';
 import { NodeFileSystem } from '../../adapters/node-fs';
 import type { KeyStore, PairingRecord } from '../../devices/companion-client';
@@ -26,9 +26,10 @@ const keyFileSchema = z.object({
 /** Pairing keys, one per device, in a 0600 JSON file. */
 export class FileKeyStore implements KeyStore {
   readonly path: string;
+  private readonly fs = new NodeFileSystem();
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly dataDir: string) {
+  constructor(dataDir: string) {
     this.path = join(dataDir, KEY_FILE);
   }
 
@@ -37,7 +38,7 @@ export class FileKeyStore implements KeyStore {
    * is an error naming it and why, never keys taken on trust or silently dropped.
    */
   async list(): Promise<PairingRecord[]> {
-    const file = await readJsonFile(new NodeFileSystem(), this.path, keyFileSchema, 'not a studio key file');
+    const file = await readJsonFile(this.fs, this.path, keyFileSchema, 'not a studio key file');
     return file === null ? [] : file.keys;
   }
 
@@ -57,13 +58,8 @@ export class FileKeyStore implements KeyStore {
   private update(change: (keys: PairingRecord[]) => PairingRecord[]): Promise<void> {
     const job = this.queue.then(async () => {
       const keys = change(await this.list());
-      await mkdir(this.dataDir, { recursive: true, mode: 0o700 });
-      const tmp = `${this.path}.${process.pid}.tmp`;
-      await writeFile(tmp, `${JSON.stringify({ format: 'odsora-studio-keys', version: 1, keys })}\n`, {
-        mode: 0o600,
-      });
-      await chmod(tmp, 0o600); // the umask may have narrowed it further, never widened; be explicit anyway
-      await rename(tmp, this.path);
+      const file = { format: 'odsora-studio-keys', version: 1, keys };
+      await replaceText(this.fs, this.path, `${JSON.stringify(file)}\n`, { secret: true });
     });
     this.queue = job.catch(() => undefined);
     return job;

@@ -1,6 +1,6 @@
 /**
  * `devices.preflight`: the CI-DL plan a run's parameters get on a device, before it is sent. It runs the engine's
- * own `resolveBudget` and `planResidency` (shared/engine/cidl) over the denoiser blocks, as `runDenoise` does on the
+ * own `resolveBudget` and `planPhase` (shared/engine/cidl) over the denoiser blocks, as the denoise stage does on the
  * device, with the budget the device will actually apply (a device with a per-app memory limit caps every budget at
  * it, as `applyProfileBudget` does in the companion).
  *
@@ -17,8 +17,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatBytes } from '../../../shared/format';
 import { resolveBudget, type BudgetSpec } from '../../../shared/engine/cidl/budget';
-import { planResidency } from '../../../shared/engine/cidl/plan';
-import type { BlockSpec } from '../../../shared/engine/cidl/residency';
+import { planPhase, type PlannedEntry } from '../../../shared/engine/cidl/stage-scheduler';
 import { parseManifest } from '../../../shared/engine/blockset/manifest';
 import type { DeviceInfo } from '../../../shared/protocol/device';
 import type { RunParams } from '../../../shared/protocol/run';
@@ -34,7 +33,7 @@ export const ASSUMED_DENOISER_BLOCKS = 30;
 async function cachedDenoiserBlocks(
   cacheRoots: readonly string[],
   sourceSha256: string,
-): Promise<{ blocks: BlockSpec[]; manifestPath: string } | null> {
+): Promise<{ blocks: PlannedEntry[]; manifestPath: string } | null> {
   if (!/^[0-9a-f]{64}$/.test(sourceSha256)) return null;
   for (const root of cacheRoots) {
     const manifestPath = join(root, 'blocksets', sourceSha256, 'manifest.json');
@@ -43,7 +42,7 @@ async function cachedDenoiserBlocks(
       const manifest = parseManifest(JSON.parse(await readFile(manifestPath, 'utf8')), manifestPath);
       const entries = manifest.stages.denoiser?.blocks ?? [];
       if (entries.length === 0) continue;
-      return { blocks: entries.map((b) => ({ id: `denoiser/${b.id}`, bytes: b.bytes })), manifestPath };
+      return { blocks: entries, manifestPath };
     } catch {
       continue;
     }
@@ -77,16 +76,13 @@ export async function preflight(
     };
   }
   const cached = await cachedDenoiserBlocks(opts.cacheRoots ?? [defaultCacheRoot()], set.manifestSha256);
-  let blocks: BlockSpec[];
+  let blocks: PlannedEntry[];
   if (cached) {
     blocks = cached.blocks;
     notes.push(`block sizes from the local block set of ${set.model} (${cached.manifestPath})`);
   } else {
     const each = Math.floor(set.bytes / ASSUMED_DENOISER_BLOCKS);
-    blocks = Array.from({ length: ASSUMED_DENOISER_BLOCKS }, (_, i) => ({
-      id: `denoiser/${i}`,
-      bytes: each,
-    }));
+    blocks = Array.from({ length: ASSUMED_DENOISER_BLOCKS }, (_, i) => ({ id: String(i), bytes: each }));
     notes.push(
       `the device reports only its block set's total size (${formatBytes(set.bytes, 'exact')}), not block sizes, and no ` +
         `local copy of ${set.model} matches its hash: assumed ${ASSUMED_DENOISER_BLOCKS} equal denoiser blocks ` +
@@ -121,11 +117,9 @@ export async function preflight(
   if (applied.kind === 'auto' && available !== null)
     notes.push("auto budget: the device's available memory minus the reserve");
 
-  const plan = planResidency({
-    blocks,
-    budgetBytes,
-    policy: params.cidl?.policy ?? 'paper',
-    prefetch: params.cidl?.prefetch ?? true,
+  const plan = planPhase('denoiser/', blocks, budgetBytes, {
+    policy: params.cidl?.policy,
+    prefetch: params.cidl?.prefetch,
     passes: params.steps ?? 30,
   });
   if (params.steps === undefined)

@@ -102,6 +102,32 @@ function inFlightAfter(out: string, n: number): boolean {
   }
 }
 
+/** `--pair desk=<code>`: the current companion's first pairing code. */
+const pairDesk = (): string[] => ['--pair', `desk=${companion!.ready.pairingCode}`];
+
+/**
+ * A fresh companion, then `odsora sweep` as a child on `spec(over)` (written to `<name>.json`) into `<work>/<name>`,
+ * paired with the companion; resolves once `finished` runs finished and another is in flight.
+ */
+async function sweepInFlight(
+  name: string,
+  over: Record<string, unknown>,
+  finished: number,
+  extraArgs: readonly string[] = [],
+): Promise<{ out: string; specPath: string; sweep: ReturnType<typeof startSweep>; jobsBefore: number }> {
+  companion = await freshCompanion();
+  const out = join(work, name);
+  const specPath = writeSpec(`${name}.json`, spec(over));
+  const jobsBefore = companionJobs();
+  const sweep = startSweep(['--spec', specPath, '--out', out, ...pairDesk(), ...extraArgs]);
+  await waitUntil(
+    () => inFlightAfter(out, finished) || sweep.child.exitCode !== null,
+    150_000,
+    `${finished} finished runs and one in flight`,
+  );
+  return { out, specPath, sweep, jobsBefore };
+}
+
 beforeAll(async () => {
   ensureCliBuilt();
   work = mkdtempSync(join(tmpdir(), 'odsora-sweep-test-'));
@@ -124,8 +150,7 @@ describe('odsora sweep', () => {
       writeSpec('grid.json', spec({ prompts: ['a red circle moving right on a black background'] })),
       '--out',
       out,
-      '--pair',
-      `desk=${companion!.ready.pairingCode}`,
+      ...pairDesk(),
     ]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toContain('sweep finished: 6 finished, 0 failed, 0 pending (6 started now)');
@@ -223,8 +248,7 @@ describe('odsora sweep', () => {
         writeSpec('two.json', s),
         '--out',
         out,
-        '--pair',
-        `desk=${companion.ready.pairingCode}`,
+        ...pairDesk(),
         '--pair',
         `desk-2=${second.ready.pairingCode}`,
       ]);
@@ -266,19 +290,11 @@ describe('odsora sweep', () => {
   }, 180_000);
 
   it('resumes after SIGKILL without re-running finished runs; refuses a folder of another sweep', async () => {
-    companion = await freshCompanion();
-    const out = join(work, 'resume');
-    const specPath = writeSpec('resume.json', spec({ repeats: 2, order: 'interleaved' }));
-    const jobsBefore = companionJobs();
-    const sweep = startSweep([
-      '--spec',
-      specPath,
-      '--out',
-      out,
-      '--pair',
-      `desk=${companion.ready.pairingCode}`,
-    ]);
-    await waitUntil(() => inFlightAfter(out, 3) || sweep.child.exitCode !== null, 150_000, '3 finished runs');
+    const { out, specPath, sweep, jobsBefore } = await sweepInFlight(
+      'resume',
+      { repeats: 2, order: 'interleaved' },
+      3,
+    );
     expect(sweep.child.exitCode, sweep.stderr()).toBeNull();
     sweep.child.kill('SIGKILL');
     await sweep.exited;
@@ -321,18 +337,7 @@ describe('odsora sweep', () => {
   }, 300_000);
 
   it('SIGTERM cancels the run in flight, leaves it pending in a consistent journal, and the sweep resumes', async () => {
-    companion = await freshCompanion();
-    const out = join(work, 'stop');
-    const specPath = writeSpec('stop.json', spec({ repeats: 2 }));
-    const sweep = startSweep([
-      '--spec',
-      specPath,
-      '--out',
-      out,
-      '--pair',
-      `desk=${companion.ready.pairingCode}`,
-    ]);
-    await waitUntil(() => inFlightAfter(out, 2) || sweep.child.exitCode !== null, 150_000, 'a run in flight');
+    const { out, specPath, sweep } = await sweepInFlight('stop', { repeats: 2 }, 2);
     sweep.child.kill('SIGTERM');
     expect(await sweep.exited, sweep.stderr()).toBe(143);
     const stderr = sweep.stderr();
@@ -352,20 +357,9 @@ describe('odsora sweep', () => {
   }, 300_000);
 
   it('a device that restarts mid-sweep: its interrupted run runs again and the sweep finishes', async () => {
-    companion = await freshCompanion();
-    const out = join(work, 'restart');
-    const specPath = writeSpec('restart.json', spec({ repeats: 2 }));
-    const sweep = startSweep([
-      '--spec',
-      specPath,
-      '--out',
-      out,
-      '--pair',
-      `desk=${companion.ready.pairingCode}`,
-    ]);
-    await waitUntil(() => inFlightAfter(out, 2) || sweep.child.exitCode !== null, 150_000, 'a run in flight');
-    const { dataDir, modelDir, port } = companion;
-    await companion.kill('SIGKILL');
+    const { out, sweep } = await sweepInFlight('restart', { repeats: 2 }, 2);
+    const { dataDir, modelDir, port } = companion!;
+    await companion!.kill('SIGKILL');
     companion = await startCompanion({
       dataDir,
       modelDir,
@@ -381,21 +375,8 @@ describe('odsora sweep', () => {
   }, 300_000);
 
   it('a device that does not come back: its remaining runs fail with the reason, and the sweep ends', async () => {
-    companion = await freshCompanion();
-    const out = join(work, 'gone');
-    const specPath = writeSpec('gone.json', spec({ repeats: 2 }));
-    const sweep = startSweep([
-      '--spec',
-      specPath,
-      '--out',
-      out,
-      '--pair',
-      `desk=${companion.ready.pairingCode}`,
-      '--device-timeout',
-      '2',
-    ]);
-    await waitUntil(() => inFlightAfter(out, 2) || sweep.child.exitCode !== null, 150_000, 'a run in flight');
-    await companion.kill('SIGKILL');
+    const { out, sweep } = await sweepInFlight('gone', { repeats: 2 }, 2, ['--device-timeout', '2']);
+    await companion!.kill('SIGKILL');
     expect(await sweep.exited, sweep.stderr()).toBe(1);
     const j = journalOf(out);
     expect(j.state).toBe('failed');

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planResidency } from '../../../../../shared/engine/cidl/plan';
+import { formatBytes } from '../../../../../shared/format';
 import type { BlockSet } from '../../../../../shared/engine/blockset/load';
 import type { DeviceInfo } from '../../../../../shared/protocol/device';
 import { NodeFileSystem, nodeSha256 } from '../../../../../src-main/adapters/node-fs';
@@ -108,6 +109,28 @@ describe('preflight', () => {
       { cacheRoots: [cacheRoot] },
     );
     expect(r.budgetBytes).toBe(9_000_000);
+  });
+
+  it('plans with the run’s policy, prefetch and steps, and says the plan in a note', async () => {
+    const blocks = blockSet.denoiserBlocks().map((b) => ({ id: `denoiser/${b.id}`, bytes: b.bytes }));
+    const largest = Math.max(...blocks.map((b) => b.bytes));
+    const budget = { kind: 'bytes', bytes: largest * 2 } as const;
+    const cidl = { budget, policy: 'largest-first', prefetch: false } as const;
+    const r = await preflight(device(), { ...params, steps: 7, cidl }, { cacheRoots: [cacheRoot] });
+    const expected = planResidency({
+      blocks,
+      budgetBytes: largest * 2,
+      policy: 'largest-first',
+      prefetch: false,
+      passes: 7,
+    });
+    expect(expected.mode).toBe('sequential');
+    expect(r.predictedPeakBytes).toBe(expected.predictedPeakBytes);
+    expect(r.notes).toContain(
+      `denoiser plan: sequential, ${expected.retained.length} of ${blocks.length} blocks kept resident ` +
+        `(${formatBytes(expected.retainedBytes, 'exact')}), ${formatBytes(expected.loadBytesPerPass, 'exact')} loaded per step`,
+    );
+    expect(expected.retained.length).toBeGreaterThan(0);
   });
 
   it('assumes equal STDiT3 blocks when no local block set matches, and says so', async () => {
