@@ -201,6 +201,18 @@ export const runEventsResultSchema = z.strictObject({
   lastSeq: nonNegInt,
 });
 
+/** Most runs one connection follows at a time (`events.follow`). */
+export const MAX_FOLLOWED_RUNS = 32;
+
+/**
+ * Arguments and result of `events.follow`: the runs whose `run.event`s this connection wants pushed (the runs its
+ * views show), replacing the previous set. A connection that never asks gets every run's events; `[]` gets none.
+ * Other events (`run.updated`, `sweep.updated`, `devices.changed`) always come.
+ */
+export const followRunsSchema = z.strictObject({
+  runIds: z.array(studioRunIdSchema).max(MAX_FOLLOWED_RUNS),
+});
+
 /** Arguments of `runs.frames`: `final` frames or the latest `preview` frames, `limit` from index `from`. */
 export const runFramesArgsSchema = z.strictObject({
   runId: studioRunIdSchema,

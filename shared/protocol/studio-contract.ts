@@ -20,6 +20,7 @@ import {
   reportPutVideoResultSchema,
   runAnnotateArgsSchema,
   runDetailSchema,
+  followRunsSchema,
   runEventsArgsSchema,
   runEventsResultSchema,
   runFramesArgsSchema,
@@ -53,7 +54,8 @@ export * from './studio-contract-sweeps';
  * `runs.annotate` names, tags and notes a run. 5: `sweep.updated` carries the sweep's revision and what changed in
  * its journal (changed runs and top-level fields) instead of only its summary; `sweeps.get` answers with the
  * revision (and its epoch) of the journal it returns; a run summary carries `eventLogProblem` (what its stored event
- * log skipped, checked once when the run ended), so History needs no `runs.get` per row.
+ * log skipped, checked once when the run ended), so History needs no `runs.get` per row; `events.follow` says which
+ * runs' `run.event`s a connection wants (a page no longer receives every event of every run, e.g. a sweep's).
  */
 export const STUDIO_CONTRACT_VERSION = 5;
 
@@ -258,6 +260,17 @@ export const studioContract = {
     readOnly: true,
     args: runEventsArgsSchema,
     result: runEventsResultSchema,
+  },
+  /**
+   * Which runs' `run.event`s this connection wants pushed (the rest are not sent to it); a connection that never
+   * asks gets every run's. Only connections that receive pushed events can ask (the WebSocket bridge, Electron);
+   * over `POST /api/` it fails with `bad-request`.
+   */
+  'events.follow': {
+    method: 'followRuns',
+    readOnly: true,
+    args: followRunsSchema,
+    result: followRunsSchema,
   },
   /** A page of a run's final or latest preview frames as base64 PNGs. */
   'runs.frames': {

@@ -2,7 +2,15 @@
 // answers the typed contract over IPC, checking who asks before validating what they ask.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BrowserWindow, app, ipcMain, protocol, session, type WebFrameMain } from 'electron';
+import {
+  BrowserWindow,
+  app,
+  ipcMain,
+  protocol,
+  session,
+  type WebContents,
+  type WebFrameMain,
+} from 'electron';
 import {
   STUDIO_CALL_CHANNEL,
   STUDIO_EVENT_CHANNEL,
@@ -10,6 +18,7 @@ import {
   type StudioReply,
 } from '../../shared/protocol/studio-contract';
 import { createStudioServices, type StudioServices } from '../studio/services/index';
+import { FollowedRuns } from '../studio/followed-runs';
 import {
   STATIC_SECURITY_HEADERS,
   contentTypeFor,
@@ -92,11 +101,13 @@ async function startServices(): Promise<StudioServices> {
       `${APP_SCHEME}://${APP_HOST}/reports/${encodeURIComponent(reportId)}/${encodeURIComponent(name)}`,
     printToPdf,
   });
-  // Pushed updates go to the studio page's top frame only, never to a page it might have navigated to.
+  // Pushed updates go to the studio page's top frame only, never to a page it might have navigated to; a run's
+  // events only to windows that follow it (`events.follow`).
   services.onEvent((event) => {
     for (const win of BrowserWindow.getAllWindows()) {
       const frame = win.webContents.mainFrame;
-      if (isTrustedSender(frame)) win.webContents.send(STUDIO_EVENT_CHANNEL, event);
+      if (isTrustedSender(frame) && followedBy(win.webContents).wants(event))
+        win.webContents.send(STUDIO_EVENT_CHANNEL, event);
     }
   });
   let closing = false;
@@ -118,9 +129,17 @@ function registerIpc(services: StudioServices): void {
       if (!isTrustedSender(event.senderFrame)) {
         return { ok: false, error: studioError('forbidden', 'IPC from an untrusted frame') };
       }
-      return dispatch(command, rawArgs);
+      return dispatch(command, rawArgs, followedBy(event.sender));
     },
   );
+}
+
+/** Each window's followed runs (a reloaded page asks again; a closed window's entry goes with it). */
+const followed = new WeakMap<WebContents, FollowedRuns>();
+function followedBy(contents: WebContents): FollowedRuns {
+  let f = followed.get(contents);
+  if (f === undefined) followed.set(contents, (f = new FollowedRuns()));
+  return f;
 }
 
 function serveRendererProtocol(services: StudioServices): void {

@@ -22,11 +22,20 @@ import type { RunService } from './services/run-service';
 import type { SweepService } from './services/sweep-service';
 
 /**
- * One async handler per contract command, called with arguments that already passed the schema. A mapped type
- * over the contract: a command without a handler (or a handler of the wrong shape) does not compile.
+ * The connection a call came over, for what belongs to a connection rather than to the studio: which runs' events
+ * it wants pushed (`events.follow`). Absent for calls over `POST /api/`, which receive no pushed events.
+ */
+export interface StudioConnection {
+  followRuns(runIds: readonly string[]): void;
+}
+
+/**
+ * One async handler per contract command, called with arguments that already passed the schema (and the
+ * connection, where the transport has one). A mapped type over the contract: a command without a handler (or a
+ * handler of the wrong shape) does not compile.
  */
 export type StudioHandlers = {
-  [C in StudioCommand]: (args: StudioArgs<C>) => Promise<StudioResult<C>>;
+  [C in StudioCommand]: (args: StudioArgs<C>, connection?: StudioConnection) => Promise<StudioResult<C>>;
 };
 
 /** What the handlers need to know about the host they run in. */
@@ -86,6 +95,15 @@ export function createStudioHandlers(host: StudioHostInfo, services?: StudioHand
     'runs.annotate': async ({ runId, ...patch }) => ({ run: await need().runs.annotate(runId, patch) }),
     'runs.get': async ({ runId }) => need().history.detail(runId),
     'runs.events': async ({ runId, afterSeq, limit }) => need().history.eventPage(runId, afterSeq, limit),
+    'events.follow': async ({ runIds }, connection) => {
+      if (connection === undefined)
+        throw new StudioServiceError(
+          'bad-request',
+          'events.follow is for connections that receive pushed events (the /bridge WebSocket, Electron); POST /api/ receives none',
+        );
+      connection.followRuns(runIds);
+      return { runIds };
+    },
     'runs.frames': async ({ runId, which, from, limit }) =>
       need().history.framePage(runId, which, from, limit),
     'runs.delete': async ({ runId }) => ({ deleted: await need().runs.delete(runId) }),
@@ -114,11 +132,15 @@ export function createStudioHandlers(host: StudioHostInfo, services?: StudioHand
  * Validates a call from an untrusted transport (Electron IPC, the WebSocket bridge, HTTP), runs it and answers
  * with the reply envelope; never throws.
  */
-export type StudioDispatch = (command: unknown, rawArgs: unknown) => Promise<StudioReply>;
+export type StudioDispatch = (
+  command: unknown,
+  rawArgs: unknown,
+  connection?: StudioConnection,
+) => Promise<StudioReply>;
 
 /** Builds the dispatcher: unknown command, bad args, handler failure and bad results all become typed errors. */
 export function createStudioDispatch(handlers: StudioHandlers): StudioDispatch {
-  return async (command, rawArgs) => {
+  return async (command, rawArgs, connection) => {
     if (typeof command !== 'string' || !isStudioCommand(command)) {
       return { ok: false, error: studioError('unknown-command', `Unknown command: ${String(command)}`) };
     }
@@ -127,8 +149,8 @@ export function createStudioDispatch(handlers: StudioHandlers): StudioDispatch {
     let raw: unknown;
     try {
       // The mapped type cannot follow the correlation between `command` and `handlers[command]`; the schema did.
-      const handler = handlers[command] as (a: unknown) => Promise<unknown>;
-      raw = await handler(args.args);
+      const handler = handlers[command] as (a: unknown, c?: StudioConnection) => Promise<unknown>;
+      raw = await handler(args.args, connection);
     } catch (err) {
       const known = err instanceof DeviceError ? studioErrorOfDevice(err) : err;
       if (known instanceof StudioServiceError)

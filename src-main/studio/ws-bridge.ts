@@ -21,6 +21,7 @@ import {
   type StudioResponse,
 } from '../../shared/protocol/studio-contract';
 import type { StudioDispatch } from './studio-handlers';
+import { FollowedRuns } from './followed-runs';
 
 /** The bridge's limits; every field has a default. */
 export interface WsBridgeLimits {
@@ -94,6 +95,8 @@ interface Peer {
   alive: boolean;
   /** When the connection opened or last sent a frame (performance.now()): the longest idle gives way. */
   activeAt: number;
+  /** The runs whose events it wants (`events.follow`). */
+  followed: FollowedRuns;
 }
 
 /** Builds the bridge; attach it to an http server's `upgrade` event through {@link WsBridge.accept}. */
@@ -116,15 +119,16 @@ export function createWsBridge(options: WsBridgeOptions): WsBridge {
 
   const unsubscribe = options.onEvent?.((event) => {
     if (peers.size === 0) return;
-    const text = JSON.stringify({ event });
+    let text: string | null = null;
     for (const peer of peers) {
-      if (peer.ws.readyState !== peer.ws.OPEN) continue;
+      if (peer.ws.readyState !== peer.ws.OPEN || !peer.followed.wants(event)) continue;
       // A page that cannot keep up would make the server buffer without bound: drop it; it reconnects and
       // re-reads the lists.
       if (peer.ws.bufferedAmount > limits.maxBufferedBytes) {
         peer.ws.close(BRIDGE_CLOSE.tryAgainLater, 'too slow for the event stream');
         continue;
       }
+      text ??= JSON.stringify({ event });
       peer.ws.send(text);
     }
   });
@@ -185,7 +189,7 @@ export function createWsBridge(options: WsBridgeOptions): WsBridge {
     }
     peer.inFlight += 1;
     options
-      .dispatch(command, args)
+      .dispatch(command, args, peer.followed)
       .then(
         (reply) => send(peer, { id, ...reply }),
         (err: unknown) => {
@@ -243,6 +247,7 @@ export function createWsBridge(options: WsBridgeOptions): WsBridge {
           inFlight: 0,
           alive: true,
           activeAt: performance.now(),
+          followed: new FollowedRuns(),
         };
         peers.add(peer);
         // Protocol violations (oversized frame: 1009, bad opcode: 1002): ws closes the socket itself.

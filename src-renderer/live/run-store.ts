@@ -1,7 +1,7 @@
 // One run's live state: folds pushed `run.event`s as they arrive, catches up with `runs.events` when opened late or
 // after a gap (a reconnect), and tells its views at most once per animation frame.
 import type { RunEvent } from '../../shared/protocol/run';
-import type { StudioApi, StudioEvent } from '../../shared/protocol/studio-contract';
+import { MAX_FOLLOWED_RUNS, type StudioApi, type StudioEvent } from '../../shared/protocol/studio-contract';
 import type { StudioEventSource } from '../api';
 import type { PerfRecorder } from './perf-probe';
 import { emptyRunView, foldEvent, type RunView } from '../../shared/report/run-fold';
@@ -16,6 +16,11 @@ export interface RunStoreDeps {
   /** Runs `callback` before the next repaint (default `requestAnimationFrame`). */
   scheduleFrame?: (callback: () => void) => void;
   perf?: PerfRecorder | null;
+  /**
+   * Tells the studio which runs' events to push to this page (`events.follow`): the registry calls it with the
+   * runs it holds stores for. Without it the page gets every run's events (and ignores the others').
+   */
+  follow?: (runIds: string[]) => Promise<unknown>;
 }
 
 /** A run's folded view plus change notification, shared by every view of the run. */
@@ -150,7 +155,11 @@ export class RunStore {
   }
 }
 
-/** Shares one store per run between views; a store stops when its last view lets go. */
+/**
+ * Shares one store per run between views; a store stops when its last view lets go. The studio pushes this page
+ * the events of the runs it holds stores for, and no others (`deps.follow`): a sweep's runs stream past a page that
+ * shows one run without costing it anything.
+ */
 export class RunStoreRegistry {
   private readonly stores = new Map<string, { store: RunStore; users: number }>();
 
@@ -160,9 +169,12 @@ export class RunStoreRegistry {
   acquire(runId: string): { store: RunStore; release: () => void } {
     let entry = this.stores.get(runId);
     if (entry === undefined) {
-      entry = { store: new RunStore(runId, this.deps), users: 0 };
+      const store = new RunStore(runId, this.deps);
+      entry = { store, users: 0 };
       this.stores.set(runId, entry);
-      void entry.store.start();
+      void store.start();
+      // Events pushed before the studio heard of this run were not sent: read them once it has.
+      void this.follow().then(() => store.catchUp());
     }
     entry.users++;
     const held = entry;
@@ -176,13 +188,25 @@ export class RunStoreRegistry {
         if (held.users === 0) {
           held.store.stop();
           this.stores.delete(runId);
+          void this.follow();
         }
       },
     };
   }
 
-  /** After a reconnect: every open run reads what it missed. */
+  /** After a reconnect: the new connection is told what to follow, then every open run reads what it missed. */
   catchUpAll(): void {
-    for (const { store } of this.stores.values()) void store.catchUp();
+    void this.follow().then(() => {
+      for (const { store } of this.stores.values()) void store.catchUp();
+    });
+  }
+
+  /** Tells the studio the runs held now (the newest {@link MAX_FOLLOWED_RUNS}); a failure only costs catch-ups. */
+  private follow(): Promise<void> {
+    if (this.deps.follow === undefined) return Promise.resolve();
+    return this.deps
+      .follow([...this.stores.keys()].slice(-MAX_FOLLOWED_RUNS))
+      .then(() => undefined)
+      .catch(() => undefined);
   }
 }

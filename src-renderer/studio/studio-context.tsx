@@ -100,6 +100,7 @@ export function StudioProvider(props: StudioProviderProps) {
             }),
         },
         onEvent,
+        follow: (runIds) => api.followRuns({ runIds }),
         perf: perfRecorder(),
         scheduleFrame,
       }),

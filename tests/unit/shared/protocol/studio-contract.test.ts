@@ -105,6 +105,8 @@ describe('studio contract: history, compare, preflight, reports', () => {
       [
         'app.info',
         'devices.list',
+        // A mirror page follows the runs it shows like any page: it changes what reaches that page only.
+        'events.follow',
         'runs.compare',
         'runs.events',
         'runs.frames',

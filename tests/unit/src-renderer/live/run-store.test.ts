@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { StudioEvent } from '../../../../shared/protocol/studio-contract';
 import { PerfRecorder } from '../../../../src-renderer/live/perf-probe';
-import { RunStore } from '../../../../src-renderer/live/run-store';
+import { RunStore, RunStoreRegistry } from '../../../../src-renderer/live/run-store';
 import { recordedRun } from '../helpers/recorded-runs';
 
 const paper = recordedRun('paper-defaults');
@@ -94,5 +94,69 @@ describe('RunStore', () => {
     expect(Math.abs((samples[0]?.receivedAtMs ?? 0) - Date.now())).toBeLessThan(5_000); // epoch ms
     h.perf.reset();
     expect(h.perf.samples()).toEqual([]);
+  });
+});
+
+describe('RunStoreRegistry', () => {
+  /** A registry whose studio stores `stored` events per run and records every events.follow and catch-up call. */
+  function registry(stored: number) {
+    const follows: string[][] = [];
+    const reads: string[] = [];
+    let current = stored;
+    const reg = new RunStoreRegistry({
+      api: {
+        getRunEvents: async ({ runId, afterSeq, limit }) => {
+          reads.push(runId);
+          const events = paper.events.filter((e) => e.seq > afterSeq && e.seq <= current).slice(0, limit);
+          return { events, lastSeq: current };
+        },
+      },
+      onEvent: () => () => undefined,
+      scheduleFrame: () => undefined,
+      follow: async (runIds) => {
+        follows.push(runIds);
+      },
+    });
+    return { reg, follows, reads, store: (n: number) => (current = n) };
+  }
+  const settle = () => new Promise((r) => setTimeout(r, 0));
+
+  it('tells the studio the runs its views hold, and nothing more, as views come and go', async () => {
+    const { reg, follows } = registry(3);
+    const a = reg.acquire('run-a');
+    const a2 = reg.acquire('run-a'); // a second view of the same run: one store, no new follow
+    const b = reg.acquire('run-b');
+    await settle();
+    expect(follows).toEqual([['run-a'], ['run-a', 'run-b']]);
+    a.release();
+    await settle();
+    expect(follows).toHaveLength(2); // run-a still has a view
+    a2.release();
+    b.release();
+    await settle();
+    expect(follows.slice(2)).toEqual([['run-b'], []]);
+  });
+
+  it('reads what was stored before the studio followed the run (those events were not pushed)', async () => {
+    const { reg, reads, store } = registry(2);
+    const { store: s } = reg.acquire('run-a');
+    // Events 3-5 are stored while the follow is on its way: pushed to nobody; the catch-up after it reads them.
+    store(5);
+    await settle();
+    await settle();
+    expect(reads.filter((r) => r === 'run-a').length).toBeGreaterThanOrEqual(2);
+    expect(s.view.lastSeq).toBe(5);
+  });
+
+  it('follows again after a reconnect (a new connection follows nothing yet), then catches every store up', async () => {
+    const { reg, follows, reads } = registry(1);
+    reg.acquire('run-a');
+    await settle();
+    const before = reads.length;
+    reg.catchUpAll();
+    await settle();
+    expect(follows.at(-1)).toEqual(['run-a']);
+    expect(follows).toHaveLength(2);
+    expect(reads.length).toBeGreaterThan(before);
   });
 });
