@@ -52,6 +52,8 @@ export interface StudioBenchOptions {
   sweepRuns: number;
   /** Denoising steps of each background sweep run. */
   sweepSteps: number;
+  /** Show the sweep's Sweeps screen in a second window while measuring (default true). */
+  sweepsWindow: boolean;
   log: (line: string) => void;
 }
 
@@ -85,8 +87,11 @@ export interface DuringSweepPhase {
   sweep: BenchSweepReport;
   runs: StudioBenchRun[];
   median: PhaseMedian;
-  /** The second window (the sweep's Sweeps screen) while the measured runs streamed. */
-  sweepsWindow: { frameIntervalMs: Summary; longTasks: { count: number; totalMs: number; maxMs: number } };
+  /** The second window (the sweep's Sweeps screen) while the measured runs streamed; null without it. */
+  sweepsWindow: {
+    frameIntervalMs: Summary;
+    longTasks: { count: number; totalMs: number; maxMs: number };
+  } | null;
   /** This phase's median over the first phase's (1 = unchanged). */
   ratio: { eventToScreenP50: number | null; eventToScreenP95: number | null };
 }
@@ -235,18 +240,22 @@ export async function runStudioBench(opts: StudioBenchOptions): Promise<StudioBe
       const sweep = await BenchSweep.start(studio, benchSweepSpec(opts.sweepRuns, opts.sweepSteps));
       // Its own window (a second browser context): a second tab of the same window would hide the live view's tab,
       // and Chromium throttles the animation frames of hidden tabs.
-      const sweepsContext = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-      await sweepsContext.addInitScript({ content: FRAME_RECORDER_SCRIPT });
-      const sweepsTab = await sweepsContext.newPage();
-      await sweepsTab.goto(`${studio.url}#/sweeps/${encodeURIComponent(sweep.sweepId)}`);
-      await sweepsTab.getByTestId('sweep-done').waitFor({ timeout: 30_000 });
+      const sweepsContext = opts.sweepsWindow
+        ? await browser.newContext({ viewport: { width: 1440, height: 900 } })
+        : null;
+      const sweepsTab = sweepsContext === null ? null : await sweepsContext.newPage();
+      if (sweepsContext !== null && sweepsTab !== null) {
+        await sweepsContext.addInitScript({ content: FRAME_RECORDER_SCRIPT });
+        await sweepsTab.goto(`${studio.url}#/sweeps/${encodeURIComponent(sweep.sweepId)}`);
+        await sweepsTab.getByTestId('sweep-done').waitFor({ timeout: 30_000 });
+      }
       const first = await waitFor('the sweep to finish its first run', 600_000, async () => {
         const p = await sweep.progress();
         if (p.state !== 'running')
           throw new Error(`the sweep ended ${p.state} before it ran: ${p.error ?? ''}`);
         return p.finished >= 1 ? p : null;
       });
-      await sweepsTab.evaluate(PAGE.startRecording);
+      await sweepsTab?.evaluate(PAGE.startRecording);
       const sweepRuns: StudioBenchRun[] = [];
       let runningThroughout = true;
       for (let r = 0; r < opts.runs; r++) {
@@ -257,8 +266,8 @@ export async function runStudioBench(opts: StudioBenchOptions): Promise<StudioBe
         );
         if (!BenchSweep.running(await sweep.progress())) runningThroughout = false;
       }
-      const tab = (await sweepsTab.evaluate(PAGE.stopRecording)) as PageRecording;
-      await sweepsContext.close();
+      const tab = (await sweepsTab?.evaluate(PAGE.stopRecording)) as PageRecording | undefined;
+      await sweepsContext?.close();
       const atEnd = await sweep.progress();
       opts.log(`measured; waiting for the sweep to end (${atEnd.finished}/${atEnd.total} finished)`);
       const final = await sweep.finish(900_000);
@@ -275,10 +284,13 @@ export async function runStudioBench(opts: StudioBenchOptions): Promise<StudioBe
         },
         runs: sweepRuns,
         median: sweepMedian,
-        sweepsWindow: {
-          frameIntervalMs: summarize(frameIntervals(tab.frames)),
-          longTasks: longTaskStats(tab.longTasks),
-        },
+        sweepsWindow:
+          tab === undefined
+            ? null
+            : {
+                frameIntervalMs: summarize(frameIntervals(tab.frames)),
+                longTasks: longTaskStats(tab.longTasks),
+              },
         ratio: {
           eventToScreenP50: ratioOf(sweepMedian.eventToScreenP50Ms, median.eventToScreenP50Ms),
           eventToScreenP95: ratioOf(sweepMedian.eventToScreenP95Ms, median.eventToScreenP95Ms),

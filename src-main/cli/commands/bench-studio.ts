@@ -30,6 +30,10 @@ export function registerStudioBench(bench: Command): void {
       0,
     )
     .option('--sweep-steps <n>', 'denoising steps of each sweep run', posInt('--sweep-steps'), 30)
+    .option(
+      '--no-sweeps-window',
+      "measure the sweep phase without the sweep's Sweeps screen open in a second window",
+    )
     .addHelpText(
       'after',
       examples([
@@ -52,6 +56,7 @@ export function registerStudioBench(bench: Command): void {
         recordSteps: number;
         sweepRuns: number;
         sweepSteps: number;
+        sweepsWindow: boolean;
       }) => {
         const root = findProjectRoot();
         const result = await runStudioBench({
@@ -63,6 +68,7 @@ export function registerStudioBench(bench: Command): void {
           recordSteps: flags.recordSteps,
           sweepRuns: flags.sweepRuns,
           sweepSteps: flags.sweepSteps,
+          sweepsWindow: flags.sweepsWindow,
           log: (line) => void process.stderr.write(`bench: ${line}\n`),
         });
         if (flags.json) console.log(JSON.stringify(result, null, 2));
