@@ -50,6 +50,9 @@ export interface BenchSweepProgress {
   finished: number;
   failed: number;
   error: string | null;
+  /** When the sweep was created and when its journal last changed (its end, once it ended). */
+  createdAtEpochMs: number;
+  updatedAtEpochMs: number;
 }
 
 /** What the bench reports about the sweep. */
@@ -63,6 +66,7 @@ export interface BenchSweepReport {
   /** Whether the sweep was running at the start and at the end of every measured run. */
   runningThroughout: boolean;
   /** How the sweep ended (after the measured runs the bench waits for it, up to a limit, else cancels it). */
+  /** `wallMs`: from the sweep's creation to its journal's last change. */
   final: BenchSweepProgress & { wallMs: number; cancelledByBench: boolean };
 }
 
@@ -71,14 +75,12 @@ export class BenchSweep {
   private constructor(
     private readonly studio: BenchStudio,
     readonly sweepId: string,
-    readonly startedAtMs: number,
   ) {}
 
   /** Starts the sweep through `sweeps.start`. */
   static async start(studio: BenchStudio, spec: BenchSweepSpec): Promise<BenchSweep> {
-    const started = Date.now();
     const { sweep } = await studio.call<{ sweep: { sweepId: string } }>('sweeps.start', { spec });
-    return new BenchSweep(studio, sweep.sweepId, started);
+    return new BenchSweep(studio, sweep.sweepId);
   }
 
   /** Its summary now. */
@@ -93,6 +95,8 @@ export class BenchSweep {
       finished: sweep.finished,
       failed: sweep.failed,
       error: sweep.error,
+      createdAtEpochMs: sweep.createdAtEpochMs,
+      updatedAtEpochMs: sweep.updatedAtEpochMs,
     };
   }
 
@@ -115,6 +119,8 @@ export class BenchSweep {
       cancelledByBench = true;
       p = await this.progress();
     }
-    return { ...p, wallMs: Date.now() - this.startedAtMs, cancelledByBench };
+    // The sweep's own duration: from its creation to its journal's last change (it may have ended long before the
+    // bench looked).
+    return { ...p, wallMs: p.updatedAtEpochMs - p.createdAtEpochMs, cancelledByBench };
   }
 }
