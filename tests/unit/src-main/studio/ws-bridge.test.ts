@@ -2,241 +2,23 @@
 // upgrade authentication (token, mirror token, Host, Origin), the read-only mirror, malformed and random frames,
 // frame size and rate limits.
 import { request as httpRequest } from 'node:http';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import {
-  studioEventFrameSchema,
-  studioResponseSchema,
-  type StudioEvent,
-  type StudioResponse,
-} from '../../../../shared/protocol/studio-contract';
-import type { RunSummary, StudioDevice } from '../../../../shared/protocol/studio-contract';
-import {
-  createStudioDispatch,
-  createStudioHandlers,
-  type StudioHandlers,
-} from '../../../../src-main/studio/studio-handlers';
-import { startWebStudio, type WebStudio } from '../../../../src-main/studio/web-server';
-import type { WsBridgeLimits } from '../../../../src-main/studio/ws-bridge';
+import type { StudioEvent } from '../../../../shared/protocol/studio-contract';
 import { createBridgeClient, createStudioClient, type BridgeSocket } from '../../../../src-renderer/api';
-
-const device: StudioDevice = {
-  id: 'builtin',
-  deviceId: null,
-  name: 'Built-in iPhone 15 Pro',
-  model: 'iPhone 15 Pro (simulated)',
-  role: 'target',
-  simulated: true,
-  engineVersion: null,
-  host: '127.0.0.1',
-  port: 0,
-  sources: { builtin: true, discovered: false, manual: false },
-  status: 'connected',
-  baseline: false,
-  thermalState: null,
-  diagnostics: {
-    seenOverMdns: false,
-    portReachable: null,
-    protocolVersion: null,
-    paired: false,
-    lastError: null,
-  },
-};
-
-const run: RunSummary = {
-  runId: 'r-1',
-  deviceRunId: 'dev-run-1',
-  deviceId: 'builtin',
-  deviceName: 'Built-in iPhone 15 Pro',
-  label: null,
-  state: 'running',
-  lastSeq: 3,
-  stream: 'live',
-  createdAtEpochMs: 1_700_000_000_000,
-  interruption: null,
-  tags: [],
-  notes: '',
-  params: { prompt: 'a ball', seed: 1 },
-  metrics: null,
-  baselineRunId: null,
-  speedupVsBaseline: null,
-  eventLogProblem: null,
-};
-
-/** Stub services behind the real handlers' dispatcher (validation, error mapping), recording mutating calls. */
-function fakeStudio() {
-  const mutations: string[] = [];
-  const listeners = new Set<(event: StudioEvent) => void>();
-  const real = createStudioHandlers({ appVersion: '1.2.3', platform: 'web' });
-  const handlers: StudioHandlers = {
-    ...real,
-    'devices.list': async () => ({ devices: [device] }),
-    'runs.list': async () => ({ runs: [run], unreadable: [] }),
-    'devices.pair': async () => {
-      mutations.push('devices.pair');
-      return { device: { ...device, status: 'paired' } };
-    },
-    'runs.start': async () => {
-      mutations.push('runs.start');
-      return { run };
-    },
-    'runs.cancel': async () => {
-      mutations.push('runs.cancel');
-      return { run: { ...run, state: 'cancelled' } };
-    },
-  };
-  return {
-    mutations,
-    dispatch: createStudioDispatch(handlers),
-    onEvent: (listener: (event: StudioEvent) => void) => {
-      listeners.add(listener);
-      return () => {
-        listeners.delete(listener);
-      };
-    },
-    emit: (event: StudioEvent) => {
-      for (const l of listeners) l(event);
-    },
-  };
-}
-
-/** A bridge connection that queues what the server sends, for request/response and event assertions. */
-class Peer {
-  readonly responses: StudioResponse[] = [];
-  readonly events: StudioEvent[] = [];
-  readonly junk: unknown[] = [];
-  private waiters: (() => void)[] = [];
-  // Above the ids the raw frames in these tests use, so answers never get mixed up.
-  private nextId = 1000;
-
-  constructor(readonly ws: WebSocket) {
-    ws.on('message', (data, isBinary) => {
-      const raw: unknown = isBinary ? data : JSON.parse(String(data));
-      const event = studioEventFrameSchema.safeParse(raw);
-      const response = studioResponseSchema.safeParse(raw);
-      if (event.success) this.events.push(event.data.event);
-      else if (response.success) this.responses.push(response.data);
-      else this.junk.push(raw);
-      for (const w of this.waiters.splice(0)) w();
-    });
-  }
-
-  static open(url: string, origin?: string): Promise<Peer> {
-    return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, origin !== undefined ? { origin } : {});
-      ws.once('open', () => resolve(new Peer(ws)));
-      ws.once('error', reject);
-    });
-  }
-
-  async until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!check()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise<void>((r) => {
-        this.waiters.push(r);
-        setTimeout(r, 50);
-      });
-    }
-  }
-
-  /** Sends a raw frame and returns the next response. */
-  async sendRaw(frame: string | Buffer, binary = false): Promise<StudioResponse> {
-    const before = this.responses.length;
-    this.ws.send(frame, { binary });
-    await this.until(() => this.responses.length > before, 'a response');
-    return this.responses[before]!;
-  }
-
-  async call(command: string, args: unknown = {}): Promise<StudioResponse> {
-    const id = this.nextId++;
-    this.ws.send(JSON.stringify({ id, command, args }));
-    await this.until(() => this.responses.some((r) => r.id === id), `the answer to ${command}`);
-    return this.responses.find((r) => r.id === id)!;
-  }
-
-  closed(): Promise<number> {
-    if (this.ws.readyState === WebSocket.CLOSED) return Promise.resolve(-1);
-    return new Promise((resolve) => this.ws.once('close', (code) => resolve(code)));
-  }
-
-  close(): void {
-    this.ws.terminate();
-  }
-}
-
-/** The HTTP status of an upgrade attempt: 101 when it was accepted. */
-function upgradeStatus(url: string, init: { origin?: string; headers?: Record<string, string> } = {}) {
-  return new Promise<number>((resolve, reject) => {
-    const ws = new WebSocket(url, {
-      ...(init.origin !== undefined ? { origin: init.origin } : {}),
-      ...(init.headers !== undefined ? { headers: init.headers } : {}),
-    });
-    ws.once('open', () => {
-      ws.terminate();
-      resolve(101);
-    });
-    ws.once('unexpected-response', (_req, res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-      ws.terminate();
-    });
-    ws.once('error', (err) => reject(err));
-  });
-}
+import { bridgeHarness, bridgeUrl, device, run, upgradeStatus, type Peer } from './ws-bridge-harness';
 
 describe('web studio WebSocket bridge', () => {
-  let dir: string;
-  let studio: WebStudio;
-  let fake: ReturnType<typeof fakeStudio>;
-  const opened: Peer[] = [];
-
-  const start = (limits?: Partial<WsBridgeLimits>, f = fakeStudio()) =>
-    startWebStudio({
-      port: 0,
-      host: '127.0.0.1',
-      staticDir: join(dir, 'renderer'),
-      dispatch: f.dispatch,
-      onEvent: f.onEvent,
-      ...(limits !== undefined ? { bridgeLimits: limits } : {}),
-    });
-  const bridgeUrl = (s: WebStudio, query: string) => `ws://127.0.0.1:${s.port}/bridge?${query}`;
-  const control = async (s: WebStudio = studio) => {
-    const p = await Peer.open(bridgeUrl(s, `token=${s.token}`), s.origin);
-    opened.push(p);
-    return p;
-  };
-  const mirror = async (s: WebStudio = studio) => {
-    const p = await Peer.open(bridgeUrl(s, `mirror=${s.mirrorToken}`), s.origin);
-    opened.push(p);
-    return p;
-  };
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'odsora-ws-bridge-'));
-    mkdirSync(join(dir, 'renderer'), { recursive: true });
-    writeFileSync(join(dir, 'renderer', 'index.html'), '<!doctype html><title>Studio</title>');
-    fake = fakeStudio();
-    studio = await start(undefined, fake);
-  });
-
-  afterAll(async () => {
-    for (const p of opened) p.close();
-    await studio?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const h = bridgeHarness();
 
   it('prints a separate read-only mirror URL with its own token', () => {
-    expect(studio.mirrorUrl).toBe(`http://127.0.0.1:${studio.port}/?mirror=${studio.mirrorToken}`);
-    expect(studio.mirrorToken).toMatch(/^[A-Za-z0-9_-]{32}$/);
-    expect(studio.mirrorToken).not.toBe(studio.token);
+    expect(h.studio.mirrorUrl).toBe(`http://127.0.0.1:${h.studio.port}/?mirror=${h.studio.mirrorToken}`);
+    expect(h.studio.mirrorToken).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(h.studio.mirrorToken).not.toBe(h.studio.token);
   });
 
   it('answers contract calls with { id, ok, result | error }', async () => {
-    const p = await control();
+    const p = await h.control();
     const info = await p.call('app.info');
     expect(info).toMatchObject({ id: 1000, ok: true, result: { appVersion: '1.2.3', platform: 'web' } });
     expect(await p.call('devices.list')).toMatchObject({ ok: true, result: { devices: [device] } });
@@ -252,69 +34,22 @@ describe('web studio WebSocket bridge', () => {
   });
 
   it('pushes every service event to control and mirror connections', async () => {
-    const c = await control();
-    const m = await mirror();
+    const c = await h.control();
+    const m = await h.mirror();
     const valid: StudioEvent[] = [
       { type: 'devices.changed', devices: [device] },
       { type: 'run.event', runId: 'r-1', seq: 1, event: { type: 'run.started', atMs: 12 } },
       { type: 'run.updated', run },
     ];
-    for (const e of valid) fake.emit(e);
+    for (const e of valid) h.fake.emit(e);
     await c.until(() => c.events.length === valid.length, 'events on the control connection');
     await m.until(() => m.events.length === valid.length, 'events on the mirror');
     expect(c.events).toEqual(valid);
     expect(m.events).toEqual(valid);
   });
 
-  it("pushes a run's events only to connections that follow it (events.follow), the other events to all", async () => {
-    const follower = await control();
-    const viewer = await mirror(); // read-only connections may follow too
-    const everything = await control(); // never asks: every run's events, as before contract 5
-    expect(await follower.call('events.follow', { runIds: ['r-1'] })).toMatchObject({
-      ok: true,
-      result: { runIds: ['r-1'] },
-    });
-    expect(await viewer.call('events.follow', { runIds: [] })).toMatchObject({ ok: true });
-    const sent: StudioEvent[] = [
-      { type: 'run.event', runId: 'r-2', seq: 1, event: { type: 'run.started', atMs: 1 } },
-      { type: 'run.event', runId: 'r-1', seq: 1, event: { type: 'run.started', atMs: 2 } },
-      { type: 'run.updated', run },
-    ];
-    for (const e of sent) fake.emit(e);
-    await everything.until(
-      () => everything.events.length === 3,
-      'every event on the connection that never asked',
-    );
-    await follower.until(() => follower.events.length === 2, 'events on the follower');
-    await viewer.until(() => viewer.events.length === 1, 'events on the mirror that follows nothing');
-    expect(follower.events).toEqual([sent[1], sent[2]]);
-    expect(viewer.events).toEqual([sent[2]]);
-    expect(everything.events).toEqual(sent);
-    // Following again replaces the set.
-    await follower.call('events.follow', { runIds: ['r-2'] });
-    fake.emit(sent[0]!);
-    fake.emit(sent[1]!);
-    await everything.until(() => everything.events.length === 5, 'the two run events');
-    await follower.until(() => follower.events.length === 3, 'the r-2 event');
-    expect(follower.events[2]).toEqual(sent[0]);
-    expect(
-      await follower.call('events.follow', { runIds: Array.from({ length: 33 }, (_, i) => `r-${i}`) }),
-    ).toMatchObject({ ok: false, error: { code: 'bad-args' } });
-  });
-
-  it('answers events.follow over the HTTP API with bad-request: it pushes no events', async () => {
-    const res = await fetch(`http://127.0.0.1:${studio.port}/api/events.follow`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${studio.token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ runIds: ['r-1'] }),
-    });
-    const body = (await res.json()) as { ok: boolean; error?: { code: string; message: string } };
-    expect(body).toMatchObject({ ok: false, error: { code: 'bad-request' } });
-    expect(body.error?.message).toContain('POST /api/ receives none');
-  });
-
   it('refuses an upgrade without the token, with a wrong one, or with the other token in the wrong place', async () => {
-    const s = studio;
+    const s = h.studio;
     expect(await upgradeStatus(bridgeUrl(s, ''))).toBe(401);
     expect(await upgradeStatus(bridgeUrl(s, `token=${'x'.repeat(32)}`))).toBe(401);
     expect(await upgradeStatus(bridgeUrl(s, `token=${s.token.slice(1)}`))).toBe(401);
@@ -328,22 +63,22 @@ describe('web studio WebSocket bridge', () => {
   });
 
   it('refuses a foreign Origin, a cross-site fetch and a foreign Host at upgrade, even with the token', async () => {
-    const url = bridgeUrl(studio, `token=${studio.token}`);
+    const url = bridgeUrl(h.studio, `token=${h.studio.token}`);
     expect(await upgradeStatus(url, { origin: 'https://evil.example' })).toBe(403);
     expect(await upgradeStatus(url, { origin: 'http://127.0.0.1:1' })).toBe(403);
     expect(await upgradeStatus(url, { origin: 'null' })).toBe(403);
     expect(await upgradeStatus(url, { headers: { 'Sec-Fetch-Site': 'cross-site' } })).toBe(403);
-    expect(await upgradeStatus(url, { headers: { Host: `rebind.example:${studio.port}` } })).toBe(403);
-    const mirrorUrl = bridgeUrl(studio, `mirror=${studio.mirrorToken}`);
+    expect(await upgradeStatus(url, { headers: { Host: `rebind.example:${h.studio.port}` } })).toBe(403);
+    const mirrorUrl = bridgeUrl(h.studio, `mirror=${h.studio.mirrorToken}`);
     expect(await upgradeStatus(mirrorUrl, { origin: 'https://evil.example' })).toBe(403);
   });
 
   it('lets the mirror read but answers forbidden to every mutating command, which never runs', async () => {
-    const m = await mirror();
+    const m = await h.mirror();
     expect(await m.call('app.info')).toMatchObject({ ok: true, result: { platform: 'web' } });
     expect(await m.call('devices.list')).toMatchObject({ ok: true, result: { devices: [device] } });
     expect(await m.call('runs.list')).toMatchObject({ ok: true, result: { runs: [run] } });
-    const before = fake.mutations.length;
+    const before = h.fake.mutations.length;
     const calls: [string, unknown][] = [
       ['devices.pair', { deviceId: 'builtin', code: '123456' }],
       ['runs.start', { deviceId: 'builtin', params: { prompt: 'a cat', seed: 1, steps: 3 } }],
@@ -358,7 +93,7 @@ describe('web studio WebSocket bridge', () => {
       const reply = await m.call(command, args);
       expect(reply, command).toMatchObject({ ok: false, error: { code: 'forbidden', retryable: false } });
     }
-    expect(fake.mutations.length).toBe(before);
+    expect(h.fake.mutations.length).toBe(before);
     expect(await m.call('app.format-disk')).toMatchObject({ ok: false, error: { code: 'unknown-command' } });
   });
 
@@ -367,10 +102,10 @@ describe('web studio WebSocket bridge', () => {
       const req = httpRequest(
         {
           host: '127.0.0.1',
-          port: studio.port,
+          port: h.studio.port,
           method: 'POST',
           path: '/api/devices.list',
-          headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${studio.mirrorToken}` },
+          headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${h.studio.mirrorToken}` },
         },
         (res) => {
           res.resume();
@@ -384,7 +119,7 @@ describe('web studio WebSocket bridge', () => {
   });
 
   it('answers malformed frames with a typed error and keeps the connection usable', async () => {
-    const p = await control();
+    const p = await h.control();
     const cases: [string | Buffer, boolean, number | null, string][] = [
       ['not json', false, null, 'bad-request'],
       ['', false, null, 'bad-request'],
@@ -410,9 +145,9 @@ describe('web studio WebSocket bridge', () => {
   });
 
   it('survives 1,000 random frames, answering each with a valid envelope', async () => {
-    const s = await start({ ratePerSecond: 1e6, rateBurst: 1e6 });
+    const s = await h.start({ ratePerSecond: 1e6, rateBurst: 1e6 });
     try {
-      const p = await control(s);
+      const p = await h.control(s);
       let seed = 0x5eed;
       const rand = (n: number): number => {
         seed = (seed * 1103515245 + 12345) & 0x7fffffff;
@@ -466,7 +201,7 @@ describe('web studio WebSocket bridge', () => {
       expect(p.junk).toEqual([]);
       expect(await p.call('app.info')).toMatchObject({ ok: true });
       // A fresh connection works too.
-      const again = await control(s);
+      const again = await h.control(s);
       expect(await again.call('devices.list')).toMatchObject({ ok: true });
     } finally {
       await s.close();
@@ -474,21 +209,21 @@ describe('web studio WebSocket bridge', () => {
   });
 
   it('closes a connection that sends an oversized frame (1009) and keeps serving others', async () => {
-    const p = await control();
+    const p = await h.control();
     const closed = p.closed();
     p.ws.send(JSON.stringify({ id: 1, command: 'app.info', args: { pad: 'x'.repeat(300 * 1024) } }));
     expect(await closed).toBe(1009);
-    const q = await control();
+    const q = await h.control();
     expect(await q.call('app.info')).toMatchObject({ ok: true });
   });
 
   it('keeps the owner in however many mirror connections the mirror link opens (mirrors have their own quota)', async () => {
-    const s = await start();
+    const s = await h.start();
     try {
       const mirrors: Peer[] = [];
       const codes: number[] = [];
       for (let i = 0; i < 40; i++) {
-        const m = await mirror(s);
+        const m = await h.mirror(s);
         m.ws.on('close', (code) => codes.push(code));
         mirrors.push(m);
       }
@@ -498,7 +233,7 @@ describe('web studio WebSocket bridge', () => {
       expect(mirrors.slice(40 - 16).every((m) => m.ws.readyState === WebSocket.OPEN)).toBe(true);
       // The owner still gets in and is served, as often as it connects.
       for (let i = 0; i < 3; i++)
-        expect(await (await control(s)).call('app.info')).toMatchObject({ ok: true });
+        expect(await (await h.control(s)).call('app.info')).toMatchObject({ ok: true });
       expect(mirrors.slice(40 - 16).every((m) => m.ws.readyState === WebSocket.OPEN)).toBe(true);
     } finally {
       await s.close();
@@ -506,15 +241,15 @@ describe('web studio WebSocket bridge', () => {
   });
 
   it('over a quota, replaces the longest-idle connection of the same role (1013), never one of the other role', async () => {
-    const s = await start({ maxControlConnections: 2, maxMirrorConnections: 2 });
+    const s = await h.start({ maxControlConnections: 2, maxMirrorConnections: 2 });
     try {
-      const c1 = await control(s);
-      const c2 = await control(s);
-      const m1 = await mirror(s);
-      const m2 = await mirror(s);
+      const c1 = await h.control(s);
+      const c2 = await h.control(s);
+      const m1 = await h.mirror(s);
+      const m2 = await h.mirror(s);
       await c1.call('app.info'); // c2 is now the idle one
       const c2Closed = c2.closed();
-      const c3 = await control(s);
+      const c3 = await h.control(s);
       expect(await c2Closed).toBe(1013);
       expect(await c3.call('app.info')).toMatchObject({ ok: true });
       expect(await c1.call('app.info')).toMatchObject({ ok: true });
@@ -522,7 +257,7 @@ describe('web studio WebSocket bridge', () => {
 
       await m1.call('runs.list'); // m2 is now the idle one
       const m2Closed = m2.closed();
-      const m3 = await mirror(s);
+      const m3 = await h.mirror(s);
       expect(await m2Closed).toBe(1013);
       expect(await m3.call('runs.list')).toMatchObject({ ok: true });
       expect([c1, c3, m1].every((p) => p.ws.readyState === WebSocket.OPEN)).toBe(true);
@@ -532,9 +267,9 @@ describe('web studio WebSocket bridge', () => {
   });
 
   it('rate-limits a connection: retryable unavailable, then closes a client that keeps flooding', async () => {
-    const s = await start({ ratePerSecond: 0.001, rateBurst: 5 });
+    const s = await h.start({ ratePerSecond: 0.001, rateBurst: 5 });
     try {
-      const p = await control(s);
+      const p = await h.control(s);
       for (let i = 1; i <= 10; i++) p.ws.send(JSON.stringify({ id: i, command: 'app.info', args: {} }));
       await p.until(() => p.responses.length === 10, '10 answers');
       expect(p.responses.filter((r) => r.ok)).toHaveLength(5);
@@ -545,8 +280,8 @@ describe('web studio WebSocket bridge', () => {
       p.ws.send(JSON.stringify({ id: 11, command: 'app.info', args: {} }));
       expect(await closed).toBe(1008);
 
-      // Closing the studio closes its bridge connections with 1001 (going away).
-      const other = await control(s);
+      // Closing the h.studio closes its bridge connections with 1001 (going away).
+      const other = await h.control(s);
       const goingAway = other.closed();
       await s.close();
       expect(await goingAway).toBe(1001);
@@ -558,13 +293,13 @@ describe('web studio WebSocket bridge', () => {
   it('serves the renderer’s bridge client: calls, pushed events, reconnect after a dropped socket', async () => {
     let last: WebSocket | null = null;
     const client = createBridgeClient({
-      url: bridgeUrl(studio, `token=${studio.token}`),
+      url: bridgeUrl(h.studio, `token=${h.studio.token}`),
       reconnectDelayMs: { min: 20, max: 100 },
-      createSocket: (url, h): BridgeSocket => {
-        const ws = new WebSocket(url, { origin: studio.origin });
-        ws.on('open', () => h.open());
-        ws.on('message', (data, isBinary) => h.message(isBinary ? data : String(data)));
-        ws.on('close', (code) => h.close(code));
+      createSocket: (url, on): BridgeSocket => {
+        const ws = new WebSocket(url, { origin: h.studio.origin });
+        ws.on('open', () => on.open());
+        ws.on('message', (data, isBinary) => on.message(isBinary ? data : String(data)));
+        ws.on('close', (code) => on.close(code));
         ws.on('error', () => undefined);
         last = ws;
         return ws;
@@ -581,7 +316,7 @@ describe('web studio WebSocket bridge', () => {
 
       const seen: StudioEvent[] = [];
       client.onEvent((e) => seen.push(e));
-      fake.emit({ type: 'run.updated', run });
+      h.fake.emit({ type: 'run.updated', run });
       const deadline = Date.now() + 5000;
       while (seen.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
       expect(seen).toEqual([{ type: 'run.updated', run }]);
@@ -601,13 +336,13 @@ describe('web studio WebSocket bridge', () => {
 
   it('makes the renderer’s mirror client refuse mutating calls locally with forbidden', async () => {
     const client = createBridgeClient({
-      url: bridgeUrl(studio, `mirror=${studio.mirrorToken}`),
+      url: bridgeUrl(h.studio, `mirror=${h.studio.mirrorToken}`),
       role: 'mirror',
-      createSocket: (url, h): BridgeSocket => {
-        const ws = new WebSocket(url, { origin: studio.origin });
-        ws.on('open', () => h.open());
-        ws.on('message', (data) => h.message(String(data)));
-        ws.on('close', (code) => h.close(code));
+      createSocket: (url, on): BridgeSocket => {
+        const ws = new WebSocket(url, { origin: h.studio.origin });
+        ws.on('open', () => on.open());
+        ws.on('message', (data) => on.message(String(data)));
+        ws.on('close', (code) => on.close(code));
         ws.on('error', () => undefined);
         return ws;
       },
