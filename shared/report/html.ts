@@ -261,17 +261,27 @@ function blocksTable(input: ReportInput): string {
   );
 }
 
-/** The whole report as one HTML document. */
-export function buildReportHtml(input: ReportInput): string {
-  const target = input.runs[0];
-  const title = `On-device Sora report — ${target?.summary.label ?? target?.params.prompt ?? 'run'}`;
+/**
+ * The start of a self-contained report document (the run report's and the sweep report's): doctype, the offline
+ * CSP, no referrer, `title`, the report's own `style`, and the title as its heading.
+ */
+export function reportDocumentStart(title: string, style: string): string {
   return (
     '<!doctype html><html lang="en"><head><meta charset="utf-8">' +
     `<meta http-equiv="Content-Security-Policy" content="${REPORT_CSP}">` +
     '<meta name="referrer" content="no-referrer">' +
     `<meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeXml(title)}</title>` +
-    `<style>${STYLE}</style></head><body>` +
-    `<h1>${escapeXml(title)}</h1>` +
+    `<style>${style}</style></head><body>` +
+    `<h1>${escapeXml(title)}</h1>`
+  );
+}
+
+/** The whole report as one HTML document. */
+export function buildReportHtml(input: ReportInput): string {
+  const target = input.runs[0];
+  const title = `On-device Sora report — ${target?.summary.label ?? target?.params.prompt ?? 'run'}`;
+  return (
+    reportDocumentStart(title, STYLE) +
     `<p class="muted">Prompt: “${escapeXml(target?.params.prompt ?? '')}” — ${input.runs.length === 2 ? 'run and baseline' : 'one run'}</p>` +
     summaryTable(input) +
     chartsSection(input) +

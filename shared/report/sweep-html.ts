@@ -10,7 +10,7 @@ import { formatBytes } from '../format';
 import type { AxisValue } from '../sweep/axes';
 import type { SweepJournal, SweepPointStat, SweepRunEntry } from '../sweep/journal';
 import { SWEEP_METRICS, type SweepMetricName } from '../sweep/metrics';
-import { REPORT_CSP } from './html';
+import { reportDocumentStart } from './html';
 import type { ReportModel } from './model';
 import { escapeXml } from './svg';
 import {
@@ -303,12 +303,7 @@ export function buildSweepReportHtml(input: SweepReportInput): string {
   const pair = `${figures.front.x} against ${figures.front.y}`;
   const front = frontKeys(points, figures.front.x, figures.front.y);
   return (
-    '<!doctype html><html lang="en"><head><meta charset="utf-8">' +
-    `<meta http-equiv="Content-Security-Policy" content="${REPORT_CSP}">` +
-    '<meta name="referrer" content="no-referrer">' +
-    `<meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeXml(title)}</title>` +
-    `<style>${STYLE}</style></head><body>` +
-    `<h1>${escapeXml(title)}</h1>` +
+    reportDocumentStart(title, STYLE) +
     `<p class="muted">${points.length} device × point combinations; ${j.spec.prompts.length} prompt(s) × ` +
     `${j.spec.seeds.length} seed(s) × ${j.spec.repeats} repeat(s) on ${j.spec.devices.length} device(s). ` +
     `Front points: ${escapeXml(
