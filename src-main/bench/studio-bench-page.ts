@@ -43,11 +43,23 @@ export async function launchBenchChromium(root: string): Promise<Browser> {
 
 /**
  * Installed before the page loads: `window.__benchFrames` = { on, frames (epoch ms of each animation frame while
- * on), longTasks (durations ms while on) }. Plain script text, so it runs unchanged in the page.
+ * on), longTasks (durations ms while on), socketMessages / socketChars (WebSocket messages the page received while
+ * on, and their length) }. Plain script text, so it runs unchanged in the page.
  */
 export const FRAME_RECORDER_SCRIPT = `(() => {
-  const rec = { on: false, frames: [], longTasks: [] };
+  const rec = { on: false, frames: [], longTasks: [], socketMessages: 0, socketChars: 0 };
   window.__benchFrames = rec;
+  const NativeWebSocket = window.WebSocket;
+  window.WebSocket = class extends NativeWebSocket {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('message', (e) => {
+        if (!rec.on) return;
+        rec.socketMessages++;
+        rec.socketChars += typeof e.data === 'string' ? e.data.length : 0;
+      });
+    }
+  };
   const tick = (t) => {
     if (rec.on) rec.frames.push(performance.timeOrigin + t);
     requestAnimationFrame(tick);
@@ -63,18 +75,24 @@ export const FRAME_RECORDER_SCRIPT = `(() => {
   }
 })();`;
 
-/** What the page recorded: frame times and long-task durations. */
+/** What the page recorded: frame times, long-task durations, what its WebSockets received, its JS heap at the end. */
 export interface PageRecording {
   frames: number[];
   longTasks: number[];
+  socketMessages: number;
+  socketChars: number;
+  /** Chromium's `performance.memory.usedJSHeapSize` when the recording stopped (null where absent). */
+  heapUsedBytes: number | null;
 }
 
 /** Expressions evaluated in the page (strings keep DOM types out of the Node build). */
 export const PAGE = {
   startRecording:
-    'window.__benchFrames.on = true; window.__benchFrames.frames = []; window.__benchFrames.longTasks = [];',
+    'Object.assign(window.__benchFrames, { on: true, frames: [], longTasks: [], socketMessages: 0, socketChars: 0 });',
   stopRecording:
-    '(() => { const r = window.__benchFrames; r.on = false; return { frames: r.frames, longTasks: r.longTasks }; })()',
+    '(() => { const r = window.__benchFrames; r.on = false; const m = performance.memory; return { frames: r.frames, ' +
+    'longTasks: r.longTasks, socketMessages: r.socketMessages, socketChars: r.socketChars, ' +
+    'heapUsedBytes: m === undefined ? null : m.usedJSHeapSize }; })()',
   hasPerfProbe:
     "typeof window.__odsoraPerf === 'object' && typeof window.__odsoraPerf.samples === 'function'",
   resetPerf: 'window.__odsoraPerf.reset()',

@@ -21,6 +21,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { startBenchReplayDevice, startBenchStudio, type BenchStudio } from './studio-bench-process';
+import { rendererPids, startPhaseCpu, type PhaseCpu } from './studio-bench-cpu';
 import { BenchSweep, benchSweepSpec, type BenchSweepReport } from './studio-bench-sweep';
 import { FRAME_RECORDER_SCRIPT, launchBenchChromium, PAGE, type PageRecording } from './studio-bench-page';
 import {
@@ -69,6 +70,10 @@ export interface StudioBenchRun {
   eventsWithoutSample: { count: number; firstSeqs: number[] };
   frameIntervalMs: Summary;
   longTasks: { count: number; totalMs: number; maxMs: number };
+  /** WebSocket messages (and characters) the live page received during the run: its pushed events and replies. */
+  socket: { messages: number; chars: number };
+  /** The live page's JS heap when the run ended. */
+  heapUsedBytes: number | null;
   wallMs: number;
 }
 
@@ -91,7 +96,11 @@ export interface DuringSweepPhase {
   sweepsWindow: {
     frameIntervalMs: Summary;
     longTasks: { count: number; totalMs: number; maxMs: number };
+    socket: { messages: number; chars: number };
+    heapUsedBytes: number | null;
   } | null;
+  /** CPU time of each process over the phase (Linux only). */
+  cpu: PhaseCpu | null;
   /** This phase's median over the first phase's (1 = unchanged). */
   ratio: { eventToScreenP50: number | null; eventToScreenP95: number | null };
 }
@@ -114,6 +123,8 @@ export interface StudioBenchResult {
   /** The first phase (nothing else streams). */
   runs: StudioBenchRun[];
   median: PhaseMedian;
+  /** CPU time of each process over the first phase (Linux only). */
+  cpu: PhaseCpu | null;
   /** Present with `sweepRuns` > 0. */
   duringSweep?: DuringSweepPhase;
 }
@@ -131,22 +142,36 @@ interface ListedDevice {
   sources: { builtin: boolean };
 }
 
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | null>): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<T | null>,
+  intervalMs = 250,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
     if (value !== null) return value;
     if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(250);
+    await sleep(intervalMs);
   }
 }
 
+/**
+ * Waits for a run to end, asking `runs.list` once a second: the bench's own calls are work for the studio's main
+ * process, which also forwards the events measured (each list is every run's summary, validated).
+ */
 async function waitForRunEnd(studio: BenchStudio, runId: string, timeoutMs: number): Promise<string> {
-  return waitFor(`run ${runId} to end`, timeoutMs, async () => {
-    const { runs } = await studio.call<{ runs: ListedRun[] }>('runs.list');
-    const state = runs.find((r) => r.runId === runId)?.state;
-    return state !== undefined && !['queued', 'running'].includes(state) ? state : null;
-  });
+  return waitFor(
+    `run ${runId} to end`,
+    timeoutMs,
+    async () => {
+      const { runs } = await studio.call<{ runs: ListedRun[] }>('runs.list');
+      const state = runs.find((r) => r.runId === runId)?.state;
+      return state !== undefined && !['queued', 'running'].includes(state) ? state : null;
+    },
+    1000,
+  );
 }
 
 /** The run folder's events: seq and the device's `atMs`. */
@@ -228,11 +253,13 @@ export async function runStudioBench(opts: StudioBenchOptions): Promise<StudioBe
       throw new Error('the studio page exposes no window.__odsoraPerf probe');
 
     const runs: StudioBenchRun[] = [];
+    const quietCpu = startPhaseCpu();
     for (let r = 0; r < opts.runs; r++) {
       opts.log(`run ${r + 1}/${opts.runs}: ${opts.events} events at ${opts.ratePerSecond}/s`);
       runs.push(await measureRun(studio, page, deviceId, device.ready.timeOriginEpochMs, opts, r));
     }
     const median = phaseMedian(runs);
+    const cpu = quietCpu();
 
     let duringSweep: DuringSweepPhase | undefined;
     if (opts.sweepRuns > 0) {
@@ -243,6 +270,7 @@ export async function runStudioBench(opts: StudioBenchOptions): Promise<StudioBe
       const sweepsContext = opts.sweepsWindow
         ? await browser.newContext({ viewport: { width: 1440, height: 900 } })
         : null;
+      const renderersBefore = rendererPids();
       const sweepsTab = sweepsContext === null ? null : await sweepsContext.newPage();
       if (sweepsContext !== null && sweepsTab !== null) {
         await sweepsContext.addInitScript({ content: FRAME_RECORDER_SCRIPT });
@@ -255,7 +283,10 @@ export async function runStudioBench(opts: StudioBenchOptions): Promise<StudioBe
           throw new Error(`the sweep ended ${p.state} before it ran: ${p.error ?? ''}`);
         return p.finished >= 1 ? p : null;
       });
+      // Renderers that appeared with the second window are its own (a fresh browser context never shares one).
+      const sweepsRenderers = new Set([...rendererPids()].filter((pid) => !renderersBefore.has(pid)));
       await sweepsTab?.evaluate(PAGE.startRecording);
+      const sweepCpu = startPhaseCpu();
       const sweepRuns: StudioBenchRun[] = [];
       let runningThroughout = true;
       for (let r = 0; r < opts.runs; r++) {
@@ -267,6 +298,9 @@ export async function runStudioBench(opts: StudioBenchOptions): Promise<StudioBe
         if (!BenchSweep.running(await sweep.progress())) runningThroughout = false;
       }
       const tab = (await sweepsTab?.evaluate(PAGE.stopRecording)) as PageRecording | undefined;
+      const duringCpu = sweepCpu();
+      for (const p of duringCpu?.processes ?? [])
+        if (sweepsRenderers.has(p.pid)) p.label = `${p.label} (Sweeps window)`;
       await sweepsContext?.close();
       const atEnd = await sweep.progress();
       opts.log(`measured; waiting for the sweep to end (${atEnd.finished}/${atEnd.total} finished)`);
@@ -290,7 +324,10 @@ export async function runStudioBench(opts: StudioBenchOptions): Promise<StudioBe
             : {
                 frameIntervalMs: summarize(frameIntervals(tab.frames)),
                 longTasks: longTaskStats(tab.longTasks),
+                socket: { messages: tab.socketMessages, chars: tab.socketChars },
+                heapUsedBytes: tab.heapUsedBytes,
               },
+        cpu: duringCpu,
         ratio: {
           eventToScreenP50: ratioOf(sweepMedian.eventToScreenP50Ms, median.eventToScreenP50Ms),
           eventToScreenP95: ratioOf(sweepMedian.eventToScreenP95Ms, median.eventToScreenP95Ms),
@@ -326,6 +363,7 @@ export async function runStudioBench(opts: StudioBenchOptions): Promise<StudioBe
       recorded: recordedInfo,
       runs,
       median,
+      cpu,
       ...(duringSweep !== undefined ? { duringSweep } : {}),
     };
   } finally {
@@ -392,6 +430,8 @@ async function measureRun(
     eventsWithoutSample: { count: spans.missing.length, firstSeqs: spans.missing.slice(0, 10) },
     frameIntervalMs: summarize(frameIntervals(recording.frames)),
     longTasks: longTaskStats(recording.longTasks),
+    socket: { messages: recording.socketMessages, chars: recording.socketChars },
+    heapUsedBytes: recording.heapUsedBytes,
     wallMs: Date.now() - started,
   };
 }
