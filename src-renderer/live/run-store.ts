@@ -163,7 +163,11 @@ export class RunStore {
 export class RunStoreRegistry {
   private readonly stores = new Map<string, { store: RunStore; users: number }>();
 
-  constructor(private readonly deps: RunStoreDeps) {}
+  constructor(private readonly deps: RunStoreDeps) {
+    // A connection that never says what it follows is pushed every run's events (studio contract 5), so a page
+    // that shows no run (Sweeps, History) would parse and drop a whole sweep's stream: say "none yet" at once.
+    void this.follow();
+  }
 
   /** The run's store, started; call the returned function when done with it. */
   acquire(runId: string): { store: RunStore; release: () => void } {

@@ -21,8 +21,8 @@ let studio: StudioProcess;
 let browser: Browser;
 let ui: StudioPage | undefined;
 let page: Page;
-/** What crossed the page's bridge socket: `sweeps.get` calls sent, `sweep.updated` events received. */
-const bridge = { gets: 0, updates: 0 };
+/** What crossed the page's bridge socket: `sweeps.get` calls sent, `sweep.updated` and `run.event` events received. */
+const bridge = { gets: 0, updates: 0, runEvents: 0 };
 
 beforeAll(async () => {
   ui = await openStudioPage({
@@ -33,6 +33,7 @@ beforeAll(async () => {
         });
         ws.on('framereceived', (f) => {
           if (String(f.payload).includes('"sweep.updated"')) bridge.updates += 1;
+          if (String(f.payload).includes('"type":"run.event"')) bridge.runEvents += 1;
         });
       }),
   });
@@ -89,6 +90,9 @@ describe('Sweeps (web mode, built-in device)', () => {
     const updates = bridge.updates - before.updates;
     expect(updates, 'sweep.updated events').toBeGreaterThanOrEqual(12); // at least a start and an end per run
     expect(gets, `sweeps.get calls for ${updates} sweep.updated events`).toBeLessThanOrEqual(4);
+    // The Sweeps screen shows no run, so it follows none (events.follow with no runs from the page's start): the
+    // sweep's thousands of run.events stream past it.
+    expect(bridge.runEvents - before.runEvents, 'run.event frames pushed to the Sweeps screen').toBe(0);
     expect(await page.getByTestId('sweep-row').count()).toBe(4);
     expect(await page.locator('[data-testid="sweep-row"] td[data-metric="speedup_wall"]').count()).toBe(4);
     // Flicker of every point's clip; adherence too (a prompt in the Nano vocabulary).

@@ -121,20 +121,26 @@ describe('RunStoreRegistry', () => {
   }
   const settle = () => new Promise((r) => setTimeout(r, 0));
 
+  it('follows no run from the start: a page that shows none is pushed no run’s events', async () => {
+    const { follows } = registry(3);
+    await settle();
+    expect(follows).toEqual([[]]);
+  });
+
   it('tells the studio the runs its views hold, and nothing more, as views come and go', async () => {
     const { reg, follows } = registry(3);
     const a = reg.acquire('run-a');
     const a2 = reg.acquire('run-a'); // a second view of the same run: one store, no new follow
     const b = reg.acquire('run-b');
     await settle();
-    expect(follows).toEqual([['run-a'], ['run-a', 'run-b']]);
+    expect(follows).toEqual([[], ['run-a'], ['run-a', 'run-b']]);
     a.release();
     await settle();
-    expect(follows).toHaveLength(2); // run-a still has a view
+    expect(follows).toHaveLength(3); // run-a still has a view
     a2.release();
     b.release();
     await settle();
-    expect(follows.slice(2)).toEqual([['run-b'], []]);
+    expect(follows.slice(3)).toEqual([['run-b'], []]);
   });
 
   it('reads what was stored before the studio followed the run (those events were not pushed)', async () => {
@@ -156,7 +162,7 @@ describe('RunStoreRegistry', () => {
     reg.catchUpAll();
     await settle();
     expect(follows.at(-1)).toEqual(['run-a']);
-    expect(follows).toHaveLength(2);
+    expect(follows).toHaveLength(3); // none, run-a, run-a again
     expect(reads.length).toBeGreaterThan(before);
   });
 });
