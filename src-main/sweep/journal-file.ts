@@ -5,6 +5,7 @@
  */
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { describePath } from '../../shared/sweep/spec';
 import { sweepJournalSchema, SWEEP_JOURNAL_FORMAT, type SweepJournal } from '../../shared/sweep/journal';
 import { sweepPointsCsv, sweepPointStats, sweepRunsCsv } from '../../shared/sweep/stats';
@@ -49,11 +50,16 @@ export async function readSweepJournal(dir: string): Promise<SweepJournal | null
   return parsed.data;
 }
 
-/** Recomputes the points' statistics and writes sweep.json, sweep.csv and sweep-points.csv. */
+/**
+ * Recomputes the points' statistics and writes sweep.json, sweep.csv and sweep-points.csv. Each step is some
+ * milliseconds for a large sweep; the studio's main process forwards live events in between.
+ */
 export async function writeSweepFiles(dir: string, journal: SweepJournal): Promise<void> {
   journal.points = sweepPointStats(journal);
   journal.updatedAtEpochMs = Date.now();
+  await yieldToEventLoop();
   await writeAtomically(dir, SWEEP_RUNS_CSV, sweepRunsCsv(journal));
   await writeAtomically(dir, SWEEP_POINTS_CSV, sweepPointsCsv(journal, journal.points));
+  await yieldToEventLoop();
   await writeAtomically(dir, SWEEP_JOURNAL_FILE, `${JSON.stringify(journal, null, 2)}\n`);
 }
