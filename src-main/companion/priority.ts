@@ -1,14 +1,19 @@
 /**
- * `odsora companion --nice N`: run the companion, and the engine processes and threads it starts, at a lower CPU
- * priority (POSIX nice N, 0-19; on Windows Node maps it to a priority class). The studio starts its built-in device
- * this way so that real inference on the same machine cannot starve the studio's own UI (docs/benchmarks/studio.md
- * measures it).
+ * How the studio keeps real inference on its built-in device from slowing its own UI (docs/benchmarks/studio.md
+ * measures both):
  *
- * On Linux a nice value belongs to a thread and new threads and child processes inherit their creator's: the
- * calling thread is lowered first (every engine worker, ONNX Runtime thread pool and engine process is created
- * after this, from it), then each thread the process already has (`/proc/self/task`: V8's and libuv's).
+ * - `odsora companion --nice N`: the companion, and the engine processes and threads it starts, at a lower CPU
+ *   priority (POSIX nice N, 0-19; on Windows Node maps it to a priority class). On Linux a nice value belongs to a
+ *   thread and new threads and child processes inherit their creator's: the calling thread is lowered first (every
+ *   engine worker, ONNX Runtime thread pool and engine process is created after this, from it), then each thread
+ *   the process already has (`/proc/self/task`: V8's and libuv's).
+ * - On Linux the studio also starts the built-in device under the SCHED_IDLE policy (`chrt --idle 0`, inherited by
+ *   every thread and process it starts): the kernel runs those threads only when no other thread wants the CPU,
+ *   and a studio thread that wakes takes the CPU from them at once. At nice 10 alone the studio's threads still
+ *   waited a scheduler slice behind inference at each wake-up.
  */
-import { readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import { setPriority } from 'node:os';
 
 /** The nice value the studio gives its built-in device (src-main/studio/services/builtin-device.ts). */
@@ -16,6 +21,26 @@ export const BUILTIN_DEVICE_NICE = 10;
 
 /** The highest nice value (the lowest priority). */
 export const MAX_NICE = 19;
+
+/** util-linux's chrt, which starts a command under another scheduling policy. */
+const CHRT_PATHS = ['/usr/bin/chrt', '/bin/chrt'];
+
+let idlePrefix: readonly string[] | undefined;
+
+/**
+ * The command prefix that starts a program under SCHED_IDLE (`chrt --idle 0`), or [] where that cannot be done:
+ * not Linux, no chrt, or a kernel or sandbox that refuses the policy (tried once, with `true`).
+ */
+export function idleSchedulingPrefix(): readonly string[] {
+  if (idlePrefix !== undefined) return idlePrefix;
+  idlePrefix = [];
+  const chrt = process.platform === 'linux' ? CHRT_PATHS.find((p) => existsSync(p)) : undefined;
+  if (chrt !== undefined) {
+    const probe = spawnSync(chrt, ['--idle', '0', 'true'], { stdio: 'ignore', timeout: 5_000 });
+    if (probe.status === 0) idlePrefix = [chrt, '--idle', '0'];
+  }
+  return idlePrefix;
+}
 
 /** Lowers the process's priority to nice `n`; returns how many threads were set. Throws naming the value. */
 export function lowerPriority(n: number): number {

@@ -126,7 +126,7 @@ export function registerCompanion(program: Command): void {
     .option('--threads <n>', 'ONNX Runtime intra-op threads', threadsArg)
     .option(
       '--nice <n>',
-      `run at a lower CPU priority, nice 0-${MAX_NICE} (engine processes and threads too): the studio starts its built-in device at ${BUILTIN_DEVICE_NICE} so inference never starves its UI`,
+      `run at a lower CPU priority, nice 0-${MAX_NICE} (engine processes and threads too): the studio starts its built-in device at ${BUILTIN_DEVICE_NICE} (and, on Linux, under SCHED_IDLE) so inference never starves its UI`,
       niceArg,
     )
     .addOption(

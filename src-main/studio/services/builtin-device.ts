@@ -13,7 +13,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BUILTIN_DEVICE_NICE } from '../../companion/priority';
+import { BUILTIN_DEVICE_NICE, idleSchedulingPrefix } from '../../companion/priority';
 import { bundledModelDir, findRepoRoot, isBlockSetDir, isModelDir } from '../../models/bundled';
 import type { BuiltinDeviceState } from './device-hub';
 
@@ -126,7 +126,8 @@ export function startBuiltinDevice(opts: BuiltinDeviceOptions): BuiltinDevice {
       deviceData,
       '--name',
       opts.name ?? 'Built-in iPhone 15 Pro (simulated)',
-      // Real inference on this machine must not starve the studio's own UI (docs/benchmarks/studio.md).
+      // Real inference on this machine must not starve the studio's own UI (docs/benchmarks/studio.md); on Linux it
+      // also runs under SCHED_IDLE (below, src-main/companion/priority.ts).
       '--nice',
       String(BUILTIN_DEVICE_NICE),
     ];
@@ -134,7 +135,11 @@ export function startBuiltinDevice(opts: BuiltinDeviceOptions): BuiltinDevice {
     if (process.versions['electron'] !== undefined) env['ELECTRON_RUN_AS_NODE'] = '1';
     // stdin is a pipe the companion watches (--stop-with-stdin): when this process dies, even by SIGKILL, the pipe
     // closes and the built-in device stops instead of living on as an orphan.
-    child = spawn(process.execPath, [...args, '--stop-with-stdin'], { stdio: ['pipe', 'pipe', 'pipe'], env });
+    const [command, ...prefix] = [...idleSchedulingPrefix(), process.execPath];
+    child = spawn(command!, [...prefix, ...args, '--stop-with-stdin'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env,
+    });
     const timer = setTimeout(() => {
       if (state.status === 'starting') {
         setState({

@@ -1,11 +1,15 @@
 // `odsora companion --nice N` as the studio starts its built-in device: the companion, every thread it has, and the
 // engine process and threads it starts for a run all run at nice N (Linux /proc), so real inference on the same
-// machine yields the CPU to the studio's UI. A bad value is refused naming it.
+// machine yields the CPU to the studio's UI. A bad value is refused naming it. And the studio's own built-in device
+// (startBuiltinDevice) runs, engine included, under SCHED_IDLE at nice 10 where Linux has chrt.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BUILTIN_DEVICE_NICE } from '../../../src-main/companion/priority';
 import { CompanionClient, MemoryKeyStore } from '../../../src-main/devices/companion-client';
+import { startBuiltinDevice, type BuiltinDevice } from '../../../src-main/studio/services/builtin-device';
 import { startCompanion, stopCompanion, type CompanionProcess } from '../../helpers/companion-process';
 import { CLI_PATH, REPO_ROOT } from '../../helpers/odsora-cli';
 import { orDeath, record } from './run-helpers';
@@ -20,18 +24,25 @@ function statField(path: string, n: number): number {
   return Number(rest[n - 3]);
 }
 
-/** Nice values of every thread of `pid` (threads that end while being read are skipped). */
-function threadNices(pid: number): number[] {
+/** Field `n` of every thread of `pid` (threads that end while being read are skipped). */
+function threadFields(pid: number, n: number): number[] {
   const out: number[] = [];
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
-      out.push(statField(`/proc/${pid}/task/${tid}/stat`, 19));
+      out.push(statField(`/proc/${pid}/task/${tid}/stat`, n));
     } catch {
       // ended meanwhile
     }
   }
   return out;
 }
+
+/** Nice values of every thread of `pid`. */
+const threadNices = (pid: number): number[] => threadFields(pid, 19);
+
+/** Scheduling policies of every thread of `pid` (field 41; 5 is SCHED_IDLE, 0 SCHED_OTHER). */
+const threadPolicies = (pid: number): number[] => threadFields(pid, 41);
+const SCHED_IDLE = 5;
 
 /** `pid` and every process below it. */
 function processTree(pid: number): number[] {
@@ -111,3 +122,69 @@ describe.skipIf(!onLinux)('odsora companion --nice', () => {
     expect(r.stderr).toContain("--nice must be an integer from 0 to 19, got '25'");
   });
 });
+
+describe.skipIf(!onLinux || !existsSync('/usr/bin/chrt'))('the studio’s built-in device', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'odsora-builtin-idle-'));
+  let device: BuiltinDevice;
+  let client: CompanionClient;
+  let pid = 0;
+
+  beforeAll(async () => {
+    device = startBuiltinDevice({
+      dataDir,
+      modelDir: join(REPO_ROOT, 'models', 'opensora-nano'),
+      env: { ODSORA_CACHE: join(dataDir, 'cache') },
+    });
+    for (let waited = 0; device.state.status === 'starting' && waited < 110_000; waited += 100)
+      await new Promise((r) => setTimeout(r, 100));
+    const state = device.state;
+    if (state.status !== 'ready')
+      throw new Error(`the built-in device did not start: ${JSON.stringify(state)}`);
+    client = new CompanionClient({
+      keyStore: new MemoryKeyStore(),
+      clientName: 'vitest',
+      requestTimeoutMs: 30_000,
+    });
+    await client.connect(state.host, state.port);
+    await client.pair((await device.nextPairingCode(10_000)) as string);
+    pid = processTree(process.pid).find((p) => p !== process.pid && /companion/.test(cmdline(p))) ?? 0;
+  }, 120_000);
+
+  afterAll(async () => {
+    await client?.close().catch(() => undefined);
+    await device?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('runs every thread of the companion under SCHED_IDLE, at nice 10', () => {
+    expect(pid, 'the companion process').toBeGreaterThan(0);
+    expect(new Set(threadPolicies(pid))).toEqual(new Set([SCHED_IDLE]));
+    expect(new Set(threadNices(pid))).toEqual(new Set([BUILTIN_DEVICE_NICE]));
+  });
+
+  it('runs the engine it starts for a run under SCHED_IDLE too, every process and thread', async () => {
+    const { runId } = await client.startRun({ prompt: 'a red circle', seed: 1, steps: 12 });
+    let policies: number[] = [];
+    let processes = 0;
+    const rec = await record(client, runId, 1, (e) => {
+      if (e.event.type === 'block.compute.start' && policies.length === 0) {
+        const tree = processTree(pid);
+        processes = tree.length;
+        policies = tree.flatMap(threadPolicies);
+      }
+    });
+    const done = await rec.sub.done;
+    expect(done.event.type).toBe('run.finished');
+    expect(processes, 'the companion and its engine process').toBeGreaterThanOrEqual(2);
+    expect(new Set(policies)).toEqual(new Set([SCHED_IDLE]));
+  }, 120_000);
+});
+
+/** A process's command line, spaces between the arguments ('' once it ended). */
+function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+  } catch {
+    return '';
+  }
+}
