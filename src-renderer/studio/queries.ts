@@ -17,6 +17,12 @@ export const studioKeys = {
     ['runs', runId, 'frames', which, stamp] as const,
   compare: (runA: string, runB: string) => ['runs', runA, 'compare', runB] as const,
   preflight: (deviceId: string, params: RunParams) => ['preflight', deviceId, params] as const,
+  /** `sweeps.list`; the prefix of every sweep key. */
+  sweeps: ['sweeps'] as const,
+  /** `sweeps.get` (patched in place by `sweep.updated`, studio/sweep-updates.ts). */
+  sweep: (sweepId: string) => ['sweeps', sweepId] as const,
+  /** `sweeps.estimate` of a spec (three elements, so it never reads as a sweep's detail). */
+  sweepEstimate: (spec: unknown) => ['sweeps', 'estimate', spec] as const,
 };
 
 /** A QueryClient for the studio (a fresh one per test). */

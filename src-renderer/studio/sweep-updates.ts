@@ -6,11 +6,10 @@
 import type { QueryClient } from '@tanstack/react-query';
 import type { SweepDetail, SweepSummary, SweepUpdate } from '../../shared/protocol/studio-contract';
 import { applySweepDelta } from '../../shared/sweep/delta';
+import { studioKeys } from './queries';
 
-/** `sweeps.list`'s key. */
-const LIST_KEY = ['sweeps'] as const;
-/** `sweeps.get`'s key (also `sweepKey` in sweeps/sweep-view.tsx). */
-const detailKey = (sweepId: string) => ['sweeps', sweepId] as const;
+const LIST_KEY = studioKeys.sweeps;
+const detailKey = studioKeys.sweep;
 /** Events held for one detail read; beyond this the read's answer is simply read again. */
 const MAX_HELD = 1_000;
 

@@ -10,7 +10,7 @@ import { THERMAL_STATES, type ThermalState } from '../../shared/protocol/thermal
 import { SWEEP_AXES, SWEEP_AXIS_NAMES } from '../../shared/sweep/axes';
 import { KnobField } from '../composer/knob-field';
 import { errorText, formatMs } from '../studio/format';
-import { devicesQuery } from '../studio/queries';
+import { devicesQuery, studioKeys } from '../studio/queries';
 import { useStudio } from '../studio/studio-context';
 import {
   buildSweepSpec,
@@ -100,7 +100,7 @@ export function SweepBuilder({ onStarted }: { onStarted: (sweepId: string) => vo
     setForm((f) => ({ ...f, [key]: value }));
   const built = buildSweepSpec(form, paired);
   const estimate = useQuery({
-    queryKey: ['sweeps', 'estimate', built.ok ? built.spec : null],
+    queryKey: studioKeys.sweepEstimate(built.ok ? built.spec : null),
     queryFn: () => api.estimateSweep({ spec: built.ok ? built.spec : (null as never) }),
     enabled: built.ok,
     staleTime: 10_000,

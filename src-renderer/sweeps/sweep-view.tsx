@@ -11,6 +11,7 @@ import type { SweepMetricName } from '../../shared/sweep/metrics';
 import type { SweepJournal } from '../../shared/sweep/journal';
 import { navigate } from '../routes';
 import { errorText } from '../studio/format';
+import { studioKeys } from '../studio/queries';
 import { useStudio } from '../studio/studio-context';
 import { ParallelCoordinates } from './parallel-coordinates';
 import { ParetoPlot } from './pareto-plot';
@@ -36,9 +37,6 @@ const SWEEP_ACTIONS: readonly {
   { action: 'cancel', label: 'Cancel', shown: (active, resumable) => active || resumable },
 ];
 
-/** `sweeps.get`'s query key (a pushed `sweep.updated` patches it: src-renderer/studio/sweep-updates.ts). */
-export const sweepKey = (sweepId: string) => ['sweeps', sweepId] as const;
-
 function Progress({ sweep, journal }: { sweep: SweepSummary; journal: SweepJournal }) {
   const { api, readOnly } = useStudio();
   const client = useQueryClient();
@@ -49,7 +47,7 @@ function Progress({ sweep, journal }: { sweep: SweepSummary; journal: SweepJourn
         : what === 'resume'
           ? api.resumeSweep({ sweepId: sweep.sweepId })
           : api.cancelSweep({ sweepId: sweep.sweepId }),
-    onSettled: () => void client.invalidateQueries({ queryKey: ['sweeps'] }),
+    onSettled: () => void client.invalidateQueries({ queryKey: studioKeys.sweeps }),
   });
   const active = sweep.activity !== 'idle';
   const resumable = !active && ['stopped', 'failed', 'running'].includes(sweep.state);
@@ -328,7 +326,7 @@ function SweepExport({ sweepId, journal }: { sweepId: string; journal: SweepJour
 /** One sweep: progress, controls, table, plots, report export. */
 export function SweepView({ sweepId }: { sweepId: string }) {
   const { api } = useStudio();
-  const detail = useQuery({ queryKey: sweepKey(sweepId), queryFn: () => api.getSweep({ sweepId }) });
+  const detail = useQuery({ queryKey: studioKeys.sweep(sweepId), queryFn: () => api.getSweep({ sweepId }) });
   const [open, setOpen] = useState<string | null>(null);
   if (detail.isPending) return <p className="muted">Loading the sweep…</p>;
   if (detail.isError) return <p className="error">{errorText(detail.error)}</p>;

@@ -4,17 +4,15 @@ import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { navigate } from '../routes';
 import { errorText, formatWhen } from '../studio/format';
+import { studioKeys } from '../studio/queries';
 import { useStudio } from '../studio/studio-context';
 import { SweepBuilder } from './sweep-builder';
 import { SweepView } from './sweep-view';
 
-/** `sweeps.list`'s query key (a pushed `sweep.updated` patches it: src-renderer/studio/sweep-updates.ts). */
-export const sweepsKey = ['sweeps'] as const;
-
 /** The Sweeps screen; `sweepId` from the route. */
 export function SweepsScreen({ sweepId }: { sweepId: string | null }) {
   const { api, readOnly } = useStudio();
-  const sweeps = useQuery({ queryKey: sweepsKey, queryFn: () => api.listSweeps() });
+  const sweeps = useQuery({ queryKey: studioKeys.sweeps, queryFn: () => api.listSweeps() });
   const [building, setBuilding] = useState(sweepId === null);
   const list = sweeps.data?.sweeps ?? [];
   return (

@@ -6,47 +6,14 @@ import {
   studioEventSchema,
   SWEEP_UPDATE_MAX_RUNS,
   type SweepDetail,
-  type SweepSummary,
   type SweepUpdate,
 } from '../../../../shared/protocol/studio-contract';
-import { expandSweep, sweepFingerprint } from '../../../../shared/sweep/expand';
-import { newSweepJournal, type SweepJournal } from '../../../../shared/sweep/journal';
+import type { SweepJournal } from '../../../../shared/sweep/journal';
 import { applySweepDelta, SweepJournalDiff } from '../../../../shared/sweep/delta';
-import { parseSweepSpec } from '../../../../shared/sweep/spec';
 import { sweepPointStats } from '../../../../shared/sweep/stats';
+import { tinySweepJournal, tinySweepSummary } from '../../../helpers/sweep-journal';
 
 const EPOCH = '0123456789abcdef';
-
-function journal(seeds = 1): SweepJournal {
-  const spec = parseSweepSpec({
-    format: 'odsora-sweep',
-    version: 1,
-    base: { steps: 4 },
-    axes: { 'tdtm.mergeSteps': [0, 2] },
-    prompts: ['a red ball'],
-    seeds: Array.from({ length: seeds }, (_, i) => i + 1),
-    devices: [{ id: 'phone', builtin: true }],
-    warmup: 1,
-  });
-  return newSweepJournal(spec, sweepFingerprint(spec), expandSweep(spec), 0);
-}
-
-function summary(j: SweepJournal): SweepSummary {
-  const finished = j.runs.filter((r) => r.status === 'finished').length;
-  return {
-    sweepId: 's1',
-    name: null,
-    state: j.state,
-    activity: j.state === 'running' ? 'running' : 'idle',
-    createdAtEpochMs: j.createdAtEpochMs,
-    updatedAtEpochMs: j.updatedAtEpochMs,
-    total: j.runs.length,
-    finished,
-    failed: 0,
-    devices: [],
-    error: null,
-  };
-}
 
 const copy = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
 
@@ -58,14 +25,14 @@ class Pushes {
     this.diff = new SweepJournalDiff(j);
   }
   detail(): SweepDetail {
-    return { sweep: summary(this.j), journal: copy(this.j), epoch: EPOCH, revision: this.revision };
+    return { sweep: tinySweepSummary(this.j), journal: copy(this.j), epoch: EPOCH, revision: this.revision };
   }
   push(): SweepUpdate {
     const changes = this.diff.take(this.j) ?? { journal: {}, runs: [] };
     this.revision += 1;
     const event = {
       type: 'sweep.updated' as const,
-      sweep: summary(this.j),
+      sweep: tinySweepSummary(this.j),
       epoch: EPOCH,
       revision: this.revision,
       ...changes,
@@ -106,7 +73,7 @@ function runAll(j: SweepJournal, pushes: Pushes): SweepUpdate[] {
 
 describe('SweepJournalDiff', () => {
   it('finds exactly the runs and top-level fields changed in place, and nothing when nothing changed', () => {
-    const j = journal();
+    const j = tinySweepJournal({ warmup: 1 });
     const diff = new SweepJournalDiff(j);
     expect(diff.take(j)).toBeNull();
     j.runs[1]!.status = 'running';
@@ -119,7 +86,7 @@ describe('SweepJournalDiff', () => {
   });
 
   it('does not count a run or field read back with its keys in another order as changed', () => {
-    const j = journal();
+    const j = tinySweepJournal({ warmup: 1 });
     const diff = new SweepJournalDiff(j);
     const reordered = (x: object): object => Object.fromEntries(Object.entries(x).reverse());
     const back = { ...j, spec: reordered(j.spec), runs: j.runs.map(reordered) } as SweepJournal;
@@ -127,7 +94,7 @@ describe('SweepJournalDiff', () => {
   });
 
   it('hands out copies: a run changed after the push does not change the pushed entry', () => {
-    const j = journal();
+    const j = tinySweepJournal({ warmup: 1 });
     const diff = new SweepJournalDiff(j);
     j.runs[0]!.status = 'running';
     const pushed = diff.take(j)!.runs![0]!;
@@ -136,7 +103,7 @@ describe('SweepJournalDiff', () => {
   });
 
   it('sends runs: null (re-read) when the run list changed or too many runs changed at once', () => {
-    const j = journal(SWEEP_UPDATE_MAX_RUNS);
+    const j = tinySweepJournal({ seeds: SWEEP_UPDATE_MAX_RUNS, warmup: 1 });
     const diff = new SweepJournalDiff({ ...j, runs: [] }); // the studio's placeholder before the first journal
     expect(diff.take(j)).toStrictEqual({ journal: {}, runs: null });
     expect(j.runs.length).toBeGreaterThan(SWEEP_UPDATE_MAX_RUNS);
@@ -149,7 +116,7 @@ describe('SweepJournalDiff', () => {
 
 describe('applySweepDelta', () => {
   it('applied in order to the first sweeps.get, the pushed deltas give the final journal', () => {
-    const j = journal();
+    const j = tinySweepJournal({ warmup: 1 });
     const pushes = new Pushes(j);
     const first = pushes.detail();
     const events = runAll(j, pushes);
@@ -163,7 +130,7 @@ describe('applySweepDelta', () => {
   });
 
   it('keeps the unchanged parts of the detail: a summary-only event keeps the journal object', () => {
-    const j = journal();
+    const j = tinySweepJournal({ warmup: 1 });
     const pushes = new Pushes(j);
     const first = pushes.detail();
     const next = applySweepDelta(first, pushes.push())!;
@@ -177,7 +144,7 @@ describe('applySweepDelta', () => {
   });
 
   it('returns null on a revision gap, on runs: null, for another epoch or sweep; the detail itself when it is newer', () => {
-    const j = journal();
+    const j = tinySweepJournal({ warmup: 1 });
     const pushes = new Pushes(j);
     const first = pushes.detail();
     j.runs[0]!.status = 'running';

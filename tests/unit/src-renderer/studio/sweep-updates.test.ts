@@ -4,62 +4,36 @@
 import type { QueryClient } from '@tanstack/react-query';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { SweepDetail, SweepSummary, SweepUpdate } from '../../../../shared/protocol/studio-contract';
-import { expandSweep, sweepFingerprint } from '../../../../shared/sweep/expand';
-import { newSweepJournal, type SweepJournal } from '../../../../shared/sweep/journal';
+import type { SweepJournal } from '../../../../shared/sweep/journal';
 import { SweepJournalDiff } from '../../../../shared/sweep/delta';
-import { parseSweepSpec } from '../../../../shared/sweep/spec';
-import { createStudioQueryClient } from '../../../../src-renderer/studio/queries';
+import { createStudioQueryClient, studioKeys } from '../../../../src-renderer/studio/queries';
 import { followSweeps } from '../../../../src-renderer/studio/sweep-updates';
+import { tinySweepJournal, tinySweepSummary } from '../../../helpers/sweep-journal';
 
 const EPOCH = 'abcdef0123456789';
 let dispose = (): void => undefined;
 afterEach(() => dispose());
 
-function journal(): SweepJournal {
-  const spec = parseSweepSpec({
-    format: 'odsora-sweep',
-    version: 1,
-    base: { steps: 4 },
-    axes: { 'tdtm.mergeSteps': [0, 2] },
-    prompts: ['a red ball'],
-    seeds: [1],
-    devices: [{ id: 'phone', builtin: true }],
-  });
-  return newSweepJournal(spec, sweepFingerprint(spec), expandSweep(spec), 0);
-}
-
-function summary(j: SweepJournal): SweepSummary {
-  const finished = j.runs.filter((r) => r.status === 'finished').length;
-  return {
-    sweepId: 's1',
-    name: null,
-    state: j.state,
-    activity: 'running',
-    createdAtEpochMs: 0,
-    updatedAtEpochMs: j.updatedAtEpochMs,
-    total: j.runs.length,
-    finished,
-    failed: 0,
-    devices: [],
-    error: null,
-  };
-}
-
 /** The studio's side of one sweep: its journal, revision and pushes. */
 function studioSweep() {
-  const j = journal();
+  const j = tinySweepJournal();
   const diff = new SweepJournalDiff(j);
   let revision = 0;
   const copy = (): SweepJournal => JSON.parse(JSON.stringify(j)) as SweepJournal;
   return {
     j,
-    detail: (): SweepDetail => ({ sweep: summary(j), journal: copy(), epoch: EPOCH, revision }),
+    detail: (): SweepDetail => ({ sweep: tinySweepSummary(j), journal: copy(), epoch: EPOCH, revision }),
     /** Finishes run `i` and pushes. */
     finish(i: number): SweepUpdate {
       j.runs[i]!.status = 'finished';
       j.updatedAtEpochMs += 1;
       revision += 1;
-      return { sweep: summary(j), epoch: EPOCH, revision, ...(diff.take(j) ?? { journal: {}, runs: [] }) };
+      return {
+        sweep: tinySweepSummary(j),
+        epoch: EPOCH,
+        revision,
+        ...(diff.take(j) ?? { journal: {}, runs: [] }),
+      };
     },
   };
 }
@@ -76,13 +50,13 @@ describe('followSweeps', () => {
     const { client, update } = setup();
     const sweep = studioSweep();
     const get = vi.fn(() => Promise.resolve(sweep.detail()));
-    const list = vi.fn(() => Promise.resolve({ sweeps: [summary(sweep.j)] }));
-    await client.fetchQuery({ queryKey: ['sweeps'], queryFn: list });
-    await client.fetchQuery({ queryKey: ['sweeps', 's1'], queryFn: get });
+    const list = vi.fn(() => Promise.resolve({ sweeps: [tinySweepSummary(sweep.j)] }));
+    await client.fetchQuery({ queryKey: studioKeys.sweeps, queryFn: list });
+    await client.fetchQuery({ queryKey: studioKeys.sweep('s1'), queryFn: get });
     update(sweep.finish(0));
     update(sweep.finish(1));
-    expect(client.getQueryData<SweepDetail>(['sweeps', 's1'])).toStrictEqual(sweep.detail());
-    expect(client.getQueryData<{ sweeps: SweepSummary[] }>(['sweeps'])!.sweeps[0]!.finished).toBe(2);
+    expect(client.getQueryData<SweepDetail>(studioKeys.sweep('s1'))).toStrictEqual(sweep.detail());
+    expect(client.getQueryData<{ sweeps: SweepSummary[] }>(studioKeys.sweeps)!.sweeps[0]!.finished).toBe(2);
     expect(get).toHaveBeenCalledTimes(1);
     expect(list).toHaveBeenCalledTimes(1);
   });
@@ -90,11 +64,14 @@ describe('followSweeps', () => {
   it('marks the detail for a new read after a missed event', async () => {
     const { client, update } = setup();
     const sweep = studioSweep();
-    await client.fetchQuery({ queryKey: ['sweeps', 's1'], queryFn: () => Promise.resolve(sweep.detail()) });
+    await client.fetchQuery({
+      queryKey: studioKeys.sweep('s1'),
+      queryFn: () => Promise.resolve(sweep.detail()),
+    });
     sweep.finish(0); // never delivered
     update(sweep.finish(1));
-    expect(client.getQueryState(['sweeps', 's1'])!.isInvalidated).toBe(true);
-    expect(client.getQueryData<SweepDetail>(['sweeps', 's1'])!.revision).toBe(0);
+    expect(client.getQueryState(studioKeys.sweep('s1'))!.isInvalidated).toBe(true);
+    expect(client.getQueryData<SweepDetail>(studioKeys.sweep('s1'))!.revision).toBe(0);
   });
 
   it('applies the events that came during a read to its answer, skipping those it already holds', async () => {
@@ -104,18 +81,18 @@ describe('followSweeps', () => {
     const answer = sweep.detail(); // the studio answered at revision 1 …
     let reply = (_: SweepDetail): void => undefined;
     const read = client.fetchQuery({
-      queryKey: ['sweeps', 's1'],
+      queryKey: studioKeys.sweep('s1'),
       queryFn: () => new Promise<SweepDetail>((resolve) => (reply = resolve)),
     });
     update(e1); // … but the events reach the page before the answer
     const e2 = sweep.finish(1);
     update(e2);
-    expect(client.getQueryData(['sweeps', 's1'])).toBeUndefined();
+    expect(client.getQueryData(studioKeys.sweep('s1'))).toBeUndefined();
     reply(answer);
     await read;
     await vi.waitFor(() =>
-      expect(client.getQueryData<SweepDetail>(['sweeps', 's1'])).toStrictEqual(sweep.detail()),
+      expect(client.getQueryData<SweepDetail>(studioKeys.sweep('s1'))).toStrictEqual(sweep.detail()),
     );
-    expect(client.getQueryState(['sweeps', 's1'])!.isInvalidated).toBe(false);
+    expect(client.getQueryState(studioKeys.sweep('s1'))!.isInvalidated).toBe(false);
   });
 });
