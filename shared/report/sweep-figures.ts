@@ -137,9 +137,14 @@ export function formatMetricValue(metric: SweepMetricName, v: number | undefined
 
 /** An axis title: the metric's label, unit and direction (`speed-up (wall) [×] ↑ better`). */
 export function metricAxisTitle(metric: SweepMetricName): string {
+  return metricAxisTitleLines(metric).join(' ');
+}
+
+/** {@link metricAxisTitle} in two lines, for a narrow axis: `PSNR vs baseline` and `[dB] ↑ better`. */
+export function metricAxisTitleLines(metric: SweepMetricName): [string, string] {
   const m = SWEEP_METRICS[metric];
   const unit = m.unit === 'x' ? '×' : m.unit === '1' ? '' : m.unit;
-  return `${m.label}${unit === '' ? '' : ` [${unit}]`} ${m.better === 'higher' ? '↑' : '↓'} better`;
+  return [m.label, `${unit === '' ? '' : `[${unit}] `}${m.better === 'higher' ? '↑' : '↓'} better`];
 }
 
 /** A point's axis values for people: `lpl.leapStep=4, tdtm.mergeSteps=0` (`base` for a sweep without axes). */
@@ -233,7 +238,7 @@ export function paretoLayout(
 }
 
 /** The default box of parallel coordinates. */
-export const PARALLEL_BOX: PlotBox = { width: 900, height: 380, left: 60, right: 60, top: 56, bottom: 40 };
+export const PARALLEL_BOX: PlotBox = { width: 900, height: 400, left: 72, right: 72, top: 76, bottom: 40 };
 
 /** The metrics parallel coordinates show by default (those the sweep has). */
 export const PARALLEL_DEFAULT_METRICS: readonly SweepMetricName[] = [
@@ -252,6 +257,11 @@ export interface ParallelDimension {
   readonly kind: 'axis' | 'metric';
   readonly name: string;
   readonly title: string;
+  /**
+   * The title as drawn, centred on the axis: up to two lines (a metric's label, then its unit and direction), every
+   * other axis's a pair of rows higher so neighbours never meet (the box's side margins hold the outer ones).
+   */
+  readonly titleLines: readonly { x: number; y: number; text: string }[];
   readonly x: number;
   readonly ticks: readonly Tick[];
 }
@@ -284,6 +294,11 @@ export function parallelLayout(
   const bottom = box.height - box.bottom;
   const across = scale(0, Math.max(1, names.length - 1), box.left, box.width - box.right);
   const place: ((p: FigurePoint) => number | null)[] = [];
+  const titleLines = (i: number, x: number, lines: readonly string[]): ParallelDimension['titleLines'] => {
+    // Rows of 12 px: the lower pair (ending 8 px above the axis) and the upper pair, alternating.
+    const last = box.top - 8 - (i % 2 === 1 ? 26 : 0);
+    return lines.map((text, k) => ({ x, y: last - (lines.length - 1 - k) * 12, text }));
+  };
   const dimensions = names.map((d, i): ParallelDimension => {
     const x = names.length === 1 ? (box.left + box.width - box.right) / 2 : across(i);
     if (d.kind === 'axis') {
@@ -294,7 +309,13 @@ export function parallelLayout(
         const k = values.findIndex((v) => v === p.point[d.name]);
         return k < 0 ? null : at(k);
       });
-      return { ...d, title: d.name, x, ticks: values.map((v, k) => ({ pos: at(k), text: String(v) })) };
+      return {
+        ...d,
+        title: d.name,
+        titleLines: titleLines(i, x, [d.name]),
+        x,
+        ticks: values.map((v, k) => ({ pos: at(k), text: String(v) })),
+      };
     }
     const m = d.name as SweepMetricName;
     const vs = points.flatMap((p) => (p.median[m] === undefined ? [] : [p.median[m]]));
@@ -304,6 +325,7 @@ export function parallelLayout(
     return {
       ...d,
       title: metricAxisTitle(m),
+      titleLines: titleLines(i, x, metricAxisTitleLines(m)),
       x,
       ticks: [t[0]!, t.at(-1)!].map((v) => ({ pos: sy(v), text: formatMetricValue(m, v) })),
     };

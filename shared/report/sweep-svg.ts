@@ -140,10 +140,10 @@ export function parallelCoordinatesSvg(
   const colours = deviceColours(points);
   const base = box.height - box.bottom;
   let body = '';
-  L.dimensions.forEach((d, i) => {
+  L.dimensions.forEach((d) => {
     body +=
       `<line data-dimension="${escapeXml(d.name)}" x1="${n(d.x)}" y1="${box.top}" x2="${n(d.x)}" y2="${base}" stroke="#888"/>` +
-      text(d.x, box.top - (i % 2 === 0 ? 22 : 10), d.title);
+      d.titleLines.map((l) => text(l.x, l.y, l.text)).join('');
     for (const t of d.ticks) body += text(d.x + 4, t.pos + 4, t.text, 'start', ' fill="#555"');
   });
   // Front lines last, so they lie on top.

@@ -61,11 +61,15 @@ export function ParallelCoordinates({
         aria-label={`Parallel coordinates: ${layout.lines.length} points over ${layout.dimensions.length} axes, ${onFront.size} on the Pareto front`}
         fontSize={11}
       >
-        {layout.dimensions.map((d, i) => (
+        {layout.dimensions.map((d) => (
           <g key={`${d.kind}:${d.name}`} data-testid="parallel-dimension" data-name={d.name}>
             <line x1={d.x} y1={box.top} x2={d.x} y2={base} stroke={PLOT_INK.axis} />
-            <text x={d.x} y={box.top - (i % 2 === 0 ? 22 : 10)} textAnchor="middle" fill={PLOT_INK.text}>
-              {d.title}
+            <text fill={PLOT_INK.text} aria-label={d.title}>
+              {d.titleLines.map((l, k) => (
+                <tspan key={k} x={l.x} y={l.y} textAnchor="middle">
+                  {l.text}
+                </tspan>
+              ))}
             </text>
             {d.ticks.map((t) => (
               <text key={`${t.pos}:${t.text}`} x={d.x + 4} y={t.pos + 4} fill={PLOT_INK.text}>

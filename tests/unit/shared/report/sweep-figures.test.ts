@@ -11,7 +11,9 @@ import {
   paretoFront,
   paretoLayout,
   parallelLayout,
+  PARALLEL_DEFAULT_METRICS,
   type FigurePoint,
+  type ParallelDimension,
 } from '../../../../shared/report/sweep-figures';
 import { niceTicks } from '../../../../shared/report/axes';
 import { SWEEP_METRICS } from '../../../../shared/sweep/metrics';
@@ -213,5 +215,36 @@ describe('layouts', () => {
     expect(L.lines[0]!.segments[0]).toHaveLength(4);
     // p2 has no speed-up: its line stops before that axis and starts again after it.
     expect(L.lines[1]!.segments.map((s) => s.length)).toEqual([2, 1]);
+  });
+
+  it('parallel coordinates: three axes and every default metric, no two titles overlap and none leaves the figure', () => {
+    const axes = { 'lpl.leapStep': [28, 15], 'tdtm.mergeSteps': [0, 7], 'cidl.budget': ['all', '50%'] };
+    const every = Object.fromEntries(PARALLEL_DEFAULT_METRICS.map((m) => [m, 1])) as FigurePoint['median'];
+    const L = parallelLayout([pt('p1', every, 'phone', { 'lpl.leapStep': 28 })], axes);
+    expect(L.dimensions).toHaveLength(3 + PARALLEL_DEFAULT_METRICS.length);
+    // A line's extent at 11 px, taking 6.5 px per character (wider than the average of a sans-serif face).
+    const extent = (l: ParallelDimension['titleLines'][number]): [number, number] => [
+      l.x - (l.text.length * 6.5) / 2,
+      l.x + (l.text.length * 6.5) / 2,
+    ];
+    const lines = L.dimensions.flatMap((d) => d.titleLines);
+    expect(L.dimensions.find((d) => d.name === 'peak_resident')!.titleLines.map((l) => l.text)).toEqual([
+      'peak resident blocks',
+      '[bytes] ↓ better',
+    ]);
+    for (const l of lines) {
+      const [from, to] = extent(l);
+      expect(from, l.text).toBeGreaterThanOrEqual(0);
+      expect(to, l.text).toBeLessThanOrEqual(L.box.width);
+      expect(l.y, l.text).toBeGreaterThanOrEqual(11);
+      expect(l.y, l.text).toBeLessThan(L.box.top);
+    }
+    for (const a of lines)
+      for (const b of lines) {
+        if (a === b || Math.abs(a.y - b.y) >= 12) continue; // different rows
+        const [a0, a1] = extent(a);
+        const [b0, b1] = extent(b);
+        expect(a1 <= b0 || b1 <= a0, `"${a.text}" and "${b.text}" overlap`).toBe(true);
+      }
   });
 });
