@@ -3,6 +3,7 @@ import type { RunEvent } from '../../../../shared/protocol/run';
 import type { RunSummary } from '../../../../shared/protocol/studio-contract';
 import { measureRun, type SeqRunEvent } from '../../../../shared/report/measures';
 import type { ReportInput, ReportRun } from '../../../../shared/report/model';
+import { testRunSummary } from '../../../helpers/studio-fixtures';
 
 /** A 4-step log: two blocks streamed under a budget, step 1 merged, the leap at step 2, then decode. */
 export function sampleLog(opts: { latencyMs?: number; peak?: number; budget?: number } = {}): SeqRunEvent[] {
@@ -95,27 +96,13 @@ export function sampleLog(opts: { latencyMs?: number; peak?: number; budget?: nu
 export const RED_PNG =
   'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC';
 
-function summary(runId: string): RunSummary {
-  return {
-    runId,
-    deviceRunId: `d-${runId}`,
-    deviceId: 'builtin',
+const summary = (runId: string): RunSummary =>
+  testRunSummary(runId, {
     deviceName: 'Phone <sim>',
     label: 'a "quoted", label',
-    state: 'finished',
     lastSeq: 30,
-    stream: 'ended',
-    createdAtEpochMs: 0,
-    interruption: null,
-    tags: [],
-    notes: '',
     params: { prompt: 'a ball', seed: 5, steps: 4 },
-    metrics: null,
-    baselineRunId: null,
-    speedupVsBaseline: null,
-    eventLogProblem: null,
-  };
-}
+  });
 
 /** One run of a report. */
 export function sampleRun(runId: string, log = sampleLog()): ReportRun {

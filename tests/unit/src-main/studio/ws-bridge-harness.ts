@@ -19,21 +19,16 @@ import {
 } from '../../../../src-main/studio/studio-handlers';
 import { startWebStudio, type WebStudio } from '../../../../src-main/studio/web-server';
 import type { WsBridgeLimits } from '../../../../src-main/studio/ws-bridge';
+import { fakeDevice, testRunSummary } from '../../../helpers/studio-fixtures';
 
-export const device: StudioDevice = {
-  id: 'builtin',
+export const device: StudioDevice = fakeDevice({
   deviceId: null,
   name: 'Built-in iPhone 15 Pro',
   model: 'iPhone 15 Pro (simulated)',
-  role: 'target',
-  simulated: true,
   engineVersion: null,
-  host: '127.0.0.1',
   port: 0,
   sources: { builtin: true, discovered: false, manual: false },
   status: 'connected',
-  baseline: false,
-  thermalState: null,
   diagnostics: {
     seenOverMdns: false,
     portReachable: null,
@@ -41,27 +36,16 @@ export const device: StudioDevice = {
     paired: false,
     lastError: null,
   },
-};
+});
 
-export const run: RunSummary = {
-  runId: 'r-1',
+export const run: RunSummary = testRunSummary('r-1', {
   deviceRunId: 'dev-run-1',
-  deviceId: 'builtin',
   deviceName: 'Built-in iPhone 15 Pro',
-  label: null,
   state: 'running',
   lastSeq: 3,
   stream: 'live',
   createdAtEpochMs: 1_700_000_000_000,
-  interruption: null,
-  tags: [],
-  notes: '',
-  params: { prompt: 'a ball', seed: 1 },
-  metrics: null,
-  baselineRunId: null,
-  speedupVsBaseline: null,
-  eventLogProblem: null,
-};
+});
 
 /** Stub services behind the real handlers' dispatcher (validation, error mapping), recording mutating calls. */
 export function fakeStudio() {

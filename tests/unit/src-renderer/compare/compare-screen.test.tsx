@@ -9,6 +9,7 @@ import type { CompareResult } from '../../../../shared/protocol/studio-contract'
 import { CompareScreen } from '../../../../src-renderer/compare/compare-screen';
 import { FakeStudio, renderWithStudio } from '../helpers/fake-studio';
 import { recordedRun, type RecordedRun } from '../helpers/recorded-runs';
+import { testRunSummary } from '../../../helpers/studio-fixtures';
 
 afterEach(cleanup);
 
@@ -88,25 +89,16 @@ describe('Compare', () => {
     const studio = new FakeStudio();
     studio.addRun('run-a', paper);
     studio.overrides['runs.startBaseline'] = ({ runId }) => ({
-      run: {
-        runId: `${runId}-baseline`,
+      run: testRunSummary(`${runId}-baseline`, {
         deviceRunId: 'b1',
         deviceId: 'host',
         deviceName: 'Baseline host',
-        label: null,
         state: 'queued',
         lastSeq: 0,
         stream: 'live',
         createdAtEpochMs: 2,
-        interruption: null,
-        tags: [],
-        notes: '',
         params: paper.params,
-        metrics: null,
-        baselineRunId: null,
-        speedupVsBaseline: null,
-        eventLogProblem: null,
-      },
+      }),
     });
     renderWithStudio(<CompareScreen runA="run-a" runB={null} />, studio);
     const button = await screen.findByTestId('start-baseline');

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ComposerScreen } from '../../../../src-renderer/composer/composer-screen';
 import { FakeStudio, fakeDevice, renderWithStudio } from '../helpers/fake-studio';
 import { recordedRun } from '../helpers/recorded-runs';
+import { testRunSummary } from '../../../helpers/studio-fixtures';
 
 afterEach(cleanup);
 
@@ -104,25 +105,14 @@ describe('Composer', () => {
     ];
     fakePreflight(studio);
     studio.overrides['runs.start'] = ({ deviceId }) => ({
-      run: {
-        runId: 'new-run',
+      run: testRunSummary('new-run', {
         deviceRunId: 'd1',
         deviceId,
-        deviceName: 'Simulated iPhone 15 Pro',
-        label: null,
         state: 'queued',
         lastSeq: 0,
         stream: 'live',
         createdAtEpochMs: 1,
-        interruption: null,
-        tags: [],
-        notes: '',
-        params: { prompt: 'a ball', seed: 1 },
-        metrics: null,
-        baselineRunId: null,
-        speedupVsBaseline: null,
-        eventLogProblem: null,
-      },
+      }),
     });
     renderWithStudio(<ComposerScreen rerunOf={null} />, studio);
     await waitFor(() => expect(screen.getByTestId('preflight').getAttribute('data-fits')).toBe('true'));

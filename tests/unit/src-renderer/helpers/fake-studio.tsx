@@ -18,7 +18,10 @@ import {
 import { createStudioClient, StudioCallError } from '../../../../src-renderer/api';
 import { createStudioQueryClient } from '../../../../src-renderer/studio/queries';
 import { StudioProvider } from '../../../../src-renderer/studio/studio-context';
+import { fakeDevice, testRunSummary } from '../../../helpers/studio-fixtures';
 import type { RecordedRun } from './recorded-runs';
+
+export { fakeDevice };
 
 /** A run the fake studio holds: its recording and how much of it is "stored" so far. */
 export interface FakeRun {
@@ -30,33 +33,6 @@ export interface FakeRun {
 }
 
 type Handler<C extends StudioCommand> = (args: StudioArgs<C>) => StudioResult<C> | Promise<StudioResult<C>>;
-
-/** A device entry with sensible defaults. */
-export function fakeDevice(patch: Partial<StudioDevice> = {}): StudioDevice {
-  return {
-    id: 'builtin',
-    deviceId: 'sim-iphone',
-    name: 'Simulated iPhone 15 Pro',
-    model: 'iPhone 15 Pro',
-    role: 'target',
-    simulated: true,
-    engineVersion: '0.1.0',
-    host: '127.0.0.1',
-    port: 4100,
-    sources: { builtin: true, discovered: true, manual: false },
-    status: 'paired',
-    baseline: false,
-    thermalState: null,
-    diagnostics: {
-      seenOverMdns: true,
-      portReachable: true,
-      protocolVersion: 1,
-      paired: true,
-      lastError: null,
-    },
-    ...patch,
-  };
-}
 
 /** The fake studio: state, recorded calls, pushed events. */
 export class FakeStudio {
@@ -90,25 +66,14 @@ export class FakeStudio {
   ): FakeRun {
     const done = stored >= recorded.events.length;
     const run: FakeRun = {
-      summary: {
-        runId,
+      summary: testRunSummary(runId, {
         deviceRunId: `dev-${runId}`,
-        deviceId: 'builtin',
-        deviceName: 'Simulated iPhone 15 Pro',
-        label: null,
         state: done ? 'finished' : 'running',
         lastSeq: stored,
         stream: done ? 'ended' : 'live',
         createdAtEpochMs: 1_700_000_000_000 + this.runs.size,
-        interruption: null,
-        tags: [],
-        notes: '',
         params: recorded.params,
-        metrics: null,
-        baselineRunId: null,
-        speedupVsBaseline: null,
-        eventLogProblem: null,
-      },
+      }),
       recorded,
       stored,
       baselineOf: null,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RunSummary } from '../../../../shared/protocol/studio-contract';
+import { testRunSummary } from '../../../helpers/studio-fixtures';
 import {
   NO_FILTER,
   allTags,
@@ -9,28 +10,12 @@ import {
   type HistoryFilter,
 } from '../../../../src-renderer/history/history-filter';
 
-function run(runId: string, over: Partial<RunSummary> = {}): RunSummary {
-  return {
-    runId,
-    deviceRunId: `d-${runId}`,
-    deviceId: 'builtin',
+const run = (runId: string, over: Partial<RunSummary> = {}): RunSummary =>
+  testRunSummary(runId, {
     deviceName: 'Built-in',
-    label: null,
-    tags: [],
-    notes: '',
     params: { prompt: 'a red circle moving right on a black background', seed: 1, steps: 6 },
-    state: 'finished',
-    lastSeq: 10,
-    stream: 'ended',
-    createdAtEpochMs: 0,
-    interruption: null,
-    metrics: null,
-    baselineRunId: null,
-    speedupVsBaseline: null,
-    eventLogProblem: null,
     ...over,
-  };
-}
+  });
 
 const metrics = (wallMs: number | null) => ({
   wallMs,
