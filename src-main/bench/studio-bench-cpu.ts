@@ -92,7 +92,7 @@ function readRunQueueWaitMs(pid: number): number | null {
   }
 }
 
-/** Every descendant of `rootPid` now, with its CPU time so far; null without `/proc`. */
+/** `rootPid` and every descendant of it now, with its CPU time so far; null without `/proc`. */
 export function sampleProcessTree(rootPid: number): ProcessSample[] | null {
   if (!existsSync('/proc/self/stat')) return null;
   const parents = new Map<number, { ppid: number; cpuTicks: number }>();
@@ -110,7 +110,7 @@ export function sampleProcessTree(rootPid: number): ProcessSample[] | null {
   };
   const samples: ProcessSample[] = [];
   for (const [pid, stat] of parents) {
-    if (pid === rootPid || !inTree(pid)) continue;
+    if (!inTree(pid)) continue;
     let argv: string[] = [];
     try {
       argv = parseCmdline(readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
@@ -131,42 +131,27 @@ export function sampleProcessTree(rootPid: number): ProcessSample[] | null {
 export function startPhaseCpu(rootPid: number = process.pid): () => PhaseCpu | null {
   const startedAt = Date.now();
   const before = sampleProcessTree(rootPid);
-  const selfBefore = process.cpuUsage();
-  const selfWaitBefore = readRunQueueWaitMs(rootPid);
   return () => {
     const after = sampleProcessTree(rootPid);
     if (before === null || after === null) return null;
     const wallMs = Date.now() - startedAt;
     const atStart = new Map(before.map((s) => [s.pid, s] as const));
-    const self = process.cpuUsage(selfBefore);
-    const selfWait = readRunQueueWaitMs(rootPid);
-    const since = (now: number | null, then: number | null | undefined): number | null =>
-      now === null ? null : then === null ? null : now - (then ?? 0);
-    const processes: ProcessCpu[] = [
-      {
-        pid: rootPid,
-        label: 'odsora bench',
-        cpuMs: (self.user + self.system) / 1000,
-        cores: 0,
-        runQueueWaitMs: since(selfWait, selfWaitBefore),
-      },
-      ...after.map((s) => ({
+    const processes: ProcessCpu[] = [];
+    for (const s of after) {
+      // A process that started during the phase counts from zero.
+      const then = atStart.get(s.pid) ?? { cpuMs: 0, waitMs: 0 };
+      const cpuMs = s.cpuMs - then.cpuMs;
+      if (cpuMs <= 0) continue;
+      const waitMs = s.waitMs === null || then.waitMs === null ? null : s.waitMs - then.waitMs;
+      processes.push({
         pid: s.pid,
         label: s.label,
-        cpuMs: s.cpuMs - (atStart.get(s.pid)?.cpuMs ?? 0),
-        cores: 0,
-        runQueueWaitMs: since(s.waitMs, atStart.get(s.pid)?.waitMs),
-      })),
-    ]
-      .filter((p) => p.cpuMs > 0)
-      .map((p) => ({
-        ...p,
-        cpuMs: Math.round(p.cpuMs),
-        cores: Math.round((p.cpuMs / wallMs) * 1000) / 1000,
-        runQueueWaitMs: p.runQueueWaitMs === null ? null : Math.round(p.runQueueWaitMs),
-      }))
-      .sort((a, b) => b.cpuMs - a.cpuMs);
-    return { wallMs, processes };
+        cpuMs: Math.round(cpuMs),
+        cores: Math.round((cpuMs / wallMs) * 1000) / 1000,
+        runQueueWaitMs: waitMs === null ? null : Math.round(waitMs),
+      });
+    }
+    return { wallMs, processes: processes.sort((a, b) => b.cpuMs - a.cpuMs) };
   };
 }
 
